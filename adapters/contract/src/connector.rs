@@ -1,0 +1,97 @@
+//! The two traits that meet at the platform boundary: [`Connector`] (a platform implements it) and
+//! [`EventHandler`] (the core implements it), plus what a connector tells the core about its platform.
+
+use crate::event::InboundEvent;
+use crate::platform::Platform;
+use crate::reply::OutboundReply;
+use async_trait::async_trait;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+/// The markup a platform renders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MarkupDialect {
+    /// CommonMark as the core writes it (local page).
+    Markdown,
+    /// Discord's markdown flavour.
+    DiscordMarkdown,
+    /// Slack mrkdwn (`*bold*`, `_italic_`, `<url|text>`).
+    SlackMrkdwn,
+    /// Teams markdown (a CommonMark subset).
+    TeamsMarkdown,
+    /// No markup (terminal).
+    Plain,
+}
+
+/// What a platform can show, so the core can shape replies (length, cards, threads).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capabilities {
+    /// Longest message the platform accepts, in characters.
+    pub max_message_length: usize,
+    pub markup: MarkupDialect,
+    pub supports_threads: bool,
+    pub supports_cards: bool,
+    pub supports_ephemeral: bool,
+}
+
+impl Capabilities {
+    /// The local chat: long messages, markdown, no cards.
+    pub const LOCAL: Capabilities = Capabilities {
+        max_message_length: 16_000,
+        markup: MarkupDialect::Markdown,
+        supports_threads: false,
+        supports_cards: false,
+        supports_ephemeral: false,
+    };
+}
+
+/// What the core did with an event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HandlerOutcome {
+    /// Send this back.
+    Reply(OutboundReply),
+    /// The event was seen before (a retry or a replay); send nothing.
+    Duplicate,
+    /// Nothing to say (e.g. a message not addressed to the companion); the reason is for logs.
+    Ignored(&'static str),
+}
+
+/// Implemented by the core: every connector calls it for each verified inbound event.
+#[async_trait]
+pub trait EventHandler: Send + Sync {
+    /// Handles one event. Never fails from the connector's point of view: errors become a reply
+    /// explaining what went wrong (without internals) or an `Ignored` outcome.
+    async fn handle(&self, event: InboundEvent, capabilities: Capabilities) -> HandlerOutcome;
+}
+
+/// Resolves when the host is shutting down.
+pub type Shutdown = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// Why a connector stopped or could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectorError {
+    /// A credential was refused; names the setting (never its value).
+    #[error("{setting} was refused by {platform}: {reason}")]
+    BadCredentials {
+        platform: Platform,
+        setting: &'static str,
+        reason: String,
+    },
+    #[error("{platform} connector failed: {reason}")]
+    Failed { platform: Platform, reason: String },
+}
+
+/// Implemented by each platform crate. The host starts every configured connector with the core's
+/// handler and a shutdown signal, and waits for them all on shutdown.
+#[async_trait]
+pub trait Connector: Send + Sync {
+    fn platform(&self) -> Platform;
+    fn capabilities(&self) -> Capabilities;
+    /// Runs until `shutdown` resolves (then finishes in-flight events) or the connection fails for good.
+    async fn run(
+        self: Arc<Self>,
+        handler: Arc<dyn EventHandler>,
+        shutdown: Shutdown,
+    ) -> Result<(), ConnectorError>;
+}

@@ -1,0 +1,24 @@
+//! The contract every WhisperEngine connector speaks.
+//!
+//! Platform-neutral types and traits, no I/O and no platform library:
+//! - [`platform`]: [`Platform`] ids and [`PlatformAccount`]s (`discord:80351110224678912`, `slack:T0123/U0456`).
+//! - [`event`]: what a connector hands to the core ([`InboundEvent`]: a message or a command invocation).
+//! - [`reply`]: what the core hands back ([`OutboundReply`]: neutral markdown plus an optional [`Card`]).
+//! - [`connector`]: [`Capabilities`], the [`Connector`] trait a platform implements and the
+//!   [`EventHandler`] trait the core implements.
+//! - [`split`]: splitting a long markdown reply below a platform's message limit without breaking
+//!   code blocks or words.
+
+pub mod connector;
+pub mod event;
+pub mod platform;
+pub mod reply;
+pub mod split;
+
+pub use connector::{
+    Capabilities, Connector, ConnectorError, EventHandler, HandlerOutcome, MarkupDialect, Shutdown,
+};
+pub use event::{CommandInvocation, ConversationContext, InboundEvent, InboundMessage, Visibility};
+pub use platform::{AccountParseError, Platform, PlatformAccount};
+pub use reply::{Card, CardField, OutboundReply};
+pub use split::split_message;

@@ -1,0 +1,25 @@
+//! WhisperEngine host: one AI companion across Discord, Slack, Teams and a local chat.
+//!
+//! A tour of the layout (dependencies point one way: contract ← adapters ← this crate):
+//! - [`config`]: the typed [`config::Settings`], loaded once (defaults < `whisperengine.toml` < environment)
+//!   and validated before anything starts.
+//! - [`store`]: SQL (sea-orm) as the source of truth, the in-process hot layer, optional Redis.
+//! - [`core`]: the platform-neutral pipeline, identity and linking, the command set, emotion.
+//! - [`llm`]: the OpenAI-compatible client and the deterministic offline responder.
+//! - [`personality`]: characters loaded from `personalities/*.toml`.
+//! - [`http`]: the one HTTP listener (local chat page, JSON chat API, health, metrics).
+//! - [`local`]: the terminal chat.
+//! - [`telemetry`]: tracing set-up and the Prometheus metrics registry.
+//! - [`cli`]: `serve`, `chat`, `migrate`, `doctor`, `bench`.
+
+pub mod bench;
+pub mod cli;
+pub mod config;
+pub mod core;
+pub mod doctor;
+pub mod http;
+pub mod llm;
+pub mod local;
+pub mod personality;
+pub mod store;
+pub mod telemetry;

@@ -1,0 +1,1 @@
+//! llm (in progress)

