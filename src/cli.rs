@@ -1,1 +1,111 @@
-//! cli (in progress)
+//! The command line: `serve` (default), `chat`, `migrate`, `doctor`, `bench`.
+
+use crate::app::{self, Application};
+use crate::config::{self, Settings};
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use std::sync::Arc;
+
+/// WhisperEngine host: one AI companion across Discord, Slack, Teams and a local chat.
+#[derive(Debug, Parser)]
+#[command(name = "whisperengine", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the host: HTTP (local chat page, APIs, health, metrics) and every configured connector.
+    Serve,
+    /// Talk to the companion in this terminal (same core, same memory; no server needed).
+    Chat {
+        /// Who you are in the local chat.
+        #[arg(long)]
+        user: Option<String>,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Check configuration, database, Redis, the LLM endpoint and each connector's credentials.
+    Doctor,
+    /// Measure raw writes and the full pipeline on the configured database.
+    Bench(crate::bench::BenchArgs),
+}
+
+/// Parses the command line and runs it; returns the process exit code.
+pub async fn run(cli: Cli) -> anyhow::Result<i32> {
+    let settings = match config::load() {
+        Ok(settings) => settings,
+        Err(error) => {
+            eprintln!("configuration error: {error}");
+            return Ok(2);
+        }
+    };
+    let quiet = matches!(cli.command, Some(Command::Chat { .. }) | Some(Command::Bench(_)));
+    crate::telemetry::init_tracing(if quiet { "warn" } else { "info" });
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(settings).await.map(|()| 0),
+        Command::Chat { user } => chat(settings, user).await.map(|()| 0),
+        Command::Migrate => migrate(settings).await.map(|()| 0),
+        Command::Doctor => crate::doctor::run(&settings).await,
+        Command::Bench(args) => crate::bench::run(settings, args).await.map(|()| 0),
+    }
+}
+
+async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let summary = settings.connectors_summary();
+    let mode = settings.deployment_mode.as_str();
+    let database = settings.database_display();
+    let redis = settings
+        .redis_display()
+        .unwrap_or_else(|| "none (single process; set REDIS_URL to share state across processes)".into());
+    let application = Application::build(settings).await?;
+    let core = &application.core;
+    println!("WhisperEngine host — {} ({mode} mode)", core.personality.name);
+    println!("  database:   {database}");
+    println!("  redis:      {redis}");
+    println!("  responder:  {}", core.responder.describe());
+    println!("  local chat: http://{}/", application.address());
+    println!("  health:     http://{0}/healthz · metrics: http://{0}/metrics", application.address());
+    for (name, is_on, reason) in summary {
+        println!("  {name:<10}  {} — {reason}", if is_on { "on " } else { "off" });
+    }
+    println!("Press Ctrl-C to stop.");
+    application.run_until_stopped(app::shutdown_signal()).await
+}
+
+async fn chat(settings: Settings, user: Option<String>) -> anyhow::Result<()> {
+    let user = user.unwrap_or_else(|| settings.local_user.clone());
+    let core = app::build_core(Arc::new(settings)).await?;
+    let intro = format!(
+        "Talking to {} as `{user}` (data: {}). Type /help for commands, /quit to leave.",
+        core.personality.name,
+        core.store.location()
+    );
+    let flusher = core.spawn_periodic_flush();
+    let stdin = tokio::io::BufReader::new(tokio::io::stdin());
+    let result = crate::local::run_terminal(
+        Arc::new(core.clone()),
+        &user,
+        &core.personality.name,
+        &intro,
+        stdin,
+        tokio::io::stdout(),
+    )
+    .await;
+    flusher.abort();
+    core.flush_hot_state().await.context("saving state")?;
+    result.context("terminal")
+}
+
+async fn migrate(settings: Settings) -> anyhow::Result<()> {
+    let store = crate::store::Store::connect(&app::store_options(&settings))
+        .await
+        .context("DATABASE_URL")?;
+    let applied = store.migrate().await.context("applying migrations")?;
+    println!(
+        "{}: {applied} migration(s) applied; schema is current.",
+        store.location()
+    );
+    Ok(())
+}

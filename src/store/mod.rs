@@ -1,1 +1,212 @@
-//! store (in progress)
+//! The store: SQL (sea-orm) is the source of truth, an in-process hot layer shared by every connector
+//! sits in front of it, and optional Redis is the shared cache across host processes.
+//!
+//! - [`entities`]: the sea-orm entities (schema lives in the `whisperengine-migrations` crate).
+//! - [`hot`]: the bounded in-process layer (account lookups, recent turns, emotion, per-identity locks).
+//! - [`writer`]: the group-commit writer every pipeline write goes through.
+//! - [`cache`]: Redis (event dedupe, rate-limit windows, invalidation by pub/sub). Losing it costs
+//!   speed, never data: every decision it speeds up has an SQL fallback.
+
+pub mod cache;
+pub mod entities;
+pub mod hot;
+pub mod writer;
+
+use crate::store::cache::SharedCache;
+use crate::store::hot::HotLayer;
+use crate::store::writer::Writer;
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr};
+use std::sync::Arc;
+use std::time::Duration;
+use whisperengine_migrations::{Migrator, MigratorTrait};
+
+/// Errors of the storage layer.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(#[from] DbErr),
+    #[error("cannot open the database at {location}: {reason}")]
+    Open { location: String, reason: String },
+    #[error("the database has {0} pending migration(s): run `whisperengine migrate`")]
+    NotMigrated(usize),
+    #[error("the store is shutting down")]
+    ShuttingDown,
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// How to open the store.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    pub database_url: String,
+    /// Shown in messages instead of the URL (passwords masked).
+    pub database_display: String,
+    pub redis_url: Option<String>,
+    pub redis_key_prefix: String,
+    pub hot_capacity: usize,
+}
+
+/// Handle to every storage layer; cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    pub db: DatabaseConnection,
+    pub hot: Arc<HotLayer>,
+    pub cache: Option<SharedCache>,
+    pub writer: Writer,
+    display: Arc<str>,
+}
+
+impl Store {
+    /// Connects (creating the SQLite file and its folder if needed) without migrating.
+    pub async fn connect(options: &StoreOptions) -> Result<Store> {
+        let db = connect_database(&options.database_url, &options.database_display).await?;
+        let cache = match &options.redis_url {
+            Some(url) => Some(
+                SharedCache::connect(url, &options.redis_key_prefix)
+                    .await
+                    .map_err(|error| StoreError::Open {
+                        location: "REDIS_URL".into(),
+                        reason: error.to_string(),
+                    })?,
+            ),
+            None => None,
+        };
+        let writer = Writer::spawn(db.clone());
+        let hot = Arc::new(HotLayer::new(options.hot_capacity));
+        if let Some(cache) = &cache {
+            cache.spawn_invalidation_listener(hot.clone());
+        }
+        Ok(Store {
+            db,
+            hot,
+            cache,
+            writer,
+            display: options.database_display.clone().into(),
+        })
+    }
+
+    /// Connects and applies pending migrations (what `serve` and `chat` do at start).
+    pub async fn open(options: &StoreOptions) -> Result<Store> {
+        let store = Store::connect(options).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Applies pending migrations; a no-op when the schema is current.
+    pub async fn migrate(&self) -> Result<usize> {
+        let pending = Migrator::get_pending_migrations(&self.db).await?.len();
+        Migrator::up(&self.db, None).await?;
+        Ok(pending)
+    }
+
+    /// Number of migrations not yet applied.
+    pub async fn pending_migrations(&self) -> Result<usize> {
+        Ok(Migrator::get_pending_migrations(&self.db).await?.len())
+    }
+
+    /// Database reachable and migrated; Redis answering when configured.
+    pub async fn check_ready(&self) -> std::result::Result<(), String> {
+        self.db
+            .ping()
+            .await
+            .map_err(|error| format!("database unreachable: {error}"))?;
+        let pending = self
+            .pending_migrations()
+            .await
+            .map_err(|error| format!("cannot read migrations: {error}"))?;
+        if pending > 0 {
+            return Err(format!("{pending} migration(s) pending"));
+        }
+        if let Some(cache) = &self.cache {
+            cache
+                .ping()
+                .await
+                .map_err(|error| format!("redis unreachable: {error}"))?;
+        }
+        Ok(())
+    }
+
+    pub fn backend(&self) -> DbBackend {
+        self.db.get_database_backend()
+    }
+
+    /// Where the data lives, for people (passwords masked).
+    pub fn location(&self) -> &str {
+        &self.display
+    }
+
+    /// Finishes queued writes; called last on shutdown.
+    pub async fn flush(&self) {
+        self.writer.flush().await;
+    }
+}
+
+/// Opens the database with server settings: several connections, and for SQLite WAL journaling,
+/// NORMAL sync, a busy timeout and foreign keys.
+async fn connect_database(url: &str, display: &str) -> Result<DatabaseConnection> {
+    if let Some(path) = sqlite_file_path(url) {
+        if let Some(parent) = std::path::Path::new(&path).parent() {
+            if !parent.as_os_str().is_empty() {
+                std::fs::create_dir_all(parent).map_err(|error| StoreError::Open {
+                    location: display.to_string(),
+                    reason: format!("cannot create folder {}: {error}", parent.display()),
+                })?;
+            }
+        }
+    }
+    let mut options = ConnectOptions::new(url.to_string());
+    options
+        .max_connections(8)
+        .min_connections(1)
+        .connect_timeout(Duration::from_secs(10))
+        .acquire_timeout(Duration::from_secs(10))
+        .sqlx_logging(false)
+        .map_sqlx_sqlite_opts(|options| {
+            options
+                .journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true)
+                .create_if_missing(true)
+        });
+    let db = Database::connect(options)
+        .await
+        .map_err(|error| StoreError::Open {
+            location: display.to_string(),
+            reason: error.to_string(),
+        })?;
+    if db.get_database_backend() == DbBackend::Sqlite {
+        db.execute_unprepared("PRAGMA foreign_keys = ON").await?;
+    }
+    Ok(db)
+}
+
+/// The file behind a `sqlite:` URL, if it names one (not `:memory:`).
+pub fn sqlite_file_path(url: &str) -> Option<String> {
+    let rest = url.strip_prefix("sqlite:")?;
+    let rest = rest.trim_start_matches("//");
+    let path = rest.split('?').next().unwrap_or_default();
+    if path.is_empty() || path.contains(":memory:") {
+        return None;
+    }
+    Some(path.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_urls_name_their_file() {
+        assert_eq!(
+            sqlite_file_path("sqlite://data/whisperengine.db?mode=rwc").as_deref(),
+            Some("data/whisperengine.db")
+        );
+        assert_eq!(
+            sqlite_file_path("sqlite:///tmp/x.db").as_deref(),
+            Some("/tmp/x.db")
+        );
+        assert_eq!(sqlite_file_path("sqlite::memory:"), None);
+        assert_eq!(sqlite_file_path("postgres://h/db"), None);
+    }
+}

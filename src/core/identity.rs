@@ -1,0 +1,237 @@
+//! Accounts and identities: every platform account starts with its own identity; linking points
+//! accounts at one identity. Also loads an identity's hot state from SQL.
+
+use crate::core::Result;
+use crate::store::entities::{
+    emotional_state, identity, memory, platform_account, preference,
+};
+use crate::store::hot::{
+    AccountInfo, EmotionSnapshot, IdentityHot, PreferenceRecord, TurnRecord, RECALL_WINDOW,
+    RECENT_TURNS,
+};
+use crate::store::Store;
+use chrono::Utc;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set, TransactionTrait,
+};
+use uuid::Uuid;
+use whisperengine_contract::{Platform, PlatformAccount, Visibility};
+
+/// Maps a stored account row.
+pub fn account_info(row: platform_account::Model) -> AccountInfo {
+    AccountInfo {
+        id: row.id,
+        identity_id: row.identity_id,
+        platform: row.platform.parse().unwrap_or(Platform::Desktop),
+        scope: row.scope,
+        user_id: row.user_id,
+        display_name: row.display_name,
+    }
+}
+
+/// The account as written in commands (`slack:T1/U1`).
+pub fn account_label(account: &AccountInfo) -> String {
+    PlatformAccount::new(account.platform, &account.scope, &account.user_id).to_string()
+}
+
+/// Finds an account without creating it.
+pub async fn find_account(
+    db: &impl ConnectionTrait,
+    account: &PlatformAccount,
+) -> Result<Option<AccountInfo>> {
+    let row = platform_account::Entity::find()
+        .filter(platform_account::Column::Platform.eq(account.platform.as_str()))
+        .filter(platform_account::Column::Scope.eq(account.scope.as_str()))
+        .filter(platform_account::Column::UserId.eq(account.user_id.as_str()))
+        .one(db)
+        .await?;
+    Ok(row.map(account_info))
+}
+
+/// The account's row, created (with a fresh identity of its own) on first contact.
+pub async fn resolve_account(store: &Store, account: &PlatformAccount) -> Result<AccountInfo> {
+    if let Some(known) = store
+        .hot
+        .account(account.platform, &account.scope, &account.user_id)
+    {
+        return Ok(known);
+    }
+    let info = match find_account(&store.db, account).await? {
+        Some(found) => {
+            if account.display_name.is_some() && found.display_name != account.display_name {
+                platform_account::ActiveModel {
+                    id: Set(found.id),
+                    display_name: Set(account.display_name.clone()),
+                    ..Default::default()
+                }
+                .update(&store.db)
+                .await?;
+            }
+            AccountInfo {
+                display_name: account.display_name.clone().or(found.display_name),
+                ..found
+            }
+        }
+        None => match create_account(store, account).await {
+            Ok(created) => created,
+            // Another task or process created it at the same moment: use theirs.
+            Err(_) => find_account(&store.db, account).await?.ok_or_else(|| {
+                crate::core::CoreError::Unexpected(format!("cannot create account {account}"))
+            })?,
+        },
+    };
+    store.hot.remember_account(info.clone());
+    Ok(info)
+}
+
+async fn create_account(store: &Store, account: &PlatformAccount) -> Result<AccountInfo> {
+    let now = Utc::now();
+    let transaction = store.db.begin().await?;
+    let identity_id = Uuid::new_v4();
+    identity::ActiveModel {
+        id: Set(identity_id),
+        created_at: Set(now),
+        isolated: Set(false),
+    }
+    .insert(&transaction)
+    .await?;
+    let row = platform_account::ActiveModel {
+        identity_id: Set(identity_id),
+        platform: Set(account.platform.as_str().to_string()),
+        scope: Set(account.scope.clone()),
+        user_id: Set(account.user_id.clone()),
+        display_name: Set(account.display_name.clone()),
+        created_at: Set(now),
+        linked_at: Set(None),
+        linked_by: Set(None),
+        ..Default::default()
+    }
+    .insert(&transaction)
+    .await?;
+    transaction.commit().await?;
+    tracing::debug!(identity = %identity_id, platform = %account.platform, "new identity");
+    Ok(account_info(row))
+}
+
+/// Every account pointing at the identity, oldest first.
+pub async fn linked_accounts(
+    db: &impl ConnectionTrait,
+    identity_id: Uuid,
+) -> Result<Vec<AccountInfo>> {
+    let rows = platform_account::Entity::find()
+        .filter(platform_account::Column::IdentityId.eq(identity_id))
+        .order_by_asc(platform_account::Column::Id)
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(account_info).collect())
+}
+
+/// Maps a stored memory row to a hot turn.
+pub fn turn_record(row: &memory::Model) -> TurnRecord {
+    TurnRecord {
+        account_id: row.account_id,
+        is_user: row.role == "user",
+        content: row.content.clone(),
+        platform: row.platform.parse().unwrap_or(Platform::Desktop),
+        scope: row.scope.clone(),
+        visibility: Visibility::parse(&row.visibility).unwrap_or(Visibility::Private),
+        importance: row.importance,
+        emotion: row.emotion.clone(),
+        created_at: row.created_at,
+    }
+}
+
+/// Builds an identity's hot state from SQL.
+pub async fn load_identity(store: &Store, identity_id: Uuid) -> Result<IdentityHot> {
+    let db = &store.db;
+    let accounts = linked_accounts(db, identity_id).await?;
+    let account_ids: Vec<i64> = accounts.iter().map(|account| account.id).collect();
+    let isolated = identity::Entity::find_by_id(identity_id)
+        .one(db)
+        .await?
+        .is_some_and(|row| row.isolated);
+    let mut state = IdentityHot {
+        accounts,
+        isolated,
+        ..IdentityHot::default()
+    };
+    if !account_ids.is_empty() {
+        let mut recent = memory::Entity::find()
+            .filter(memory::Column::AccountId.is_in(account_ids.clone()))
+            .order_by_desc(memory::Column::Id)
+            .limit(RECENT_TURNS as u64)
+            .all(db)
+            .await?;
+        recent.reverse();
+        state.recent = recent.iter().map(turn_record).collect();
+        let mut recallable = memory::Entity::find()
+            .filter(memory::Column::AccountId.is_in(account_ids.clone()))
+            .filter(memory::Column::Role.eq("user"))
+            .order_by_desc(memory::Column::Id)
+            .limit(RECALL_WINDOW as u64)
+            .all(db)
+            .await?;
+        recallable.reverse();
+        state.recallable = recallable.iter().map(turn_record).collect();
+        state.preferences = preference::Entity::find()
+            .filter(preference::Column::AccountId.is_in(account_ids))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|row| PreferenceRecord {
+                account_id: row.account_id,
+                key: row.key,
+                value: row.value,
+                version: row.version,
+                updated_at: row.updated_at,
+                updated_by_platform: row.updated_by_platform,
+            })
+            .collect();
+    }
+    state.emotion = emotional_state::Entity::find_by_id(identity_id)
+        .one(db)
+        .await?
+        .map(|row| EmotionSnapshot {
+            mood: row.mood,
+            valence: row.valence,
+            intensity: row.intensity,
+            updated_at: row.updated_at,
+            updated_by_account_id: row.updated_by_account_id,
+            version: row.version,
+        });
+    Ok(state)
+}
+
+/// The identity's hot state, loaded from SQL when not cached. Call with the identity lock held.
+pub async fn hot_identity(store: &Store, identity_id: Uuid) -> Result<IdentityHot> {
+    if let Some(state) = store.hot.identity(identity_id) {
+        return Ok(state);
+    }
+    let state = load_identity(store, identity_id).await?;
+    if let Some((evicted, evicted_state)) = store.hot.insert_identity(identity_id, state.clone()) {
+        if let Some(snapshot) = evicted_state.emotion {
+            crate::core::emotion::save_state(store, evicted, &snapshot).await?;
+        }
+    }
+    Ok(state)
+}
+
+/// Drops cached state of identities whose accounts changed, here and in other processes.
+pub async fn invalidate(store: &Store, identities: &[Uuid]) {
+    for identity in identities {
+        if let Some(state) = store.hot.invalidate_identity(*identity) {
+            if let Some(snapshot) = state.emotion {
+                if let Err(error) = crate::core::emotion::save_state(store, *identity, &snapshot).await
+                {
+                    tracing::warn!(%error, "could not save emotion state of an invalidated identity");
+                }
+            }
+        }
+        if let Some(cache) = &store.cache {
+            if let Err(error) = cache.publish_invalidation(Some(*identity)).await {
+                tracing::debug!(%error, "invalidation not published; other processes refresh on their interval");
+            }
+        }
+    }
+}

@@ -1,0 +1,343 @@
+//! A message's path through the core, one function per step, in this order:
+//! dedupe → resolve identity → gates → rate limit → store the user's message → update emotion →
+//! gather context → build the prompt → LLM → store the reply → hand the reply back.
+//!
+//! From the user's message being stored to the reply being stored, the identity's lock is held, so
+//! two platforms writing for the same person at once are serialised and their turns never interleave.
+
+use crate::config::{DeploymentMode, SyncCategory};
+use crate::core::emotion::{self, Detected};
+use crate::core::{context, identity, preferences, Core, Result};
+use crate::llm::{Mood, Prompt};
+use crate::store::entities::{emotion_observation, memory, processed_event};
+use crate::store::hot::{AccountInfo, IdentityHot, TurnRecord};
+use crate::store::writer::WriteJob;
+use crate::telemetry::names;
+use chrono::{DateTime, Utc};
+use sea_orm::{EntityTrait, Set};
+use std::time::Instant;
+use tracing::Instrument;
+use whisperengine_contract::{
+    Capabilities, HandlerOutcome, InboundMessage, OutboundReply, Platform,
+};
+
+/// Runs the pipeline for one message.
+pub async fn handle_message(
+    core: &Core,
+    message: InboundMessage,
+    capabilities: Capabilities,
+) -> Result<HandlerOutcome> {
+    let span = tracing::info_span!(
+        "message",
+        platform = %message.author.platform,
+        event_id = %message.event_id,
+        identity = tracing::field::Empty,
+    );
+    async move {
+        let started = Instant::now();
+        let platform = message.author.platform;
+        metrics::counter!(names::MESSAGES_IN, "platform" => platform.as_str()).increment(1);
+        if !message.is_addressed {
+            return Ok(HandlerOutcome::Ignored("not addressed to the companion"));
+        }
+        if !dedupe(core, platform, &message.event_id).await? {
+            metrics::counter!(names::DUPLICATES, "platform" => platform.as_str()).increment(1);
+            return Ok(HandlerOutcome::Duplicate);
+        }
+        let outcome = process(core, &message, capabilities).await;
+        if outcome.is_err() {
+            // Nothing was answered: let the platform's retry run again.
+            forget_event(core, platform, &message.event_id).await;
+        }
+        let outcome = outcome?;
+        metrics::histogram!(names::PIPELINE_SECONDS, "platform" => platform.as_str())
+            .record(started.elapsed().as_secs_f64());
+        if matches!(outcome, HandlerOutcome::Reply(_)) {
+            metrics::counter!(names::MESSAGES_OUT, "platform" => platform.as_str()).increment(1);
+        }
+        Ok(outcome)
+    }
+    .instrument(span)
+    .await
+}
+
+async fn process(
+    core: &Core,
+    message: &InboundMessage,
+    capabilities: Capabilities,
+) -> Result<HandlerOutcome> {
+    let account = identity::resolve_account(&core.store, &message.author).await?;
+    tracing::Span::current().record("identity", tracing::field::display(account.identity_id));
+    if let Some(refusal) = gate(core, &account) {
+        return Ok(HandlerOutcome::Reply(OutboundReply::private(refusal)));
+    }
+    if !core.rate_limiter.allow(account.identity_id).await {
+        metrics::counter!(names::RATE_LIMITED, "platform" => account.platform.as_str()).increment(1);
+        return Ok(HandlerOutcome::Reply(OutboundReply::private(
+            "You're sending messages faster than I can take them in. Give me a minute and try again.",
+        )));
+    }
+    let text = message.text.trim();
+    if text.is_empty() {
+        return Ok(HandlerOutcome::Ignored("empty message"));
+    }
+    if text.chars().count() > core.settings.max_message_chars {
+        return Ok(HandlerOutcome::Reply(OutboundReply::private(format!(
+            "That message is longer than I can take in ({} characters at most). Could you split it?",
+            core.settings.max_message_chars
+        ))));
+    }
+    tracing::debug!(text, "message received");
+    let _guard = core.store.hot.lock_identity(account.identity_id).await;
+    let mut state = identity::hot_identity(&core.store, account.identity_id).await?;
+    let detected = emotion::detect(text);
+    let now = Utc::now();
+    let user_turn = store_user_message(core, message, &account, text, &detected, now).await?;
+    let mood = update_emotion(core, &mut state, &account, &detected);
+    let gathered = context::gather(&core.settings, &state, &account, &message.context, text, now);
+    let prompt = build_prompt(core, message, &account, &state, text, gathered, mood, now);
+    remember_turn(core, &account, &mut state, user_turn);
+    let reply_text = respond(core, &prompt).await;
+    let reply_turn = store_reply(core, message, &account, &reply_text).await?;
+    remember_turn(core, &account, &mut state, reply_turn);
+    let _ = capabilities;
+    Ok(HandlerOutcome::Reply(OutboundReply::text(reply_text)))
+}
+
+/// Step 1: true when the event is new. The hot layer catches retries seen by this process, Redis
+/// those seen by any process; without Redis, the processed_event table is asked.
+pub async fn dedupe(core: &Core, platform: Platform, event_id: &str) -> Result<bool> {
+    if !core.store.hot.mark_event(platform, event_id) {
+        return Ok(false);
+    }
+    if let Some(cache) = &core.store.cache {
+        match cache.mark_event(platform, event_id).await {
+            Ok(is_new) => return Ok(is_new),
+            Err(error) => tracing::debug!(%error, "dedupe falls back to SQL"),
+        }
+    }
+    let seen = processed_event::Entity::find_by_id((platform.as_str().to_string(), event_id.to_string()))
+        .one(&core.store.db)
+        .await?;
+    Ok(seen.is_none())
+}
+
+async fn forget_event(core: &Core, platform: Platform, event_id: &str) {
+    core.store.hot.unmark_event(platform, event_id);
+    if let Some(cache) = &core.store.cache {
+        let _ = cache.unmark_event(platform, event_id).await;
+    }
+}
+
+/// Step 3: deployment mode and isolation. Returns the refusal to show, if any.
+fn gate(core: &Core, account: &AccountInfo) -> Option<String> {
+    if core.settings.deployment_mode == DeploymentMode::Desktop && account.platform != Platform::Desktop {
+        return Some("This host runs in desktop mode and only talks through the local chat.".into());
+    }
+    None
+}
+
+/// How important a user's message is to remember (0..=1): personal facts, explicit requests and strong
+/// feelings high; small talk low.
+pub fn importance(text: &str, detected: &Detected) -> f64 {
+    let lower = text.to_lowercase();
+    let words = lower.split_whitespace().count();
+    let mut score: f64 = if words <= 3 { 0.1 } else { 0.3 };
+    let personal = [
+        "my ", "i am ", "i'm ", "i live", "i work", "i have", "i've", "i was born", "i like", "i love",
+        "i hate", "i moved", "call me", "i prefer",
+    ];
+    if personal.iter().any(|marker| lower.starts_with(marker) || lower.contains(&format!(" {marker}"))) {
+        score += 0.3;
+    }
+    if lower.contains("remember") || lower.contains("don't forget") || lower.contains("important") {
+        score += 0.3;
+    }
+    score += 0.3 * detected.intensity;
+    score.clamp(0.0, 1.0)
+}
+
+/// Step 5: the user's message, written through (with its processed-event mark and emotion
+/// observation) before the companion answers.
+async fn store_user_message(
+    core: &Core,
+    message: &InboundMessage,
+    account: &AccountInfo,
+    text: &str,
+    detected: &Detected,
+    now: DateTime<Utc>,
+) -> Result<TurnRecord> {
+    let importance = importance(text, detected);
+    let turn = TurnRecord {
+        account_id: account.id,
+        is_user: true,
+        content: text.to_string(),
+        platform: account.platform,
+        scope: message.context.scope.clone(),
+        visibility: message.context.visibility,
+        importance,
+        emotion: (!detected.is_neutral()).then(|| detected.label.to_string()),
+        created_at: now,
+    };
+    let mut job = WriteJob {
+        processed_events: vec![processed_event::ActiveModel {
+            platform: Set(account.platform.as_str().to_string()),
+            event_id: Set(message.event_id.clone()),
+            created_at: Set(now),
+        }],
+        memories: vec![memory_row(message, account, &turn, detected)],
+        observations: Vec::new(),
+    };
+    if !detected.is_neutral() {
+        job.observations.push(emotion_observation::ActiveModel {
+            account_id: Set(account.id),
+            memory_id: Set(None),
+            emotion: Set(detected.label.to_string()),
+            valence: Set(detected.valence),
+            intensity: Set(detected.intensity),
+            created_at: Set(now),
+            ..Default::default()
+        });
+    }
+    core.store.writer.write(job).await?;
+    Ok(turn)
+}
+
+fn memory_row(
+    message: &InboundMessage,
+    account: &AccountInfo,
+    turn: &TurnRecord,
+    detected: &Detected,
+) -> memory::ActiveModel {
+    memory::ActiveModel {
+        account_id: Set(account.id),
+        role: Set(if turn.is_user { "user" } else { "companion" }.to_string()),
+        content: Set(turn.content.clone()),
+        platform: Set(account.platform.as_str().to_string()),
+        scope: Set(message.context.scope.clone()),
+        channel_id: Set(message.context.channel_id.clone()),
+        thread_id: Set(message.context.thread_id.clone()),
+        visibility: Set(message.context.visibility.as_str().to_string()),
+        importance: Set(turn.importance),
+        emotion: Set(turn.emotion.clone()),
+        emotion_intensity: Set((!detected.is_neutral()).then_some(detected.intensity)),
+        created_at: Set(turn.created_at),
+        last_recalled_at: Set(None),
+        recall_count: Set(0),
+        ..Default::default()
+    }
+}
+
+/// Step 6: blends the observation into the identity's state (kept hot, flushed on its interval).
+/// Returns the mood to show the responder: the shared state when emotional-state sharing is on,
+/// otherwise only what this message shows.
+fn update_emotion(
+    core: &Core,
+    state: &mut IdentityHot,
+    account: &AccountInfo,
+    detected: &Detected,
+) -> Option<Mood> {
+    let shares = preferences::is_shared(&core.settings, state, SyncCategory::EmotionalState);
+    let updated = emotion::blend(state.emotion.as_ref(), detected, account.id);
+    state.emotion = Some(updated.clone());
+    state.emotion_dirty = true;
+    let emotion = updated.clone();
+    core.store.hot.update_identity(account.identity_id, |hot| {
+        hot.emotion = Some(emotion);
+        hot.emotion_dirty = true;
+    });
+    let mood = if shares {
+        Mood {
+            label: updated.mood,
+            intensity: updated.intensity,
+            valence: updated.valence,
+        }
+    } else {
+        Mood {
+            label: detected.label.to_string(),
+            intensity: detected.intensity,
+            valence: detected.valence,
+        }
+    };
+    (mood.label != "neutral").then_some(mood)
+}
+
+/// Steps 7–8: the prompt from the personality, the platform and the gathered context.
+#[allow(clippy::too_many_arguments)]
+fn build_prompt(
+    core: &Core,
+    message: &InboundMessage,
+    account: &AccountInfo,
+    state: &IdentityHot,
+    text: &str,
+    gathered: context::Gathered,
+    mood: Option<Mood>,
+    now: DateTime<Utc>,
+) -> Prompt {
+    let preferred_name = preferences::effective(&core.settings, state)
+        .get("name")
+        .map(|(value, _)| value.clone());
+    Prompt {
+        system: core
+            .personality
+            .system_prompt(account.platform, core.settings.platform_specific_optimizations),
+        platform: account.platform,
+        user_name: preferred_name.unwrap_or_else(|| message.author.name().to_string()),
+        user_text: text.to_string(),
+        history: gathered.history,
+        memories: gathered.memories,
+        mood,
+        now,
+    }
+}
+
+/// Step 9: the configured responder, falling back to the offline one so the person still gets an answer.
+async fn respond(core: &Core, prompt: &Prompt) -> String {
+    match core.responder.respond(prompt).await {
+        Ok(reply) => reply,
+        Err(error) => {
+            tracing::warn!(%error, "LLM failed; answering with the offline responder");
+            metrics::counter!(names::ERRORS, "kind" => "llm").increment(1);
+            core.fallback
+                .respond(prompt)
+                .await
+                .unwrap_or_else(|_| "I lost my train of thought for a moment. Could you say that again?".into())
+        }
+    }
+}
+
+/// Step 10: the companion's reply, written through.
+async fn store_reply(
+    core: &Core,
+    message: &InboundMessage,
+    account: &AccountInfo,
+    reply: &str,
+) -> Result<TurnRecord> {
+    let turn = TurnRecord {
+        account_id: account.id,
+        is_user: false,
+        content: reply.to_string(),
+        platform: account.platform,
+        scope: message.context.scope.clone(),
+        visibility: message.context.visibility,
+        importance: 0.1,
+        emotion: None,
+        created_at: Utc::now(),
+    };
+    let neutral = emotion::detect("");
+    core.store
+        .writer
+        .write(WriteJob {
+            memories: vec![memory_row(message, account, &turn, &neutral)],
+            ..WriteJob::default()
+        })
+        .await?;
+    Ok(turn)
+}
+
+fn remember_turn(core: &Core, account: &AccountInfo, state: &mut IdentityHot, turn: TurnRecord) {
+    state.push_turn(turn.clone());
+    core.store
+        .hot
+        .update_identity(account.identity_id, |hot| hot.push_turn(turn));
+}

@@ -1,0 +1,201 @@
+//! Redis as the shared cache across host processes: event dedupe, rate-limit windows, and invalidation
+//! of the hot layer by pub/sub. Every call here is an optimisation with an SQL or in-process fallback:
+//! when Redis is unreachable the calls return errors, the caller falls back, and a reconnect is tried
+//! at most every few seconds, so losing Redis costs speed, never data or correctness.
+
+use crate::store::hot::HotLayer;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::AsyncCommands;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use uuid::Uuid;
+use whisperengine_contract::Platform;
+
+/// Pause between reconnect attempts while Redis is away.
+const RECONNECT_PAUSE: Duration = Duration::from_secs(3);
+/// How long an event id is remembered for dedupe.
+const EVENT_TTL_SECONDS: u64 = 24 * 3600;
+
+/// Why a cache call did not answer.
+#[derive(Debug, thiserror::Error)]
+pub enum CacheError {
+    #[error("redis: {0}")]
+    Redis(#[from] redis::RedisError),
+    #[error("redis is not connected (next attempt in a few seconds)")]
+    Disconnected,
+}
+
+/// Handle to Redis; cheap to clone.
+#[derive(Clone)]
+pub struct SharedCache {
+    client: redis::Client,
+    prefix: Arc<str>,
+    /// This process, so it ignores its own invalidations.
+    process_id: Uuid,
+    state: Arc<Mutex<ConnectionState>>,
+}
+
+#[derive(Default)]
+struct ConnectionState {
+    manager: Option<ConnectionManager>,
+    last_attempt: Option<Instant>,
+}
+
+impl SharedCache {
+    /// Prepares the cache and tries to connect once; a connection failure is logged, not fatal.
+    /// Only an unreadable URL is an error.
+    pub async fn connect(url: &str, prefix: &str) -> Result<SharedCache, CacheError> {
+        let cache = SharedCache {
+            client: redis::Client::open(url)?,
+            prefix: prefix.into(),
+            process_id: Uuid::new_v4(),
+            state: Arc::new(Mutex::new(ConnectionState::default())),
+        };
+        if let Err(error) = cache.manager().await {
+            tracing::warn!(%error, "redis unavailable at start; continuing on SQL alone and retrying");
+        }
+        Ok(cache)
+    }
+
+    fn key(&self, suffix: &str) -> String {
+        format!("{}{}", self.prefix, suffix)
+    }
+
+    async fn manager(&self) -> Result<ConnectionManager, CacheError> {
+        {
+            let mut state = lock(&self.state);
+            if let Some(manager) = &state.manager {
+                return Ok(manager.clone());
+            }
+            if state
+                .last_attempt
+                .is_some_and(|at| at.elapsed() < RECONNECT_PAUSE)
+            {
+                return Err(CacheError::Disconnected);
+            }
+            state.last_attempt = Some(Instant::now());
+        }
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(Duration::from_millis(500)))
+            .set_response_timeout(Some(Duration::from_millis(500)))
+            .set_number_of_retries(2);
+        let manager = ConnectionManager::new_with_config(self.client.clone(), config).await?;
+        lock(&self.state).manager = Some(manager.clone());
+        Ok(manager)
+    }
+
+    pub async fn ping(&self) -> Result<(), CacheError> {
+        let mut manager = self.manager().await?;
+        let _: String = redis::cmd("PING").query_async(&mut manager).await?;
+        Ok(())
+    }
+
+    /// Marks an event as processed; `Ok(false)` when another process or an earlier delivery has it.
+    pub async fn mark_event(&self, platform: Platform, event_id: &str) -> Result<bool, CacheError> {
+        let mut manager = self.manager().await?;
+        let key = self.key(&format!("event:{platform}:{event_id}"));
+        let was_set: Option<String> = redis::cmd("SET")
+            .arg(&key)
+            .arg(1)
+            .arg("NX")
+            .arg("EX")
+            .arg(EVENT_TTL_SECONDS)
+            .query_async(&mut manager)
+            .await?;
+        Ok(was_set.is_some())
+    }
+
+    /// Forgets an event mark (processing failed before anything was stored).
+    pub async fn unmark_event(&self, platform: Platform, event_id: &str) -> Result<(), CacheError> {
+        let mut manager = self.manager().await?;
+        let _: i64 = manager
+            .del(self.key(&format!("event:{platform}:{event_id}")))
+            .await?;
+        Ok(())
+    }
+
+    /// Counts one hit in a fixed window shared by every process; returns the count so far.
+    pub async fn count_in_window(
+        &self,
+        name: &str,
+        window: Duration,
+    ) -> Result<u64, CacheError> {
+        let mut manager = self.manager().await?;
+        let window_seconds = window.as_secs().max(1);
+        let slot = chrono::Utc::now().timestamp() as u64 / window_seconds;
+        let key = self.key(&format!("rate:{name}:{slot}"));
+        let (count,): (u64,) = redis::pipe()
+            .atomic()
+            .incr(&key, 1)
+            .expire(&key, (window_seconds * 2) as i64)
+            .ignore()
+            .query_async(&mut manager)
+            .await?;
+        Ok(count)
+    }
+
+    fn channel(&self) -> String {
+        self.key("invalidate")
+    }
+
+    /// Tells other host processes to drop what they cache about an identity (`None`: everything).
+    pub async fn publish_invalidation(&self, identity: Option<Uuid>) -> Result<(), CacheError> {
+        let mut manager = self.manager().await?;
+        let target = identity.map_or_else(|| "all".to_string(), |id| id.to_string());
+        let _: i64 = manager
+            .publish(self.channel(), format!("{}|{}", self.process_id, target))
+            .await?;
+        Ok(())
+    }
+
+    /// Listens for other processes' invalidations until the task is dropped, reconnecting when Redis
+    /// comes back. While disconnected, the hot layer is cleared on reconnect, since messages may
+    /// have been missed.
+    pub fn spawn_invalidation_listener(&self, hot: Arc<HotLayer>) -> tokio::task::JoinHandle<()> {
+        let cache = self.clone();
+        tokio::spawn(async move {
+            let mut was_connected = false;
+            loop {
+                match cache.listen(&hot, was_connected).await {
+                    Ok(()) => {}
+                    Err(error) => tracing::debug!(%error, "redis invalidation listener disconnected"),
+                }
+                was_connected = true;
+                tokio::time::sleep(RECONNECT_PAUSE).await;
+            }
+        })
+    }
+
+    async fn listen(&self, hot: &HotLayer, is_reconnect: bool) -> Result<(), CacheError> {
+        use futures_util::StreamExt;
+        let mut pubsub = self.client.get_async_pubsub().await?;
+        pubsub.subscribe(self.channel()).await?;
+        if is_reconnect {
+            hot.clear();
+        }
+        let mut messages = pubsub.on_message();
+        while let Some(message) = messages.next().await {
+            let Ok(payload) = message.get_payload::<String>() else {
+                continue;
+            };
+            let Some((origin, target)) = payload.split_once('|') else {
+                continue;
+            };
+            if origin == self.process_id.to_string() {
+                continue;
+            }
+            if target == "all" {
+                hot.clear();
+            } else if let Ok(identity) = target.parse::<Uuid>() {
+                hot.invalidate_identity(identity);
+            }
+        }
+        Ok(())
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}

@@ -1,0 +1,312 @@
+//! The in-process hot layer shared by every connector: account → identity lookups, and per identity its
+//! linked accounts, recent turns, recallable memories, emotion and preferences. Bounded by size (least
+//! recently used entries are evicted, they are reloaded from SQL on demand) and guarded per identity by
+//! a striped async lock, so two platforms writing for the same person at once cannot interleave.
+//!
+//! Nothing here is the source of truth: SQL is. An entry can be dropped at any time (eviction, an
+//! invalidation from another process) and is rebuilt from SQL the next time it is needed.
+
+use chrono::{DateTime, Utc};
+use lru::LruCache;
+use std::collections::VecDeque;
+use std::hash::{Hash, Hasher};
+use std::num::NonZeroUsize;
+use std::sync::Mutex;
+use uuid::Uuid;
+use whisperengine_contract::{Platform, Visibility};
+
+/// Lock stripes: identities hash onto these, so the lock table never grows or evicts.
+const LOCK_STRIPES: usize = 1024;
+/// Recent turns kept per identity.
+pub const RECENT_TURNS: usize = 64;
+/// Recallable user memories kept per identity in the hot layer (older ones are still in SQL).
+pub const RECALL_WINDOW: usize = 2000;
+
+/// An account's row, as the core needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountInfo {
+    pub id: i64,
+    pub identity_id: Uuid,
+    pub platform: Platform,
+    pub scope: String,
+    pub user_id: String,
+    pub display_name: Option<String>,
+}
+
+/// One stored message, as kept hot.
+#[derive(Debug, Clone)]
+pub struct TurnRecord {
+    pub account_id: i64,
+    pub is_user: bool,
+    pub content: String,
+    pub platform: Platform,
+    pub scope: String,
+    pub visibility: Visibility,
+    pub importance: f64,
+    pub emotion: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// The emotion state of an identity.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EmotionSnapshot {
+    pub mood: String,
+    pub valence: f64,
+    pub intensity: f64,
+    pub updated_at: DateTime<Utc>,
+    pub updated_by_account_id: Option<i64>,
+    pub version: i64,
+}
+
+/// A preference row of one of the identity's accounts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreferenceRecord {
+    pub account_id: i64,
+    pub key: String,
+    pub value: String,
+    pub version: i64,
+    pub updated_at: DateTime<Utc>,
+    pub updated_by_platform: String,
+}
+
+/// Everything hot about one identity.
+#[derive(Debug, Clone, Default)]
+pub struct IdentityHot {
+    pub accounts: Vec<AccountInfo>,
+    pub isolated: bool,
+    /// Latest turns across the identity's accounts, oldest first.
+    pub recent: VecDeque<TurnRecord>,
+    /// Users' own messages that may be recalled, oldest first.
+    pub recallable: VecDeque<TurnRecord>,
+    pub emotion: Option<EmotionSnapshot>,
+    /// Whether `emotion` changed since it was last written to SQL.
+    pub emotion_dirty: bool,
+    pub preferences: Vec<PreferenceRecord>,
+}
+
+impl IdentityHot {
+    /// Appends a turn to the recent window (and to the recall window for user messages).
+    pub fn push_turn(&mut self, turn: TurnRecord) {
+        if turn.is_user {
+            self.recallable.push_back(turn.clone());
+            while self.recallable.len() > RECALL_WINDOW {
+                self.recallable.pop_front();
+            }
+        }
+        self.recent.push_back(turn);
+        while self.recent.len() > RECENT_TURNS {
+            self.recent.pop_front();
+        }
+    }
+}
+
+/// The hot layer.
+pub struct HotLayer {
+    accounts: Mutex<LruCache<(Platform, String, String), AccountInfo>>,
+    identities: Mutex<LruCache<Uuid, IdentityHot>>,
+    stripes: Vec<tokio::sync::Mutex<()>>,
+    recent_events: Mutex<LruCache<(Platform, String), ()>>,
+}
+
+impl HotLayer {
+    /// A hot layer holding at most `capacity` identities (and as many account lookups).
+    pub fn new(capacity: usize) -> HotLayer {
+        let capacity = NonZeroUsize::new(capacity.max(1)).unwrap_or(NonZeroUsize::MIN);
+        let events = NonZeroUsize::new(capacity.get().saturating_mul(4).max(1024))
+            .unwrap_or(NonZeroUsize::MIN);
+        HotLayer {
+            accounts: Mutex::new(LruCache::new(capacity)),
+            identities: Mutex::new(LruCache::new(capacity)),
+            stripes: (0..LOCK_STRIPES)
+                .map(|_| tokio::sync::Mutex::new(()))
+                .collect(),
+            recent_events: Mutex::new(LruCache::new(events)),
+        }
+    }
+
+    /// Serialises work for one identity: hold the guard while reading and writing its state.
+    pub async fn lock_identity(&self, identity: Uuid) -> tokio::sync::MutexGuard<'_, ()> {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        identity.hash(&mut hasher);
+        let stripe = (hasher.finish() as usize) % self.stripes.len();
+        self.stripes[stripe].lock().await
+    }
+
+    pub fn account(&self, platform: Platform, scope: &str, user_id: &str) -> Option<AccountInfo> {
+        let mut accounts = lock(&self.accounts);
+        accounts
+            .get(&(platform, scope.to_string(), user_id.to_string()))
+            .cloned()
+    }
+
+    pub fn remember_account(&self, account: AccountInfo) {
+        let key = (
+            account.platform,
+            account.scope.clone(),
+            account.user_id.clone(),
+        );
+        lock(&self.accounts).put(key, account);
+    }
+
+    /// A copy of the identity's hot state, if loaded.
+    pub fn identity(&self, identity: Uuid) -> Option<IdentityHot> {
+        lock(&self.identities).get(&identity).cloned()
+    }
+
+    /// Runs `change` on the identity's hot state if it is loaded; returns whether it was.
+    pub fn update_identity(&self, identity: Uuid, change: impl FnOnce(&mut IdentityHot)) -> bool {
+        match lock(&self.identities).get_mut(&identity) {
+            Some(state) => {
+                change(state);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Stores a freshly loaded state. Returns an evicted identity whose emotion was not yet written to
+    /// SQL, so the caller can write it.
+    pub fn insert_identity(&self, identity: Uuid, state: IdentityHot) -> Option<(Uuid, IdentityHot)> {
+        let evicted = lock(&self.identities).push(identity, state);
+        evicted.filter(|(id, state)| *id != identity && state.emotion_dirty)
+    }
+
+    /// Drops everything cached about an identity and its accounts (after link, unlink, forget, or an
+    /// invalidation from another process). Returns the dropped state when its emotion was unsaved.
+    pub fn invalidate_identity(&self, identity: Uuid) -> Option<IdentityHot> {
+        let stale: Vec<_> = lock(&self.accounts)
+            .iter()
+            .filter(|(_, account)| account.identity_id == identity)
+            .map(|(key, _)| key.clone())
+            .collect();
+        {
+            let mut accounts = lock(&self.accounts);
+            for key in stale {
+                accounts.pop(&key);
+            }
+        }
+        lock(&self.identities)
+            .pop(&identity)
+            .filter(|state| state.emotion_dirty)
+    }
+
+    /// Drops every cached entry (used by `admin isolate all` and tests).
+    pub fn clear(&self) {
+        lock(&self.accounts).clear();
+        lock(&self.identities).clear();
+    }
+
+    /// States whose emotion changed since they were last saved, marking them clean.
+    pub fn take_dirty_emotions(&self) -> Vec<(Uuid, EmotionSnapshot)> {
+        let mut identities = lock(&self.identities);
+        let mut dirty = Vec::new();
+        for (id, state) in identities.iter_mut() {
+            if state.emotion_dirty {
+                state.emotion_dirty = false;
+                if let Some(emotion) = &state.emotion {
+                    dirty.push((*id, emotion.clone()));
+                }
+            }
+        }
+        dirty
+    }
+
+    /// Records an event id as seen in this process; false when it was already seen.
+    pub fn mark_event(&self, platform: Platform, event_id: &str) -> bool {
+        lock(&self.recent_events)
+            .put((platform, event_id.to_string()), ())
+            .is_none()
+    }
+
+    /// Forgets an event id (its processing failed before anything was stored, so a retry may run).
+    pub fn unmark_event(&self, platform: Platform, event_id: &str) {
+        lock(&self.recent_events).pop(&(platform, event_id.to_string()));
+    }
+
+    /// Number of identities currently hot.
+    pub fn len(&self) -> usize {
+        lock(&self.identities).len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Locks a std mutex, recovering from poisoning: the cache holds no invariants a panic could break
+/// that a reload from SQL would not repair.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn turn(text: &str, is_user: bool) -> TurnRecord {
+        TurnRecord {
+            account_id: 1,
+            is_user,
+            content: text.into(),
+            platform: Platform::Desktop,
+            scope: String::new(),
+            visibility: Visibility::Dm,
+            importance: 0.5,
+            emotion: None,
+            created_at: Utc::now(),
+        }
+    }
+
+    #[test]
+    fn recent_turns_are_bounded_and_keep_the_latest() {
+        let mut state = IdentityHot::default();
+        for index in 0..(RECENT_TURNS + 10) {
+            state.push_turn(turn(&index.to_string(), index % 2 == 0));
+        }
+        assert_eq!(state.recent.len(), RECENT_TURNS);
+        assert_eq!(
+            state.recent.back().map(|t| t.content.as_str()),
+            Some((RECENT_TURNS + 9).to_string().as_str())
+        );
+        assert!(state.recallable.iter().all(|t| t.is_user));
+    }
+
+    #[test]
+    fn least_recently_used_identities_are_evicted() {
+        let hot = HotLayer::new(2);
+        let (a, b, c) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+        hot.insert_identity(a, IdentityHot::default());
+        hot.insert_identity(b, IdentityHot::default());
+        assert!(hot.identity(a).is_some()); // a is now most recent
+        hot.insert_identity(c, IdentityHot::default());
+        assert!(hot.identity(b).is_none());
+        assert!(hot.identity(a).is_some() && hot.identity(c).is_some());
+    }
+
+    #[test]
+    fn events_are_seen_once() {
+        let hot = HotLayer::new(4);
+        assert!(hot.mark_event(Platform::Slack, "Ev1"));
+        assert!(!hot.mark_event(Platform::Slack, "Ev1"));
+        assert!(hot.mark_event(Platform::Discord, "Ev1"));
+        hot.unmark_event(Platform::Slack, "Ev1");
+        assert!(hot.mark_event(Platform::Slack, "Ev1"));
+    }
+
+    #[tokio::test]
+    async fn the_identity_lock_serialises_work_for_one_identity() {
+        let hot = std::sync::Arc::new(HotLayer::new(4));
+        let identity = Uuid::new_v4();
+        let guard = hot.lock_identity(identity).await;
+        let other = hot.clone();
+        let waiter = tokio::spawn(async move {
+            let _guard = other.lock_identity(identity).await;
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        assert!(!waiter.is_finished(), "a second lock must wait");
+        drop(guard);
+        waiter.await.expect("the waiter finishes once the lock is released");
+    }
+}
