@@ -1,1 +1,2 @@
 //! store (in progress)
+pub mod entities;
