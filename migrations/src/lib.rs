@@ -1,1 +1,23 @@
-pub fn x(){}
+//! The WhisperEngine schema: every table, index and foreign key, for SQLite and PostgreSQL alike.
+//!
+//! The schema changes ONLY through the migrations listed in [`Migrator`]; the root crate runs
+//! `Migrator::up(&db, None)` at start (and `migrate`), and checks
+//! `Migrator::get_pending_migrations(&db)` for readiness. Every statement is built with sea-query
+//! so the same migration means the same thing on both databases.
+
+pub use sea_orm_migration;
+pub use sea_orm_migration::MigratorTrait;
+
+mod m20261125_000001_initial;
+
+use sea_orm_migration::MigrationTrait;
+
+/// The ordered list of schema migrations (oldest first).
+pub struct Migrator;
+
+#[sea_orm_migration::async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261125_000001_initial::Migration)]
+    }
+}

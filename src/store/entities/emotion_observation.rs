@@ -1,0 +1,38 @@
+//! `emotion_observation`: the history of detected emotions, kept against the origin account.
+
+use sea_orm::entity::prelude::*;
+
+/// One detected emotion, optionally tied to the memory it was detected in.
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "emotion_observation")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub account_id: i64,
+    pub memory_id: Option<i64>,
+    #[sea_orm(column_type = "String(StringLen::N(32))")]
+    pub emotion: String,
+    pub valence: f64,
+    pub intensity: f64,
+    pub created_at: ChronoDateTimeUtc,
+}
+
+/// The origin account.
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::platform_account::Entity",
+        from = "Column::AccountId",
+        to = "super::platform_account::Column::Id",
+        on_delete = "Cascade"
+    )]
+    PlatformAccount,
+}
+
+impl Related<super::platform_account::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::PlatformAccount.def()
+    }
+}
+
+impl ActiveModelBehavior for ActiveModel {}

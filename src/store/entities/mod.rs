@@ -1,0 +1,31 @@
+//! sea-orm entities, one module per table; column names match `whisperengine-migrations` exactly.
+//!
+//! Enum-like columns (`platform`, `role`, `visibility`, `status`, ...) stay `String` here; the
+//! core maps them to its own types. Use [`prelude`] for the entity aliases.
+
+pub mod audit_log;
+pub mod emotion_observation;
+pub mod emotional_state;
+pub mod identity;
+pub mod link_attempt;
+pub mod link_code;
+pub mod memory;
+pub mod platform_account;
+pub mod preference;
+pub mod processed_event;
+pub mod sync_conflict;
+
+/// Entity aliases: `Identity`, `PlatformAccount`, `Memory`, ...
+pub mod prelude {
+    pub use super::audit_log::Entity as AuditLog;
+    pub use super::emotion_observation::Entity as EmotionObservation;
+    pub use super::emotional_state::Entity as EmotionalState;
+    pub use super::identity::Entity as Identity;
+    pub use super::link_attempt::Entity as LinkAttempt;
+    pub use super::link_code::Entity as LinkCode;
+    pub use super::memory::Entity as Memory;
+    pub use super::platform_account::Entity as PlatformAccount;
+    pub use super::preference::Entity as Preference;
+    pub use super::processed_event::Entity as ProcessedEvent;
+    pub use super::sync_conflict::Entity as SyncConflict;
+}

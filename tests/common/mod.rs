@@ -1,0 +1,220 @@
+//! Shared helpers for integration tests: fresh, isolated databases and Redis settings.
+//!
+//! Every storage test runs on SQLite always and on PostgreSQL when `TEST_DATABASE_URL` is set:
+//!
+//! ```ignore
+//! mod common;
+//!
+//! #[tokio::test]
+//! async fn something_is_stored() {
+//!     for test_db in common::fresh_databases().await {
+//!         let db = test_db.connect_migrated().await;
+//!         // ... assertions, with `test_db.name` in the messages ...
+//!     }
+//! }
+//! ```
+//!
+//! Isolation: SQLite gets a new file in a temporary directory that is deleted when the
+//! [`TestDb`] is dropped. PostgreSQL gets a new schema `t_<unix seconds>_<random>` and a URL whose
+//! `options=-c search_path=<schema>` makes every connection of the pool use it, so parallel tests
+//! never see each other's tables. A schema cannot be dropped from `Drop` (that would need async),
+//! so schemas are left behind and every process sweeps away those older than an hour the first
+//! time it asks for a database; call [`TestDb::cleanup`] to drop one at once.
+#![allow(dead_code)] // each test binary uses its own subset of these helpers
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
+use whisperengine_migrations::{Migrator, MigratorTrait};
+
+/// Prefix of the PostgreSQL schemas this helper creates (and is allowed to sweep away).
+const SCHEMA_PREFIX: &str = "t_";
+/// Schemas older than this are left-overs of earlier runs.
+const SCHEMA_MAX_AGE: Duration = Duration::from_secs(60 * 60);
+
+/// One fresh, empty database for one test.
+pub struct TestDb {
+    /// `"sqlite"` or `"postgres"`: put it in assertion messages.
+    pub name: &'static str,
+    /// A connection URL that reaches only this test's database (or schema).
+    pub url: String,
+    _guard: Guard,
+}
+
+/// What keeps the database alive (and, for SQLite, deletes it on drop).
+enum Guard {
+    Sqlite(tempfile::TempDir),
+    Postgres {
+        /// The `TEST_DATABASE_URL` as given (no search_path), used to drop the schema.
+        admin_url: String,
+        schema: String,
+    },
+}
+
+impl TestDb {
+    /// Opens a connection pool on this test's database.
+    pub async fn connect(&self) -> DatabaseConnection {
+        Database::connect(&self.url)
+            .await
+            .unwrap_or_else(|error| panic!("{}: cannot connect: {error}", self.name))
+    }
+
+    /// Opens a connection pool and applies every migration.
+    pub async fn connect_migrated(&self) -> DatabaseConnection {
+        let db = self.connect().await;
+        Migrator::up(&db, None)
+            .await
+            .unwrap_or_else(|error| panic!("{}: migrations failed: {error}", self.name));
+        db
+    }
+
+    /// The PostgreSQL schema this database lives in (`None` for SQLite).
+    pub fn schema(&self) -> Option<&str> {
+        match &self._guard {
+            Guard::Sqlite(_) => None,
+            Guard::Postgres { schema, .. } => Some(schema),
+        }
+    }
+
+    /// Drops the PostgreSQL schema now (SQLite files go on drop anyway). Close the test's own
+    /// pools first, or the drop waits for their locks.
+    pub async fn cleanup(self) {
+        if let Guard::Postgres { admin_url, schema } = &self._guard {
+            let admin = connect_admin(admin_url).await;
+            execute(&admin, &format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).await;
+            let _ = admin.close().await;
+        }
+    }
+}
+
+/// A fresh SQLite database, plus a fresh PostgreSQL schema when `TEST_DATABASE_URL` is set.
+///
+/// Without `TEST_DATABASE_URL` it says so once per call on stderr, so a green run without
+/// PostgreSQL is visible as such.
+pub async fn fresh_databases() -> Vec<TestDb> {
+    let mut databases = vec![fresh_sqlite()];
+    match postgres_url() {
+        Some(admin_url) => databases.push(fresh_postgres(&admin_url).await),
+        None => eprintln!("skipped: PostgreSQL tests (TEST_DATABASE_URL not set)"),
+    }
+    databases
+}
+
+/// A fresh SQLite database in a temporary directory.
+pub fn fresh_sqlite() -> TestDb {
+    let directory = tempfile::tempdir().expect("create a temporary directory");
+    let path = directory.path().join("test.sqlite");
+    TestDb {
+        name: "sqlite",
+        url: format!("sqlite://{}?mode=rwc", path.display()),
+        _guard: Guard::Sqlite(directory),
+    }
+}
+
+/// `TEST_DATABASE_URL`, when set and not empty.
+pub fn postgres_url() -> Option<String> {
+    non_empty_env("TEST_DATABASE_URL")
+}
+
+/// `TEST_REDIS_URL`, when set and not empty. Pair it with [`unique_prefix`] for keys.
+pub fn redis_url() -> Option<String> {
+    non_empty_env("TEST_REDIS_URL")
+}
+
+/// A prefix no other test (or earlier run) uses, e.g. for Redis keys: `t_<unix seconds>_<random>`.
+pub fn unique_prefix() -> String {
+    let seconds = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
+    format!("{SCHEMA_PREFIX}{seconds}_{:016x}", rand::random::<u64>())
+}
+
+/// A fresh PostgreSQL schema in the database at `admin_url`, and a URL confined to it.
+pub async fn fresh_postgres(admin_url: &str) -> TestDb {
+    let admin = connect_admin(admin_url).await;
+    sweep_old_schemas(&admin).await;
+    let schema = unique_prefix();
+    execute(&admin, &format!("CREATE SCHEMA {schema}")).await;
+    let _ = admin.close().await;
+    TestDb {
+        name: "postgres",
+        url: with_search_path(admin_url, &schema),
+        _guard: Guard::Postgres {
+            admin_url: admin_url.to_owned(),
+            schema,
+        },
+    }
+}
+
+/// `url` with `options=-c search_path=<schema>` appended: sqlx sends it as the startup `options`
+/// parameter, so it holds for every pooled connection, reconnects included.
+fn with_search_path(url: &str, schema: &str) -> String {
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}options=-c%20search_path%3D{schema}")
+}
+
+fn non_empty_env(name: &str) -> Option<String> {
+    std::env::var(name)
+        .ok()
+        .filter(|value| !value.trim().is_empty())
+}
+
+async fn connect_admin(admin_url: &str) -> DatabaseConnection {
+    Database::connect(admin_url)
+        .await
+        .unwrap_or_else(|error| panic!("cannot connect to TEST_DATABASE_URL: {error}"))
+}
+
+async fn execute(db: &DatabaseConnection, sql: &str) {
+    db.execute_unprepared(sql)
+        .await
+        .unwrap_or_else(|error| panic!("`{sql}` failed: {error}"));
+}
+
+/// Drops this helper's schemas older than [`SCHEMA_MAX_AGE`], once per process. Failures are
+/// reported and ignored: another process may be sweeping the same schema.
+async fn sweep_old_schemas(admin: &DatabaseConnection) {
+    static SWEPT: AtomicBool = AtomicBool::new(false);
+    if SWEPT.swap(true, Ordering::SeqCst) {
+        return;
+    }
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
+    let rows = admin
+        .query_all_raw(Statement::from_string(
+            admin.get_database_backend(),
+            "SELECT nspname FROM pg_namespace WHERE nspname LIKE 't\\_%'",
+        ))
+        .await
+        .unwrap_or_default();
+    for row in rows {
+        let Ok(schema) = row.try_get::<String>("", "nspname") else {
+            continue;
+        };
+        let Some(created) = schema_created_at(&schema) else {
+            continue;
+        };
+        if now.saturating_sub(created) > SCHEMA_MAX_AGE.as_secs() {
+            let sql = format!("DROP SCHEMA IF EXISTS {schema} CASCADE");
+            if let Err(error) = admin.execute_unprepared(&sql).await {
+                eprintln!("could not sweep old test schema {schema}: {error}");
+            }
+        }
+    }
+}
+
+/// The creation time encoded in a schema name made by [`unique_prefix`], if it is one.
+fn schema_created_at(schema: &str) -> Option<u64> {
+    let rest = schema.strip_prefix(SCHEMA_PREFIX)?;
+    let (seconds, random) = rest.split_once('_')?;
+    let is_ours = !random.is_empty() && random.chars().all(|c| c.is_ascii_hexdigit());
+    if is_ours {
+        seconds.parse().ok()
+    } else {
+        None
+    }
+}
