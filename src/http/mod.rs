@@ -1,1 +1,91 @@
-//! http (in progress)
+//! The one HTTP listener: the local chat page and its JSON API, health and readiness probes and
+//! Prometheus metrics. Platform connectors (Slack, Teams, admin) `.merge()` their own routers into
+//! the one [`router`] builds, and [`serve`] runs the result until shutdown.
+//!
+//! - [`chat_api`]: `POST /api/chat`, `GET /api/config` (input checks, mapping to contract events).
+//! - [`page`]: `GET /`, `/app.js`, `/style.css` (embedded, no build step, no external resources).
+//! - [`health`]: `GET /healthz`, `/readyz`, `/metrics`.
+
+pub mod chat_api;
+pub mod health;
+pub mod page;
+
+#[cfg(test)]
+pub(crate) mod test_support;
+
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::routing::{get, post};
+use axum::Router;
+use metrics_exporter_prometheus::PrometheusHandle;
+use std::future::Future;
+use std::sync::Arc;
+use tower_http::trace::TraceLayer;
+use whisperengine_contract::EventHandler;
+
+/// Largest request body `/api/chat` reads, in bytes.
+pub const MAX_CHAT_BODY_BYTES: usize = 64 * 1024;
+
+/// Tells `/readyz` whether the host can serve (database reachable, migrations applied, ...).
+#[async_trait::async_trait]
+pub trait ReadinessProbe: Send + Sync {
+    /// `Ok(())` when ready, else `Err(reason)`; the reason is shown to whoever asks `/readyz`, so it
+    /// must not contain secrets (no connection strings).
+    async fn check(&self) -> Result<(), String>;
+}
+
+/// Everything the HTTP routes need, shared by every request.
+#[derive(Clone)]
+pub struct HttpState {
+    /// The core: every chat message and command goes here.
+    pub handler: Arc<dyn EventHandler>,
+    pub readiness: Arc<dyn ReadinessProbe>,
+    pub metrics: PrometheusHandle,
+    /// Default user name of the local chat page.
+    pub local_user: String,
+    /// True in desktop mode: the person at the keyboard owns the host, so their commands are admin
+    /// commands. Also restricts the chat API to loopback host names (see [`chat_api`]).
+    pub local_is_admin: bool,
+    /// False → `/api/chat` answers 404 and `/` shows a "local chat disabled" page.
+    pub chat_enabled: bool,
+    /// A notice shown on the page (e.g. the demo-mode data notice).
+    pub banner: Option<String>,
+    /// Page title and header.
+    pub companion_name: String,
+    /// Longest chat message accepted, in characters.
+    pub max_message_chars: usize,
+}
+
+/// Every route of this module. Routes added by `.merge()` later get the same tracing in [`serve`].
+pub fn router(state: HttpState) -> Router {
+    let chat = Router::new()
+        .route("/api/chat", post(chat_api::chat))
+        .layer(DefaultBodyLimit::max(MAX_CHAT_BODY_BYTES));
+    Router::new()
+        .route("/", get(page::index))
+        .route("/app.js", get(page::script))
+        .route("/style.css", get(page::stylesheet))
+        .route("/api/config", get(chat_api::config))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics))
+        .merge(chat)
+        .with_state(state)
+}
+
+/// Serves `app` on `listener` until `shutdown` resolves, then lets in-flight requests finish.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    // The span carries the path only: query strings may carry tokens (e.g. an admin link).
+    let app = app.layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
+        tracing::debug_span!("http", method = %request.method(), path = %request.uri().path())
+    }));
+    if let Ok(address) = listener.local_addr() {
+        tracing::info!(%address, "HTTP listener ready");
+    }
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}

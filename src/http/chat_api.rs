@@ -1,0 +1,364 @@
+//! The local chat's JSON API: `POST /api/chat` (a message or `/command` from the page, answered with
+//! the companion's reply) and `GET /api/config` (what the page needs to start).
+//!
+//! Every input is checked before the core sees it; a refused request gets a 4xx with
+//! `{"error": "<reason>"}` and is counted in `whisperengine_http_rejected_total`.
+//!
+//! Requiring `Content-Type: application/json` is also the CSRF defence: a foreign web page can only
+//! send that type after a CORS preflight, which this server never approves. In desktop mode
+//! (`local_is_admin`) the API also refuses non-loopback `Host`/`Origin` headers, so a DNS-rebinding
+//! page cannot drive the owner's admin commands.
+
+use super::HttpState;
+use crate::telemetry::names;
+use axum::body::{Body, Bytes};
+use axum::extract::rejection::{BytesRejection, FailedToBufferBody, JsonRejection};
+use axum::extract::{FromRequest, Request, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use whisperengine_contract::{
+    Capabilities, Card, CommandInvocation, ConversationContext, HandlerOutcome, InboundEvent,
+    InboundMessage, Platform, PlatformAccount,
+};
+
+/// Channel id of every conversation held on the local page.
+pub const CHANNEL_ID: &str = "local-page";
+/// Longest accepted user name, in characters.
+pub const MAX_USER_CHARS: usize = 64;
+/// Longest accepted client-supplied event id, in characters.
+pub const MAX_EVENT_ID_CHARS: usize = 200;
+/// The `route` label of this API's rejections.
+const ROUTE: &str = "/api/chat";
+
+/// The body of `POST /api/chat`.
+#[derive(Debug, Deserialize)]
+pub struct ChatRequest {
+    /// The message, or a command starting with `/`.
+    pub text: Option<String>,
+    /// Who is talking; the configured local user when absent.
+    pub user: Option<String>,
+    /// The client's id for this message, so a resend is recognised; a fresh UUID when absent.
+    pub event_id: Option<String>,
+}
+
+/// The answer of `POST /api/chat`.
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+pub struct ChatResponse {
+    /// The reply in markdown; empty when there is nothing to say.
+    pub reply: String,
+    pub card: Option<Card>,
+    /// Whether the event id was seen before (nothing was done).
+    pub duplicate: bool,
+}
+
+/// The answer of `GET /api/config`.
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+pub struct ChatConfig {
+    pub companion: String,
+    pub user: String,
+    pub banner: Option<String>,
+    pub chat_enabled: bool,
+}
+
+/// Why a chat request was refused. The message is the `error` shown to the client.
+#[derive(Debug, PartialEq, thiserror::Error)]
+pub enum ChatApiError {
+    #[error("the local chat is disabled on this host")]
+    Disabled,
+    #[error("the chat API only answers requests addressed to this machine (localhost)")]
+    ForeignHost,
+    #[error("Content-Type must be application/json")]
+    UnsupportedMediaType,
+    #[error("the request body is larger than {limit} bytes")]
+    BodyTooLarge { limit: usize },
+    #[error("the request body could not be read")]
+    BodyUnreadable,
+    #[error("the request body is not valid UTF-8")]
+    InvalidUtf8,
+    #[error("malformed JSON: {0}")]
+    MalformedJson(String),
+    #[error("invalid request: {0}")]
+    InvalidField(String),
+    #[error("text is required and must not be empty")]
+    MissingText,
+    #[error("a command needs a name after `/`, e.g. /help")]
+    EmptyCommand,
+    #[error("text is longer than {limit} characters")]
+    TextTooLong { limit: usize },
+    #[error("user must be 1 to {MAX_USER_CHARS} characters without spaces, control characters, `/` or `:`")]
+    InvalidUser,
+    #[error("event_id must be 1 to {MAX_EVENT_ID_CHARS} characters without spaces or control characters")]
+    InvalidEventId,
+}
+
+impl ChatApiError {
+    /// The HTTP status this refusal is answered with.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ChatApiError::Disabled => StatusCode::NOT_FOUND,
+            ChatApiError::ForeignHost => StatusCode::FORBIDDEN,
+            ChatApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ChatApiError::BodyTooLarge { .. } | ChatApiError::TextTooLong { .. } => {
+                StatusCode::PAYLOAD_TOO_LARGE
+            }
+            ChatApiError::BodyUnreadable
+            | ChatApiError::InvalidUtf8
+            | ChatApiError::MalformedJson(_) => StatusCode::BAD_REQUEST,
+            ChatApiError::InvalidField(_)
+            | ChatApiError::MissingText
+            | ChatApiError::EmptyCommand
+            | ChatApiError::InvalidUser
+            | ChatApiError::InvalidEventId => StatusCode::UNPROCESSABLE_ENTITY,
+        }
+    }
+
+    /// A fixed, low-cardinality reason code for the rejection metric.
+    pub fn reason_code(&self) -> &'static str {
+        match self {
+            ChatApiError::Disabled => "disabled",
+            ChatApiError::ForeignHost => "foreign_host",
+            ChatApiError::UnsupportedMediaType => "content_type",
+            ChatApiError::BodyTooLarge { .. } => "body_too_large",
+            ChatApiError::BodyUnreadable => "body_unreadable",
+            ChatApiError::InvalidUtf8 => "invalid_utf8",
+            ChatApiError::MalformedJson(_) => "malformed_json",
+            ChatApiError::InvalidField(_) => "invalid_field",
+            ChatApiError::MissingText => "missing_text",
+            ChatApiError::EmptyCommand => "empty_command",
+            ChatApiError::TextTooLong { .. } => "text_too_long",
+            ChatApiError::InvalidUser => "invalid_user",
+            ChatApiError::InvalidEventId => "invalid_event_id",
+        }
+    }
+
+    fn from_bytes_rejection(rejection: BytesRejection) -> Self {
+        match rejection {
+            BytesRejection::FailedToBufferBody(FailedToBufferBody::LengthLimitError(_)) => {
+                ChatApiError::BodyTooLarge {
+                    limit: super::MAX_CHAT_BODY_BYTES,
+                }
+            }
+            _ => ChatApiError::BodyUnreadable,
+        }
+    }
+
+    fn from_json_rejection(rejection: JsonRejection) -> Self {
+        match rejection {
+            JsonRejection::MissingJsonContentType(_) => ChatApiError::UnsupportedMediaType,
+            JsonRejection::JsonSyntaxError(error) => ChatApiError::MalformedJson(error.body_text()),
+            JsonRejection::JsonDataError(error) => ChatApiError::InvalidField(error.body_text()),
+            JsonRejection::BytesRejection(error) => ChatApiError::from_bytes_rejection(error),
+            _ => ChatApiError::BodyUnreadable,
+        }
+    }
+}
+
+impl IntoResponse for ChatApiError {
+    fn into_response(self) -> Response {
+        metrics::counter!(names::HTTP_REJECTED, "route" => ROUTE, "reason" => self.reason_code())
+            .increment(1);
+        tracing::debug!(reason = self.reason_code(), "chat request refused");
+        let body = serde_json::json!({ "error": self.to_string() });
+        (self.status(), Json(body)).into_response()
+    }
+}
+
+/// The chat body, extracted with axum's `Json` (content type, size limit, syntax and shape) and
+/// refined: a syntax error caused by bytes that are not UTF-8 is reported as such.
+pub struct ChatBody(pub ChatRequest);
+
+impl<S: Send + Sync> FromRequest<S> for ChatBody {
+    type Rejection = ChatApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let content_type = request.headers().get(header::CONTENT_TYPE).cloned();
+        // Reading the bytes here honours the route's DefaultBodyLimit, like `Json` itself would.
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(ChatApiError::from_bytes_rejection)?;
+        let mut rebuilt = Request::new(Body::from(bytes.clone()));
+        if let Some(content_type) = content_type {
+            rebuilt
+                .headers_mut()
+                .insert(header::CONTENT_TYPE, content_type);
+        }
+        match Json::<ChatRequest>::from_request(rebuilt, state).await {
+            Ok(Json(chat_request)) => Ok(ChatBody(chat_request)),
+            Err(JsonRejection::JsonSyntaxError(_)) if std::str::from_utf8(&bytes).is_err() => {
+                Err(ChatApiError::InvalidUtf8)
+            }
+            Err(rejection) => Err(ChatApiError::from_json_rejection(rejection)),
+        }
+    }
+}
+
+/// `POST /api/chat`.
+pub async fn chat(
+    State(state): State<HttpState>,
+    headers: HeaderMap,
+    body: Result<ChatBody, ChatApiError>,
+) -> Result<Json<ChatResponse>, ChatApiError> {
+    // Availability and origin come before the body's own faults.
+    if !state.chat_enabled {
+        return Err(ChatApiError::Disabled);
+    }
+    if state.local_is_admin && !is_local_request(&headers) {
+        return Err(ChatApiError::ForeignHost);
+    }
+    let ChatBody(request) = body?;
+    let event = to_event(request, &state)?;
+    tracing::debug!(event_id = event.event_id(), "local chat event");
+    let outcome = state.handler.handle(event, Capabilities::LOCAL).await;
+    Ok(Json(to_response(outcome)))
+}
+
+/// `GET /api/config`.
+pub async fn config(
+    State(state): State<HttpState>,
+    headers: HeaderMap,
+) -> Result<Json<ChatConfig>, ChatApiError> {
+    if state.local_is_admin && !is_local_request(&headers) {
+        return Err(ChatApiError::ForeignHost);
+    }
+    Ok(Json(ChatConfig {
+        companion: state.companion_name.clone(),
+        user: state.local_user.clone(),
+        banner: state.banner.clone(),
+        chat_enabled: state.chat_enabled,
+    }))
+}
+
+/// Checks a request and turns it into the contract event the core expects.
+pub fn to_event(request: ChatRequest, state: &HttpState) -> Result<InboundEvent, ChatApiError> {
+    let text = request.text.unwrap_or_default();
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(ChatApiError::MissingText);
+    }
+    if text.chars().count() > state.max_message_chars {
+        return Err(ChatApiError::TextTooLong {
+            limit: state.max_message_chars,
+        });
+    }
+    let user = match request.user {
+        Some(user) => parse_user(&user)?,
+        None => state.local_user.clone(),
+    };
+    let event_id = match request.event_id {
+        Some(event_id) => parse_event_id(&event_id)?,
+        None => uuid::Uuid::new_v4().to_string(),
+    };
+    let account = PlatformAccount::new(Platform::Desktop, "", user);
+    let context = ConversationContext::direct(CHANNEL_ID);
+    if text.starts_with('/') {
+        let (name, args) = CommandInvocation::parse_text(text).ok_or(ChatApiError::EmptyCommand)?;
+        return Ok(InboundEvent::Command(CommandInvocation {
+            event_id,
+            invoker: account,
+            context,
+            name,
+            args,
+            invoker_is_admin: state.local_is_admin,
+        }));
+    }
+    Ok(InboundEvent::Message(InboundMessage {
+        event_id,
+        author: account,
+        context,
+        text: text.to_string(),
+        is_addressed: true,
+        mentions: Vec::new(),
+        author_roles: Vec::new(),
+    }))
+}
+
+/// A user name becomes part of the account notation `desktop:<user>`, so it may not contain the
+/// notation's separators, whitespace or control characters.
+fn parse_user(user: &str) -> Result<String, ChatApiError> {
+    let is_valid = !user.is_empty()
+        && user.chars().count() <= MAX_USER_CHARS
+        && user
+            .chars()
+            .all(|c| !c.is_whitespace() && !c.is_control() && c != '/' && c != ':');
+    if is_valid {
+        Ok(user.to_string())
+    } else {
+        Err(ChatApiError::InvalidUser)
+    }
+}
+
+fn parse_event_id(event_id: &str) -> Result<String, ChatApiError> {
+    let is_valid = !event_id.is_empty()
+        && event_id.chars().count() <= MAX_EVENT_ID_CHARS
+        && event_id
+            .chars()
+            .all(|c| !c.is_whitespace() && !c.is_control());
+    if is_valid {
+        Ok(event_id.to_string())
+    } else {
+        Err(ChatApiError::InvalidEventId)
+    }
+}
+
+fn to_response(outcome: HandlerOutcome) -> ChatResponse {
+    match outcome {
+        HandlerOutcome::Reply(reply) => ChatResponse {
+            reply: reply.text,
+            card: reply.card,
+            duplicate: false,
+        },
+        HandlerOutcome::Duplicate => ChatResponse {
+            reply: String::new(),
+            card: None,
+            duplicate: true,
+        },
+        HandlerOutcome::Ignored(reason) => {
+            tracing::debug!(reason, "local chat event ignored");
+            ChatResponse {
+                reply: String::new(),
+                card: None,
+                duplicate: false,
+            }
+        }
+    }
+}
+
+/// Whether `Host` (and `Origin`, when a browser sent one) name this machine.
+fn is_local_request(headers: &HeaderMap) -> bool {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|value| value.to_str().ok());
+    let is_host_local = host.is_some_and(|host| is_loopback_name(strip_port(host)));
+    let is_origin_local = match headers.get(header::ORIGIN) {
+        None => true,
+        Some(origin) => origin
+            .to_str()
+            .ok()
+            .and_then(|origin| url::Url::parse(origin).ok())
+            .is_some_and(|origin| origin.host_str().is_some_and(is_loopback_name)),
+    };
+    is_host_local && is_origin_local
+}
+
+/// `localhost:8080` → `localhost`, `[::1]:8080` → `[::1]`, `127.0.0.1` → `127.0.0.1`.
+fn strip_port(host: &str) -> &str {
+    if host.starts_with('[') {
+        return host.split_inclusive(']').next().unwrap_or(host);
+    }
+    host.rsplit_once(':').map_or(host, |(name, _)| name)
+}
+
+fn is_loopback_name(host: &str) -> bool {
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    if host == "localhost" || host.ends_with(".localhost") {
+        return true;
+    }
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    bare.parse::<std::net::IpAddr>()
+        .is_ok_and(|address| address.is_loopback())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,93 @@
+//! Probes for orchestrators and monitoring: liveness (`/healthz`), readiness (`/readyz`) and the
+//! Prometheus scrape endpoint (`/metrics`).
+
+use super::HttpState;
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+
+/// The content type of the Prometheus text exposition format.
+pub const PROMETHEUS_CONTENT_TYPE: &str = "text/plain; version=0.0.4";
+
+/// `GET /healthz`: the process is up and answering.
+pub async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// `GET /readyz`: 200 `{"status":"ready"}` when the readiness probe passes, else 503 with the reason.
+pub async fn readyz(State(state): State<HttpState>) -> Response {
+    match state.readiness.check().await {
+        Ok(()) => Json(serde_json::json!({ "status": "ready" })).into_response(),
+        Err(reason) => {
+            tracing::warn!(%reason, "not ready");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(serde_json::json!({ "status": "not ready", "reason": reason })),
+            )
+                .into_response()
+        }
+    }
+}
+
+/// `GET /metrics`: every metric of the process in the Prometheus text format.
+pub async fn metrics(State(state): State<HttpState>) -> Response {
+    (
+        [(header::CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE)],
+        state.metrics.render(),
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use crate::http::test_support::{spawn, test_state, FixedProbe, RecordingHandler};
+    use std::sync::Arc;
+
+    #[tokio::test]
+    async fn healthz_answers_ok() {
+        let app = spawn(test_state(Arc::new(RecordingHandler::default()))).await;
+        let response = app.client.get(app.url("/healthz")).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.text().await.unwrap(), "ok");
+    }
+
+    #[tokio::test]
+    async fn readyz_reports_ready_or_the_reason_it_is_not() {
+        let app = spawn(test_state(Arc::new(RecordingHandler::default()))).await;
+        let response = app.client.get(app.url("/readyz")).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(body, serde_json::json!({"status": "ready"}));
+
+        let mut state = test_state(Arc::new(RecordingHandler::default()));
+        state.readiness = Arc::new(FixedProbe(Err("database unreachable".into())));
+        let app = spawn(state).await;
+        let response = app.client.get(app.url("/readyz")).send().await.unwrap();
+        assert_eq!(response.status(), 503);
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(
+            body,
+            serde_json::json!({"status": "not ready", "reason": "database unreachable"})
+        );
+    }
+
+    #[tokio::test]
+    async fn metrics_are_served_in_the_prometheus_text_format() {
+        let app = spawn(test_state(Arc::new(RecordingHandler::default()))).await;
+        metrics::counter!(crate::telemetry::names::COMMANDS, "command" => "health_test")
+            .increment(1);
+        let response = app.client.get(app.url("/metrics")).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(
+            response.headers()["content-type"],
+            "text/plain; version=0.0.4"
+        );
+        let text = response.text().await.unwrap();
+        assert!(
+            text.contains("whisperengine_commands_total{command=\"health_test\"} 1"),
+            "{text}"
+        );
+    }
+}
