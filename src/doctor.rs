@@ -1,1 +1,134 @@
-//! doctor (in progress)
+//! `whisperengine doctor`: checks configuration, database, Redis, the LLM endpoint, the personality
+//! and each connector's credentials, and prints a table of ok / missing / failing with the reason.
+//! Exit code 1 when anything is failing ("missing" optional parts are not failures).
+
+use crate::app;
+use crate::config::Settings;
+use crate::llm::OpenAiClient;
+use crate::personality::Personality;
+use crate::store::Store;
+
+/// One row of the report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Check {
+    pub name: String,
+    pub status: Status,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Ok,
+    Missing,
+    Failing,
+}
+
+impl Status {
+    fn label(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Missing => "missing",
+            Status::Failing => "FAILING",
+        }
+    }
+}
+
+fn check(name: &str, status: Status, detail: impl Into<String>) -> Check {
+    Check {
+        name: name.to_string(),
+        status,
+        detail: detail.into(),
+    }
+}
+
+/// Runs every check.
+pub async fn checks(settings: &Settings) -> Vec<Check> {
+    let mut report = vec![check(
+        "configuration",
+        Status::Ok,
+        format!("{} mode", settings.deployment_mode.as_str()),
+    )];
+    report.push(
+        match Personality::load(&settings.personalities_dir, &settings.personality) {
+            Ok(personality) => check("personality", Status::Ok, personality.name),
+            Err(error) => check("personality", Status::Failing, error.to_string()),
+        },
+    );
+    let mut options = app::store_options(settings);
+    options.redis_url = None;
+    report.push(match Store::connect(&options).await {
+        Ok(store) => match store.pending_migrations().await {
+            Ok(0) => check("database", Status::Ok, settings.database_display()),
+            Ok(pending) => check(
+                "database",
+                Status::Failing,
+                format!("{pending} migration(s) pending: run `whisperengine migrate` (serve applies them at start)"),
+            ),
+            Err(error) => check("database", Status::Failing, error.to_string()),
+        },
+        Err(error) => check("database", Status::Failing, error.to_string()),
+    });
+    report.push(match &settings.redis_url {
+        None => check("redis", Status::Missing, "REDIS_URL not set (fine for one process)"),
+        Some(url) => match crate::store::cache::SharedCache::connect(url.as_str(), "doctor:").await {
+            Ok(cache) => match cache.ping().await {
+                Ok(()) => check("redis", Status::Ok, settings.redis_display()),
+                Err(error) => check("redis", Status::Failing, format!("{}: {error}", settings.redis_display())),
+            },
+            Err(error) => check("redis", Status::Failing, error.to_string()),
+        },
+    });
+    report.push(match &settings.llm_base_url {
+        None => check("llm", Status::Missing, "LLM_BASE_URL not set: the offline responder answers"),
+        Some(base_url) => match OpenAiClient::new(
+            base_url.clone(),
+            settings.llm_api_key.clone(),
+            settings.llm_model.clone(),
+            settings.llm_timeout,
+            0,
+            settings.llm_max_tokens,
+            settings.llm_temperature,
+        ) {
+            Ok(client) => match client.check().await {
+                Ok(()) => check("llm", Status::Ok, client_description(&client)),
+                Err(error) => check("llm", Status::Failing, format!("{base_url}: {error}")),
+            },
+            Err(error) => check("llm", Status::Failing, error.to_string()),
+        },
+    });
+    for (name, is_on, reason) in settings.connectors_summary() {
+        report.push(check(
+            name,
+            if is_on { Status::Ok } else { Status::Missing },
+            reason,
+        ));
+    }
+    report
+}
+
+fn client_description(client: &OpenAiClient) -> String {
+    use crate::llm::Responder;
+    client.describe()
+}
+
+/// Prints the table; returns the exit code.
+pub async fn run(settings: &Settings) -> anyhow::Result<i32> {
+    let report = checks(settings).await;
+    let width = report.iter().map(|c| c.name.len()).max().unwrap_or(8);
+    for row in &report {
+        println!(
+            "{:<width$}  {:<8} {}",
+            row.name,
+            row.status.label(),
+            row.detail
+        );
+    }
+    let failing = report.iter().filter(|c| c.status == Status::Failing).count();
+    if failing > 0 {
+        println!("\n{failing} check(s) failing.");
+        Ok(1)
+    } else {
+        println!("\nAll required checks pass.");
+        Ok(0)
+    }
+}

@@ -10,8 +10,10 @@
 //! - [`http`]: the one HTTP listener (local chat page, JSON chat API, health, metrics).
 //! - [`local`]: the terminal chat.
 //! - [`telemetry`]: tracing set-up and the Prometheus metrics registry.
+//! - [`app`]: wiring settings, store, core and HTTP into the running host.
 //! - [`cli`]: `serve`, `chat`, `migrate`, `doctor`, `bench`.
 
+pub mod app;
 pub mod bench;
 pub mod cli;
 pub mod config;

@@ -192,7 +192,8 @@ pub async fn redeem(store: &Store, redeemer: &AccountInfo, typed: &str) -> Resul
         Some(_) => None,
     };
     let row = match (refusal, row) {
-        (Some(refusal), _) | (None, None) => {
+        (None, Some(row)) => row,
+        (refusal, _) => {
             let refusal = refusal.unwrap_or(LinkRefusal::UnknownCode);
             // Only guesses count towards the limit; a stale or misdirected code is not an attack.
             if refusal == LinkRefusal::UnknownCode {
@@ -200,7 +201,6 @@ pub async fn redeem(store: &Store, redeemer: &AccountInfo, typed: &str) -> Resul
             }
             return refuse(store, redeemer, "link", None, refusal).await;
         }
-        (None, Some(row)) => row,
     };
     let Some(issuer) = platform_account::Entity::find_by_id(row.account_id)
         .one(&store.db)

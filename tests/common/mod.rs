@@ -218,3 +218,90 @@ fn schema_created_at(schema: &str) -> Option<u64> {
         None
     }
 }
+
+/// Settings for a host on `db`, in cloud mode (every platform accepted), offline responder,
+/// HTTP on a free loopback port, and — when `TEST_REDIS_URL` is set and `with_redis` — Redis with a
+/// key prefix of its own.
+pub fn settings_for(db: &TestDb, with_redis: bool) -> whisperengine::config::Settings {
+    let mut settings = whisperengine::config::Settings::default();
+    settings.deployment_mode = whisperengine::config::DeploymentMode::Cloud;
+    settings.database_url = db.url.clone();
+    settings.personalities_dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("personalities");
+    settings.http_bind = "127.0.0.1:0".parse().expect("loopback address");
+    settings.rate_limit_per_minute = 0;
+    if with_redis {
+        if let Some(url) = redis_url() {
+            settings.redis_url = Some(url.parse().expect("TEST_REDIS_URL is a URL"));
+            settings.redis_key_prefix = format!("{}:", unique_prefix());
+        }
+    }
+    settings
+}
+
+/// A core on `db` built exactly as the host builds it (store opened and migrated).
+pub async fn core_for(settings: whisperengine::config::Settings) -> whisperengine::core::Core {
+    whisperengine::app::build_core(std::sync::Arc::new(settings))
+        .await
+        .expect("the core builds")
+}
+
+/// Every database to test on, each with the settings to use: SQLite alone, and PostgreSQL with Redis
+/// when `TEST_DATABASE_URL` / `TEST_REDIS_URL` are set.
+pub async fn test_setups() -> Vec<(TestDb, whisperengine::config::Settings)> {
+    if postgres_url().is_none() {
+        eprintln!("skipped: PostgreSQL + Redis variants (TEST_DATABASE_URL not set)");
+    }
+    fresh_databases()
+        .await
+        .into_iter()
+        .map(|db| {
+            let with_redis = db.name == "postgres";
+            let settings = settings_for(&db, with_redis);
+            (db, settings)
+        })
+        .collect()
+}
+
+/// A message event from `account` in a DM.
+pub fn message(account: &whisperengine_contract::PlatformAccount, text: &str) -> whisperengine_contract::InboundEvent {
+    whisperengine_contract::InboundEvent::Message(whisperengine_contract::InboundMessage {
+        event_id: uuid::Uuid::new_v4().to_string(),
+        author: account.clone(),
+        context: whisperengine_contract::ConversationContext::direct(format!("dm-{}", account.user_id)),
+        text: text.to_string(),
+        is_addressed: true,
+        mentions: Vec::new(),
+        author_roles: Vec::new(),
+    })
+}
+
+/// A command event (`"link start"`) from `account` in a DM.
+pub fn command(
+    account: &whisperengine_contract::PlatformAccount,
+    text: &str,
+    is_admin: bool,
+) -> whisperengine_contract::InboundEvent {
+    let (name, args) = whisperengine_contract::CommandInvocation::parse_text(text).expect("a command");
+    whisperengine_contract::InboundEvent::Command(whisperengine_contract::CommandInvocation {
+        event_id: uuid::Uuid::new_v4().to_string(),
+        invoker: account.clone(),
+        context: whisperengine_contract::ConversationContext::direct(format!("dm-{}", account.user_id)),
+        name,
+        args,
+        invoker_is_admin: is_admin,
+    })
+}
+
+/// Sends an event and returns the reply text ("" for no reply).
+pub async fn say(core: &whisperengine::core::Core, event: whisperengine_contract::InboundEvent) -> String {
+    match core
+        .handle_event(event, whisperengine_contract::Capabilities {
+            supports_ephemeral: true,
+            ..whisperengine_contract::Capabilities::LOCAL
+        })
+        .await
+    {
+        whisperengine_contract::HandlerOutcome::Reply(reply) => reply.text,
+        _ => String::new(),
+    }
+}
