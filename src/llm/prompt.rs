@@ -1,0 +1,247 @@
+//! Everything a reply is built from, and its rendering into OpenAI chat messages.
+
+use super::{ChatMessage, Mood, RecalledMemory, Speaker, Turn};
+use chrono::{DateTime, Utc};
+use std::fmt::Write as _;
+use whisperengine_contract::Platform;
+
+/// Longest memory rendered into the system message, in characters; longer ones are cut at a word.
+const MAX_MEMORY_CHARS: usize = 400;
+
+/// Everything the responder needs for one reply.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Prompt {
+    /// From [`crate::personality::Personality::system_prompt`].
+    pub system: String,
+    /// Where the reply goes.
+    pub platform: Platform,
+    /// How to address the person.
+    pub user_name: String,
+    /// What they just said.
+    pub user_text: String,
+    /// Earlier turns, oldest first.
+    pub history: Vec<Turn>,
+    /// Long-term memories, best first.
+    pub memories: Vec<RecalledMemory>,
+    pub mood: Option<Mood>,
+    /// "Now" for ages such as "3 days ago"; a field so replies are reproducible.
+    pub now: DateTime<Utc>,
+}
+
+impl Prompt {
+    /// The chat messages for an OpenAI-compatible endpoint: one system message (the character, then
+    /// the context: platform, memories as "- on slack, 3 days ago: ...", mood), the history as
+    /// user/assistant turns (turns from other platforms prefixed "[on discord]"), then the user text.
+    pub fn to_chat_messages(&self) -> Vec<ChatMessage> {
+        let mut messages = Vec::with_capacity(self.history.len() + 2);
+        messages.push(ChatMessage::system(self.render_system()));
+        for turn in &self.history {
+            let text = if turn.is_other_platform {
+                format!("[on {}] {}", turn.platform.as_str(), turn.text)
+            } else {
+                turn.text.clone()
+            };
+            messages.push(match turn.speaker {
+                Speaker::User => ChatMessage::user(text),
+                Speaker::Companion => ChatMessage::assistant(text),
+            });
+        }
+        messages.push(ChatMessage::user(self.user_text.clone()));
+        messages
+    }
+
+    fn render_system(&self) -> String {
+        let mut system = self.system.trim_end().to_string();
+        let name = self.user_name.trim();
+        let name = if name.is_empty() { "the user" } else { name };
+        let _ = write!(
+            system,
+            "\n\nContext for this reply:\n- You are talking with {name} on {} ({}).",
+            self.platform.as_str(),
+            self.now.format("%A %-d %B %Y, %H:%M UTC")
+        );
+        if !self.memories.is_empty() {
+            let _ = write!(
+                system,
+                "\n\nWhat {name} told you before (most relevant first; use only what fits):"
+            );
+            for memory in &self.memories {
+                let place = if memory.is_other_platform {
+                    format!("on {}", memory.platform.as_str())
+                } else {
+                    format!("on {} (here)", memory.platform.as_str())
+                };
+                let _ = write!(
+                    system,
+                    "\n- {place}, {}: {}",
+                    describe_age(memory.at, self.now),
+                    one_line(&memory.text, MAX_MEMORY_CHARS)
+                );
+            }
+        }
+        if let Some(mood) = &self.mood {
+            let label = mood.label.trim();
+            if !label.is_empty() && !label.eq_ignore_ascii_case("neutral") {
+                let strength = match mood.intensity {
+                    i if i >= 0.7 => "strongly",
+                    i if i >= 0.4 => "noticeably",
+                    _ => "slightly",
+                };
+                let _ = write!(
+                    system,
+                    "\n\n{name} seems {strength} {label} right now. Let that shape your tone \
+                     without naming their feelings for them."
+                );
+            }
+        }
+        system
+    }
+}
+
+/// How long ago `at` was, in words: "just now", "5 minutes ago", "1 hour ago", "3 days ago",
+/// "2 weeks ago", "4 months ago", "2 years ago". Times in the future count as "just now".
+pub fn describe_age(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    let seconds = (now - at).num_seconds();
+    let (count, unit) = match seconds {
+        s if s < 60 => return "just now".to_string(),
+        s if s < 3_600 => (s / 60, "minute"),
+        s if s < 86_400 => (s / 3_600, "hour"),
+        s if s < 14 * 86_400 => (s / 86_400, "day"),
+        s if s < 60 * 86_400 => (s / (7 * 86_400), "week"),
+        s if s < 365 * 86_400 => (s / (30 * 86_400), "month"),
+        s => (s / (365 * 86_400), "year"),
+    };
+    if count == 1 {
+        format!("1 {unit} ago")
+    } else {
+        format!("{count} {unit}s ago")
+    }
+}
+
+/// The text on one line (so a memory cannot fake structure in the prompt), cut at a word past
+/// `max_chars` with an ellipsis.
+pub(crate) fn one_line(text: &str, max_chars: usize) -> String {
+    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() <= max_chars {
+        return flat;
+    }
+    let cut: String = flat.chars().take(max_chars).collect();
+    let cut = match cut.rfind(' ') {
+        Some(space) if space > max_chars / 2 => &cut[..space],
+        _ => cut.as_str(),
+    };
+    format!("{}…", cut.trim_end())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use chrono::{Duration, TimeZone};
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 3, 14, 5, 0).unwrap()
+    }
+
+    #[test]
+    fn ages_read_as_words() {
+        let age = |delta: Duration| describe_age(now() - delta, now());
+        assert_eq!(age(Duration::seconds(5)), "just now");
+        assert_eq!(age(Duration::seconds(-30)), "just now");
+        assert_eq!(age(Duration::minutes(1)), "1 minute ago");
+        assert_eq!(age(Duration::minutes(5)), "5 minutes ago");
+        assert_eq!(age(Duration::hours(2)), "2 hours ago");
+        assert_eq!(age(Duration::days(3)), "3 days ago");
+        assert_eq!(age(Duration::days(15)), "2 weeks ago");
+        assert_eq!(age(Duration::days(100)), "3 months ago");
+        assert_eq!(age(Duration::days(800)), "2 years ago");
+    }
+
+    #[test]
+    fn long_or_multiline_text_becomes_one_bounded_line() {
+        assert_eq!(one_line("a\nb\n\n- c", 100), "a b - c");
+        assert_eq!(one_line("alpha beta gamma delta", 12), "alpha beta…");
+    }
+
+    fn prompt() -> Prompt {
+        Prompt {
+            system: "You are Elena.".into(),
+            platform: Platform::Discord,
+            user_name: "Ana".into(),
+            user_text: "what's my cat called?".into(),
+            history: vec![
+                Turn {
+                    speaker: Speaker::User,
+                    text: "I adopted a cat".into(),
+                    platform: Platform::Slack,
+                    is_other_platform: true,
+                    at: now() - Duration::days(3),
+                },
+                Turn {
+                    speaker: Speaker::Companion,
+                    text: "How lovely!".into(),
+                    platform: Platform::Discord,
+                    is_other_platform: false,
+                    at: now() - Duration::minutes(1),
+                },
+            ],
+            memories: vec![
+                RecalledMemory {
+                    text: "my cat is called Miso".into(),
+                    platform: Platform::Slack,
+                    at: now() - Duration::days(3),
+                    score: 0.9,
+                    is_other_platform: true,
+                },
+                RecalledMemory {
+                    text: "I live\nin Lisbon".into(),
+                    platform: Platform::Discord,
+                    at: now() - Duration::minutes(5),
+                    score: 0.4,
+                    is_other_platform: false,
+                },
+            ],
+            mood: Some(Mood {
+                label: "happy".into(),
+                intensity: 0.8,
+                valence: 0.7,
+            }),
+            now: now(),
+        }
+    }
+
+    #[test]
+    fn chat_messages_carry_system_context_history_and_the_new_text() {
+        let messages = prompt().to_chat_messages();
+        let roles: Vec<&str> = messages.iter().map(|m| m.role.as_str()).collect();
+        assert_eq!(roles, ["system", "user", "assistant", "user"]);
+        let system = &messages[0].content;
+        assert!(system.starts_with("You are Elena."));
+        assert!(
+            system.contains("- on slack, 3 days ago: my cat is called Miso"),
+            "{system}"
+        );
+        assert!(
+            system.contains("- on discord (here), 5 minutes ago: I live in Lisbon"),
+            "{system}"
+        );
+        assert!(system.contains("Ana seems strongly happy"), "{system}");
+        assert_eq!(messages[1].content, "[on slack] I adopted a cat");
+        assert_eq!(messages[2].content, "How lovely!");
+        assert_eq!(messages[3].content, "what's my cat called?");
+    }
+
+    #[test]
+    fn a_neutral_mood_and_no_memories_add_nothing() {
+        let mut prompt = prompt();
+        prompt.memories.clear();
+        prompt.mood = Some(Mood {
+            label: "neutral".into(),
+            intensity: 0.9,
+            valence: 0.0,
+        });
+        let system = &prompt.to_chat_messages()[0].content;
+        assert!(!system.contains("told you before"));
+        assert!(!system.contains("seems"));
+    }
+}

@@ -1,1 +1,0 @@
-//! personality (in progress)
