@@ -72,7 +72,10 @@ const SAMPLE_MESSAGES: &[&str] = &[
 pub async fn run(settings: Settings, args: BenchArgs) -> anyhow::Result<()> {
     let folder = tempfile::tempdir().context("creating a temporary folder")?;
     let database_url = args.database_url.clone().unwrap_or_else(|| {
-        format!("sqlite://{}?mode=rwc", folder.path().join("bench.db").display())
+        format!(
+            "sqlite://{}?mode=rwc",
+            folder.path().join("bench.db").display()
+        )
     });
     let mut settings = settings;
     settings.database_url = database_url;
@@ -100,7 +103,12 @@ pub async fn run(settings: Settings, args: BenchArgs) -> anyhow::Result<()> {
         let run = pipeline_run(&core, users, args.messages, args.concurrency, raw).await;
         println!(
             "    {:>7} {:>9} {:>12.0} {:>8.2} {:>9.3} {:>9.3}",
-            run.users, run.messages, run.messages_per_second, run.ratio_to_raw, run.p50_ms, run.p99_ms
+            run.users,
+            run.messages,
+            run.messages_per_second,
+            run.ratio_to_raw,
+            run.p50_ms,
+            run.p99_ms
         );
         runs.push(run);
     }
@@ -130,7 +138,9 @@ async fn raw_inserts(store: &Store, count: usize) -> anyhow::Result<f64> {
         &PlatformAccount::new(Platform::Desktop, "", "bench-raw"),
     )
     .await?;
-    let _ = platform_account::Entity::find_by_id(account.id).one(&store.db).await?;
+    let _ = platform_account::Entity::find_by_id(account.id)
+        .one(&store.db)
+        .await?;
     let started = Instant::now();
     for index in 0..count {
         memory::ActiveModel {
@@ -180,7 +190,8 @@ async fn sequential_latency(core: &Core, count: usize) -> (f64, f64) {
     let mut latencies = Vec::with_capacity(count);
     for sequence in 0..count {
         let started = Instant::now();
-        core.handle(message(0, sequence, "seq"), Capabilities::LOCAL).await;
+        core.handle(message(0, sequence, "seq"), Capabilities::LOCAL)
+            .await;
         latencies.push(started.elapsed());
     }
     latencies.sort();

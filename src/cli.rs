@@ -41,7 +41,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             return Ok(2);
         }
     };
-    let quiet = matches!(cli.command, Some(Command::Chat { .. }) | Some(Command::Bench(_)));
+    let quiet = matches!(
+        cli.command,
+        Some(Command::Chat { .. }) | Some(Command::Bench(_))
+    );
     crate::telemetry::init_tracing(if quiet { "warn" } else { "info" });
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(settings).await.map(|()| 0),
@@ -56,19 +59,29 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     let summary = settings.connectors_summary();
     let mode = settings.deployment_mode.as_str();
     let database = settings.database_display();
-    let redis = settings
-        .redis_display()
-        .unwrap_or_else(|| "none (single process; set REDIS_URL to share state across processes)".into());
+    let redis = match settings.redis_url {
+        Some(_) => settings.redis_display(),
+        None => "none (single process; set REDIS_URL to share state across processes)".into(),
+    };
     let application = Application::build(settings).await?;
     let core = &application.core;
-    println!("WhisperEngine host — {} ({mode} mode)", core.personality.name);
+    println!(
+        "WhisperEngine host — {} ({mode} mode)",
+        core.personality.name
+    );
     println!("  database:   {database}");
     println!("  redis:      {redis}");
     println!("  responder:  {}", core.responder.describe());
     println!("  local chat: http://{}/", application.address());
-    println!("  health:     http://{0}/healthz · metrics: http://{0}/metrics", application.address());
+    println!(
+        "  health:     http://{0}/healthz · metrics: http://{0}/metrics",
+        application.address()
+    );
     for (name, is_on, reason) in summary {
-        println!("  {name:<10}  {} — {reason}", if is_on { "on " } else { "off" });
+        println!(
+            "  {name:<10}  {} — {reason}",
+            if is_on { "on " } else { "off" }
+        );
     }
     println!("Press Ctrl-C to stop.");
     application.run_until_stopped(app::shutdown_signal()).await

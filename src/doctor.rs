@@ -69,17 +69,30 @@ pub async fn checks(settings: &Settings) -> Vec<Check> {
         Err(error) => check("database", Status::Failing, error.to_string()),
     });
     report.push(match &settings.redis_url {
-        None => check("redis", Status::Missing, "REDIS_URL not set (fine for one process)"),
-        Some(url) => match crate::store::cache::SharedCache::connect(url.as_str(), "doctor:").await {
+        None => check(
+            "redis",
+            Status::Missing,
+            "REDIS_URL not set (fine for one process)",
+        ),
+        Some(url) => match crate::store::cache::SharedCache::connect(url.as_str(), "doctor:").await
+        {
             Ok(cache) => match cache.ping().await {
                 Ok(()) => check("redis", Status::Ok, settings.redis_display()),
-                Err(error) => check("redis", Status::Failing, format!("{}: {error}", settings.redis_display())),
+                Err(error) => check(
+                    "redis",
+                    Status::Failing,
+                    format!("{}: {error}", settings.redis_display()),
+                ),
             },
             Err(error) => check("redis", Status::Failing, error.to_string()),
         },
     });
     report.push(match &settings.llm_base_url {
-        None => check("llm", Status::Missing, "LLM_BASE_URL not set: the offline responder answers"),
+        None => check(
+            "llm",
+            Status::Missing,
+            "LLM_BASE_URL not set: the offline responder answers",
+        ),
         Some(base_url) => match OpenAiClient::new(
             base_url.clone(),
             settings.llm_api_key.clone(),
@@ -123,7 +136,10 @@ pub async fn run(settings: &Settings) -> anyhow::Result<i32> {
             row.detail
         );
     }
-    let failing = report.iter().filter(|c| c.status == Status::Failing).count();
+    let failing = report
+        .iter()
+        .filter(|c| c.status == Status::Failing)
+        .count();
     if failing > 0 {
         println!("\n{failing} check(s) failing.");
         Ok(1)

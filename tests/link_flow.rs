@@ -36,25 +36,49 @@ async fn a_linked_account_sees_what_was_said_on_the_other_platform_until_unlinke
 
         say(&core, message(&slack, "My cat is called Miso")).await;
         let before = say(&core, message(&discord, "What's my cat called?")).await;
-        assert!(!before.contains("Miso"), "{}: unlinked accounts share nothing: {before}", db.name);
+        assert!(
+            !before.contains("Miso"),
+            "{}: unlinked accounts share nothing: {before}",
+            db.name
+        );
 
         let code = code_in(&say(&core, command(&slack, "link start", false)).await);
         let linked = say(&core, command(&discord, &format!("link {code}"), false)).await;
         assert!(linked.starts_with("Linked!"), "{}: {linked}", db.name);
 
         let reply = say(&core, message(&discord, "What's my cat called?")).await;
-        assert!(reply.contains("Miso"), "{}: the reply recalls the Slack fact: {reply}", db.name);
-        assert!(reply.contains("Slack"), "{}: and says where it was told: {reply}", db.name);
+        assert!(
+            reply.contains("Miso"),
+            "{}: the reply recalls the Slack fact: {reply}",
+            db.name
+        );
+        assert!(
+            reply.contains("Slack"),
+            "{}: and says where it was told: {reply}",
+            db.name
+        );
 
         let whoami = say(&core, command(&discord, "whoami", false)).await;
-        assert!(whoami.contains("slack:T1/U1") && whoami.contains("discord:4242"), "{}: {whoami}", db.name);
+        assert!(
+            whoami.contains("slack:T1/U1") && whoami.contains("discord:4242"),
+            "{}: {whoami}",
+            db.name
+        );
 
         let unlinked = say(&core, command(&discord, "unlink slack", false)).await;
         assert!(unlinked.starts_with("Unlinked"), "{}: {unlinked}", db.name);
         let after = say(&core, message(&discord, "What's my cat called?")).await;
-        assert!(!after.contains("Miso"), "{}: unlink is exact: {after}", db.name);
+        assert!(
+            !after.contains("Miso"),
+            "{}: unlink is exact: {after}",
+            db.name
+        );
         let on_slack = say(&core, message(&slack, "What's my cat called?")).await;
-        assert!(on_slack.contains("Miso"), "{}: Slack keeps its own history: {on_slack}", db.name);
+        assert!(
+            on_slack.contains("Miso"),
+            "{}: Slack keeps its own history: {on_slack}",
+            db.name
+        );
 
         let actions = audit_actions(&core).await;
         for expected in [("link.start", "ok"), ("link", "ok"), ("unlink", "ok")] {
@@ -106,7 +130,11 @@ async fn expired_reused_wrong_and_same_account_codes_are_refused_and_audited() {
             .into_iter()
             .filter(|(action, outcome)| action == "link" && outcome == "refused")
             .count();
-        assert_eq!(refusals, 4, "{}: wrong, same-account, reused and expired are audited", db.name);
+        assert_eq!(
+            refusals, 4,
+            "{}: wrong, same-account, reused and expired are audited",
+            db.name
+        );
         db.cleanup().await;
     }
 }
@@ -118,12 +146,20 @@ async fn five_wrong_codes_lock_linking_for_the_account() {
         let guesser = PlatformAccount::new(Platform::Slack, "T1", "guesser");
         let owner = PlatformAccount::new(Platform::Discord, "", "owner");
         for attempt in 0..5 {
-            let reply = say(&core, command(&guesser, &format!("link AAAA-AAAAA{attempt}"), false)).await;
+            let reply = say(
+                &core,
+                command(&guesser, &format!("link AAAA-AAAAA{attempt}"), false),
+            )
+            .await;
             assert!(reply.contains("not valid"), "{}: {reply}", db.name);
         }
         let real = code_in(&say(&core, command(&owner, "link start", false)).await);
         let refused = say(&core, command(&guesser, &format!("link {real}"), false)).await;
-        assert!(refused.contains("Too many wrong codes"), "{}: {refused}", db.name);
+        assert!(
+            refused.contains("Too many wrong codes"),
+            "{}: {refused}",
+            db.name
+        );
         db.cleanup().await;
     }
 }
@@ -138,12 +174,28 @@ async fn same_workspace_accounts_need_an_admin_and_admins_can_link_and_unlink() 
 
         let code = code_in(&say(&core, command(&first, "link start", false)).await);
         let refused = say(&core, command(&second, &format!("link {code}"), false)).await;
-        assert!(refused.contains("only be linked by an admin"), "{}: {refused}", db.name);
+        assert!(
+            refused.contains("only be linked by an admin"),
+            "{}: {refused}",
+            db.name
+        );
 
-        let not_admin = say(&core, command(&second, "admin link slack:T1/U1 slack:T1/U2", false)).await;
-        assert!(not_admin.contains("Only admins"), "{}: {not_admin}", db.name);
+        let not_admin = say(
+            &core,
+            command(&second, "admin link slack:T1/U1 slack:T1/U2", false),
+        )
+        .await;
+        assert!(
+            not_admin.contains("Only admins"),
+            "{}: {not_admin}",
+            db.name
+        );
 
-        let linked = say(&core, command(&admin, "admin link slack:T1/U1 slack:T1/U2", true)).await;
+        let linked = say(
+            &core,
+            command(&admin, "admin link slack:T1/U1 slack:T1/U2", true),
+        )
+        .await;
         assert!(linked.starts_with("Linked"), "{}: {linked}", db.name);
         say(&core, message(&first, "I live in Porto")).await;
         let recalled = say(&core, message(&second, "Where do I live?")).await;
@@ -153,7 +205,11 @@ async fn same_workspace_accounts_need_an_admin_and_admins_can_link_and_unlink() 
         assert!(unlinked.starts_with("Unlinked"), "{}: {unlinked}", db.name);
         let audit = say(&core, command(&admin, "admin audit 50", true)).await;
         for action in ["admin.link", "admin.unlink", "admin_link"] {
-            assert!(audit.contains(action), "{}: audit shows {action}: {audit}", db.name);
+            assert!(
+                audit.contains(action),
+                "{}: audit shows {action}: {audit}",
+                db.name
+            );
         }
         db.cleanup().await;
     }

@@ -171,7 +171,9 @@ pub fn help_text(core: &Core) -> String {
         core.personality.name,
         linking::CODE_TTL_MINUTES
     );
-    text.push_str("Admins: `admin link <account> <account>`, `admin unlink <account>`, `admin audit [n]`.");
+    text.push_str(
+        "Admins: `admin link <account> <account>`, `admin unlink <account>`, `admin audit [n]`.",
+    );
     text
 }
 
@@ -258,7 +260,11 @@ async fn run(
         }
         Command::LinkRedeem(code) => match linking::redeem(store, caller, &code).await? {
             Ok(_) => {
-                let accounts = identity::linked_accounts(&store.db, caller.identity_id_after_link(store).await?).await?;
+                let accounts = identity::linked_accounts(
+                    &store.db,
+                    caller.identity_id_after_link(store).await?,
+                )
+                .await?;
                 Ok(OutboundReply::private(format!(
                     "Linked! I now know you as one person across {}. What you tell me on one, I remember on the others (you control this with `privacy`).",
                     platforms_phrase(&accounts)
@@ -266,13 +272,15 @@ async fn run(
             }
             Err(refusal) => Ok(OutboundReply::private(refusal.to_string())),
         },
-        Command::Unlink(platform) => match linking::unlink_platform(store, caller, platform).await? {
-            Ok(accounts) => Ok(OutboundReply::private(format!(
+        Command::Unlink(platform) => {
+            match linking::unlink_platform(store, caller, platform).await? {
+                Ok(accounts) => Ok(OutboundReply::private(format!(
                 "Unlinked {}. Each keeps its own history; nothing is shared between them any more.",
                 accounts.iter().map(account_label).collect::<Vec<_>>().join(", ")
             ))),
-            Err(refusal) => Ok(OutboundReply::private(refusal.to_string())),
-        },
+                Err(refusal) => Ok(OutboundReply::private(refusal.to_string())),
+            }
+        }
         Command::Memory { page } => memory_page(core, caller, invocation, page).await,
         Command::Forget(target) => forget(core, caller, target).await,
         Command::Prefs => {
@@ -294,7 +302,8 @@ async fn run(
         Command::PrefsSet { key, value } => {
             let _guard = store.hot.lock_identity(caller.identity_id).await;
             let state = identity::hot_identity(store, caller.identity_id).await?;
-            let note = preferences::set(store, &core.settings, caller, &state, &key, &value).await?;
+            let note =
+                preferences::set(store, &core.settings, caller, &state, &key, &value).await?;
             let mut text = format!("Saved: `{key}` = {value}.");
             if let Some(note) = note {
                 text.push(' ');
@@ -307,15 +316,24 @@ async fn run(
             let _guard = store.hot.lock_identity(caller.identity_id).await;
             let state = identity::hot_identity(store, caller.identity_id).await?;
             let key = format!("{}{}", preferences::PRIVACY_PREFIX, category.as_str());
-            preferences::set(store, &core.settings, caller, &state, &key, if on { "on" } else { "off" })
-                .await?;
+            preferences::set(
+                store,
+                &core.settings,
+                caller,
+                &state,
+                &key,
+                if on { "on" } else { "off" },
+            )
+            .await?;
             let mut text = format!(
                 "`{}` is now **{}** between your linked accounts.",
                 category.as_str(),
                 if on { "shared" } else { "not shared" }
             );
             if !core.settings.cross_platform_sync_enabled {
-                text.push_str(" (Note: this host has cross-platform sharing turned off for everyone.)");
+                text.push_str(
+                    " (Note: this host has cross-platform sharing turned off for everyone.)",
+                );
             }
             Ok(OutboundReply::private(text))
         }
@@ -325,14 +343,20 @@ async fn run(
             let second = identity::resolve_account(store, &second).await?;
             Ok(OutboundReply::private(
                 match linking::admin_link(store, caller, &first, &second).await? {
-                    Ok(_) => format!("Linked {} and {}.", account_label(&first), account_label(&second)),
+                    Ok(_) => format!(
+                        "Linked {} and {}.",
+                        account_label(&first),
+                        account_label(&second)
+                    ),
                     Err(refusal) => refusal.to_string(),
                 },
             ))
         }
         Command::AdminUnlink(account) => {
             let Some(account) = identity::find_account(&store.db, &account).await? else {
-                return Ok(OutboundReply::private(format!("I don't know the account {account}.")));
+                return Ok(OutboundReply::private(format!(
+                    "I don't know the account {account}."
+                )));
             };
             Ok(OutboundReply::private(
                 match linking::admin_unlink(store, caller, &account).await? {
@@ -405,7 +429,11 @@ async fn whoami(core: &Core, caller: &AccountInfo) -> Result<OutboundReply> {
                 .as_deref()
                 .map(|n| format!(" ({n})"))
                 .unwrap_or_default();
-            let here = if account.id == caller.id { " ← here" } else { "" };
+            let here = if account.id == caller.id {
+                " ← here"
+            } else {
+                ""
+            };
             format!("{}{name}{here}", account_label(account))
         })
         .collect();
@@ -426,7 +454,8 @@ async fn whoami(core: &Core, caller: &AccountInfo) -> Result<OutboundReply> {
         .field("Accounts", accounts.join("\n"), false)
         .field("Shared between accounts", sharing.clone(), false)
         .footer(footer.clone());
-    let text = format!(
+    let text =
+        format!(
         "You're identity `{identity_short}`.\n**Accounts:**\n{}\n**Shared:** {sharing}\n_{footer}_",
         accounts.iter().map(|a| format!("- {a}")).collect::<Vec<_>>().join("\n")
     );
@@ -482,8 +511,15 @@ async fn memory_page(
     for row in &rows {
         let age = crate::llm::describe_age(row.created_at, now);
         let line = truncate(&row.content, 140);
-        text.push_str(&format!("- `#{}` {line} _(on {}, {age})_\n", row.id, row.platform));
-        card = card.field(format!("#{} · {} · {age}", row.id, row.platform), line, false);
+        text.push_str(&format!(
+            "- `#{}` {line} _(on {}, {age})_\n",
+            row.id, row.platform
+        ));
+        card = card.field(
+            format!("#{} · {} · {age}", row.id, row.platform),
+            line,
+            false,
+        );
     }
     text.push_str("Forget one with `forget <id>`, or everything with `forget all`.");
     let card = card.footer(format!(
@@ -513,7 +549,11 @@ async fn forget(core: &Core, caller: &AccountInfo, target: ForgetTarget) -> Resu
                 .filter(memory::Column::AccountId.is_in(account_ids))
                 .exec(&store.db)
                 .await?;
-            (result.rows_affected, format!("memory #{id}"), Some(format!("#{id}")))
+            (
+                result.rows_affected,
+                format!("memory #{id}"),
+                Some(format!("#{id}")),
+            )
         }
         ForgetTarget::All => {
             let memories = memory::Entity::delete_many()
@@ -531,7 +571,11 @@ async fn forget(core: &Core, caller: &AccountInfo, target: ForgetTarget) -> Resu
                 .filter(sync_conflict::Column::IdentityId.eq(caller.identity_id))
                 .exec(&store.db)
                 .await?;
-            (memories.rows_affected, "everything".to_string(), Some("all".to_string()))
+            (
+                memories.rows_affected,
+                "everything".to_string(),
+                Some("all".to_string()),
+            )
         }
     };
     // Tombstone: what was forgotten and how much, never the content.
@@ -662,24 +706,45 @@ mod tests {
             parse("/link", &args(&["abcd-ef2345"])),
             Ok(Command::LinkRedeem("abcd-ef2345".into()))
         );
-        assert_eq!(parse("unlink", &args(&["Slack"])), Ok(Command::Unlink(Platform::Slack)));
-        assert_eq!(parse("memory", &args(&["2"])), Ok(Command::Memory { page: 2 }));
-        assert_eq!(parse("forget", &args(&["#12"])), Ok(Command::Forget(ForgetTarget::One(12))));
-        assert_eq!(parse("forget", &args(&["all"])), Ok(Command::Forget(ForgetTarget::All)));
+        assert_eq!(
+            parse("unlink", &args(&["Slack"])),
+            Ok(Command::Unlink(Platform::Slack))
+        );
+        assert_eq!(
+            parse("memory", &args(&["2"])),
+            Ok(Command::Memory { page: 2 })
+        );
+        assert_eq!(
+            parse("forget", &args(&["#12"])),
+            Ok(Command::Forget(ForgetTarget::One(12)))
+        );
+        assert_eq!(
+            parse("forget", &args(&["all"])),
+            Ok(Command::Forget(ForgetTarget::All))
+        );
         assert_eq!(
             parse("prefs", &args(&["set", "timezone", "Europe/Lisbon"])),
-            Ok(Command::PrefsSet { key: "timezone".into(), value: "Europe/Lisbon".into() })
+            Ok(Command::PrefsSet {
+                key: "timezone".into(),
+                value: "Europe/Lisbon".into()
+            })
         );
         assert_eq!(
             parse("privacy", &args(&["set", "conversation_history", "off"])),
-            Ok(Command::PrivacySet { category: SyncCategory::ConversationHistory, on: false })
+            Ok(Command::PrivacySet {
+                category: SyncCategory::ConversationHistory,
+                on: false
+            })
         );
         assert_eq!(parse("sync", &args(&["status"])), Ok(Command::SyncStatus));
         assert!(matches!(
             parse("admin", &args(&["link", "slack:T1/U1", "discord:42"])),
             Ok(Command::AdminLink(..))
         ));
-        assert_eq!(parse("admin", &args(&["audit", "5"])), Ok(Command::AdminAudit(5)));
+        assert_eq!(
+            parse("admin", &args(&["audit", "5"])),
+            Ok(Command::AdminAudit(5))
+        );
     }
 
     #[test]
@@ -696,7 +761,10 @@ mod tests {
             ("dance", vec![]),
         ] {
             let result = parse(name, &args(&words));
-            assert!(result.is_err(), "{name} {words:?} should be refused, got {result:?}");
+            assert!(
+                result.is_err(),
+                "{name} {words:?} should be refused, got {result:?}"
+            );
         }
     }
 }

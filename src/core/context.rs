@@ -12,6 +12,7 @@ use crate::llm::{RecalledMemory, Speaker, Turn};
 use crate::store::hot::{AccountInfo, IdentityHot, TurnRecord};
 use chrono::{DateTime, Utc};
 use std::collections::HashSet;
+
 use whisperengine_contract::{ConversationContext, Visibility};
 
 /// Turns from other platforms added to the recent history when conversation sharing is on.
@@ -76,7 +77,11 @@ pub fn gather(
             .copied()
             .filter(|record| record.account_id != account.id)
             .collect();
-        chosen.extend(others.iter().skip(others.len().saturating_sub(OTHER_PLATFORM_TURNS)));
+        chosen.extend(
+            others
+                .iter()
+                .skip(others.len().saturating_sub(OTHER_PLATFORM_TURNS)),
+        );
         chosen.sort_by_key(|record| record.created_at);
     }
     let history = chosen
@@ -93,22 +98,23 @@ pub fn gather(
             at: record.created_at,
         })
         .collect();
-    let in_history: HashSet<(i64, DateTime<Utc>)> = chosen
-        .iter()
-        .map(|record| (record.account_id, record.created_at))
-        .collect();
     let query = terms(text);
+    // Recent turns may be recalled too: "what did I just say my cat was called?" is a recall.
+    // Questions are not facts, so they are never recalled as something the person told us.
     let mut scored: Vec<(f64, &TurnRecord)> = state
         .recallable
         .iter()
-        .filter(|record| !in_history.contains(&(record.account_id, record.created_at)))
+        .filter(|record| !record.content.trim_end().ends_with('?'))
         .filter(|record| is_visible(record, account, context, shares_history))
         .filter_map(|record| {
             let score = relevance(&query, &terms(&record.content));
             (score > 0.0).then(|| {
                 let age_days = (now - record.created_at).num_seconds().max(0) as f64 / 86_400.0;
                 let recency = 1.0 / (1.0 + age_days / 30.0);
-                (score * (0.5 + record.importance) * (0.5 + 0.5 * recency), record)
+                (
+                    score * (0.5 + record.importance) * (0.5 + 0.5 * recency),
+                    record,
+                )
             })
         })
         .collect();
@@ -128,13 +134,13 @@ pub fn gather(
 }
 
 const STOPWORDS: &[&str] = &[
-    "a", "an", "the", "and", "or", "but", "is", "are", "was", "were", "be", "been", "am", "i", "me",
-    "my", "mine", "you", "your", "yours", "we", "our", "it", "its", "to", "of", "in", "on", "at",
-    "for", "with", "what", "whats", "what's", "who", "where", "when", "how", "why", "which", "do",
-    "does", "did", "that", "this", "these", "those", "there", "here", "have", "has", "had", "so",
-    "not", "no", "yes", "can", "could", "would", "should", "will", "just", "about", "tell", "know",
-    "remember", "again", "im", "i'm", "ive", "i've", "it's", "is", "by", "from", "as", "if", "then",
-    "than", "too", "very", "really", "some", "any", "all", "called", "name", "named",
+    "a", "an", "the", "and", "or", "but", "is", "are", "was", "were", "be", "been", "am", "i",
+    "me", "my", "mine", "you", "your", "yours", "we", "our", "it", "its", "to", "of", "in", "on",
+    "at", "for", "with", "what", "whats", "what's", "who", "where", "when", "how", "why", "which",
+    "do", "does", "did", "that", "this", "these", "those", "there", "here", "have", "has", "had",
+    "so", "not", "no", "yes", "can", "could", "would", "should", "will", "just", "about", "tell",
+    "know", "remember", "again", "im", "i'm", "ive", "i've", "it's", "is", "by", "from", "as",
+    "if", "then", "than", "too", "very", "really", "some", "any", "all", "called", "name", "named",
 ];
 
 /// Lower-cased content words with a light plural/suffix folding ("cats" → "cat").
@@ -170,7 +176,12 @@ mod tests {
     use super::*;
     use whisperengine_contract::Platform;
 
-    fn record(account_id: i64, text: &str, platform: Platform, visibility: Visibility) -> TurnRecord {
+    fn record(
+        account_id: i64,
+        text: &str,
+        platform: Platform,
+        visibility: Visibility,
+    ) -> TurnRecord {
         TurnRecord {
             account_id,
             is_user: true,
@@ -219,8 +230,18 @@ mod tests {
         let from_slack = record(2, "I love sailing", Platform::Slack, Visibility::Dm);
         let me = account(1, Platform::Discord);
         assert!(is_visible(&from_slack, &me, &context(Visibility::Dm), true));
-        assert!(!is_visible(&from_slack, &me, &context(Visibility::Dm), false));
-        assert!(!is_visible(&from_slack, &me, &context(Visibility::Public), true));
+        assert!(!is_visible(
+            &from_slack,
+            &me,
+            &context(Visibility::Dm),
+            false
+        ));
+        assert!(!is_visible(
+            &from_slack,
+            &me,
+            &context(Visibility::Public),
+            true
+        ));
     }
 
     #[test]

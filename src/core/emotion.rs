@@ -32,31 +32,110 @@ const LEXICON: &[(&str, f64, &[&str])] = &[
     (
         "happy",
         0.7,
-        &["happy", "glad", "great", "wonderful", "awesome", "love", "loving", "joy", "delight", "good", "fantastic", "amazing", "yay", "proud"],
+        &[
+            "happy",
+            "glad",
+            "great",
+            "wonderful",
+            "awesome",
+            "love",
+            "loving",
+            "joy",
+            "delight",
+            "good",
+            "fantastic",
+            "amazing",
+            "yay",
+            "proud",
+        ],
     ),
-    ("excited", 0.8, &["excit", "thrill", "can't wait", "cant wait", "pumped", "stoked"]),
+    (
+        "excited",
+        0.8,
+        &[
+            "excit",
+            "thrill",
+            "can't wait",
+            "cant wait",
+            "pumped",
+            "stoked",
+        ],
+    ),
     ("grateful", 0.7, &["thank", "grateful", "appreciat"]),
     (
         "sad",
         -0.7,
-        &["sad", "unhappy", "depress", "miserable", "cry", "crying", "heartbroken", "down", "upset", "grief", "griev", "miss him", "miss her", "lost my"],
+        &[
+            "sad",
+            "unhappy",
+            "depress",
+            "miserable",
+            "cry",
+            "crying",
+            "heartbroken",
+            "down",
+            "upset",
+            "grief",
+            "griev",
+            "miss him",
+            "miss her",
+            "lost my",
+        ],
     ),
-    ("lonely", -0.6, &["lonely", "alone", "isolat", "no friends", "nobody"]),
+    (
+        "lonely",
+        -0.6,
+        &["lonely", "alone", "isolat", "no friends", "nobody"],
+    ),
     (
         "angry",
         -0.8,
-        &["angry", "furious", "mad", "annoy", "hate", "irritat", "pissed", "frustrat", "rage"],
+        &[
+            "angry", "furious", "mad", "annoy", "hate", "irritat", "pissed", "frustrat", "rage",
+        ],
     ),
     (
         "anxious",
         -0.6,
-        &["anxious", "worried", "worry", "nervous", "scared", "afraid", "stress", "panic", "overwhelm", "fear"],
+        &[
+            "anxious",
+            "worried",
+            "worry",
+            "nervous",
+            "scared",
+            "afraid",
+            "stress",
+            "panic",
+            "overwhelm",
+            "fear",
+        ],
     ),
-    ("tired", -0.3, &["tired", "exhausted", "sleepy", "drained", "burnt out", "burned out"]),
+    (
+        "tired",
+        -0.3,
+        &[
+            "tired",
+            "exhausted",
+            "sleepy",
+            "drained",
+            "burnt out",
+            "burned out",
+        ],
+    ),
 ];
 
-const INTENSIFIERS: &[&str] = &["very", "so", "really", "extremely", "incredibly", "super", "totally"];
-const NEGATIONS: &[&str] = &["not", "no", "never", "don't", "dont", "isn't", "isnt", "wasn't", "barely"];
+const INTENSIFIERS: &[&str] = &[
+    "very",
+    "so",
+    "really",
+    "extremely",
+    "incredibly",
+    "super",
+    "totally",
+];
+const NEGATIONS: &[&str] = &[
+    "not", "no", "never", "don't", "dont", "isn't", "isnt", "wasn't", "barely",
+];
 
 /// Reads the dominant emotion of a message.
 pub fn detect(text: &str) -> Detected {
@@ -106,7 +185,10 @@ pub fn detect(text: &str) -> Detected {
     };
     let exclamations = text.matches('!').count().min(3) as f64;
     let shouting = text.len() > 8
-        && text.chars().filter(|c| c.is_alphabetic()).all(|c| c.is_uppercase());
+        && text
+            .chars()
+            .filter(|c| c.is_alphabetic())
+            .all(|c| c.is_uppercase());
     let intensity = (0.35 + 0.2 * hits + 0.08 * exclamations + if shouting { 0.15 } else { 0.0 })
         .clamp(0.0, 1.0);
     Detected {
@@ -134,7 +216,8 @@ pub fn blend(
             version: 1,
         },
         Some(previous) => {
-            let valence = previous.valence * (1.0 - weight) + observed.valence * observed.intensity * weight;
+            let valence =
+                previous.valence * (1.0 - weight) + observed.valence * observed.intensity * weight;
             let intensity = previous.intensity * (1.0 - weight) + observed.intensity * weight;
             let mood = if observed.is_neutral() && intensity < 0.25 {
                 "neutral".to_string()

@@ -2,9 +2,7 @@
 //! accounts at one identity. Also loads an identity's hot state from SQL.
 
 use crate::core::Result;
-use crate::store::entities::{
-    emotional_state, identity, memory, platform_account, preference,
-};
+use crate::store::entities::{emotional_state, identity, memory, platform_account, preference};
 use crate::store::hot::{
     AccountInfo, EmotionSnapshot, IdentityHot, PreferenceRecord, TurnRecord, RECALL_WINDOW,
     RECENT_TURNS,
@@ -222,7 +220,8 @@ pub async fn invalidate(store: &Store, identities: &[Uuid]) {
     for identity in identities {
         if let Some(state) = store.hot.invalidate_identity(*identity) {
             if let Some(snapshot) = state.emotion {
-                if let Err(error) = crate::core::emotion::save_state(store, *identity, &snapshot).await
+                if let Err(error) =
+                    crate::core::emotion::save_state(store, *identity, &snapshot).await
                 {
                     tracing::warn!(%error, "could not save emotion state of an invalidated identity");
                 }

@@ -5,14 +5,15 @@
 use crate::core::audit::{self, AuditEntry};
 use crate::core::identity::{self, account_label};
 use crate::core::{emotion, Result};
-use crate::store::entities::{identity as identity_entity, link_attempt, link_code, platform_account};
+use crate::store::entities::{
+    identity as identity_entity, link_attempt, link_code, platform_account,
+};
 use crate::store::hot::AccountInfo;
 use crate::store::Store;
 use chrono::{DateTime, Duration, Utc};
 use rand::Rng;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set,
-    TransactionTrait,
+    ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set, TransactionTrait,
 };
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -175,7 +176,11 @@ async fn is_isolated(store: &Store, identity_id: Uuid) -> Result<bool> {
 }
 
 /// Redeems a code typed on `redeemer`'s account: joins the redeemer's identity to the issuer's.
-pub async fn redeem(store: &Store, redeemer: &AccountInfo, typed: &str) -> Result<LinkResult<Uuid>> {
+pub async fn redeem(
+    store: &Store,
+    redeemer: &AccountInfo,
+    typed: &str,
+) -> Result<LinkResult<Uuid>> {
     if failed_attempts_last_hour(store, redeemer).await? >= MAX_FAILED_ATTEMPTS_PER_HOUR {
         return refuse(store, redeemer, "link", None, LinkRefusal::TooManyAttempts).await;
     }
@@ -211,14 +216,30 @@ pub async fn redeem(store: &Store, redeemer: &AccountInfo, typed: &str) -> Resul
     };
     let issuer_label = account_label(&issuer);
     if issuer.identity_id == redeemer.identity_id {
-        return refuse(store, redeemer, "link", Some(&issuer_label), LinkRefusal::AlreadyLinked)
-            .await;
+        return refuse(
+            store,
+            redeemer,
+            "link",
+            Some(&issuer_label),
+            LinkRefusal::AlreadyLinked,
+        )
+        .await;
     }
-    if is_isolated(store, issuer.identity_id).await? || is_isolated(store, redeemer.identity_id).await?
+    if is_isolated(store, issuer.identity_id).await?
+        || is_isolated(store, redeemer.identity_id).await?
     {
-        return refuse(store, redeemer, "link", Some(&issuer_label), LinkRefusal::Isolated).await;
+        return refuse(
+            store,
+            redeemer,
+            "link",
+            Some(&issuer_label),
+            LinkRefusal::Isolated,
+        )
+        .await;
     }
-    if let Some(clash) = platform_scope_clash(store, issuer.identity_id, redeemer.identity_id).await? {
+    if let Some(clash) =
+        platform_scope_clash(store, issuer.identity_id, redeemer.identity_id).await?
+    {
         return refuse(
             store,
             redeemer,
@@ -230,7 +251,10 @@ pub async fn redeem(store: &Store, redeemer: &AccountInfo, typed: &str) -> Resul
     }
     // Single use, even under a race: only the first update of an unused code counts.
     let claimed = link_code::Entity::update_many()
-        .col_expr(link_code::Column::UsedAt, sea_orm::sea_query::Expr::value(Utc::now()))
+        .col_expr(
+            link_code::Column::UsedAt,
+            sea_orm::sea_query::Expr::value(Utc::now()),
+        )
         .col_expr(
             link_code::Column::UsedByAccountId,
             sea_orm::sea_query::Expr::value(redeemer.id),
@@ -240,7 +264,14 @@ pub async fn redeem(store: &Store, redeemer: &AccountInfo, typed: &str) -> Resul
         .exec(&store.db)
         .await?;
     if claimed.rows_affected == 0 {
-        return refuse(store, redeemer, "link", Some(&issuer_label), LinkRefusal::AlreadyUsed).await;
+        return refuse(
+            store,
+            redeemer,
+            "link",
+            Some(&issuer_label),
+            LinkRefusal::AlreadyUsed,
+        )
+        .await;
     }
     record_attempt(store, redeemer, true).await?;
     let survivor = merge(store, redeemer, &issuer, redeemer, "link").await?;
@@ -257,10 +288,26 @@ pub async fn admin_link(
 ) -> Result<LinkResult<Uuid>> {
     let target = format!("{} {}", account_label(first), account_label(second));
     if first.identity_id == second.identity_id {
-        return refuse(store, actor, "admin.link", Some(&target), LinkRefusal::AlreadyLinked).await;
+        return refuse(
+            store,
+            actor,
+            "admin.link",
+            Some(&target),
+            LinkRefusal::AlreadyLinked,
+        )
+        .await;
     }
-    if is_isolated(store, first.identity_id).await? || is_isolated(store, second.identity_id).await? {
-        return refuse(store, actor, "admin.link", Some(&target), LinkRefusal::Isolated).await;
+    if is_isolated(store, first.identity_id).await?
+        || is_isolated(store, second.identity_id).await?
+    {
+        return refuse(
+            store,
+            actor,
+            "admin.link",
+            Some(&target),
+            LinkRefusal::Isolated,
+        )
+        .await;
     }
     let survivor = merge(store, actor, first, second, "admin.link").await?;
     Ok(Ok(survivor))
@@ -340,7 +387,12 @@ async fn merge(
 }
 
 /// Gives `account` an identity of its own again (its data goes with it, as it is stored against it).
-async fn detach(store: &Store, actor: &AccountInfo, account: &AccountInfo, action: &str) -> Result<Uuid> {
+async fn detach(
+    store: &Store,
+    actor: &AccountInfo,
+    account: &AccountInfo,
+    action: &str,
+) -> Result<Uuid> {
     let now = Utc::now();
     let fresh = Uuid::new_v4();
     let transaction = store.db.begin().await?;
@@ -397,7 +449,7 @@ pub async fn unlink_platform(
             .collect()
     };
     if targets.is_empty() {
-        refuse(
+        let _ = refuse(
             store,
             caller,
             "unlink",
@@ -453,6 +505,9 @@ mod tests {
     fn typed_codes_are_normalised() {
         assert_eq!(normalise_code(" abcd-ef23 45 "), "ABCDEF2345");
         assert_eq!(display_code("ABCDEF2345"), "ABCD-EF2345");
-        assert_eq!(hash_code("ABCDEF2345"), hash_code(&normalise_code("abcd-ef2345")));
+        assert_eq!(
+            hash_code("ABCDEF2345"),
+            hash_code(&normalise_code("abcd-ef2345"))
+        );
     }
 }

@@ -72,7 +72,8 @@ async fn process(
         return Ok(HandlerOutcome::Reply(OutboundReply::private(refusal)));
     }
     if !core.rate_limiter.allow(account.identity_id).await {
-        metrics::counter!(names::RATE_LIMITED, "platform" => account.platform.as_str()).increment(1);
+        metrics::counter!(names::RATE_LIMITED, "platform" => account.platform.as_str())
+            .increment(1);
         return Ok(HandlerOutcome::Reply(OutboundReply::private(
             "You're sending messages faster than I can take them in. Give me a minute and try again.",
         )));
@@ -94,7 +95,14 @@ async fn process(
     let now = Utc::now();
     let user_turn = store_user_message(core, message, &account, text, &detected, now).await?;
     let mood = update_emotion(core, &mut state, &account, &detected);
-    let gathered = context::gather(&core.settings, &state, &account, &message.context, text, now);
+    let gathered = context::gather(
+        &core.settings,
+        &state,
+        &account,
+        &message.context,
+        text,
+        now,
+    );
     let prompt = build_prompt(core, message, &account, &state, text, gathered, mood, now);
     remember_turn(core, &account, &mut state, user_turn);
     let reply_text = respond(core, &prompt).await;
@@ -116,9 +124,10 @@ pub async fn dedupe(core: &Core, platform: Platform, event_id: &str) -> Result<b
             Err(error) => tracing::debug!(%error, "dedupe falls back to SQL"),
         }
     }
-    let seen = processed_event::Entity::find_by_id((platform.as_str().to_string(), event_id.to_string()))
-        .one(&core.store.db)
-        .await?;
+    let seen =
+        processed_event::Entity::find_by_id((platform.as_str().to_string(), event_id.to_string()))
+            .one(&core.store.db)
+            .await?;
     Ok(seen.is_none())
 }
 
@@ -131,8 +140,12 @@ async fn forget_event(core: &Core, platform: Platform, event_id: &str) {
 
 /// Step 3: deployment mode and isolation. Returns the refusal to show, if any.
 fn gate(core: &Core, account: &AccountInfo) -> Option<String> {
-    if core.settings.deployment_mode == DeploymentMode::Desktop && account.platform != Platform::Desktop {
-        return Some("This host runs in desktop mode and only talks through the local chat.".into());
+    if core.settings.deployment_mode == DeploymentMode::Desktop
+        && account.platform != Platform::Desktop
+    {
+        return Some(
+            "This host runs in desktop mode and only talks through the local chat.".into(),
+        );
     }
     None
 }
@@ -144,10 +157,25 @@ pub fn importance(text: &str, detected: &Detected) -> f64 {
     let words = lower.split_whitespace().count();
     let mut score: f64 = if words <= 3 { 0.1 } else { 0.3 };
     let personal = [
-        "my ", "i am ", "i'm ", "i live", "i work", "i have", "i've", "i was born", "i like", "i love",
-        "i hate", "i moved", "call me", "i prefer",
+        "my ",
+        "i am ",
+        "i'm ",
+        "i live",
+        "i work",
+        "i have",
+        "i've",
+        "i was born",
+        "i like",
+        "i love",
+        "i hate",
+        "i moved",
+        "call me",
+        "i prefer",
     ];
-    if personal.iter().any(|marker| lower.starts_with(marker) || lower.contains(&format!(" {marker}"))) {
+    if personal
+        .iter()
+        .any(|marker| lower.starts_with(marker) || lower.contains(&format!(" {marker}")))
+    {
         score += 0.3;
     }
     if lower.contains("remember") || lower.contains("don't forget") || lower.contains("important") {
@@ -278,9 +306,10 @@ fn build_prompt(
         .get("name")
         .map(|(value, _)| value.clone());
     Prompt {
-        system: core
-            .personality
-            .system_prompt(account.platform, core.settings.platform_specific_optimizations),
+        system: core.personality.system_prompt(
+            account.platform,
+            core.settings.platform_specific_optimizations,
+        ),
         platform: account.platform,
         user_name: preferred_name.unwrap_or_else(|| message.author.name().to_string()),
         user_text: text.to_string(),
@@ -298,10 +327,9 @@ async fn respond(core: &Core, prompt: &Prompt) -> String {
         Err(error) => {
             tracing::warn!(%error, "LLM failed; answering with the offline responder");
             metrics::counter!(names::ERRORS, "kind" => "llm").increment(1);
-            core.fallback
-                .respond(prompt)
-                .await
-                .unwrap_or_else(|_| "I lost my train of thought for a moment. Could you say that again?".into())
+            core.fallback.respond(prompt).await.unwrap_or_else(|_| {
+                "I lost my train of thought for a moment. Could you say that again?".into()
+            })
         }
     }
 }

@@ -20,7 +20,10 @@ pub const KNOWN_KEYS: &[(&str, &str)] = &[
     ("pronouns", "your pronouns"),
     ("timezone", "your time zone, e.g. Europe/Lisbon"),
     ("language", "the language you prefer"),
-    ("tone", "how the companion talks to you: warm, playful, direct, formal"),
+    (
+        "tone",
+        "how the companion talks to you: warm, playful, direct, formal",
+    ),
     ("verbosity", "reply length: short, medium, long"),
 ];
 
@@ -31,7 +34,10 @@ pub const PRIVACY_PREFIX: &str = "privacy.";
 pub fn validate(key: &str, value: &str) -> std::result::Result<(), String> {
     if !KNOWN_KEYS.iter().any(|(known, _)| *known == key) {
         let keys: Vec<&str> = KNOWN_KEYS.iter().map(|(k, _)| *k).collect();
-        return Err(format!("Unknown preference `{key}`. You can set: {}.", keys.join(", ")));
+        return Err(format!(
+            "Unknown preference `{key}`. You can set: {}.",
+            keys.join(", ")
+        ));
     }
     if value.trim().is_empty() || value.chars().count() > 200 {
         return Err("A preference value must be 1 to 200 characters.".into());
@@ -53,7 +59,10 @@ fn platform_rank(settings: &Settings, platform: &str) -> usize {
 }
 
 /// The record in effect for one key among several accounts' records.
-fn winner<'a>(settings: &Settings, records: &[&'a PreferenceRecord]) -> Option<&'a PreferenceRecord> {
+fn winner<'a>(
+    settings: &Settings,
+    records: &[&'a PreferenceRecord],
+) -> Option<&'a PreferenceRecord> {
     match settings.conflict_resolution_strategy {
         ConflictStrategy::PlatformPriority => records.iter().copied().min_by(|a, b| {
             platform_rank(settings, &a.updated_by_platform)
@@ -75,8 +84,12 @@ pub fn effective(settings: &Settings, state: &IdentityHot) -> BTreeMap<String, (
     by_key
         .into_iter()
         .filter_map(|(key, records)| {
-            winner(settings, &records)
-                .map(|r| (key.to_string(), (r.value.clone(), r.updated_by_platform.clone())))
+            winner(settings, &records).map(|r| {
+                (
+                    key.to_string(),
+                    (r.value.clone(), r.updated_by_platform.clone()),
+                )
+            })
         })
         .collect()
 }
@@ -148,7 +161,11 @@ pub async fn set(
         };
         let records = [&mine, other];
         let kept = winner(settings, &records).unwrap_or(&mine);
-        let dropped = if kept.account_id == mine.account_id { other } else { &mine };
+        let dropped = if kept.account_id == mine.account_id {
+            other
+        } else {
+            &mine
+        };
         let is_open = settings.conflict_resolution_strategy == ConflictStrategy::Manual
             || !settings.auto_resolve_conflicts;
         sync_conflict::ActiveModel {
@@ -161,18 +178,23 @@ pub async fn set(
             other_platform: Set(dropped.updated_by_platform.clone()),
             strategy: Set(strategy_name(settings).into()),
             status: Set(if is_open { "open" } else { "resolved" }.into()),
-            resolution: Set((!is_open).then(|| format!("kept the value set on {}", kept.updated_by_platform))),
+            resolution: Set(
+                (!is_open).then(|| format!("kept the value set on {}", kept.updated_by_platform))
+            ),
             created_at: Set(now),
             resolved_at: Set((!is_open).then_some(now)),
             ..Default::default()
         }
         .insert(&store.db)
         .await?;
-        metrics::counter!("whisperengine_sync_conflicts_total", "kind" => "preference").increment(1);
+        metrics::counter!("whisperengine_sync_conflicts_total", "kind" => "preference")
+            .increment(1);
         let other_platform = other
             .updated_by_platform
             .parse::<Platform>()
-            .map_or(other.updated_by_platform.clone(), |p| p.display_name().to_string());
+            .map_or(other.updated_by_platform.clone(), |p| {
+                p.display_name().to_string()
+            });
         note = Some(format!(
             "You changed `{key}` on {other_platform} moments ago too; `{}` is in effect ({}).",
             kept.value,

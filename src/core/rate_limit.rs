@@ -69,7 +69,10 @@ mod tests {
         let start = Instant::now();
         assert!((0..3).all(|_| limiter.allow_locally(someone, start)));
         assert!(!limiter.allow_locally(someone, start));
-        assert!(limiter.allow_locally(Uuid::new_v4(), start), "others are not affected");
+        assert!(
+            limiter.allow_locally(Uuid::new_v4(), start),
+            "others are not affected"
+        );
         assert!(limiter.allow_locally(someone, start + WINDOW));
     }
 }

@@ -115,11 +115,7 @@ impl SharedCache {
     }
 
     /// Counts one hit in a fixed window shared by every process; returns the count so far.
-    pub async fn count_in_window(
-        &self,
-        name: &str,
-        window: Duration,
-    ) -> Result<u64, CacheError> {
+    pub async fn count_in_window(&self, name: &str, window: Duration) -> Result<u64, CacheError> {
         let mut manager = self.manager().await?;
         let window_seconds = window.as_secs().max(1);
         let slot = chrono::Utc::now().timestamp() as u64 / window_seconds;
@@ -158,7 +154,9 @@ impl SharedCache {
             loop {
                 match cache.listen(&hot, was_connected).await {
                     Ok(()) => {}
-                    Err(error) => tracing::debug!(%error, "redis invalidation listener disconnected"),
+                    Err(error) => {
+                        tracing::debug!(%error, "redis invalidation listener disconnected")
+                    }
                 }
                 was_connected = true;
                 tokio::time::sleep(RECONNECT_PAUSE).await;

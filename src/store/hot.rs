@@ -166,7 +166,11 @@ impl HotLayer {
 
     /// Stores a freshly loaded state. Returns an evicted identity whose emotion was not yet written to
     /// SQL, so the caller can write it.
-    pub fn insert_identity(&self, identity: Uuid, state: IdentityHot) -> Option<(Uuid, IdentityHot)> {
+    pub fn insert_identity(
+        &self,
+        identity: Uuid,
+        state: IdentityHot,
+    ) -> Option<(Uuid, IdentityHot)> {
         let evicted = lock(&self.identities).push(identity, state);
         evicted.filter(|(id, state)| *id != identity && state.emotion_dirty)
     }
@@ -307,6 +311,8 @@ mod tests {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         assert!(!waiter.is_finished(), "a second lock must wait");
         drop(guard);
-        waiter.await.expect("the waiter finishes once the lock is released");
+        waiter
+            .await
+            .expect("the waiter finishes once the lock is released");
     }
 }

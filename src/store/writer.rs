@@ -8,7 +8,6 @@
 //! If a batch fails, each job is retried alone so one bad row cannot sink its neighbours.
 
 use crate::store::entities::{emotion_observation, memory, processed_event};
-use sea_orm::sea_query::OnConflict;
 use sea_orm::{DatabaseConnection, DbErr, EntityTrait, TransactionTrait};
 use tokio::sync::{mpsc, oneshot};
 
@@ -145,15 +144,10 @@ async fn commit(db: &DatabaseConnection, jobs: Vec<WriteJob>) -> Result<(), DbEr
     if !events.is_empty() {
         // A replay that raced past the dedupe check is not an error: the first copy won.
         processed_event::Entity::insert_many(events)
-            .on_conflict(
-                OnConflict::columns([
-                    processed_event::Column::Platform,
-                    processed_event::Column::EventId,
-                ])
-                .do_nothing()
-                .to_owned(),
-            )
-            .do_nothing()
+            .on_conflict_do_nothing_on([
+                processed_event::Column::Platform,
+                processed_event::Column::EventId,
+            ])
             .exec_without_returning(&transaction)
             .await?;
     }

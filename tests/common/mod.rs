@@ -223,12 +223,15 @@ fn schema_created_at(schema: &str) -> Option<u64> {
 /// HTTP on a free loopback port, and — when `TEST_REDIS_URL` is set and `with_redis` — Redis with a
 /// key prefix of its own.
 pub fn settings_for(db: &TestDb, with_redis: bool) -> whisperengine::config::Settings {
-    let mut settings = whisperengine::config::Settings::default();
-    settings.deployment_mode = whisperengine::config::DeploymentMode::Cloud;
-    settings.database_url = db.url.clone();
-    settings.personalities_dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("personalities");
-    settings.http_bind = "127.0.0.1:0".parse().expect("loopback address");
-    settings.rate_limit_per_minute = 0;
+    let mut settings = whisperengine::config::Settings {
+        deployment_mode: whisperengine::config::DeploymentMode::Cloud,
+        database_url: db.url.clone(),
+        personalities_dir: std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("personalities"),
+        http_bind: "127.0.0.1:0".parse().expect("loopback address"),
+        rate_limit_per_minute: 0,
+        ..Default::default()
+    };
     if with_redis {
         if let Some(url) = redis_url() {
             settings.redis_url = Some(url.parse().expect("TEST_REDIS_URL is a URL"));
@@ -263,11 +266,17 @@ pub async fn test_setups() -> Vec<(TestDb, whisperengine::config::Settings)> {
 }
 
 /// A message event from `account` in a DM.
-pub fn message(account: &whisperengine_contract::PlatformAccount, text: &str) -> whisperengine_contract::InboundEvent {
+pub fn message(
+    account: &whisperengine_contract::PlatformAccount,
+    text: &str,
+) -> whisperengine_contract::InboundEvent {
     whisperengine_contract::InboundEvent::Message(whisperengine_contract::InboundMessage {
         event_id: uuid::Uuid::new_v4().to_string(),
         author: account.clone(),
-        context: whisperengine_contract::ConversationContext::direct(format!("dm-{}", account.user_id)),
+        context: whisperengine_contract::ConversationContext::direct(format!(
+            "dm-{}",
+            account.user_id
+        )),
         text: text.to_string(),
         is_addressed: true,
         mentions: Vec::new(),
@@ -281,11 +290,15 @@ pub fn command(
     text: &str,
     is_admin: bool,
 ) -> whisperengine_contract::InboundEvent {
-    let (name, args) = whisperengine_contract::CommandInvocation::parse_text(text).expect("a command");
+    let (name, args) =
+        whisperengine_contract::CommandInvocation::parse_text(text).expect("a command");
     whisperengine_contract::InboundEvent::Command(whisperengine_contract::CommandInvocation {
         event_id: uuid::Uuid::new_v4().to_string(),
         invoker: account.clone(),
-        context: whisperengine_contract::ConversationContext::direct(format!("dm-{}", account.user_id)),
+        context: whisperengine_contract::ConversationContext::direct(format!(
+            "dm-{}",
+            account.user_id
+        )),
         name,
         args,
         invoker_is_admin: is_admin,
@@ -293,12 +306,18 @@ pub fn command(
 }
 
 /// Sends an event and returns the reply text ("" for no reply).
-pub async fn say(core: &whisperengine::core::Core, event: whisperengine_contract::InboundEvent) -> String {
+pub async fn say(
+    core: &whisperengine::core::Core,
+    event: whisperengine_contract::InboundEvent,
+) -> String {
     match core
-        .handle_event(event, whisperengine_contract::Capabilities {
-            supports_ephemeral: true,
-            ..whisperengine_contract::Capabilities::LOCAL
-        })
+        .handle_event(
+            event,
+            whisperengine_contract::Capabilities {
+                supports_ephemeral: true,
+                ..whisperengine_contract::Capabilities::LOCAL
+            },
+        )
         .await
     {
         whisperengine_contract::HandlerOutcome::Reply(reply) => reply.text,

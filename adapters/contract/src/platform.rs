@@ -107,7 +107,9 @@ impl PlatformAccount {
 
     /// Whether both name the same account (display names are ignored).
     pub fn is_same_account(&self, other: &PlatformAccount) -> bool {
-        self.platform == other.platform && self.scope == other.scope && self.user_id == other.user_id
+        self.platform == other.platform
+            && self.scope == other.scope
+            && self.user_id == other.user_id
     }
 
     /// A name to address the person by: the display name, else the user id.

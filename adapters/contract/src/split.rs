@@ -32,7 +32,9 @@ pub fn split_message(text: &str, max_chars: usize) -> Vec<String> {
 
 /// Byte index of the `n`th character (or the end).
 fn byte_index_of_char(text: &str, n: usize) -> usize {
-    text.char_indices().nth(n).map_or(text.len(), |(index, _)| index)
+    text.char_indices()
+        .nth(n)
+        .map_or(text.len(), |(index, _)| index)
 }
 
 /// The opening fence line (e.g. "```rust") of the code block open at byte `at`, if any.
@@ -90,7 +92,11 @@ mod tests {
     use super::*;
 
     fn fences_balanced(part: &str) -> bool {
-        part.lines().filter(|line| line.trim().starts_with("```")).count() % 2 == 0
+        part.lines()
+            .filter(|line| line.trim().starts_with("```"))
+            .count()
+            % 2
+            == 0
     }
 
     #[test]
@@ -104,8 +110,15 @@ mod tests {
         let parts = split_message(&text, 200);
         assert!(parts.len() > 5);
         for part in &parts {
-            assert!(part.chars().count() <= 200, "{} chars", part.chars().count());
-            assert!(part.ends_with('.'), "part should end at a sentence: {part:?}");
+            assert!(
+                part.chars().count() <= 200,
+                "{} chars",
+                part.chars().count()
+            );
+            assert!(
+                part.ends_with('.'),
+                "part should end at a sentence: {part:?}"
+            );
         }
         let rejoined: Vec<&str> = parts.iter().flat_map(|p| p.split_whitespace()).collect();
         let original: Vec<&str> = text.split_whitespace().collect();
@@ -122,7 +135,10 @@ mod tests {
             assert!(part.chars().count() <= 300);
             assert!(fences_balanced(part), "unbalanced fences in {part:?}");
         }
-        assert!(parts[1].starts_with("```rust"), "the block reopens with its language");
+        assert!(
+            parts[1].starts_with("```rust"),
+            "the block reopens with its language"
+        );
     }
 
     #[test]
