@@ -12,6 +12,9 @@ use async_trait::async_trait;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+/// Platform connectors this build contains (the others are reported as not built yet).
+pub const CONNECTORS_BUILT: &[&str] = &[];
+
 /// The store options the settings describe.
 pub fn store_options(settings: &Settings) -> StoreOptions {
     StoreOptions {
@@ -20,6 +23,7 @@ pub fn store_options(settings: &Settings) -> StoreOptions {
         redis_url: settings.redis_url.as_ref().map(|url| url.to_string()),
         redis_key_prefix: settings.redis_key_prefix.clone(),
         hot_capacity: settings.hot_cache_capacity,
+        hot_refresh: settings.memory_sync_interval,
     }
 }
 

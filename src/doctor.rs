@@ -110,11 +110,19 @@ pub async fn checks(settings: &Settings) -> Vec<Check> {
         },
     });
     for (name, is_on, reason) in settings.connectors_summary() {
-        report.push(check(
-            name,
-            if is_on { Status::Ok } else { Status::Missing },
-            reason,
-        ));
+        report.push(if is_on && !app::CONNECTORS_BUILT.contains(&name) {
+            check(
+                name,
+                Status::Failing,
+                format!("credentials set, but this build has no {name} connector yet"),
+            )
+        } else {
+            check(
+                name,
+                if is_on { Status::Ok } else { Status::Missing },
+                reason,
+            )
+        });
     }
     report
 }

@@ -4,7 +4,7 @@
 use crate::core::Result;
 use crate::store::entities::{emotional_state, identity, memory, platform_account, preference};
 use crate::store::hot::{
-    AccountInfo, EmotionSnapshot, IdentityHot, PreferenceRecord, TurnRecord, RECALL_WINDOW,
+    AccountInfo, EmotionSnapshot, IdentityHot, Lookup, PreferenceRecord, TurnRecord, RECALL_WINDOW,
     RECENT_TURNS,
 };
 use crate::store::Store;
@@ -152,6 +152,7 @@ pub async fn load_identity(store: &Store, identity_id: Uuid) -> Result<IdentityH
     let mut state = IdentityHot {
         accounts,
         isolated,
+        loaded_at: Some(std::time::Instant::now()),
         ..IdentityHot::default()
     };
     if !account_ids.is_empty() {
@@ -203,10 +204,17 @@ pub async fn load_identity(store: &Store, identity_id: Uuid) -> Result<IdentityH
 
 /// The identity's hot state, loaded from SQL when not cached. Call with the identity lock held.
 pub async fn hot_identity(store: &Store, identity_id: Uuid) -> Result<IdentityHot> {
-    if let Some(state) = store.hot.identity(identity_id) {
-        return Ok(state);
+    let unsaved_emotion = match store.hot.fresh_identity(identity_id) {
+        Lookup::Fresh(state) => return Ok(state),
+        Lookup::Stale(emotion) => emotion,
+        Lookup::Missing => None,
+    };
+    let mut state = load_identity(store, identity_id).await?;
+    if let Some(emotion) = unsaved_emotion {
+        // Newer than what SQL has: it is written on the next flush.
+        state.emotion = Some(emotion);
+        state.emotion_dirty = true;
     }
-    let state = load_identity(store, identity_id).await?;
     if let Some((evicted, evicted_state)) = store.hot.insert_identity(identity_id, state.clone()) {
         if let Some(snapshot) = evicted_state.emotion {
             crate::core::emotion::save_state(store, evicted, &snapshot).await?;

@@ -82,6 +82,17 @@ pub struct IdentityHot {
     /// Whether `emotion` changed since it was last written to SQL.
     pub emotion_dirty: bool,
     pub preferences: Vec<PreferenceRecord>,
+    /// When this state was read from SQL; older than the refresh interval means re-read it.
+    pub loaded_at: Option<std::time::Instant>,
+}
+
+/// What the hot layer holds for an identity.
+#[derive(Debug)]
+pub enum Lookup {
+    Fresh(IdentityHot),
+    /// Loaded longer ago than the refresh interval: re-read from SQL, keeping this unsaved emotion.
+    Stale(Option<EmotionSnapshot>),
+    Missing,
 }
 
 impl IdentityHot {
@@ -102,6 +113,7 @@ impl IdentityHot {
 
 /// The hot layer.
 pub struct HotLayer {
+    refresh_after: std::time::Duration,
     accounts: Mutex<LruCache<(Platform, String, String), AccountInfo>>,
     identities: Mutex<LruCache<Uuid, IdentityHot>>,
     stripes: Vec<tokio::sync::Mutex<()>>,
@@ -109,12 +121,15 @@ pub struct HotLayer {
 }
 
 impl HotLayer {
-    /// A hot layer holding at most `capacity` identities (and as many account lookups).
-    pub fn new(capacity: usize) -> HotLayer {
+    /// A hot layer holding at most `capacity` identities (and as many account lookups), each
+    /// re-read from SQL once it is older than `refresh_after` (MEMORY_SYNC_INTERVAL), so several host
+    /// processes without Redis still converge.
+    pub fn new(capacity: usize, refresh_after: std::time::Duration) -> HotLayer {
         let capacity = NonZeroUsize::new(capacity.max(1)).unwrap_or(NonZeroUsize::MIN);
         let events = NonZeroUsize::new(capacity.get().saturating_mul(4).max(1024))
             .unwrap_or(NonZeroUsize::MIN);
         HotLayer {
+            refresh_after,
             accounts: Mutex::new(LruCache::new(capacity)),
             identities: Mutex::new(LruCache::new(capacity)),
             stripes: (0..LOCK_STRIPES)
@@ -151,6 +166,29 @@ impl HotLayer {
     /// A copy of the identity's hot state, if loaded.
     pub fn identity(&self, identity: Uuid) -> Option<IdentityHot> {
         lock(&self.identities).get(&identity).cloned()
+    }
+
+    /// The identity's state if loaded and fresh.
+    pub fn fresh_identity(&self, identity: Uuid) -> Lookup {
+        let mut identities = lock(&self.identities);
+        let is_stale = match identities.get(&identity) {
+            None => return Lookup::Missing,
+            Some(state) => state
+                .loaded_at
+                .is_some_and(|at| at.elapsed() >= self.refresh_after),
+        };
+        if !is_stale {
+            return identities
+                .get(&identity)
+                .cloned()
+                .map_or(Lookup::Missing, Lookup::Fresh);
+        }
+        let dropped = identities.pop(&identity);
+        Lookup::Stale(
+            dropped
+                .filter(|state| state.emotion_dirty)
+                .and_then(|state| state.emotion),
+        )
     }
 
     /// Runs `change` on the identity's hot state if it is loaded; returns whether it was.
@@ -279,7 +317,7 @@ mod tests {
 
     #[test]
     fn least_recently_used_identities_are_evicted() {
-        let hot = HotLayer::new(2);
+        let hot = HotLayer::new(2, std::time::Duration::from_secs(60));
         let (a, b, c) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
         hot.insert_identity(a, IdentityHot::default());
         hot.insert_identity(b, IdentityHot::default());
@@ -291,7 +329,7 @@ mod tests {
 
     #[test]
     fn events_are_seen_once() {
-        let hot = HotLayer::new(4);
+        let hot = HotLayer::new(4, std::time::Duration::from_secs(60));
         assert!(hot.mark_event(Platform::Slack, "Ev1"));
         assert!(!hot.mark_event(Platform::Slack, "Ev1"));
         assert!(hot.mark_event(Platform::Discord, "Ev1"));
@@ -299,9 +337,34 @@ mod tests {
         assert!(hot.mark_event(Platform::Slack, "Ev1"));
     }
 
+    #[test]
+    fn stale_states_are_reread_keeping_unsaved_emotion() {
+        let hot = HotLayer::new(4, std::time::Duration::ZERO);
+        let id = Uuid::new_v4();
+        let emotion = EmotionSnapshot {
+            mood: "sad".into(),
+            valence: -0.5,
+            intensity: 0.6,
+            updated_at: Utc::now(),
+            updated_by_account_id: None,
+            version: 3,
+        };
+        hot.insert_identity(
+            id,
+            IdentityHot {
+                emotion: Some(emotion.clone()),
+                emotion_dirty: true,
+                loaded_at: Some(std::time::Instant::now()),
+                ..IdentityHot::default()
+            },
+        );
+        assert!(matches!(hot.fresh_identity(id), Lookup::Stale(Some(kept)) if kept == emotion));
+        assert!(matches!(hot.fresh_identity(id), Lookup::Missing));
+    }
+
     #[tokio::test]
     async fn the_identity_lock_serialises_work_for_one_identity() {
-        let hot = std::sync::Arc::new(HotLayer::new(4));
+        let hot = std::sync::Arc::new(HotLayer::new(4, std::time::Duration::from_secs(60)));
         let identity = Uuid::new_v4();
         let guard = hot.lock_identity(identity).await;
         let other = hot.clone();

@@ -44,6 +44,8 @@ pub struct StoreOptions {
     pub redis_url: Option<String>,
     pub redis_key_prefix: String,
     pub hot_capacity: usize,
+    /// How long a hot identity is trusted before it is re-read from SQL (MEMORY_SYNC_INTERVAL).
+    pub hot_refresh: Duration,
 }
 
 /// Handle to every storage layer; cheap to clone.
@@ -72,7 +74,7 @@ impl Store {
             None => None,
         };
         let writer = Writer::spawn(db.clone());
-        let hot = Arc::new(HotLayer::new(options.hot_capacity));
+        let hot = Arc::new(HotLayer::new(options.hot_capacity, options.hot_refresh));
         if let Some(cache) = &cache {
             cache.spawn_invalidation_listener(hot.clone());
         }
