@@ -27,24 +27,28 @@ pub fn store_options(settings: &Settings) -> StoreOptions {
     }
 }
 
+/// The LLM client the settings describe, if LLM_BASE_URL is set.
+pub fn llm_client(settings: &Settings) -> Option<Result<OpenAiClient, crate::llm::LlmError>> {
+    settings.llm_base_url.as_ref().map(|base_url| {
+        OpenAiClient::new(
+            base_url.clone(),
+            settings.llm_api_key.clone(),
+            settings.llm_model.clone(),
+            settings.llm_timeout,
+            settings.llm_max_retries,
+            settings.llm_max_tokens,
+            settings.llm_temperature,
+        )
+    })
+}
+
 /// The responder the settings ask for: the LLM endpoint, or the offline responder.
 pub fn responder(
     settings: &Settings,
     personality: &Arc<Personality>,
 ) -> anyhow::Result<Arc<dyn Responder>> {
-    Ok(match &settings.llm_base_url {
-        Some(base_url) => Arc::new(
-            OpenAiClient::new(
-                base_url.clone(),
-                settings.llm_api_key.clone(),
-                settings.llm_model.clone(),
-                settings.llm_timeout,
-                settings.llm_max_retries,
-                settings.llm_max_tokens,
-                settings.llm_temperature,
-            )
-            .context("LLM_BASE_URL")?,
-        ),
+    Ok(match llm_client(settings) {
+        Some(client) => Arc::new(client.context("LLM_BASE_URL")?),
         None => Arc::new(OfflineResponder::new(personality.clone())),
     })
 }

@@ -87,27 +87,21 @@ pub async fn checks(settings: &Settings) -> Vec<Check> {
             Err(error) => check("redis", Status::Failing, error.to_string()),
         },
     });
-    report.push(match &settings.llm_base_url {
+    report.push(match app::llm_client(settings) {
         None => check(
             "llm",
             Status::Missing,
             "LLM_BASE_URL not set: the offline responder answers",
         ),
-        Some(base_url) => match OpenAiClient::new(
-            base_url.clone(),
-            settings.llm_api_key.clone(),
-            settings.llm_model.clone(),
-            settings.llm_timeout,
-            0,
-            settings.llm_max_tokens,
-            settings.llm_temperature,
-        ) {
-            Ok(client) => match client.check().await {
-                Ok(()) => check("llm", Status::Ok, client_description(&client)),
-                Err(error) => check("llm", Status::Failing, format!("{base_url}: {error}")),
-            },
-            Err(error) => check("llm", Status::Failing, error.to_string()),
+        Some(Ok(client)) => match client.check().await {
+            Ok(()) => check("llm", Status::Ok, client_description(&client)),
+            Err(error) => check(
+                "llm",
+                Status::Failing,
+                format!("{}: {error}", client_description(&client)),
+            ),
         },
+        Some(Err(error)) => check("llm", Status::Failing, error.to_string()),
     });
     for (name, is_on, reason) in settings.connectors_summary() {
         report.push(if is_on && !app::CONNECTORS_BUILT.contains(&name) {

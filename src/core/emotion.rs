@@ -336,7 +336,8 @@ pub async fn merge_states(
     Ok(())
 }
 
-fn snapshot_of(row: emotional_state::Model) -> EmotionSnapshot {
+/// Maps a stored state row.
+pub fn snapshot_of(row: emotional_state::Model) -> EmotionSnapshot {
     EmotionSnapshot {
         mood: row.mood,
         valence: row.valence,

@@ -4,8 +4,7 @@
 use crate::core::Result;
 use crate::store::entities::{emotional_state, identity, memory, platform_account, preference};
 use crate::store::hot::{
-    AccountInfo, EmotionSnapshot, IdentityHot, Lookup, PreferenceRecord, TurnRecord, RECALL_WINDOW,
-    RECENT_TURNS,
+    AccountInfo, IdentityHot, Lookup, PreferenceRecord, TurnRecord, RECALL_WINDOW, RECENT_TURNS,
 };
 use crate::store::Store;
 use chrono::Utc;
@@ -191,14 +190,7 @@ pub async fn load_identity(store: &Store, identity_id: Uuid) -> Result<IdentityH
     state.emotion = emotional_state::Entity::find_by_id(identity_id)
         .one(db)
         .await?
-        .map(|row| EmotionSnapshot {
-            mood: row.mood,
-            valence: row.valence,
-            intensity: row.intensity,
-            updated_at: row.updated_at,
-            updated_by_account_id: row.updated_by_account_id,
-            version: row.version,
-        });
+        .map(crate::core::emotion::snapshot_of);
     Ok(state)
 }
 

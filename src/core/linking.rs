@@ -215,27 +215,8 @@ pub async fn redeem(
         return refuse(store, redeemer, "link", None, LinkRefusal::UnknownCode).await;
     };
     let issuer_label = account_label(&issuer);
-    if issuer.identity_id == redeemer.identity_id {
-        return refuse(
-            store,
-            redeemer,
-            "link",
-            Some(&issuer_label),
-            LinkRefusal::AlreadyLinked,
-        )
-        .await;
-    }
-    if is_isolated(store, issuer.identity_id).await?
-        || is_isolated(store, redeemer.identity_id).await?
-    {
-        return refuse(
-            store,
-            redeemer,
-            "link",
-            Some(&issuer_label),
-            LinkRefusal::Isolated,
-        )
-        .await;
+    if let Some(refusal) = link_blocker(store, &issuer, redeemer).await? {
+        return refuse(store, redeemer, "link", Some(&issuer_label), refusal).await;
     }
     if let Some(clash) =
         platform_scope_clash(store, issuer.identity_id, redeemer.identity_id).await?
@@ -287,30 +268,28 @@ pub async fn admin_link(
     second: &AccountInfo,
 ) -> Result<LinkResult<Uuid>> {
     let target = format!("{} {}", account_label(first), account_label(second));
+    if let Some(refusal) = link_blocker(store, first, second).await? {
+        return refuse(store, actor, "admin.link", Some(&target), refusal).await;
+    }
+    let survivor = merge(store, actor, first, second, "admin.link").await?;
+    Ok(Ok(survivor))
+}
+
+/// Why two accounts cannot be linked whoever asks: already one identity, or either side isolated.
+async fn link_blocker(
+    store: &Store,
+    first: &AccountInfo,
+    second: &AccountInfo,
+) -> Result<Option<LinkRefusal>> {
     if first.identity_id == second.identity_id {
-        return refuse(
-            store,
-            actor,
-            "admin.link",
-            Some(&target),
-            LinkRefusal::AlreadyLinked,
-        )
-        .await;
+        return Ok(Some(LinkRefusal::AlreadyLinked));
     }
     if is_isolated(store, first.identity_id).await?
         || is_isolated(store, second.identity_id).await?
     {
-        return refuse(
-            store,
-            actor,
-            "admin.link",
-            Some(&target),
-            LinkRefusal::Isolated,
-        )
-        .await;
+        return Ok(Some(LinkRefusal::Isolated));
     }
-    let survivor = merge(store, actor, first, second, "admin.link").await?;
-    Ok(Ok(survivor))
+    Ok(None)
 }
 
 /// The platform+scope both identities have an account on, if any.
