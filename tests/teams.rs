@@ -764,3 +764,36 @@ async fn the_connector_is_off_in_desktop_mode() {
     );
     let _ = core_for;
 }
+
+#[tokio::test]
+async fn doctor_checks_the_teams_credentials_with_a_token_request() {
+    let db = sqlite_only();
+    let fake = FakeBotFramework::start().await;
+    let mut settings = settings_for(&db, false);
+    settings.microsoft_app_id = Some(APP_ID.to_string());
+    settings.microsoft_app_password = Some(APP_PASSWORD.to_string().into());
+    settings.teams_token_url = format!("http://{}/token", fake.address).parse().unwrap();
+    let teams_row = |report: Vec<whisperengine::doctor::Check>| {
+        report
+            .into_iter()
+            .find(|check| check.name == "teams")
+            .expect("a teams row")
+    };
+    let good = teams_row(whisperengine::doctor::checks(&settings).await);
+    assert_eq!(
+        good.status,
+        whisperengine::doctor::Status::Ok,
+        "{}",
+        good.detail
+    );
+    assert_eq!(fake.state.lock().unwrap().token_requests.len(), 1);
+
+    settings.microsoft_app_password = Some("wrong-secret".to_string().into());
+    let bad = teams_row(whisperengine::doctor::checks(&settings).await);
+    assert_eq!(bad.status, whisperengine::doctor::Status::Failing);
+    assert!(bad.detail.contains("401"), "{}", bad.detail);
+    assert!(
+        !bad.detail.contains("wrong-secret"),
+        "no secret in the report"
+    );
+}
