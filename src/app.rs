@@ -13,7 +13,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 /// Platform connectors this build contains (the others are reported as not built yet).
-pub const CONNECTORS_BUILT: &[&str] = &[];
+pub const CONNECTORS_BUILT: &[&str] = &["teams"];
 
 /// The store options the settings describe.
 pub fn store_options(settings: &Settings) -> StoreOptions {
@@ -99,7 +99,10 @@ impl Application {
             companion_name: core.personality.name.clone(),
             max_message_chars: settings.max_message_chars,
         };
-        let router = crate::http::router(state);
+        let mut router = crate::http::router(state);
+        if let Some(teams) = teams_config(&settings) {
+            router = router.merge(whisperengine_teams::routes(teams, Arc::new(core.clone())));
+        }
         let listener = tokio::net::TcpListener::bind(settings.http_bind)
             .await
             .with_context(|| format!("HTTP_BIND: cannot listen on {}", settings.http_bind))?;
@@ -129,6 +132,21 @@ impl Application {
         flushed.context("flushing the hot layer")?;
         Ok(())
     }
+}
+
+/// The Teams connector's settings, when the mode runs connectors and the app id and password are set.
+pub fn teams_config(settings: &Settings) -> Option<whisperengine_teams::TeamsConfig> {
+    if !settings.deployment_mode.runs_connectors() {
+        return None;
+    }
+    let app_id = settings.microsoft_app_id.clone()?;
+    let password = settings.microsoft_app_password.clone()?;
+    let mut config = whisperengine_teams::TeamsConfig::new(app_id, password);
+    config.tenant_id = settings.microsoft_app_tenant_id.clone();
+    config.admin_ids = settings.teams_admin_ids.clone();
+    config.openid_metadata_url = settings.teams_openid_metadata_url.clone();
+    config.token_url = settings.teams_token_url.clone();
+    Some(config)
 }
 
 /// The notice the local page shows, if any.

@@ -104,6 +104,10 @@ pub async fn checks(settings: &Settings) -> Vec<Check> {
         Some(Err(error)) => check("llm", Status::Failing, error.to_string()),
     });
     for (name, is_on, reason) in settings.connectors_summary() {
+        if name == "teams" && is_on {
+            report.push(teams_check(settings, reason).await);
+            continue;
+        }
         report.push(if is_on && !app::CONNECTORS_BUILT.contains(&name) {
             check(
                 name,
@@ -119,6 +123,26 @@ pub async fn checks(settings: &Settings) -> Vec<Check> {
         });
     }
     report
+}
+
+/// Asks TEAMS_TOKEN_URL for a token with the app's credentials: proves the app id and password.
+async fn teams_check(settings: &Settings, state: String) -> Check {
+    let Some(config) = app::teams_config(settings) else {
+        return check("teams", Status::Missing, state);
+    };
+    let token_url = config.effective_token_url();
+    match whisperengine_teams::check_credentials(&config).await {
+        Ok(()) => check(
+            "teams",
+            Status::Ok,
+            format!("{state}; token from {token_url} ok"),
+        ),
+        Err(error) => check(
+            "teams",
+            Status::Failing,
+            format!("MICROSOFT_APP_ID/MICROSOFT_APP_PASSWORD: {error}"),
+        ),
+    }
 }
 
 fn client_description(client: &OpenAiClient) -> String {

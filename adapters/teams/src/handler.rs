@@ -1,0 +1,307 @@
+//! `POST /api/messages`: verify the token → parse the activity → check it against the token →
+//! answer 200 at once → (in a task) map it to a contract event, call the core with a typing
+//! indicator running, and send the rendered reply to the Bot Framework connector.
+
+use crate::activity::{Activity, OutgoingActivity};
+use crate::auth::{AuthError, Verifier};
+use crate::card::adaptive_card;
+use crate::client::ConnectorClient;
+use crate::mapping::{self, Skip};
+use crate::{TeamsConfig, AUTH_REJECTED_METRIC, CAPABILITIES};
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use std::collections::{HashSet, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use url::Url;
+use whisperengine_contract::{split_message, EventHandler, HandlerOutcome, OutboundReply};
+
+/// How often the typing indicator is repeated while the core works (Teams shows it ~3 s).
+const TYPING_EVERY: Duration = Duration::from_secs(3);
+/// Welcome activity ids remembered to drop retried `conversationUpdate`s.
+const RECENT_WELCOMES: usize = 1024;
+
+/// Shared by every request of the route.
+pub struct TeamsState {
+    pub(crate) config: TeamsConfig,
+    pub(crate) verifier: Verifier,
+    pub(crate) client: ConnectorClient,
+    pub(crate) handler: Arc<dyn EventHandler>,
+    welcomed: Mutex<RecentIds>,
+}
+
+impl TeamsState {
+    pub(crate) fn new(
+        config: TeamsConfig,
+        verifier: Verifier,
+        client: ConnectorClient,
+        handler: Arc<dyn EventHandler>,
+    ) -> Self {
+        TeamsState {
+            config,
+            verifier,
+            client,
+            handler,
+            welcomed: Mutex::new(RecentIds::default()),
+        }
+    }
+}
+
+/// The route handler. Every refusal is a status code; nothing here panics on input.
+pub async fn messages(
+    State(state): State<Arc<TeamsState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> StatusCode {
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok());
+    let token = match state.verifier.verify(authorization).await {
+        Ok(token) => token,
+        Err(error) => return reject(&error),
+    };
+    let activity: Activity = match serde_json::from_slice(&body) {
+        Ok(activity) => activity,
+        Err(error) => {
+            tracing::debug!(%error, "unreadable Teams activity");
+            return StatusCode::BAD_REQUEST;
+        }
+    };
+    if let Err(error) = token.check_activity(&activity.service_url, activity.channel_id.as_deref())
+    {
+        return reject(&error);
+    }
+    let Ok(service_url) = Url::parse(&activity.service_url) else {
+        return StatusCode::BAD_REQUEST;
+    };
+    tokio::spawn(process(state, activity, service_url));
+    StatusCode::OK
+}
+
+fn reject(error: &AuthError) -> StatusCode {
+    metrics::counter!(AUTH_REJECTED_METRIC, "reason" => error.reason()).increment(1);
+    tracing::warn!(reason = error.reason(), %error, "Teams request refused");
+    StatusCode::UNAUTHORIZED
+}
+
+/// Handles one verified activity after the HTTP answer went out.
+#[tracing::instrument(skip_all, fields(platform = "teams", kind = %activity.kind))]
+async fn process(state: Arc<TeamsState>, activity: Activity, service_url: Url) {
+    match activity.kind.as_str() {
+        "message" => handle_message(&state, &activity, &service_url).await,
+        "conversationUpdate" => welcome_if_added(&state, &activity, &service_url).await,
+        other => tracing::debug!(kind = other, "activity ignored"),
+    }
+}
+
+async fn handle_message(state: &TeamsState, activity: &Activity, service_url: &Url) {
+    let event = match mapping::to_event(activity, &state.config.admin_ids) {
+        Ok(event) => event,
+        Err(skip) => {
+            tracing::debug!(?skip, "message not handed to the core");
+            if skip == Skip::NoAadObjectId {
+                tracing::info!("a Teams message without an AAD object id was ignored");
+            }
+            return;
+        }
+    };
+    let is_addressed = match &event {
+        whisperengine_contract::InboundEvent::Message(message) => message.is_addressed,
+        whisperengine_contract::InboundEvent::Command(_) => true,
+    };
+    let typing = is_addressed.then(|| spawn_typing(state, activity, service_url));
+    let outcome = state.handler.handle(event, CAPABILITIES).await;
+    if let Some(typing) = typing {
+        typing.abort();
+    }
+    match outcome {
+        HandlerOutcome::Reply(reply) => send_reply(state, activity, service_url, &reply).await,
+        HandlerOutcome::Duplicate => tracing::debug!("duplicate activity"),
+        HandlerOutcome::Ignored(reason) => tracing::debug!(reason, "no reply"),
+    }
+}
+
+/// Keeps a typing indicator showing until aborted.
+fn spawn_typing(
+    state: &TeamsState,
+    activity: &Activity,
+    service_url: &Url,
+) -> tokio::task::AbortHandle {
+    let typing = OutgoingActivity::typing_to(activity);
+    let conversation = activity.conversation.id.clone();
+    let service_url = service_url.clone();
+    let client = state.client.clone();
+    tokio::spawn(async move {
+        loop {
+            if let Err(error) = client
+                .send(&service_url, &conversation, None, &typing)
+                .await
+            {
+                tracing::debug!(%error, "typing indicator not sent");
+            }
+            tokio::time::sleep(TYPING_EVERY).await;
+        }
+    })
+    .abort_handle()
+}
+
+/// Sends `reply`: a card as an Adaptive Card attachment (it carries the same content as the text),
+/// otherwise the markdown text split below Teams' size limit.
+async fn send_reply(
+    state: &TeamsState,
+    activity: &Activity,
+    service_url: &Url,
+    reply: &OutboundReply,
+) {
+    let activities: Vec<OutgoingActivity> = match &reply.card {
+        Some(card) => vec![OutgoingActivity::message_to(
+            activity,
+            None,
+            vec![adaptive_card(card)],
+        )],
+        None => split_for_teams(&reply.text)
+            .into_iter()
+            .map(|part| OutgoingActivity::message_to(activity, Some(part), Vec::new()))
+            .collect(),
+    };
+    for outgoing in &activities {
+        if let Err(error) = state
+            .client
+            .send(
+                service_url,
+                &activity.conversation.id,
+                activity.id.as_deref(),
+                outgoing,
+            )
+            .await
+        {
+            tracing::warn!(%error, "Teams reply not delivered");
+            return;
+        }
+    }
+}
+
+/// Splits `text` into parts of at most [`CAPABILITIES`]' length in characters and in bytes (Teams
+/// limits the size of the whole activity, so multi-byte text needs shorter parts).
+pub fn split_for_teams(text: &str) -> Vec<String> {
+    let max = CAPABILITIES.max_message_length;
+    split_message(text, max)
+        .into_iter()
+        .flat_map(|part| {
+            if part.len() <= max {
+                return vec![part];
+            }
+            let chars = part.chars().count().max(1);
+            let average = split_message(&part, max * chars / part.len());
+            if average.iter().all(|piece| piece.len() <= max) {
+                average
+            } else {
+                // Four bytes is the longest UTF-8 character: this always fits.
+                split_message(&part, max / 4)
+            }
+        })
+        .collect()
+}
+
+/// On `conversationUpdate` adding the bot: a short welcome saying how to start and link accounts.
+async fn welcome_if_added(state: &TeamsState, activity: &Activity, service_url: &Url) {
+    let Some(bot) = &activity.recipient else {
+        return;
+    };
+    if !activity
+        .members_added
+        .iter()
+        .any(|member| member.id == bot.id)
+    {
+        return;
+    }
+    if let Some(id) = &activity.id {
+        let key = format!("{}|{id}", activity.conversation.id);
+        let is_new = state
+            .welcomed
+            .lock()
+            .map(|mut recent| recent.insert(key))
+            .unwrap_or(true);
+        if !is_new {
+            return;
+        }
+    }
+    let name = bot.name.as_deref().unwrap_or("your companion");
+    let text = format!(
+        "Hi, I'm **{name}**! Talk to me here{}.\n\n\
+         Already chatting with me on Discord, Slack or the local chat? Say `link start` there and \
+         `link <code>` here (or the other way round) and I'll remember you everywhere. \
+         Say `help` for everything I can do.",
+        if activity.conversation_type() == "personal" {
+            ""
+        } else {
+            " by @mentioning me"
+        }
+    );
+    let welcome = OutgoingActivity {
+        reply_to_id: None,
+        recipient: None,
+        ..OutgoingActivity::message_to(activity, Some(text), Vec::new())
+    };
+    if let Err(error) = state
+        .client
+        .send(service_url, &activity.conversation.id, None, &welcome)
+        .await
+    {
+        tracing::warn!(%error, "Teams welcome not delivered");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_replies_are_split_below_the_teams_limit_in_characters_and_bytes() {
+        let ascii = "All work and no play makes a dull bot. ".repeat(2_000);
+        let parts = split_for_teams(&ascii);
+        assert!(parts.len() >= 4);
+        assert!(parts.iter().all(|part| part.len() <= 25_000));
+        let wide = "日本語のテキストです。".repeat(3_000);
+        let parts = split_for_teams(&wide);
+        assert!(parts.len() >= 4, "{} parts", parts.len());
+        assert!(parts.iter().all(|part| part.len() <= 25_000));
+        assert_eq!(parts.concat(), wide.trim());
+    }
+
+    #[test]
+    fn recent_ids_remember_a_bounded_number_of_ids() {
+        let mut recent = RecentIds::default();
+        assert!(recent.insert("a".into()));
+        assert!(!recent.insert("a".into()));
+        for i in 0..RECENT_WELCOMES {
+            recent.insert(i.to_string());
+        }
+        assert!(recent.insert("a".into()), "the oldest id was forgotten");
+        assert!(recent.seen.len() <= RECENT_WELCOMES);
+    }
+}
+
+/// A bounded set of recently seen ids.
+#[derive(Default)]
+struct RecentIds {
+    order: VecDeque<String>,
+    seen: HashSet<String>,
+}
+
+impl RecentIds {
+    /// Adds `id`; false when it was already there.
+    fn insert(&mut self, id: String) -> bool {
+        if !self.seen.insert(id.clone()) {
+            return false;
+        }
+        self.order.push_back(id);
+        if self.order.len() > RECENT_WELCOMES {
+            if let Some(oldest) = self.order.pop_front() {
+                self.seen.remove(&oldest);
+            }
+        }
+        true
+    }
+}
