@@ -591,6 +591,8 @@ async fn forget(core: &Core, caller: &AccountInfo, target: ForgetTarget) -> Resu
         },
     )
     .await?;
+    // Drop the hot state first, unsaved emotion included, so the invalidation below cannot write
+    // back an emotional state that `forget all` just deleted.
     store.hot.invalidate_identity(caller.identity_id);
     identity::invalidate(store, &[caller.identity_id]).await;
     Ok(OutboundReply::private(if deleted == 0 {

@@ -21,11 +21,12 @@ use whisperengine_contract::{
     Capabilities, HandlerOutcome, InboundMessage, OutboundReply, Platform,
 };
 
-/// Runs the pipeline for one message.
+/// Runs the pipeline for one message. The reply is neutral markdown: the connector shapes it to its
+/// capabilities (splitting, markup), so the pipeline does not read them yet.
 pub async fn handle_message(
     core: &Core,
     message: InboundMessage,
-    capabilities: Capabilities,
+    _capabilities: Capabilities,
 ) -> Result<HandlerOutcome> {
     let span = tracing::info_span!(
         "message",
@@ -44,7 +45,7 @@ pub async fn handle_message(
             metrics::counter!(names::DUPLICATES, "platform" => platform.as_str()).increment(1);
             return Ok(HandlerOutcome::Duplicate);
         }
-        let outcome = process(core, &message, capabilities).await;
+        let outcome = process(core, &message).await;
         if outcome.is_err() {
             // Nothing was answered: let the platform's retry run again.
             forget_event(core, platform, &message.event_id).await;
@@ -61,11 +62,7 @@ pub async fn handle_message(
     .await
 }
 
-async fn process(
-    core: &Core,
-    message: &InboundMessage,
-    capabilities: Capabilities,
-) -> Result<HandlerOutcome> {
+async fn process(core: &Core, message: &InboundMessage) -> Result<HandlerOutcome> {
     let account = identity::resolve_account(&core.store, &message.author).await?;
     tracing::Span::current().record("identity", tracing::field::display(account.identity_id));
     if let Some(refusal) = gate(core, &account) {
@@ -108,7 +105,6 @@ async fn process(
     let reply_text = respond(core, &prompt).await;
     let reply_turn = store_reply(core, message, &account, &reply_text).await?;
     remember_turn(core, &account, &mut state, reply_turn);
-    let _ = capabilities;
     Ok(HandlerOutcome::Reply(OutboundReply::text(reply_text)))
 }
 
