@@ -84,7 +84,15 @@ pub struct Application {
 
 impl Application {
     /// Builds everything and binds HTTP_BIND (port 0 picks a free port).
-    pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+    pub async fn build(mut settings: Settings) -> anyhow::Result<Application> {
+        let listener = tokio::net::TcpListener::bind(settings.http_bind)
+            .await
+            .with_context(|| format!("HTTP_BIND: cannot listen on {}", settings.http_bind))?;
+        // Port 0 picks a free port: from here on the settings name the one actually bound (links
+        // the host hands out, such as `export`'s, point at it).
+        if let Ok(bound) = listener.local_addr() {
+            settings.http_bind = bound;
+        }
         let settings = Arc::new(settings);
         let core = build_core(settings.clone()).await?;
         let metrics = crate::telemetry::install_metrics();
@@ -99,13 +107,10 @@ impl Application {
             companion_name: core.personality.name.clone(),
             max_message_chars: settings.max_message_chars,
         };
-        let mut router = crate::http::router(state);
+        let mut router = crate::http::router(state).merge(crate::ops::http::routes(core.clone()));
         if let Some(teams) = teams_config(&settings) {
             router = router.merge(whisperengine_teams::routes(teams, Arc::new(core.clone())));
         }
-        let listener = tokio::net::TcpListener::bind(settings.http_bind)
-            .await
-            .with_context(|| format!("HTTP_BIND: cannot listen on {}", settings.http_bind))?;
         Ok(Application {
             core,
             listener,

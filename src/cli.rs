@@ -30,6 +30,25 @@ pub enum Command {
     Doctor,
     /// Measure raw writes and the full pipeline on the configured database.
     Bench(crate::bench::BenchArgs),
+    /// Operator actions without chat access: `admin isolate <target>`, `admin release <target>`.
+    Admin {
+        #[command(subcommand)]
+        command: crate::ops::cli::AdminCommand,
+    },
+    /// Print the audit log since a time (RFC 3339) or an age (`24h`, `7d`).
+    Audit {
+        #[arg(long, default_value = "24h")]
+        since: String,
+        /// One JSON array instead of lines.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print everything stored about one person (the identity of an account) as JSON.
+    Export {
+        /// The account, e.g. `slack:T0123/U0456`.
+        #[arg(long)]
+        account: String,
+    },
 }
 
 /// Parses the command line and runs it; returns the process exit code.
@@ -43,7 +62,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
     };
     let quiet = matches!(
         cli.command,
-        Some(Command::Chat { .. }) | Some(Command::Bench(_))
+        Some(Command::Chat { .. })
+            | Some(Command::Bench(_))
+            | Some(Command::Admin { .. })
+            | Some(Command::Audit { .. })
+            | Some(Command::Export { .. })
     );
     crate::telemetry::init_tracing(if quiet { "warn" } else { "info" });
     match cli.command.unwrap_or(Command::Serve) {
@@ -52,6 +75,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Migrate => migrate(settings).await.map(|()| 0),
         Command::Doctor => crate::doctor::run(&settings).await,
         Command::Bench(args) => crate::bench::run(settings, args).await.map(|()| 0),
+        Command::Admin { command } => crate::ops::cli::admin(settings, command).await,
+        Command::Audit { since, json } => crate::ops::cli::audit(settings, &since, json).await,
+        Command::Export { account } => crate::ops::cli::export(settings, &account).await,
     }
 }
 

@@ -12,6 +12,7 @@
 //! - [`telemetry`]: tracing set-up and the Prometheus metrics registry.
 //! - [`app`]: wiring settings, store, core and HTTP into the running host.
 //! - [`cli`]: `serve`, `chat`, `migrate`, `doctor`, `bench`.
+//! - [`ops`]: the operator's tools (`admin isolate`, `audit`, `export`, `cache clear`) and data expiry.
 
 pub mod app;
 pub mod bench;
@@ -22,6 +23,7 @@ pub mod doctor;
 pub mod http;
 pub mod llm;
 pub mod local;
+pub mod ops;
 pub mod personality;
 pub mod store;
 pub mod telemetry;

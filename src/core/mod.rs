@@ -10,12 +10,18 @@
 //! - [`emotion`]: the lexicon-based emotion detector and the identity's emotional state.
 //! - [`preferences`]: preferences and sharing settings read through the identity, with conflicts.
 //! - [`audit`]: the append-only audit log.
+//! - [`erasure`]: erasing a person everywhere (`forget all`, data expiry).
+//! - [`export`]: everything about a person as one JSON document, and its download links.
+//! - [`isolation`]: emergency isolation of one identity or the whole host.
 
 pub mod audit;
 pub mod commands;
 pub mod context;
 pub mod emotion;
+pub mod erasure;
+pub mod export;
 pub mod identity;
+pub mod isolation;
 pub mod linking;
 pub mod pipeline;
 pub mod preferences;
