@@ -1,0 +1,179 @@
+//! The Slack Web API as the connector uses it: slack-morphism's hyper client on SLACK_API_URL, with
+//! the bot token, rate limiting (429 + Retry-After is waited out and retried) and every failure
+//! reduced to Slack's error code, logged and counted, never a panic.
+
+use crate::error::{Result, SlackError};
+use crate::{SlackConfig, API_ERRORS_METRIC};
+use secrecy::{ExposeSecret, SecretString};
+use slack_morphism::errors::SlackClientError;
+use slack_morphism::prelude::{
+    SlackApiAuthTestResponse, SlackApiChatPostEphemeralRequest, SlackApiChatPostMessageRequest,
+    SlackApiPostWebhookMessageRequest, SlackApiRateControlConfig, SlackApiToken,
+    SlackApiTokenValue, SlackApiUsersInfoRequest, SlackBlock, SlackChannelId,
+    SlackClientHyperConnector, SlackHyperClient, SlackMessageContent, SlackTs, SlackUser,
+    SlackUserId,
+};
+use slack_morphism::SlackClient;
+use std::sync::Arc;
+use url::Url;
+
+/// Slack's Web API base URL.
+pub const DEFAULT_API_URL: &str = "https://slack.com/api";
+
+/// A message to post: mrkdwn text, optionally with Block Kit blocks (the text is then the
+/// notification fallback).
+#[derive(Debug, Clone, Default)]
+pub struct Outgoing {
+    pub text: String,
+    pub blocks: Option<Vec<SlackBlock>>,
+}
+
+impl Outgoing {
+    fn content(&self) -> SlackMessageContent {
+        SlackMessageContent::new()
+            .with_text(self.text.clone())
+            .opt_blocks(self.blocks.clone())
+    }
+}
+
+/// The bot's Web API client. Cheap to clone.
+#[derive(Clone)]
+pub struct SlackApi {
+    client: Arc<SlackHyperClient>,
+    token: SlackApiToken,
+}
+
+impl SlackApi {
+    /// A client for `config.api_url` (Slack's when unset) with the bot token.
+    pub fn new(config: &SlackConfig) -> Result<Self> {
+        Ok(SlackApi {
+            client: hyper_client(config)?,
+            token: api_token(&config.bot_token),
+        })
+    }
+
+    /// The underlying slack-morphism client (Socket Mode runs on it).
+    pub fn client(&self) -> Arc<SlackHyperClient> {
+        self.client.clone()
+    }
+
+    /// `chat.postMessage`, in `thread_ts`'s thread when given.
+    pub async fn post_message(
+        &self,
+        channel: &str,
+        thread_ts: Option<&str>,
+        message: &Outgoing,
+    ) -> Result<()> {
+        let request = SlackApiChatPostMessageRequest::new(
+            SlackChannelId::new(channel.to_string()),
+            message.content(),
+        )
+        .opt_thread_ts(thread_ts.map(|ts| SlackTs::new(ts.to_string())));
+        let session = self.client.open_session(&self.token);
+        session
+            .chat_post_message(&request)
+            .await
+            .map(|_| ())
+            .map_err(|error| api_error("chat.postMessage", &error))
+    }
+
+    /// `chat.postEphemeral`: only `user` sees it.
+    pub async fn post_ephemeral(
+        &self,
+        channel: &str,
+        user: &str,
+        thread_ts: Option<&str>,
+        message: &Outgoing,
+    ) -> Result<()> {
+        let request = SlackApiChatPostEphemeralRequest::new(
+            SlackChannelId::new(channel.to_string()),
+            SlackUserId::new(user.to_string()),
+            message.content(),
+        )
+        .opt_thread_ts(thread_ts.map(|ts| SlackTs::new(ts.to_string())));
+        let session = self.client.open_session(&self.token);
+        session
+            .chat_post_ephemeral(&request)
+            .await
+            .map(|_| ())
+            .map_err(|error| api_error("chat.postEphemeral", &error))
+    }
+
+    /// Answers a slash command through its `response_url` (ephemeral by default).
+    pub async fn respond(&self, response_url: &Url, message: &Outgoing) -> Result<()> {
+        let request = SlackApiPostWebhookMessageRequest::new(message.content());
+        self.client
+            .post_webhook_message(response_url, &request)
+            .await
+            .map(|_| ())
+            .map_err(|error| api_error("response_url", &error))
+    }
+
+    /// `users.info`.
+    pub async fn user_info(&self, user: &str) -> Result<SlackUser> {
+        let session = self.client.open_session(&self.token);
+        session
+            .users_info(&SlackApiUsersInfoRequest::new(SlackUserId::new(
+                user.to_string(),
+            )))
+            .await
+            .map(|response| response.user)
+            .map_err(|error| api_error("users.info", &error))
+    }
+
+    /// `auth.test`: proves the bot token and names the bot user and workspace.
+    pub async fn auth_test(&self) -> Result<SlackApiAuthTestResponse> {
+        let session = self.client.open_session(&self.token);
+        session
+            .auth_test()
+            .await
+            .map_err(|error| api_error("auth.test", &error))
+    }
+}
+
+/// A slack-morphism token from a secret (only ever handed to the client).
+pub fn api_token(secret: &SecretString) -> SlackApiToken {
+    SlackApiToken::new(SlackApiTokenValue::new(
+        secret.expose_secret().to_string(),
+    ))
+}
+
+/// The hyper client on the configured base URL: HTTPS only against Slack, plain HTTP allowed only
+/// when SLACK_API_URL itself is `http://` (a local fake in tests).
+fn hyper_client(config: &SlackConfig) -> Result<Arc<SlackHyperClient>> {
+    let api_url = config.api_url();
+    let roots = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_native_roots()
+        .map_err(|error| SlackError::Setup(format!("no TLS root certificates: {error}")))?;
+    let schemes = if api_url.scheme() == "http" {
+        roots.https_or_http()
+    } else {
+        roots.https_only()
+    };
+    let https = schemes.enable_http1().enable_http2().build();
+    let connector = SlackClientHyperConnector::with_connector(https)
+        .with_slack_api_url(api_url.as_str().trim_end_matches('/'))
+        .with_rate_control(
+            SlackApiRateControlConfig::new().with_max_retries(config.max_retries),
+        );
+    Ok(Arc::new(SlackClient::new(connector)))
+}
+
+/// Reduces a client error to Slack's code, logs it (without tokens or bodies) and counts it.
+pub(crate) fn api_error(method: &'static str, error: &SlackClientError) -> SlackError {
+    let code = error_code(error);
+    metrics::counter!(API_ERRORS_METRIC, "method" => method, "code" => code.clone()).increment(1);
+    tracing::warn!(method, code = %code, "Slack Web API call failed");
+    SlackError::Api { method, code }
+}
+
+/// Slack's error code, or what went wrong below it.
+pub fn error_code(error: &SlackClientError) -> String {
+    match error {
+        SlackClientError::ApiError(error) => error.code.clone(),
+        SlackClientError::RateLimitError(_) => "ratelimited".to_string(),
+        SlackClientError::HttpError(error) => format!("http_{}", error.status_code.as_u16()),
+        SlackClientError::ProtocolError(_) => "unreadable_response".to_string(),
+        _ => "transport".to_string(),
+    }
+}

@@ -1,0 +1,143 @@
+//! `POST /slack/events` and `POST /slack/commands`: verify the signature over the raw body (before
+//! anything is parsed) → parse → answer at once (Slack retries after 3 s) → process in a task.
+//!
+//! Statuses: 401 for a missing, forged or stale signature; 400 for a body that is not the JSON or
+//! form Slack sends; 413 (from the body limit) for oversized bodies. `url_verification` is answered
+//! with its challenge, and only when signed. Retries (`X-Slack-Retry-Num`) are acknowledged like
+//! first deliveries: the core drops an event id it has seen, so a retry never answers twice, and a
+//! first delivery that was lost still gets its answer.
+
+use crate::runtime::SlackRuntime;
+use crate::REJECTED_METRIC;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use secrecy::ExposeSecret;
+use slack_morphism::prelude::{SlackCommandEvent, SlackPushEvent, SlackSigningSecret};
+use slack_morphism::signature_verifier::{
+    SlackEventSignatureVerifier, SlackEventSignatureVerifierError,
+};
+use std::sync::Arc;
+
+/// Shared by every request of the routes.
+pub struct HttpState {
+    runtime: Arc<SlackRuntime>,
+    /// `None` when SLACK_SIGNING_SECRET is unset: every request is refused.
+    verifier: Option<SlackEventSignatureVerifier>,
+}
+
+impl HttpState {
+    pub fn new(runtime: SlackRuntime) -> Self {
+        let verifier = runtime.config.signing_secret.as_ref().map(|secret| {
+            SlackEventSignatureVerifier::new(&SlackSigningSecret::new(
+                secret.expose_secret().to_string(),
+            ))
+        });
+        HttpState {
+            runtime: Arc::new(runtime),
+            verifier,
+        }
+    }
+}
+
+/// The Events API route.
+pub async fn events(
+    State(state): State<Arc<HttpState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let body = match verify(&state, &headers, &body) {
+        Ok(body) => body,
+        Err(status) => return status.into_response(),
+    };
+    let event: SlackPushEvent = match serde_json::from_str(body) {
+        Ok(event) => event,
+        Err(error) => return refuse(StatusCode::BAD_REQUEST, "unreadable_event", &error),
+    };
+    if let Some(retry) = headers.get("x-slack-retry-num") {
+        tracing::debug!(retry = ?retry, reason = ?headers.get("x-slack-retry-reason"), "Slack retry");
+    }
+    match event {
+        SlackPushEvent::UrlVerification(verification) => {
+            Json(serde_json::json!({ "challenge": verification.challenge })).into_response()
+        }
+        SlackPushEvent::EventCallback(callback) => {
+            tokio::spawn(state.runtime.clone().on_push(callback));
+            StatusCode::OK.into_response()
+        }
+        SlackPushEvent::AppRateLimited(limited) => {
+            tracing::warn!(
+                team = %limited.team_id,
+                "Slack is rate limiting this app's events (more than 30,000 an hour)"
+            );
+            StatusCode::OK.into_response()
+        }
+    }
+}
+
+/// The slash command route. The answer follows as an ephemeral message, so the immediate
+/// response is an empty 200 (Slack then shows nothing for it).
+pub async fn commands(
+    State(state): State<Arc<HttpState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let body = match verify(&state, &headers, &body) {
+        Ok(body) => body,
+        Err(status) => return status.into_response(),
+    };
+    let command: SlackCommandEvent = match serde_urlencoded::from_str(body) {
+        Ok(command) => command,
+        Err(error) => return refuse(StatusCode::BAD_REQUEST, "unreadable_command", &error),
+    };
+    tokio::spawn(state.runtime.clone().on_command(command));
+    StatusCode::OK.into_response()
+}
+
+/// Checks `X-Slack-Signature` over `v0:{timestamp}:{body}` (constant time, 5-minute window) and
+/// returns the body as text.
+fn verify<'b>(
+    state: &HttpState,
+    headers: &HeaderMap,
+    body: &'b Bytes,
+) -> Result<&'b str, StatusCode> {
+    let header = |name: &str| headers.get(name).and_then(|value| value.to_str().ok());
+    let Some(verifier) = &state.verifier else {
+        return Err(reject("no_signing_secret"));
+    };
+    let (Some(signature), Some(timestamp)) = (
+        header(SlackEventSignatureVerifier::SLACK_SIGNED_HASH_HEADER),
+        header(SlackEventSignatureVerifier::SLACK_SIGNED_TIMESTAMP),
+    ) else {
+        return Err(reject("missing_signature"));
+    };
+    // Slack signs UTF-8 text; other bytes cannot carry a valid signature.
+    let Ok(text) = std::str::from_utf8(body) else {
+        return Err(reject("bad_signature"));
+    };
+    match verifier.verify(signature, text, timestamp) {
+        Ok(()) => Ok(text),
+        Err(error) => Err(reject(match error {
+            SlackEventSignatureVerifierError::IncorrectOrExpiredTimestampError(_) => {
+                "stale_timestamp"
+            }
+            SlackEventSignatureVerifierError::AbsentSignatureError(_) => "missing_signature",
+            SlackEventSignatureVerifierError::CryptoInitError(_) => "no_signing_secret",
+            SlackEventSignatureVerifierError::WrongSignatureError(_) => "bad_signature",
+        })),
+    }
+}
+
+fn reject(reason: &'static str) -> StatusCode {
+    metrics::counter!(REJECTED_METRIC, "reason" => reason).increment(1);
+    tracing::warn!(reason, "Slack request refused");
+    StatusCode::UNAUTHORIZED
+}
+
+fn refuse(status: StatusCode, reason: &'static str, error: &dyn std::fmt::Display) -> Response {
+    metrics::counter!(REJECTED_METRIC, "reason" => reason).increment(1);
+    tracing::debug!(%error, reason, "unreadable Slack request");
+    status.into_response()
+}

@@ -1,0 +1,263 @@
+//! Maps verified Slack payloads to contract events, and says where the answer goes. Pure functions,
+//! no I/O: a push event (`message` in a DM, `app_mention` in a channel) becomes an
+//! [`InboundMessage`]; a slash command becomes a [`CommandInvocation`].
+//!
+//! Identity is (team id, user id). Event ids are `slack:<event_id>` (the Events API's id, the same
+//! on every retry) and `slack:cmd:<trigger_id>` for slash commands.
+
+use slack_morphism::prelude::{
+    SlackCommandEvent, SlackEventCallbackBody, SlackPushEventCallback, ValueStruct,
+};
+use url::Url;
+use whisperengine_contract::{
+    CommandInvocation, ConversationContext, InboundMessage, Platform, PlatformAccount, Visibility,
+};
+
+/// Why a payload is not handed to the core.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Skip {
+    /// An event type the connector does not handle (reactions, channel changes, ...).
+    Unhandled(String),
+    /// A message with a subtype: bot messages, edits, deletions, joins, file shares, ...
+    Subtype(String),
+    /// Posted by a bot (including this one).
+    FromBot,
+    /// Posted by the companion's own bot user.
+    OwnMessage,
+    /// An edited mention (Slack sends it again; the first version was answered).
+    Edited,
+    /// A channel message that is not a DM (mentions arrive as `app_mention`).
+    NotDirect,
+    /// No user or channel on the event.
+    Incomplete,
+    /// Nothing left after removing the mention.
+    EmptyText,
+    /// A slash command other than SLACK_COMMAND.
+    UnknownCommand(String),
+}
+
+/// Where and how to answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplyTarget {
+    pub channel: String,
+    /// The person who spoke (ephemeral answers go to them).
+    pub user: String,
+    /// The thread to answer in, if any.
+    pub thread_ts: Option<String>,
+    pub is_dm: bool,
+    /// Answers are ephemeral whatever the reply says (slash commands).
+    pub always_ephemeral: bool,
+    /// A slash command's `response_url` (answers where the bot is not in the channel).
+    pub response_url: Option<Url>,
+}
+
+/// A push event as a message for the core. `bot_user_id` is the companion's own user (from
+/// `auth.test`); `reply_in_thread` starts a thread on unthreaded messages.
+pub fn message_from_push(
+    callback: &SlackPushEventCallback,
+    bot_user_id: Option<&str>,
+    reply_in_thread: bool,
+) -> Result<(InboundMessage, ReplyTarget), Skip> {
+    let team = callback.team_id.value().as_str();
+    let (user, channel, text, ts, thread_ts, channel_type) = match &callback.event {
+        SlackEventCallbackBody::Message(event) => {
+            if let Some(subtype) = &event.subtype {
+                return Err(Skip::Subtype(format!("{subtype:?}")));
+            }
+            if event.message.is_some() || event.previous_message.is_some() || event.deleted_ts.is_some() {
+                return Err(Skip::Edited);
+            }
+            if event.sender.bot_id.is_some() || event.sender.bot_profile.is_some() {
+                return Err(Skip::FromBot);
+            }
+            let channel_type = event.origin.channel_type.as_ref().map(|t| t.value().as_str());
+            if channel_type != Some("im") {
+                return Err(Skip::NotDirect);
+            }
+            (
+                event.sender.user.as_ref().map(|u| u.value().clone()),
+                event.origin.channel.as_ref().map(|c| c.value().clone()),
+                event.content.as_ref().and_then(|c| c.text.clone()),
+                event.origin.ts.value().clone(),
+                event.origin.thread_ts.as_ref().map(|t| t.value().clone()),
+                channel_type,
+            )
+        }
+        SlackEventCallbackBody::AppMention(event) => {
+            if event.edited.is_some() {
+                return Err(Skip::Edited);
+            }
+            (
+                Some(event.user.value().clone()),
+                Some(event.channel.value().clone()),
+                event.content.text.clone(),
+                event.origin.ts.value().clone(),
+                event.origin.thread_ts.as_ref().map(|t| t.value().clone()),
+                event.origin.channel_type.as_ref().map(|t| t.value().as_str()),
+            )
+        }
+        other => return Err(Skip::Unhandled(event_kind(other))),
+    };
+    let (Some(user), Some(channel)) = (user, channel) else {
+        return Err(Skip::Incomplete);
+    };
+    if bot_user_id == Some(user.as_str()) {
+        return Err(Skip::OwnMessage);
+    }
+    let (text, mentions) = plain_text(text.as_deref().unwrap_or_default(), bot_user_id);
+    if text.is_empty() {
+        return Err(Skip::EmptyText);
+    }
+    let visibility = visibility_of(&channel, channel_type);
+    let is_dm = visibility == Visibility::Dm;
+    let message = InboundMessage {
+        event_id: format!("slack:{}", callback.event_id.value()),
+        author: PlatformAccount::new(Platform::Slack, team, user.clone()),
+        context: ConversationContext {
+            scope: team.to_string(),
+            channel_id: channel.clone(),
+            thread_id: thread_ts.clone(),
+            visibility,
+        },
+        text,
+        is_addressed: true,
+        mentions,
+        author_roles: Vec::new(),
+    };
+    let reply_thread = thread_ts.or_else(|| reply_in_thread.then_some(ts));
+    let target = ReplyTarget {
+        channel,
+        user,
+        thread_ts: reply_thread,
+        is_dm,
+        always_ephemeral: false,
+        response_url: None,
+    };
+    Ok((message, target))
+}
+
+/// A slash command as a command invocation (admin flag and display name are the caller's to fill).
+/// `command` is SLACK_COMMAND; `/whisper link start` becomes `link` with `["start"]`, and an empty
+/// `/whisper` is `help`.
+pub fn command_from_slash(
+    event: &SlackCommandEvent,
+    command: &str,
+) -> Result<(CommandInvocation, ReplyTarget), Skip> {
+    let invoked = event.command.value();
+    if !invoked.eq_ignore_ascii_case(command) {
+        return Err(Skip::UnknownCommand(invoked.clone()));
+    }
+    let team = event.team_id.value().clone();
+    let user = event.user_id.value().clone();
+    let channel = event.channel_id.value().clone();
+    let text = event.text.clone().unwrap_or_default();
+    let (name, args) = whisperengine_contract::CommandInvocation::parse_text(&text)
+        .unwrap_or_else(|| ("help".to_string(), Vec::new()));
+    let channel_type = match event.channel_name.as_deref() {
+        Some("directmessage") => Some("im"),
+        Some("privategroup") => Some("group"),
+        _ => None,
+    };
+    let visibility = visibility_of(&channel, channel_type);
+    let invocation = CommandInvocation {
+        event_id: format!("slack:cmd:{}", event.trigger_id.value()),
+        invoker: PlatformAccount::new(Platform::Slack, team.clone(), user.clone()),
+        context: ConversationContext {
+            scope: team,
+            channel_id: channel.clone(),
+            thread_id: None,
+            visibility,
+        },
+        name,
+        args,
+        invoker_is_admin: false,
+    };
+    let target = ReplyTarget {
+        channel,
+        user,
+        thread_ts: None,
+        is_dm: visibility == Visibility::Dm,
+        always_ephemeral: true,
+        response_url: Some(event.response_url.value().clone()),
+    };
+    Ok((invocation, target))
+}
+
+/// Who can read a channel: `D…`/`im` is a DM, `G…`/`mpim`/`group` private, `C…` public.
+pub fn visibility_of(channel: &str, channel_type: Option<&str>) -> Visibility {
+    match channel_type {
+        Some("im") => return Visibility::Dm,
+        Some("mpim" | "group" | "private") => return Visibility::Private,
+        Some("channel") => return Visibility::Public,
+        _ => {}
+    }
+    match channel.chars().next() {
+        Some('D') => Visibility::Dm,
+        Some('G') => Visibility::Private,
+        _ => Visibility::Public,
+    }
+}
+
+/// Slack's message text as plain text for the core: the bot's own mention removed, other user
+/// mentions as `@U123` (listed in the second value), channels as `#name`, `<!here>` as `@here`,
+/// links as their label and URL, and `&amp;`/`&lt;`/`&gt;` unescaped.
+pub fn plain_text(text: &str, bot_user_id: Option<&str>) -> (String, Vec<String>) {
+    let mut out = String::with_capacity(text.len());
+    let mut mentions = Vec::new();
+    let mut rest = text;
+    while let Some(open) = rest.find('<') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let Some(close) = after.find('>') else {
+            out.push_str(&rest[open..]);
+            rest = "";
+            break;
+        };
+        let inner = &after[..close];
+        rest = &after[close + 1..];
+        let (target, label) = match inner.split_once('|') {
+            Some((target, label)) => (target, Some(label)),
+            None => (inner, None),
+        };
+        if let Some(user) = target.strip_prefix('@') {
+            if Some(user) == bot_user_id {
+                continue;
+            }
+            mentions.push(user.to_string());
+            out.push('@');
+            out.push_str(label.unwrap_or(user));
+        } else if let Some(channel) = target.strip_prefix('#') {
+            out.push('#');
+            out.push_str(label.unwrap_or(channel));
+        } else if let Some(special) = target.strip_prefix('!') {
+            let name = special.split('^').next().unwrap_or(special);
+            out.push('@');
+            out.push_str(label.unwrap_or(name));
+        } else {
+            match label {
+                Some(label) if label != target => {
+                    out.push_str(&format!("{label} ({target})"));
+                }
+                _ => out.push_str(target),
+            }
+        }
+    }
+    out.push_str(rest);
+    let unescaped = out
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&");
+    (unescaped.trim().to_string(), mentions)
+}
+
+/// The event's `type`, for logs.
+fn event_kind(body: &SlackEventCallbackBody) -> String {
+    serde_json::to_value(body)
+        .ok()
+        .and_then(|value| value.get("type").and_then(|t| t.as_str()).map(str::to_string))
+        .unwrap_or_else(|| "unknown".to_string())
+}
+
+#[cfg(test)]
+#[path = "mapping_tests.rs"]
+mod tests;

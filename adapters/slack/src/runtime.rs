@@ -1,0 +1,162 @@
+//! One verified Slack event, from mapping to the delivered answer, shared by the HTTP routes and
+//! Socket Mode: map → look the user up (display name, admin) → the core → mrkdwn / Block Kit →
+//! chat.postMessage in the thread, or an ephemeral answer for personal replies and slash commands.
+
+use crate::blocks::card_blocks;
+use crate::client::{Outgoing, SlackApi};
+use crate::error::Result;
+use crate::mapping::{self, ReplyTarget, Skip};
+use crate::mrkdwn::to_mrkdwn;
+use crate::users::UserDirectory;
+use crate::{SlackConfig, CAPABILITIES};
+use slack_morphism::prelude::{SlackCommandEvent, SlackPushEventCallback};
+use std::sync::Arc;
+use tokio::sync::OnceCell;
+use whisperengine_contract::{
+    split_message, EventHandler, HandlerOutcome, InboundEvent, OutboundReply,
+};
+
+/// Web API errors after which an ephemeral answer is retried through the command's response_url.
+const NOT_IN_CHANNEL: [&str; 3] = ["channel_not_found", "not_in_channel", "user_not_in_channel"];
+
+/// What every event needs: settings, the Web API, the user cache and the core.
+pub struct SlackRuntime {
+    pub(crate) config: SlackConfig,
+    pub(crate) api: SlackApi,
+    users: UserDirectory,
+    handler: Arc<dyn EventHandler>,
+    /// The companion's own user id, from `auth.test` (asked once it succeeds).
+    bot_user_id: OnceCell<String>,
+}
+
+impl SlackRuntime {
+    pub fn new(config: SlackConfig, handler: Arc<dyn EventHandler>) -> Result<Self> {
+        let api = SlackApi::new(&config)?;
+        let users = UserDirectory::new(api.clone(), config.user_cache_ttl);
+        Ok(SlackRuntime {
+            config,
+            api,
+            users,
+            handler,
+            bot_user_id: OnceCell::new(),
+        })
+    }
+
+    /// The bot's user id, asking `auth.test` until it answers once.
+    async fn bot_user_id(&self) -> Option<&str> {
+        self.bot_user_id
+            .get_or_try_init(|| async { self.api.auth_test().await.map(|me| me.user_id.0) })
+            .await
+            .ok()
+            .map(String::as_str)
+    }
+
+    /// Handles an Events API callback (already acknowledged to Slack).
+    #[tracing::instrument(skip_all, fields(platform = "slack", event_id = %callback.event_id.0))]
+    pub async fn on_push(self: Arc<Self>, callback: SlackPushEventCallback) {
+        let bot_user_id = self.bot_user_id().await;
+        let (mut message, target) =
+            match mapping::message_from_push(&callback, bot_user_id, self.config.reply_in_thread) {
+                Ok(mapped) => mapped,
+                Err(skip) => return log_skip(&skip),
+            };
+        if let Some(info) = self
+            .users
+            .lookup(&message.author.scope, &message.author.user_id)
+            .await
+        {
+            if info.is_bot {
+                return log_skip(&Skip::FromBot);
+            }
+            if let Some(name) = info.display_name {
+                message.author = message.author.with_display_name(name);
+            }
+        }
+        self.dispatch(InboundEvent::Message(message), &target).await;
+    }
+
+    /// Handles a slash command (already acknowledged to Slack).
+    #[tracing::instrument(skip_all, fields(platform = "slack", trigger_id = %command.trigger_id.0))]
+    pub async fn on_command(self: Arc<Self>, command: SlackCommandEvent) {
+        let (mut invocation, target) =
+            match mapping::command_from_slash(&command, &self.config.command) {
+                Ok(mapped) => mapped,
+                Err(skip) => return log_skip(&skip),
+            };
+        let user = invocation.invoker.user_id.clone();
+        let is_listed_admin = self.config.admin_ids.contains(&user);
+        let info = self.users.lookup(&invocation.invoker.scope, &user).await;
+        invocation.invoker_is_admin =
+            is_listed_admin || info.as_ref().is_some_and(|info| info.is_admin);
+        if let Some(name) = info.and_then(|info| info.display_name) {
+            invocation.invoker = invocation.invoker.with_display_name(name);
+        }
+        self.dispatch(InboundEvent::Command(invocation), &target).await;
+    }
+
+    async fn dispatch(&self, event: InboundEvent, target: &ReplyTarget) {
+        match self.handler.handle(event, CAPABILITIES).await {
+            HandlerOutcome::Reply(reply) => self.deliver(target, &reply).await,
+            HandlerOutcome::Duplicate => tracing::debug!("duplicate Slack event dropped"),
+            HandlerOutcome::Ignored(reason) => tracing::debug!(reason, "no reply"),
+        }
+    }
+
+    /// Sends `reply`: a card as Block Kit (its title as the notification text), otherwise the text
+    /// in mrkdwn, split below Slack's limit. Ephemeral for slash commands and for personal replies
+    /// outside a DM. Failures are logged and counted by the client, never raised.
+    pub async fn deliver(&self, target: &ReplyTarget, reply: &OutboundReply) {
+        let messages: Vec<Outgoing> = match &reply.card {
+            Some(card) => vec![Outgoing {
+                text: to_mrkdwn(&card.title),
+                blocks: Some(card_blocks(card)),
+            }],
+            None => split_message(&to_mrkdwn(&reply.text), CAPABILITIES.max_message_length)
+                .into_iter()
+                .map(|text| Outgoing { text, blocks: None })
+                .collect(),
+        };
+        let is_private = target.always_ephemeral || (reply.ephemeral && !target.is_dm);
+        for message in &messages {
+            let sent = if is_private {
+                self.send_ephemeral(target, message).await
+            } else {
+                self.api
+                    .post_message(&target.channel, target.thread_ts.as_deref(), message)
+                    .await
+            };
+            if sent.is_err() {
+                // The client logged and counted it; later parts would read oddly without this one.
+                return;
+            }
+        }
+    }
+
+    /// chat.postEphemeral, or the command's response_url where the bot is not in the channel.
+    async fn send_ephemeral(&self, target: &ReplyTarget, message: &Outgoing) -> Result<()> {
+        let posted = self
+            .api
+            .post_ephemeral(
+                &target.channel,
+                &target.user,
+                target.thread_ts.as_deref(),
+                message,
+            )
+            .await;
+        match (&posted, &target.response_url) {
+            (Err(error), Some(url)) if error.code().is_some_and(|c| NOT_IN_CHANNEL.contains(&c)) => {
+                self.api.respond(url, message).await
+            }
+            _ => posted,
+        }
+    }
+}
+
+fn log_skip(skip: &Skip) {
+    match skip {
+        Skip::UnknownCommand(command) => {
+            tracing::warn!(%command, "a slash command other than SLACK_COMMAND was ignored");
+        }
+        other => tracing::debug!(skip = ?other, "Slack event not handed to the core"),
+    }
+}
