@@ -103,6 +103,9 @@ impl Application {
         if let Some(teams) = teams_config(&settings) {
             router = router.merge(whisperengine_teams::routes(teams, Arc::new(core.clone())));
         }
+        if let Some(admin) = crate::admin::router(&core, crate::telemetry::install_metrics()) {
+            router = router.merge(admin);
+        }
         let listener = tokio::net::TcpListener::bind(settings.http_bind)
             .await
             .with_context(|| format!("HTTP_BIND: cannot listen on {}", settings.http_bind))?;

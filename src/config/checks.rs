@@ -246,6 +246,7 @@ impl fmt::Debug for Settings {
             .field("demo_data_ttl", &self.demo_data_ttl)
             .field("memory_retention_days", &self.memory_retention_days)
             .field("admin_token", &self.admin_token)
+            .field("admin_cookie_secure", &self.admin_cookie_secure)
             .field("discord_token", &self.discord_token)
             .field("discord_application_id", &self.discord_application_id)
             .field("discord_guild_id", &self.discord_guild_id)

@@ -89,6 +89,7 @@ pub const VARIABLES: &[&str] = &[
     "DEMO_DATA_TTL",
     "MEMORY_RETENTION_DAYS",
     "ADMIN_TOKEN",
+    "ADMIN_COOKIE_SECURE",
     "DISCORD_TOKEN",
     "DISCORD_APPLICATION_ID",
     "DISCORD_GUILD_ID",
@@ -216,6 +217,9 @@ pub struct Settings {
     pub memory_retention_days: Option<u32>,
     /// `ADMIN_TOKEN` [none]: protects `/admin`.
     pub admin_token: Option<SecretString>,
+    /// `ADMIN_COOKIE_SECURE` [false]: mark the `/admin` session cookie `Secure` (set it when the
+    /// host is reached over https, e.g. behind a TLS-terminating proxy).
+    pub admin_cookie_secure: bool,
 
     // --- Discord ---
     /// `DISCORD_TOKEN` [none]: the bot token; the Discord connector runs when set.
@@ -318,6 +322,7 @@ impl Default for Settings {
             demo_data_ttl: Duration::from_secs(24 * 60 * 60),
             memory_retention_days: None,
             admin_token: None,
+            admin_cookie_secure: false,
             discord_token: None,
             discord_application_id: None,
             discord_guild_id: None,
