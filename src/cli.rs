@@ -30,6 +30,11 @@ pub enum Command {
     Doctor,
     /// Measure raw writes and the full pipeline on the configured database.
     Bench(crate::bench::BenchArgs),
+    /// Operator actions without chat access: `admin isolate <target>`, `admin release <target>`.
+    Admin {
+        #[command(subcommand)]
+        command: crate::ops::cli::AdminCommand,
+    },
 }
 
 /// Parses the command line and runs it; returns the process exit code.
@@ -43,7 +48,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
     };
     let quiet = matches!(
         cli.command,
-        Some(Command::Chat { .. }) | Some(Command::Bench(_))
+        Some(Command::Chat { .. }) | Some(Command::Bench(_)) | Some(Command::Admin { .. })
     );
     crate::telemetry::init_tracing(if quiet { "warn" } else { "info" });
     match cli.command.unwrap_or(Command::Serve) {
@@ -52,6 +57,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Migrate => migrate(settings).await.map(|()| 0),
         Command::Doctor => crate::doctor::run(&settings).await,
         Command::Bench(args) => crate::bench::run(settings, args).await.map(|()| 0),
+        Command::Admin { command } => crate::ops::cli::admin(settings, command).await,
     }
 }
 

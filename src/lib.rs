@@ -13,6 +13,7 @@
 //! - [`admin`]: the admin dashboard at `/admin` (only when `ADMIN_TOKEN` is set).
 //! - [`app`]: wiring settings, store, core and HTTP into the running host.
 //! - [`cli`]: `serve`, `chat`, `migrate`, `doctor`, `bench`.
+//! - [`ops`]: the operator's tools (`admin isolate`, `audit`, `export`, `cache clear`) and data expiry.
 
 pub mod admin;
 pub mod app;
@@ -24,6 +25,7 @@ pub mod doctor;
 pub mod http;
 pub mod llm;
 pub mod local;
+pub mod ops;
 pub mod personality;
 pub mod store;
 pub mod telemetry;

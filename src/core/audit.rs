@@ -21,6 +21,47 @@ pub struct AuditEntry<'a> {
     pub detail: Option<String>,
 }
 
+impl<'a> AuditEntry<'a> {
+    /// An entry with no target or detail; add them with [`AuditEntry::target`] and
+    /// [`AuditEntry::detail`].
+    pub fn new(
+        actor: &'a str,
+        actor_platform: &'a str,
+        action: &'a str,
+        outcome: &'a str,
+    ) -> AuditEntry<'a> {
+        AuditEntry {
+            actor,
+            actor_platform,
+            action,
+            target: None,
+            outcome,
+            detail: None,
+        }
+    }
+
+    /// The same entry naming what was acted on.
+    pub fn target(self, target: &'a str) -> AuditEntry<'a> {
+        AuditEntry {
+            target: Some(target),
+            ..self
+        }
+    }
+
+    /// The same entry with a detail (why, or how much; never message content).
+    pub fn detail(self, detail: impl Into<String>) -> AuditEntry<'a> {
+        AuditEntry {
+            detail: Some(detail.into()),
+            ..self
+        }
+    }
+}
+
+/// The actor of entries written from the command line (`whisperengine admin …`).
+pub const OPERATOR: &str = "operator";
+/// The platform column of entries written from the command line.
+pub const OPERATOR_PLATFORM: &str = "cli";
+
 /// Appends an entry.
 pub async fn record(db: &impl ConnectionTrait, entry: AuditEntry<'_>) -> Result<()> {
     audit_log::ActiveModel {

@@ -5,6 +5,7 @@
 use crate::config::SyncCategory;
 use crate::core::audit::{self, AuditEntry};
 use crate::core::identity::{self, account_label};
+use crate::core::isolation::{self, IsolationTarget};
 use crate::core::linking::{self, display_code};
 use crate::core::{pipeline, preferences, Core, Result};
 use crate::store::entities::{emotion_observation, memory, processed_event, sync_conflict};
@@ -41,6 +42,8 @@ pub enum Command {
     AdminLink(PlatformAccount, PlatformAccount),
     AdminUnlink(PlatformAccount),
     AdminAudit(u64),
+    AdminIsolate(IsolationTarget),
+    AdminRelease(IsolationTarget),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,7 +57,11 @@ impl Command {
     pub fn is_admin(&self) -> bool {
         matches!(
             self,
-            Command::AdminLink(..) | Command::AdminUnlink(_) | Command::AdminAudit(_)
+            Command::AdminLink(..)
+                | Command::AdminUnlink(_)
+                | Command::AdminAudit(_)
+                | Command::AdminIsolate(_)
+                | Command::AdminRelease(_)
         )
     }
 
@@ -74,6 +81,8 @@ impl Command {
             Command::AdminLink(..) => "admin_link",
             Command::AdminUnlink(_) => "admin_unlink",
             Command::AdminAudit(_) => "admin_audit",
+            Command::AdminIsolate(_) => "admin_isolate",
+            Command::AdminRelease(_) => "admin_release",
         }
     }
 }
@@ -146,7 +155,9 @@ pub fn parse(name: &str, args: &[String]) -> std::result::Result<Command, String
             .filter(|n| (1..=200).contains(n))
             .map(Command::AdminAudit)
             .ok_or_else(|| "Usage: `admin audit [n]` with n from 1 to 200.".into()),
-        ("admin", _) => Err("Usage: `admin link <account> <account>`, `admin unlink <account>`, `admin audit [n]`. Accounts look like `slack:T0123/U0456` or `discord:80351110224678912`.".into()),
+        ("admin", ["isolate", target]) => IsolationTarget::parse(target).map(Command::AdminIsolate),
+        ("admin", ["release", target]) => IsolationTarget::parse(target).map(Command::AdminRelease),
+        ("admin", _) => Err("Usage: `admin link <account> <account>`, `admin unlink <account>`, `admin audit [n]`, `admin isolate <account|identity id|all>`, `admin release <account|identity id|all>`. Accounts look like `slack:T0123/U0456` or `discord:80351110224678912`.".into()),
         (other, _) => Err(format!("I don't know the command `{other}`. Try `help`.")),
     }
 }
@@ -172,7 +183,8 @@ pub fn help_text(core: &Core) -> String {
         linking::CODE_TTL_MINUTES
     );
     text.push_str(
-        "Admins: `admin link <account> <account>`, `admin unlink <account>`, `admin audit [n]`.",
+        "Admins: `admin link <account> <account>`, `admin unlink <account>`, `admin audit [n]`, \
+         `admin isolate <account|identity id|all>`, `admin release <account|identity id|all>`.",
     );
     text
 }
@@ -365,6 +377,8 @@ async fn run(
                 },
             ))
         }
+        Command::AdminIsolate(target) => admin_isolation(core, caller, &target, true).await,
+        Command::AdminRelease(target) => admin_isolation(core, caller, &target, false).await,
         Command::AdminAudit(count) => {
             audit::record(
                 &store.db,
@@ -394,6 +408,24 @@ async fn run(
             Ok(OutboundReply::private(text))
         }
     }
+}
+
+/// `admin isolate …` / `admin release …`.
+async fn admin_isolation(
+    core: &Core,
+    caller: &AccountInfo,
+    target: &IsolationTarget,
+    isolate: bool,
+) -> Result<OutboundReply> {
+    let label = account_label(caller);
+    let actor = isolation::Actor {
+        label: &label,
+        platform: caller.platform.as_str(),
+    };
+    let answer = isolation::set_isolation(&core.store, actor, target, isolate).await?;
+    Ok(OutboundReply::private(
+        answer.unwrap_or_else(|refusal| refusal),
+    ))
 }
 
 impl AccountInfo {

@@ -144,10 +144,7 @@ pub async fn load_identity(store: &Store, identity_id: Uuid) -> Result<IdentityH
     let db = &store.db;
     let accounts = linked_accounts(db, identity_id).await?;
     let account_ids: Vec<i64> = accounts.iter().map(|account| account.id).collect();
-    let isolated = identity::Entity::find_by_id(identity_id)
-        .one(db)
-        .await?
-        .is_some_and(|row| row.isolated);
+    let isolated = crate::core::isolation::is_isolated(db, identity_id).await?;
     let mut state = IdentityHot {
         accounts,
         isolated,

@@ -169,10 +169,7 @@ async fn refuse(
 }
 
 async fn is_isolated(store: &Store, identity_id: Uuid) -> Result<bool> {
-    Ok(identity_entity::Entity::find_by_id(identity_id)
-        .one(&store.db)
-        .await?
-        .is_some_and(|row| row.isolated))
+    crate::core::isolation::is_isolated(&store.db, identity_id).await
 }
 
 /// Redeems a code typed on `redeemer`'s account: joins the redeemer's identity to the issuer's.

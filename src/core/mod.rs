@@ -10,12 +10,14 @@
 //! - [`emotion`]: the lexicon-based emotion detector and the identity's emotional state.
 //! - [`preferences`]: preferences and sharing settings read through the identity, with conflicts.
 //! - [`audit`]: the append-only audit log.
+//! - [`isolation`]: emergency isolation of one identity or the whole host.
 
 pub mod audit;
 pub mod commands;
 pub mod context;
 pub mod emotion;
 pub mod identity;
+pub mod isolation;
 pub mod linking;
 pub mod pipeline;
 pub mod preferences;

@@ -87,7 +87,10 @@ async fn process(core: &Core, message: &InboundMessage) -> Result<HandlerOutcome
     }
     tracing::debug!(text, "message received");
     let _guard = core.store.hot.lock_identity(account.identity_id).await;
-    let mut state = identity::hot_identity(&core.store, account.identity_id).await?;
+    let mut state = crate::core::isolation::origin_view(
+        identity::hot_identity(&core.store, account.identity_id).await?,
+        &account,
+    );
     let detected = emotion::detect(text);
     let now = Utc::now();
     let user_turn = store_user_message(core, message, &account, text, &detected, now).await?;
