@@ -89,7 +89,7 @@ async fn record_login(core: &Core, address: IpAddr, outcome: &str) {
     }
 }
 
-/// `POST /admin/logout` form.
+/// A form that carries only the CSRF token (logout, host-wide isolation).
 #[derive(Debug, serde::Deserialize)]
 pub struct LogoutForm {
     #[serde(default)]
@@ -134,7 +134,7 @@ pub async fn link(
     let args = word("first account", &form.first).and_then(|first| {
         word("second account", &form.second).map(|second| vec!["link".into(), first, second])
     });
-    run_action(&state, &session, &form.csrf, &form.q, args).await
+    run_action(&state, &session, &form.csrf, identities_page(&form.q), args).await
 }
 
 /// `POST /admin/identities/unlink` form.
@@ -155,7 +155,7 @@ pub async fn unlink(
     Form(form): Form<UnlinkForm>,
 ) -> Response {
     let args = word("account", &form.account).map(|account| vec!["unlink".into(), account]);
-    run_action(&state, &session, &form.csrf, &form.q, args).await
+    run_action(&state, &session, &form.csrf, identities_page(&form.q), args).await
 }
 
 /// `POST /admin/identities/isolate` and `/release` form.
@@ -176,7 +176,7 @@ pub async fn isolate(
     Form(form): Form<TargetForm>,
 ) -> Response {
     let args = word("target", &form.target).map(|target| vec!["isolate".into(), target]);
-    run_action(&state, &session, &form.csrf, &form.q, args).await
+    run_action(&state, &session, &form.csrf, identities_page(&form.q), args).await
 }
 
 /// `POST /admin/identities/release`: `admin release <target>`.
@@ -186,7 +186,7 @@ pub async fn release(
     Form(form): Form<TargetForm>,
 ) -> Response {
     let args = word("target", &form.target).map(|target| vec!["release".into(), target]);
-    run_action(&state, &session, &form.csrf, &form.q, args).await
+    run_action(&state, &session, &form.csrf, identities_page(&form.q), args).await
 }
 
 /// One command argument from a form field: trimmed, not empty, no spaces, not too long.
@@ -214,7 +214,7 @@ async fn run_action(
     state: &AdminState,
     session: &SessionView,
     sent_csrf: &str,
-    query: &str,
+    back: String,
     args: Result<Vec<String>, String>,
 ) -> Response {
     if !csrf_token_matches(session, sent_csrf) {
@@ -237,12 +237,34 @@ async fn run_action(
         },
     };
     state.gate.set_flash(&session.id, flash);
+    with_page_headers(Redirect::to(&back))
+}
+
+/// The identities page with the search `query`.
+fn identities_page(query: &str) -> String {
     let mut back = url::form_urlencoded::Serializer::new(String::new());
     back.append_pair("q", query.trim());
-    with_page_headers(Redirect::to(&format!(
-        "/admin/identities?{}",
-        back.finish()
-    )))
+    format!("/admin/identities?{}", back.finish())
+}
+
+/// `POST /admin/host/isolate`: `admin isolate all`.
+pub async fn isolate_host(
+    State(state): State<AdminState>,
+    SignedIn(session): SignedIn,
+    Form(form): Form<LogoutForm>,
+) -> Response {
+    let args = Ok(vec!["isolate".into(), "all".into()]);
+    run_action(&state, &session, &form.csrf, "/admin".into(), args).await
+}
+
+/// `POST /admin/host/release`: `admin release all`.
+pub async fn release_host(
+    State(state): State<AdminState>,
+    SignedIn(session): SignedIn,
+    Form(form): Form<LogoutForm>,
+) -> Response {
+    let args = Ok(vec!["release".into(), "all".into()]);
+    run_action(&state, &session, &form.csrf, "/admin".into(), args).await
 }
 
 /// Runs `admin <args>` as the dashboard's admin account through the core's command handler and

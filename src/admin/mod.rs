@@ -71,6 +71,8 @@ pub fn router(core: &Core, metrics: PrometheusHandle) -> Option<Router> {
             .route("/admin/identities/unlink", post(actions::unlink))
             .route("/admin/identities/isolate", post(actions::isolate))
             .route("/admin/identities/release", post(actions::release))
+            .route("/admin/host/isolate", post(actions::isolate_host))
+            .route("/admin/host/release", post(actions::release_host))
             .route("/admin/conflicts", get(pages::conflicts))
             .route("/admin/audit", get(pages::audit))
             .route("/admin/assets/admin.css", get(assets::stylesheet))

@@ -28,9 +28,10 @@ pub async fn overview(State(state): State<AdminState>, SignedIn(session): Signed
         Ok::<_, sea_orm::DbErr>((
             queries::platform_activity(db).await?,
             queries::totals(db).await?,
+            queries::satisfaction(db).await?,
         ))
     };
-    let (activity, totals) = match read.await {
+    let (activity, totals, satisfaction) = match read.await {
         Ok(read) => read,
         Err(error) => return database_failure(&error),
     };
@@ -58,14 +59,18 @@ pub async fn overview(State(state): State<AdminState>, SignedIn(session): Signed
         detail: "on (local chat page and terminal)".to_string(),
         last_message_at: last_message_at(&activity, "desktop"),
     });
-    let body = overview::body(&overview::Overview {
-        deployment_mode: settings.deployment_mode.to_string(),
-        storage: storage_description(&state),
-        connectors,
-        activity,
-        totals,
-        samples: state.history.snapshot(),
-    });
+    let body = overview::body(
+        &session.csrf_token,
+        &overview::Overview {
+            deployment_mode: settings.deployment_mode.to_string(),
+            storage: storage_description(&state),
+            connectors,
+            activity,
+            totals,
+            satisfaction,
+            samples: state.history.snapshot(),
+        },
+    );
     render(
         &state,
         &session,

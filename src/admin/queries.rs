@@ -4,7 +4,9 @@
 
 use crate::core::audit::AuditRecord;
 use crate::core::identity::{account_info, account_label};
-use crate::store::entities::{audit_log, identity, memory, platform_account, sync_conflict};
+use crate::store::entities::{
+    audit_log, feedback, identity, memory, platform_account, sync_conflict,
+};
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sea_query::{Expr, Func, LikeExpr, Order};
 use sea_orm::{
@@ -35,6 +37,8 @@ pub struct Totals {
     pub isolated_identities: u64,
     pub open_conflicts: u64,
     pub resolved_conflicts: u64,
+    /// `admin isolate all` is in force.
+    pub is_host_isolated: bool,
 }
 
 /// One account as the identities page shows it.
@@ -120,6 +124,46 @@ pub async fn platform_activity(db: &impl ConnectionTrait) -> Result<Vec<Platform
     Ok(activity)
 }
 
+/// Satisfaction on one platform: the `feedback` scores (1–5) people gave there.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Satisfaction {
+    pub platform: String,
+    pub responses: u64,
+    pub average_score: f64,
+}
+
+/// Average feedback score per platform (platforms without feedback are left out).
+pub async fn satisfaction(db: &impl ConnectionTrait) -> Result<Vec<Satisfaction>, DbErr> {
+    let rows: Vec<(String, i64, Option<i64>)> = feedback::Entity::find()
+        .select_only()
+        .column(feedback::Column::Platform)
+        .column_as(
+            Expr::expr(Func::count(Expr::col(feedback::Column::Id))),
+            "responses",
+        )
+        .column_as(
+            Expr::expr(Func::sum(Func::cast_as(
+                Expr::col(feedback::Column::Score),
+                "bigint",
+            ))),
+            "total",
+        )
+        .group_by(feedback::Column::Platform)
+        .order_by_asc(feedback::Column::Platform)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter(|(_, responses, _)| *responses > 0)
+        .map(|(platform, responses, total)| Satisfaction {
+            platform,
+            responses: responses.unsigned_abs(),
+            average_score: total.unwrap_or(0) as f64 / responses as f64,
+        })
+        .collect())
+}
+
 /// Host-wide counts.
 pub async fn totals(db: &impl ConnectionTrait) -> Result<Totals, DbErr> {
     Ok(Totals {
@@ -131,6 +175,9 @@ pub async fn totals(db: &impl ConnectionTrait) -> Result<Totals, DbErr> {
             .await?,
         open_conflicts: conflicts_with_status(db, "open").await?,
         resolved_conflicts: conflicts_with_status(db, "resolved").await?,
+        is_host_isolated: crate::core::isolation::is_host_isolated(db)
+            .await
+            .map_err(|error| DbErr::Custom(error.to_string()))?,
     })
 }
 

@@ -44,10 +44,7 @@ pub fn body(csrf_token: &str, query: &str, results: &[IdentityRow]) -> Markup {
 }
 
 fn identity_card(csrf_token: &str, query: &str, identity: &IdentityRow) -> Markup {
-    let first_account = identity
-        .accounts
-        .first()
-        .map(|account| account.label.as_str());
+    let target = identity.id.to_string();
     html! {
         article.identity data-identity=(identity.id) {
             header {
@@ -80,8 +77,7 @@ fn identity_card(csrf_token: &str, query: &str, identity: &IdentityRow) -> Marku
                     }
                 }
             }
-            @if let Some(target) = first_account {
-                div.identity-actions {
+            div.identity-actions {
                     @let (action, label, class) = if identity.isolated {
                         ("/admin/identities/release", "Release", "release")
                     } else {
@@ -98,7 +94,6 @@ fn identity_card(csrf_token: &str, query: &str, identity: &IdentityRow) -> Marku
                     } @else {
                         "Isolate: stop sharing this person's data across platforms and refuse linking."
                     } }
-                }
             }
         }
     }

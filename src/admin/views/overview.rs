@@ -1,9 +1,9 @@
 //! The overview page: connectors up or down, KPIs read from SQL and the counters, and small
 //! time-series charts drawn from the sampler's ring buffer.
 
-use super::{maybe_time, time};
+use super::{csrf_field, maybe_time, time};
 use crate::admin::kpi::{increases, sparkline, Sample, SAMPLE_EVERY};
-use crate::admin::queries::{PlatformActivity, Totals};
+use crate::admin::queries::{PlatformActivity, Satisfaction, Totals};
 use chrono::{DateTime, Utc};
 use maud::{html, Markup};
 
@@ -30,13 +30,15 @@ pub struct Overview {
     pub connectors: Vec<ConnectorStatus>,
     pub activity: Vec<PlatformActivity>,
     pub totals: Totals,
+    pub satisfaction: Vec<Satisfaction>,
     pub samples: Vec<Sample>,
 }
 
 /// The overview's body.
-pub fn body(overview: &Overview) -> Markup {
+pub fn body(csrf_token: &str, overview: &Overview) -> Markup {
     html! {
         p.muted { "Mode " strong { (overview.deployment_mode) } " · storage " (overview.storage) }
+        (host_isolation(csrf_token, overview.totals.is_host_isolated))
         section #connectors {
             h2 { "Connectors" }
             table {
@@ -66,6 +68,13 @@ pub fn body(overview: &Overview) -> Markup {
                     &format!("{} resolved", overview.totals.resolved_conflicts)))
                 (card("conflict rate", conflict_rate(&overview.totals, &overview.activity),
                     "conflicts per 1,000 messages"))
+                @for score in &overview.satisfaction {
+                    (card(&format!("satisfaction · {}", score.platform), format!("{:.2} / 5", score.average_score),
+                        &format!("{} feedback responses", score.responses)))
+                }
+                @if overview.satisfaction.is_empty() {
+                    (card("satisfaction", "—".to_string(), "no feedback yet"))
+                }
                 @for activity in &overview.activity {
                     (card(&format!("messages · {}", activity.platform.as_str()), activity.messages.to_string(),
                         &match activity.last_message_at {
@@ -78,6 +87,27 @@ pub fn body(overview: &Overview) -> Markup {
         section #charts {
             h2 { "Last " (window_minutes(&overview.samples)) " minutes" }
             (charts(&overview.samples))
+        }
+    }
+}
+
+/// The host-wide isolation state and the emergency switch.
+fn host_isolation(csrf_token: &str, is_host_isolated: bool) -> Markup {
+    html! {
+        section #host-isolation.isolation-on[is_host_isolated] {
+            @if is_host_isolated {
+                p.flash.error { strong { "Host-wide isolation is ON" } ": nothing is read across linked accounts and linking is refused." }
+                form method="post" action="/admin/host/release" {
+                    (csrf_field(csrf_token))
+                    button.release type="submit" { "Release the whole host" }
+                }
+            } @else {
+                form method="post" action="/admin/host/isolate" {
+                    (csrf_field(csrf_token))
+                    button.isolate type="submit" { "Isolate the whole host (emergency)" }
+                    span.muted { " Stops all sharing across linked accounts at once; undo with Release." }
+                }
+            }
         }
     }
 }
