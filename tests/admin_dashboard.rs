@@ -433,8 +433,9 @@ async fn in_a_real_browser_an_admin_logs_in_links_isolates_and_reads_the_audit_l
         );
         browser.type_into("#token", "not-the-token").await;
         browser.click("#login").await;
-        let refusal = browser.text("#login-error").await;
-        assert_eq!(refusal, "That token is not right.", "{}", db.name);
+        browser
+            .wait_for_text("#login-error", |text| text == "That token is not right.")
+            .await;
         assert!(
             browser.cookie("we_admin_session").await.is_null(),
             "{}",
@@ -445,7 +446,7 @@ async fn in_a_real_browser_an_admin_logs_in_links_isolates_and_reads_the_audit_l
         // The right token: the overview, and a cookie scripts cannot read.
         browser.type_into("#token", TOKEN).await;
         browser.click("#login").await;
-        assert_eq!(browser.text("h1").await, "Overview", "{}", db.name);
+        browser.wait_for_text("h1", |text| text == "Overview").await;
         let cookie = browser.cookie("we_admin_session").await;
         assert_eq!(
             cookie["httpOnly"],
@@ -464,23 +465,30 @@ async fn in_a_real_browser_an_admin_logs_in_links_isolates_and_reads_the_audit_l
         browser.click("nav a[href='/admin/identities']").await;
         browser.type_into("#q", "alice").await;
         browser.click("#search").await;
-        browser.find("#results").await;
-        assert_eq!(
-            browser.find_all("article.identity").await.len(),
-            2,
-            "{}",
-            db.name
-        );
+        browser.wait_for_url(|url| url.ends_with("?q=alice")).await;
+        browser
+            .wait_for_texts("article.identity h3", |found| found.len() == 2)
+            .await;
         browser.screenshot(&shots, &shot("identities-search")).await;
 
         // Link them: the "pick" buttons fill the form (the page's script), the core links.
         browser.click("button[data-pick='slack:T1/U_ALICE']").await;
         browser.click("button[data-pick='discord:1001']").await;
         browser.click("#link-submit").await;
-        let flash = browser.text("#flash").await;
+        browser
+            .wait_for_text("#flash", |text| {
+                text == "Linked slack:T1/U_ALICE and discord:1001."
+            })
+            .await;
+        let accounts = browser
+            .wait_for_texts("article.identity tr[data-account] code", |found| {
+                found.len() == 2
+            })
+            .await;
         assert_eq!(
-            flash, "Linked slack:T1/U_ALICE and discord:1001.",
-            "{}",
+            accounts,
+            vec!["slack:T1/U_ALICE", "discord:1001"],
+            "{}: one identity with both accounts",
             db.name
         );
         assert_eq!(
@@ -489,20 +497,13 @@ async fn in_a_real_browser_an_admin_logs_in_links_isolates_and_reads_the_audit_l
             "{}",
             db.name
         );
-        assert_eq!(
-            browser
-                .find_all("article.identity tr[data-account]")
-                .await
-                .len(),
-            2,
-            "{}",
-            db.name
-        );
 
         // Isolate the identity.
         browser.click("article.identity button.isolate").await;
-        let flash = browser.text("#flash").await;
-        assert!(flash.starts_with("Isolated "), "{}: {flash}", db.name);
+        let flash = browser
+            .wait_for_text("#flash", |text| text.starts_with("Isolated "))
+            .await;
+        assert!(flash.contains("linking is refused"), "{}: {flash}", db.name);
         browser.find("article.identity .badge.isolated").await;
         browser
             .screenshot(&shots, &shot("identities-isolated"))
@@ -519,9 +520,11 @@ async fn in_a_real_browser_an_admin_logs_in_links_isolates_and_reads_the_audit_l
         browser.click("nav a[href='/admin/audit']").await;
         browser.type_into("input[name='action']", "admin.").await;
         browser.click("#filter").await;
-        browser.find("#audit").await;
+        browser
+            .wait_for_url(|url| url.contains("action=admin."))
+            .await;
         let actions: Vec<String> = browser
-            .texts("#audit code.action")
+            .wait_for_texts("#audit code.action", |found| !found.is_empty())
             .await
             .into_iter()
             .filter(|action| action != "admin.login")
@@ -535,7 +538,9 @@ async fn in_a_real_browser_an_admin_logs_in_links_isolates_and_reads_the_audit_l
         browser.screenshot(&shots, &shot("audit")).await;
 
         browser.click("nav a[href='/admin/conflicts']").await;
-        assert_eq!(browser.text("h1").await, "Conflicts", "{}", db.name);
+        browser
+            .wait_for_text("h1", |text| text == "Conflicts")
+            .await;
         browser.screenshot(&shots, &shot("conflicts")).await;
 
         // The overview once the sampler has two samples, so the charts are drawn.
@@ -557,6 +562,7 @@ async fn in_a_real_browser_an_admin_logs_in_links_isolates_and_reads_the_audit_l
             );
             tokio::time::sleep(std::time::Duration::from_secs(1)).await;
         }
+        browser.set_window_size(1280, 1400).await;
         browser.screenshot(&shots, &shot("overview")).await;
 
         // Log out: back to the login form, and the session is gone.

@@ -156,7 +156,14 @@ pub struct Browser {
 }
 
 impl Browser {
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+    /// One WebDriver command; `Err` carries WebDriver's error (e.g. a stale element while a new
+    /// page replaces the old one).
+    async fn try_call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, String> {
         let mut request = self
             .client
             .request(method.clone(), format!("{}{path}", self.session));
@@ -170,13 +177,19 @@ impl Browser {
             .json()
             .await
             .unwrap_or_else(|error| panic!("{method} {path}: not JSON: {error}"));
-        if let Some(error) = answer["value"]["error"].as_str() {
-            panic!(
+        match answer["value"]["error"].as_str() {
+            Some(error) => Err(format!(
                 "{method} {path}: {error}: {}",
                 answer["value"]["message"].as_str().unwrap_or_default()
-            );
+            )),
+            None => Ok(answer["value"].clone()),
         }
-        answer["value"].clone()
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        self.try_call(method, path, body)
+            .await
+            .unwrap_or_else(|error| panic!("{error}"))
     }
 
     /// Loads `url` and waits for it.
@@ -266,34 +279,67 @@ impl Browser {
         .await;
     }
 
-    /// The visible text of the element matching `css`.
-    pub async fn text(&self, css: &str) -> String {
-        let element = self.find(css).await;
-        self.call(
-            reqwest::Method::GET,
-            &format!("/element/{element}/text"),
-            None,
-        )
-        .await
-        .as_str()
-        .unwrap_or_default()
-        .to_string()
-    }
-
-    /// The visible text of every element matching `css` now.
-    pub async fn texts(&self, css: &str) -> Vec<String> {
+    /// The visible texts of every element matching `css` now, or `Err` if the page changed
+    /// while they were read.
+    async fn try_texts(&self, css: &str) -> Result<Vec<String>, String> {
         let mut texts = Vec::new();
         for element in self.find_all(css).await {
             let text = self
-                .call(
+                .try_call(
                     reqwest::Method::GET,
                     &format!("/element/{element}/text"),
                     None,
                 )
-                .await;
+                .await?;
             texts.push(text.as_str().unwrap_or_default().to_string());
         }
-        texts
+        Ok(texts)
+    }
+
+    /// The texts of the elements matching `css` once `is_expected` holds for them (waiting up to
+    /// 10 s, e.g. for the page a click submitted to replace the current one).
+    pub async fn wait_for_texts(
+        &self,
+        css: &str,
+        is_expected: impl Fn(&[String]) -> bool,
+    ) -> Vec<String> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let read = self.try_texts(css).await;
+            if let Ok(texts) = &read {
+                if is_expected(texts) {
+                    return texts.clone();
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{css:?} on {} is not as expected after 10 s: {read:?}",
+                self.current_url().await
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// The text of the first element matching `css` once `is_expected` holds for it.
+    pub async fn wait_for_text(&self, css: &str, is_expected: impl Fn(&str) -> bool) -> String {
+        self.wait_for_texts(css, |texts| {
+            texts.first().is_some_and(|text| is_expected(text))
+        })
+        .await
+        .remove(0)
+    }
+
+    /// Waits up to 10 s for the current URL to satisfy `is_expected`.
+    pub async fn wait_for_url(&self, is_expected: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let url = self.current_url().await;
+            if is_expected(&url) {
+                return url;
+            }
+            assert!(Instant::now() < deadline, "the browser stayed on {url}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     /// The cookie `name` as the browser holds it (`null` when it has none).
@@ -304,6 +350,16 @@ impl Browser {
             .and_then(|all| all.iter().find(|cookie| cookie["name"] == json!(name)))
             .cloned()
             .unwrap_or(Value::Null)
+    }
+
+    /// Resizes the window (e.g. to fit a whole page in a screenshot).
+    pub async fn set_window_size(&self, width: u32, height: u32) {
+        self.call(
+            reqwest::Method::POST,
+            "/window/rect",
+            Some(json!({ "width": width, "height": height })),
+        )
+        .await;
     }
 
     /// Saves a PNG of the window to `directory/name.png`.

@@ -85,7 +85,7 @@ pub fn body(csrf_token: &str, overview: &Overview) -> Markup {
             }
         }
         section #charts {
-            h2 { "Last " (window_minutes(&overview.samples)) " minutes" }
+            h2 { "Recent activity (last " (window_minutes(&overview.samples)) " min, sampled every " (SAMPLE_EVERY.as_secs()) " s)" }
             (charts(&overview.samples))
         }
     }
