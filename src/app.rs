@@ -93,6 +93,9 @@ impl Application {
         if let Ok(bound) = listener.local_addr() {
             settings.http_bind = bound;
         }
+        for warning in settings.start_warnings() {
+            tracing::warn!("{warning}");
+        }
         let settings = Arc::new(settings);
         let core = build_core(settings.clone()).await?;
         let metrics = crate::telemetry::install_metrics();
@@ -130,8 +133,15 @@ impl Application {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let flusher = self.core.spawn_periodic_flush();
+        let expiry = crate::core::lifecycle::spawn_expiry_task(
+            &self.core,
+            crate::core::lifecycle::EXPIRY_INTERVAL,
+        );
         let served = crate::http::serve(self.listener, self.router, shutdown).await;
         flusher.abort();
+        if let Some(expiry) = expiry {
+            expiry.abort();
+        }
         let flushed = self.core.flush_hot_state().await;
         served.context("HTTP server")?;
         flushed.context("flushing the hot layer")?;

@@ -711,6 +711,9 @@ async fn sync_status(core: &Core, caller: &AccountInfo) -> Result<OutboundReply>
             .as_ref()
             .map_or("not read yet".to_string(), |e| e.mood.clone())
     ));
+    if let Some(line) = crate::core::lifecycle::expiry_line(core, caller.identity_id).await? {
+        lines.push(line);
+    }
     lines.push(format!(
         "Storage: {} · cache across processes: {}.",
         if store.backend() == sea_orm::DbBackend::Postgres {

@@ -13,6 +13,7 @@
 //! - [`erasure`]: erasing a person everywhere (`forget all`, data expiry).
 //! - [`export`]: everything about a person as one JSON document, and its download links.
 //! - [`isolation`]: emergency isolation of one identity or the whole host.
+//! - [`lifecycle`]: the demo notice and the expiry of old data (DEMO_DATA_TTL, MEMORY_RETENTION_DAYS).
 
 pub mod audit;
 pub mod commands;
@@ -22,6 +23,7 @@ pub mod erasure;
 pub mod export;
 pub mod identity;
 pub mod isolation;
+pub mod lifecycle;
 pub mod linking;
 pub mod pipeline;
 pub mod preferences;

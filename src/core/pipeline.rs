@@ -91,6 +91,8 @@ async fn process(core: &Core, message: &InboundMessage) -> Result<HandlerOutcome
         identity::hot_identity(&core.store, account.identity_id).await?,
         &account,
     );
+    let is_new_conversation =
+        crate::core::lifecycle::is_new_demo_conversation(core, &account, &message.context).await?;
     let detected = emotion::detect(text);
     let now = Utc::now();
     let user_turn = store_user_message(core, message, &account, text, &detected, now).await?;
@@ -108,6 +110,8 @@ async fn process(core: &Core, message: &InboundMessage) -> Result<HandlerOutcome
     let reply_text = respond(core, &prompt).await;
     let reply_turn = store_reply(core, message, &account, &reply_text).await?;
     remember_turn(core, &account, &mut state, reply_turn);
+    let reply_text =
+        crate::core::lifecycle::with_demo_notice(core, is_new_conversation, reply_text);
     Ok(HandlerOutcome::Reply(OutboundReply::text(reply_text)))
 }
 
