@@ -137,8 +137,10 @@ impl Application {
             &self.core,
             crate::core::lifecycle::EXPIRY_INTERVAL,
         );
+        let kpis = crate::core::kpi::spawn_kpi_task(&self.core, crate::core::kpi::KPI_INTERVAL);
         let served = crate::http::serve(self.listener, self.router, shutdown).await;
         flusher.abort();
+        kpis.abort();
         if let Some(expiry) = expiry {
             expiry.abort();
         }
