@@ -84,7 +84,18 @@ pub struct Application {
 
 impl Application {
     /// Builds everything and binds HTTP_BIND (port 0 picks a free port).
-    pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+    pub async fn build(mut settings: Settings) -> anyhow::Result<Application> {
+        let listener = tokio::net::TcpListener::bind(settings.http_bind)
+            .await
+            .with_context(|| format!("HTTP_BIND: cannot listen on {}", settings.http_bind))?;
+        // Port 0 picks a free port: from here on the settings name the one actually bound (links
+        // the host hands out, such as `export`'s, point at it).
+        if let Ok(bound) = listener.local_addr() {
+            settings.http_bind = bound;
+        }
+        for warning in settings.start_warnings() {
+            tracing::warn!("{warning}");
+        }
         let settings = Arc::new(settings);
         let core = build_core(settings.clone()).await?;
         let metrics = crate::telemetry::install_metrics();
@@ -99,16 +110,13 @@ impl Application {
             companion_name: core.personality.name.clone(),
             max_message_chars: settings.max_message_chars,
         };
-        let mut router = crate::http::router(state);
+        let mut router = crate::http::router(state).merge(crate::ops::http::routes(core.clone()));
         if let Some(teams) = teams_config(&settings) {
             router = router.merge(whisperengine_teams::routes(teams, Arc::new(core.clone())));
         }
         if let Some(admin) = crate::admin::router(&core, crate::telemetry::install_metrics()) {
             router = router.merge(admin);
         }
-        let listener = tokio::net::TcpListener::bind(settings.http_bind)
-            .await
-            .with_context(|| format!("HTTP_BIND: cannot listen on {}", settings.http_bind))?;
         Ok(Application {
             core,
             listener,
@@ -128,8 +136,17 @@ impl Application {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let flusher = self.core.spawn_periodic_flush();
+        let expiry = crate::core::lifecycle::spawn_expiry_task(
+            &self.core,
+            crate::core::lifecycle::EXPIRY_INTERVAL,
+        );
+        let kpis = crate::core::kpi::spawn_kpi_task(&self.core, crate::core::kpi::KPI_INTERVAL);
         let served = crate::http::serve(self.listener, self.router, shutdown).await;
         flusher.abort();
+        kpis.abort();
+        if let Some(expiry) = expiry {
+            expiry.abort();
+        }
         let flushed = self.core.flush_hot_state().await;
         served.context("HTTP server")?;
         flushed.context("flushing the hot layer")?;

@@ -1,4 +1,5 @@
-//! The command line: `serve` (default), `chat`, `migrate`, `doctor`, `bench`.
+//! The command line: `serve` (default), `chat`, `migrate`, `doctor`, `bench`, and the operator's
+//! `admin isolate|release`, `audit`, `export`, `cache clear` (see [`crate::ops::cli`]).
 
 use crate::app::{self, Application};
 use crate::config::{self, Settings};
@@ -35,6 +36,25 @@ pub enum Command {
         #[command(subcommand)]
         command: crate::ops::cli::AdminCommand,
     },
+    /// Print the audit log since a time (RFC 3339) or an age (`24h`, `7d`).
+    Audit {
+        #[arg(long, default_value = "24h")]
+        since: String,
+        /// One JSON array instead of lines.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Troubleshooting: `cache clear [identity|account]`.
+    Cache {
+        #[command(subcommand)]
+        command: crate::ops::cli::CacheCommand,
+    },
+    /// Print everything stored about one person (the identity of an account) as JSON.
+    Export {
+        /// The account, e.g. `slack:T0123/U0456`.
+        #[arg(long)]
+        account: String,
+    },
 }
 
 /// Parses the command line and runs it; returns the process exit code.
@@ -48,7 +68,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
     };
     let quiet = matches!(
         cli.command,
-        Some(Command::Chat { .. }) | Some(Command::Bench(_)) | Some(Command::Admin { .. })
+        Some(Command::Chat { .. })
+            | Some(Command::Bench(_))
+            | Some(Command::Admin { .. })
+            | Some(Command::Audit { .. })
+            | Some(Command::Export { .. })
+            | Some(Command::Cache { .. })
     );
     crate::telemetry::init_tracing(if quiet { "warn" } else { "info" });
     match cli.command.unwrap_or(Command::Serve) {
@@ -58,6 +83,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Doctor => crate::doctor::run(&settings).await,
         Command::Bench(args) => crate::bench::run(settings, args).await.map(|()| 0),
         Command::Admin { command } => crate::ops::cli::admin(settings, command).await,
+        Command::Audit { since, json } => crate::ops::cli::audit(settings, &since, json).await,
+        Command::Export { account } => crate::ops::cli::export(settings, &account).await,
+        Command::Cache { command } => crate::ops::cli::cache(settings, command).await,
     }
 }
 

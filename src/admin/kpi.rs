@@ -25,6 +25,8 @@ pub struct Sample {
     pub messages_in: BTreeMap<String, f64>,
     /// Errors since the process started.
     pub errors: f64,
+    /// Shared-state writes since the process started, by outcome (`ok`, `failed`).
+    pub writes: BTreeMap<String, f64>,
     /// Conflicts waiting in the queue (SQL).
     pub open_conflicts: u64,
 }
@@ -99,6 +101,7 @@ pub async fn take_sample(
         errors: counter_by_label(&rendered, names::ERRORS, "kind")
             .values()
             .sum(),
+        writes: counter_by_label(&rendered, names::SHARED_STATE_WRITES, "outcome"),
         open_conflicts: queries::conflicts_with_status(&core.store.db, "open").await?,
     })
 }
@@ -229,6 +232,7 @@ mod tests {
                 at: Utc::now(),
                 messages_in: BTreeMap::new(),
                 errors: index as f64,
+                writes: BTreeMap::new(),
                 open_conflicts: 0,
             });
         }

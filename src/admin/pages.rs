@@ -1,10 +1,12 @@
 //! The dashboard's pages (GET): each reads what it shows (SQL, the sampler's ring buffer, the
 //! settings) and renders it. A database failure becomes a 500 page that says so, never a panic.
 
+use crate::admin::kpi;
 use crate::admin::queries::{self, AuditFilter};
 use crate::admin::views::{self, overview, Frame, Nav};
 use crate::admin::{current_session, with_page_headers, AdminState, SignedIn};
 use crate::app::CONNECTORS_BUILT;
+use crate::telemetry::names;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, Redirect, Response};
@@ -36,6 +38,7 @@ pub async fn overview(State(state): State<AdminState>, SignedIn(session): Signed
         Err(error) => return database_failure(&error),
     };
     let settings = &state.core.settings;
+    let rendered = state.metrics.render();
     let mut connectors: Vec<overview::ConnectorStatus> = settings
         .connectors_summary()
         .into_iter()
@@ -68,6 +71,12 @@ pub async fn overview(State(state): State<AdminState>, SignedIn(session): Signed
             activity,
             totals,
             satisfaction,
+            writes: kpi::counter_by_label(&rendered, names::SHARED_STATE_WRITES, "outcome"),
+            consistency_checks: kpi::counter_by_label(
+                &rendered,
+                names::CONSISTENCY_CHECKS,
+                "result",
+            ),
             samples: state.history.snapshot(),
         },
     );

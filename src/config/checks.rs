@@ -88,6 +88,29 @@ impl Settings {
         }
     }
 
+    /// Settings that work but are not recommended, one sentence each naming the variable; the host
+    /// logs them at start. Today: cloud or demo mode with several platform connectors and no Redis.
+    pub fn start_warnings(&self) -> Vec<String> {
+        let mut warnings = Vec::new();
+        let connectors: Vec<&str> = self
+            .connectors_summary()
+            .into_iter()
+            .filter(|(_, is_on, _)| *is_on)
+            .map(|(name, _, _)| name)
+            .collect();
+        if self.deployment_mode.runs_connectors()
+            && self.redis_url.is_none()
+            && connectors.len() > 1
+        {
+            warnings.push(format!(
+                "REDIS_URL is not set while {} connectors run ({}): set it to share event dedupe, rate limits and cache invalidation across host processes",
+                connectors.len(),
+                connectors.join(", ")
+            ));
+        }
+        warnings
+    }
+
     /// Whether `DATABASE_URL` is a SQLite database.
     pub fn database_is_sqlite(&self) -> bool {
         self.database_url

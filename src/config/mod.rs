@@ -90,6 +90,7 @@ pub const VARIABLES: &[&str] = &[
     "MEMORY_RETENTION_DAYS",
     "ADMIN_TOKEN",
     "ADMIN_COOKIE_SECURE",
+    "PUBLIC_URL",
     "DISCORD_TOKEN",
     "DISCORD_APPLICATION_ID",
     "DISCORD_GUILD_ID",
@@ -220,6 +221,9 @@ pub struct Settings {
     /// `ADMIN_COOKIE_SECURE` [false]: mark the `/admin` session cookie `Secure` (set it when the
     /// host is reached over https, e.g. behind a TLS-terminating proxy).
     pub admin_cookie_secure: bool,
+    /// `PUBLIC_URL` [none = `http://` + HTTP_BIND]: the address people reach this host at, for the
+    /// download links of `export`.
+    pub public_url: Option<Url>,
 
     // --- Discord ---
     /// `DISCORD_TOKEN` [none]: the bot token; the Discord connector runs when set.
@@ -323,6 +327,7 @@ impl Default for Settings {
             memory_retention_days: None,
             admin_token: None,
             admin_cookie_secure: false,
+            public_url: None,
             discord_token: None,
             discord_application_id: None,
             discord_guild_id: None,

@@ -1,10 +1,15 @@
-//! The append-only audit log: links, unlinks, refusals, admin commands, forget. There is deliberately
-//! no update or delete path here; `forget` leaves a tombstone entry without personal content.
+//! The append-only audit log: links, unlinks, refusals, admin commands, isolation, export, forget and
+//! conflict resolution. There is deliberately no delete path here, and the one update path is
+//! [`redact_subject`]: `forget all` replaces the forgotten person's account labels with a placeholder
+//! and appends a tombstone entry without personal content.
 
 use crate::core::Result;
 use crate::store::entities::audit_log;
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, QueryOrder, QuerySelect, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
+};
 
 /// One audit entry to write.
 #[derive(Debug, Clone)]
@@ -99,17 +104,92 @@ pub async fn latest(db: &impl ConnectionTrait, limit: u64) -> Result<Vec<AuditRe
         .limit(limit)
         .all(db)
         .await?;
-    Ok(rows
-        .into_iter()
-        .map(|row| AuditRecord {
-            id: row.id,
-            at: row.created_at,
-            actor: row.actor,
-            actor_platform: row.actor_platform,
-            action: row.action,
-            target: row.target,
-            outcome: row.outcome,
-            detail: row.detail,
+    Ok(rows.into_iter().map(record_of).collect())
+}
+
+fn record_of(row: audit_log::Model) -> AuditRecord {
+    AuditRecord {
+        id: row.id,
+        at: row.created_at,
+        actor: row.actor,
+        actor_platform: row.actor_platform,
+        action: row.action,
+        target: row.target,
+        outcome: row.outcome,
+        detail: row.detail,
+    }
+}
+
+/// Every entry written at or after `since`, oldest first.
+pub async fn since(db: &impl ConnectionTrait, since: DateTime<Utc>) -> Result<Vec<AuditRecord>> {
+    let rows = audit_log::Entity::find()
+        .filter(audit_log::Column::CreatedAt.gte(since))
+        .order_by_asc(audit_log::Column::Id)
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(record_of).collect())
+}
+
+/// Entries naming any of `subjects` (account labels, an identity id) as actor or target, or in
+/// their detail, oldest first: what `export` hands a person about themselves.
+pub async fn about(db: &impl ConnectionTrait, subjects: &[String]) -> Result<Vec<AuditRecord>> {
+    let rows = audit_log::Entity::find()
+        .filter(mentions_any(subjects))
+        .order_by_asc(audit_log::Column::Id)
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(record_of).collect())
+}
+
+fn mentions_any(subjects: &[String]) -> Condition {
+    subjects.iter().filter(|subject| !subject.is_empty()).fold(
+        Condition::any(),
+        |condition, subject| {
+            condition
+                .add(audit_log::Column::Actor.eq(subject.as_str()))
+                .add(audit_log::Column::Target.contains(subject.as_str()))
+                .add(audit_log::Column::Detail.contains(subject.as_str()))
+        },
+    )
+}
+
+/// The placeholder that replaces a forgotten person's account labels in the audit log.
+pub const FORGOTTEN: &str = "[forgotten]";
+
+/// `forget all`'s erasure of a person from the log: entries naming them keep their place, time,
+/// action and outcome (so the record of what happened stays whole and nothing is deleted), but
+/// their account labels and identity id are replaced by [`FORGOTTEN`] and a detail naming them is
+/// dropped. This is the only path that changes a written entry. Returns how many were redacted.
+pub async fn redact_subject(db: &impl ConnectionTrait, subjects: &[String]) -> Result<u64> {
+    let subjects: Vec<&String> = subjects.iter().filter(|s| !s.is_empty()).collect();
+    if subjects.is_empty() {
+        return Ok(0);
+    }
+    let owned: Vec<String> = subjects.iter().map(|s| s.to_string()).collect();
+    let rows = audit_log::Entity::find()
+        .filter(mentions_any(&owned))
+        .all(db)
+        .await?;
+    let count = rows.len() as u64;
+    let redact = |text: &str| {
+        subjects.iter().fold(text.to_string(), |text, subject| {
+            text.replace(subject.as_str(), FORGOTTEN)
         })
-        .collect())
+    };
+    for row in rows {
+        let mentions = |text: &str| {
+            subjects
+                .iter()
+                .any(|subject| text.contains(subject.as_str()))
+        };
+        let update = audit_log::ActiveModel {
+            id: Set(row.id),
+            actor: Set(redact(&row.actor)),
+            target: Set(row.target.as_deref().map(redact)),
+            detail: Set(row.detail.filter(|detail| !mentions(detail))),
+            ..Default::default()
+        };
+        audit_log::Entity::update(update).exec(db).await?;
+    }
+    Ok(count)
 }

@@ -4,11 +4,12 @@
 
 use crate::config::SyncCategory;
 use crate::core::audit::{self, AuditEntry};
+use crate::core::erasure;
 use crate::core::identity::{self, account_label};
 use crate::core::isolation::{self, IsolationTarget};
 use crate::core::linking::{self, display_code};
 use crate::core::{pipeline, preferences, Core, Result};
-use crate::store::entities::{emotion_observation, memory, processed_event, sync_conflict};
+use crate::store::entities::{memory, processed_event, sync_conflict};
 use crate::store::hot::AccountInfo;
 use crate::store::writer::WriteJob;
 use crate::telemetry::names;
@@ -42,14 +43,20 @@ pub enum Command {
     AdminLink(PlatformAccount, PlatformAccount),
     AdminUnlink(PlatformAccount),
     AdminAudit(u64),
+    Export,
+    Feedback { score: u8, comment: Option<String> },
     AdminIsolate(IsolationTarget),
+    AdminCacheClear(IsolationTarget),
     AdminRelease(IsolationTarget),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ForgetTarget {
     One(i64),
+    /// `forget all`: asks for the confirmation.
     All,
+    /// `forget all confirm`: erases the identity everywhere.
+    AllConfirmed,
 }
 
 impl Command {
@@ -62,6 +69,7 @@ impl Command {
                 | Command::AdminAudit(_)
                 | Command::AdminIsolate(_)
                 | Command::AdminRelease(_)
+                | Command::AdminCacheClear(_)
         )
     }
 
@@ -81,6 +89,9 @@ impl Command {
             Command::AdminLink(..) => "admin_link",
             Command::AdminUnlink(_) => "admin_unlink",
             Command::AdminAudit(_) => "admin_audit",
+            Command::Export => "export",
+            Command::Feedback { .. } => "feedback",
+            Command::AdminCacheClear(_) => "admin_cache_clear",
             Command::AdminIsolate(_) => "admin_isolate",
             Command::AdminRelease(_) => "admin_release",
         }
@@ -113,6 +124,7 @@ pub fn parse(name: &str, args: &[String]) -> std::result::Result<Command, String
             .map(|page| Command::Memory { page })
             .ok_or_else(|| "Usage: `memory [page]` with a page number from 1.".into()),
         ("forget", ["all"]) => Ok(Command::Forget(ForgetTarget::All)),
+        ("forget", ["all", "confirm"]) => Ok(Command::Forget(ForgetTarget::AllConfirmed)),
         ("forget", [id]) => id
             .trim_start_matches('#')
             .parse::<i64>()
@@ -155,9 +167,17 @@ pub fn parse(name: &str, args: &[String]) -> std::result::Result<Command, String
             .filter(|n| (1..=200).contains(n))
             .map(Command::AdminAudit)
             .ok_or_else(|| "Usage: `admin audit [n]` with n from 1 to 200.".into()),
+        ("export", []) => Ok(Command::Export),
+        ("export", _) => Err("Usage: `export` (a download link to everything I know about you).".into()),
+        ("feedback", args) => crate::core::maintenance::parse_feedback(args)
+            .map(|(score, comment)| Command::Feedback { score, comment }),
+        ("admin", ["cache", "clear"]) => Ok(Command::AdminCacheClear(IsolationTarget::All)),
+        ("admin", ["cache", "clear", target]) => {
+            IsolationTarget::parse(target).map(Command::AdminCacheClear)
+        }
         ("admin", ["isolate", target]) => IsolationTarget::parse(target).map(Command::AdminIsolate),
         ("admin", ["release", target]) => IsolationTarget::parse(target).map(Command::AdminRelease),
-        ("admin", _) => Err("Usage: `admin link <account> <account>`, `admin unlink <account>`, `admin audit [n]`, `admin isolate <account|identity id|all>`, `admin release <account|identity id|all>`. Accounts look like `slack:T0123/U0456` or `discord:80351110224678912`.".into()),
+        ("admin", _) => Err("Usage: `admin link <account> <account>`, `admin unlink <account>`, `admin audit [n]`, `admin isolate <account|identity id|all>`, `admin release <account|identity id|all>`, `admin cache clear [account|identity id]`. Accounts look like `slack:T0123/U0456` or `discord:80351110224678912`.".into()),
         (other, _) => Err(format!("I don't know the command `{other}`. Try `help`.")),
     }
 }
@@ -176,6 +196,8 @@ pub fn help_text(core: &Core) -> String {
          - `unlink <platform>` — stop sharing with that platform's account\n\
          - `memory [page]` — what I remember about you\n\
          - `forget <id>` / `forget all` — make me forget one memory, or everything\n\
+         - `export` — a download link to everything I know about you\n\
+         - `feedback <1-5> [comment]` — tell us how I'm doing\n\
          - `prefs` / `prefs set <key> <value>` — your preferences (name, pronouns, timezone, language, tone, verbosity)\n\
          - `privacy` / `privacy set <category> on|off` — what is shared between your linked accounts\n\
          - `sync status` — how your accounts and memory are connected\n",
@@ -184,7 +206,8 @@ pub fn help_text(core: &Core) -> String {
     );
     text.push_str(
         "Admins: `admin link <account> <account>`, `admin unlink <account>`, `admin audit [n]`, \
-         `admin isolate <account|identity id|all>`, `admin release <account|identity id|all>`.",
+         `admin isolate <account|identity id|all>`, `admin release <account|identity id|all>`, \
+         `admin cache clear [account|identity id]`.",
     );
     text
 }
@@ -294,7 +317,13 @@ async fn run(
             }
         }
         Command::Memory { page } => memory_page(core, caller, invocation, page).await,
-        Command::Forget(target) => forget(core, caller, target).await,
+        Command::Forget(ForgetTarget::All) => Ok(OutboundReply::private(
+            erasure::request_forget_all(store, caller).await?,
+        )),
+        Command::Forget(ForgetTarget::AllConfirmed) => Ok(OutboundReply::private(
+            erasure::confirm_forget_all(store, caller).await?,
+        )),
+        Command::Forget(ForgetTarget::One(id)) => forget_one(core, caller, id).await,
         Command::Prefs => {
             let _guard = store.hot.lock_identity(caller.identity_id).await;
             let state = identity::hot_identity(store, caller.identity_id).await?;
@@ -377,6 +406,24 @@ async fn run(
                 },
             ))
         }
+        Command::Export => export_link(core, caller).await,
+        Command::Feedback { score, comment } => {
+            crate::core::maintenance::record_feedback(store, caller, score, comment).await?;
+            Ok(OutboundReply::private(format!(
+                "Thank you! I've noted your {score}/5."
+            )))
+        }
+        Command::AdminCacheClear(target) => {
+            let label = account_label(caller);
+            let actor = isolation::Actor {
+                label: &label,
+                platform: caller.platform.as_str(),
+            };
+            let answer = crate::core::maintenance::clear_cache(store, actor, &target).await?;
+            Ok(OutboundReply::private(
+                answer.unwrap_or_else(|refusal| refusal),
+            ))
+        }
         Command::AdminIsolate(target) => admin_isolation(core, caller, &target, true).await,
         Command::AdminRelease(target) => admin_isolation(core, caller, &target, false).await,
         Command::AdminAudit(count) => {
@@ -408,6 +455,20 @@ async fn run(
             Ok(OutboundReply::private(text))
         }
     }
+}
+
+/// `export`: a single-use download link to everything about the caller.
+async fn export_link(core: &Core, caller: &AccountInfo) -> Result<OutboundReply> {
+    let (token, _expires) = crate::core::export::issue_link(&core.store, caller).await?;
+    let base = match &core.settings.public_url {
+        Some(url) => url.as_str().trim_end_matches('/').to_string(),
+        None => format!("http://{}", core.settings.http_bind),
+    };
+    Ok(OutboundReply::private(format!(
+        "Here is everything I know about you, as one JSON file: {base}/export/{token}\n\
+         The link works once, for {} minutes. Don't share it.",
+        crate::core::export::LINK_TTL_MINUTES
+    )))
 }
 
 /// `admin isolate …` / `admin release …`.
@@ -569,70 +630,41 @@ fn truncate(text: &str, max: usize) -> String {
     }
 }
 
-async fn forget(core: &Core, caller: &AccountInfo, target: ForgetTarget) -> Result<OutboundReply> {
+/// `forget <id>`: deletes one of the caller's memories (on any linked account), audited without
+/// its content.
+async fn forget_one(core: &Core, caller: &AccountInfo, id: i64) -> Result<OutboundReply> {
     let store = &core.store;
     let _guard = store.hot.lock_identity(caller.identity_id).await;
     let accounts = identity::linked_accounts(&store.db, caller.identity_id).await?;
     let account_ids: Vec<i64> = accounts.iter().map(|a| a.id).collect();
-    let (deleted, detail, target_text) = match target {
-        ForgetTarget::One(id) => {
-            let result = memory::Entity::delete_many()
-                .filter(memory::Column::Id.eq(id))
-                .filter(memory::Column::AccountId.is_in(account_ids))
-                .exec(&store.db)
-                .await?;
-            (
-                result.rows_affected,
-                format!("memory #{id}"),
-                Some(format!("#{id}")),
-            )
-        }
-        ForgetTarget::All => {
-            let memories = memory::Entity::delete_many()
-                .filter(memory::Column::AccountId.is_in(account_ids.clone()))
-                .exec(&store.db)
-                .await?;
-            emotion_observation::Entity::delete_many()
-                .filter(emotion_observation::Column::AccountId.is_in(account_ids))
-                .exec(&store.db)
-                .await?;
-            crate::store::entities::emotional_state::Entity::delete_by_id(caller.identity_id)
-                .exec(&store.db)
-                .await?;
-            sync_conflict::Entity::delete_many()
-                .filter(sync_conflict::Column::IdentityId.eq(caller.identity_id))
-                .exec(&store.db)
-                .await?;
-            (
-                memories.rows_affected,
-                "everything".to_string(),
-                Some("all".to_string()),
-            )
-        }
-    };
-    // Tombstone: what was forgotten and how much, never the content.
+    let deleted = memory::Entity::delete_many()
+        .filter(memory::Column::Id.eq(id))
+        .filter(memory::Column::AccountId.is_in(account_ids))
+        .exec(&store.db)
+        .await?
+        .rows_affected;
+    let label = account_label(caller);
+    let target = format!("#{id}");
     audit::record(
         &store.db,
-        AuditEntry {
-            actor: &account_label(caller),
-            actor_platform: caller.platform.as_str(),
-            action: "forget",
-            target: target_text.as_deref(),
-            outcome: if deleted > 0 { "ok" } else { "refused" },
-            detail: Some(format!("{deleted} memories removed")),
-        },
+        AuditEntry::new(
+            &label,
+            caller.platform.as_str(),
+            "forget",
+            if deleted > 0 { "ok" } else { "refused" },
+        )
+        .target(&target)
+        .detail(format!("{deleted} memories removed")),
     )
     .await?;
     // Drop the hot state first, unsaved emotion included, so the invalidation below cannot write
-    // back an emotional state that `forget all` just deleted.
+    // back state that was just changed.
     store.hot.invalidate_identity(caller.identity_id);
     identity::invalidate(store, &[caller.identity_id]).await;
     Ok(OutboundReply::private(if deleted == 0 {
-        format!("I couldn't find {detail} among your memories. `memory` shows their ids.")
-    } else if detail == "everything" {
-        format!("Done. I've forgotten everything you told me ({deleted} memories), on every linked platform.")
+        format!("I couldn't find memory #{id} among your memories. `memory` shows their ids.")
     } else {
-        format!("Done. I've forgotten {detail}.")
+        format!("Done. I've forgotten memory #{id}.")
     }))
 }
 
@@ -709,6 +741,9 @@ async fn sync_status(core: &Core, caller: &AccountInfo) -> Result<OutboundReply>
             .as_ref()
             .map_or("not read yet".to_string(), |e| e.mood.clone())
     ));
+    if let Some(line) = crate::core::lifecycle::expiry_line(core, caller.identity_id).await? {
+        lines.push(line);
+    }
     lines.push(format!(
         "Storage: {} · cache across processes: {}.",
         if store.backend() == sea_orm::DbBackend::Postgres {

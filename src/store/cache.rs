@@ -130,6 +130,50 @@ impl SharedCache {
         Ok(count)
     }
 
+    /// Deletes every key of this host (its prefix) whose name contains `text`; returns how many.
+    pub async fn delete_keys_containing(&self, text: &str) -> Result<u64, CacheError> {
+        let pattern = format!("{}*{}*", glob_escape(&self.prefix), glob_escape(text));
+        self.delete_matching(&pattern, |_| true).await
+    }
+
+    /// Deletes this host's cached keys (rate-limit windows and whatever else is cached), keeping
+    /// the event-dedupe marks so a platform's retry is still recognised; returns how many went.
+    pub async fn clear_cached(&self) -> Result<u64, CacheError> {
+        let pattern = format!("{}*", glob_escape(&self.prefix));
+        let dedupe = self.key("event:");
+        self.delete_matching(&pattern, |key| !key.starts_with(&dedupe))
+            .await
+    }
+
+    async fn delete_matching(
+        &self,
+        pattern: &str,
+        keep: impl Fn(&str) -> bool,
+    ) -> Result<u64, CacheError> {
+        let mut manager = self.manager().await?;
+        let mut cursor: u64 = 0;
+        let mut deleted = 0;
+        loop {
+            let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+                .arg(cursor)
+                .arg("MATCH")
+                .arg(pattern)
+                .arg("COUNT")
+                .arg(500)
+                .query_async(&mut manager)
+                .await?;
+            let keys: Vec<String> = keys.into_iter().filter(|key| keep(key)).collect();
+            if !keys.is_empty() {
+                let removed: u64 = manager.del(&keys).await?;
+                deleted += removed;
+            }
+            if next == 0 {
+                return Ok(deleted);
+            }
+            cursor = next;
+        }
+    }
+
     fn channel(&self) -> String {
         self.key("invalidate")
     }
@@ -190,6 +234,18 @@ impl SharedCache {
         }
         Ok(())
     }
+}
+
+/// `text` with Redis glob characters escaped, to match literally inside a SCAN pattern.
+fn glob_escape(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for character in text.chars() {
+        if matches!(character, '*' | '?' | '[' | ']' | '\\' | '^') {
+            escaped.push('\\');
+        }
+        escaped.push(character);
+    }
+    escaped
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -6,6 +6,7 @@ use crate::admin::kpi::{increases, sparkline, Sample, SAMPLE_EVERY};
 use crate::admin::queries::{PlatformActivity, Satisfaction, Totals};
 use chrono::{DateTime, Utc};
 use maud::{html, Markup};
+use std::collections::BTreeMap;
 
 /// Width and height of a chart, in SVG units.
 const CHART_WIDTH: f64 = 320.0;
@@ -31,6 +32,10 @@ pub struct Overview {
     pub activity: Vec<PlatformActivity>,
     pub totals: Totals,
     pub satisfaction: Vec<Satisfaction>,
+    /// Shared-state writes since the process started, by outcome (`ok`, `failed`).
+    pub writes: BTreeMap<String, f64>,
+    /// Hot-layer vs SQL comparisons since the process started, by result (`match`, `mismatch`).
+    pub consistency_checks: BTreeMap<String, f64>,
     pub samples: Vec<Sample>,
 }
 
@@ -66,6 +71,11 @@ pub fn body(csrf_token: &str, overview: &Overview) -> Markup {
                 (card("isolated identities", overview.totals.isolated_identities.to_string(), "no sharing across accounts"))
                 (card("open conflicts", overview.totals.open_conflicts.to_string(),
                     &format!("{} resolved", overview.totals.resolved_conflicts)))
+                (card("sync success rate", success_rate(&overview.writes),
+                    &format!("of {} shared-state writes since start", overview.writes.values().sum::<f64>())))
+                (card("consistency checks", format!("{}", overview.consistency_checks.values().sum::<f64>()),
+                    &format!("hot layer vs SQL since start; {} mismatched",
+                        overview.consistency_checks.get("mismatch").copied().unwrap_or(0.0))))
                 (card("conflict rate", conflict_rate(&overview.totals, &overview.activity),
                     "conflicts per 1,000 messages"))
                 @for score in &overview.satisfaction {
@@ -122,6 +132,16 @@ fn card(title: &str, value: String, note: &str) -> Markup {
     }
 }
 
+/// Share of shared-state writes that succeeded, e.g. `100.00 %`.
+fn success_rate(writes: &BTreeMap<String, f64>) -> String {
+    let total: f64 = writes.values().sum();
+    if total == 0.0 {
+        return "—".to_string();
+    }
+    let ok = writes.get("ok").copied().unwrap_or(0.0);
+    format!("{:.2} %", ok * 100.0 / total)
+}
+
 /// Conflicts recorded per 1,000 messages people sent (all time, from SQL).
 fn conflict_rate(totals: &Totals, activity: &[PlatformActivity]) -> String {
     let messages: u64 = activity.iter().map(|a| a.messages).sum();
@@ -173,6 +193,19 @@ fn charts(samples: &[Sample]) -> Markup {
                     @for platform in &platforms {
                         li { span class=(format!("swatch series-{platform}")) {} (platform) }
                     }
+                }
+            }
+            figure.chart {
+                figcaption { "shared-state writes, per " (SAMPLE_EVERY.as_secs()) " s" }
+                (chart_svg("shared-state writes", &["ok", "failed"].iter().map(|outcome| {
+                    let values: Vec<f64> = samples.iter()
+                        .map(|s| s.writes.get(*outcome).copied().unwrap_or(0.0))
+                        .collect();
+                    (format!("writes-{outcome}"), increases(&values))
+                }).collect::<Vec<_>>()))
+                ul.legend {
+                    li { span.swatch.series-writes-ok {} "ok" }
+                    li { span.swatch.series-writes-failed {} "failed" }
                 }
             }
             figure.chart {
