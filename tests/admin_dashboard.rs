@@ -10,7 +10,7 @@ mod common;
 #[path = "admin_dashboard/webdriver.rs"]
 mod webdriver;
 
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use std::path::PathBuf;
 use whisperengine::app::Application;
 use whisperengine::config::Settings;
@@ -79,6 +79,7 @@ async fn identity_of(host: &Host, account: &PlatformAccount) -> uuid::Uuid {
 
 async fn audit_actions(host: &Host) -> Vec<(String, String, String)> {
     audit_log::Entity::find()
+        .order_by_asc(audit_log::Column::Id)
         .all(&host.core.store.db)
         .await
         .expect("read the audit log")
@@ -583,5 +584,77 @@ async fn in_a_real_browser_an_admin_logs_in_links_isolates_and_reads_the_audit_l
             db.name
         );
         browser.quit().await;
+    }
+}
+
+#[tokio::test]
+async fn the_whole_host_is_isolated_and_released_through_the_core_command() {
+    for (db, settings) in common::test_setups().await {
+        let host = spawn_host(settings, Some(TOKEN)).await;
+        let (cookie, csrf) = host.signed_in().await;
+        let db_conn = &host.core.store.db;
+        assert_eq!(
+            host.post("/admin/host/isolate", Some(&cookie), &[("csrf", &csrf)])
+                .await,
+            303,
+            "{}",
+            db.name
+        );
+        assert!(
+            whisperengine::core::isolation::is_host_isolated(db_conn)
+                .await
+                .unwrap(),
+            "{}: isolated host-wide",
+            db.name
+        );
+        let (_, overview) = host.get("/admin", &cookie).await;
+        assert!(
+            overview.contains("Host-wide isolation is ON"),
+            "{}",
+            db.name
+        );
+        assert!(
+            overview.contains("Isolated the whole host"),
+            "{}: the core's answer is shown",
+            db.name
+        );
+        let (_, identities) = host.get("/admin/identities", &cookie).await;
+        assert!(identities.contains("id=\"host-isolated\""), "{}", db.name);
+        assert_eq!(
+            host.post("/admin/host/release", Some(&cookie), &[("csrf", &csrf)])
+                .await,
+            303,
+            "{}",
+            db.name
+        );
+        assert!(
+            !whisperengine::core::isolation::is_host_isolated(db_conn)
+                .await
+                .unwrap(),
+            "{}: released",
+            db.name
+        );
+        let audited: Vec<(String, String, String)> = audit_actions(&host)
+            .await
+            .into_iter()
+            .filter(|(action, _, _)| action == "admin.isolate" || action == "admin.release")
+            .collect();
+        assert_eq!(
+            audited,
+            vec![
+                (
+                    "admin.isolate".into(),
+                    "ok".into(),
+                    "desktop:admin/dashboard".into()
+                ),
+                (
+                    "admin.release".into(),
+                    "ok".into(),
+                    "desktop:admin/dashboard".into()
+                ),
+            ],
+            "{}",
+            db.name
+        );
     }
 }

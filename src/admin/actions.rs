@@ -91,7 +91,7 @@ async fn record_login(core: &Core, address: IpAddr, outcome: &str) {
 
 /// A form that carries only the CSRF token (logout, host-wide isolation).
 #[derive(Debug, serde::Deserialize)]
-pub struct LogoutForm {
+pub struct CsrfForm {
     #[serde(default)]
     pub csrf: String,
 }
@@ -100,7 +100,7 @@ pub struct LogoutForm {
 pub async fn logout(
     State(state): State<AdminState>,
     SignedIn(session): SignedIn,
-    Form(form): Form<LogoutForm>,
+    Form(form): Form<CsrfForm>,
 ) -> Response {
     if !csrf_token_matches(&session, &form.csrf) {
         return csrf_refused();
@@ -251,7 +251,7 @@ fn identities_page(query: &str) -> String {
 pub async fn isolate_host(
     State(state): State<AdminState>,
     SignedIn(session): SignedIn,
-    Form(form): Form<LogoutForm>,
+    Form(form): Form<CsrfForm>,
 ) -> Response {
     let args = Ok(vec!["isolate".into(), "all".into()]);
     run_action(&state, &session, &form.csrf, "/admin".into(), args).await
@@ -261,7 +261,7 @@ pub async fn isolate_host(
 pub async fn release_host(
     State(state): State<AdminState>,
     SignedIn(session): SignedIn,
-    Form(form): Form<LogoutForm>,
+    Form(form): Form<CsrfForm>,
 ) -> Response {
     let args = Ok(vec!["release".into(), "all".into()]);
     run_action(&state, &session, &form.csrf, "/admin".into(), args).await

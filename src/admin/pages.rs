@@ -128,11 +128,16 @@ pub async fn identities(
     Query(search): Query<SearchQuery>,
 ) -> Response {
     let query: String = search.q.trim().chars().take(200).collect();
-    let results = match queries::search_identities(&state.core.store.db, &query).await {
+    let db = &state.core.store.db;
+    let results = match queries::search_identities(db, &query).await {
         Ok(results) => results,
         Err(error) => return database_failure(&error),
     };
-    let body = views::identities::body(&session.csrf_token, &query, &results);
+    let is_host_isolated = match crate::core::isolation::is_host_isolated(db).await {
+        Ok(is_host_isolated) => is_host_isolated,
+        Err(error) => return database_failure(&sea_orm::DbErr::Custom(error.to_string())),
+    };
+    let body = views::identities::body(&session.csrf_token, &query, &results, is_host_isolated);
     render(&state, &session, "Identities", Nav::Identities, None, body)
 }
 

@@ -7,8 +7,18 @@ use crate::admin::queries::{IdentityRow, SEARCH_LIMIT};
 use maud::{html, Markup};
 
 /// The identities page's body for `query` and its results.
-pub fn body(csrf_token: &str, query: &str, results: &[IdentityRow]) -> Markup {
+pub fn body(
+    csrf_token: &str,
+    query: &str,
+    results: &[IdentityRow],
+    is_host_isolated: bool,
+) -> Markup {
     html! {
+        @if is_host_isolated {
+            p.flash.error #host-isolated {
+                "Host-wide isolation is on: every identity is treated as isolated and linking is refused. Release it on the overview."
+            }
+        }
         form.search method="get" action="/admin/identities" role="search" {
             label for="q" { "Find a person" }
             input #q type="search" name="q" value=(query)
