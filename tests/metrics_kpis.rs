@@ -155,6 +155,14 @@ async fn metrics_show_every_kpi_after_traffic() {
         if has_redis {
             assert_eq!(sample(&metrics, "whisperengine_redis_up", &[]), Some(1.0));
         }
+        let host = say(&core, command(&admin, "sync status", true)).await;
+        assert!(
+            host.contains("**Host** — 2 people, 3 accounts") && host.contains("3 feedback entries"),
+            "{}: an admin's sync status has host-wide figures: {host}",
+            db.name
+        );
+        let personal = say(&core, command(&slack, "sync status", false)).await;
+        assert!(!personal.contains("**Host**"), "{}: {personal}", db.name);
         let stored = feedback::Entity::find()
             .filter(feedback::Column::Platform.eq("slack"))
             .all(&core.store.db)

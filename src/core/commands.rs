@@ -378,6 +378,11 @@ async fn run(
             }
             Ok(OutboundReply::private(text))
         }
+        Command::SyncStatus if invocation.invoker_is_admin => {
+            let mine = sync_status(core, caller).await?;
+            let host = crate::core::kpi::host_figures(core).await?;
+            Ok(OutboundReply::private(format!("{}\n{host}", mine.text)))
+        }
         Command::SyncStatus => sync_status(core, caller).await,
         Command::AdminLink(first, second) => {
             let first = identity::resolve_account(store, &first).await?;

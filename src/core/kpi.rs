@@ -171,6 +171,43 @@ pub async fn refresh_satisfaction(db: &impl ConnectionTrait) -> Result<()> {
     Ok(())
 }
 
+/// Host-wide figures for an admin's `sync status`: people, accounts, memories, conflicts, feedback,
+/// isolation, and this process's hot layer.
+pub async fn host_figures(core: &Core) -> Result<String> {
+    let db = &core.store.db;
+    let count = |table: &str| {
+        let sql = format!("SELECT COUNT(*) AS n FROM {table}");
+        async move {
+            let rows = db
+                .query_all_raw(Statement::from_string(db.get_database_backend(), sql))
+                .await?;
+            let n: i64 = match rows.first() {
+                Some(row) => row.try_get("", "n")?,
+                None => 0,
+            };
+            Ok::<i64, crate::core::CoreError>(n)
+        }
+    };
+    let identities = count("identity").await?;
+    let accounts = count("platform_account").await?;
+    let memories = count("memory").await?;
+    let open_conflicts = count("sync_conflict WHERE status = 'open'").await?;
+    let feedback = count("feedback").await?;
+    let isolated = count("identity WHERE isolated").await?;
+    let host_isolated = crate::core::isolation::is_host_isolated(db).await?;
+    Ok(format!(
+        "**Host** — {identities} people, {accounts} accounts, {memories} stored messages, \
+         {open_conflicts} open conflicts, {feedback} feedback entries; isolated: {}; \
+         hot identities in this process: {}.",
+        if host_isolated {
+            "the whole host".to_string()
+        } else {
+            format!("{isolated} people")
+        },
+        core.store.hot.len()
+    ))
+}
+
 /// One run of the KPI task.
 pub async fn refresh(core: &Core) -> Result<Consistency> {
     refresh_health(core).await;
