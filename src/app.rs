@@ -93,6 +93,9 @@ impl Application {
         if let Ok(bound) = listener.local_addr() {
             settings.http_bind = bound;
         }
+        for warning in settings.start_warnings() {
+            tracing::warn!("{warning}");
+        }
         let settings = Arc::new(settings);
         let core = build_core(settings.clone()).await?;
         let metrics = crate::telemetry::install_metrics();
@@ -110,6 +113,9 @@ impl Application {
         let mut router = crate::http::router(state).merge(crate::ops::http::routes(core.clone()));
         if let Some(teams) = teams_config(&settings) {
             router = router.merge(whisperengine_teams::routes(teams, Arc::new(core.clone())));
+        }
+        if let Some(admin) = crate::admin::router(&core, crate::telemetry::install_metrics()) {
+            router = router.merge(admin);
         }
         Ok(Application {
             core,
@@ -130,8 +136,17 @@ impl Application {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let flusher = self.core.spawn_periodic_flush();
+        let expiry = crate::core::lifecycle::spawn_expiry_task(
+            &self.core,
+            crate::core::lifecycle::EXPIRY_INTERVAL,
+        );
+        let kpis = crate::core::kpi::spawn_kpi_task(&self.core, crate::core::kpi::KPI_INTERVAL);
         let served = crate::http::serve(self.listener, self.router, shutdown).await;
         flusher.abort();
+        kpis.abort();
+        if let Some(expiry) = expiry {
+            expiry.abort();
+        }
         let flushed = self.core.flush_hot_state().await;
         served.context("HTTP server")?;
         flushed.context("flushing the hot layer")?;

@@ -1,4 +1,5 @@
-//! The command line: `serve` (default), `chat`, `migrate`, `doctor`, `bench`.
+//! The command line: `serve` (default), `chat`, `migrate`, `doctor`, `bench`, and the operator's
+//! `admin isolate|release`, `audit`, `export`, `cache clear` (see [`crate::ops::cli`]).
 
 use crate::app::{self, Application};
 use crate::config::{self, Settings};
@@ -43,6 +44,11 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Troubleshooting: `cache clear [identity|account]`.
+    Cache {
+        #[command(subcommand)]
+        command: crate::ops::cli::CacheCommand,
+    },
     /// Print everything stored about one person (the identity of an account) as JSON.
     Export {
         /// The account, e.g. `slack:T0123/U0456`.
@@ -67,6 +73,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             | Some(Command::Admin { .. })
             | Some(Command::Audit { .. })
             | Some(Command::Export { .. })
+            | Some(Command::Cache { .. })
     );
     crate::telemetry::init_tracing(if quiet { "warn" } else { "info" });
     match cli.command.unwrap_or(Command::Serve) {
@@ -78,6 +85,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Admin { command } => crate::ops::cli::admin(settings, command).await,
         Command::Audit { since, json } => crate::ops::cli::audit(settings, &since, json).await,
         Command::Export { account } => crate::ops::cli::export(settings, &account).await,
+        Command::Cache { command } => crate::ops::cli::cache(settings, command).await,
     }
 }
 

@@ -10,10 +10,12 @@
 //! - [`http`]: the one HTTP listener (local chat page, JSON chat API, health, metrics).
 //! - [`local`]: the terminal chat.
 //! - [`telemetry`]: tracing set-up and the Prometheus metrics registry.
+//! - [`admin`]: the admin dashboard at `/admin` (only when `ADMIN_TOKEN` is set).
 //! - [`app`]: wiring settings, store, core and HTTP into the running host.
 //! - [`cli`]: `serve`, `chat`, `migrate`, `doctor`, `bench`.
 //! - [`ops`]: the operator's tools (`admin isolate`, `audit`, `export`, `cache clear`) and data expiry.
 
+pub mod admin;
 pub mod app;
 pub mod bench;
 pub mod cli;

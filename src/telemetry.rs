@@ -1,7 +1,7 @@
 //! Telemetry: tracing set-up (stderr, `RUST_LOG`) and the process-wide Prometheus metrics registry,
 //! with the names every module records under.
 
-use metrics::{describe_counter, describe_histogram, Unit};
+use metrics::{describe_counter, describe_gauge, describe_histogram, Unit};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use std::io::IsTerminal;
 use std::sync::OnceLock;
@@ -29,6 +29,59 @@ pub mod names {
     pub const LINKS: &str = "whisperengine_links_total";
     /// Counter, labels `route` and `reason`: HTTP requests refused before reaching the core.
     pub const HTTP_REJECTED: &str = "whisperengine_http_rejected_total";
+    /// Histogram in seconds, labels `platform` and `step` (`resolve`, `store`, `context`, `llm`,
+    /// `store_reply`): time spent in each step of the message pipeline.
+    pub const PIPELINE_STEP_SECONDS: &str = "whisperengine_pipeline_step_seconds";
+    /// Histogram in seconds, label `outcome` (`ok`, `error`): time the configured responder took.
+    pub const LLM_SECONDS: &str = "whisperengine_llm_seconds";
+    /// Counter: responder failures (the offline responder answered instead).
+    pub const LLM_ERRORS: &str = "whisperengine_llm_errors_total";
+    /// Counter, label `outcome` (`ok`, `failed`): shared-state writes through the group-commit
+    /// writer (the seed's "sync success rate").
+    pub const SHARED_STATE_WRITES: &str = "whisperengine_shared_state_writes_total";
+    /// Histogram in seconds, label `platform` (where it was used): time from a turn written on one
+    /// platform to its first use in a reply on another (cross-platform visibility latency).
+    pub const CROSS_PLATFORM_VISIBILITY_SECONDS: &str =
+        "whisperengine_cross_platform_visibility_seconds";
+    /// Gauge, labels `status` (`open`, `resolved`, ...) and `strategy`: conflicts in SQL, refreshed
+    /// periodically (detected = all, resolved = status resolved; the conflict rate).
+    pub const CONFLICTS: &str = "whisperengine_conflicts";
+    /// Counter, label `result` (`match`, `mismatch`): periodic comparisons of an identity's hot state
+    /// with SQL.
+    pub const CONSISTENCY_CHECKS: &str = "whisperengine_consistency_checks_total";
+    /// Gauge: 1 when the database answered the last health probe, else 0.
+    pub const DATABASE_UP: &str = "whisperengine_database_up";
+    /// Gauge: 1 when Redis answered the last health probe, 0 when not; absent without REDIS_URL.
+    pub const REDIS_UP: &str = "whisperengine_redis_up";
+    /// Counter, labels `platform` and `score` (1–5): `feedback` given.
+    pub const FEEDBACK: &str = "whisperengine_feedback_total";
+    /// Gauge, label `platform`: mean `feedback` score (1–5) of everything stored, per platform.
+    pub const SATISFACTION: &str = "whisperengine_satisfaction_score";
+    /// Counter, label `reason`: requests refused by the core (`rate_limited`, `isolated_link`, ...).
+    pub const REJECTED: &str = "whisperengine_rejected_requests_total";
+}
+
+/// Histogram buckets (seconds) for [`names::CROSS_PLATFORM_VISIBILITY_SECONDS`]: from 10 ms (the same
+/// process, immediately) to a day (someone coming back on another platform tomorrow).
+pub const VISIBILITY_BUCKETS: [f64; 12] = [
+    0.01,
+    0.1,
+    1.0,
+    5.0,
+    30.0,
+    60.0,
+    300.0,
+    900.0,
+    3600.0,
+    4.0 * 3600.0,
+    12.0 * 3600.0,
+    86_400.0,
+];
+
+/// Records the time one pipeline step took since `started`.
+pub fn record_step(platform: &'static str, step: &'static str, started: std::time::Instant) {
+    metrics::histogram!(names::PIPELINE_STEP_SECONDS, "platform" => platform, "step" => step)
+        .record(started.elapsed().as_secs_f64());
 }
 
 /// Histogram buckets (seconds) for [`names::PIPELINE_SECONDS`]: from 100 µs (offline responder,
@@ -67,10 +120,30 @@ pub fn install_metrics() -> PrometheusHandle {
 
 fn build_and_install() -> PrometheusHandle {
     let builder = PrometheusBuilder::new();
-    let builder = match builder.set_buckets_for_metric(
-        Matcher::Full(names::PIPELINE_SECONDS.to_string()),
-        &PIPELINE_BUCKETS,
-    ) {
+    let builder = builder
+        .set_buckets_for_metric(
+            Matcher::Full(names::PIPELINE_STEP_SECONDS.to_string()),
+            &PIPELINE_BUCKETS,
+        )
+        .and_then(|builder| {
+            builder.set_buckets_for_metric(
+                Matcher::Full(names::LLM_SECONDS.to_string()),
+                &PIPELINE_BUCKETS,
+            )
+        })
+        .and_then(|builder| {
+            builder.set_buckets_for_metric(
+                Matcher::Full(names::CROSS_PLATFORM_VISIBILITY_SECONDS.to_string()),
+                &VISIBILITY_BUCKETS,
+            )
+        })
+        .and_then(|builder| {
+            builder.set_buckets_for_metric(
+                Matcher::Full(names::PIPELINE_SECONDS.to_string()),
+                &PIPELINE_BUCKETS,
+            )
+        });
+    let builder = match builder {
         Ok(builder) => builder,
         // Only refused for an empty bucket list, which PIPELINE_BUCKETS is not.
         Err(error) => {
@@ -131,6 +204,54 @@ pub fn describe_metrics() {
         names::HTTP_REJECTED,
         "HTTP requests refused before reaching the core, by route and reason."
     );
+    describe_histogram!(
+        names::PIPELINE_STEP_SECONDS,
+        Unit::Seconds,
+        "Time spent in each pipeline step, by platform and step."
+    );
+    describe_histogram!(
+        names::LLM_SECONDS,
+        Unit::Seconds,
+        "Time the configured responder took, by outcome."
+    );
+    describe_counter!(
+        names::LLM_ERRORS,
+        "Responder failures (answered by the offline responder instead)."
+    );
+    describe_counter!(
+        names::SHARED_STATE_WRITES,
+        "Shared-state writes (group commits of messages, events, observations), by outcome."
+    );
+    describe_histogram!(
+        names::CROSS_PLATFORM_VISIBILITY_SECONDS,
+        Unit::Seconds,
+        "Time from a turn written on one platform to its first use in a reply on another, by the platform it was used on."
+    );
+    describe_gauge!(
+        names::CONFLICTS,
+        "Conflicts stored in SQL, by status and resolution strategy."
+    );
+    describe_counter!(
+        names::CONSISTENCY_CHECKS,
+        "Periodic comparisons of an identity's hot state with SQL, by result."
+    );
+    describe_gauge!(
+        names::DATABASE_UP,
+        "1 when the database answered the last health probe, else 0."
+    );
+    describe_gauge!(
+        names::REDIS_UP,
+        "1 when Redis answered the last health probe, else 0 (absent without REDIS_URL)."
+    );
+    describe_counter!(
+        names::FEEDBACK,
+        "Feedback given, by platform and score (1-5)."
+    );
+    describe_gauge!(
+        names::SATISFACTION,
+        "Mean feedback score (1-5) per platform, over all stored feedback."
+    );
+    describe_counter!(names::REJECTED, "Requests refused by the core, by reason.");
 }
 
 #[cfg(test)]

@@ -88,6 +88,29 @@ impl Settings {
         }
     }
 
+    /// Settings that work but are not recommended, one sentence each naming the variable; the host
+    /// logs them at start. Today: cloud or demo mode with several platform connectors and no Redis.
+    pub fn start_warnings(&self) -> Vec<String> {
+        let mut warnings = Vec::new();
+        let connectors: Vec<&str> = self
+            .connectors_summary()
+            .into_iter()
+            .filter(|(_, is_on, _)| *is_on)
+            .map(|(name, _, _)| name)
+            .collect();
+        if self.deployment_mode.runs_connectors()
+            && self.redis_url.is_none()
+            && connectors.len() > 1
+        {
+            warnings.push(format!(
+                "REDIS_URL is not set while {} connectors run ({}): set it to share event dedupe, rate limits and cache invalidation across host processes",
+                connectors.len(),
+                connectors.join(", ")
+            ));
+        }
+        warnings
+    }
+
     /// Whether `DATABASE_URL` is a SQLite database.
     pub fn database_is_sqlite(&self) -> bool {
         self.database_url
@@ -246,6 +269,7 @@ impl fmt::Debug for Settings {
             .field("demo_data_ttl", &self.demo_data_ttl)
             .field("memory_retention_days", &self.memory_retention_days)
             .field("admin_token", &self.admin_token)
+            .field("admin_cookie_secure", &self.admin_cookie_secure)
             .field("discord_token", &self.discord_token)
             .field("discord_application_id", &self.discord_application_id)
             .field("discord_guild_id", &self.discord_guild_id)

@@ -89,6 +89,7 @@ pub const VARIABLES: &[&str] = &[
     "DEMO_DATA_TTL",
     "MEMORY_RETENTION_DAYS",
     "ADMIN_TOKEN",
+    "ADMIN_COOKIE_SECURE",
     "PUBLIC_URL",
     "DISCORD_TOKEN",
     "DISCORD_APPLICATION_ID",
@@ -217,6 +218,9 @@ pub struct Settings {
     pub memory_retention_days: Option<u32>,
     /// `ADMIN_TOKEN` [none]: protects `/admin`.
     pub admin_token: Option<SecretString>,
+    /// `ADMIN_COOKIE_SECURE` [false]: mark the `/admin` session cookie `Secure` (set it when the
+    /// host is reached over https, e.g. behind a TLS-terminating proxy).
+    pub admin_cookie_secure: bool,
     /// `PUBLIC_URL` [none = `http://` + HTTP_BIND]: the address people reach this host at, for the
     /// download links of `export`.
     pub public_url: Option<Url>,
@@ -322,6 +326,7 @@ impl Default for Settings {
             demo_data_ttl: Duration::from_secs(24 * 60 * 60),
             memory_retention_days: None,
             admin_token: None,
+            admin_cookie_secure: false,
             public_url: None,
             discord_token: None,
             discord_application_id: None,

@@ -407,6 +407,7 @@ pub(super) fn settings_from(values: &HashMap<String, String>) -> Result<Settings
         )?,
         memory_retention_days,
         admin_token: raw.secret("ADMIN_TOKEN"),
+        admin_cookie_secure: raw.bool_or("ADMIN_COOKIE_SECURE", false)?,
         public_url: raw.http_url("PUBLIC_URL")?,
         discord_token: raw.secret("DISCORD_TOKEN"),
         discord_application_id: raw.optional_string("DISCORD_APPLICATION_ID"),

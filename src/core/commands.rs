@@ -44,7 +44,9 @@ pub enum Command {
     AdminUnlink(PlatformAccount),
     AdminAudit(u64),
     Export,
+    Feedback { score: u8, comment: Option<String> },
     AdminIsolate(IsolationTarget),
+    AdminCacheClear(IsolationTarget),
     AdminRelease(IsolationTarget),
 }
 
@@ -67,6 +69,7 @@ impl Command {
                 | Command::AdminAudit(_)
                 | Command::AdminIsolate(_)
                 | Command::AdminRelease(_)
+                | Command::AdminCacheClear(_)
         )
     }
 
@@ -87,6 +90,8 @@ impl Command {
             Command::AdminUnlink(_) => "admin_unlink",
             Command::AdminAudit(_) => "admin_audit",
             Command::Export => "export",
+            Command::Feedback { .. } => "feedback",
+            Command::AdminCacheClear(_) => "admin_cache_clear",
             Command::AdminIsolate(_) => "admin_isolate",
             Command::AdminRelease(_) => "admin_release",
         }
@@ -164,9 +169,15 @@ pub fn parse(name: &str, args: &[String]) -> std::result::Result<Command, String
             .ok_or_else(|| "Usage: `admin audit [n]` with n from 1 to 200.".into()),
         ("export", []) => Ok(Command::Export),
         ("export", _) => Err("Usage: `export` (a download link to everything I know about you).".into()),
+        ("feedback", args) => crate::core::maintenance::parse_feedback(args)
+            .map(|(score, comment)| Command::Feedback { score, comment }),
+        ("admin", ["cache", "clear"]) => Ok(Command::AdminCacheClear(IsolationTarget::All)),
+        ("admin", ["cache", "clear", target]) => {
+            IsolationTarget::parse(target).map(Command::AdminCacheClear)
+        }
         ("admin", ["isolate", target]) => IsolationTarget::parse(target).map(Command::AdminIsolate),
         ("admin", ["release", target]) => IsolationTarget::parse(target).map(Command::AdminRelease),
-        ("admin", _) => Err("Usage: `admin link <account> <account>`, `admin unlink <account>`, `admin audit [n]`, `admin isolate <account|identity id|all>`, `admin release <account|identity id|all>`. Accounts look like `slack:T0123/U0456` or `discord:80351110224678912`.".into()),
+        ("admin", _) => Err("Usage: `admin link <account> <account>`, `admin unlink <account>`, `admin audit [n]`, `admin isolate <account|identity id|all>`, `admin release <account|identity id|all>`, `admin cache clear [account|identity id]`. Accounts look like `slack:T0123/U0456` or `discord:80351110224678912`.".into()),
         (other, _) => Err(format!("I don't know the command `{other}`. Try `help`.")),
     }
 }
@@ -186,6 +197,7 @@ pub fn help_text(core: &Core) -> String {
          - `memory [page]` — what I remember about you\n\
          - `forget <id>` / `forget all` — make me forget one memory, or everything\n\
          - `export` — a download link to everything I know about you\n\
+         - `feedback <1-5> [comment]` — tell us how I'm doing\n\
          - `prefs` / `prefs set <key> <value>` — your preferences (name, pronouns, timezone, language, tone, verbosity)\n\
          - `privacy` / `privacy set <category> on|off` — what is shared between your linked accounts\n\
          - `sync status` — how your accounts and memory are connected\n",
@@ -194,7 +206,8 @@ pub fn help_text(core: &Core) -> String {
     );
     text.push_str(
         "Admins: `admin link <account> <account>`, `admin unlink <account>`, `admin audit [n]`, \
-         `admin isolate <account|identity id|all>`, `admin release <account|identity id|all>`.",
+         `admin isolate <account|identity id|all>`, `admin release <account|identity id|all>`, \
+         `admin cache clear [account|identity id]`.",
     );
     text
 }
@@ -365,6 +378,11 @@ async fn run(
             }
             Ok(OutboundReply::private(text))
         }
+        Command::SyncStatus if invocation.invoker_is_admin => {
+            let mine = sync_status(core, caller).await?;
+            let host = crate::core::kpi::host_figures(core).await?;
+            Ok(OutboundReply::private(format!("{}\n{host}", mine.text)))
+        }
         Command::SyncStatus => sync_status(core, caller).await,
         Command::AdminLink(first, second) => {
             let first = identity::resolve_account(store, &first).await?;
@@ -394,6 +412,23 @@ async fn run(
             ))
         }
         Command::Export => export_link(core, caller).await,
+        Command::Feedback { score, comment } => {
+            crate::core::maintenance::record_feedback(store, caller, score, comment).await?;
+            Ok(OutboundReply::private(format!(
+                "Thank you! I've noted your {score}/5."
+            )))
+        }
+        Command::AdminCacheClear(target) => {
+            let label = account_label(caller);
+            let actor = isolation::Actor {
+                label: &label,
+                platform: caller.platform.as_str(),
+            };
+            let answer = crate::core::maintenance::clear_cache(store, actor, &target).await?;
+            Ok(OutboundReply::private(
+                answer.unwrap_or_else(|refusal| refusal),
+            ))
+        }
         Command::AdminIsolate(target) => admin_isolation(core, caller, &target, true).await,
         Command::AdminRelease(target) => admin_isolation(core, caller, &target, false).await,
         Command::AdminAudit(count) => {
@@ -711,6 +746,9 @@ async fn sync_status(core: &Core, caller: &AccountInfo) -> Result<OutboundReply>
             .as_ref()
             .map_or("not read yet".to_string(), |e| e.mood.clone())
     ));
+    if let Some(line) = crate::core::lifecycle::expiry_line(core, caller.identity_id).await? {
+        lines.push(line);
+    }
     lines.push(format!(
         "Storage: {} · cache across processes: {}.",
         if store.backend() == sea_orm::DbBackend::Postgres {

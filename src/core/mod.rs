@@ -13,6 +13,10 @@
 //! - [`erasure`]: erasing a person everywhere (`forget all`, data expiry).
 //! - [`export`]: everything about a person as one JSON document, and its download links.
 //! - [`isolation`]: emergency isolation of one identity or the whole host.
+//! - [`kpi`]: the measured KPIs (visibility latency, consistency checks, health, conflict and
+//!   satisfaction gauges).
+//! - [`maintenance`]: `admin cache clear` and `feedback`.
+//! - [`lifecycle`]: the demo notice and the expiry of old data (DEMO_DATA_TTL, MEMORY_RETENTION_DAYS).
 
 pub mod audit;
 pub mod commands;
@@ -22,7 +26,10 @@ pub mod erasure;
 pub mod export;
 pub mod identity;
 pub mod isolation;
+pub mod kpi;
+pub mod lifecycle;
 pub mod linking;
+pub mod maintenance;
 pub mod pipeline;
 pub mod preferences;
 pub mod rate_limit;

@@ -63,14 +63,18 @@ pub async fn handle_message(
 }
 
 async fn process(core: &Core, message: &InboundMessage) -> Result<HandlerOutcome> {
+    let step = Instant::now();
+    let platform = message.author.platform.as_str();
     let account = identity::resolve_account(&core.store, &message.author).await?;
     tracing::Span::current().record("identity", tracing::field::display(account.identity_id));
     if let Some(refusal) = gate(core, &account) {
+        metrics::counter!(names::REJECTED, "reason" => "deployment_mode").increment(1);
         return Ok(HandlerOutcome::Reply(OutboundReply::private(refusal)));
     }
     if !core.rate_limiter.allow(account.identity_id).await {
         metrics::counter!(names::RATE_LIMITED, "platform" => account.platform.as_str())
             .increment(1);
+        metrics::counter!(names::REJECTED, "reason" => "rate_limited").increment(1);
         return Ok(HandlerOutcome::Reply(OutboundReply::private(
             "You're sending messages faster than I can take them in. Give me a minute and try again.",
         )));
@@ -91,9 +95,15 @@ async fn process(core: &Core, message: &InboundMessage) -> Result<HandlerOutcome
         identity::hot_identity(&core.store, account.identity_id).await?,
         &account,
     );
+    let is_new_conversation =
+        crate::core::lifecycle::is_new_demo_conversation(core, &account, &message.context).await?;
+    crate::telemetry::record_step(platform, "resolve", step);
+    let step = Instant::now();
     let detected = emotion::detect(text);
     let now = Utc::now();
     let user_turn = store_user_message(core, message, &account, text, &detected, now).await?;
+    crate::telemetry::record_step(platform, "store", step);
+    let step = Instant::now();
     let mood = update_emotion(core, &mut state, &account, &detected);
     let gathered = context::gather(
         &core.settings,
@@ -103,11 +113,32 @@ async fn process(core: &Core, message: &InboundMessage) -> Result<HandlerOutcome
         text,
         now,
     );
+    crate::core::kpi::observe_visibility(
+        &account,
+        gathered
+            .history
+            .iter()
+            .map(|turn| (turn.is_other_platform, turn.at))
+            .chain(
+                gathered
+                    .memories
+                    .iter()
+                    .map(|memory| (memory.is_other_platform, memory.at)),
+            ),
+        now,
+    );
     let prompt = build_prompt(core, message, &account, &state, text, gathered, mood, now);
     remember_turn(core, &account, &mut state, user_turn);
+    crate::telemetry::record_step(platform, "context", step);
+    let step = Instant::now();
     let reply_text = respond(core, &prompt).await;
+    crate::telemetry::record_step(platform, "llm", step);
+    let step = Instant::now();
     let reply_turn = store_reply(core, message, &account, &reply_text).await?;
     remember_turn(core, &account, &mut state, reply_turn);
+    crate::telemetry::record_step(platform, "store_reply", step);
+    let reply_text =
+        crate::core::lifecycle::with_demo_notice(core, is_new_conversation, reply_text);
     Ok(HandlerOutcome::Reply(OutboundReply::text(reply_text)))
 }
 
@@ -321,9 +352,15 @@ fn build_prompt(
 
 /// Step 9: the configured responder, falling back to the offline one so the person still gets an answer.
 async fn respond(core: &Core, prompt: &Prompt) -> String {
-    match core.responder.respond(prompt).await {
+    let started = Instant::now();
+    let answer = core.responder.respond(prompt).await;
+    let outcome = if answer.is_ok() { "ok" } else { "error" };
+    metrics::histogram!(names::LLM_SECONDS, "outcome" => outcome)
+        .record(started.elapsed().as_secs_f64());
+    match answer {
         Ok(reply) => reply,
         Err(error) => {
+            metrics::counter!(names::LLM_ERRORS).increment(1);
             tracing::warn!(%error, "LLM failed; answering with the offline responder");
             metrics::counter!(names::ERRORS, "kind" => "llm").increment(1);
             core.fallback.respond(prompt).await.unwrap_or_else(|_| {

@@ -24,6 +24,41 @@ pub enum AdminCommand {
     },
 }
 
+/// `whisperengine cache …`.
+#[derive(Debug, Subcommand)]
+pub enum CacheCommand {
+    /// Drop the hot layer of every host process and the Redis cache (SQL stays the truth, so nothing
+    /// stored is lost); with a target, only that identity's cached state.
+    Clear {
+        /// An identity id or an account like `slack:T0123/U0456`; everything when absent.
+        target: Option<String>,
+    },
+}
+
+/// Runs `whisperengine cache clear [target]`.
+pub async fn cache(settings: Settings, command: CacheCommand) -> anyhow::Result<i32> {
+    let CacheCommand::Clear { target } = command;
+    let target = match IsolationTarget::parse(target.as_deref().unwrap_or("all")) {
+        Ok(target) => target,
+        Err(usage) => {
+            eprintln!("error: {usage}");
+            return Ok(2);
+        }
+    };
+    let store = open_store(&settings).await?;
+    let answer = crate::core::maintenance::clear_cache(&store, Actor::OPERATOR, &target).await?;
+    Ok(match answer {
+        Ok(done) => {
+            println!("{done}");
+            0
+        }
+        Err(refused) => {
+            eprintln!("refused: {refused}");
+            1
+        }
+    })
+}
+
 /// Opens the store the settings describe, with pending migrations applied.
 async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
     Store::open(&app::store_options(settings))

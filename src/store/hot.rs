@@ -265,6 +265,15 @@ impl HotLayer {
         lock(&self.recent_events).pop(&(platform, event_id.to_string()));
     }
 
+    /// Up to `limit` identities currently hot, most recently used first (for consistency checks).
+    pub fn identity_ids(&self, limit: usize) -> Vec<Uuid> {
+        lock(&self.identities)
+            .iter()
+            .take(limit)
+            .map(|(id, _)| *id)
+            .collect()
+    }
+
     /// Number of identities currently hot.
     pub fn len(&self) -> usize {
         lock(&self.identities).len()

@@ -57,9 +57,14 @@ impl Writer {
             .send(Command::Write(job, done))
             .await
             .map_err(|_| DbErr::Custom("the writer has stopped".into()))?;
-        result
+        let result = result
             .await
-            .map_err(|_| DbErr::Custom("the writer has stopped".into()))?
+            .map_err(|_| DbErr::Custom("the writer has stopped".into()))
+            .and_then(|committed| committed);
+        let outcome = if result.is_ok() { "ok" } else { "failed" };
+        metrics::counter!(crate::telemetry::names::SHARED_STATE_WRITES, "outcome" => outcome)
+            .increment(1);
+        result
     }
 
     /// Returns once everything queued before the call is committed.
