@@ -9,6 +9,7 @@ pub use sea_orm_migration;
 pub use sea_orm_migration::MigratorTrait;
 
 mod m20261125_000001_initial;
+mod m20261125_000002_memory_model;
 
 use sea_orm_migration::MigrationTrait;
 
@@ -18,6 +19,9 @@ pub struct Migrator;
 #[sea_orm_migration::async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261125_000001_initial::Migration)]
+        vec![
+            Box::new(m20261125_000001_initial::Migration),
+            Box::new(m20261125_000002_memory_model::Migration),
+        ]
     }
 }

@@ -127,6 +127,9 @@ pub async fn linked_accounts(
 /// Maps a stored memory row to a hot turn.
 pub fn turn_record(row: &memory::Model) -> TurnRecord {
     TurnRecord {
+        memory_id: Some(row.id),
+        terms: crate::core::recall::index_terms(&row.content),
+        last_recalled_at: row.last_recalled_at,
         account_id: row.account_id,
         is_user: row.role == "user",
         content: row.content.clone(),
@@ -172,6 +175,7 @@ pub async fn load_identity(store: &Store, identity_id: Uuid) -> Result<IdentityH
             .await?;
         recallable.reverse();
         state.recallable = recallable.iter().map(turn_record).collect();
+        state.facts = crate::core::facts::load_current(db, &account_ids).await?;
         state.preferences = preference::Entity::find()
             .filter(preference::Column::AccountId.is_in(account_ids))
             .all(db)

@@ -7,14 +7,15 @@
 
 use crate::config::{DeploymentMode, SyncCategory};
 use crate::core::emotion::{self, Detected};
-use crate::core::{context, identity, preferences, Core, Result};
+use crate::core::{context, facts, identity, preferences, Core, Result};
 use crate::llm::{Mood, Prompt};
 use crate::store::entities::{emotion_observation, memory, processed_event};
 use crate::store::hot::{AccountInfo, IdentityHot, TurnRecord};
 use crate::store::writer::WriteJob;
 use crate::telemetry::names;
 use chrono::{DateTime, Utc};
-use sea_orm::{EntityTrait, Set};
+use sea_orm::sea_query::ExprTrait;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
 use std::time::Instant;
 use tracing::Instrument;
 use whisperengine_contract::{
@@ -90,7 +91,18 @@ async fn process(core: &Core, message: &InboundMessage) -> Result<HandlerOutcome
     let mut state = identity::hot_identity(&core.store, account.identity_id).await?;
     let detected = emotion::detect(text);
     let now = Utc::now();
-    let user_turn = store_user_message(core, message, &account, text, &detected, now).await?;
+    let extracted = facts::extract(text);
+    let user_turn = store_user_message(
+        core,
+        message,
+        &account,
+        text,
+        &detected,
+        !extracted.is_empty(),
+        now,
+    )
+    .await?;
+    remember_facts(core, message, &account, &mut state, &extracted, now).await?;
     let mood = update_emotion(core, &mut state, &account, &detected);
     let gathered = context::gather(
         &core.settings,
@@ -100,6 +112,7 @@ async fn process(core: &Core, message: &InboundMessage) -> Result<HandlerOutcome
         text,
         now,
     );
+    note_recalled(core, &account, &mut state, &gathered.recalled, now);
     let prompt = build_prompt(core, message, &account, &state, text, gathered, mood, now);
     remember_turn(core, &account, &mut state, user_turn);
     let reply_text = respond(core, &prompt).await;
@@ -181,6 +194,82 @@ pub fn importance(text: &str, detected: &Detected) -> f64 {
     score.clamp(0.0, 1.0)
 }
 
+/// Step 5b: facts the message states, stored (a restated or corrected fact replaces the current one,
+/// which is kept as history) and made current in the hot state.
+async fn remember_facts(
+    core: &Core,
+    message: &InboundMessage,
+    account: &AccountInfo,
+    state: &mut IdentityHot,
+    extracted: &[facts::Extracted],
+    now: DateTime<Utc>,
+) -> Result<()> {
+    if extracted.is_empty() {
+        return Ok(());
+    }
+    facts::store(
+        &core.store,
+        account,
+        &message.context,
+        extracted,
+        &mut state.facts,
+        now,
+    )
+    .await?;
+    let current = state.facts.clone();
+    core.store
+        .hot
+        .update_identity(account.identity_id, |hot| hot.facts = current);
+    Ok(())
+}
+
+/// Step 7b: recalled memories get their recall time (a small ranking boost) and counter. The hot
+/// copies change at once; the SQL counters are updated in the background, off the reply's path.
+fn note_recalled(
+    core: &Core,
+    account: &AccountInfo,
+    state: &mut IdentityHot,
+    recalled: &[(i64, DateTime<Utc>, Option<i64>)],
+    now: DateTime<Utc>,
+) {
+    if recalled.is_empty() {
+        return;
+    }
+    let mark = |hot: &mut IdentityHot| {
+        for record in hot.recallable.iter_mut() {
+            if recalled.iter().any(|(account_id, at, _)| {
+                *account_id == record.account_id && *at == record.created_at
+            }) {
+                record.last_recalled_at = Some(now);
+            }
+        }
+    };
+    mark(state);
+    core.store.hot.update_identity(account.identity_id, mark);
+    let ids: Vec<i64> = recalled.iter().filter_map(|(_, _, id)| *id).collect();
+    if ids.is_empty() {
+        return;
+    }
+    let db = core.store.db.clone();
+    tokio::spawn(async move {
+        let result = memory::Entity::update_many()
+            .col_expr(
+                memory::Column::RecallCount,
+                sea_orm::sea_query::Expr::col(memory::Column::RecallCount).add(1),
+            )
+            .col_expr(
+                memory::Column::LastRecalledAt,
+                sea_orm::sea_query::Expr::value(now),
+            )
+            .filter(memory::Column::Id.is_in(ids))
+            .exec(&db)
+            .await;
+        if let Err(error) = result {
+            tracing::debug!(%error, "recall counters not updated");
+        }
+    });
+}
+
 /// Step 5: the user's message, written through (with its processed-event mark and emotion
 /// observation) before the companion answers.
 async fn store_user_message(
@@ -189,10 +278,18 @@ async fn store_user_message(
     account: &AccountInfo,
     text: &str,
     detected: &Detected,
+    states_facts: bool,
     now: DateTime<Utc>,
 ) -> Result<TurnRecord> {
-    let importance = importance(text, detected);
+    let mut importance = importance(text, detected);
+    if states_facts {
+        // A personal fact is worth remembering even when said in few words ("I'm vegan").
+        importance = importance.max(0.7);
+    }
     let turn = TurnRecord {
+        memory_id: None,
+        terms: crate::core::recall::index_terms(text),
+        last_recalled_at: None,
         account_id: account.id,
         is_user: true,
         content: text.to_string(),
@@ -275,12 +372,14 @@ fn update_emotion(
             label: updated.mood,
             intensity: updated.intensity,
             valence: updated.valence,
+            trajectory: None,
         }
     } else {
         Mood {
             label: detected.label.to_string(),
             intensity: detected.intensity,
             valence: detected.valence,
+            trajectory: None,
         }
     };
     (mood.label != "neutral").then_some(mood)
@@ -311,6 +410,7 @@ fn build_prompt(
         user_text: text.to_string(),
         history: gathered.history,
         memories: gathered.memories,
+        facts: gathered.facts,
         mood,
         now,
     }
@@ -338,6 +438,9 @@ async fn store_reply(
     reply: &str,
 ) -> Result<TurnRecord> {
     let turn = TurnRecord {
+        memory_id: None,
+        terms: crate::core::recall::index_terms(reply),
+        last_recalled_at: None,
         account_id: account.id,
         is_user: false,
         content: reply.to_string(),

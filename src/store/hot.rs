@@ -36,6 +36,8 @@ pub struct AccountInfo {
 /// One stored message, as kept hot.
 #[derive(Debug, Clone)]
 pub struct TurnRecord {
+    /// The `memory` row's id; `None` for a turn stored in this session (its id arrives on reload).
+    pub memory_id: Option<i64>,
     pub account_id: i64,
     pub is_user: bool,
     pub content: String,
@@ -45,6 +47,25 @@ pub struct TurnRecord {
     pub importance: f64,
     pub emotion: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// Stemmed terms of `content`, computed once for recall ([`crate::core::recall::index_terms`]).
+    pub terms: std::sync::Arc<[String]>,
+    /// When it was last brought up in a reply.
+    pub last_recalled_at: Option<DateTime<Utc>>,
+}
+
+/// A current fact of one of the identity's accounts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FactRecord {
+    pub id: i64,
+    pub account_id: i64,
+    pub subject: String,
+    pub attribute: String,
+    pub value: String,
+    pub confidence: f64,
+    pub platform: Platform,
+    pub scope: String,
+    pub visibility: Visibility,
+    pub updated_at: DateTime<Utc>,
 }
 
 /// The emotion state of an identity.
@@ -82,6 +103,8 @@ pub struct IdentityHot {
     /// Whether `emotion` changed since it was last written to SQL.
     pub emotion_dirty: bool,
     pub preferences: Vec<PreferenceRecord>,
+    /// Current (not superseded) facts of the identity's accounts.
+    pub facts: Vec<FactRecord>,
     /// When this state was read from SQL; older than the refresh interval means re-read it.
     pub loaded_at: Option<std::time::Instant>,
 }
@@ -298,6 +321,9 @@ mod tests {
             importance: 0.5,
             emotion: None,
             created_at: Utc::now(),
+            terms: crate::core::recall::index_terms(text),
+            memory_id: None,
+            last_recalled_at: None,
         }
     }
 

@@ -6,6 +6,7 @@
 pub mod audit_log;
 pub mod emotion_observation;
 pub mod emotional_state;
+pub mod fact;
 pub mod identity;
 pub mod link_attempt;
 pub mod link_code;
@@ -20,6 +21,7 @@ pub mod prelude {
     pub use super::audit_log::Entity as AuditLog;
     pub use super::emotion_observation::Entity as EmotionObservation;
     pub use super::emotional_state::Entity as EmotionalState;
+    pub use super::fact::Entity as Fact;
     pub use super::identity::Entity as Identity;
     pub use super::link_attempt::Entity as LinkAttempt;
     pub use super::link_code::Entity as LinkCode;
