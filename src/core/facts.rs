@@ -35,6 +35,8 @@ const SINGLE_VALUED: &[&str] = &[
     "pet",
     "family",
     "partner",
+    "diet",
+    "languages",
 ];
 
 /// Words that end a value ("I live in Lisbon with my wife" → "Lisbon").
@@ -344,6 +346,34 @@ fn extract_sentence(sentence: &str, found: &mut Vec<Extracted>) {
         {
             push(found, "user", "goal", goal, 0.7);
         }
+        for diet in ["vegan", "vegetarian", "pescatarian"] {
+            if after(sentence, &["i'm ", "i am "]).is_some_and(|rest| {
+                rest.split(|c: char| !c.is_alphanumeric())
+                    .take(3)
+                    .any(|word| word == diet)
+            }) {
+                push(found, "user", "diet", diet.to_string(), 0.85);
+            }
+        }
+        if let Some(allergy) = after(sentence, &["i'm allergic to ", "i am allergic to "])
+            .and_then(|rest| value_after(rest, 3))
+        {
+            push(found, "user", "allergy", allergy, 0.9);
+        }
+        if let Some(languages) = after(sentence, &["i speak "]).and_then(|rest| {
+            let words: Vec<&str> = rest.split_whitespace().take(6).collect();
+            (!words.is_empty()).then(|| words.join(" "))
+        }) {
+            push(
+                found,
+                "user",
+                "languages",
+                languages
+                    .trim_matches(|c: char| !c.is_alphanumeric())
+                    .to_string(),
+                0.8,
+            );
+        }
         extract_named(sentence, PETS, "pet", found);
         extract_named(sentence, FAMILY, "family", found);
         extract_named(sentence, PARTNERS, "partner", found);
@@ -607,6 +637,9 @@ pub fn phrase(fact: &FactRecord) -> String {
         "likes" => format!("you like {value}"),
         "dislikes" => format!("you don't like {value}"),
         "pet" | "family" | "partner" => format!("your {} is called {value}", fact.subject),
+        "diet" => format!("you're {value}"),
+        "allergy" => format!("you're allergic to {value}"),
+        "languages" => format!("you speak {value}"),
         other => format!("your {other} is {value}"),
     }
 }
@@ -639,6 +672,9 @@ pub fn search_text(fact: &FactRecord) -> String {
         "family" => "family",
         "partner" => "partner",
         "pronouns" => "pronouns",
+        "diet" => "diet eat food",
+        "allergy" => "allergic allergy",
+        "languages" => "languages speak",
         other => other,
     };
     format!("{} {attribute_words} {}", fact.subject, fact.value)
