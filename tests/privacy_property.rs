@@ -335,7 +335,7 @@ async fn a_privacy_switch_applies_on_the_next_message_and_is_reversible() {
         assert!(prompt_text(&prompt).contains("miso"), "{}", db.name);
         assert_eq!(
             prompt.mood.as_ref().map(|m| m.label.as_str()),
-            Some("sad"),
+            Some("sadness"),
             "{}",
             db.name
         );

@@ -2,7 +2,9 @@
 //! accounts at one identity. Also loads an identity's hot state from SQL.
 
 use crate::core::Result;
-use crate::store::entities::{emotional_state, identity, memory, platform_account, preference};
+use crate::store::entities::{
+    emotion_observation, emotional_state, identity, memory, platform_account, preference,
+};
 use crate::store::hot::{
     AccountInfo, IdentityHot, Lookup, PreferenceRecord, TurnRecord, RECALL_WINDOW, RECENT_TURNS,
 };
@@ -176,6 +178,17 @@ pub async fn load_identity(store: &Store, identity_id: Uuid) -> Result<IdentityH
         recallable.reverse();
         state.recallable = recallable.iter().map(turn_record).collect();
         state.facts = crate::core::facts::load_current(db, &account_ids).await?;
+        let mut observations = emotion_observation::Entity::find()
+            .filter(emotion_observation::Column::AccountId.is_in(account_ids.clone()))
+            .order_by_desc(emotion_observation::Column::Id)
+            .limit(crate::core::emotion::MAX_OBSERVATIONS as u64)
+            .all(db)
+            .await?;
+        observations.reverse();
+        state.observations = observations
+            .iter()
+            .map(crate::core::emotion::Observation::from_row)
+            .collect();
         state.preferences = preference::Entity::find()
             .filter(preference::Column::AccountId.is_in(account_ids))
             .all(db)

@@ -22,6 +22,9 @@ use whisperengine_contract::{
     Capabilities, HandlerOutcome, InboundMessage, OutboundReply, Platform,
 };
 
+/// Arousal of every personality's resting state (the files give a baseline valence only).
+const BASELINE_AROUSAL: f64 = 0.3;
+
 /// Runs the pipeline for one message. The reply is neutral markdown: the connector shapes it to its
 /// capabilities (splitting, markup), so the pipeline does not read them yet.
 pub async fn handle_message(
@@ -103,7 +106,7 @@ async fn process(core: &Core, message: &InboundMessage) -> Result<HandlerOutcome
     )
     .await?;
     remember_facts(core, message, &account, &mut state, &extracted, now).await?;
-    let mood = update_emotion(core, &mut state, &account, &detected);
+    let mood = update_emotion(core, &mut state, &account, &detected, now);
     let gathered = context::gather(
         &core.settings,
         &state,
@@ -349,40 +352,54 @@ fn memory_row(
     }
 }
 
-/// Step 6: blends the observation into the identity's state (kept hot, flushed on its interval).
-/// Returns the mood to show the responder: the shared state when emotional-state sharing is on,
-/// otherwise only what this message shows.
+/// Step 6: adds the observation and rebuilds the identity's state (kept hot, flushed on its
+/// interval). Returns the mood to show the responder: the state across linked accounts when
+/// emotional-state sharing is on, otherwise the state from this account's observations alone.
 fn update_emotion(
     core: &Core,
     state: &mut IdentityHot,
     account: &AccountInfo,
     detected: &Detected,
+    now: DateTime<Utc>,
 ) -> Option<Mood> {
-    let shares = preferences::is_shared(&core.settings, state, SyncCategory::EmotionalState);
-    let updated = emotion::blend(state.emotion.as_ref(), detected, account.id);
-    state.emotion = Some(updated.clone());
-    state.emotion_dirty = true;
-    let emotion = updated.clone();
-    core.store.hot.update_identity(account.identity_id, |hot| {
-        hot.emotion = Some(emotion);
-        hot.emotion_dirty = true;
-    });
-    let mood = if shares {
-        Mood {
-            label: updated.mood,
-            intensity: updated.intensity,
-            valence: updated.valence,
-            trajectory: None,
-        }
-    } else {
-        Mood {
-            label: detected.label.to_string(),
-            intensity: detected.intensity,
-            valence: detected.valence,
-            trajectory: None,
-        }
+    let baseline = emotion::Baseline {
+        valence: core.personality.emotional_baseline.valence,
+        arousal: BASELINE_AROUSAL,
     };
-    (mood.label != "neutral").then_some(mood)
+    let half_life = core.settings.emotion_half_life;
+    if !detected.is_neutral() {
+        let observation = emotion::Observation::of(detected, account.id, now);
+        state.push_observation(observation.clone(), emotion::MAX_OBSERVATIONS);
+        core.store.hot.update_identity(account.identity_id, |hot| {
+            hot.push_observation(observation, emotion::MAX_OBSERVATIONS)
+        });
+    }
+    let shared = emotion::state_of(state.observations.iter(), baseline, half_life, now);
+    if !detected.is_neutral() {
+        let snapshot = emotion::snapshot(&shared, state.emotion.as_ref(), account.id, now);
+        state.emotion = Some(snapshot.clone());
+        state.emotion_dirty = true;
+        core.store.hot.update_identity(account.identity_id, |hot| {
+            hot.emotion = Some(snapshot);
+            hot.emotion_dirty = true;
+        });
+    }
+    let shown = if preferences::is_shared(&core.settings, state, SyncCategory::EmotionalState) {
+        shared
+    } else {
+        let own = state
+            .observations
+            .iter()
+            .filter(|observation| observation.account_id == account.id);
+        emotion::state_of(own, baseline, half_life, now)
+    };
+    let label = shown.label();
+    (label != "neutral").then(|| Mood {
+        label: label.to_string(),
+        intensity: shown.intensity,
+        valence: shown.valence,
+        trajectory: shown.trajectory,
+    })
 }
 
 /// Steps 7–8: the prompt from the personality, the platform and the gathered context.

@@ -53,6 +53,18 @@ pub struct TurnRecord {
     pub last_recalled_at: Option<DateTime<Utc>>,
 }
 
+/// One observation of a person's feeling (see [`crate::core::emotion`]), with its origin account.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Observation {
+    pub account_id: i64,
+    pub label: String,
+    pub valence: f64,
+    pub arousal: f64,
+    pub intensity: f64,
+    pub confidence: f64,
+    pub at: DateTime<Utc>,
+}
+
 /// A current fact of one of the identity's accounts.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FactRecord {
@@ -105,6 +117,8 @@ pub struct IdentityHot {
     pub preferences: Vec<PreferenceRecord>,
     /// Current (not superseded) facts of the identity's accounts.
     pub facts: Vec<FactRecord>,
+    /// The latest emotion observations across the identity's accounts, oldest first.
+    pub observations: VecDeque<Observation>,
     /// When this state was read from SQL; older than the refresh interval means re-read it.
     pub loaded_at: Option<std::time::Instant>,
 }
@@ -119,6 +133,14 @@ pub enum Lookup {
 }
 
 impl IdentityHot {
+    /// Appends an emotion observation, keeping the latest `limit`.
+    pub fn push_observation(&mut self, observation: Observation, limit: usize) {
+        self.observations.push_back(observation);
+        while self.observations.len() > limit {
+            self.observations.pop_front();
+        }
+    }
+
     /// Appends a turn to the recent window (and to the recall window for user messages).
     pub fn push_turn(&mut self, turn: TurnRecord) {
         if turn.is_user {
