@@ -4,6 +4,7 @@
 use crate::core::Result;
 use crate::store::entities::{
     emotion_observation, emotional_state, identity, memory, platform_account, preference,
+    sync_conflict,
 };
 use crate::store::hot::{
     AccountInfo, IdentityHot, Lookup, PreferenceRecord, TurnRecord, RECALL_WINDOW, RECENT_TURNS,
@@ -204,6 +205,16 @@ pub async fn load_identity(store: &Store, identity_id: Uuid) -> Result<IdentityH
             })
             .collect();
     }
+    state.open_conflicts = sync_conflict::Entity::find()
+        .filter(sync_conflict::Column::IdentityId.eq(identity_id))
+        .filter(sync_conflict::Column::Status.eq("open"))
+        .filter(sync_conflict::Column::Kind.eq("preference"))
+        .order_by_asc(sync_conflict::Column::Id)
+        .all(db)
+        .await?
+        .iter()
+        .map(crate::core::preferences::open_conflict)
+        .collect();
     state.emotion = emotional_state::Entity::find_by_id(identity_id)
         .one(db)
         .await?

@@ -102,6 +102,15 @@ pub struct PreferenceRecord {
     pub updated_by_platform: String,
 }
 
+/// An open (manual) preference conflict: its key's previous value holds until the person chooses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenConflict {
+    pub id: i64,
+    pub key: String,
+    pub kept_value: String,
+    pub kept_platform: String,
+}
+
 /// Everything hot about one identity.
 #[derive(Debug, Clone, Default)]
 pub struct IdentityHot {
@@ -117,6 +126,8 @@ pub struct IdentityHot {
     pub preferences: Vec<PreferenceRecord>,
     /// Current (not superseded) facts of the identity's accounts.
     pub facts: Vec<FactRecord>,
+    /// Open preference conflicts, oldest first.
+    pub open_conflicts: Vec<OpenConflict>,
     /// The latest emotion observations across the identity's accounts, oldest first.
     pub observations: VecDeque<Observation>,
     /// When this state was read from SQL; older than the refresh interval means re-read it.
