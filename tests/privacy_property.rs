@@ -312,6 +312,7 @@ async fn a_privacy_switch_applies_on_the_next_message_and_is_reversible() {
             "{}: {reply}",
             db.name
         );
+        common::say(&core, common::command(&slack, "prefs set name Ana", false)).await;
         common::say(&core, common::message(&slack, "My cat is called Miso")).await;
         common::say(
             &core,
@@ -340,9 +341,16 @@ async fn a_privacy_switch_applies_on_the_next_message_and_is_reversible() {
             db.name
         );
 
+        assert_eq!(
+            prompt.user_name, "Ana",
+            "{}: the name set on Slack",
+            db.name
+        );
+
         for (category, key) in [
             ("conversation_history", "history"),
             ("emotional_state", "mood"),
+            ("ui_preferences", "name"),
         ] {
             let reply = common::say(
                 &core,
@@ -362,7 +370,12 @@ async fn a_privacy_switch_applies_on_the_next_message_and_is_reversible() {
                     );
                     assert!(prompt.history.iter().all(|turn| !turn.is_other_platform));
                 }
-                _ => assert_eq!(prompt.mood, None, "{}: only this message's mood", db.name),
+                "mood" => assert_eq!(prompt.mood, None, "{}: only this message's mood", db.name),
+                _ => assert_ne!(
+                    prompt.user_name, "Ana",
+                    "{}: Slack's name stays on Slack",
+                    db.name
+                ),
             }
             common::say(
                 &core,

@@ -31,28 +31,15 @@ pub enum Command {
     LinkStart,
     LinkRedeem(String),
     Unlink(Platform),
-    Memory {
-        page: u64,
-    },
+    Memory { page: u64 },
     Forget(ForgetTarget),
     Prefs,
-    PrefsSet {
-        key: String,
-        value: String,
-    },
+    PrefsSet { key: String, value: String },
     Privacy,
-    PrivacySet {
-        category: SyncCategory,
-        on: bool,
-    },
+    PrivacySet { category: SyncCategory, on: bool },
     SyncStatus,
-    /// `conflicts`: open and recently resolved conflicts.
     Conflicts,
-    /// `conflicts resolve <id> <choice>`.
-    ConflictsResolve {
-        id: i64,
-        choice: String,
-    },
+    ConflictsResolve { id: i64, choice: String },
     AdminLink(PlatformAccount, PlatformAccount),
     AdminUnlink(PlatformAccount),
     AdminAudit(u64),

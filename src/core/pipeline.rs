@@ -384,15 +384,22 @@ fn update_emotion(
             hot.emotion_dirty = true;
         });
     }
-    let shown = if preferences::is_shared(&core.settings, state, SyncCategory::EmotionalState) {
-        shared
-    } else {
-        let own = state
+    let own = || {
+        let mine = state
             .observations
             .iter()
             .filter(|observation| observation.account_id == account.id);
-        emotion::state_of(own, baseline, half_life, now)
+        emotion::state_of(mine, baseline, half_life, now)
     };
+    let mut shown = if preferences::is_shared(&core.settings, state, SyncCategory::EmotionalState) {
+        shared
+    } else {
+        own()
+    };
+    // The trajectory is an emotional pattern: read across accounts only when that is shared.
+    if !preferences::is_shared(&core.settings, state, SyncCategory::EmotionalPatterns) {
+        shown.trajectory = own().trajectory;
+    }
     let label = shown.label();
     (label != "neutral").then(|| Mood {
         label: label.to_string(),
@@ -414,7 +421,7 @@ fn build_prompt(
     mood: Option<Mood>,
     now: DateTime<Utc>,
 ) -> Prompt {
-    let preferred_name = preferences::effective(&core.settings, state)
+    let preferred_name = preferences::effective_for(&core.settings, state, account.id)
         .get("name")
         .map(|(value, _)| value.clone());
     Prompt {

@@ -101,15 +101,57 @@ fn holds_on_conflict(settings: &Settings, key: &str) -> bool {
 /// Effective preferences of an identity (key → (value, platform it was set on)), including privacy keys.
 /// While a conflict on a key is open, the value that held before it stays in effect.
 pub fn effective(settings: &Settings, state: &IdentityHot) -> BTreeMap<String, (String, String)> {
+    let records: Vec<&PreferenceRecord> = state.preferences.iter().collect();
+    effective_among(settings, &records, &state.open_conflicts)
+}
+
+/// The sharing category of a preference key: `tone` and `verbosity` are AI settings, `privacy.*`
+/// privacy settings, the rest (name, pronouns, timezone, language) UI preferences.
+pub fn category_of(key: &str) -> SyncCategory {
+    if key.starts_with(PRIVACY_PREFIX) {
+        SyncCategory::PrivacySettings
+    } else if matches!(key, "tone" | "verbosity") {
+        SyncCategory::AiSettings
+    } else {
+        SyncCategory::UiPreferences
+    }
+}
+
+/// Effective preferences as seen from one account: its own values always, other linked accounts'
+/// values only for the categories (SYNC_UI_PREFERENCES, SYNC_AI_SETTINGS, ...) that are shared.
+pub fn effective_for(
+    settings: &Settings,
+    state: &IdentityHot,
+    account_id: i64,
+) -> BTreeMap<String, (String, String)> {
+    let is_readable = |key: &str| is_shared(settings, state, category_of(key));
+    let records: Vec<&PreferenceRecord> = state
+        .preferences
+        .iter()
+        .filter(|record| record.account_id == account_id || is_readable(&record.key))
+        .collect();
+    let open: Vec<OpenConflict> = state
+        .open_conflicts
+        .iter()
+        .filter(|conflict| is_readable(&conflict.key))
+        .cloned()
+        .collect();
+    effective_among(settings, &records, &open)
+}
+
+fn effective_among(
+    settings: &Settings,
+    records: &[&PreferenceRecord],
+    open_conflicts: &[OpenConflict],
+) -> BTreeMap<String, (String, String)> {
     let mut by_key: BTreeMap<&str, Vec<&PreferenceRecord>> = BTreeMap::new();
-    for record in &state.preferences {
+    for record in records {
         by_key.entry(record.key.as_str()).or_default().push(record);
     }
     by_key
         .into_iter()
         .filter_map(|(key, records)| {
-            let held = state
-                .open_conflicts
+            let held = open_conflicts
                 .iter()
                 .filter(|conflict| conflict.key == key)
                 .min_by_key(|conflict| conflict.id);
