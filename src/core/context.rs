@@ -392,6 +392,92 @@ mod tests {
         ));
     }
 
+    fn state_with(records: Vec<TurnRecord>, switches: &[(&str, &str)]) -> IdentityHot {
+        let mut state = IdentityHot::default();
+        for record in records {
+            state.push_turn(record);
+        }
+        state.preferences = switches
+            .iter()
+            .map(|(key, value)| crate::store::hot::PreferenceRecord {
+                account_id: 1,
+                key: format!("privacy.{key}"),
+                value: value.to_string(),
+                version: 1,
+                updated_at: Utc::now(),
+                updated_by_platform: "discord".into(),
+            })
+            .collect();
+        state
+    }
+
+    #[test]
+    fn emotional_memories_from_other_accounts_follow_their_switch() {
+        let mut sad = record(
+            2,
+            "my exam went badly and I cried",
+            Platform::Slack,
+            Visibility::Dm,
+        );
+        sad.emotion = Some("sadness".into());
+        let calm = record(2, "my exam is on Friday", Platform::Slack, Visibility::Dm);
+        let me = account(1, Platform::Discord);
+        let settings = Settings::default();
+        let recalled = |state: &IdentityHot| -> Vec<String> {
+            gather(
+                &settings,
+                state,
+                &me,
+                &context(Visibility::Dm),
+                "how was my exam",
+                Utc::now(),
+            )
+            .memories
+            .into_iter()
+            .map(|m| m.text)
+            .collect()
+        };
+        let shared = state_with(vec![sad.clone(), calm.clone()], &[]);
+        assert_eq!(recalled(&shared).len(), 2);
+        let off = state_with(vec![sad, calm], &[("emotional_memories", "off")]);
+        assert_eq!(recalled(&off), vec!["my exam is on Friday".to_string()]);
+    }
+
+    #[test]
+    fn top_k_is_per_platform_when_optimizations_are_on() {
+        let mut settings = Settings {
+            memory_top_k_by_platform: vec![(Platform::Teams, 2)],
+            ..Settings::default()
+        };
+        let records: Vec<TurnRecord> = (0..8)
+            .map(|n| {
+                record(
+                    1,
+                    &format!("my sailing trip number {n}"),
+                    Platform::Teams,
+                    Visibility::Dm,
+                )
+            })
+            .collect();
+        let state = state_with(records, &[]);
+        let me = account(1, Platform::Teams);
+        let count = |settings: &Settings| {
+            gather(
+                settings,
+                &state,
+                &me,
+                &context(Visibility::Dm),
+                "sailing",
+                Utc::now(),
+            )
+            .memories
+            .len()
+        };
+        assert_eq!(count(&settings), 2);
+        settings.platform_specific_optimizations = false;
+        assert_eq!(count(&settings), 5);
+    }
+
     #[test]
     fn recency_and_recall_only_rank() {
         let now = Utc::now();
