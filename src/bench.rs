@@ -2,8 +2,13 @@
 //! through sea-orm, (b) full-pipeline messages/s with the offline responder for 1, 100 and 10,000
 //! distinct users, (c) pipeline latency p50/p99; prints (b)/(a) and, with `--json`, writes JSON.
 //!
+//! (d) retrieval over `--memories` stored memories across `--identities` identities, p50/p99
+//! (see [`retrieval`]); `--retrieval-only` runs just that.
+//!
 //! By default it runs on a fresh SQLite file in a temporary folder (never on your data); pass
 //! `--database-url` to measure PostgreSQL or another file.
+
+mod retrieval;
 
 use crate::config::{DeploymentMode, Settings};
 use crate::core::Core;
@@ -34,6 +39,18 @@ pub struct BenchArgs {
     /// Concurrent senders in the throughput runs.
     #[arg(long, default_value_t = 64)]
     pub concurrency: usize,
+    /// Memories stored for the retrieval benchmark (0 skips it).
+    #[arg(long, default_value_t = 1_000_000)]
+    pub memories: usize,
+    /// Identities the retrieval benchmark's memories are spread over.
+    #[arg(long, default_value_t = 10_000)]
+    pub identities: usize,
+    /// Recall queries in the retrieval benchmark.
+    #[arg(long, default_value_t = 5_000)]
+    pub queries: usize,
+    /// Run only the retrieval benchmark.
+    #[arg(long)]
+    pub retrieval_only: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -54,6 +71,8 @@ pub struct BenchReport {
     pub sequential_p50_ms: f64,
     pub sequential_p99_ms: f64,
     pub runs: Vec<PipelineRun>,
+    /// Retrieval over many stored memories, when run.
+    pub retrieval: Option<retrieval::RetrievalReport>,
 }
 
 const SAMPLE_MESSAGES: &[&str] = &[
@@ -88,6 +107,10 @@ pub async fn run(settings: Settings, args: BenchArgs) -> anyhow::Result<()> {
     let core = crate::app::build_core(settings.clone()).await?;
     println!("Benchmark on {display} (offline responder, rate limit off)");
 
+    if args.retrieval_only {
+        let report = retrieval::run(&core, args.memories, args.identities, args.queries).await?;
+        return write_json(args.json.as_deref(), &report);
+    }
     let raw = raw_inserts(&core.store, args.messages).await?;
     println!("(a) raw memory inserts through sea-orm: {raw:>10.0} rows/s");
 
@@ -113,19 +136,30 @@ pub async fn run(settings: Settings, args: BenchArgs) -> anyhow::Result<()> {
         runs.push(run);
     }
     core.flush_hot_state().await?;
+    let retrieval = if args.memories > 0 {
+        Some(retrieval::run(&core, args.memories, args.identities, args.queries).await?)
+    } else {
+        None
+    };
     let report = BenchReport {
         database: display,
         raw_inserts_per_second: raw,
         sequential_p50_ms: sequential_p50,
         sequential_p99_ms: sequential_p99,
         runs,
+        retrieval,
     };
-    if let Some(target) = args.json {
-        let json = serde_json::to_string_pretty(&report)?;
+    write_json(args.json.as_deref(), &report)
+}
+
+/// Writes the report as JSON to `target` ("-" for stdout), when asked.
+fn write_json(target: Option<&str>, report: &impl Serialize) -> anyhow::Result<()> {
+    if let Some(target) = target {
+        let json = serde_json::to_string_pretty(report)?;
         if target == "-" {
             println!("{json}");
         } else {
-            std::fs::write(&target, json).with_context(|| format!("writing {target}"))?;
+            std::fs::write(target, json).with_context(|| format!("writing {target}"))?;
             println!("JSON written to {target}");
         }
     }

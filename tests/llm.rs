@@ -45,6 +45,7 @@ fn prompt(platform: Platform, user_text: &str) -> Prompt {
         user_text: user_text.into(),
         history: Vec::new(),
         memories: Vec::new(),
+        facts: Vec::new(),
         mood: None,
         now: now(),
     }
@@ -274,6 +275,7 @@ async fn the_offline_responder_greets_by_name_and_meets_strong_moods_with_empath
         label: "sad".into(),
         intensity: 0.8,
         valence: -0.7,
+        trajectory: None,
     });
     let reply = responder.respond(&sad).await.unwrap();
     let empathy: Vec<String> = elena
@@ -292,6 +294,7 @@ async fn the_offline_responder_greets_by_name_and_meets_strong_moods_with_empath
         label: "sad".into(),
         intensity: 0.2,
         valence: -0.2,
+        trajectory: None,
     });
     let reply = responder.respond(&sad).await.unwrap();
     assert!(

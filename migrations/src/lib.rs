@@ -9,6 +9,7 @@ pub use sea_orm_migration;
 pub use sea_orm_migration::MigratorTrait;
 
 mod m20261125_000001_initial;
+mod m20261125_000002_memory_model;
 mod m20261125_000003_operations;
 
 use sea_orm_migration::MigrationTrait;
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
         vec![
             Box::new(m20261125_000001_initial::Migration),
+            Box::new(m20261125_000002_memory_model::Migration),
             Box::new(m20261125_000003_operations::Migration),
         ]
     }

@@ -84,6 +84,8 @@ pub const VARIABLES: &[&str] = &[
     "RATE_LIMIT_PER_MINUTE",
     "HISTORY_TURNS",
     "MEMORY_TOP_K",
+    "MEMORY_TOP_K_BY_PLATFORM",
+    "EMOTION_HALF_LIFE",
     "HOT_CACHE_CAPACITY",
     "MAX_MESSAGE_CHARS",
     "DEMO_DATA_TTL",
@@ -208,6 +210,11 @@ pub struct Settings {
     pub history_turns: usize,
     /// `MEMORY_TOP_K` [5]: long-term memories recalled per reply.
     pub memory_top_k: usize,
+    /// `MEMORY_TOP_K_BY_PLATFORM` [none], e.g. `teams=3,desktop=8`: per-platform top-k, applied when
+    /// PLATFORM_SPECIFIC_OPTIMIZATIONS is on (the seed's `memory_limit`).
+    pub memory_top_k_by_platform: Vec<(Platform, usize)>,
+    /// `EMOTION_HALF_LIFE` [6h]: how fast the emotional state drifts back to the personality's baseline.
+    pub emotion_half_life: Duration,
     /// `HOT_CACHE_CAPACITY` [10000]: identities kept in the in-process hot layer (≥ 1).
     pub hot_cache_capacity: usize,
     /// `MAX_MESSAGE_CHARS` [4000]: the longest user message accepted.
@@ -321,6 +328,8 @@ impl Default for Settings {
             rate_limit_per_minute: 20,
             history_turns: 12,
             memory_top_k: 5,
+            memory_top_k_by_platform: Vec::new(),
+            emotion_half_life: Duration::from_secs(6 * 60 * 60),
             hot_cache_capacity: 10_000,
             max_message_chars: 4000,
             demo_data_ttl: Duration::from_secs(24 * 60 * 60),
@@ -411,6 +420,18 @@ pub fn load_from(
 }
 
 impl Settings {
+    /// Memories recalled per reply on `platform`: its own value from MEMORY_TOP_K_BY_PLATFORM when
+    /// platform-specific optimizations are on, else MEMORY_TOP_K.
+    pub fn memory_top_k_for(&self, platform: Platform) -> usize {
+        if !self.platform_specific_optimizations {
+            return self.memory_top_k;
+        }
+        self.memory_top_k_by_platform
+            .iter()
+            .find(|(own, _)| *own == platform)
+            .map_or(self.memory_top_k, |(_, k)| *k)
+    }
+
     /// The host default for a sync category (a person's own choice overrides it).
     pub fn sync_default(&self, category: SyncCategory) -> bool {
         match category {

@@ -215,6 +215,36 @@ fn read_platforms(variable: &str, text: &str) -> Result<Vec<Platform>> {
     Ok(platforms)
 }
 
+/// `discord=5,teams=3`: a count per platform.
+fn read_platform_counts(variable: &str, text: &str) -> Result<Vec<(Platform, usize)>> {
+    let mut counts = Vec::new();
+    for item in text
+        .split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+    {
+        let parsed = item.split_once('=').and_then(|(platform, count)| {
+            let platform: Platform = platform.trim().parse().ok()?;
+            let count: usize = count.trim().parse().ok()?;
+            Some((platform, count))
+        });
+        match parsed {
+            Some(pair) => counts.push(pair),
+            None => {
+                return Err(ConfigError::new(
+                    variable,
+                    format!(
+                        "expected a comma-separated list of platform=count, e.g. teams=3,desktop=8 (got {}: cannot read {})",
+                        shown(text),
+                        shown(item)
+                    ),
+                ))
+            }
+        }
+    }
+    Ok(counts)
+}
+
 fn is_name(text: &str) -> bool {
     text.chars()
         .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
@@ -397,6 +427,16 @@ pub(super) fn settings_from(values: &HashMap<String, String>) -> Result<Settings
         rate_limit_per_minute: raw.whole_or("RATE_LIMIT_PER_MINUTE", d.rate_limit_per_minute, 0)?,
         history_turns: raw.whole_or("HISTORY_TURNS", d.history_turns, 0)?,
         memory_top_k: raw.whole_or("MEMORY_TOP_K", d.memory_top_k, 0)?,
+        memory_top_k_by_platform: match raw.text("MEMORY_TOP_K_BY_PLATFORM") {
+            None => d.memory_top_k_by_platform,
+            Some(text) => read_platform_counts("MEMORY_TOP_K_BY_PLATFORM", text)?,
+        },
+        emotion_half_life: raw.parse_or(
+            "EMOTION_HALF_LIFE",
+            d.emotion_half_life,
+            |text| read_duration(text).filter(|d| !d.is_zero()),
+            "a duration above zero, e.g. 6h, 90m or 3600 (seconds)",
+        )?,
         hot_cache_capacity: raw.whole_or("HOT_CACHE_CAPACITY", d.hot_cache_capacity, 1)?,
         max_message_chars: raw.whole_or("MAX_MESSAGE_CHARS", d.max_message_chars, 1)?,
         demo_data_ttl: raw.parse_or(

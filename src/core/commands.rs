@@ -40,6 +40,8 @@ pub enum Command {
     Privacy,
     PrivacySet { category: SyncCategory, on: bool },
     SyncStatus,
+    Conflicts,
+    ConflictsResolve { id: i64, choice: String },
     AdminLink(PlatformAccount, PlatformAccount),
     AdminUnlink(PlatformAccount),
     AdminAudit(u64),
@@ -86,6 +88,7 @@ impl Command {
             Command::Prefs | Command::PrefsSet { .. } => "prefs",
             Command::Privacy | Command::PrivacySet { .. } => "privacy",
             Command::SyncStatus => "sync_status",
+            Command::Conflicts | Command::ConflictsResolve { .. } => "conflicts",
             Command::AdminLink(..) => "admin_link",
             Command::AdminUnlink(_) => "admin_unlink",
             Command::AdminAudit(_) => "admin_audit",
@@ -155,6 +158,13 @@ pub fn parse(name: &str, args: &[String]) -> std::result::Result<Command, String
         ("privacy", _) => Err("Usage: `privacy` or `privacy set <category> on|off`.".into()),
         ("sync", ["status"]) | ("sync", []) | ("status", []) => Ok(Command::SyncStatus),
         ("sync", _) => Err("Usage: `sync status`.".into()),
+        ("conflicts" | "conflict", []) => Ok(Command::Conflicts),
+        ("conflicts" | "conflict", ["resolve", id, choice @ ..]) if !choice.is_empty() => id
+            .trim_start_matches('#')
+            .parse::<i64>()
+            .map(|id| Command::ConflictsResolve { id, choice: choice.join(" ") })
+            .map_err(|_| "Usage: `conflicts resolve <id> <1|2>` (ids are shown by `conflicts`).".into()),
+        ("conflicts" | "conflict", _) => Err("Usage: `conflicts` or `conflicts resolve <id> <1|2>`.".into()),
         ("admin", ["link", first, second]) => Ok(Command::AdminLink(
             parse_account(first)?,
             parse_account(second)?,
@@ -384,6 +394,13 @@ async fn run(
             Ok(OutboundReply::private(format!("{}\n{host}", mine.text)))
         }
         Command::SyncStatus => sync_status(core, caller).await,
+        Command::Conflicts => conflicts(core, caller).await,
+        Command::ConflictsResolve { id, choice } => {
+            let _guard = store.hot.lock_identity(caller.identity_id).await;
+            let state = identity::hot_identity(store, caller.identity_id).await?;
+            let text = preferences::resolve(store, caller, &state, id, &choice).await?;
+            Ok(OutboundReply::private(text))
+        }
         Command::AdminLink(first, second) => {
             let first = identity::resolve_account(store, &first).await?;
             let second = identity::resolve_account(store, &second).await?;
@@ -765,6 +782,42 @@ async fn sync_status(core: &Core, caller: &AccountInfo) -> Result<OutboundReply>
     Ok(OutboundReply::private(lines.join("\n")))
 }
 
+/// `conflicts`: what is waiting for the person's choice, and what was resolved lately.
+async fn conflicts(core: &Core, caller: &AccountInfo) -> Result<OutboundReply> {
+    let (open, resolved) = preferences::list_conflicts(&core.store, caller.identity_id, 5).await?;
+    let mut text = format!(
+        "**Conflicts** (strategy: {}):\n",
+        preferences::strategy_name(&core.settings)
+    );
+    if open.is_empty() {
+        text.push_str("Nothing is waiting for your choice.\n");
+    }
+    for conflict in &open {
+        text.push_str(&format!(
+            "- `#{}` `{}`: 1 = `{}` (in effect, set on {}) · 2 = `{}` (set on {}) — `conflicts resolve {} 1|2`\n",
+            conflict.id,
+            conflict.key,
+            conflict.kept_value,
+            conflict.kept_platform,
+            conflict.other_value,
+            conflict.other_platform,
+            conflict.id
+        ));
+    }
+    if !resolved.is_empty() {
+        text.push_str("Recently resolved:\n");
+        for conflict in &resolved {
+            text.push_str(&format!(
+                "- `#{}` `{}`: {}\n",
+                conflict.id,
+                conflict.key,
+                conflict.resolution.clone().unwrap_or_default()
+            ));
+        }
+    }
+    Ok(OutboundReply::private(text.trim_end().to_string()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -811,6 +864,14 @@ mod tests {
             })
         );
         assert_eq!(parse("sync", &args(&["status"])), Ok(Command::SyncStatus));
+        assert_eq!(parse("conflicts", &args(&[])), Ok(Command::Conflicts));
+        assert_eq!(
+            parse("conflicts", &args(&["resolve", "#7", "2"])),
+            Ok(Command::ConflictsResolve {
+                id: 7,
+                choice: "2".into()
+            })
+        );
         assert!(matches!(
             parse("admin", &args(&["link", "slack:T1/U1", "discord:42"])),
             Ok(Command::AdminLink(..))
@@ -833,6 +894,8 @@ mod tests {
             ("admin", vec!["link", "slack:T1/U1", "nonsense"]),
             ("admin", vec!["audit", "100000"]),
             ("dance", vec![]),
+            ("conflicts", vec!["resolve", "seven", "1"]),
+            ("conflicts", vec!["resolve", "7"]),
         ] {
             let result = parse(name, &args(&words));
             assert!(

@@ -7,16 +7,22 @@
 //! when CROSS_PLATFORM_SYNC_ENABLED and the person's `conversation_history` sharing are on.
 
 use crate::config::{Settings, SyncCategory};
-use crate::core::preferences;
-use crate::llm::{RecalledMemory, Speaker, Turn};
-use crate::store::hot::{AccountInfo, IdentityHot, TurnRecord};
+use crate::core::recall::{self, Query};
+use crate::core::{facts, preferences};
+use crate::llm::{KnownFact, RecalledMemory, Speaker, Turn};
+use crate::store::hot::{AccountInfo, FactRecord, IdentityHot, TurnRecord};
 use chrono::{DateTime, Utc};
-use std::collections::HashSet;
 
-use whisperengine_contract::{ConversationContext, Visibility};
+use whisperengine_contract::{ConversationContext, Platform, Visibility};
 
 /// Turns from other platforms added to the recent history when conversation sharing is on.
 const OTHER_PLATFORM_TURNS: usize = 4;
+/// At most this many facts go into a prompt.
+const MAX_FACTS: usize = 12;
+/// Half-life of the recency factor, in days: decay only ranks, it never deletes.
+const RECENCY_HALF_LIFE_DAYS: f64 = 30.0;
+/// How long a recall keeps its small boost, in hours.
+const RECALL_BOOST_HOURS: f64 = 24.0;
 
 /// Whether a stored record may be brought up in `context` for `account`.
 pub fn is_visible(
@@ -25,17 +31,66 @@ pub fn is_visible(
     context: &ConversationContext,
     shares_history: bool,
 ) -> bool {
-    if record.account_id != account.id && !shares_history {
+    is_origin_visible(
+        Origin {
+            account_id: record.account_id,
+            platform: record.platform,
+            scope: &record.scope,
+            visibility: record.visibility,
+        },
+        account,
+        context,
+        shares_history,
+    )
+}
+
+/// Where something was said: what visibility is decided on.
+#[derive(Debug, Clone, Copy)]
+pub struct Origin<'a> {
+    pub account_id: i64,
+    pub platform: Platform,
+    pub scope: &'a str,
+    pub visibility: Visibility,
+}
+
+/// The visibility rule, for anything with an origin (memories, facts).
+pub fn is_origin_visible(
+    origin: Origin<'_>,
+    account: &AccountInfo,
+    context: &ConversationContext,
+    shares_history: bool,
+) -> bool {
+    if origin.account_id != account.id && !shares_history {
         return false;
     }
     match context.visibility {
         Visibility::Dm | Visibility::Private => true,
         Visibility::Public => {
-            record.visibility == Visibility::Public
-                && record.platform == account.platform
-                && record.scope == context.scope
+            origin.visibility == Visibility::Public
+                && origin.platform == account.platform
+                && origin.scope == context.scope
         }
     }
+}
+
+/// Whether a fact may be brought up in `context` for `account` (the same rule as memories).
+pub fn is_fact_visible(
+    fact: &FactRecord,
+    account: &AccountInfo,
+    context: &ConversationContext,
+    shares_history: bool,
+) -> bool {
+    is_origin_visible(
+        Origin {
+            account_id: fact.account_id,
+            platform: fact.platform,
+            scope: &fact.scope,
+            visibility: fact.visibility,
+        },
+        account,
+        context,
+        shares_history,
+    )
 }
 
 /// The context gathered for one reply.
@@ -43,10 +98,13 @@ pub fn is_visible(
 pub struct Gathered {
     pub history: Vec<Turn>,
     pub memories: Vec<RecalledMemory>,
+    pub facts: Vec<KnownFact>,
+    /// (account, created_at, memory id) of each recalled memory, to update its recall counters.
+    pub recalled: Vec<(i64, DateTime<Utc>, Option<i64>)>,
 }
 
-/// Gathers recent turns and relevant memories for a reply to `text`. The message being answered
-/// must not yet be in `state`.
+/// Gathers recent turns, relevant memories and facts for a reply to `text`. The message being
+/// answered must not yet be in `state`.
 pub fn gather(
     settings: &Settings,
     state: &IdentityHot,
@@ -56,6 +114,35 @@ pub fn gather(
     now: DateTime<Utc>,
 ) -> Gathered {
     let shares_history = preferences::is_shared(settings, state, SyncCategory::ConversationHistory);
+    let history = recent_history(settings, state, account, context, shares_history);
+    let query = Query::new(text);
+    let (memories, recalled) = recall_memories(
+        settings,
+        state,
+        account,
+        context,
+        &query,
+        shares_history,
+        now,
+    );
+    let facts = known_facts(state, account, context, &query, shares_history);
+    Gathered {
+        history,
+        memories,
+        facts,
+        recalled,
+    }
+}
+
+/// The recent turns on this account and, when conversation sharing is on, the last few on the
+/// identity's other accounts.
+fn recent_history(
+    settings: &Settings,
+    state: &IdentityHot,
+    account: &AccountInfo,
+    context: &ConversationContext,
+    shares_history: bool,
+) -> Vec<Turn> {
     let visible: Vec<&TurnRecord> = state
         .recent
         .iter()
@@ -84,7 +171,7 @@ pub fn gather(
         );
         chosen.sort_by_key(|record| record.created_at);
     }
-    let history = chosen
+    chosen
         .iter()
         .map(|record| Turn {
             speaker: if record.is_user {
@@ -97,31 +184,82 @@ pub fn gather(
             is_other_platform: record.account_id != account.id,
             at: record.created_at,
         })
-        .collect();
-    let query = terms(text);
-    // Recent turns may be recalled too: "what did I just say my cat was called?" is a recall.
-    // Questions are not facts, so they are never recalled as something the person told us.
-    let mut scored: Vec<(f64, &TurnRecord)> = state
+        .collect()
+}
+
+/// How much recency weighs: 1 for now, halving every [`RECENCY_HALF_LIFE_DAYS`], never below 0.5.
+pub fn recency_factor(at: DateTime<Utc>, now: DateTime<Utc>) -> f64 {
+    let age_days = (now - at).num_seconds().max(0) as f64 / 86_400.0;
+    0.5 + 0.5 * 0.5_f64.powf(age_days / RECENCY_HALF_LIFE_DAYS)
+}
+
+/// A small boost for a memory brought up lately (so a thread of conversation stays on topic).
+pub fn recall_boost(last_recalled_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> f64 {
+    match last_recalled_at {
+        Some(at) => {
+            let hours = (now - at).num_seconds().max(0) as f64 / 3_600.0;
+            1.0 + 0.1 * (-hours / RECALL_BOOST_HOURS).exp()
+        }
+        None => 1.0,
+    }
+}
+
+/// Top-k memories: BM25 relevance × recency × importance × recall boost, over the identity's
+/// memories visible here. Recent turns may be recalled too ("what did I just say my cat was
+/// called?"); questions are not facts, so they are never recalled as something the person told us.
+#[allow(clippy::too_many_arguments)]
+fn recall_memories(
+    settings: &Settings,
+    state: &IdentityHot,
+    account: &AccountInfo,
+    context: &ConversationContext,
+    query: &Query,
+    shares_history: bool,
+    now: DateTime<Utc>,
+) -> (Vec<RecalledMemory>, Vec<(i64, DateTime<Utc>, Option<i64>)>) {
+    let shares_importance = preferences::is_shared(settings, state, SyncCategory::MemoryImportance);
+    let shares_emotional = preferences::is_shared(settings, state, SyncCategory::EmotionalMemories);
+    let candidates: Vec<&TurnRecord> = state
         .recallable
         .iter()
         .filter(|record| !record.content.trim_end().ends_with('?'))
         .filter(|record| is_visible(record, account, context, shares_history))
-        .filter_map(|record| {
-            let score = relevance(&query, &terms(&record.content));
-            (score > 0.0).then(|| {
-                let age_days = (now - record.created_at).num_seconds().max(0) as f64 / 86_400.0;
-                let recency = 1.0 / (1.0 + age_days / 30.0);
-                (
-                    score * (0.5 + record.importance) * (0.5 + 0.5 * recency),
-                    record,
-                )
-            })
+        .filter(|record| {
+            shares_emotional || record.account_id == account.id || record.emotion.is_none()
         })
         .collect();
-    scored.sort_by(|a, b| b.0.partial_cmp(&a.0).unwrap_or(std::cmp::Ordering::Equal));
+    let documents: Vec<&[String]> = candidates.iter().map(|record| &record.terms[..]).collect();
+    let relevance = recall::bm25(query, &documents);
+    let mut scored: Vec<(f64, &TurnRecord)> = candidates
+        .iter()
+        .zip(relevance)
+        .filter(|(_, relevance)| *relevance > 0.0)
+        .map(|(record, relevance)| {
+            // With importance sharing off, another account's importance does not count.
+            let importance = if shares_importance || record.account_id == account.id {
+                record.importance
+            } else {
+                0.5
+            };
+            let score = relevance
+                * (0.5 + importance)
+                * recency_factor(record.created_at, now)
+                * recall_boost(record.last_recalled_at, now);
+            (score, *record)
+        })
+        .collect();
+    scored.sort_by(|a, b| {
+        b.0.partial_cmp(&a.0)
+            .unwrap_or(std::cmp::Ordering::Equal)
+            .then(b.1.created_at.cmp(&a.1.created_at))
+    });
+    scored.truncate(top_k(settings, account.platform));
+    let recalled = scored
+        .iter()
+        .map(|(_, record)| (record.account_id, record.created_at, record.memory_id))
+        .collect();
     let memories = scored
         .into_iter()
-        .take(settings.memory_top_k)
         .map(|(score, record)| RecalledMemory {
             text: record.content.clone(),
             platform: record.platform,
@@ -130,45 +268,52 @@ pub fn gather(
             is_other_platform: record.account_id != account.id,
         })
         .collect();
-    Gathered { history, memories }
+    (memories, recalled)
 }
 
-const STOPWORDS: &[&str] = &[
-    "a", "an", "the", "and", "or", "but", "is", "are", "was", "were", "be", "been", "am", "i",
-    "me", "my", "mine", "you", "your", "yours", "we", "our", "it", "its", "to", "of", "in", "on",
-    "at", "for", "with", "what", "whats", "what's", "who", "where", "when", "how", "why", "which",
-    "do", "does", "did", "that", "this", "these", "those", "there", "here", "have", "has", "had",
-    "so", "not", "no", "yes", "can", "could", "would", "should", "will", "just", "about", "tell",
-    "know", "remember", "again", "im", "i'm", "ive", "i've", "it's", "is", "by", "from", "as",
-    "if", "then", "than", "too", "very", "really", "some", "any", "all", "called", "name", "named",
-];
+/// How many memories go into a prompt on `platform` (MEMORY_TOP_K, or the platform's own value).
+pub fn top_k(settings: &Settings, platform: Platform) -> usize {
+    settings.memory_top_k_for(platform)
+}
 
-/// Lower-cased content words with a light plural/suffix folding ("cats" → "cat").
-pub fn terms(text: &str) -> HashSet<String> {
-    text.to_lowercase()
-        .split(|c: char| !(c.is_alphanumeric() || c == '\''))
-        .map(|word| word.trim_matches('\''))
-        .filter(|word| word.len() > 1 && !STOPWORDS.contains(word))
-        .map(|word| {
-            let word = word.strip_suffix("'s").unwrap_or(word);
-            if word.len() > 4 && word.ends_with("ies") {
-                format!("{}y", &word[..word.len() - 3])
-            } else if word.len() > 3 && word.ends_with('s') && !word.ends_with("ss") {
-                word[..word.len() - 1].to_string()
-            } else {
-                word.to_string()
-            }
+/// The identity's current facts visible here, the ones the message is about first.
+fn known_facts(
+    state: &IdentityHot,
+    account: &AccountInfo,
+    context: &ConversationContext,
+    query: &Query,
+    shares_history: bool,
+) -> Vec<KnownFact> {
+    let visible: Vec<&FactRecord> = state
+        .facts
+        .iter()
+        .filter(|fact| is_fact_visible(fact, account, context, shares_history))
+        .collect();
+    let terms: Vec<std::sync::Arc<[String]>> = visible
+        .iter()
+        .map(|fact| recall::index_terms(&facts::search_text(fact)))
+        .collect();
+    let documents: Vec<&[String]> = terms.iter().map(|terms| &terms[..]).collect();
+    let relevance = recall::bm25(query, &documents);
+    let mut ranked: Vec<(f64, &FactRecord)> = relevance.into_iter().zip(visible).collect();
+    ranked.sort_by(|a, b| {
+        b.0.partial_cmp(&a.0)
+            .unwrap_or(std::cmp::Ordering::Equal)
+            .then(b.1.updated_at.cmp(&a.1.updated_at))
+    });
+    ranked
+        .into_iter()
+        .take(MAX_FACTS)
+        .map(|(score, fact)| KnownFact {
+            phrase: facts::phrase(fact),
+            attribute: fact.attribute.clone(),
+            value: fact.value.clone(),
+            platform: fact.platform,
+            at: fact.updated_at,
+            score,
+            is_other_platform: fact.account_id != account.id,
         })
         .collect()
-}
-
-/// Share of the query's terms found in a memory (0 when none).
-fn relevance(query: &HashSet<String>, memory: &HashSet<String>) -> f64 {
-    if query.is_empty() || memory.is_empty() {
-        return 0.0;
-    }
-    let shared = query.intersection(memory).count() as f64;
-    shared / (query.len() as f64).sqrt() / (memory.len() as f64).sqrt().max(1.0).sqrt()
 }
 
 #[cfg(test)]
@@ -183,6 +328,9 @@ mod tests {
         visibility: Visibility,
     ) -> TurnRecord {
         TurnRecord {
+            memory_id: None,
+            terms: recall::index_terms(text),
+            last_recalled_at: None,
             account_id,
             is_user: true,
             content: text.into(),
@@ -244,13 +392,99 @@ mod tests {
         ));
     }
 
+    fn state_with(records: Vec<TurnRecord>, switches: &[(&str, &str)]) -> IdentityHot {
+        let mut state = IdentityHot::default();
+        for record in records {
+            state.push_turn(record);
+        }
+        state.preferences = switches
+            .iter()
+            .map(|(key, value)| crate::store::hot::PreferenceRecord {
+                account_id: 1,
+                key: format!("privacy.{key}"),
+                value: value.to_string(),
+                version: 1,
+                updated_at: Utc::now(),
+                updated_by_platform: "discord".into(),
+            })
+            .collect();
+        state
+    }
+
     #[test]
-    fn questions_match_the_statements_they_ask_about() {
-        let question = terms("What's my cat called?");
-        let relevant = terms("My cat is called Miso");
-        let unrelated = terms("I work as a nurse in Porto");
-        assert!(relevance(&question, &relevant) > 0.0);
-        assert_eq!(relevance(&question, &unrelated), 0.0);
-        assert!(terms("cats and puppies").contains("puppy"));
+    fn emotional_memories_from_other_accounts_follow_their_switch() {
+        let mut sad = record(
+            2,
+            "my exam went badly and I cried",
+            Platform::Slack,
+            Visibility::Dm,
+        );
+        sad.emotion = Some("sadness".into());
+        let calm = record(2, "my exam is on Friday", Platform::Slack, Visibility::Dm);
+        let me = account(1, Platform::Discord);
+        let settings = Settings::default();
+        let recalled = |state: &IdentityHot| -> Vec<String> {
+            gather(
+                &settings,
+                state,
+                &me,
+                &context(Visibility::Dm),
+                "how was my exam",
+                Utc::now(),
+            )
+            .memories
+            .into_iter()
+            .map(|m| m.text)
+            .collect()
+        };
+        let shared = state_with(vec![sad.clone(), calm.clone()], &[]);
+        assert_eq!(recalled(&shared).len(), 2);
+        let off = state_with(vec![sad, calm], &[("emotional_memories", "off")]);
+        assert_eq!(recalled(&off), vec!["my exam is on Friday".to_string()]);
+    }
+
+    #[test]
+    fn top_k_is_per_platform_when_optimizations_are_on() {
+        let mut settings = Settings {
+            memory_top_k_by_platform: vec![(Platform::Teams, 2)],
+            ..Settings::default()
+        };
+        let records: Vec<TurnRecord> = (0..8)
+            .map(|n| {
+                record(
+                    1,
+                    &format!("my sailing trip number {n}"),
+                    Platform::Teams,
+                    Visibility::Dm,
+                )
+            })
+            .collect();
+        let state = state_with(records, &[]);
+        let me = account(1, Platform::Teams);
+        let count = |settings: &Settings| {
+            gather(
+                settings,
+                &state,
+                &me,
+                &context(Visibility::Dm),
+                "sailing",
+                Utc::now(),
+            )
+            .memories
+            .len()
+        };
+        assert_eq!(count(&settings), 2);
+        settings.platform_specific_optimizations = false;
+        assert_eq!(count(&settings), 5);
+    }
+
+    #[test]
+    fn recency_and_recall_only_rank() {
+        let now = Utc::now();
+        assert!((recency_factor(now, now) - 1.0).abs() < 1e-9);
+        let month = recency_factor(now - chrono::Duration::days(30), now);
+        assert!((month - 0.75).abs() < 1e-6, "{month}");
+        assert!(recency_factor(now - chrono::Duration::days(3650), now) >= 0.5);
+        assert!(recall_boost(Some(now), now) > recall_boost(None, now));
     }
 }

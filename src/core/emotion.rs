@@ -1,45 +1,78 @@
-//! Emotion: a small lexicon-based detector for a user's message, and the identity's emotional state
-//! (a blend of recent observations), kept hot and flushed to SQL on EMOTIONAL_SYNC_INTERVAL.
+//! Emotion: a lexicon-based detector (ten labels, intensity, confidence, negation, intensifiers) for
+//! a user's message, and the person's state: valence/arousal plus a label distribution, an
+//! exponential moving average of observations weighted by intensity × confidence that decays toward
+//! the personality's baseline with EMOTION_HALF_LIFE, and a trajectory over the last observations.
+//! The state is rebuilt from the recent observations (kept hot, with their origin account), so it is
+//! shared across linked accounts when SYNC_EMOTIONAL_STATE is on and per account when off; its
+//! summary is flushed to SQL on EMOTIONAL_SYNC_INTERVAL.
 
 use crate::core::Result;
-use crate::store::entities::{emotional_state, sync_conflict};
+use crate::llm::Trajectory;
+use crate::store::entities::{emotion_observation, emotional_state};
 use crate::store::hot::EmotionSnapshot;
 use crate::store::Store;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set};
+use sea_orm::{ConnectionTrait, EntityTrait, Set};
 use uuid::Uuid;
+
+/// The labels the detector and the state use (Plutchik's eight, love, and neutral).
+pub const LABELS: [&str; 10] = [
+    "joy",
+    "sadness",
+    "anger",
+    "fear",
+    "surprise",
+    "disgust",
+    "trust",
+    "anticipation",
+    "love",
+    "neutral",
+];
 
 /// What the detector read in one message.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Detected {
-    /// `happy`, `excited`, `grateful`, `sad`, `lonely`, `angry`, `anxious`, `tired` or `neutral`.
+    /// One of [`LABELS`].
     pub label: &'static str,
     /// -1 (negative) ..= 1 (positive).
     pub valence: f64,
+    /// 0 (calm) ..= 1 (agitated).
+    pub arousal: f64,
     /// 0 ..= 1.
     pub intensity: f64,
+    /// 0 ..= 1: how sure the detector is (lower for mixed or weak signals).
+    pub confidence: f64,
 }
 
 impl Detected {
     pub fn is_neutral(&self) -> bool {
         self.label == "neutral"
     }
+
+    fn neutral() -> Detected {
+        Detected {
+            label: "neutral",
+            valence: 0.0,
+            arousal: 0.0,
+            intensity: 0.0,
+            confidence: 0.5,
+        }
+    }
 }
 
-/// (label, valence, words). Stems match word starts ("excit" matches "excited", "exciting").
-const LEXICON: &[(&str, f64, &[&str])] = &[
+/// (label, valence, arousal, words). Stems match word starts ("excit" matches "excited", "exciting").
+const LEXICON: &[(&str, f64, f64, &[&str])] = &[
     (
-        "happy",
-        0.7,
+        "joy",
+        0.8,
+        0.6,
         &[
             "happy",
             "glad",
             "great",
             "wonderful",
             "awesome",
-            "love",
-            "loving",
             "joy",
             "delight",
             "good",
@@ -47,24 +80,14 @@ const LEXICON: &[(&str, f64, &[&str])] = &[
             "amazing",
             "yay",
             "proud",
+            "cheerful",
+            "ecstatic",
         ],
     ),
     (
-        "excited",
-        0.8,
-        &[
-            "excit",
-            "thrill",
-            "can't wait",
-            "cant wait",
-            "pumped",
-            "stoked",
-        ],
-    ),
-    ("grateful", 0.7, &["thank", "grateful", "appreciat"]),
-    (
-        "sad",
+        "sadness",
         -0.7,
+        0.3,
         &[
             "sad",
             "unhappy",
@@ -77,26 +100,31 @@ const LEXICON: &[(&str, f64, &[&str])] = &[
             "upset",
             "grief",
             "griev",
+            "lonely",
+            "alone",
+            "hopeless",
             "miss him",
             "miss her",
             "lost my",
+            "tired",
+            "exhausted",
+            "drained",
+            "awful",
         ],
     ),
     (
-        "lonely",
-        -0.6,
-        &["lonely", "alone", "isolat", "no friends", "nobody"],
-    ),
-    (
-        "angry",
+        "anger",
         -0.8,
+        0.85,
         &[
             "angry", "furious", "mad", "annoy", "hate", "irritat", "pissed", "frustrat", "rage",
+            "outrag",
         ],
     ),
     (
-        "anxious",
+        "fear",
         -0.6,
+        0.75,
         &[
             "anxious",
             "worried",
@@ -108,18 +136,78 @@ const LEXICON: &[(&str, f64, &[&str])] = &[
             "panic",
             "overwhelm",
             "fear",
+            "terrif",
+            "dread",
         ],
     ),
     (
-        "tired",
-        -0.3,
+        "surprise",
+        0.2,
+        0.8,
         &[
-            "tired",
-            "exhausted",
-            "sleepy",
-            "drained",
-            "burnt out",
-            "burned out",
+            "surpris",
+            "shock",
+            "wow",
+            "unexpected",
+            "astonish",
+            "can't believe",
+            "cant believe",
+        ],
+    ),
+    (
+        "disgust",
+        -0.7,
+        0.5,
+        &[
+            "disgust",
+            "gross",
+            "revolting",
+            "nasty",
+            "yuck",
+            "sick of",
+            "repuls",
+        ],
+    ),
+    (
+        "trust",
+        0.5,
+        0.3,
+        &[
+            "trust",
+            "rely on",
+            "count on",
+            "believe in",
+            "safe with",
+            "confident",
+        ],
+    ),
+    (
+        "anticipation",
+        0.6,
+        0.75,
+        &[
+            "excit",
+            "thrill",
+            "can't wait",
+            "cant wait",
+            "looking forward",
+            "pumped",
+            "stoked",
+            "eager",
+        ],
+    ),
+    (
+        "love",
+        0.9,
+        0.5,
+        &[
+            "love",
+            "loving",
+            "adore",
+            "cherish",
+            "grateful",
+            "thank",
+            "appreciat",
         ],
     ),
 ];
@@ -132,109 +220,273 @@ const INTENSIFIERS: &[&str] = &[
     "incredibly",
     "super",
     "totally",
+    "completely",
 ];
 const NEGATIONS: &[&str] = &[
-    "not", "no", "never", "don't", "dont", "isn't", "isnt", "wasn't", "barely",
+    "not", "no", "never", "don't", "dont", "isn't", "isnt", "wasn't", "barely", "hardly",
 ];
 
-/// Reads the dominant emotion of a message.
+/// The (valence, arousal) of a label.
+pub fn coordinates(label: &str) -> (f64, f64) {
+    LEXICON
+        .iter()
+        .find(|(own, ..)| *own == label)
+        .map_or((0.0, 0.0), |(_, valence, arousal, _)| (*valence, *arousal))
+}
+
+/// Reads the dominant emotion of a message. A negated feeling ("not happy") is not that feeling:
+/// a negated positive one counts as a weak sadness, a negated negative one as nothing.
 pub fn detect(text: &str) -> Detected {
-    let lower = text.to_lowercase();
+    let lower = text.to_lowercase().replace('’', "'");
     let words: Vec<&str> = lower
         .split(|c: char| !(c.is_alphanumeric() || c == '\''))
         .filter(|word| !word.is_empty())
         .collect();
-    let mut scores: Vec<(&'static str, f64, f64)> = Vec::new();
-    for (label, valence, stems) in LEXICON {
-        let mut hits = 0.0;
+    let mut scores: Vec<(&'static str, f64)> =
+        LEXICON.iter().map(|(label, ..)| (*label, 0.0)).collect();
+    for (index_label, (_, valence, _, stems)) in LEXICON.iter().enumerate() {
         for stem in *stems {
             if stem.contains(' ') {
                 if lower.contains(stem) {
-                    hits += 1.0;
+                    scores[index_label].1 += 1.0;
                 }
                 continue;
             }
             for (index, word) in words.iter().enumerate() {
                 if word.starts_with(stem) && (stem.len() >= 4 || *word == *stem) {
                     let before = &words[index.saturating_sub(3)..index];
-                    if before.iter().any(|w| NEGATIONS.contains(w)) {
-                        continue; // "not happy" is not happiness; we do not guess its opposite
-                    }
                     let boost = if before.iter().any(|w| INTENSIFIERS.contains(w)) {
                         1.5
                     } else {
                         1.0
                     };
-                    hits += boost;
+                    if before.iter().any(|w| NEGATIONS.contains(w)) {
+                        if *valence > 0.0 {
+                            scores[1].1 += 0.5 * boost; // "not happy" leans sad
+                        }
+                        continue;
+                    }
+                    scores[index_label].1 += boost;
                 }
             }
         }
-        if hits > 0.0 {
-            scores.push((label, *valence, hits));
-        }
     }
-    let Some((label, valence, hits)) = scores
-        .into_iter()
-        .max_by(|a, b| a.2.partial_cmp(&b.2).unwrap_or(std::cmp::Ordering::Equal))
-    else {
-        return Detected {
-            label: "neutral",
-            valence: 0.0,
-            intensity: 0.0,
-        };
-    };
+    scores.sort_by(|a, b| b.1.partial_cmp(&a.1).unwrap_or(std::cmp::Ordering::Equal));
+    let (label, hits) = scores[0];
+    if hits <= 0.0 {
+        return Detected::neutral();
+    }
+    let runner_up = scores[1].1;
     let exclamations = text.matches('!').count().min(3) as f64;
     let shouting = text.len() > 8
         && text
             .chars()
             .filter(|c| c.is_alphabetic())
             .all(|c| c.is_uppercase());
-    let intensity = (0.35 + 0.2 * hits + 0.08 * exclamations + if shouting { 0.15 } else { 0.0 })
+    let intensity = (0.25 + 0.2 * hits + 0.08 * exclamations + if shouting { 0.15 } else { 0.0 })
         .clamp(0.0, 1.0);
+    // Sure when the signal is strong and one-sided; less so when mixed or a single weak word.
+    let confidence = (0.45 + 0.15 * hits - 0.25 * (runner_up / hits)).clamp(0.2, 0.95);
+    let (valence, arousal) = coordinates(label);
     Detected {
         label,
         valence,
+        arousal,
         intensity,
+        confidence,
     }
 }
 
-/// Blends an observation into the state: recent feelings weigh more, strong ones most.
-pub fn blend(
-    previous: Option<&EmotionSnapshot>,
-    observed: &Detected,
-    account_id: i64,
-) -> EmotionSnapshot {
-    let now = Utc::now();
-    let weight = 0.3 + 0.5 * observed.intensity;
-    match previous {
-        None => EmotionSnapshot {
-            mood: observed.label.to_string(),
-            valence: observed.valence * observed.intensity,
-            intensity: observed.intensity,
-            updated_at: now,
-            updated_by_account_id: Some(account_id),
-            version: 1,
-        },
-        Some(previous) => {
-            let valence =
-                previous.valence * (1.0 - weight) + observed.valence * observed.intensity * weight;
-            let intensity = previous.intensity * (1.0 - weight) + observed.intensity * weight;
-            let mood = if observed.is_neutral() && intensity < 0.25 {
-                "neutral".to_string()
-            } else if observed.is_neutral() {
-                previous.mood.clone()
-            } else {
-                observed.label.to_string()
-            };
-            EmotionSnapshot {
-                mood,
-                valence: valence.clamp(-1.0, 1.0),
-                intensity: intensity.clamp(0.0, 1.0),
-                updated_at: now,
-                updated_by_account_id: Some(account_id),
-                version: previous.version + 1,
-            }
+pub use crate::store::hot::Observation;
+
+impl Observation {
+    /// What a message showed, as an observation.
+    pub fn of(detected: &Detected, account_id: i64, at: DateTime<Utc>) -> Observation {
+        Observation {
+            account_id,
+            label: detected.label.to_string(),
+            valence: detected.valence,
+            arousal: detected.arousal,
+            intensity: detected.intensity,
+            confidence: detected.confidence,
+            at,
         }
+    }
+
+    /// A stored observation (the table keeps no arousal or confidence: the label's arousal and a
+    /// middling confidence stand in).
+    pub fn from_row(row: &emotion_observation::Model) -> Observation {
+        Observation {
+            account_id: row.account_id,
+            label: row.emotion.clone(),
+            valence: row.valence,
+            arousal: coordinates(&row.emotion).1,
+            intensity: row.intensity,
+            confidence: STORED_CONFIDENCE,
+            at: row.created_at,
+        }
+    }
+}
+
+/// Confidence assumed for observations read back from SQL.
+const STORED_CONFIDENCE: f64 = 0.7;
+
+/// The personality's resting state the person's state drifts back to.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Baseline {
+    pub valence: f64,
+    pub arousal: f64,
+}
+
+/// A person's emotional state at one moment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct State {
+    pub valence: f64,
+    pub arousal: f64,
+    pub intensity: f64,
+    /// Share of each label in [`LABELS`] order, summing to 1.
+    pub distribution: [f64; LABELS.len()],
+    pub trajectory: Option<Trajectory>,
+}
+
+/// Most observations the state is built from.
+pub const MAX_OBSERVATIONS: usize = 32;
+/// Observations the trajectory compares (older half against newer half).
+pub const TRAJECTORY_WINDOW: usize = 6;
+/// How far one fully intense, fully confident observation moves the state.
+const LEARNING_RATE: f64 = 0.6;
+/// A label leads the state when it holds at least this share; otherwise the state is neutral.
+const LEADING_SHARE: f64 = 0.25;
+
+impl State {
+    fn baseline(baseline: Baseline) -> State {
+        let mut distribution = [0.0; LABELS.len()];
+        distribution[LABELS.len() - 1] = 1.0;
+        State {
+            valence: baseline.valence,
+            arousal: baseline.arousal,
+            intensity: 0.0,
+            distribution,
+            trajectory: None,
+        }
+    }
+
+    /// The leading label, or `neutral` when no feeling holds a clear share.
+    pub fn label(&self) -> &'static str {
+        let (index, share) = self
+            .distribution
+            .iter()
+            .enumerate()
+            .take(LABELS.len() - 1)
+            .fold((LABELS.len() - 1, 0.0), |best, (index, share)| {
+                if *share > best.1 {
+                    (index, *share)
+                } else {
+                    best
+                }
+            });
+        if share >= LEADING_SHARE {
+            LABELS[index]
+        } else {
+            "neutral"
+        }
+    }
+
+    /// Moves toward the baseline by the time passed: half the way every `half_life`.
+    fn decay(
+        &mut self,
+        baseline: Baseline,
+        elapsed: chrono::Duration,
+        half_life: std::time::Duration,
+    ) {
+        let seconds = elapsed.num_milliseconds().max(0) as f64 / 1000.0;
+        let factor = 0.5_f64.powf(seconds / half_life.as_secs_f64().max(1.0));
+        let rest = State::baseline(baseline);
+        self.valence = rest.valence + (self.valence - rest.valence) * factor;
+        self.arousal = rest.arousal + (self.arousal - rest.arousal) * factor;
+        self.intensity *= factor;
+        for (share, resting) in self.distribution.iter_mut().zip(rest.distribution) {
+            *share = resting + (*share - resting) * factor;
+        }
+    }
+
+    /// Exponential moving average, weighted by intensity × confidence.
+    fn observe(&mut self, observation: &Observation) {
+        let weight =
+            (LEARNING_RATE * observation.intensity * observation.confidence).clamp(0.0, 1.0);
+        self.valence += weight * (observation.valence - self.valence);
+        self.arousal += weight * (observation.arousal - self.arousal);
+        self.intensity += weight * (observation.intensity - self.intensity);
+        for (index, share) in self.distribution.iter_mut().enumerate() {
+            let target = if LABELS[index] == observation.label {
+                1.0
+            } else {
+                0.0
+            };
+            *share += weight * (target - *share);
+        }
+    }
+}
+
+/// The state from `observations` (oldest first): each one blended in, the state decaying toward
+/// the baseline between them and up to `now`; plus the trajectory of the last few.
+pub fn state_of<'a>(
+    observations: impl IntoIterator<Item = &'a Observation>,
+    baseline: Baseline,
+    half_life: std::time::Duration,
+    now: DateTime<Utc>,
+) -> State {
+    let mut state = State::baseline(baseline);
+    let mut last_at: Option<DateTime<Utc>> = None;
+    let mut valences = Vec::new();
+    for observation in observations {
+        if let Some(previous) = last_at {
+            state.decay(baseline, observation.at - previous, half_life);
+        }
+        state.observe(observation);
+        last_at = Some(observation.at);
+        valences.push(observation.valence * observation.intensity);
+    }
+    if let Some(previous) = last_at {
+        state.decay(baseline, now - previous, half_life);
+    }
+    state.trajectory = trajectory(&valences);
+    state
+}
+
+/// Improving / steady / declining: the newer half of the last [`TRAJECTORY_WINDOW`] valences
+/// against the older half. None with fewer than four observations.
+pub fn trajectory(valences: &[f64]) -> Option<Trajectory> {
+    let recent = &valences[valences.len().saturating_sub(TRAJECTORY_WINDOW)..];
+    if recent.len() < 4 {
+        return None;
+    }
+    let half = recent.len() / 2;
+    let mean = |values: &[f64]| values.iter().sum::<f64>() / values.len() as f64;
+    let change = mean(&recent[recent.len() - half..]) - mean(&recent[..half]);
+    Some(if change > 0.2 {
+        Trajectory::Improving
+    } else if change < -0.2 {
+        Trajectory::Declining
+    } else {
+        Trajectory::Steady
+    })
+}
+
+/// The snapshot kept in SQL (label, valence, intensity) for a state.
+pub fn snapshot(
+    state: &State,
+    previous: Option<&EmotionSnapshot>,
+    account_id: i64,
+    now: DateTime<Utc>,
+) -> EmotionSnapshot {
+    EmotionSnapshot {
+        mood: state.label().to_string(),
+        valence: state.valence.clamp(-1.0, 1.0),
+        intensity: state.intensity.clamp(0.0, 1.0),
+        updated_at: now,
+        updated_by_account_id: Some(account_id),
+        version: previous.map_or(1, |previous| previous.version + 1),
     }
 }
 
@@ -280,9 +532,8 @@ async fn save_state_on(
     }
 }
 
-/// When two identities are linked, one emotional state survives: the most recently updated one
-/// (both are recent feelings of the same person; the newer is the better guess). Recorded as a
-/// resolved conflict when both had a state.
+/// When two identities are linked, their emotional states merge as a weighted combination (each
+/// weighs by its intensity): both are recent feelings of the same person, so this is not a conflict.
 pub async fn merge_states(
     db: &impl ConnectionTrait,
     store: &Store,
@@ -304,36 +555,40 @@ pub async fn merge_states(
             .await?
             .map(snapshot_of),
     };
-    let (Some(kept), Some(other)) = (kept.clone(), other.clone()) else {
-        if let Some(only) = other.or(kept) {
-            save_state_on(db, survivor, &only).await?;
-        }
-        return Ok(());
+    let merged = match (kept, other) {
+        (Some(kept), Some(other)) => merge_two(&kept, &other),
+        (Some(only), None) | (None, Some(only)) => only,
+        (None, None) => return Ok(()),
     };
-    let (winner, loser) = if other.updated_at > kept.updated_at {
-        (other, kept)
+    save_state_on(db, survivor, &merged).await
+}
+
+/// The weighted combination of two states (weights: intensity, equal when both are calm).
+pub fn merge_two(first: &EmotionSnapshot, second: &EmotionSnapshot) -> EmotionSnapshot {
+    let (weight_first, weight_second) = if first.intensity + second.intensity > 0.0 {
+        (first.intensity, second.intensity)
     } else {
-        (kept, other)
+        (1.0, 1.0)
     };
-    save_state_on(db, survivor, &winner).await?;
-    sync_conflict::ActiveModel {
-        identity_id: Set(survivor),
-        kind: Set("emotional_state".into()),
-        key: Set("mood".into()),
-        kept_value: Set(format!("{} ({:+.2})", winner.mood, winner.valence)),
-        other_value: Set(format!("{} ({:+.2})", loser.mood, loser.valence)),
-        kept_platform: Set(String::new()),
-        other_platform: Set(String::new()),
-        strategy: Set("latest_wins".into()),
-        status: Set("resolved".into()),
-        resolution: Set(Some("kept the most recently updated state on link".into())),
-        created_at: Set(Utc::now()),
-        resolved_at: Set(Some(Utc::now())),
-        ..Default::default()
+    let total = weight_first + weight_second;
+    let newer = if second.updated_at > first.updated_at {
+        second
+    } else {
+        first
+    };
+    let stronger = if weight_second > weight_first {
+        second
+    } else {
+        first
+    };
+    EmotionSnapshot {
+        mood: stronger.mood.clone(),
+        valence: (first.valence * weight_first + second.valence * weight_second) / total,
+        intensity: (first.intensity * weight_first + second.intensity * weight_second) / total,
+        updated_at: newer.updated_at,
+        updated_by_account_id: newer.updated_by_account_id,
+        version: first.version.max(second.version) + 1,
     }
-    .insert(db)
-    .await?;
-    Ok(())
 }
 
 /// Maps a stored state row.
@@ -352,32 +607,128 @@ pub fn snapshot_of(row: emotional_state::Model) -> EmotionSnapshot {
 mod tests {
     use super::*;
 
+    const BASELINE: Baseline = Baseline {
+        valence: 0.3,
+        arousal: 0.3,
+    };
+    const HALF_LIFE: std::time::Duration = std::time::Duration::from_secs(6 * 3600);
+
     #[test]
-    fn detects_common_feelings() {
-        assert_eq!(detect("I'm so sad today, I miss her").label, "sad");
-        assert_eq!(detect("This is amazing, I'm really happy!").label, "happy");
-        assert_eq!(detect("I'm worried about my exam").label, "anxious");
-        assert_eq!(detect("I hate this, it's so frustrating").label, "angry");
+    fn detects_the_ten_labels() {
+        assert_eq!(detect("I'm so sad today, I miss her").label, "sadness");
+        assert_eq!(detect("This is amazing, I'm really happy!").label, "joy");
+        assert_eq!(detect("I'm worried about my exam").label, "fear");
+        assert_eq!(detect("I'm furious, it's so frustrating").label, "anger");
+        assert_eq!(detect("Wow, what a surprise").label, "surprise");
+        assert_eq!(detect("That was disgusting and gross").label, "disgust");
+        assert_eq!(detect("I trust you, I can count on you").label, "trust");
+        assert_eq!(
+            detect("I can't wait for the trip, so excited").label,
+            "anticipation"
+        );
+        assert_eq!(
+            detect("I adore my grandmother, I'm so grateful for her").label,
+            "love"
+        );
         assert_eq!(detect("What's the weather like?").label, "neutral");
     }
 
     #[test]
-    fn negation_and_intensity_are_read() {
-        assert_eq!(detect("I'm not happy about it").label, "neutral");
+    fn negation_intensity_and_confidence_are_read() {
+        let not_happy = detect("I'm not happy about it");
+        assert_eq!(not_happy.label, "sadness");
+        assert!(not_happy.intensity < detect("I am sad").intensity + 0.01);
+        assert_eq!(detect("I'm not worried at all").label, "neutral");
         assert!(detect("I am very very sad!!!").intensity > detect("I am sad").intensity);
+        assert!(
+            detect("so sad, heartbroken, crying").confidence
+                > detect("sad but also happy").confidence
+        );
+    }
+
+    fn observed(text: &str, minutes: i64) -> Observation {
+        let at = Utc::now() - chrono::Duration::minutes(minutes);
+        Observation::of(&detect(text), 1, at)
     }
 
     #[test]
-    fn the_state_follows_strong_feelings_and_settles_on_neutral_talk() {
-        let sad = detect("I'm really sad and heartbroken");
-        let state = blend(None, &sad, 1);
-        assert_eq!(state.mood, "sad");
-        assert!(state.valence < 0.0);
-        let mut settled = state.clone();
-        for _ in 0..8 {
-            settled = blend(Some(&settled), &detect("ok, what is the time"), 1);
-        }
-        assert_eq!(settled.mood, "neutral");
-        assert!(settled.version > state.version);
+    fn the_state_follows_strong_feelings_and_drifts_back_to_the_baseline() {
+        let sad = [observed("I'm really sad and heartbroken", 0)];
+        let now = Utc::now();
+        let state = state_of(&sad, BASELINE, HALF_LIFE, now);
+        assert_eq!(state.label(), "sadness");
+        assert!(state.valence < BASELINE.valence);
+        let later = state_of(&sad, BASELINE, HALF_LIFE, now + chrono::Duration::hours(48));
+        assert_eq!(later.label(), "neutral");
+        assert!((later.valence - BASELINE.valence).abs() < 0.01);
+    }
+
+    #[test]
+    fn weak_unsure_observations_move_the_state_less() {
+        let now = Utc::now();
+        let strong = state_of(
+            &[observed("I'm SO furious!!!", 0)],
+            BASELINE,
+            HALF_LIFE,
+            now,
+        );
+        let weak = state_of(&[observed("a bit annoyed", 0)], BASELINE, HALF_LIFE, now);
+        assert!(strong.valence < weak.valence);
+    }
+
+    #[test]
+    fn the_trajectory_compares_recent_observations() {
+        let now = Utc::now();
+        let improving: Vec<Observation> = [
+            "I'm so sad and miserable",
+            "still sad, crying",
+            "feeling down",
+            "it's good today",
+            "I'm really happy!",
+            "this is wonderful, so glad",
+        ]
+        .iter()
+        .enumerate()
+        .map(|(index, text)| observed(text, 60 - index as i64))
+        .collect();
+        let state = state_of(&improving, BASELINE, HALF_LIFE, now);
+        assert_eq!(state.trajectory, Some(Trajectory::Improving));
+        let reversed: Vec<Observation> = improving
+            .iter()
+            .rev()
+            .enumerate()
+            .map(|(index, o)| Observation {
+                at: now - chrono::Duration::minutes(60 - index as i64),
+                ..o.clone()
+            })
+            .collect();
+        let state = state_of(&reversed, BASELINE, HALF_LIFE, now);
+        assert_eq!(state.trajectory, Some(Trajectory::Declining));
+        assert_eq!(trajectory(&[0.1, 0.2]), None);
+    }
+
+    #[test]
+    fn linked_states_merge_as_a_weighted_combination() {
+        let at = Utc::now();
+        let sad = EmotionSnapshot {
+            mood: "sadness".into(),
+            valence: -0.6,
+            intensity: 0.9,
+            updated_at: at,
+            updated_by_account_id: Some(1),
+            version: 3,
+        };
+        let calm = EmotionSnapshot {
+            mood: "joy".into(),
+            valence: 0.4,
+            intensity: 0.1,
+            updated_at: at + chrono::Duration::seconds(1),
+            updated_by_account_id: Some(2),
+            version: 5,
+        };
+        let merged = merge_two(&sad, &calm);
+        assert!((merged.valence - (-0.5)).abs() < 1e-9, "{merged:?}");
+        assert_eq!(merged.mood, "sadness");
+        assert_eq!(merged.version, 6);
     }
 }

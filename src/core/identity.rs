@@ -2,7 +2,10 @@
 //! accounts at one identity. Also loads an identity's hot state from SQL.
 
 use crate::core::Result;
-use crate::store::entities::{emotional_state, identity, memory, platform_account, preference};
+use crate::store::entities::{
+    emotion_observation, emotional_state, identity, memory, platform_account, preference,
+    sync_conflict,
+};
 use crate::store::hot::{
     AccountInfo, IdentityHot, Lookup, PreferenceRecord, TurnRecord, RECALL_WINDOW, RECENT_TURNS,
 };
@@ -127,6 +130,9 @@ pub async fn linked_accounts(
 /// Maps a stored memory row to a hot turn.
 pub fn turn_record(row: &memory::Model) -> TurnRecord {
     TurnRecord {
+        memory_id: Some(row.id),
+        terms: crate::core::recall::index_terms(&row.content),
+        last_recalled_at: row.last_recalled_at,
         account_id: row.account_id,
         is_user: row.role == "user",
         content: row.content.clone(),
@@ -169,6 +175,18 @@ pub async fn load_identity(store: &Store, identity_id: Uuid) -> Result<IdentityH
             .await?;
         recallable.reverse();
         state.recallable = recallable.iter().map(turn_record).collect();
+        state.facts = crate::core::facts::load_current(db, &account_ids).await?;
+        let mut observations = emotion_observation::Entity::find()
+            .filter(emotion_observation::Column::AccountId.is_in(account_ids.clone()))
+            .order_by_desc(emotion_observation::Column::Id)
+            .limit(crate::core::emotion::MAX_OBSERVATIONS as u64)
+            .all(db)
+            .await?;
+        observations.reverse();
+        state.observations = observations
+            .iter()
+            .map(crate::core::emotion::Observation::from_row)
+            .collect();
         state.preferences = preference::Entity::find()
             .filter(preference::Column::AccountId.is_in(account_ids))
             .all(db)
@@ -184,6 +202,16 @@ pub async fn load_identity(store: &Store, identity_id: Uuid) -> Result<IdentityH
             })
             .collect();
     }
+    state.open_conflicts = sync_conflict::Entity::find()
+        .filter(sync_conflict::Column::IdentityId.eq(identity_id))
+        .filter(sync_conflict::Column::Status.eq("open"))
+        .filter(sync_conflict::Column::Kind.eq("preference"))
+        .order_by_asc(sync_conflict::Column::Id)
+        .all(db)
+        .await?
+        .iter()
+        .map(crate::core::preferences::open_conflict)
+        .collect();
     state.emotion = emotional_state::Entity::find_by_id(identity_id)
         .one(db)
         .await?

@@ -7,6 +7,8 @@
 //! - [`linking`]: one-time link codes, linking and unlinking (by users and admins).
 //! - [`commands`]: the command set every platform shares (help, whoami, link, memory, ...).
 //! - [`context`]: what may be recalled where (visibility, sharing settings) and how it is ranked.
+//! - [`facts`]: the rule-based fact extractor and the typed, versioned fact store.
+//! - [`recall`]: stemming, synonyms and BM25 relevance for recall.
 //! - [`emotion`]: the lexicon-based emotion detector and the identity's emotional state.
 //! - [`preferences`]: preferences and sharing settings read through the identity, with conflicts.
 //! - [`audit`]: the append-only audit log.
@@ -24,6 +26,7 @@ pub mod context;
 pub mod emotion;
 pub mod erasure;
 pub mod export;
+pub mod facts;
 pub mod identity;
 pub mod isolation;
 pub mod kpi;
@@ -33,6 +36,7 @@ pub mod maintenance;
 pub mod pipeline;
 pub mod preferences;
 pub mod rate_limit;
+pub mod recall;
 
 use crate::config::Settings;
 use crate::llm::Responder;

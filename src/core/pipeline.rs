@@ -7,19 +7,23 @@
 
 use crate::config::{DeploymentMode, SyncCategory};
 use crate::core::emotion::{self, Detected};
-use crate::core::{context, identity, preferences, Core, Result};
+use crate::core::{context, facts, identity, preferences, Core, Result};
 use crate::llm::{Mood, Prompt};
 use crate::store::entities::{emotion_observation, memory, processed_event};
 use crate::store::hot::{AccountInfo, IdentityHot, TurnRecord};
 use crate::store::writer::WriteJob;
 use crate::telemetry::names;
 use chrono::{DateTime, Utc};
-use sea_orm::{EntityTrait, Set};
+use sea_orm::sea_query::ExprTrait;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
 use std::time::Instant;
 use tracing::Instrument;
 use whisperengine_contract::{
     Capabilities, HandlerOutcome, InboundMessage, OutboundReply, Platform,
 };
+
+/// Arousal of every personality's resting state (the files give a baseline valence only).
+const BASELINE_AROUSAL: f64 = 0.3;
 
 /// Runs the pipeline for one message. The reply is neutral markdown: the connector shapes it to its
 /// capabilities (splitting, markup), so the pipeline does not read them yet.
@@ -101,10 +105,21 @@ async fn process(core: &Core, message: &InboundMessage) -> Result<HandlerOutcome
     let step = Instant::now();
     let detected = emotion::detect(text);
     let now = Utc::now();
-    let user_turn = store_user_message(core, message, &account, text, &detected, now).await?;
+    let extracted = facts::extract(text);
+    let user_turn = store_user_message(
+        core,
+        message,
+        &account,
+        text,
+        &detected,
+        !extracted.is_empty(),
+        now,
+    )
+    .await?;
+    remember_facts(core, message, &account, &mut state, &extracted, now).await?;
     crate::telemetry::record_step(platform, "store", step);
     let step = Instant::now();
-    let mood = update_emotion(core, &mut state, &account, &detected);
+    let mood = update_emotion(core, &mut state, &account, &detected, now);
     let gathered = context::gather(
         &core.settings,
         &state,
@@ -127,6 +142,7 @@ async fn process(core: &Core, message: &InboundMessage) -> Result<HandlerOutcome
             ),
         now,
     );
+    note_recalled(core, &account, &mut state, &gathered.recalled, now);
     let prompt = build_prompt(core, message, &account, &state, text, gathered, mood, now);
     remember_turn(core, &account, &mut state, user_turn);
     crate::telemetry::record_step(platform, "context", step);
@@ -215,6 +231,82 @@ pub fn importance(text: &str, detected: &Detected) -> f64 {
     score.clamp(0.0, 1.0)
 }
 
+/// Step 5b: facts the message states, stored (a restated or corrected fact replaces the current one,
+/// which is kept as history) and made current in the hot state.
+async fn remember_facts(
+    core: &Core,
+    message: &InboundMessage,
+    account: &AccountInfo,
+    state: &mut IdentityHot,
+    extracted: &[facts::Extracted],
+    now: DateTime<Utc>,
+) -> Result<()> {
+    if extracted.is_empty() {
+        return Ok(());
+    }
+    facts::store(
+        &core.store,
+        account,
+        &message.context,
+        extracted,
+        &mut state.facts,
+        now,
+    )
+    .await?;
+    let current = state.facts.clone();
+    core.store
+        .hot
+        .update_identity(account.identity_id, |hot| hot.facts = current);
+    Ok(())
+}
+
+/// Step 7b: recalled memories get their recall time (a small ranking boost) and counter. The hot
+/// copies change at once; the SQL counters are updated in the background, off the reply's path.
+fn note_recalled(
+    core: &Core,
+    account: &AccountInfo,
+    state: &mut IdentityHot,
+    recalled: &[(i64, DateTime<Utc>, Option<i64>)],
+    now: DateTime<Utc>,
+) {
+    if recalled.is_empty() {
+        return;
+    }
+    let mark = |hot: &mut IdentityHot| {
+        for record in hot.recallable.iter_mut() {
+            if recalled.iter().any(|(account_id, at, _)| {
+                *account_id == record.account_id && *at == record.created_at
+            }) {
+                record.last_recalled_at = Some(now);
+            }
+        }
+    };
+    mark(state);
+    core.store.hot.update_identity(account.identity_id, mark);
+    let ids: Vec<i64> = recalled.iter().filter_map(|(_, _, id)| *id).collect();
+    if ids.is_empty() {
+        return;
+    }
+    let db = core.store.db.clone();
+    tokio::spawn(async move {
+        let result = memory::Entity::update_many()
+            .col_expr(
+                memory::Column::RecallCount,
+                sea_orm::sea_query::Expr::col(memory::Column::RecallCount).add(1),
+            )
+            .col_expr(
+                memory::Column::LastRecalledAt,
+                sea_orm::sea_query::Expr::value(now),
+            )
+            .filter(memory::Column::Id.is_in(ids))
+            .exec(&db)
+            .await;
+        if let Err(error) = result {
+            tracing::debug!(%error, "recall counters not updated");
+        }
+    });
+}
+
 /// Step 5: the user's message, written through (with its processed-event mark and emotion
 /// observation) before the companion answers.
 async fn store_user_message(
@@ -223,10 +315,18 @@ async fn store_user_message(
     account: &AccountInfo,
     text: &str,
     detected: &Detected,
+    states_facts: bool,
     now: DateTime<Utc>,
 ) -> Result<TurnRecord> {
-    let importance = importance(text, detected);
+    let mut importance = importance(text, detected);
+    if states_facts {
+        // A personal fact is worth remembering even when said in few words ("I'm vegan").
+        importance = importance.max(0.7);
+    }
     let turn = TurnRecord {
+        memory_id: None,
+        terms: crate::core::recall::index_terms(text),
+        last_recalled_at: None,
         account_id: account.id,
         is_user: true,
         content: text.to_string(),
@@ -286,38 +386,61 @@ fn memory_row(
     }
 }
 
-/// Step 6: blends the observation into the identity's state (kept hot, flushed on its interval).
-/// Returns the mood to show the responder: the shared state when emotional-state sharing is on,
-/// otherwise only what this message shows.
+/// Step 6: adds the observation and rebuilds the identity's state (kept hot, flushed on its
+/// interval). Returns the mood to show the responder: the state across linked accounts when
+/// emotional-state sharing is on, otherwise the state from this account's observations alone.
 fn update_emotion(
     core: &Core,
     state: &mut IdentityHot,
     account: &AccountInfo,
     detected: &Detected,
+    now: DateTime<Utc>,
 ) -> Option<Mood> {
-    let shares = preferences::is_shared(&core.settings, state, SyncCategory::EmotionalState);
-    let updated = emotion::blend(state.emotion.as_ref(), detected, account.id);
-    state.emotion = Some(updated.clone());
-    state.emotion_dirty = true;
-    let emotion = updated.clone();
-    core.store.hot.update_identity(account.identity_id, |hot| {
-        hot.emotion = Some(emotion);
-        hot.emotion_dirty = true;
-    });
-    let mood = if shares {
-        Mood {
-            label: updated.mood,
-            intensity: updated.intensity,
-            valence: updated.valence,
-        }
-    } else {
-        Mood {
-            label: detected.label.to_string(),
-            intensity: detected.intensity,
-            valence: detected.valence,
-        }
+    let baseline = emotion::Baseline {
+        valence: core.personality.emotional_baseline.valence,
+        arousal: BASELINE_AROUSAL,
     };
-    (mood.label != "neutral").then_some(mood)
+    let half_life = core.settings.emotion_half_life;
+    if !detected.is_neutral() {
+        let observation = emotion::Observation::of(detected, account.id, now);
+        state.push_observation(observation.clone(), emotion::MAX_OBSERVATIONS);
+        core.store.hot.update_identity(account.identity_id, |hot| {
+            hot.push_observation(observation, emotion::MAX_OBSERVATIONS)
+        });
+    }
+    let shared = emotion::state_of(state.observations.iter(), baseline, half_life, now);
+    if !detected.is_neutral() {
+        let snapshot = emotion::snapshot(&shared, state.emotion.as_ref(), account.id, now);
+        state.emotion = Some(snapshot.clone());
+        state.emotion_dirty = true;
+        core.store.hot.update_identity(account.identity_id, |hot| {
+            hot.emotion = Some(snapshot);
+            hot.emotion_dirty = true;
+        });
+    }
+    let own = || {
+        let mine = state
+            .observations
+            .iter()
+            .filter(|observation| observation.account_id == account.id);
+        emotion::state_of(mine, baseline, half_life, now)
+    };
+    let mut shown = if preferences::is_shared(&core.settings, state, SyncCategory::EmotionalState) {
+        shared
+    } else {
+        own()
+    };
+    // The trajectory is an emotional pattern: read across accounts only when that is shared.
+    if !preferences::is_shared(&core.settings, state, SyncCategory::EmotionalPatterns) {
+        shown.trajectory = own().trajectory;
+    }
+    let label = shown.label();
+    (label != "neutral").then(|| Mood {
+        label: label.to_string(),
+        intensity: shown.intensity,
+        valence: shown.valence,
+        trajectory: shown.trajectory,
+    })
 }
 
 /// Steps 7–8: the prompt from the personality, the platform and the gathered context.
@@ -332,7 +455,7 @@ fn build_prompt(
     mood: Option<Mood>,
     now: DateTime<Utc>,
 ) -> Prompt {
-    let preferred_name = preferences::effective(&core.settings, state)
+    let preferred_name = preferences::effective_for(&core.settings, state, account.id)
         .get("name")
         .map(|(value, _)| value.clone());
     Prompt {
@@ -345,6 +468,7 @@ fn build_prompt(
         user_text: text.to_string(),
         history: gathered.history,
         memories: gathered.memories,
+        facts: gathered.facts,
         mood,
         now,
     }
@@ -378,6 +502,9 @@ async fn store_reply(
     reply: &str,
 ) -> Result<TurnRecord> {
     let turn = TurnRecord {
+        memory_id: None,
+        terms: crate::core::recall::index_terms(reply),
+        last_recalled_at: None,
         account_id: account.id,
         is_user: false,
         content: reply.to_string(),

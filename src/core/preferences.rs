@@ -6,11 +6,14 @@
 use crate::config::{ConflictStrategy, Settings, SyncCategory};
 use crate::core::Result;
 use crate::store::entities::{preference, sync_conflict};
-use crate::store::hot::{AccountInfo, IdentityHot, PreferenceRecord};
+use crate::store::hot::{AccountInfo, IdentityHot, OpenConflict, PreferenceRecord};
 use crate::store::Store;
 use chrono::Utc;
-use sea_orm::sea_query::OnConflict;
-use sea_orm::{ActiveModelTrait, EntityTrait, Set};
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    TransactionTrait,
+};
 use std::collections::BTreeMap;
 use whisperengine_contract::Platform;
 
@@ -58,32 +61,106 @@ fn platform_rank(settings: &Settings, platform: &str) -> usize {
         .unwrap_or(usize::MAX)
 }
 
-/// The record in effect for one key among several accounts' records.
+/// The record in effect for one key among several accounts' records, by strategy. Ties are
+/// broken deterministically: same time → the platform earlier in PLATFORM_PRIORITY → the older
+/// account. (Under `manual` the latest edit is in effect unless a conflict is open; see [`effective`].)
 fn winner<'a>(
     settings: &Settings,
     records: &[&'a PreferenceRecord],
 ) -> Option<&'a PreferenceRecord> {
+    let latest_first = |a: &&PreferenceRecord, b: &&PreferenceRecord| {
+        b.updated_at
+            .cmp(&a.updated_at)
+            .then(
+                platform_rank(settings, &a.updated_by_platform)
+                    .cmp(&platform_rank(settings, &b.updated_by_platform)),
+            )
+            .then(a.account_id.cmp(&b.account_id))
+    };
     match settings.conflict_resolution_strategy {
         ConflictStrategy::PlatformPriority => records.iter().copied().min_by(|a, b| {
             platform_rank(settings, &a.updated_by_platform)
                 .cmp(&platform_rank(settings, &b.updated_by_platform))
-                .then(b.updated_at.cmp(&a.updated_at))
+                .then(latest_first(a, b))
         }),
-        // Manual keeps the value set first until the person chooses; latest_wins the newest.
-        ConflictStrategy::Manual => records.iter().copied().min_by_key(|r| r.updated_at),
-        ConflictStrategy::LatestWins => records.iter().copied().max_by_key(|r| r.updated_at),
+        ConflictStrategy::Manual | ConflictStrategy::LatestWins => {
+            records.iter().copied().min_by(latest_first)
+        }
     }
 }
 
+/// Whether edits of `key` wait for the person's choice when they conflict: under `manual` or with
+/// AUTO_RESOLVE_CONFLICTS off. Sharing (privacy) switches never wait: a person's privacy choice
+/// takes effect on the next message.
+fn holds_on_conflict(settings: &Settings, key: &str) -> bool {
+    !key.starts_with(PRIVACY_PREFIX)
+        && (settings.conflict_resolution_strategy == ConflictStrategy::Manual
+            || !settings.auto_resolve_conflicts)
+}
+
 /// Effective preferences of an identity (key → (value, platform it was set on)), including privacy keys.
+/// While a conflict on a key is open, the value that held before it stays in effect.
 pub fn effective(settings: &Settings, state: &IdentityHot) -> BTreeMap<String, (String, String)> {
+    let records: Vec<&PreferenceRecord> = state.preferences.iter().collect();
+    effective_among(settings, &records, &state.open_conflicts)
+}
+
+/// The sharing category of a preference key: `tone` and `verbosity` are AI settings, `privacy.*`
+/// privacy settings, the rest (name, pronouns, timezone, language) UI preferences.
+pub fn category_of(key: &str) -> SyncCategory {
+    if key.starts_with(PRIVACY_PREFIX) {
+        SyncCategory::PrivacySettings
+    } else if matches!(key, "tone" | "verbosity") {
+        SyncCategory::AiSettings
+    } else {
+        SyncCategory::UiPreferences
+    }
+}
+
+/// Effective preferences as seen from one account: its own values always, other linked accounts'
+/// values only for the categories (SYNC_UI_PREFERENCES, SYNC_AI_SETTINGS, ...) that are shared.
+pub fn effective_for(
+    settings: &Settings,
+    state: &IdentityHot,
+    account_id: i64,
+) -> BTreeMap<String, (String, String)> {
+    let is_readable = |key: &str| is_shared(settings, state, category_of(key));
+    let records: Vec<&PreferenceRecord> = state
+        .preferences
+        .iter()
+        .filter(|record| record.account_id == account_id || is_readable(&record.key))
+        .collect();
+    let open: Vec<OpenConflict> = state
+        .open_conflicts
+        .iter()
+        .filter(|conflict| is_readable(&conflict.key))
+        .cloned()
+        .collect();
+    effective_among(settings, &records, &open)
+}
+
+fn effective_among(
+    settings: &Settings,
+    records: &[&PreferenceRecord],
+    open_conflicts: &[OpenConflict],
+) -> BTreeMap<String, (String, String)> {
     let mut by_key: BTreeMap<&str, Vec<&PreferenceRecord>> = BTreeMap::new();
-    for record in &state.preferences {
+    for record in records {
         by_key.entry(record.key.as_str()).or_default().push(record);
     }
     by_key
         .into_iter()
         .filter_map(|(key, records)| {
+            let held = open_conflicts
+                .iter()
+                .filter(|conflict| conflict.key == key)
+                .min_by_key(|conflict| conflict.id);
+            if let Some(held) = held {
+                return Some((
+                    key.to_string(),
+                    (held.kept_value.clone(), held.kept_platform.clone()),
+                ));
+            }
             winner(settings, &records).map(|r| {
                 (
                     key.to_string(),
@@ -146,9 +223,16 @@ pub async fn set(
         .await?;
     let window = chrono::Duration::from_std(settings.settings_sync_interval)
         .unwrap_or_else(|_| chrono::Duration::seconds(300));
-    let concurrent = state.preferences.iter().find(|r| {
-        r.account_id != caller.id && r.key == key && r.value != value && now - r.updated_at < window
-    });
+    let concurrent = state
+        .preferences
+        .iter()
+        .filter(|r| {
+            r.account_id != caller.id
+                && r.key == key
+                && r.value != value
+                && now - r.updated_at < window
+        })
+        .max_by_key(|r| r.updated_at);
     let mut note = None;
     if let Some(other) = concurrent {
         let mine = PreferenceRecord {
@@ -159,28 +243,45 @@ pub async fn set(
             updated_at: now,
             updated_by_platform: caller.platform.as_str().to_string(),
         };
-        let records = [&mine, other];
-        let kept = winner(settings, &records).unwrap_or(&mine);
-        let dropped = if kept.account_id == mine.account_id {
-            other
+        let is_open = holds_on_conflict(settings, key);
+        // Held: the value in effect before this edit stays; otherwise the strategy picks.
+        let (kept_value, kept_platform, other_value, other_platform) = if is_open {
+            let before = effective(settings, state)
+                .get(key)
+                .cloned()
+                .unwrap_or_else(|| (other.value.clone(), other.updated_by_platform.clone()));
+            (
+                before.0,
+                before.1,
+                mine.value.clone(),
+                mine.updated_by_platform.clone(),
+            )
         } else {
-            &mine
+            let records = [&mine, other];
+            let kept = winner(settings, &records).unwrap_or(&mine);
+            let dropped = if kept.account_id == mine.account_id {
+                other
+            } else {
+                &mine
+            };
+            (
+                kept.value.clone(),
+                kept.updated_by_platform.clone(),
+                dropped.value.clone(),
+                dropped.updated_by_platform.clone(),
+            )
         };
-        let is_open = settings.conflict_resolution_strategy == ConflictStrategy::Manual
-            || !settings.auto_resolve_conflicts;
-        sync_conflict::ActiveModel {
+        let row = sync_conflict::ActiveModel {
             identity_id: Set(caller.identity_id),
             kind: Set("preference".into()),
             key: Set(key.to_string()),
-            kept_value: Set(kept.value.clone()),
-            other_value: Set(dropped.value.clone()),
-            kept_platform: Set(kept.updated_by_platform.clone()),
-            other_platform: Set(dropped.updated_by_platform.clone()),
+            kept_value: Set(kept_value.clone()),
+            other_value: Set(other_value),
+            kept_platform: Set(kept_platform.clone()),
+            other_platform: Set(other_platform),
             strategy: Set(strategy_name(settings).into()),
             status: Set(if is_open { "open" } else { "resolved" }.into()),
-            resolution: Set(
-                (!is_open).then(|| format!("kept the value set on {}", kept.updated_by_platform))
-            ),
+            resolution: Set((!is_open).then(|| format!("kept the value set on {kept_platform}"))),
             created_at: Set(now),
             resolved_at: Set((!is_open).then_some(now)),
             ..Default::default()
@@ -195,14 +296,171 @@ pub async fn set(
             .map_or(other.updated_by_platform.clone(), |p| {
                 p.display_name().to_string()
             });
-        note = Some(format!(
-            "You changed `{key}` on {other_platform} moments ago too; `{}` is in effect ({}).",
-            kept.value,
-            strategy_name(settings)
-        ));
+        note = Some(if is_open {
+            format!(
+                "You changed `{key}` on {other_platform} moments ago too, so I'm keeping `{kept_value}` until you choose: `conflicts resolve {} 1` keeps it, `conflicts resolve {} 2` uses `{value}`.",
+                row.id, row.id
+            )
+        } else {
+            format!(
+                "You changed `{key}` on {other_platform} moments ago too; `{kept_value}` is in effect ({}).",
+                strategy_name(settings)
+            )
+        });
     }
     crate::core::identity::invalidate(store, &[caller.identity_id]).await;
     Ok(note)
+}
+
+/// The identity's open conflicts (oldest first) and its latest resolved ones (newest first, at most `resolved`).
+pub async fn list_conflicts(
+    store: &Store,
+    identity: uuid::Uuid,
+    resolved: u64,
+) -> Result<(Vec<sync_conflict::Model>, Vec<sync_conflict::Model>)> {
+    let open = sync_conflict::Entity::find()
+        .filter(sync_conflict::Column::IdentityId.eq(identity))
+        .filter(sync_conflict::Column::Status.eq("open"))
+        .order_by_asc(sync_conflict::Column::Id)
+        .all(&store.db)
+        .await?;
+    let done = sync_conflict::Entity::find()
+        .filter(sync_conflict::Column::IdentityId.eq(identity))
+        .filter(sync_conflict::Column::Status.eq("resolved"))
+        .order_by_desc(sync_conflict::Column::Id)
+        .limit(resolved)
+        .all(&store.db)
+        .await?;
+    Ok((open, done))
+}
+
+/// Which side of a conflict a person picked: `1`/`kept`/the kept platform, `2`/`other`/the other
+/// platform, or one of the two values typed out.
+pub fn choose<'a>(conflict: &'a sync_conflict::Model, choice: &str) -> Option<&'a str> {
+    let choice = choice.trim().to_lowercase();
+    match choice.as_str() {
+        "1" | "kept" | "keep" | "current" => Some(&conflict.kept_value),
+        "2" | "other" | "new" => Some(&conflict.other_value),
+        _ if choice == conflict.kept_platform && choice != conflict.other_platform => {
+            Some(&conflict.kept_value)
+        }
+        _ if choice == conflict.other_platform && choice != conflict.kept_platform => {
+            Some(&conflict.other_value)
+        }
+        _ if choice == conflict.kept_value.to_lowercase() => Some(&conflict.kept_value),
+        _ if choice == conflict.other_value.to_lowercase() => Some(&conflict.other_value),
+        _ => None,
+    }
+}
+
+/// Resolves an open conflict of the caller's identity with the person's choice: the chosen value is
+/// written to every linked account holding the key (so every strategy agrees on it) and every open
+/// conflict on that key is closed. Returns the reply to show.
+pub async fn resolve(
+    store: &Store,
+    caller: &AccountInfo,
+    state: &IdentityHot,
+    id: i64,
+    choice: &str,
+) -> Result<String> {
+    let conflict = sync_conflict::Entity::find_by_id(id)
+        .filter(sync_conflict::Column::IdentityId.eq(caller.identity_id))
+        .one(&store.db)
+        .await?;
+    let Some(conflict) = conflict else {
+        return Ok(format!(
+            "There is no conflict #{id} of yours. `conflicts` lists them."
+        ));
+    };
+    if conflict.status != "open" {
+        return Ok(format!(
+            "Conflict #{id} is already resolved ({}).",
+            conflict.resolution.clone().unwrap_or_default()
+        ));
+    }
+    let Some(chosen) = choose(&conflict, choice).map(str::to_string) else {
+        return Ok(format!(
+            "Choose `1` (`{}`, set on {}) or `2` (`{}`, set on {}): `conflicts resolve {id} 1|2`.",
+            conflict.kept_value,
+            conflict.kept_platform,
+            conflict.other_value,
+            conflict.other_platform
+        ));
+    };
+    let now = Utc::now();
+    let transaction = store.db.begin().await?;
+    let mut holders: Vec<&PreferenceRecord> = state
+        .preferences
+        .iter()
+        .filter(|record| record.key == conflict.key)
+        .collect();
+    let own = PreferenceRecord {
+        account_id: caller.id,
+        key: conflict.key.clone(),
+        value: String::new(),
+        version: 0,
+        updated_at: now,
+        updated_by_platform: caller.platform.as_str().to_string(),
+    };
+    if !holders.iter().any(|record| record.account_id == caller.id) {
+        holders.push(&own);
+    }
+    for record in holders {
+        preference::Entity::insert(preference::ActiveModel {
+            account_id: Set(record.account_id),
+            key: Set(conflict.key.clone()),
+            value: Set(chosen.clone()),
+            version: Set(record.version + 1),
+            updated_at: Set(now),
+            updated_by_platform: Set(caller.platform.as_str().to_string()),
+            ..Default::default()
+        })
+        .on_conflict(
+            OnConflict::columns([preference::Column::AccountId, preference::Column::Key])
+                .update_columns([
+                    preference::Column::Value,
+                    preference::Column::Version,
+                    preference::Column::UpdatedAt,
+                    preference::Column::UpdatedByPlatform,
+                ])
+                .to_owned(),
+        )
+        .exec_without_returning(&transaction)
+        .await?;
+    }
+    let closed = sync_conflict::Entity::update_many()
+        .col_expr(sync_conflict::Column::Status, Expr::value("resolved"))
+        .col_expr(
+            sync_conflict::Column::Resolution,
+            Expr::value(format!("you chose `{chosen}` (#{id})")),
+        )
+        .col_expr(sync_conflict::Column::ResolvedAt, Expr::value(now))
+        .filter(sync_conflict::Column::IdentityId.eq(caller.identity_id))
+        .filter(sync_conflict::Column::Key.eq(conflict.key.as_str()))
+        .filter(sync_conflict::Column::Status.eq("open"))
+        .exec(&transaction)
+        .await?;
+    transaction.commit().await?;
+    crate::core::identity::invalidate(store, &[caller.identity_id]).await;
+    let others = closed.rows_affected.saturating_sub(1);
+    Ok(if others > 0 {
+        format!("Done: `{}` is now `{chosen}` on all your linked accounts ({others} other open conflict(s) on it closed too).", conflict.key)
+    } else {
+        format!(
+            "Done: `{}` is now `{chosen}` on all your linked accounts.",
+            conflict.key
+        )
+    })
+}
+
+/// Maps an open conflict row for the hot state.
+pub fn open_conflict(row: &sync_conflict::Model) -> OpenConflict {
+    OpenConflict {
+        id: row.id,
+        key: row.key.clone(),
+        kept_value: row.kept_value.clone(),
+        kept_platform: row.kept_platform.clone(),
+    }
 }
 
 pub fn strategy_name(settings: &Settings) -> &'static str {

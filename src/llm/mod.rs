@@ -52,6 +52,40 @@ pub struct RecalledMemory {
     pub is_other_platform: bool,
 }
 
+/// A current fact about the user (from the fact table), for the prompt.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KnownFact {
+    /// The fact in the second person: "you live in Lisbon", "your cat is called Miso".
+    pub phrase: String,
+    /// `location`, `job`, `pet`, ...
+    pub attribute: String,
+    pub value: String,
+    /// Where it was said (last confirmed).
+    pub platform: Platform,
+    pub at: DateTime<Utc>,
+    /// Relevance to the message being answered (0 when unrelated).
+    pub score: f64,
+    pub is_other_platform: bool,
+}
+
+/// Where the user's feelings are heading over their last few messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trajectory {
+    Improving,
+    Steady,
+    Declining,
+}
+
+impl Trajectory {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Trajectory::Improving => "improving",
+            Trajectory::Steady => "steady",
+            Trajectory::Declining => "declining",
+        }
+    }
+}
+
 /// The user's mood as the core detected it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Mood {
@@ -61,6 +95,8 @@ pub struct Mood {
     pub intensity: f64,
     /// -1 (negative) ..= 1 (positive).
     pub valence: f64,
+    /// Where it is heading, when enough observations are known.
+    pub trajectory: Option<Trajectory>,
 }
 
 /// One message in the OpenAI chat format.

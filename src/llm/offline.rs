@@ -3,7 +3,7 @@
 
 use super::prompt::one_line;
 use super::pronouns::to_second_person;
-use super::{LlmError, Prompt, RecalledMemory, Responder};
+use super::{KnownFact, LlmError, Prompt, RecalledMemory, Responder};
 use crate::personality::{where_phrase, Personality};
 use std::sync::Arc;
 
@@ -62,10 +62,19 @@ impl OfflineResponder {
                 }
             }
         }
-        match prompt.memories.first().and_then(recall) {
-            Some(recalled) => sentences.push(recalled),
-            None if is_question(text) => sentences.push(self.answer(text, seed)),
-            None => {}
+        // A question a current fact answers is answered from the fact: facts are corrected over
+        // time ("I moved to Lisbon"), memories are what was said then.
+        let answering_fact = prompt
+            .facts
+            .first()
+            .filter(|fact| fact.score > 0.0 && is_question(text));
+        match answering_fact {
+            Some(fact) => sentences.push(recall_fact(fact)),
+            None => match prompt.memories.first().and_then(recall) {
+                Some(recalled) => sentences.push(recalled),
+                None if is_question(text) => sentences.push(self.answer(text, seed)),
+                None => {}
+            },
         }
         if sentences.is_empty() && !has_words {
             // Nothing to acknowledge (an empty message, a lone emoji or mention).
@@ -165,6 +174,19 @@ fn recall(memory: &RecalledMemory) -> Option<String> {
     } else {
         format!("You mentioned earlier that {clause}{ending}")
     })
+}
+
+/// "You told me on Slack that your cat is called Miso." / "As far as I know, you live in Lisbon."
+fn recall_fact(fact: &KnownFact) -> String {
+    if fact.is_other_platform {
+        format!(
+            "You told me {} that {}.",
+            where_phrase(fact.platform),
+            fact.phrase
+        )
+    } else {
+        format!("As far as I know, {}.", fact.phrase)
+    }
 }
 
 /// "hi", "Hello there!", "hey @elena", "good morning" (mentions before the greeting are skipped).

@@ -1,6 +1,6 @@
 //! Everything a reply is built from, and its rendering into OpenAI chat messages.
 
-use super::{ChatMessage, Mood, RecalledMemory, Speaker, Turn};
+use super::{ChatMessage, KnownFact, Mood, RecalledMemory, Speaker, Turn};
 use chrono::{DateTime, Utc};
 use std::fmt::Write as _;
 use whisperengine_contract::Platform;
@@ -23,6 +23,8 @@ pub struct Prompt {
     pub history: Vec<Turn>,
     /// Long-term memories, best first.
     pub memories: Vec<RecalledMemory>,
+    /// Current facts about the user, the most relevant first.
+    pub facts: Vec<KnownFact>,
     pub mood: Option<Mood>,
     /// "Now" for ages such as "3 days ago"; a field so replies are reproducible.
     pub now: DateTime<Utc>,
@@ -79,6 +81,21 @@ impl Prompt {
                 );
             }
         }
+        if !self.facts.is_empty() {
+            let _ = write!(
+                system,
+                "\n\nWhat you know about {name} now (current facts; they override older memories):"
+            );
+            for fact in &self.facts {
+                let _ = write!(
+                    system,
+                    "\n- {} (on {}, {})",
+                    one_line(&fact.phrase, MAX_MEMORY_CHARS),
+                    fact.platform.as_str(),
+                    describe_age(fact.at, self.now)
+                );
+            }
+        }
         if let Some(mood) = &self.mood {
             let label = mood.label.trim();
             if !label.is_empty() && !label.eq_ignore_ascii_case("neutral") {
@@ -92,6 +109,13 @@ impl Prompt {
                     "\n\n{name} seems {strength} {label} right now. Let that shape your tone \
                      without naming their feelings for them."
                 );
+                if let Some(trajectory) = mood.trajectory {
+                    let _ = write!(
+                        system,
+                        " Their mood over the last messages is {}.",
+                        trajectory.as_str()
+                    );
+                }
             }
         }
         system
@@ -201,10 +225,12 @@ mod tests {
                     is_other_platform: false,
                 },
             ],
+            facts: Vec::new(),
             mood: Some(Mood {
                 label: "happy".into(),
                 intensity: 0.8,
                 valence: 0.7,
+                trajectory: None,
             }),
             now: now(),
         }
@@ -239,6 +265,7 @@ mod tests {
             label: "neutral".into(),
             intensity: 0.9,
             valence: 0.0,
+            trajectory: None,
         });
         let system = &prompt.to_chat_messages()[0].content;
         assert!(!system.contains("told you before"));

@@ -169,14 +169,12 @@ impl Empathy {
     pub fn lines_for(&self, mood_label: &str) -> &[String] {
         match mood_label.trim().to_ascii_lowercase().as_str() {
             "sad" | "sadness" | "lonely" | "grief" | "down" | "upset" | "disappointed" => &self.sad,
-            "angry" | "anger" | "frustrated" | "frustration" | "annoyed" | "irritated" => {
-                &self.angry
-            }
+            "angry" | "anger" | "frustrated" | "frustration" | "annoyed" | "irritated"
+            | "disgust" => &self.angry,
             "anxious" | "anxiety" | "fear" | "afraid" | "scared" | "worried" | "nervous"
             | "stressed" => &self.anxious,
-            "happy" | "joy" | "joyful" | "excited" | "excitement" | "grateful" | "proud" => {
-                &self.happy
-            }
+            "happy" | "joy" | "joyful" | "excited" | "excitement" | "grateful" | "proud"
+            | "love" | "trust" | "anticipation" => &self.happy,
             _ => &[],
         }
     }

@@ -36,6 +36,8 @@ pub struct AccountInfo {
 /// One stored message, as kept hot.
 #[derive(Debug, Clone)]
 pub struct TurnRecord {
+    /// The `memory` row's id; `None` for a turn stored in this session (its id arrives on reload).
+    pub memory_id: Option<i64>,
     pub account_id: i64,
     pub is_user: bool,
     pub content: String,
@@ -45,6 +47,37 @@ pub struct TurnRecord {
     pub importance: f64,
     pub emotion: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// Stemmed terms of `content`, computed once for recall ([`crate::core::recall::index_terms`]).
+    pub terms: std::sync::Arc<[String]>,
+    /// When it was last brought up in a reply.
+    pub last_recalled_at: Option<DateTime<Utc>>,
+}
+
+/// One observation of a person's feeling (see [`crate::core::emotion`]), with its origin account.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Observation {
+    pub account_id: i64,
+    pub label: String,
+    pub valence: f64,
+    pub arousal: f64,
+    pub intensity: f64,
+    pub confidence: f64,
+    pub at: DateTime<Utc>,
+}
+
+/// A current fact of one of the identity's accounts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FactRecord {
+    pub id: i64,
+    pub account_id: i64,
+    pub subject: String,
+    pub attribute: String,
+    pub value: String,
+    pub confidence: f64,
+    pub platform: Platform,
+    pub scope: String,
+    pub visibility: Visibility,
+    pub updated_at: DateTime<Utc>,
 }
 
 /// The emotion state of an identity.
@@ -69,6 +102,15 @@ pub struct PreferenceRecord {
     pub updated_by_platform: String,
 }
 
+/// An open (manual) preference conflict: its key's previous value holds until the person chooses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenConflict {
+    pub id: i64,
+    pub key: String,
+    pub kept_value: String,
+    pub kept_platform: String,
+}
+
 /// Everything hot about one identity.
 #[derive(Debug, Clone, Default)]
 pub struct IdentityHot {
@@ -82,6 +124,12 @@ pub struct IdentityHot {
     /// Whether `emotion` changed since it was last written to SQL.
     pub emotion_dirty: bool,
     pub preferences: Vec<PreferenceRecord>,
+    /// Current (not superseded) facts of the identity's accounts.
+    pub facts: Vec<FactRecord>,
+    /// Open preference conflicts, oldest first.
+    pub open_conflicts: Vec<OpenConflict>,
+    /// The latest emotion observations across the identity's accounts, oldest first.
+    pub observations: VecDeque<Observation>,
     /// When this state was read from SQL; older than the refresh interval means re-read it.
     pub loaded_at: Option<std::time::Instant>,
 }
@@ -96,6 +144,14 @@ pub enum Lookup {
 }
 
 impl IdentityHot {
+    /// Appends an emotion observation, keeping the latest `limit`.
+    pub fn push_observation(&mut self, observation: Observation, limit: usize) {
+        self.observations.push_back(observation);
+        while self.observations.len() > limit {
+            self.observations.pop_front();
+        }
+    }
+
     /// Appends a turn to the recent window (and to the recall window for user messages).
     pub fn push_turn(&mut self, turn: TurnRecord) {
         if turn.is_user {
@@ -307,6 +363,9 @@ mod tests {
             importance: 0.5,
             emotion: None,
             created_at: Utc::now(),
+            terms: crate::core::recall::index_terms(text),
+            memory_id: None,
+            last_recalled_at: None,
         }
     }
 

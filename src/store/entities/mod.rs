@@ -9,6 +9,7 @@ pub mod emotional_state;
 pub mod export_token;
 pub mod feedback;
 pub mod host_setting;
+pub mod fact;
 pub mod identity;
 pub mod link_attempt;
 pub mod link_code;
@@ -26,6 +27,7 @@ pub mod prelude {
     pub use super::export_token::Entity as ExportToken;
     pub use super::feedback::Entity as Feedback;
     pub use super::host_setting::Entity as HostSetting;
+    pub use super::fact::Entity as Fact;
     pub use super::identity::Entity as Identity;
     pub use super::link_attempt::Entity as LinkAttempt;
     pub use super::link_code::Entity as LinkCode;

@@ -1,0 +1,314 @@
+//! The retrieval benchmark: `--memories` stored memories (default 1,000,000) across `--identities`
+//! identities (default 10,000), bulk-inserted with multi-row inserts inside transactions; then
+//! `--queries` recall queries for random identities through the core's own retrieval
+//! ([`crate::core::context::gather`] on the identity's hot state). Two figures:
+//! - retrieval with the identity hot (what a reply pays once the person is active), and
+//! - first retrieval for a cold identity, including loading its state from SQL.
+
+use crate::core::{context, identity, Core};
+use crate::store::entities::{identity as identity_entity, memory, platform_account};
+use anyhow::Context;
+use chrono::{Duration as ChronoDuration, Utc};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use sea_orm::{
+    ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+};
+use serde::Serialize;
+use std::time::Instant;
+use uuid::Uuid;
+use whisperengine_contract::{ConversationContext, Platform};
+
+/// Rows per INSERT statement (well under SQLite's and PostgreSQL's bind-parameter limits).
+const ROWS_PER_STATEMENT: usize = 1_000;
+/// Rows per transaction.
+const ROWS_PER_TRANSACTION: usize = 50_000;
+/// Prefix of the benchmark's user ids, so reruns on one database find their own data.
+const USER_PREFIX: &str = "bench-recall-";
+
+/// What the retrieval benchmark measured.
+#[derive(Debug, Serialize)]
+pub struct RetrievalReport {
+    pub memories: usize,
+    pub identities: usize,
+    pub queries: usize,
+    pub insert_rows_per_second: f64,
+    /// Retrieval with the identity's state hot.
+    pub hot_p50_ms: f64,
+    pub hot_p99_ms: f64,
+    /// First retrieval for a cold identity (its state loaded from SQL first).
+    pub cold_p50_ms: f64,
+    pub cold_p99_ms: f64,
+}
+
+const TOPICS: &[&str] = &[
+    "cat",
+    "dog",
+    "sailing",
+    "marathon",
+    "coffee",
+    "tea",
+    "lisbon",
+    "porto",
+    "berlin",
+    "nurse",
+    "engineer",
+    "teacher",
+    "guitar",
+    "cello",
+    "piano",
+    "sister",
+    "brother",
+    "mother",
+    "father",
+    "garden",
+    "tomato",
+    "bicycle",
+    "volvo",
+    "train",
+    "exam",
+    "university",
+    "physics",
+    "novel",
+    "dune",
+    "radiohead",
+    "jazz",
+    "football",
+    "benfica",
+    "swimming",
+    "yoga",
+    "hiking",
+    "pizza",
+    "sushi",
+    "olives",
+    "peanuts",
+    "iceland",
+    "japan",
+    "japanese",
+    "spanish",
+    "birthday",
+    "march",
+    "june",
+    "winter",
+    "autumn",
+    "balcony",
+    "apartment",
+    "laptop",
+    "phone",
+    "shift",
+    "hospital",
+    "office",
+    "meeting",
+    "deadline",
+    "holiday",
+    "beach",
+    "mountain",
+    "river",
+    "museum",
+    "concert",
+];
+
+const FRAMES: &[&str] = &[
+    "I really love {a} and {b}",
+    "my {a} is called {b}",
+    "yesterday I went to the {a} with my {b}",
+    "I am worried about the {a} tomorrow",
+    "remember that my {a} is on {b}",
+    "I work near the {a} and take the {b} home",
+    "haha ok",
+    "the {a} was nice today",
+    "I can't stand {a} but {b} is fine",
+    "thinking about {a} and {b} again",
+];
+
+fn sentence(rng: &mut StdRng) -> String {
+    let frame = FRAMES[rng.gen_range(0..FRAMES.len())];
+    frame
+        .replace("{a}", TOPICS[rng.gen_range(0..TOPICS.len())])
+        .replace("{b}", TOPICS[rng.gen_range(0..TOPICS.len())])
+}
+
+/// Runs the retrieval benchmark on the core's database and prints the figures.
+pub async fn run(
+    core: &Core,
+    memories: usize,
+    identities: usize,
+    queries: usize,
+) -> anyhow::Result<RetrievalReport> {
+    let identities = identities.max(1);
+    println!(
+        "(d) retrieval: storing {memories} memories across {identities} identities (multi-row inserts, {ROWS_PER_TRANSACTION} rows per transaction)"
+    );
+    let started = Instant::now();
+    let accounts = create_accounts(core, identities).await?;
+    insert_memories(core, &accounts, memories).await?;
+    let insert_rate = memories as f64 / started.elapsed().as_secs_f64();
+    println!(
+        "    stored in {:.1} s ({insert_rate:.0} rows/s)",
+        started.elapsed().as_secs_f64()
+    );
+
+    let mut rng = StdRng::seed_from_u64(7);
+    let mut hot = Vec::with_capacity(queries);
+    let mut cold = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let context = ConversationContext::direct("bench");
+    for _ in 0..queries {
+        let (account_id, identity_id) = accounts[rng.gen_range(0..accounts.len())];
+        let query = format!(
+            "what do you remember about my {}?",
+            TOPICS[rng.gen_range(0..TOPICS.len())]
+        );
+        let started = Instant::now();
+        let state = {
+            let _guard = core.store.hot.lock_identity(identity_id).await;
+            identity::hot_identity(&core.store, identity_id).await?
+        };
+        let loaded = started.elapsed();
+        let account = state
+            .accounts
+            .iter()
+            .find(|account| account.id == account_id)
+            .cloned()
+            .context("the benchmark account belongs to its identity")?;
+        let retrieval_started = Instant::now();
+        let gathered = context::gather(
+            &core.settings,
+            &state,
+            &account,
+            &context,
+            &query,
+            Utc::now(),
+        );
+        let retrieval = retrieval_started.elapsed();
+        std::hint::black_box(&gathered);
+        if seen.insert(identity_id) {
+            cold.push(loaded + retrieval);
+        } else {
+            hot.push(retrieval);
+        }
+    }
+    hot.sort();
+    cold.sort();
+    let report = RetrievalReport {
+        memories,
+        identities,
+        queries,
+        insert_rows_per_second: insert_rate,
+        hot_p50_ms: super::percentile(&hot, 0.5),
+        hot_p99_ms: super::percentile(&hot, 0.99),
+        cold_p50_ms: super::percentile(&cold, 0.5),
+        cold_p99_ms: super::percentile(&cold, 0.99),
+    };
+    println!(
+        "    retrieval, identity hot ({} queries): p50 {:.3} ms, p99 {:.3} ms (target p99 < 5 ms)",
+        hot.len(),
+        report.hot_p50_ms,
+        report.hot_p99_ms
+    );
+    println!(
+        "    first retrieval of a cold identity, SQL load included ({} queries): p50 {:.3} ms, p99 {:.3} ms",
+        cold.len(),
+        report.cold_p50_ms,
+        report.cold_p99_ms
+    );
+    Ok(report)
+}
+
+/// One identity with one local-chat account each; returns (account id, identity id).
+async fn create_accounts(core: &Core, count: usize) -> anyhow::Result<Vec<(i64, Uuid)>> {
+    let db = &core.store.db;
+    let now = Utc::now();
+    let batch_tag = Uuid::new_v4().simple().to_string();
+    let prefix = format!("{USER_PREFIX}{}-", &batch_tag[..8]);
+    let ids: Vec<Uuid> = (0..count).map(|_| Uuid::new_v4()).collect();
+    let transaction = db.begin().await?;
+    for chunk in ids.chunks(ROWS_PER_STATEMENT) {
+        identity_entity::Entity::insert_many(chunk.iter().map(|id| identity_entity::ActiveModel {
+            id: Set(*id),
+            created_at: Set(now),
+            isolated: Set(false),
+        }))
+        .exec_without_returning(&transaction)
+        .await?;
+    }
+    for (offset, chunk) in ids.chunks(ROWS_PER_STATEMENT).enumerate() {
+        platform_account::Entity::insert_many(chunk.iter().enumerate().map(|(index, id)| {
+            platform_account::ActiveModel {
+                identity_id: Set(*id),
+                platform: Set(Platform::Desktop.as_str().to_string()),
+                scope: Set(String::new()),
+                user_id: Set(format!("{prefix}{}", offset * ROWS_PER_STATEMENT + index)),
+                display_name: Set(None),
+                created_at: Set(now),
+                linked_at: Set(None),
+                linked_by: Set(None),
+                ..Default::default()
+            }
+        }))
+        .exec_without_returning(&transaction)
+        .await?;
+    }
+    transaction.commit().await?;
+    let rows: Vec<(i64, Uuid)> = platform_account::Entity::find()
+        .select_only()
+        .column(platform_account::Column::Id)
+        .column(platform_account::Column::IdentityId)
+        .filter(platform_account::Column::UserId.starts_with(&prefix))
+        .order_by_asc(platform_account::Column::Id)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows)
+}
+
+/// `count` memories spread evenly over the accounts, oldest first, in big transactions.
+async fn insert_memories(
+    core: &Core,
+    accounts: &[(i64, Uuid)],
+    count: usize,
+) -> anyhow::Result<()> {
+    let db = &core.store.db;
+    let mut rng = StdRng::seed_from_u64(42);
+    let start = Utc::now() - ChronoDuration::days(365);
+    let step = ChronoDuration::seconds((365 * 86_400 / count.max(1) as i64).max(1));
+    let mut written = 0;
+    while written < count {
+        let transaction = db.begin().await?;
+        let in_transaction = ROWS_PER_TRANSACTION.min(count - written);
+        let mut done = 0;
+        while done < in_transaction {
+            let rows = ROWS_PER_STATEMENT.min(in_transaction - done);
+            let batch: Vec<memory::ActiveModel> = (0..rows)
+                .map(|offset| {
+                    let index = written + done + offset;
+                    let (account_id, _) = accounts[index % accounts.len()];
+                    memory::ActiveModel {
+                        account_id: Set(account_id),
+                        role: Set("user".into()),
+                        content: Set(sentence(&mut rng)),
+                        platform: Set(Platform::Desktop.as_str().to_string()),
+                        scope: Set(String::new()),
+                        channel_id: Set("bench".into()),
+                        thread_id: Set(None),
+                        visibility: Set("dm".into()),
+                        importance: Set(rng.gen_range(0.1..0.9)),
+                        emotion: Set(None),
+                        emotion_intensity: Set(None),
+                        created_at: Set(start + step * index as i32),
+                        last_recalled_at: Set(None),
+                        recall_count: Set(0),
+                        ..Default::default()
+                    }
+                })
+                .collect();
+            memory::Entity::insert_many(batch)
+                .exec_without_returning(&transaction)
+                .await?;
+            done += rows;
+        }
+        transaction.commit().await?;
+        written += in_transaction;
+    }
+    Ok(())
+}

@@ -1,0 +1,253 @@
+//! Relevance for recall: text → stemmed terms (Snowball English stemmer from `rust-stemmers`), a
+//! small synonym table for the questions people ask about themselves ("where do I live" must find
+//! "I moved to Lisbon"), and Okapi BM25 over the candidates of ONE query.
+//!
+//! Why BM25 is computed here rather than with a search-engine crate: the corpus of a query is not
+//! a global index but the memories of one identity that are visible in this conversation (a
+//! visibility filter that changes per query), a few hundred documents at most. Document
+//! frequencies over exactly those candidates are what BM25 needs; a global index (tantivy, the
+//! `bm25` crate's scorer) would compute them over everything and be far heavier to keep per
+//! identity. Terms are computed once per memory (at store/load time) and kept hot.
+
+use rust_stemmers::{Algorithm, Stemmer};
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock};
+
+/// BM25 term-frequency saturation.
+const K1: f64 = 1.2;
+/// BM25 length normalisation.
+const B: f64 = 0.75;
+/// Weight of a synonym added to the query, relative to a word the person typed.
+const SYNONYM_WEIGHT: f64 = 0.5;
+
+static STEMMER: LazyLock<Stemmer> = LazyLock::new(|| Stemmer::create(Algorithm::English));
+
+const STOPWORDS: &[&str] = &[
+    "a", "an", "the", "and", "or", "but", "is", "are", "was", "were", "be", "been", "am", "i",
+    "me", "my", "mine", "you", "your", "yours", "we", "our", "it", "its", "to", "of", "in", "on",
+    "at", "for", "with", "what", "whats", "what's", "who", "where", "when", "how", "why", "which",
+    "do", "does", "did", "that", "this", "these", "those", "there", "here", "have", "has", "had",
+    "so", "not", "no", "yes", "can", "could", "would", "should", "will", "just", "about", "tell",
+    "know", "remember", "again", "im", "i'm", "ive", "i've", "it's", "by", "from", "as", "if",
+    "then", "than", "too", "very", "really", "some", "any", "all", "called", "name", "named", "is",
+    "now", "said", "say", "told", "ever", "also", "please", "hey", "hi", "oh", "ok", "okay", "u",
+    "ur", "d", "s", "t", "m", "ll", "re", "ve", "don't", "dont", "doesn't",
+];
+
+/// Words that mean nearly the same thing when people talk about themselves. A query word from a
+/// group also looks for the group's other words, at [`SYNONYM_WEIGHT`].
+const SYNONYMS: &[&[&str]] = &[
+    &[
+        "live",
+        "moved",
+        "home",
+        "based",
+        "city",
+        "town",
+        "reside",
+        "relocated",
+    ],
+    &[
+        "job",
+        "work",
+        "occupation",
+        "profession",
+        "career",
+        "employer",
+        "company",
+    ],
+    &["birthday", "born", "birth"],
+    &["like", "love", "enjoy", "favourite", "favorite", "fan"],
+    &["hate", "dislike", "stand", "loathe"],
+    &[
+        "pet", "cat", "dog", "puppy", "kitten", "hamster", "parrot", "rabbit",
+    ],
+    &["goal", "plan", "want", "hope", "dream", "aim", "trying"],
+    &["timezone", "time", "zone"],
+    &["kid", "child", "children", "son", "daughter"],
+    &["mom", "mother", "mum"],
+    &["dad", "father"],
+    &[
+        "partner",
+        "wife",
+        "husband",
+        "girlfriend",
+        "boyfriend",
+        "married",
+    ],
+    &["eat", "food", "vegan", "vegetarian", "diet", "meal"],
+    &["allergic", "allergy"],
+    &["music", "listen", "song", "band", "play"],
+    &["book", "read", "novel", "author"],
+    &["drink", "coffee", "tea"],
+    &["sport", "team", "support"],
+    &["study", "student", "university", "degree", "school"],
+    &["car", "drive"],
+];
+
+/// Stem groups, built once.
+static SYNONYM_STEMS: LazyLock<HashMap<String, Vec<String>>> = LazyLock::new(|| {
+    let mut map: HashMap<String, Vec<String>> = HashMap::new();
+    for group in SYNONYMS {
+        let stems: Vec<String> = group.iter().map(|word| stem(word)).collect();
+        for own in &stems {
+            let entry = map.entry(own.clone()).or_default();
+            for other in &stems {
+                if other != own && !entry.contains(other) {
+                    entry.push(other.clone());
+                }
+            }
+        }
+    }
+    map
+});
+
+fn stem(word: &str) -> String {
+    STEMMER.stem(word).into_owned()
+}
+
+/// The stemmed content words of `text`, in order, repeats kept (BM25 counts them).
+pub fn index_terms(text: &str) -> Arc<[String]> {
+    text.to_lowercase()
+        .split(|c: char| !(c.is_alphanumeric() || c == '\''))
+        .map(|word| word.trim_matches('\''))
+        .map(|word| word.strip_suffix("'s").unwrap_or(word))
+        .filter(|word| !word.is_empty() && !STOPWORDS.contains(word))
+        .filter(|word| word.chars().count() > 1 || word.chars().all(char::is_numeric))
+        .map(stem)
+        .collect()
+}
+
+/// A query: each term with its weight (1 for a typed word, less for a synonym).
+#[derive(Debug, Clone, Default)]
+pub struct Query {
+    pub terms: Vec<(String, f64)>,
+}
+
+impl Query {
+    /// The query for `text`: its terms plus their synonyms.
+    pub fn new(text: &str) -> Query {
+        let mut terms: Vec<(String, f64)> = Vec::new();
+        for term in index_terms(text).iter() {
+            if !terms.iter().any(|(known, _)| known == term) {
+                terms.push((term.clone(), 1.0));
+            }
+        }
+        let typed: Vec<String> = terms.iter().map(|(term, _)| term.clone()).collect();
+        for term in &typed {
+            for synonym in SYNONYM_STEMS.get(term).into_iter().flatten() {
+                if !terms.iter().any(|(known, _)| known == synonym) {
+                    terms.push((synonym.clone(), SYNONYM_WEIGHT));
+                }
+            }
+        }
+        Query { terms }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.terms.is_empty()
+    }
+}
+
+/// BM25 score of each document for `query`, with document frequencies over `documents` alone.
+pub fn bm25(query: &Query, documents: &[&[String]]) -> Vec<f64> {
+    let count = documents.len();
+    if count == 0 || query.is_empty() {
+        return vec![0.0; count];
+    }
+    let total_length: usize = documents.iter().map(|terms| terms.len()).sum();
+    let average_length = (total_length as f64 / count as f64).max(1.0);
+    let idf: Vec<f64> = query
+        .terms
+        .iter()
+        .map(|(term, _)| {
+            let frequency = documents
+                .iter()
+                .filter(|terms| terms.contains(term))
+                .count() as f64;
+            ((count as f64 - frequency + 0.5) / (frequency + 0.5)).ln_1p()
+        })
+        .collect();
+    documents
+        .iter()
+        .map(|terms| {
+            let length = terms.len() as f64;
+            query
+                .terms
+                .iter()
+                .zip(&idf)
+                .map(|((term, weight), idf)| {
+                    let frequency = terms.iter().filter(|t| *t == term).count() as f64;
+                    if frequency == 0.0 {
+                        return 0.0;
+                    }
+                    weight * idf * frequency * (K1 + 1.0)
+                        / (frequency + K1 * (1.0 - B + B * length / average_length))
+                })
+                .sum()
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn score(query: &str, documents: &[&str]) -> Vec<f64> {
+        let terms: Vec<Arc<[String]>> = documents.iter().map(|d| index_terms(d)).collect();
+        let slices: Vec<&[String]> = terms.iter().map(|t| &t[..]).collect();
+        bm25(&Query::new(query), &slices)
+    }
+
+    #[test]
+    fn stems_fold_inflections() {
+        assert_eq!(index_terms("cats"), index_terms("cat"));
+        assert_eq!(index_terms("living"), index_terms("lives"));
+        assert!(index_terms("What's my cat called?").contains(&"cat".to_string()));
+    }
+
+    #[test]
+    fn questions_rank_the_statement_they_ask_about_first() {
+        let scores = score(
+            "What's my cat called?",
+            &[
+                "I work as a nurse in Porto",
+                "My cat is called Miso",
+                "I had pasta",
+            ],
+        );
+        assert!(scores[1] > scores[0] && scores[1] > scores[2], "{scores:?}");
+        assert_eq!(scores[2], 0.0);
+    }
+
+    #[test]
+    fn synonyms_find_paraphrases_at_a_lower_weight() {
+        let scores = score(
+            "where do I live these days?",
+            &[
+                "I moved to Lisbon last year",
+                "I live in Porto",
+                "lunch was nice",
+            ],
+        );
+        assert!(scores[0] > 0.0, "{scores:?}");
+        assert!(
+            scores[1] > scores[0],
+            "an exact word beats a synonym: {scores:?}"
+        );
+        assert_eq!(scores[2], 0.0);
+    }
+
+    #[test]
+    fn rare_terms_weigh_more_than_common_ones() {
+        let scores = score(
+            "sailing trip",
+            &[
+                "a trip to the shop",
+                "a trip to the park",
+                "sailing lessons",
+            ],
+        );
+        assert!(scores[2] > scores[0], "{scores:?}");
+    }
+}
