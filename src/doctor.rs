@@ -162,7 +162,11 @@ async fn discord_check(settings: &Settings, state: String) -> Check {
             Status::Ok,
             format!("{state}; token ok for bot {} ({})", bot.name, bot.id),
         ),
-        Err(error) => check("discord", Status::Failing, format!("DISCORD_TOKEN: {error}")),
+        Err(error) => check(
+            "discord",
+            Status::Failing,
+            format!("DISCORD_TOKEN: {error}"),
+        ),
     }
 }
 

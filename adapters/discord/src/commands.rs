@@ -145,31 +145,53 @@ pub const COMMANDS: &[CommandSpec] = &[
         is_admin: false,
         is_personal: false,
     },
-    personal("whoami", "Who I think you are: identity, linked accounts, sharing", &[], &[]),
+    personal(
+        "whoami",
+        "Who I think you are: identity, linked accounts, sharing",
+        &[],
+        &[],
+    ),
     personal(
         "link",
         "Link your accounts on other platforms so I know you everywhere",
         &[],
         &[
-            subcommand("start", "Get a one-time code to use on your other account", &["start"], &[]),
+            subcommand(
+                "start",
+                "Get a one-time code to use on your other account",
+                &["start"],
+                &[],
+            ),
             subcommand(
                 "code",
                 "Use a code from your other account",
                 &[],
-                &[required("code", "The code, like ABCD-EF2345", OptionKind::LinkCode)],
+                &[required(
+                    "code",
+                    "The code, like ABCD-EF2345",
+                    OptionKind::LinkCode,
+                )],
             ),
         ],
     ),
     personal(
         "unlink",
         "Stop sharing with your account on a platform",
-        &[required("platform", "The platform to unlink", OptionKind::Choice(PLATFORMS))],
+        &[required(
+            "platform",
+            "The platform to unlink",
+            OptionKind::Choice(PLATFORMS),
+        )],
         &[],
     ),
     personal(
         "memory",
         "What I remember about you",
-        &[optional("page", "Page number", OptionKind::Integer { min: 1, max: 1000 })],
+        &[optional(
+            "page",
+            "Page number",
+            OptionKind::Integer { min: 1, max: 1000 },
+        )],
         &[],
     ),
     personal(
@@ -181,9 +203,21 @@ pub const COMMANDS: &[CommandSpec] = &[
                 "memory",
                 "Forget one memory (ids are shown by /memory)",
                 &[],
-                &[required("id", "The memory's id", OptionKind::Integer { min: 1, max: MAX_SAFE_INTEGER })],
+                &[required(
+                    "id",
+                    "The memory's id",
+                    OptionKind::Integer {
+                        min: 1,
+                        max: MAX_SAFE_INTEGER,
+                    },
+                )],
             ),
-            subcommand("all", "Forget everything you told me, on every linked platform", &["all"], &[]),
+            subcommand(
+                "all",
+                "Forget everything you told me, on every linked platform",
+                &["all"],
+                &[],
+            ),
         ],
     ),
     personal(
@@ -197,8 +231,18 @@ pub const COMMANDS: &[CommandSpec] = &[
                 "Change a preference",
                 &["set"],
                 &[
-                    required("key", "Which preference", OptionKind::Choice(PREFERENCE_KEYS)),
-                    required("value", "The new value", OptionKind::Text { max_length: MAX_TEXT_OPTION }),
+                    required(
+                        "key",
+                        "Which preference",
+                        OptionKind::Choice(PREFERENCE_KEYS),
+                    ),
+                    required(
+                        "value",
+                        "The new value",
+                        OptionKind::Text {
+                            max_length: MAX_TEXT_OPTION,
+                        },
+                    ),
                 ],
             ),
         ],
@@ -214,7 +258,11 @@ pub const COMMANDS: &[CommandSpec] = &[
                 "Share a category between your linked accounts, or stop sharing it",
                 &["set"],
                 &[
-                    required("category", "What to share", OptionKind::Choice(SYNC_CATEGORIES)),
+                    required(
+                        "category",
+                        "What to share",
+                        OptionKind::Choice(SYNC_CATEGORIES),
+                    ),
                     required("shared", "Share it?", OptionKind::Switch),
                 ],
             ),
@@ -224,7 +272,12 @@ pub const COMMANDS: &[CommandSpec] = &[
         "sync",
         "How your accounts and memory are connected",
         &[],
-        &[subcommand("status", "Accounts, conflicts, storage", &["status"], &[])],
+        &[subcommand(
+            "status",
+            "Accounts, conflicts, storage",
+            &["status"],
+            &[],
+        )],
     ),
     CommandSpec {
         name: "admin",
@@ -236,21 +289,37 @@ pub const COMMANDS: &[CommandSpec] = &[
                 "Link two accounts into one identity",
                 &["link"],
                 &[
-                    required("first", "An account, e.g. discord:80351110224678912", OptionKind::Account),
-                    required("second", "Another account, e.g. slack:T0123/U0456", OptionKind::Account),
+                    required(
+                        "first",
+                        "An account, e.g. discord:80351110224678912",
+                        OptionKind::Account,
+                    ),
+                    required(
+                        "second",
+                        "Another account, e.g. slack:T0123/U0456",
+                        OptionKind::Account,
+                    ),
                 ],
             ),
             subcommand(
                 "unlink",
                 "Detach an account from its identity",
                 &["unlink"],
-                &[required("account", "The account, e.g. slack:T0123/U0456", OptionKind::Account)],
+                &[required(
+                    "account",
+                    "The account, e.g. slack:T0123/U0456",
+                    OptionKind::Account,
+                )],
             ),
             subcommand(
                 "audit",
                 "The latest audit log entries",
                 &["audit"],
-                &[optional("count", "How many (1–200)", OptionKind::Integer { min: 1, max: 200 })],
+                &[optional(
+                    "count",
+                    "How many (1–200)",
+                    OptionKind::Integer { min: 1, max: 200 },
+                )],
             ),
         ],
         is_admin: true,
@@ -293,15 +362,15 @@ fn option_registration(option: &OptionSpec) -> CreateCommandOption {
         OptionKind::Switch => CommandOptionType::Boolean,
         _ => CommandOptionType::String,
     };
-    let created = CreateCommandOption::new(kind, option.name, option.description)
-        .required(option.required);
+    let created =
+        CreateCommandOption::new(kind, option.name, option.description).required(option.required);
     match option.kind {
         OptionKind::Text { max_length } => created.min_length(1).max_length(max_length),
         OptionKind::LinkCode => created.min_length(4).max_length(16),
         OptionKind::Account => created.min_length(3).max_length(MAX_TEXT_OPTION),
-        OptionKind::Choice(choices) => choices
-            .iter()
-            .fold(created, |created, choice| created.add_string_choice(*choice, *choice)),
+        OptionKind::Choice(choices) => choices.iter().fold(created, |created, choice| {
+            created.add_string_choice(*choice, *choice)
+        }),
         OptionKind::Integer { min, max } => created.min_int_value(min).max_int_value(max),
         OptionKind::Switch => created,
     }
@@ -507,9 +576,13 @@ fn checked_value(
 fn check_length(text: &str, min: usize, max: usize) -> Result<(), String> {
     let length = text.trim().chars().count();
     if length < min {
-        Err(format!("it is empty or too short (at least {min} characters)."))
+        Err(format!(
+            "it is empty or too short (at least {min} characters)."
+        ))
     } else if length > max {
-        Err(format!("it is {length} characters long; at most {max} are accepted."))
+        Err(format!(
+            "it is {length} characters long; at most {max} are accepted."
+        ))
     } else {
         Ok(())
     }

@@ -71,7 +71,10 @@ fn check_plan(plan: ShardPlan) -> Result<()> {
         ShardPlan::Range { first, last, total } if first > last || last >= total => {
             Err(DiscordError::Setting {
                 setting: "DISCORD_SHARDS",
-                reason: format!("shards {first}-{last} are not within 0-{}", total.saturating_sub(1)),
+                reason: format!(
+                    "shards {first}-{last} are not within 0-{}",
+                    total.saturating_sub(1)
+                ),
             })
         }
         _ => Ok(()),

@@ -151,9 +151,7 @@ impl GatewayHandler {
             }
         };
         count("reply");
-        let reply_to = message
-            .guild_id
-            .map(|_| (message.channel_id, message.id));
+        let reply_to = message.guild_id.map(|_| (message.channel_id, message.id));
         for part in render::channel_messages(&reply, reply_to) {
             if let Err(error) = message.channel_id.send_message(&ctx.http, part).await {
                 tracing::warn!(%error, channel = %message.channel_id, "Discord reply not delivered");
@@ -274,7 +272,9 @@ fn place_of(ctx: &Context, message: &Message) -> Place {
             .filter(|thread| {
                 matches!(
                     thread.kind,
-                    ChannelType::PublicThread | ChannelType::PrivateThread | ChannelType::NewsThread
+                    ChannelType::PublicThread
+                        | ChannelType::PrivateThread
+                        | ChannelType::NewsThread
                 )
             })
             .and_then(|thread| thread.parent_id)

@@ -45,7 +45,10 @@ pub fn to_message(
     if message.author.bot || message.webhook_id.is_some() {
         return Err(Skip::FromBot);
     }
-    if !matches!(message.kind, MessageType::Regular | MessageType::InlineReply) {
+    if !matches!(
+        message.kind,
+        MessageType::Regular | MessageType::InlineReply
+    ) {
         return Err(Skip::NotAMessage);
     }
     let is_mentioned = message.mentions.iter().any(|user| user.id.get() == bot_id);
@@ -68,7 +71,11 @@ pub fn to_message(
         return Err(Skip::NoContent);
     }
     let mut author = author_account(&message.author);
-    if let Some(nick) = message.member.as_ref().and_then(|member| member.nick.clone()) {
+    if let Some(nick) = message
+        .member
+        .as_ref()
+        .and_then(|member| member.nick.clone())
+    {
         author = author.with_display_name(nick);
     }
     let author_roles = message
@@ -106,7 +113,11 @@ pub fn event_id_of_interaction(id: u64) -> String {
 /// the global name, else the user name.
 pub fn author_account(user: &User) -> PlatformAccount {
     let account = PlatformAccount::new(Platform::Discord, "", user.id.to_string());
-    match user.global_name.as_deref().filter(|name| !name.trim().is_empty()) {
+    match user
+        .global_name
+        .as_deref()
+        .filter(|name| !name.trim().is_empty())
+    {
         Some(name) => account.with_display_name(name.trim()),
         None => account.with_display_name(user.name.clone()),
     }
@@ -123,9 +134,7 @@ fn context_of(message: &Message, place: Place) -> ConversationContext {
                 .thread_parent
                 .unwrap_or(message.channel_id)
                 .to_string(),
-            thread_id: place
-                .thread_parent
-                .map(|_| message.channel_id.to_string()),
+            thread_id: place.thread_parent.map(|_| message.channel_id.to_string()),
             visibility: Visibility::Public,
         },
     }
@@ -138,7 +147,11 @@ fn readable_text(message: &Message, bot_id: u64) -> String {
         .content
         .replace(&format!("<@{bot_id}>"), "")
         .replace(&format!("<@!{bot_id}>"), "");
-    for user in message.mentions.iter().filter(|user| user.id.get() != bot_id) {
+    for user in message
+        .mentions
+        .iter()
+        .filter(|user| user.id.get() != bot_id)
+    {
         let name = format!(
             "@{}",
             user.global_name.as_deref().unwrap_or(user.name.as_str())

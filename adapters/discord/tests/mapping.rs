@@ -47,7 +47,12 @@ fn map(payload: Value, listed: &[u64]) -> Result<whisperengine_contract::Inbound
 #[test]
 fn a_dm_is_addressed_with_an_empty_scope_and_dm_visibility() {
     let message = map(
-        dm_message("1500000000000000001", "1600000000000000001", ana(), "hi there"),
+        dm_message(
+            "1500000000000000001",
+            "1600000000000000001",
+            ana(),
+            "hi there",
+        ),
         &[],
     )
     .unwrap();
@@ -104,7 +109,14 @@ fn guild_messages_need_a_mention_a_reply_to_the_bot_or_a_listed_channel() {
     assert!(reply.is_addressed);
     assert_eq!(reply.text, "and you?");
 
-    let someone_said = guild_message("5", GENERAL_CHANNEL, user("7", "bo", None, false), &[], "x", vec![]);
+    let someone_said = guild_message(
+        "5",
+        GENERAL_CHANNEL,
+        user("7", "bo", None, false),
+        &[],
+        "x",
+        vec![],
+    );
     let reply_to_someone = as_reply_to(
         guild_message("6", GENERAL_CHANNEL, ana(), &[], "agreed", vec![]),
         someone_said,
@@ -124,7 +136,14 @@ fn bots_the_bot_itself_system_messages_and_unreadable_messages_are_skipped() {
     // Without the Message Content intent Discord sends an empty content.
     let unreadable = dm_message("1", "2", ana(), "");
     assert_eq!(map(unreadable, &[]).unwrap_err(), Skip::NoContent);
-    let only_mention = guild_message("1", GENERAL_CHANNEL, ana(), &[], &format!("<@{BOT}>"), vec![bot_user()]);
+    let only_mention = guild_message(
+        "1",
+        GENERAL_CHANNEL,
+        ana(),
+        &[],
+        &format!("<@{BOT}>"),
+        vec![bot_user()],
+    );
     assert_eq!(map(only_mention, &[]).unwrap_err(), Skip::NoContent);
 }
 
@@ -139,11 +158,16 @@ fn a_thread_message_records_the_parent_channel_and_the_thread() {
         vec![bot_user()],
     ));
     let place = Place {
-        thread_parent: Some(serenity::all::ChannelId::new(GENERAL_CHANNEL.parse().unwrap())),
+        thread_parent: Some(serenity::all::ChannelId::new(
+            GENERAL_CHANNEL.parse().unwrap(),
+        )),
     };
     let mapped = mapping::to_message(&message, BOT, &[], &[], place).unwrap();
     assert_eq!(mapped.context.channel_id, GENERAL_CHANNEL);
-    assert_eq!(mapped.context.thread_id.as_deref(), Some("1700000000000000001"));
+    assert_eq!(
+        mapped.context.thread_id.as_deref(),
+        Some("1700000000000000001")
+    );
 }
 
 fn interaction(payload: Value) -> CommandInteraction {
@@ -195,71 +219,133 @@ fn every_slash_command_maps_to_the_cores_command_syntax() {
     let cases: Vec<(CommandInteraction, &str, Vec<String>)> = vec![
         (in_dm("help", vec![]), "help", vec![]),
         (in_dm("whoami", vec![]), "whoami", vec![]),
-        (in_dm("link", vec![subcommand("start", vec![])]), "link", words(&["start"])),
         (
-            in_dm("link", vec![subcommand("code", vec![option("code", 3, json!("abcd-ef2345"))])]),
+            in_dm("link", vec![subcommand("start", vec![])]),
+            "link",
+            words(&["start"]),
+        ),
+        (
+            in_dm(
+                "link",
+                vec![subcommand(
+                    "code",
+                    vec![option("code", 3, json!("abcd-ef2345"))],
+                )],
+            ),
             "link",
             words(&["abcd-ef2345"]),
         ),
-        (in_dm("unlink", vec![option("platform", 3, json!("slack"))]), "unlink", words(&["slack"])),
-        (in_dm("memory", vec![]), "memory", vec![]),
-        (in_dm("memory", vec![option("page", 4, json!(2))]), "memory", words(&["2"])),
         (
-            in_dm("forget", vec![subcommand("memory", vec![option("id", 4, json!(12))])]),
+            in_dm("unlink", vec![option("platform", 3, json!("slack"))]),
+            "unlink",
+            words(&["slack"]),
+        ),
+        (in_dm("memory", vec![]), "memory", vec![]),
+        (
+            in_dm("memory", vec![option("page", 4, json!(2))]),
+            "memory",
+            words(&["2"]),
+        ),
+        (
+            in_dm(
+                "forget",
+                vec![subcommand("memory", vec![option("id", 4, json!(12))])],
+            ),
             "forget",
             words(&["12"]),
         ),
-        (in_dm("forget", vec![subcommand("all", vec![])]), "forget", words(&["all"])),
-        (in_dm("prefs", vec![subcommand("show", vec![])]), "prefs", vec![]),
+        (
+            in_dm("forget", vec![subcommand("all", vec![])]),
+            "forget",
+            words(&["all"]),
+        ),
+        (
+            in_dm("prefs", vec![subcommand("show", vec![])]),
+            "prefs",
+            vec![],
+        ),
         (
             in_dm(
                 "prefs",
                 vec![subcommand(
                     "set",
-                    vec![option("key", 3, json!("timezone")), option("value", 3, json!("Europe/Lisbon"))],
+                    vec![
+                        option("key", 3, json!("timezone")),
+                        option("value", 3, json!("Europe/Lisbon")),
+                    ],
                 )],
             ),
             "prefs",
             words(&["set", "timezone", "Europe/Lisbon"]),
         ),
-        (in_dm("privacy", vec![subcommand("show", vec![])]), "privacy", vec![]),
+        (
+            in_dm("privacy", vec![subcommand("show", vec![])]),
+            "privacy",
+            vec![],
+        ),
         (
             in_dm(
                 "privacy",
                 vec![subcommand(
                     "set",
-                    vec![option("category", 3, json!("conversation_history")), option("shared", 5, json!(false))],
+                    vec![
+                        option("category", 3, json!("conversation_history")),
+                        option("shared", 5, json!(false)),
+                    ],
                 )],
             ),
             "privacy",
             words(&["set", "conversation_history", "off"]),
         ),
-        (in_dm("sync", vec![subcommand("status", vec![])]), "sync", words(&["status"])),
+        (
+            in_dm("sync", vec![subcommand("status", vec![])]),
+            "sync",
+            words(&["status"]),
+        ),
         (
             in_guild(
                 "admin",
                 MANAGE_GUILD,
                 vec![subcommand(
                     "link",
-                    vec![option("first", 3, json!("discord:42")), option("second", 3, json!("slack:T1/U1"))],
+                    vec![
+                        option("first", 3, json!("discord:42")),
+                        option("second", 3, json!("slack:T1/U1")),
+                    ],
                 )],
             ),
             "admin",
             words(&["link", "discord:42", "slack:T1/U1"]),
         ),
         (
-            in_guild("admin", MANAGE_GUILD, vec![subcommand("unlink", vec![option("account", 3, json!("slack:T1/U1"))])]),
+            in_guild(
+                "admin",
+                MANAGE_GUILD,
+                vec![subcommand(
+                    "unlink",
+                    vec![option("account", 3, json!("slack:T1/U1"))],
+                )],
+            ),
             "admin",
             words(&["unlink", "slack:T1/U1"]),
         ),
         (
-            in_guild("admin", MANAGE_GUILD, vec![subcommand("audit", vec![option("count", 4, json!(5))])]),
+            in_guild(
+                "admin",
+                MANAGE_GUILD,
+                vec![subcommand("audit", vec![option("count", 4, json!(5))])],
+            ),
             "admin",
             words(&["audit", "5"]),
         ),
     ];
     for (command, name, expected) in cases {
-        assert_eq!(args(&command), (name.to_string(), expected), "/{}", command.data.name);
+        assert_eq!(
+            args(&command),
+            (name.to_string(), expected),
+            "/{}",
+            command.data.name
+        );
     }
 }
 
@@ -270,8 +356,13 @@ fn an_invocation_carries_the_invoker_context_and_event_id() {
     assert_eq!(dm.invoker.to_string(), format!("discord:{ANA}"));
     assert_eq!(dm.context.visibility, Visibility::Dm);
     assert_eq!(dm.context.scope, "");
-    let guild = commands::to_invocation(&in_guild("whoami", MEMBER_PERMISSIONS, vec![]), &[]).unwrap();
-    assert_eq!(guild.invoker.to_string(), format!("discord:{ANA}"), "member.user is the invoker");
+    let guild =
+        commands::to_invocation(&in_guild("whoami", MEMBER_PERMISSIONS, vec![]), &[]).unwrap();
+    assert_eq!(
+        guild.invoker.to_string(),
+        format!("discord:{ANA}"),
+        "member.user is the invoker"
+    );
     assert_eq!(guild.context.scope, GUILD_ID);
     assert_eq!(guild.context.channel_id, GENERAL_CHANNEL);
     assert_eq!(guild.context.visibility, Visibility::Public);
@@ -288,15 +379,25 @@ fn admin_comes_from_administrator_or_manage_server_or_the_admin_id_list() {
     ] {
         let command = in_guild("admin", permissions, audit());
         assert_eq!(
-            commands::to_invocation(&command, &[]).unwrap().invoker_is_admin,
+            commands::to_invocation(&command, &[])
+                .unwrap()
+                .invoker_is_admin,
             expected,
             "permissions {permissions}"
         );
     }
     let in_a_dm = in_dm("admin", audit());
-    assert!(!commands::to_invocation(&in_a_dm, &[]).unwrap().invoker_is_admin);
+    assert!(
+        !commands::to_invocation(&in_a_dm, &[])
+            .unwrap()
+            .invoker_is_admin
+    );
     let listed: u64 = ANA.parse().unwrap();
-    assert!(commands::to_invocation(&in_a_dm, &[listed]).unwrap().invoker_is_admin);
+    assert!(
+        commands::to_invocation(&in_a_dm, &[listed])
+            .unwrap()
+            .invoker_is_admin
+    );
 }
 
 #[test]
@@ -310,25 +411,49 @@ fn malformed_interactions_are_refused_with_a_clear_reason() {
         refusal(in_dm("unlink", vec![])),
         Refusal::MissingOption { ref option, .. } if option == "platform"
     ));
-    assert!(matches!(refusal(in_dm("link", vec![])), Refusal::MissingSubcommand { .. }));
+    assert!(matches!(
+        refusal(in_dm("link", vec![])),
+        Refusal::MissingSubcommand { .. }
+    ));
     assert!(matches!(
         refusal(in_dm("link", vec![subcommand("code", vec![])])),
         Refusal::MissingOption { .. }
     ));
     let wrong_characters = refusal(in_dm(
         "link",
-        vec![subcommand("code", vec![option("code", 3, json!("AB$D-EF23;5"))])],
+        vec![subcommand(
+            "code",
+            vec![option("code", 3, json!("AB$D-EF23;5"))],
+        )],
     ));
-    assert!(wrong_characters.to_string().contains("letters, digits"), "{wrong_characters}");
+    assert!(
+        wrong_characters.to_string().contains("letters, digits"),
+        "{wrong_characters}"
+    );
     let huge = "x".repeat(4000);
     let too_long = refusal(in_dm(
         "prefs",
-        vec![subcommand("set", vec![option("key", 3, json!("name")), option("value", 3, json!(huge))])],
+        vec![subcommand(
+            "set",
+            vec![
+                option("key", 3, json!("name")),
+                option("value", 3, json!(huge)),
+            ],
+        )],
     ));
-    assert!(too_long.to_string().contains("4000 characters"), "{too_long}");
-    assert!(too_long.to_string().len() < 300, "the refusal does not echo the input");
+    assert!(
+        too_long.to_string().contains("4000 characters"),
+        "{too_long}"
+    );
+    assert!(
+        too_long.to_string().len() < 300,
+        "the refusal does not echo the input"
+    );
     assert!(matches!(
-        refusal(in_dm("unlink", vec![option("platform", 3, json!("myspace"))])),
+        refusal(in_dm(
+            "unlink",
+            vec![option("platform", 3, json!("myspace"))]
+        )),
         Refusal::BadOption { .. }
     ));
     assert!(matches!(
@@ -360,7 +485,9 @@ fn the_registration_declares_options_choices_and_admin_permissions() {
             .unwrap_or_else(|| panic!("/{name} is registered"))
             .clone()
     };
-    for name in ["help", "whoami", "link", "unlink", "memory", "forget", "prefs", "privacy", "sync", "admin"] {
+    for name in [
+        "help", "whoami", "link", "unlink", "memory", "forget", "prefs", "privacy", "sync", "admin",
+    ] {
         let command = named(name);
         assert!(!command["description"].as_str().unwrap().is_empty());
     }
@@ -383,12 +510,18 @@ fn the_registration_declares_options_choices_and_admin_permissions() {
 }
 
 fn is_fences_balanced(text: &str) -> bool {
-    text.lines().filter(|line| line.trim_start().starts_with("```")).count() % 2 == 0
+    text.lines()
+        .filter(|line| line.trim_start().starts_with("```"))
+        .count()
+        % 2
+        == 0
 }
 
 #[test]
 fn long_replies_become_messages_of_at_most_2000_characters_that_ping_nobody() {
-    let code: String = (0..120).map(|i| format!("let value_{i} = {i} * 2;\n")).collect();
+    let code: String = (0..120)
+        .map(|i| format!("let value_{i} = {i} * 2;\n"))
+        .collect();
     let text = format!(
         "{}\n\n```rust\n{code}```\n\n{}",
         "A sentence about the weather. ".repeat(60),
@@ -413,8 +546,13 @@ fn long_replies_become_messages_of_at_most_2000_characters_that_ping_nobody() {
             json!({"parse": [], "users": [], "roles": [], "replied_user": false})
         );
     }
-    assert_eq!(bodies[0]["message_reference"]["message_id"], "1500000000000000009");
-    assert!(bodies[1].get("message_reference").is_none_or(Value::is_null));
+    assert_eq!(
+        bodies[0]["message_reference"]["message_id"],
+        "1500000000000000009"
+    );
+    assert!(bodies[1]
+        .get("message_reference")
+        .is_none_or(Value::is_null));
 }
 
 #[test]
@@ -428,8 +566,14 @@ fn cards_become_embeds_and_interaction_answers_follow_up_ephemerally() {
     let first = serde_json::to_value(answer.first).unwrap();
     let embed = &first["embeds"][0];
     assert_eq!(embed["title"], "Who you are to me");
-    assert_eq!(embed["fields"][0], json!({"name": "Identity", "value": "`abcd1234`", "inline": true}));
-    assert_eq!(embed["footer"]["text"], "Linked platforms: Discord and Slack");
+    assert_eq!(
+        embed["fields"][0],
+        json!({"name": "Identity", "value": "`abcd1234`", "inline": true})
+    );
+    assert_eq!(
+        embed["footer"]["text"],
+        "Linked platforms: Discord and Slack"
+    );
     assert_eq!(embed["color"], render::EMBED_COLOUR.0);
     assert!(answer.followups.is_empty());
 
@@ -438,7 +582,10 @@ fn cards_become_embeds_and_interaction_answers_follow_up_ephemerally() {
     assert_eq!(answer.followups.len(), 2);
     for followup in answer.followups {
         let body = serde_json::to_value(followup).unwrap();
-        assert_eq!(body["flags"], 64, "follow-ups of a personal answer are ephemeral");
+        assert_eq!(
+            body["flags"], 64,
+            "follow-ups of a personal answer are ephemeral"
+        );
         assert!(body["content"].as_str().unwrap().chars().count() <= 2000);
         assert_eq!(body["allowed_mentions"]["parse"], json!([]));
     }
