@@ -292,6 +292,7 @@ impl serenity::client::EventHandler for GatewayHandler {
             bot = %ready.user.name,
             shard = ?ready.shard.map(|shard| shard.id.0),
             guilds = ready.guilds.len(),
+            invite = %crate::invite_url(ready.application.id.get()),
             "Discord gateway ready"
         );
         self.register_commands(&ctx).await;

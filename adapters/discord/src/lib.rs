@@ -24,6 +24,7 @@ pub use connector::{check_credentials, DiscordConnector};
 pub use error::{DiscordError, Result};
 
 use secrecy::SecretString;
+use serenity::all::Permissions;
 use std::time::Duration;
 use whisperengine_contract::{Capabilities, MarkupDialect};
 
@@ -88,5 +89,43 @@ impl DiscordConfig {
             shards: ShardPlan::Auto,
             shutdown_grace: Duration::from_secs(10),
         }
+    }
+}
+
+/// The permissions the invite URL asks for: view channels, send messages (also in threads), embed
+/// links, read message history, add reactions, use application commands.
+pub fn invite_permissions() -> Permissions {
+    Permissions::VIEW_CHANNEL
+        | Permissions::SEND_MESSAGES
+        | Permissions::SEND_MESSAGES_IN_THREADS
+        | Permissions::EMBED_LINKS
+        | Permissions::READ_MESSAGE_HISTORY
+        | Permissions::ADD_REACTIONS
+        | Permissions::USE_APPLICATION_COMMANDS
+}
+
+/// The URL a server admin opens to add the bot, with the `bot` and `applications.commands` scopes.
+pub fn invite_url(application_id: u64) -> String {
+    format!(
+        "https://discord.com/oauth2/authorize?client_id={application_id}&scope=bot%20applications.commands&permissions={}",
+        invite_permissions().bits()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_invite_asks_for_the_documented_permissions_and_scopes() {
+        assert_eq!(
+            invite_permissions().bits(),
+            277_025_475_648,
+            "the README's number"
+        );
+        assert_eq!(
+            invite_url(42),
+            "https://discord.com/oauth2/authorize?client_id=42&scope=bot%20applications.commands&permissions=277025475648"
+        );
     }
 }
