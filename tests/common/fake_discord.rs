@@ -52,6 +52,8 @@ struct State {
     acknowledged: HashSet<String>,
     next_id: u64,
     llm_answer: String,
+    /// Bodies of the LLM requests received.
+    llm_requests: Vec<Value>,
     // Gateway.
     session_id: Option<String>,
     seq: u64,
@@ -128,6 +130,22 @@ impl FakeDiscord {
         self.state.lock().unwrap().llm_answer = answer.to_string();
     }
 
+    /// The system messages of the LLM requests received so far.
+    pub fn llm_system_messages(&self) -> Vec<String> {
+        self.state
+            .lock()
+            .unwrap()
+            .llm_requests
+            .iter()
+            .map(|request| {
+                request["messages"][0]["content"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string()
+            })
+            .collect()
+    }
+
     fn new_id(&self) -> String {
         let mut state = self.state.lock().unwrap();
         state.next_id += 1;
@@ -144,7 +162,9 @@ impl FakeDiscord {
             .map(str::to_string);
         let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
         if path == "/v1/chat/completions" {
-            let answer = self.state.lock().unwrap().llm_answer.clone();
+            let mut state = self.state.lock().unwrap();
+            state.llm_requests.push(body);
+            let answer = state.llm_answer.clone();
             return Json(json!({
                 "id": "chatcmpl-1", "object": "chat.completion", "model": "fake",
                 "choices": [{"index": 0, "message": {"role": "assistant", "content": answer}, "finish_reason": "stop"}]
