@@ -301,6 +301,26 @@ async fn a_code_from_link_start_redeemed_locally_links_and_discord_then_recalls_
             db.name
         );
 
+        // In a server channel, what was said privately is not brought up.
+        fake.dispatch(
+            "MESSAGE_CREATE",
+            guild_message(
+                "1500000000000000012",
+                GENERAL_CHANNEL,
+                ana(),
+                &[],
+                &format!("<@{BOT_ID}> what's my cat called?"),
+                vec![bot_user()],
+            ),
+        );
+        let in_public = fake.wait_for_messages(GENERAL_CHANNEL, 1).await;
+        let public_reply = content(&in_public[0].body);
+        assert!(
+            !public_reply.contains("Miso"),
+            "{}: a private fact stays out of a server channel: {public_reply}",
+            db.name
+        );
+
         let whoami = slash_in_dm(&fake, "1800000000000000011", "whoami", vec![]).await;
         let embed = &whoami["embeds"][0];
         assert_eq!(embed["title"], "Who you are to me", "{}: {whoami}", db.name);
@@ -347,8 +367,26 @@ async fn snapshot(core: &whisperengine::core::Core) -> (Vec<(i64, uuid::Uuid)>, 
 
 #[tokio::test]
 async fn bad_slash_commands_get_a_clear_ephemeral_error_and_change_nothing() {
-    for (db, settings) in test_setups().await {
+    for (db, mut settings) in test_setups().await {
+        // Also: commands registered in DISCORD_GUILD_ID, and this process running shard 0 of 2.
+        settings.discord_guild_id = Some(GUILD_ID.to_string());
+        settings.discord_shards = whisperengine::config::ShardSetting::Range {
+            first: 0,
+            last: 0,
+            total: 2,
+        };
         let (fake, host) = start_with_discord(settings).await;
+        assert!(
+            fake.calls().iter().any(|call| call.method == "PUT"
+                && call.path
+                    == format!(
+                        "/api/v10/applications/{APPLICATION_ID}/guilds/{GUILD_ID}/commands"
+                    )),
+            "{}: commands registered in the guild",
+            db.name
+        );
+        assert_eq!(fake.identifies().len(), 1, "{}: one shard here", db.name);
+        assert_eq!(fake.identifies()[0]["shard"], json!([0, 2]), "{}", db.name);
         fake.dispatch("MESSAGE_CREATE", dm("1500000000000000020", "Hello!"));
         fake.wait_for_messages(DM_CHANNEL, 1).await;
         host.core.store.flush().await;
@@ -587,16 +625,28 @@ async fn a_refused_token_stops_the_connector_once_naming_discord_token_and_the_h
         "the token is never shown"
     );
 
+    let valid = discord_settings(&fake, settings_for(&db, false), TOKEN);
+    let doctor = whisperengine::doctor::checks(&valid).await;
+    let discord_ok = doctor.iter().find(|check| check.name == "discord").unwrap();
+    assert_eq!(
+        discord_ok.status,
+        whisperengine::doctor::Status::Ok,
+        "{}",
+        discord_ok.detail
+    );
+    assert!(discord_ok.detail.contains("elena"), "{}", discord_ok.detail);
+
     let host = start_host(settings).await;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // Longer than the host's first retry pause (5 s) for connectors that fail for other reasons.
+    tokio::time::sleep(Duration::from_millis(6000)).await;
     let me_calls = fake
         .calls()
         .iter()
         .filter(|call| call.path == "/api/v10/users/@me")
         .count();
     assert_eq!(
-        me_calls, 2,
-        "doctor and the connector asked once each; no retry loop"
+        me_calls, 3,
+        "two doctor runs and the connector once: no retry loop"
     );
     assert_eq!(
         fake.connections(),

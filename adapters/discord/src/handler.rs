@@ -3,7 +3,7 @@
 //! acknowledged at once (deferred, ephemeral for personal commands), checked against
 //! [`commands`], handed to the core, and answered by editing the deferred response.
 
-use crate::commands::{self, Refusal};
+use crate::commands;
 use crate::mapping::{self, Place};
 use crate::render;
 use crate::CAPABILITIES;
@@ -198,15 +198,11 @@ impl GatewayHandler {
             Err(refusal) => {
                 tracing::debug!(%refusal, "slash command refused");
                 count("refused");
-                OutboundReply::private(refusal_text(&refusal))
+                OutboundReply::private(refusal.to_string())
             }
         };
         answer_interaction(ctx, interaction, is_ephemeral, &reply).await;
     }
-}
-
-fn refusal_text(refusal: &Refusal) -> String {
-    refusal.to_string()
 }
 
 fn count(outcome: &'static str) {
