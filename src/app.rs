@@ -1,7 +1,7 @@
 //! Wiring the host together: settings → store → personality → responder → core → HTTP listener (and,
 //! as they land, the platform connectors). Tests build the same [`Application`] on port 0.
 
-use crate::config::{DeploymentMode, Settings};
+use crate::config::{DeploymentMode, Settings, ShardSetting};
 use crate::core::Core;
 use crate::http::{HttpState, ReadinessProbe};
 use crate::llm::{OfflineResponder, OpenAiClient, Responder};
@@ -11,9 +11,10 @@ use anyhow::Context;
 use async_trait::async_trait;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use whisperengine_contract::{Connector, ConnectorError, EventHandler};
 
 /// Platform connectors this build contains (the others are reported as not built yet).
-pub const CONNECTORS_BUILT: &[&str] = &["teams"];
+pub const CONNECTORS_BUILT: &[&str] = &["discord", "teams"];
 
 /// The store options the settings describe.
 pub fn store_options(settings: &Settings) -> StoreOptions {
@@ -75,11 +76,12 @@ impl ReadinessProbe for StoreReadiness {
     }
 }
 
-/// The running host: its core and its bound HTTP listener.
+/// The running host: its core, its bound HTTP listener and the connectors that run beside it.
 pub struct Application {
     pub core: Core,
     listener: tokio::net::TcpListener,
     router: axum::Router,
+    discord: Option<whisperengine_discord::DiscordConnector>,
 }
 
 impl Application {
@@ -117,10 +119,12 @@ impl Application {
         if let Some(admin) = crate::admin::router(&core, crate::telemetry::install_metrics()) {
             router = router.merge(admin);
         }
+        let discord = discord_config(&settings)?.map(whisperengine_discord::DiscordConnector::new);
         Ok(Application {
             core,
             listener,
             router,
+            discord,
         })
     }
 
@@ -141,7 +145,21 @@ impl Application {
             crate::core::lifecycle::EXPIRY_INTERVAL,
         );
         let kpis = crate::core::kpi::spawn_kpi_task(&self.core, crate::core::kpi::KPI_INTERVAL);
-        let served = crate::http::serve(self.listener, self.router, shutdown).await;
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let discord = self.discord.map(|connector| {
+            let handler: Arc<dyn EventHandler> = Arc::new(self.core.clone());
+            tokio::spawn(run_connector(Arc::new(connector), handler, stopped))
+        });
+        let stop_on_signal = stop.clone();
+        let served = crate::http::serve(self.listener, self.router, async move {
+            shutdown.await;
+            let _ = stop_on_signal.send(true);
+        })
+        .await;
+        let _ = stop.send(true);
+        if let Some(discord) = discord {
+            let _ = discord.await;
+        }
         flusher.abort();
         kpis.abort();
         if let Some(expiry) = expiry {
@@ -167,6 +185,89 @@ pub fn teams_config(settings: &Settings) -> Option<whisperengine_teams::TeamsCon
     config.openid_metadata_url = settings.teams_openid_metadata_url.clone();
     config.token_url = settings.teams_token_url.clone();
     Some(config)
+}
+
+/// The Discord connector's settings, when the mode runs connectors and DISCORD_TOKEN is set. Ids
+/// that are not numbers stop start-up with the variable's name.
+pub fn discord_config(
+    settings: &Settings,
+) -> anyhow::Result<Option<whisperengine_discord::DiscordConfig>> {
+    if !settings.deployment_mode.runs_connectors() {
+        return Ok(None);
+    }
+    let Some(token) = settings.discord_token.clone() else {
+        return Ok(None);
+    };
+    let mut config = whisperengine_discord::DiscordConfig::new(token);
+    config.application_id = discord_id(
+        "DISCORD_APPLICATION_ID",
+        settings.discord_application_id.as_deref(),
+    )?;
+    config.guild_id = discord_id("DISCORD_GUILD_ID", settings.discord_guild_id.as_deref())?;
+    config.admin_ids = discord_ids("DISCORD_ADMIN_IDS", &settings.discord_admin_ids)?;
+    config.channels = discord_ids("DISCORD_CHANNELS", &settings.discord_channels)?;
+    config.api_url = settings.discord_api_url.as_ref().map(|url| url.to_string());
+    config.shards = match settings.discord_shards {
+        ShardSetting::Auto => whisperengine_discord::ShardPlan::Auto,
+        ShardSetting::Count(count) => whisperengine_discord::ShardPlan::Count(count),
+        ShardSetting::Range { first, last, total } => {
+            whisperengine_discord::ShardPlan::Range { first, last, total }
+        }
+    };
+    Ok(Some(config))
+}
+
+fn discord_id(variable: &str, text: Option<&str>) -> anyhow::Result<Option<u64>> {
+    text.map(|text| {
+        text.trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|id| *id != 0)
+            .with_context(|| format!("{variable}: expected a Discord id (a number), got {text:?}"))
+    })
+    .transpose()
+}
+
+fn discord_ids(variable: &str, texts: &[String]) -> anyhow::Result<Vec<u64>> {
+    texts
+        .iter()
+        .map(|text| discord_id(variable, Some(text)).map(Option::unwrap_or_default))
+        .collect()
+}
+
+/// Runs a connector until `stopped` turns true. A refused credential stops it for good (said once,
+/// naming the setting: restarting cannot help); other failures are retried with a growing pause.
+async fn run_connector(
+    connector: Arc<dyn Connector>,
+    handler: Arc<dyn EventHandler>,
+    mut stopped: tokio::sync::watch::Receiver<bool>,
+) {
+    let platform = connector.platform();
+    let mut pause = std::time::Duration::from_secs(5);
+    loop {
+        let mut signal = stopped.clone();
+        let shutdown = Box::pin(async move {
+            let _ = signal.wait_for(|stop| *stop).await;
+        });
+        match connector.clone().run(handler.clone(), shutdown).await {
+            Ok(()) => return,
+            Err(error @ ConnectorError::BadCredentials { .. }) => {
+                tracing::error!(%platform, "{error}. The {platform} connector is off until the setting is fixed and the host restarted.");
+                return;
+            }
+            Err(error) => {
+                tracing::warn!(%platform, %error, retry_in = ?pause, "connector stopped; retrying");
+            }
+        }
+        if *stopped.borrow() {
+            return;
+        }
+        tokio::select! {
+            () = tokio::time::sleep(pause) => {}
+            _ = stopped.wait_for(|stop| *stop) => return,
+        }
+        pause = (pause * 2).min(std::time::Duration::from_secs(300));
+    }
 }
 
 /// The notice the local page shows, if any.

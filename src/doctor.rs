@@ -108,6 +108,10 @@ pub async fn checks(settings: &Settings) -> Vec<Check> {
             report.push(teams_check(settings, reason).await);
             continue;
         }
+        if name == "discord" && is_on {
+            report.push(discord_check(settings, reason).await);
+            continue;
+        }
         report.push(if is_on && !app::CONNECTORS_BUILT.contains(&name) {
             check(
                 name,
@@ -141,6 +145,27 @@ async fn teams_check(settings: &Settings, state: String) -> Check {
             "teams",
             Status::Failing,
             format!("MICROSOFT_APP_ID/MICROSOFT_APP_PASSWORD: {error}"),
+        ),
+    }
+}
+
+/// Asks Discord (or DISCORD_API_URL) who DISCORD_TOKEN belongs to: proves the token.
+async fn discord_check(settings: &Settings, state: String) -> Check {
+    let config = match app::discord_config(settings) {
+        Ok(Some(config)) => config,
+        Ok(None) => return check("discord", Status::Missing, state),
+        Err(error) => return check("discord", Status::Failing, format!("{error:#}")),
+    };
+    match whisperengine_discord::check_credentials(&config).await {
+        Ok(bot) => check(
+            "discord",
+            Status::Ok,
+            format!("{state}; token ok for bot {} ({})", bot.name, bot.id),
+        ),
+        Err(error) => check(
+            "discord",
+            Status::Failing,
+            format!("DISCORD_TOKEN: {error}"),
         ),
     }
 }

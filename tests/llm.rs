@@ -42,6 +42,7 @@ fn prompt(platform: Platform, user_text: &str) -> Prompt {
         system: elena().system_prompt(platform, true),
         platform,
         user_name: "Ana".into(),
+        user_roles: Vec::new(),
         user_text: user_text.into(),
         history: Vec::new(),
         memories: Vec::new(),

@@ -221,6 +221,34 @@ pub enum ShardSetting {
     Auto,
     /// Exactly this many shards (at least 1).
     Count(u32),
+    /// Shards `first` to `last` (inclusive) of `total`, the others running in other host processes
+    /// (`DISCORD_SHARDS=0-3/8`).
+    Range { first: u32, last: u32, total: u32 },
+}
+
+impl ShardSetting {
+    /// Reads `auto`, a count (`4`) or a range of a total (`0-3/8`, `4-7/8`); `None` when invalid.
+    pub fn parse(text: &str) -> Option<ShardSetting> {
+        let text = text.trim();
+        if text.eq_ignore_ascii_case("auto") {
+            return Some(ShardSetting::Auto);
+        }
+        if let Some((range, total)) = text.split_once('/') {
+            let (first, last) = range.split_once('-')?;
+            let first: u32 = first.trim().parse().ok()?;
+            let last: u32 = last.trim().parse().ok()?;
+            let total: u32 = total.trim().parse().ok()?;
+            return (first <= last && last < total).then_some(ShardSetting::Range {
+                first,
+                last,
+                total,
+            });
+        }
+        text.parse::<u32>()
+            .ok()
+            .filter(|n| *n >= 1)
+            .map(ShardSetting::Count)
+    }
 }
 
 impl fmt::Display for ShardSetting {
@@ -228,6 +256,7 @@ impl fmt::Display for ShardSetting {
         match self {
             ShardSetting::Auto => f.write_str("auto"),
             ShardSetting::Count(count) => write!(f, "{count}"),
+            ShardSetting::Range { first, last, total } => write!(f, "{first}-{last} of {total}"),
         }
     }
 }
@@ -265,5 +294,22 @@ mod tests {
             assert_eq!(format!("sync_{}", category.as_str()).parse(), Ok(category));
         }
         assert!("sync_everything".parse::<SyncCategory>().is_err());
+    }
+
+    #[test]
+    fn shard_settings_read_auto_counts_and_ranges_of_a_total() {
+        assert_eq!(ShardSetting::parse("AUTO"), Some(ShardSetting::Auto));
+        assert_eq!(ShardSetting::parse("4"), Some(ShardSetting::Count(4)));
+        assert_eq!(
+            ShardSetting::parse("4-7/8"),
+            Some(ShardSetting::Range {
+                first: 4,
+                last: 7,
+                total: 8
+            })
+        );
+        for bad in ["0", "many", "3-1/8", "0-8/8", "0-3", "-1/4", "a-b/c"] {
+            assert_eq!(ShardSetting::parse(bad), None, "{bad}");
+        }
     }
 }

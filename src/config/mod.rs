@@ -241,11 +241,12 @@ pub struct Settings {
     pub discord_guild_id: Option<String>,
     /// `DISCORD_ADMIN_IDS` [none]: comma list of Discord user ids allowed to run admin commands.
     pub discord_admin_ids: Vec<String>,
-    /// `DISCORD_CHANNELS` [none = any channel]: only answer in these channel ids (DMs always work).
+    /// `DISCORD_CHANNELS` [none]: channel ids where every message is answered; elsewhere in servers
+    /// only mentions and replies to the bot are (DMs always are).
     pub discord_channels: Vec<String>,
     /// `DISCORD_API_URL` [none = Discord]: REST base URL (tests point it at a fake).
     pub discord_api_url: Option<Url>,
-    /// `DISCORD_SHARDS` [auto].
+    /// `DISCORD_SHARDS` [auto]: `auto`, a count, or this process's range of a total (`0-3/8`).
     pub discord_shards: ShardSetting,
 
     // --- Slack ---

@@ -345,17 +345,8 @@ pub(super) fn settings_from(values: &HashMap<String, String>) -> Result<Settings
     let discord_shards = raw.parse_or(
         "DISCORD_SHARDS",
         d.discord_shards,
-        |text| {
-            if text.eq_ignore_ascii_case("auto") {
-                Some(ShardSetting::Auto)
-            } else {
-                text.parse::<u32>()
-                    .ok()
-                    .filter(|n| *n >= 1)
-                    .map(ShardSetting::Count)
-            }
-        },
-        "auto or a whole number of shards ≥ 1",
+        ShardSetting::parse,
+        "auto, a whole number of shards ≥ 1, or this process's range of a total like 0-3/8",
     )?;
 
     let slack_command = raw.string_or("SLACK_COMMAND", d.slack_command);

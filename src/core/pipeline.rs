@@ -465,6 +465,7 @@ fn build_prompt(
         ),
         platform: account.platform,
         user_name: preferred_name.unwrap_or_else(|| message.author.name().to_string()),
+        user_roles: message.author_roles.clone(),
         user_text: text.to_string(),
         history: gathered.history,
         memories: gathered.memories,

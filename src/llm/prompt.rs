@@ -17,6 +17,8 @@ pub struct Prompt {
     pub platform: Platform,
     /// How to address the person.
     pub user_name: String,
+    /// Their role names where the platform has roles (Discord server roles such as "moderator").
+    pub user_roles: Vec<String>,
     /// What they just said.
     pub user_text: String,
     /// Earlier turns, oldest first.
@@ -62,6 +64,20 @@ impl Prompt {
             self.platform.as_str(),
             self.now.format("%A %-d %B %Y, %H:%M UTC")
         );
+        let roles: Vec<String> = self
+            .user_roles
+            .iter()
+            .take(10)
+            .map(|role| one_line(role, 100))
+            .filter(|role| !role.is_empty())
+            .collect();
+        if !roles.is_empty() {
+            let _ = write!(
+                system,
+                "\n- Their roles in this server: {}.",
+                roles.join(", ")
+            );
+        }
         if !self.memories.is_empty() {
             let _ = write!(
                 system,
@@ -192,6 +208,7 @@ mod tests {
             system: "You are Elena.".into(),
             platform: Platform::Discord,
             user_name: "Ana".into(),
+            user_roles: Vec::new(),
             user_text: "what's my cat called?".into(),
             history: vec![
                 Turn {

@@ -1,0 +1,309 @@
+//! serenity's event handler: READY registers the slash commands; MESSAGE_CREATE goes through
+//! [`mapping`] to the core with "typing…" showing, and the reply is posted; INTERACTION_CREATE is
+//! acknowledged at once (deferred, ephemeral for personal commands), checked against
+//! [`commands`], handed to the core, and answered by editing the deferred response.
+
+use crate::commands;
+use crate::mapping::{self, Place};
+use crate::render;
+use crate::CAPABILITIES;
+use serenity::all::{
+    ChannelId, ChannelType, Command, CommandInteraction, Context, GuildId, Interaction, Message,
+    Ready,
+};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+use whisperengine_contract::{EventHandler, HandlerOutcome, InboundEvent, OutboundReply};
+
+/// Counter of Discord events by outcome (`reply`, `duplicate`, `ignored`, `skipped`, `refused`).
+pub const EVENTS_METRIC: &str = "whisperengine_discord_events_total";
+
+/// Counts events being handled, so shutdown can wait for them.
+#[derive(Default)]
+pub struct InFlight {
+    count: AtomicUsize,
+    idle: Notify,
+}
+
+/// Held while one event is handled.
+pub struct InFlightGuard(Arc<InFlight>);
+
+impl InFlight {
+    /// Marks one more event as being handled until the guard drops.
+    pub fn enter(self: &Arc<Self>) -> InFlightGuard {
+        self.count.fetch_add(1, Ordering::SeqCst);
+        InFlightGuard(self.clone())
+    }
+
+    /// Waits until no event is being handled, or `grace` has passed; true when idle.
+    pub async fn wait_idle(&self, grace: Duration) -> bool {
+        tokio::time::timeout(grace, async {
+            loop {
+                let notified = self.idle.notified();
+                if self.count.load(Ordering::SeqCst) == 0 {
+                    return;
+                }
+                notified.await;
+            }
+        })
+        .await
+        .is_ok()
+    }
+}
+
+impl Drop for InFlightGuard {
+    fn drop(&mut self) {
+        if self.0.count.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.0.idle.notify_waiters();
+        }
+    }
+}
+
+/// The gateway event handler of one connector (shared by all its shards).
+pub struct GatewayHandler {
+    core: Arc<dyn EventHandler>,
+    bot_id: AtomicU64,
+    guild_id: Option<u64>,
+    admin_ids: Vec<u64>,
+    channels: Vec<u64>,
+    commands_registered: AtomicBool,
+    in_flight: Arc<InFlight>,
+}
+
+impl GatewayHandler {
+    pub fn new(
+        config: &crate::DiscordConfig,
+        bot_id: u64,
+        core: Arc<dyn EventHandler>,
+        in_flight: Arc<InFlight>,
+    ) -> Self {
+        GatewayHandler {
+            core,
+            bot_id: AtomicU64::new(bot_id),
+            guild_id: config.guild_id.filter(|id| *id != 0),
+            admin_ids: config.admin_ids.clone(),
+            channels: config.channels.clone(),
+            commands_registered: AtomicBool::new(false),
+            in_flight,
+        }
+    }
+
+    /// Registers the slash commands in DISCORD_GUILD_ID, or globally; once per process (every
+    /// shard sends READY), again after a failure.
+    async fn register_commands(&self, ctx: &Context) {
+        if self.commands_registered.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let registrations = commands::registrations();
+        let result = match self.guild_id {
+            Some(guild) => GuildId::new(guild)
+                .set_commands(&ctx.http, registrations)
+                .await
+                .map(|registered| (registered.len(), "in the guild")),
+            None => Command::set_global_commands(&ctx.http, registrations)
+                .await
+                .map(|registered| (registered.len(), "globally")),
+        };
+        match result {
+            Ok((count, place)) => tracing::info!(count, place, "Discord slash commands registered"),
+            Err(error) => {
+                self.commands_registered.store(false, Ordering::SeqCst);
+                tracing::warn!(%error, "Discord slash commands not registered; retrying at the next READY");
+            }
+        }
+    }
+
+    async fn handle_message(&self, ctx: &Context, message: &Message) {
+        let guild_roles = message
+            .guild_id
+            .map(|guild| roles_of(ctx, guild))
+            .unwrap_or_default();
+        let place = place_of(ctx, message);
+        let bot_id = self.bot_id.load(Ordering::SeqCst);
+        let inbound =
+            match mapping::to_message(message, bot_id, &self.channels, &guild_roles, place) {
+                Ok(inbound) => inbound,
+                Err(skip) => {
+                    tracing::trace!(?skip, "Discord message not handed to the core");
+                    count("skipped");
+                    return;
+                }
+            };
+        let typing = message.channel_id.start_typing(&ctx.http);
+        let outcome = self
+            .core
+            .handle(InboundEvent::Message(inbound), CAPABILITIES)
+            .await;
+        typing.stop();
+        let reply = match outcome {
+            HandlerOutcome::Reply(reply) => reply,
+            HandlerOutcome::Duplicate => {
+                tracing::debug!(message = %message.id, "replayed Discord message dropped");
+                count("duplicate");
+                return;
+            }
+            HandlerOutcome::Ignored(reason) => {
+                tracing::debug!(reason, "no reply");
+                count("ignored");
+                return;
+            }
+        };
+        count("reply");
+        let reply_to = message.guild_id.map(|_| (message.channel_id, message.id));
+        for part in render::channel_messages(&reply, reply_to) {
+            if let Err(error) = message.channel_id.send_message(&ctx.http, part).await {
+                tracing::warn!(%error, channel = %message.channel_id, "Discord reply not delivered");
+                return;
+            }
+        }
+    }
+
+    async fn handle_command(&self, ctx: &Context, interaction: &CommandInteraction) {
+        // Discord wants an acknowledgement within 3 s: defer before anything that can be slow.
+        let is_ephemeral = commands::is_personal(&interaction.data.name);
+        let deferred = if is_ephemeral {
+            interaction.defer_ephemeral(&ctx.http).await
+        } else {
+            interaction.defer(&ctx.http).await
+        };
+        if let Err(error) = deferred {
+            // Most often a replayed interaction that was already acknowledged.
+            tracing::debug!(%error, interaction = %interaction.id, "interaction not acknowledged");
+            count("duplicate");
+            return;
+        }
+        let reply = match commands::to_invocation(interaction, &self.admin_ids) {
+            Ok(invocation) => {
+                match self
+                    .core
+                    .handle(InboundEvent::Command(invocation), CAPABILITIES)
+                    .await
+                {
+                    HandlerOutcome::Reply(reply) => {
+                        count("reply");
+                        reply
+                    }
+                    HandlerOutcome::Duplicate => {
+                        count("duplicate");
+                        return;
+                    }
+                    HandlerOutcome::Ignored(reason) => {
+                        count("ignored");
+                        OutboundReply::private(format!("Nothing to do ({reason})."))
+                    }
+                }
+            }
+            Err(refusal) => {
+                tracing::debug!(%refusal, "slash command refused");
+                count("refused");
+                OutboundReply::private(refusal.to_string())
+            }
+        };
+        answer_interaction(ctx, interaction, is_ephemeral, &reply).await;
+    }
+}
+
+fn count(outcome: &'static str) {
+    metrics::counter!(EVENTS_METRIC, "outcome" => outcome).increment(1);
+}
+
+/// Edits the deferred response with the first part and follows up with the rest. A private reply
+/// to a publicly deferred command replaces the public placeholder with an ephemeral follow-up.
+async fn answer_interaction(
+    ctx: &Context,
+    interaction: &CommandInteraction,
+    is_deferred_ephemeral: bool,
+    reply: &OutboundReply,
+) {
+    let ephemeral = is_deferred_ephemeral || reply.ephemeral;
+    let answer = render::interaction_answer(reply, ephemeral);
+    if reply.ephemeral && !is_deferred_ephemeral {
+        if let Err(error) = interaction.delete_response(&ctx.http).await {
+            tracing::debug!(%error, "public placeholder not deleted");
+        }
+        let first = render::ephemeral_followup(&reply.text);
+        if let Err(error) = interaction.create_followup(&ctx.http, first).await {
+            tracing::warn!(%error, "Discord interaction answer not delivered");
+        }
+        return;
+    }
+    if let Err(error) = interaction.edit_response(&ctx.http, answer.first).await {
+        tracing::warn!(%error, "Discord interaction answer not delivered");
+        return;
+    }
+    for followup in answer.followups {
+        if let Err(error) = interaction.create_followup(&ctx.http, followup).await {
+            tracing::warn!(%error, "Discord follow-up not delivered");
+            return;
+        }
+    }
+}
+
+/// The guild's (role id, name) pairs from the cache (filled by GUILD_CREATE).
+fn roles_of(ctx: &Context, guild: GuildId) -> Vec<(u64, String)> {
+    ctx.cache
+        .guild(guild)
+        .map(|guild| {
+            guild
+                .roles
+                .values()
+                .map(|role| (role.id.get(), role.name.clone()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Whether the message's channel is a thread (then its parent is the channel), from the cache.
+fn place_of(ctx: &Context, message: &Message) -> Place {
+    let Some(guild) = message.guild_id else {
+        return Place::default();
+    };
+    let thread_parent = ctx.cache.guild(guild).and_then(|guild| {
+        guild
+            .threads
+            .iter()
+            .find(|thread| thread.id == message.channel_id)
+            .filter(|thread| {
+                matches!(
+                    thread.kind,
+                    ChannelType::PublicThread
+                        | ChannelType::PrivateThread
+                        | ChannelType::NewsThread
+                )
+            })
+            .and_then(|thread| thread.parent_id)
+    });
+    Place {
+        thread_parent: thread_parent.filter(|parent: &ChannelId| *parent != message.channel_id),
+    }
+}
+
+#[serenity::async_trait]
+impl serenity::client::EventHandler for GatewayHandler {
+    async fn ready(&self, ctx: Context, ready: Ready) {
+        self.bot_id.store(ready.user.id.get(), Ordering::SeqCst);
+        tracing::info!(
+            bot = %ready.user.name,
+            shard = ?ready.shard.map(|shard| shard.id.0),
+            guilds = ready.guilds.len(),
+            invite = %crate::invite_url(ready.application.id.get()),
+            "Discord gateway ready"
+        );
+        self.register_commands(&ctx).await;
+    }
+
+    async fn message(&self, ctx: Context, message: Message) {
+        let _guard = self.in_flight.enter();
+        self.handle_message(&ctx, &message).await;
+    }
+
+    async fn interaction_create(&self, ctx: Context, interaction: Interaction) {
+        let _guard = self.in_flight.enter();
+        match interaction {
+            Interaction::Command(command) => self.handle_command(&ctx, &command).await,
+            other => tracing::debug!(kind = ?other.kind(), "interaction ignored"),
+        }
+    }
+}
