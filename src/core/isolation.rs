@@ -226,6 +226,10 @@ pub fn origin_view(mut state: IdentityHot, account: &AccountInfo) -> IdentityHot
     state
         .preferences
         .retain(|record| record.account_id == account.id);
+    state.facts.retain(|fact| fact.account_id == account.id);
+    state
+        .observations
+        .retain(|observation| observation.account_id == account.id);
     if state
         .emotion
         .as_ref()
@@ -275,6 +279,9 @@ mod tests {
 
     fn turn(account_id: i64) -> TurnRecord {
         TurnRecord {
+            memory_id: None,
+            terms: Vec::new().into(),
+            last_recalled_at: None,
             account_id,
             is_user: true,
             content: format!("from {account_id}"),
