@@ -378,6 +378,47 @@ async fn actions_without_the_right_csrf_token_are_refused_and_change_nothing() {
             "{}: {page}",
             db.name
         );
+
+        // Unlink: also needs the token, then goes through the core.
+        let unlink = [("account", discord.as_str())];
+        assert_eq!(
+            host.post("/admin/identities/unlink", Some(&cookie), &unlink)
+                .await,
+            403,
+            "{}",
+            db.name
+        );
+        assert_eq!(
+            identity_of(&host, &alice_on_discord()).await,
+            identity_of(&host, &alice_on_slack()).await,
+            "{}: still linked after a refused unlink",
+            db.name
+        );
+        let mut good = unlink.to_vec();
+        good.push(("csrf", csrf.as_str()));
+        assert_eq!(
+            host.post("/admin/identities/unlink", Some(&cookie), &good)
+                .await,
+            303,
+            "{}",
+            db.name
+        );
+        assert_ne!(
+            identity_of(&host, &alice_on_discord()).await,
+            identity_of(&host, &alice_on_slack()).await,
+            "{}: unlinked",
+            db.name
+        );
+        let audited = audit_actions(&host).await;
+        assert!(
+            audited.contains(&(
+                "admin.unlink".to_string(),
+                "ok".to_string(),
+                "desktop:admin/dashboard".to_string()
+            )),
+            "{}: {audited:?}",
+            db.name
+        );
     }
 }
 

@@ -280,3 +280,13 @@ fn cloud_mode_warns_when_several_connectors_run_without_redis() {
         "one connector needs no shared cache"
     );
 }
+
+#[tokio::test]
+async fn rediss_urls_are_accepted_for_tls_to_redis() {
+    // Nothing listens there: the point is that a TLS URL is understood (the client is built with
+    // rustls), so the cache starts and retries instead of refusing the URL.
+    let cache =
+        whisperengine::store::cache::SharedCache::connect("rediss://127.0.0.1:1/", "t:").await;
+    assert!(cache.is_ok(), "{:?}", cache.err());
+    assert!(cache.expect("accepted").ping().await.is_err());
+}

@@ -35,8 +35,8 @@ pub fn conflicts_body(page: &Page<ConflictRow>) -> Markup {
                                 code { (conflict.identity_id.to_string()[..8]) }
                             } }
                             td { (conflict.kind) " · " code { (conflict.key) } }
-                            td { (shortened(&conflict.kept_value, VALUE_CHARS)) " " span.muted { "(" (conflict.kept_platform) ")" } }
-                            td { (shortened(&conflict.other_value, VALUE_CHARS)) " " span.muted { "(" (conflict.other_platform) ")" } }
+                            td { (value_from(&conflict.kept_value, &conflict.kept_platform)) }
+                            td { (value_from(&conflict.other_value, &conflict.other_platform)) }
                             td { (conflict.strategy) }
                             td { (time(conflict.created_at)) }
                             td {
@@ -51,6 +51,14 @@ pub fn conflicts_body(page: &Page<ConflictRow>) -> Markup {
             }
         }
         (pagination(page.number, page.page_count(), |number| format!("/admin/conflicts?page={number}")))
+    }
+}
+
+/// A conflicting value, with the platform it came from when known.
+fn value_from(value: &str, platform: &str) -> Markup {
+    html! {
+        (shortened(value, VALUE_CHARS))
+        @if !platform.is_empty() { " " span.muted { "(" (platform) ")" } }
     }
 }
 
