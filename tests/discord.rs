@@ -248,6 +248,21 @@ async fn a_dm_gets_one_reply_with_typing_and_mentions_that_ping_nobody() {
             "{}: no loop on its own message",
             db.name
         );
+        // /help is not personal: deferred publicly and answered in place.
+        let help = slash_in_dm(&fake, "1800000000000000001", "help", vec![]).await;
+        assert!(
+            content(&help).contains("here is what you can ask me"),
+            "{}: {help}",
+            db.name
+        );
+        let acknowledged = callback(&fake, "1800000000000000001");
+        assert_eq!(acknowledged["type"], 5, "{}", db.name);
+        assert_ne!(
+            acknowledged["data"]["flags"], 64,
+            "{}: /help is public",
+            db.name
+        );
+
         // HELLO asked for a heartbeat every 1.5 s; the fake acknowledges each (op 11), or serenity
         // would reconnect.
         fake.wait_until("a heartbeat", |fake| fake.heartbeats() >= 2)
@@ -504,27 +519,44 @@ async fn bad_slash_commands_get_a_clear_ephemeral_error_and_change_nothing() {
 }
 
 #[tokio::test]
-async fn after_the_gateway_drops_serenity_resumes_and_a_replayed_message_is_answered_once() {
+async fn after_the_gateway_drops_serenity_resumes_and_replayed_events_are_answered_once() {
     for (db, settings) in test_setups().await {
         let (fake, host) = start_with_discord(settings).await;
-        let seq = fake.dispatch(
+        let message_seq = fake.dispatch(
             "MESSAGE_CREATE",
             dm("1500000000000000030", "Are you there?"),
         );
         fake.wait_for_messages(DM_CHANNEL, 1).await;
+        let interaction_seq = fake.dispatch(
+            "INTERACTION_CREATE",
+            command_interaction(
+                "1800000000000000030",
+                "token-1800000000000000030",
+                ana(),
+                Invoked::Dm {
+                    channel: DM_CHANNEL,
+                },
+                "sync",
+                vec![subcommand("status", vec![])],
+            ),
+        );
+        fake.wait_for_answer("1800000000000000030", "token-1800000000000000030")
+            .await;
 
         fake.drop_connection();
         fake.wait_until("a RESUME", |fake| !fake.resumes().is_empty())
             .await;
         assert_eq!(
             fake.resumes()[0],
-            seq,
+            interaction_seq,
             "{}: resumed from the last event seen",
             db.name
         );
-        // The fake replayed that last event on RESUME: it must not be answered twice.
-        fake.wait_until("the replay", |fake| fake.replayed().contains(&seq))
-            .await;
+        // The fake replays both already delivered events on RESUME: neither is answered twice.
+        fake.wait_until("the replay", |fake| {
+            fake.replayed().contains(&message_seq) && fake.replayed().contains(&interaction_seq)
+        })
+        .await;
         fake.dispatch("MESSAGE_CREATE", dm("1500000000000000031", "Still there?"));
         let replies = fake.wait_for_messages(DM_CHANNEL, 2).await;
         tokio::time::sleep(Duration::from_millis(500)).await;
@@ -532,6 +564,16 @@ async fn after_the_gateway_drops_serenity_resumes_and_a_replayed_message_is_answ
             fake.messages_to(DM_CHANNEL).len(),
             2,
             "{}: one reply per message, the replay dropped: {replies:?}",
+            db.name
+        );
+        let answers = fake
+            .interaction_calls("1800000000000000030", "token-1800000000000000030")
+            .into_iter()
+            .filter(|call| call.method == "PATCH")
+            .count();
+        assert_eq!(
+            answers, 1,
+            "{}: the replayed interaction is not answered again",
             db.name
         );
         assert_eq!(

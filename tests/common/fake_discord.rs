@@ -3,8 +3,9 @@
 //! registration, interaction callbacks, webhook edits and follow-ups), recorded for assertions, and
 //! a gateway websocket speaking Discord's protocol: HELLO (op 10) → IDENTIFY (op 2) → READY and
 //! GUILD_CREATE dispatches, heartbeats (op 1 → op 11), dispatches with sequence numbers, and
-//! RESUME (op 6) → a replay of the events from the client's sequence on (the last one it already
-//! had included, as a replay after a reconnect can be) → RESUMED.
+//! RESUME (op 6) → a replay of the events from the client's sequence on, starting
+//! [`REPLAY_OVERLAP`] events early (events it already had, as a replay after a reconnect can
+//! deliver) → RESUMED.
 //!
 //! It also answers `POST /v1/chat/completions` like an OpenAI-compatible LLM with a fixed long
 //! markdown answer, for the reply-splitting test.
@@ -25,6 +26,9 @@ use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::Message as Frame;
+
+/// How many already delivered events a RESUME replays (besides the missed ones).
+pub const REPLAY_OVERLAP: u64 = 2;
 
 /// The heartbeat interval HELLO announces, in milliseconds.
 pub const HEARTBEAT_MS: u64 = 1500;
@@ -461,7 +465,7 @@ impl FakeDiscord {
                 let replay: Vec<(u64, Value)> = state
                     .replayable
                     .iter()
-                    .filter(|(seq, _)| *seq >= from)
+                    .filter(|(seq, _)| *seq + REPLAY_OVERLAP > from)
                     .cloned()
                     .collect();
                 let mut replies = Vec::new();
