@@ -298,6 +298,17 @@ async fn a_code_from_link_start_redeemed_locally_links_and_discord_then_recalls_
         let acknowledged = callback(&fake, "1800000000000000010");
         assert_eq!(acknowledged["type"], 5, "{}: deferred at once", db.name);
         assert_eq!(acknowledged["data"]["flags"], 64, "{}: ephemeral", db.name);
+        let order: Vec<String> = fake
+            .interaction_calls("1800000000000000010", "token-1800000000000000010")
+            .into_iter()
+            .map(|call| call.method)
+            .collect();
+        assert_eq!(
+            order,
+            ["POST", "PATCH"],
+            "{}: acknowledged before the core answered",
+            db.name
+        );
         let code = code_in(&content(&answer));
 
         local_chat(&host, "ana", "My cat is called Miso").await;
@@ -723,4 +734,32 @@ async fn a_refused_token_stops_the_connector_once_naming_discord_token_and_the_h
         ),
         "{connector_error}"
     );
+}
+
+#[tokio::test]
+async fn ids_that_are_not_numbers_stop_start_up_naming_the_variable() {
+    let db = common::fresh_sqlite();
+    let fake = FakeDiscord::start(TOKEN).await;
+    for (variable, set) in [
+        (
+            "DISCORD_GUILD_ID",
+            &(|s: &mut Settings| s.discord_guild_id = Some("my-server".into()))
+                as &dyn Fn(&mut Settings),
+        ),
+        ("DISCORD_APPLICATION_ID", &|s: &mut Settings| {
+            s.discord_application_id = Some("0".into())
+        }),
+        ("DISCORD_CHANNELS", &|s: &mut Settings| {
+            s.discord_channels = vec!["general".into()]
+        }),
+    ] {
+        let mut settings = discord_settings(&fake, settings_for(&db, false), TOKEN);
+        set(&mut settings);
+        let error = match Application::build(settings).await {
+            Ok(_) => panic!("{variable}: start-up should fail"),
+            Err(error) => format!("{error:#}"),
+        };
+        assert!(error.starts_with(variable), "{error}");
+    }
+    assert!(fake.calls().is_empty(), "nothing was sent to Discord");
 }
