@@ -763,3 +763,42 @@ async fn ids_that_are_not_numbers_stop_start_up_naming_the_variable() {
     }
     assert!(fake.calls().is_empty(), "nothing was sent to Discord");
 }
+
+/// A core stand-in for connector-only tests: it answers nothing.
+struct Silent;
+
+#[async_trait::async_trait]
+impl whisperengine_contract::EventHandler for Silent {
+    async fn handle(
+        &self,
+        _event: whisperengine_contract::InboundEvent,
+        _capabilities: whisperengine_contract::Capabilities,
+    ) -> whisperengine_contract::HandlerOutcome {
+        whisperengine_contract::HandlerOutcome::Ignored("silent")
+    }
+}
+
+#[tokio::test]
+async fn a_gateway_refusing_the_message_content_intent_says_to_enable_it() {
+    use whisperengine_contract::Connector;
+    let fake = FakeDiscord::start(TOKEN).await;
+    fake.refuse_message_content();
+    let mut config = whisperengine_discord::DiscordConfig::new(TOKEN.to_string().into());
+    config.api_url = Some(fake.api_url());
+    let connector = std::sync::Arc::new(whisperengine_discord::DiscordConnector::new(config));
+    let run = connector.run(
+        std::sync::Arc::new(Silent),
+        Box::pin(std::future::pending::<()>()),
+    );
+    let error = tokio::time::timeout(Duration::from_secs(20), run)
+        .await
+        .expect("the connector gives up on refused intents")
+        .unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("enable the Message Content intent"),
+        "{error}"
+    );
+    assert_eq!(fake.identifies().len(), 1, "no identify loop");
+}

@@ -71,6 +71,8 @@ struct State {
     /// Sequence numbers of the dispatches sent again after a RESUME.
     replayed: Vec<u64>,
     heartbeats: usize,
+    /// Close the gateway with 4014 (disallowed intents) when IDENTIFY asks for Message Content.
+    refuse_message_content: bool,
 }
 
 /// The fake: a REST server and a gateway server, sharing their state.
@@ -127,6 +129,12 @@ impl FakeDiscord {
     /// The value for LLM_BASE_URL (the fake's OpenAI-compatible endpoint).
     pub fn llm_url(&self) -> String {
         format!("http://{}/v1", self.rest)
+    }
+
+    /// Makes the gateway refuse the Message Content intent, as Discord does when it is not
+    /// enabled in the developer portal.
+    pub fn refuse_message_content(&self) {
+        self.state.lock().unwrap().refuse_message_content = true;
     }
 
     /// Sets what the fake LLM answers.
@@ -435,6 +443,10 @@ impl FakeDiscord {
                 state.identifies.push(payload["d"].clone());
                 if payload["d"]["token"].as_str() != Some(expected.as_str()) {
                     return vec![Outgoing::Close(4004)];
+                }
+                let intents = payload["d"]["intents"].as_u64().unwrap_or(0);
+                if state.refuse_message_content && intents & (1 << 15) != 0 {
+                    return vec![Outgoing::Close(4014)];
                 }
                 let session = format!("session-{}", state.identifies.len());
                 state.session_id = Some(session.clone());
