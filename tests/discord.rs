@@ -143,7 +143,7 @@ async fn local_chat(host: &Host, user: &str, text: &str) -> String {
 }
 
 #[tokio::test]
-async fn a_dm_gets_one_reply_with_typing_and_mentions_that_ping_nobody() {
+async fn dms_and_server_mentions_get_one_reply_each_that_pings_nobody() {
     for (db, settings) in test_setups().await {
         let (fake, host) = start_with_discord(settings).await;
         let identify = &fake.identifies()[0];
@@ -248,6 +248,46 @@ async fn a_dm_gets_one_reply_with_typing_and_mentions_that_ping_nobody() {
             "{}: no loop on its own message",
             db.name
         );
+        // In the server, one member's facts are not surfaced to another member.
+        let mention = |id: &str, author: Value, text: &str| {
+            guild_message(
+                id,
+                LISTED_CHANNEL,
+                author,
+                &[],
+                &format!("<@{BOT_ID}> {text}"),
+                vec![bot_user()],
+            )
+        };
+        let bo = user("90000000000000001", "bo", Some("Bo"), false);
+        fake.dispatch(
+            "MESSAGE_CREATE",
+            mention("1500000000000000005", ana(), "My dog is called Rex"),
+        );
+        fake.wait_for_messages(LISTED_CHANNEL, 1).await;
+        fake.dispatch(
+            "MESSAGE_CREATE",
+            mention("1500000000000000006", bo, "What's my dog called?"),
+        );
+        let to_bo = fake.wait_for_messages(LISTED_CHANNEL, 2).await;
+        assert!(
+            !content(&to_bo[1].body).contains("Rex"),
+            "{}: {:?}",
+            db.name,
+            to_bo[1].body
+        );
+        fake.dispatch(
+            "MESSAGE_CREATE",
+            mention("1500000000000000007", ana(), "What's my dog called?"),
+        );
+        let to_ana = fake.wait_for_messages(LISTED_CHANNEL, 3).await;
+        assert!(
+            content(&to_ana[2].body).contains("Rex"),
+            "{}: Ana's own fact is recalled for her: {:?}",
+            db.name,
+            to_ana[2].body
+        );
+
         // /help is not personal: deferred publicly and answered in place.
         let help = slash_in_dm(&fake, "1800000000000000001", "help", vec![]).await;
         assert!(
