@@ -252,7 +252,8 @@ async fn run_connector(
         match connector.clone().run(handler.clone(), shutdown).await {
             Ok(()) => return,
             Err(error @ ConnectorError::BadCredentials { .. }) => {
-                tracing::error!(%platform, "{error}. The {platform} connector is off until the setting is fixed and the host restarted.");
+                let name = platform.display_name();
+                tracing::error!(%platform, "{error}. The {name} connector is off until the setting is fixed and the host restarted.");
                 return;
             }
             Err(error) => {

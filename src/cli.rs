@@ -75,7 +75,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             | Some(Command::Export { .. })
             | Some(Command::Cache { .. })
     );
-    crate::telemetry::init_tracing(if quiet { "warn" } else { "info" });
+    // serenity's info-level spans carry whole gateway payloads and request bodies (message
+    // content): keep its logs at warn unless RUST_LOG asks for more.
+    crate::telemetry::init_tracing(if quiet { "warn" } else { "info,serenity=warn" });
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(settings).await.map(|()| 0),
         Command::Chat { user } => chat(settings, user).await.map(|()| 0),

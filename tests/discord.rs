@@ -143,7 +143,7 @@ async fn local_chat(host: &Host, user: &str, text: &str) -> String {
 }
 
 #[tokio::test]
-async fn a_dm_gets_one_reply_with_typing_and_mentions_that_ping_nobody() {
+async fn dms_and_server_mentions_get_one_reply_each_that_pings_nobody() {
     for (db, settings) in test_setups().await {
         let (fake, host) = start_with_discord(settings).await;
         let identify = &fake.identifies()[0];
@@ -248,6 +248,61 @@ async fn a_dm_gets_one_reply_with_typing_and_mentions_that_ping_nobody() {
             "{}: no loop on its own message",
             db.name
         );
+        // In the server, one member's facts are not surfaced to another member.
+        let mention = |id: &str, author: Value, text: &str| {
+            guild_message(
+                id,
+                LISTED_CHANNEL,
+                author,
+                &[],
+                &format!("<@{BOT_ID}> {text}"),
+                vec![bot_user()],
+            )
+        };
+        let bo = user("90000000000000001", "bo", Some("Bo"), false);
+        fake.dispatch(
+            "MESSAGE_CREATE",
+            mention("1500000000000000005", ana(), "My dog is called Rex"),
+        );
+        fake.wait_for_messages(LISTED_CHANNEL, 1).await;
+        fake.dispatch(
+            "MESSAGE_CREATE",
+            mention("1500000000000000006", bo, "What's my dog called?"),
+        );
+        let to_bo = fake.wait_for_messages(LISTED_CHANNEL, 2).await;
+        assert!(
+            !content(&to_bo[1].body).contains("Rex"),
+            "{}: {:?}",
+            db.name,
+            to_bo[1].body
+        );
+        fake.dispatch(
+            "MESSAGE_CREATE",
+            mention("1500000000000000007", ana(), "What's my dog called?"),
+        );
+        let to_ana = fake.wait_for_messages(LISTED_CHANNEL, 3).await;
+        assert!(
+            content(&to_ana[2].body).contains("Rex"),
+            "{}: Ana's own fact is recalled for her: {:?}",
+            db.name,
+            to_ana[2].body
+        );
+
+        // /help is not personal: deferred publicly and answered in place.
+        let help = slash_in_dm(&fake, "1800000000000000001", "help", vec![]).await;
+        assert!(
+            content(&help).contains("here is what you can ask me"),
+            "{}: {help}",
+            db.name
+        );
+        let acknowledged = callback(&fake, "1800000000000000001");
+        assert_eq!(acknowledged["type"], 5, "{}", db.name);
+        assert_ne!(
+            acknowledged["data"]["flags"], 64,
+            "{}: /help is public",
+            db.name
+        );
+
         // HELLO asked for a heartbeat every 1.5 s; the fake acknowledges each (op 11), or serenity
         // would reconnect.
         fake.wait_until("a heartbeat", |fake| fake.heartbeats() >= 2)
@@ -283,6 +338,17 @@ async fn a_code_from_link_start_redeemed_locally_links_and_discord_then_recalls_
         let acknowledged = callback(&fake, "1800000000000000010");
         assert_eq!(acknowledged["type"], 5, "{}: deferred at once", db.name);
         assert_eq!(acknowledged["data"]["flags"], 64, "{}: ephemeral", db.name);
+        let order: Vec<String> = fake
+            .interaction_calls("1800000000000000010", "token-1800000000000000010")
+            .into_iter()
+            .map(|call| call.method)
+            .collect();
+        assert_eq!(
+            order,
+            ["POST", "PATCH"],
+            "{}: acknowledged before the core answered",
+            db.name
+        );
         let code = code_in(&content(&answer));
 
         local_chat(&host, "ana", "My cat is called Miso").await;
@@ -504,27 +570,44 @@ async fn bad_slash_commands_get_a_clear_ephemeral_error_and_change_nothing() {
 }
 
 #[tokio::test]
-async fn after_the_gateway_drops_serenity_resumes_and_a_replayed_message_is_answered_once() {
+async fn after_the_gateway_drops_serenity_resumes_and_replayed_events_are_answered_once() {
     for (db, settings) in test_setups().await {
         let (fake, host) = start_with_discord(settings).await;
-        let seq = fake.dispatch(
+        let message_seq = fake.dispatch(
             "MESSAGE_CREATE",
             dm("1500000000000000030", "Are you there?"),
         );
         fake.wait_for_messages(DM_CHANNEL, 1).await;
+        let interaction_seq = fake.dispatch(
+            "INTERACTION_CREATE",
+            command_interaction(
+                "1800000000000000030",
+                "token-1800000000000000030",
+                ana(),
+                Invoked::Dm {
+                    channel: DM_CHANNEL,
+                },
+                "sync",
+                vec![subcommand("status", vec![])],
+            ),
+        );
+        fake.wait_for_answer("1800000000000000030", "token-1800000000000000030")
+            .await;
 
         fake.drop_connection();
         fake.wait_until("a RESUME", |fake| !fake.resumes().is_empty())
             .await;
         assert_eq!(
             fake.resumes()[0],
-            seq,
+            interaction_seq,
             "{}: resumed from the last event seen",
             db.name
         );
-        // The fake replayed that last event on RESUME: it must not be answered twice.
-        fake.wait_until("the replay", |fake| fake.replayed().contains(&seq))
-            .await;
+        // The fake replays both already delivered events on RESUME: neither is answered twice.
+        fake.wait_until("the replay", |fake| {
+            fake.replayed().contains(&message_seq) && fake.replayed().contains(&interaction_seq)
+        })
+        .await;
         fake.dispatch("MESSAGE_CREATE", dm("1500000000000000031", "Still there?"));
         let replies = fake.wait_for_messages(DM_CHANNEL, 2).await;
         tokio::time::sleep(Duration::from_millis(500)).await;
@@ -532,6 +615,16 @@ async fn after_the_gateway_drops_serenity_resumes_and_a_replayed_message_is_answ
             fake.messages_to(DM_CHANNEL).len(),
             2,
             "{}: one reply per message, the replay dropped: {replies:?}",
+            db.name
+        );
+        let answers = fake
+            .interaction_calls("1800000000000000030", "token-1800000000000000030")
+            .into_iter()
+            .filter(|call| call.method == "PATCH")
+            .count();
+        assert_eq!(
+            answers, 1,
+            "{}: the replayed interaction is not answered again",
             db.name
         );
         assert_eq!(
@@ -681,4 +774,71 @@ async fn a_refused_token_stops_the_connector_once_naming_discord_token_and_the_h
         ),
         "{connector_error}"
     );
+}
+
+#[tokio::test]
+async fn ids_that_are_not_numbers_stop_start_up_naming_the_variable() {
+    let db = common::fresh_sqlite();
+    let fake = FakeDiscord::start(TOKEN).await;
+    for (variable, set) in [
+        (
+            "DISCORD_GUILD_ID",
+            &(|s: &mut Settings| s.discord_guild_id = Some("my-server".into()))
+                as &dyn Fn(&mut Settings),
+        ),
+        ("DISCORD_APPLICATION_ID", &|s: &mut Settings| {
+            s.discord_application_id = Some("0".into())
+        }),
+        ("DISCORD_CHANNELS", &|s: &mut Settings| {
+            s.discord_channels = vec!["general".into()]
+        }),
+    ] {
+        let mut settings = discord_settings(&fake, settings_for(&db, false), TOKEN);
+        set(&mut settings);
+        let error = match Application::build(settings).await {
+            Ok(_) => panic!("{variable}: start-up should fail"),
+            Err(error) => format!("{error:#}"),
+        };
+        assert!(error.starts_with(variable), "{error}");
+    }
+    assert!(fake.calls().is_empty(), "nothing was sent to Discord");
+}
+
+/// A core stand-in for connector-only tests: it answers nothing.
+struct Silent;
+
+#[async_trait::async_trait]
+impl whisperengine_contract::EventHandler for Silent {
+    async fn handle(
+        &self,
+        _event: whisperengine_contract::InboundEvent,
+        _capabilities: whisperengine_contract::Capabilities,
+    ) -> whisperengine_contract::HandlerOutcome {
+        whisperengine_contract::HandlerOutcome::Ignored("silent")
+    }
+}
+
+#[tokio::test]
+async fn a_gateway_refusing_the_message_content_intent_says_to_enable_it() {
+    use whisperengine_contract::Connector;
+    let fake = FakeDiscord::start(TOKEN).await;
+    fake.refuse_message_content();
+    let mut config = whisperengine_discord::DiscordConfig::new(TOKEN.to_string().into());
+    config.api_url = Some(fake.api_url());
+    let connector = std::sync::Arc::new(whisperengine_discord::DiscordConnector::new(config));
+    let run = connector.run(
+        std::sync::Arc::new(Silent),
+        Box::pin(std::future::pending::<()>()),
+    );
+    let error = tokio::time::timeout(Duration::from_secs(20), run)
+        .await
+        .expect("the connector gives up on refused intents")
+        .unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("enable the Message Content intent"),
+        "{error}"
+    );
+    assert_eq!(fake.identifies().len(), 1, "no identify loop");
 }

@@ -203,6 +203,24 @@ mod tests {
         assert_eq!(one_line("alpha beta gamma delta", 12), "alpha beta…");
     }
 
+    #[test]
+    fn role_names_are_listed_on_one_bounded_line_and_only_when_known() {
+        let without = prompt().to_chat_messages()[0].content.clone();
+        assert!(!without.contains("roles"), "{without}");
+        let mut with_roles = prompt();
+        with_roles.user_roles = vec!["moderator".into(), "event\nhost".into()];
+        with_roles
+            .user_roles
+            .extend((0..20).map(|i| format!("role{i}")));
+        let system = with_roles.to_chat_messages()[0].content.clone();
+        let line = system
+            .lines()
+            .find(|line| line.contains("Their roles in this server"))
+            .expect("a roles line");
+        assert!(line.contains("moderator, event host, role0"), "{line}");
+        assert!(!line.contains("role8,"), "at most 10 roles: {line}");
+    }
+
     fn prompt() -> Prompt {
         Prompt {
             system: "You are Elena.".into(),

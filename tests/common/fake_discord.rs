@@ -3,8 +3,9 @@
 //! registration, interaction callbacks, webhook edits and follow-ups), recorded for assertions, and
 //! a gateway websocket speaking Discord's protocol: HELLO (op 10) → IDENTIFY (op 2) → READY and
 //! GUILD_CREATE dispatches, heartbeats (op 1 → op 11), dispatches with sequence numbers, and
-//! RESUME (op 6) → a replay of the events from the client's sequence on (the last one it already
-//! had included, as a replay after a reconnect can be) → RESUMED.
+//! RESUME (op 6) → a replay of the events from the client's sequence on, starting
+//! [`REPLAY_OVERLAP`] events early (events it already had, as a replay after a reconnect can
+//! deliver) → RESUMED.
 //!
 //! It also answers `POST /v1/chat/completions` like an OpenAI-compatible LLM with a fixed long
 //! markdown answer, for the reply-splitting test.
@@ -25,6 +26,9 @@ use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::Message as Frame;
+
+/// How many already delivered events a RESUME replays (besides the missed ones).
+pub const REPLAY_OVERLAP: u64 = 2;
 
 /// The heartbeat interval HELLO announces, in milliseconds.
 pub const HEARTBEAT_MS: u64 = 1500;
@@ -67,6 +71,8 @@ struct State {
     /// Sequence numbers of the dispatches sent again after a RESUME.
     replayed: Vec<u64>,
     heartbeats: usize,
+    /// Close the gateway with 4014 (disallowed intents) when IDENTIFY asks for Message Content.
+    refuse_message_content: bool,
 }
 
 /// The fake: a REST server and a gateway server, sharing their state.
@@ -123,6 +129,12 @@ impl FakeDiscord {
     /// The value for LLM_BASE_URL (the fake's OpenAI-compatible endpoint).
     pub fn llm_url(&self) -> String {
         format!("http://{}/v1", self.rest)
+    }
+
+    /// Makes the gateway refuse the Message Content intent, as Discord does when it is not
+    /// enabled in the developer portal.
+    pub fn refuse_message_content(&self) {
+        self.state.lock().unwrap().refuse_message_content = true;
     }
 
     /// Sets what the fake LLM answers.
@@ -432,6 +444,10 @@ impl FakeDiscord {
                 if payload["d"]["token"].as_str() != Some(expected.as_str()) {
                     return vec![Outgoing::Close(4004)];
                 }
+                let intents = payload["d"]["intents"].as_u64().unwrap_or(0);
+                if state.refuse_message_content && intents & (1 << 15) != 0 {
+                    return vec![Outgoing::Close(4014)];
+                }
                 let session = format!("session-{}", state.identifies.len());
                 state.session_id = Some(session.clone());
                 let resume_url = state.gateway_url.clone();
@@ -461,7 +477,7 @@ impl FakeDiscord {
                 let replay: Vec<(u64, Value)> = state
                     .replayable
                     .iter()
-                    .filter(|(seq, _)| *seq >= from)
+                    .filter(|(seq, _)| *seq + REPLAY_OVERLAP > from)
                     .cloned()
                     .collect();
                 let mut replies = Vec::new();

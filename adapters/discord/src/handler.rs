@@ -307,3 +307,29 @@ impl serenity::client::EventHandler for GatewayHandler {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn shutdown_waits_for_events_in_progress_but_not_beyond_the_grace() {
+        let in_flight = Arc::new(InFlight::default());
+        assert!(
+            in_flight.wait_idle(Duration::from_millis(10)).await,
+            "idle at once"
+        );
+        let guard = in_flight.enter();
+        assert!(
+            !in_flight.wait_idle(Duration::from_millis(50)).await,
+            "busy"
+        );
+        let waiter = tokio::spawn({
+            let in_flight = in_flight.clone();
+            async move { in_flight.wait_idle(Duration::from_secs(5)).await }
+        });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        drop(guard);
+        assert!(waiter.await.unwrap(), "idle once the event finished");
+    }
+}
