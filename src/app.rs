@@ -13,7 +13,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 /// Platform connectors this build contains (the others are reported as not built yet).
-pub const CONNECTORS_BUILT: &[&str] = &["teams"];
+pub const CONNECTORS_BUILT: &[&str] = &["teams", "slack"];
 
 /// The store options the settings describe.
 pub fn store_options(settings: &Settings) -> StoreOptions {
@@ -75,11 +75,12 @@ impl ReadinessProbe for StoreReadiness {
     }
 }
 
-/// The running host: its core and its bound HTTP listener.
+/// The running host: its core, its bound HTTP listener and the connectors that run as tasks.
 pub struct Application {
     pub core: Core,
     listener: tokio::net::TcpListener,
     router: axum::Router,
+    connectors: Vec<Arc<dyn whisperengine_contract::Connector>>,
 }
 
 impl Application {
@@ -103,6 +104,19 @@ impl Application {
         if let Some(teams) = teams_config(&settings) {
             router = router.merge(whisperengine_teams::routes(teams, Arc::new(core.clone())));
         }
+        let mut connectors: Vec<Arc<dyn whisperengine_contract::Connector>> = Vec::new();
+        if let Some(slack) = slack_config(&settings) {
+            if slack.signing_secret.is_some() {
+                let routes = whisperengine_slack::routes(slack.clone(), Arc::new(core.clone()))
+                    .context("Slack connector")?;
+                router = router.merge(routes);
+            }
+            if slack.app_token.is_some() {
+                connectors.push(Arc::new(whisperengine_slack::SocketModeConnector::new(
+                    slack,
+                )));
+            }
+        }
         let listener = tokio::net::TcpListener::bind(settings.http_bind)
             .await
             .with_context(|| format!("HTTP_BIND: cannot listen on {}", settings.http_bind))?;
@@ -110,6 +124,7 @@ impl Application {
             core,
             listener,
             router,
+            connectors,
         })
     }
 
@@ -125,7 +140,15 @@ impl Application {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let flusher = self.core.spawn_periodic_flush();
-        let served = crate::http::serve(self.listener, self.router, shutdown).await;
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let connectors = spawn_connectors(&self.core, self.connectors, &stopped);
+        let http_shutdown = async move {
+            shutdown.await;
+            let _ = stop.send(true);
+        };
+        // Dropping `stop` (when serving ends, however it ends) also stops the connectors.
+        let served = crate::http::serve(self.listener, self.router, http_shutdown).await;
+        wait_for_connectors(connectors).await;
         flusher.abort();
         let flushed = self.core.flush_hot_state().await;
         served.context("HTTP server")?;
@@ -146,6 +169,58 @@ pub fn teams_config(settings: &Settings) -> Option<whisperengine_teams::TeamsCon
     config.admin_ids = settings.teams_admin_ids.clone();
     config.openid_metadata_url = settings.teams_openid_metadata_url.clone();
     config.token_url = settings.teams_token_url.clone();
+    Some(config)
+}
+
+/// Starts each connector as a task with the core as its handler; each stops when `stopped` turns
+/// true or its sender is dropped.
+fn spawn_connectors(
+    core: &Core,
+    connectors: Vec<Arc<dyn whisperengine_contract::Connector>>,
+    stopped: &tokio::sync::watch::Receiver<bool>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    connectors
+        .into_iter()
+        .map(|connector| {
+            let handler: Arc<dyn whisperengine_contract::EventHandler> = Arc::new(core.clone());
+            let mut stopped = stopped.clone();
+            let shutdown: whisperengine_contract::Shutdown = Box::pin(async move {
+                let _ = stopped.wait_for(|is_stopped| *is_stopped).await;
+            });
+            let platform = connector.platform();
+            tokio::spawn(async move {
+                if let Err(error) = connector.run(handler, shutdown).await {
+                    tracing::error!(%platform, %error, "connector stopped");
+                }
+            })
+        })
+        .collect()
+}
+
+/// Waits (at most 10 s) for the connectors to finish their in-flight events.
+async fn wait_for_connectors(tasks: Vec<tokio::task::JoinHandle<()>>) {
+    let all = futures_util::future::join_all(tasks);
+    if tokio::time::timeout(std::time::Duration::from_secs(10), all)
+        .await
+        .is_err()
+    {
+        tracing::warn!("connectors did not stop within 10 s");
+    }
+}
+
+/// The Slack connector's settings, when the mode runs connectors and SLACK_BOT_TOKEN is set (the
+/// HTTP routes need SLACK_SIGNING_SECRET, Socket Mode SLACK_APP_TOKEN).
+pub fn slack_config(settings: &Settings) -> Option<whisperengine_slack::SlackConfig> {
+    if !settings.deployment_mode.runs_connectors() {
+        return None;
+    }
+    let mut config = whisperengine_slack::SlackConfig::new(settings.slack_bot_token.clone()?);
+    config.signing_secret = settings.slack_signing_secret.clone();
+    config.app_token = settings.slack_app_token.clone();
+    config.command = settings.slack_command.clone();
+    config.admin_ids = settings.slack_admin_ids.clone();
+    config.api_url = settings.slack_api_url.clone();
+    config.reply_in_thread = settings.slack_reply_in_thread;
     Some(config)
 }
 

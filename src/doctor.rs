@@ -108,6 +108,10 @@ pub async fn checks(settings: &Settings) -> Vec<Check> {
             report.push(teams_check(settings, reason).await);
             continue;
         }
+        if name == "slack" && is_on {
+            report.push(slack_check(settings, reason).await);
+            continue;
+        }
         report.push(if is_on && !app::CONNECTORS_BUILT.contains(&name) {
             check(
                 name,
@@ -141,6 +145,25 @@ async fn teams_check(settings: &Settings, state: String) -> Check {
             "teams",
             Status::Failing,
             format!("MICROSOFT_APP_ID/MICROSOFT_APP_PASSWORD: {error}"),
+        ),
+    }
+}
+
+/// Calls auth.test on SLACK_API_URL with SLACK_BOT_TOKEN: proves the bot token.
+async fn slack_check(settings: &Settings, state: String) -> Check {
+    let Some(config) = app::slack_config(settings) else {
+        return check("slack", Status::Missing, state);
+    };
+    match whisperengine_slack::check_credentials(&config).await {
+        Ok(identity) => check(
+            "slack",
+            Status::Ok,
+            format!("{state}; auth.test ok: {identity}"),
+        ),
+        Err(error) => check(
+            "slack",
+            Status::Failing,
+            format!("SLACK_BOT_TOKEN: {error}"),
         ),
     }
 }

@@ -133,9 +133,7 @@ impl SlackApi {
 
 /// A slack-morphism token from a secret (only ever handed to the client).
 pub fn api_token(secret: &SecretString) -> SlackApiToken {
-    SlackApiToken::new(SlackApiTokenValue::new(
-        secret.expose_secret().to_string(),
-    ))
+    SlackApiToken::new(SlackApiTokenValue::new(secret.expose_secret().to_string()))
 }
 
 /// The hyper client on the configured base URL: HTTPS only against Slack, plain HTTP allowed only
@@ -153,9 +151,7 @@ fn hyper_client(config: &SlackConfig) -> Result<Arc<SlackHyperClient>> {
     let https = schemes.enable_http1().enable_http2().build();
     let connector = SlackClientHyperConnector::with_connector(https)
         .with_slack_api_url(api_url.as_str().trim_end_matches('/'))
-        .with_rate_control(
-            SlackApiRateControlConfig::new().with_max_retries(config.max_retries),
-        );
+        .with_rate_control(SlackApiRateControlConfig::new().with_max_retries(config.max_retries));
     Ok(Arc::new(SlackClient::new(connector)))
 }
 

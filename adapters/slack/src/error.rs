@@ -25,7 +25,13 @@ impl SlackError {
     pub fn is_auth(&self) -> bool {
         matches!(
             self.code(),
-            Some("invalid_auth" | "not_authed" | "account_inactive" | "token_revoked" | "token_expired")
+            Some(
+                "invalid_auth"
+                    | "not_authed"
+                    | "account_inactive"
+                    | "token_revoked"
+                    | "token_expired"
+            )
         )
     }
 }

@@ -127,8 +127,6 @@ pub async fn check_credentials(config: &SlackConfig) -> Result<String> {
     let identity = client::SlackApi::new(config)?.auth_test().await?;
     Ok(format!(
         "workspace {} ({}), bot user {}",
-        identity.team,
-        identity.team_id.0,
-        identity.user_id.0
+        identity.team, identity.team_id.0, identity.user_id.0
     ))
 }

@@ -64,13 +64,20 @@ pub fn message_from_push(
             if let Some(subtype) = &event.subtype {
                 return Err(Skip::Subtype(format!("{subtype:?}")));
             }
-            if event.message.is_some() || event.previous_message.is_some() || event.deleted_ts.is_some() {
+            if event.message.is_some()
+                || event.previous_message.is_some()
+                || event.deleted_ts.is_some()
+            {
                 return Err(Skip::Edited);
             }
             if event.sender.bot_id.is_some() || event.sender.bot_profile.is_some() {
                 return Err(Skip::FromBot);
             }
-            let channel_type = event.origin.channel_type.as_ref().map(|t| t.value().as_str());
+            let channel_type = event
+                .origin
+                .channel_type
+                .as_ref()
+                .map(|t| t.value().as_str());
             if channel_type != Some("im") {
                 return Err(Skip::NotDirect);
             }
@@ -93,7 +100,11 @@ pub fn message_from_push(
                 event.content.text.clone(),
                 event.origin.ts.value().clone(),
                 event.origin.thread_ts.as_ref().map(|t| t.value().clone()),
-                event.origin.channel_type.as_ref().map(|t| t.value().as_str()),
+                event
+                    .origin
+                    .channel_type
+                    .as_ref()
+                    .map(|t| t.value().as_str()),
             )
         }
         other => return Err(Skip::Unhandled(event_kind(other))),
@@ -254,7 +265,12 @@ pub fn plain_text(text: &str, bot_user_id: Option<&str>) -> (String, Vec<String>
 fn event_kind(body: &SlackEventCallbackBody) -> String {
     serde_json::to_value(body)
         .ok()
-        .and_then(|value| value.get("type").and_then(|t| t.as_str()).map(str::to_string))
+        .and_then(|value| {
+            value
+                .get("type")
+                .and_then(|t| t.as_str())
+                .map(str::to_string)
+        })
         .unwrap_or_else(|| "unknown".to_string())
 }
 

@@ -87,7 +87,10 @@ fn a_mention_in_a_thread_is_stripped_and_answered_in_that_thread() {
     );
     assert_eq!(message.mentions, vec!["U999".to_string()]);
     assert_eq!(message.context.visibility, Visibility::Public);
-    assert_eq!(message.context.thread_id.as_deref(), Some("1515449000.000001"));
+    assert_eq!(
+        message.context.thread_id.as_deref(),
+        Some("1515449000.000001")
+    );
     assert_eq!(target.thread_ts.as_deref(), Some("1515449000.000001"));
     assert!(!target.is_dm);
 }
@@ -189,11 +192,17 @@ fn url_encode(text: &str) -> String {
 
 #[test]
 fn slash_commands_become_invocations_with_their_words_as_arguments() {
-    let (invocation, target) =
-        command_from_slash(&slash("link start", "D0PNCRP9N", "directmessage"), "/whisper").unwrap();
+    let (invocation, target) = command_from_slash(
+        &slash("link start", "D0PNCRP9N", "directmessage"),
+        "/whisper",
+    )
+    .unwrap();
     assert_eq!(invocation.name, "link");
     assert_eq!(invocation.args, vec!["start".to_string()]);
-    assert_eq!(invocation.event_id, "slack:cmd:13345224609.738474920.8088930838d88f008e0");
+    assert_eq!(
+        invocation.event_id,
+        "slack:cmd:13345224609.738474920.8088930838d88f008e0"
+    );
     assert_eq!(invocation.invoker.to_string(), "slack:T0001/U2147483697");
     assert_eq!(invocation.context.visibility, Visibility::Dm);
     assert!(!invocation.invoker_is_admin);
@@ -204,7 +213,11 @@ fn slash_commands_become_invocations_with_their_words_as_arguments() {
     );
 
     let (admin, target) = command_from_slash(
-        &slash("admin link slack:T1/U1 discord:42", "C2147483705", "general"),
+        &slash(
+            "admin link slack:T1/U1 discord:42",
+            "C2147483705",
+            "general",
+        ),
         "/whisper",
     )
     .unwrap();

@@ -91,7 +91,8 @@ impl SlackRuntime {
         if let Some(name) = info.and_then(|info| info.display_name) {
             invocation.invoker = invocation.invoker.with_display_name(name);
         }
-        self.dispatch(InboundEvent::Command(invocation), &target).await;
+        self.dispatch(InboundEvent::Command(invocation), &target)
+            .await;
     }
 
     async fn dispatch(&self, event: InboundEvent, target: &ReplyTarget) {
@@ -144,7 +145,9 @@ impl SlackRuntime {
             )
             .await;
         match (&posted, &target.response_url) {
-            (Err(error), Some(url)) if error.code().is_some_and(|c| NOT_IN_CHANNEL.contains(&c)) => {
+            (Err(error), Some(url))
+                if error.code().is_some_and(|c| NOT_IN_CHANNEL.contains(&c)) =>
+            {
                 self.api.respond(url, message).await
             }
             _ => posted,

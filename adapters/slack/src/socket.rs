@@ -9,9 +9,9 @@ use crate::{SlackConfig, CAPABILITIES};
 use async_trait::async_trait;
 use slack_morphism::prelude::{
     SlackClientEventsListenerEnvironment, SlackClientEventsUserState, SlackClientSocketModeConfig,
-    SlackClientSocketModeListener, SlackCommandEvent, SlackCommandEventResponse,
-    SlackHyperClient, SlackMessageContent, SlackPushEventCallback,
-    SlackSocketModeListenerCallbacks, UserCallbackResult,
+    SlackClientSocketModeListener, SlackCommandEvent, SlackCommandEventResponse, SlackHyperClient,
+    SlackMessageContent, SlackPushEventCallback, SlackSocketModeListenerCallbacks,
+    UserCallbackResult,
 };
 type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 use std::sync::Arc;
