@@ -6,6 +6,7 @@
 //! with `Retry-After` when told to rate limit, tokens checked per method (bot token for the Web API,
 //! app-level token for `apps.connections.open`). Every call is recorded with its parameters (JSON or
 //! form body, or the query string of a GET such as `users.info?user=…`).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a broken fake should fail loudly
 
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
