@@ -149,21 +149,18 @@ async fn teams_check(settings: &Settings, state: String) -> Check {
     }
 }
 
-/// Calls auth.test on SLACK_API_URL with SLACK_BOT_TOKEN: proves the bot token.
+/// Calls auth.test on SLACK_API_URL with SLACK_BOT_TOKEN (and apps.connections.open with
+/// SLACK_APP_TOKEN in Socket Mode): proves the tokens.
 async fn slack_check(settings: &Settings, state: String) -> Check {
     let Some(config) = app::slack_config(settings) else {
         return check("slack", Status::Missing, state);
     };
     match whisperengine_slack::check_credentials(&config).await {
-        Ok(identity) => check(
-            "slack",
-            Status::Ok,
-            format!("{state}; auth.test ok: {identity}"),
-        ),
+        Ok(identity) => check("slack", Status::Ok, format!("{state}; {identity}")),
         Err(error) => check(
             "slack",
             Status::Failing,
-            format!("SLACK_BOT_TOKEN: {error}"),
+            format!("SLACK_BOT_TOKEN/SLACK_APP_TOKEN: {error}"),
         ),
     }
 }

@@ -885,4 +885,59 @@ async fn doctor_checks_the_slack_bot_token_with_auth_test() {
         !bad.detail.contains("xoxb-revoked"),
         "no token in the report"
     );
+
+    // Socket Mode: the app-level token is checked too.
+    settings.slack_bot_token = Some(BOT_TOKEN.to_string().into());
+    settings.slack_app_token = Some(APP_TOKEN.to_string().into());
+    let socket = slack_row(whisperengine::doctor::checks(&settings).await);
+    assert_eq!(
+        socket.status,
+        whisperengine::doctor::Status::Ok,
+        "{}",
+        socket.detail
+    );
+    assert!(
+        socket.detail.contains("apps.connections.open ok"),
+        "{}",
+        socket.detail
+    );
+    settings.slack_app_token = Some("xapp-1-revoked".to_string().into());
+    let refused = slack_row(whisperengine::doctor::checks(&settings).await);
+    assert_eq!(refused.status, whisperengine::doctor::Status::Failing);
+    assert!(
+        refused
+            .detail
+            .contains("apps.connections.open failed: invalid_auth"),
+        "{}",
+        refused.detail
+    );
+    assert!(
+        !refused.detail.contains("xapp-1-revoked"),
+        "{}",
+        refused.detail
+    );
+}
+
+#[tokio::test]
+async fn a_refused_app_token_stops_socket_mode_once_and_the_host_keeps_serving() {
+    let db = common::fresh_sqlite();
+    let fake = FakeSlack::start().await;
+    let mut settings = settings_for(&db, false);
+    settings.slack_bot_token = Some(BOT_TOKEN.to_string().into());
+    settings.slack_app_token = Some("xapp-1-revoked".to_string().into());
+    settings.slack_api_url = Some(fake.api_url());
+    let application = Application::build(settings).await.expect("the host builds");
+    let host = format!("http://{}", application.address());
+    tokio::spawn(application.run_until_stopped(std::future::pending()));
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let opens: Vec<_> = fake
+        .calls()
+        .into_iter()
+        .filter(|call| call.method == "apps.connections.open")
+        .collect();
+    assert_eq!(opens.len(), 1, "asked once by the token check; no Socket Mode clients (two by default) were started: {opens:?}");
+    assert!(!opens[0].ok);
+    assert_eq!(fake.wait_for_sockets(0).await, 0, "no websocket opened");
+    let health = reqwest::get(format!("{host}/healthz")).await.unwrap();
+    assert_eq!(health.status().as_u16(), 200);
 }

@@ -7,9 +7,9 @@ use crate::{SlackConfig, API_ERRORS_METRIC};
 use secrecy::{ExposeSecret, SecretString};
 use slack_morphism::errors::SlackClientError;
 use slack_morphism::prelude::{
-    SlackApiAuthTestResponse, SlackApiChatPostEphemeralRequest, SlackApiChatPostMessageRequest,
-    SlackApiPostWebhookMessageRequest, SlackApiRateControlConfig, SlackApiToken,
-    SlackApiTokenValue, SlackApiUsersInfoRequest, SlackBlock, SlackChannelId,
+    SlackApiAppsConnectionOpenRequest, SlackApiAuthTestResponse, SlackApiChatPostEphemeralRequest,
+    SlackApiChatPostMessageRequest, SlackApiPostWebhookMessageRequest, SlackApiRateControlConfig,
+    SlackApiToken, SlackApiTokenValue, SlackApiUsersInfoRequest, SlackBlock, SlackChannelId,
     SlackClientHyperConnector, SlackHyperClient, SlackMessageContent, SlackTs, SlackUser,
     SlackUserId,
 };
@@ -119,6 +119,18 @@ impl SlackApi {
             .await
             .map(|response| response.user)
             .map_err(|error| api_error("users.info", &error))
+    }
+
+    /// `apps.connections.open` with the app-level token: proves it can open Socket Mode connections
+    /// (the URL it returns is not used; Slack lets it expire).
+    pub async fn check_app_token(&self, app_token: &SecretString) -> Result<()> {
+        let token = api_token(app_token);
+        let session = self.client.open_session(&token);
+        session
+            .apps_connections_open(&SlackApiAppsConnectionOpenRequest::new())
+            .await
+            .map(|_| ())
+            .map_err(|error| api_error("apps.connections.open", &error))
     }
 
     /// `auth.test`: proves the bot token and names the bot user and workspace.

@@ -65,16 +65,18 @@ impl Connector for SocketModeConnector {
             environment,
             callbacks,
         );
-        if let Err(error) = listener.listen_for(&api_token(app_token)).await {
-            let code = crate::client::error_code(&error);
-            metrics::counter!(crate::API_ERRORS_METRIC, "method" => "apps.connections.open", "code" => code.clone())
-                .increment(1);
+        // slack-morphism retries refused connections forever; a wrong token is said once, clearly.
+        if let Err(error) = runtime.api.check_app_token(app_token).await {
             return Err(ConnectorError::BadCredentials {
                 platform: Platform::Slack,
                 setting: "SLACK_APP_TOKEN",
-                reason: format!("apps.connections.open failed: {code}"),
+                reason: error.to_string(),
             });
         }
+        listener
+            .listen_for(&api_token(app_token))
+            .await
+            .map_err(|error| failed(&crate::client::error_code(&error)))?;
         listener.start().await;
         tracing::info!("Slack Socket Mode connected");
         shutdown.await;
