@@ -31,6 +31,7 @@ impl SlackError {
                     | "account_inactive"
                     | "token_revoked"
                     | "token_expired"
+                    | "not_allowed_token_type"
             )
         )
     }
@@ -38,3 +39,21 @@ impl SlackError {
 
 /// The crate's result type.
 pub type Result<T> = std::result::Result<T, SlackError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refused_tokens_are_told_apart_from_other_failures() {
+        let api = |code: &str| SlackError::Api {
+            method: "auth.test",
+            code: code.to_string(),
+        };
+        assert!(api("invalid_auth").is_auth());
+        assert!(api("not_allowed_token_type").is_auth());
+        assert!(!api("channel_not_found").is_auth());
+        assert!(!api("transport").is_auth());
+        assert!(!SlackError::Setup("no roots".into()).is_auth());
+    }
+}

@@ -66,19 +66,24 @@ impl Connector for SocketModeConnector {
             callbacks,
         );
         // slack-morphism retries refused connections forever; a wrong token is said once, clearly.
-        if let Err(error) = runtime.api.check_app_token(app_token).await {
-            return Err(ConnectorError::BadCredentials {
-                platform: Platform::Slack,
-                setting: "SLACK_APP_TOKEN",
-                reason: error.to_string(),
-            });
+        // Other failures (network down at start) are left to its reconnecting.
+        match runtime.api.check_app_token(app_token).await {
+            Err(error) if error.is_auth() => {
+                return Err(ConnectorError::BadCredentials {
+                    platform: Platform::Slack,
+                    setting: "SLACK_APP_TOKEN",
+                    reason: error.to_string(),
+                });
+            }
+            Err(error) => tracing::warn!(%error, "Socket Mode not reachable yet; retrying"),
+            Ok(()) => {}
         }
         listener
             .listen_for(&api_token(app_token))
             .await
             .map_err(|error| failed(&crate::client::error_code(&error)))?;
         listener.start().await;
-        tracing::info!("Slack Socket Mode connected");
+        tracing::info!("Slack Socket Mode started");
         shutdown.await;
         listener.shutdown().await;
         tracing::info!("Slack Socket Mode stopped");
