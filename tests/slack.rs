@@ -809,6 +809,19 @@ async fn socket_mode_envelopes_are_acknowledged_with_their_envelope_id_and_answe
         assert_eq!(replies[0].params["channel"], DM_CHANNEL);
         assert_eq!(replies[0].params["thread_ts"], "1700000020.000100");
 
+        // A frame that does not parse is acknowledged (so Slack does not redeliver it) and dropped.
+        let broken_envelope = "9b1e-broken-envelope";
+        fake.send_frame(&json!({
+            "envelope_id": broken_envelope, "type": "events_api",
+            "payload": {"type": "event_callback", "event": "not an event"},
+            "accepts_response_payload": false
+        }));
+        assert!(
+            fake.wait_for_ack(broken_envelope).await.is_some(),
+            "{}",
+            db.name
+        );
+
         let command_envelope = "0f5a1c2e-socket-command";
         let form = slash_form(&fake, ANA, DM_CHANNEL, "link start", "500.1.sock");
         let payload: serde_json::Map<String, Value> = url::form_urlencoded::parse(form.as_bytes())
@@ -826,6 +839,12 @@ async fn socket_mode_envelopes_are_acknowledged_with_their_envelope_id_and_answe
         let answers = fake.wait_for("chat.postEphemeral", 1).await;
         assert_eq!(answers.len(), 1, "{}", db.name);
         assert!(text_of(&answers[0]).contains("link code"), "{}", db.name);
+        assert_eq!(
+            fake.delivered("chat.postMessage").len(),
+            1,
+            "{}: the broken frame got no reply",
+            db.name
+        );
 
         stop.send(()).unwrap();
         let finished = tokio::time::timeout(Duration::from_secs(15), running).await;

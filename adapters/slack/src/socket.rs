@@ -14,6 +14,7 @@ use slack_morphism::prelude::{
     UserCallbackResult,
 };
 type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+use slack_morphism::errors::{SlackClientError, SlackClientProtocolError};
 use std::sync::Arc;
 use whisperengine_contract::{
     Capabilities, Connector, ConnectorError, EventHandler, Platform, Shutdown,
@@ -138,6 +139,22 @@ fn on_error(
     _client: Arc<SlackHyperClient>,
     _states: SlackClientEventsUserState,
 ) -> axum::http::StatusCode {
-    tracing::warn!(%error, "Slack Socket Mode error");
+    // A protocol error's text carries the frame, which may carry a message: only at debug.
+    let unreadable = error
+        .downcast_ref::<SlackClientProtocolError>()
+        .map(|protocol| protocol.json_error.to_string())
+        .or_else(|| match error.downcast_ref::<SlackClientError>() {
+            Some(SlackClientError::ProtocolError(protocol)) => {
+                Some(protocol.json_error.to_string())
+            }
+            _ => None,
+        });
+    match unreadable {
+        Some(reason) => {
+            tracing::warn!(%reason, "unreadable Socket Mode frame acknowledged and dropped");
+            tracing::debug!(%error, "the unreadable frame");
+        }
+        None => tracing::warn!(%error, "Slack Socket Mode error"),
+    }
     axum::http::StatusCode::OK
 }
