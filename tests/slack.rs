@@ -960,3 +960,39 @@ async fn a_refused_app_token_stops_socket_mode_once_and_the_host_keeps_serving()
     let health = reqwest::get(format!("{host}/healthz")).await.unwrap();
     assert_eq!(health.status().as_u16(), 200);
 }
+
+#[tokio::test]
+async fn a_code_typed_in_a_slack_dm_links_the_account_like_the_slash_command() {
+    let db = common::fresh_sqlite();
+    let fake = FakeSlack::start().await;
+    let (host, core) = start_host(&fake, settings_for(&db, false)).await;
+    let desktop = PlatformAccount::new(Platform::Desktop, "", "alice");
+    say(&core, common::message(&desktop, "I live in Porto")).await;
+    let issued = say(&core, common::command(&desktop, "link start", false)).await;
+    let start = issued.find("**").unwrap() + 2;
+    let code = &issued[start..start + issued[start..].find("**").unwrap()];
+
+    let typed = dm(
+        "Ev0TYPED01",
+        "1700000040.000100",
+        ANA,
+        &format!("link {code}"),
+    );
+    assert_eq!(post_event(&host, &typed).await, 200);
+    let replies = fake.wait_for("chat.postMessage", 1).await;
+    assert_eq!(replies.len(), 1);
+    assert!(
+        text_of(&replies[0]).starts_with("Linked!"),
+        "{}",
+        text_of(&replies[0])
+    );
+
+    let question = dm("Ev0TYPED02", "1700000041.000100", ANA, "Where do I live?");
+    assert_eq!(post_event(&host, &question).await, 200);
+    let replies = fake.wait_for("chat.postMessage", 2).await;
+    assert!(
+        text_of(&replies[1]).contains("Porto"),
+        "{}",
+        text_of(&replies[1])
+    );
+}

@@ -13,6 +13,14 @@ use whisperengine_contract::{
     CommandInvocation, ConversationContext, InboundMessage, Platform, PlatformAccount, Visibility,
 };
 
+/// Command names recognised as the first word of a DM or a mention, so "say `link ABCD-EF2345` on
+/// your other account" works on Slack as typed, not only as `/whisper link …`.
+pub const COMMAND_NAMES: [&str; 10] = [
+    "help", "whoami", "link", "unlink", "memory", "forget", "prefs", "privacy", "sync", "admin",
+];
+/// Longer messages starting with a command word are conversation ("memory is a funny thing, …").
+const MAX_TYPED_COMMAND_WORDS: usize = 6;
+
 /// Why a payload is not handed to the core.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Skip {
@@ -192,6 +200,25 @@ pub fn command_from_slash(
         response_url: Some(event.response_url.value().clone()),
     };
     Ok((invocation, target))
+}
+
+/// A DM or mention that is a typed command (`link ABCD-EF2345`, `whoami`, `sync status`), as an
+/// invocation (admin flag to be filled by the caller); `None` for conversation.
+pub fn typed_command(message: &InboundMessage) -> Option<CommandInvocation> {
+    let words: Vec<&str> = message.text.split_whitespace().collect();
+    let first = words.first()?.trim_start_matches('/').to_ascii_lowercase();
+    if !COMMAND_NAMES.contains(&first.as_str()) || words.len() > MAX_TYPED_COMMAND_WORDS {
+        return None;
+    }
+    let (name, args) = CommandInvocation::parse_text(&message.text)?;
+    Some(CommandInvocation {
+        event_id: message.event_id.clone(),
+        invoker: message.author.clone(),
+        context: message.context.clone(),
+        name,
+        args,
+        invoker_is_admin: false,
+    })
 }
 
 /// Who can read a channel: `D…`/`im` is a DM, `G…`/`mpim`/`group` private, `C…` public.

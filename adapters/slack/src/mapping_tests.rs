@@ -234,3 +234,23 @@ fn slash_commands_become_invocations_with_their_words_as_arguments() {
         Skip::UnknownCommand("/whisper".into())
     );
 }
+
+#[test]
+fn short_messages_starting_with_a_command_word_are_typed_commands() {
+    let (message, _) =
+        message_from_push(&envelope(dm("link ABCD-EF2345")), Some(BOT), true).unwrap();
+    let command = typed_command(&message).expect("a typed command");
+    assert_eq!(command.name, "link");
+    assert_eq!(command.args, vec!["ABCD-EF2345".to_string()]);
+    assert_eq!(command.event_id, "slack:Ev0PV52K21");
+    assert_eq!(command.invoker, message.author);
+
+    for conversation in [
+        "hello there",
+        "memory is a funny thing, isn't it?",
+        "linking arms with friends",
+    ] {
+        let (message, _) = message_from_push(&envelope(dm(conversation)), Some(BOT), true).unwrap();
+        assert!(typed_command(&message).is_none(), "{conversation}");
+    }
+}
