@@ -14,7 +14,7 @@ use std::sync::Arc;
 use whisperengine_contract::{Connector, ConnectorError, EventHandler};
 
 /// Platform connectors this build contains (the others are reported as not built yet).
-pub const CONNECTORS_BUILT: &[&str] = &["discord", "teams"];
+pub const CONNECTORS_BUILT: &[&str] = &["discord", "slack", "teams"];
 
 /// The store options the settings describe.
 pub fn store_options(settings: &Settings) -> StoreOptions {
@@ -76,12 +76,12 @@ impl ReadinessProbe for StoreReadiness {
     }
 }
 
-/// The running host: its core, its bound HTTP listener and the connectors that run beside it.
+/// The running host: its core, its bound HTTP listener and the connectors that run as tasks.
 pub struct Application {
     pub core: Core,
     listener: tokio::net::TcpListener,
     router: axum::Router,
-    discord: Option<whisperengine_discord::DiscordConnector>,
+    connectors: Vec<Arc<dyn Connector>>,
 }
 
 impl Application {
@@ -119,12 +119,29 @@ impl Application {
         if let Some(admin) = crate::admin::router(&core, crate::telemetry::install_metrics()) {
             router = router.merge(admin);
         }
-        let discord = discord_config(&settings)?.map(whisperengine_discord::DiscordConnector::new);
+        let mut connectors: Vec<Arc<dyn Connector>> = Vec::new();
+        if let Some(discord) = discord_config(&settings)? {
+            connectors.push(Arc::new(whisperengine_discord::DiscordConnector::new(
+                discord,
+            )));
+        }
+        if let Some(slack) = slack_config(&settings) {
+            if slack.signing_secret.is_some() {
+                let routes = whisperengine_slack::routes(slack.clone(), Arc::new(core.clone()))
+                    .context("Slack connector")?;
+                router = router.merge(routes);
+            }
+            if slack.app_token.is_some() {
+                connectors.push(Arc::new(whisperengine_slack::SocketModeConnector::new(
+                    slack,
+                )));
+            }
+        }
         Ok(Application {
             core,
             listener,
             router,
-            discord,
+            connectors,
         })
     }
 
@@ -146,10 +163,12 @@ impl Application {
         );
         let kpis = crate::core::kpi::spawn_kpi_task(&self.core, crate::core::kpi::KPI_INTERVAL);
         let (stop, stopped) = tokio::sync::watch::channel(false);
-        let discord = self.discord.map(|connector| {
-            let handler: Arc<dyn EventHandler> = Arc::new(self.core.clone());
-            tokio::spawn(run_connector(Arc::new(connector), handler, stopped))
-        });
+        let handler: Arc<dyn EventHandler> = Arc::new(self.core.clone());
+        let connectors: Vec<_> = self
+            .connectors
+            .into_iter()
+            .map(|connector| tokio::spawn(run_connector(connector, handler.clone(), stopped.clone())))
+            .collect();
         let stop_on_signal = stop.clone();
         let served = crate::http::serve(self.listener, self.router, async move {
             shutdown.await;
@@ -157,9 +176,7 @@ impl Application {
         })
         .await;
         let _ = stop.send(true);
-        if let Some(discord) = discord {
-            let _ = discord.await;
-        }
+        wait_for_connectors(connectors).await;
         flusher.abort();
         kpis.abort();
         if let Some(expiry) = expiry {
@@ -269,6 +286,33 @@ async fn run_connector(
         }
         pause = (pause * 2).min(std::time::Duration::from_secs(300));
     }
+}
+
+/// Waits (at most 10 s) for the connectors to finish their in-flight events.
+async fn wait_for_connectors(tasks: Vec<tokio::task::JoinHandle<()>>) {
+    let all = futures_util::future::join_all(tasks);
+    if tokio::time::timeout(std::time::Duration::from_secs(10), all)
+        .await
+        .is_err()
+    {
+        tracing::warn!("connectors did not stop within 10 s");
+    }
+}
+
+/// The Slack connector's settings, when the mode runs connectors and SLACK_BOT_TOKEN is set (the
+/// HTTP routes need SLACK_SIGNING_SECRET, Socket Mode SLACK_APP_TOKEN).
+pub fn slack_config(settings: &Settings) -> Option<whisperengine_slack::SlackConfig> {
+    if !settings.deployment_mode.runs_connectors() {
+        return None;
+    }
+    let mut config = whisperengine_slack::SlackConfig::new(settings.slack_bot_token.clone()?);
+    config.signing_secret = settings.slack_signing_secret.clone();
+    config.app_token = settings.slack_app_token.clone();
+    config.command = settings.slack_command.clone();
+    config.admin_ids = settings.slack_admin_ids.clone();
+    config.api_url = settings.slack_api_url.clone();
+    config.reply_in_thread = settings.slack_reply_in_thread;
+    Some(config)
 }
 
 /// The notice the local page shows, if any.

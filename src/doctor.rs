@@ -112,6 +112,10 @@ pub async fn checks(settings: &Settings) -> Vec<Check> {
             report.push(discord_check(settings, reason).await);
             continue;
         }
+        if name == "slack" && is_on {
+            report.push(slack_check(settings, reason).await);
+            continue;
+        }
         report.push(if is_on && !app::CONNECTORS_BUILT.contains(&name) {
             check(
                 name,
@@ -166,6 +170,22 @@ async fn discord_check(settings: &Settings, state: String) -> Check {
             "discord",
             Status::Failing,
             format!("DISCORD_TOKEN: {error}"),
+        ),
+    }
+}
+
+/// Calls auth.test on SLACK_API_URL with SLACK_BOT_TOKEN (and apps.connections.open with
+/// SLACK_APP_TOKEN in Socket Mode): proves the tokens.
+async fn slack_check(settings: &Settings, state: String) -> Check {
+    let Some(config) = app::slack_config(settings) else {
+        return check("slack", Status::Missing, state);
+    };
+    match whisperengine_slack::check_credentials(&config).await {
+        Ok(identity) => check("slack", Status::Ok, format!("{state}; {identity}")),
+        Err(error) => check(
+            "slack",
+            Status::Failing,
+            format!("SLACK_BOT_TOKEN/SLACK_APP_TOKEN: {error}"),
         ),
     }
 }

@@ -23,9 +23,9 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::mpsc;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::protocol::CloseFrame;
-use tokio_tungstenite::tungstenite::Message as Frame;
+use tokio_tungstenite_021::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite_021::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite_021::tungstenite::Message as Frame;
 
 /// How many already delivered events a RESUME replays (besides the missed ones).
 pub const REPLAY_OVERLAP: u64 = 2;
@@ -384,7 +384,7 @@ impl FakeDiscord {
     }
 
     async fn serve_connection(self, stream: tokio::net::TcpStream) {
-        let Ok(socket) = tokio_tungstenite::accept_async(stream).await else {
+        let Ok(socket) = tokio_tungstenite_021::accept_async(stream).await else {
             return;
         };
         let (mut sink, mut source) = socket.split();

@@ -22,6 +22,8 @@
 //! time it asks for a database; call [`TestDb::cleanup`] to drop one at once.
 #![allow(dead_code)] // each test binary uses its own subset of these helpers
 
+pub mod fake_slack;
+
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 

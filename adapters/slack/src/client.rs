@@ -7,9 +7,9 @@ use crate::{SlackConfig, API_ERRORS_METRIC};
 use secrecy::{ExposeSecret, SecretString};
 use slack_morphism::errors::SlackClientError;
 use slack_morphism::prelude::{
-    SlackApiAuthTestResponse, SlackApiChatPostEphemeralRequest, SlackApiChatPostMessageRequest,
-    SlackApiPostWebhookMessageRequest, SlackApiRateControlConfig, SlackApiToken,
-    SlackApiTokenValue, SlackApiUsersInfoRequest, SlackBlock, SlackChannelId,
+    SlackApiAppsConnectionOpenRequest, SlackApiAuthTestResponse, SlackApiChatPostEphemeralRequest,
+    SlackApiChatPostMessageRequest, SlackApiPostWebhookMessageRequest, SlackApiRateControlConfig,
+    SlackApiToken, SlackApiTokenValue, SlackApiUsersInfoRequest, SlackBlock, SlackChannelId,
     SlackClientHyperConnector, SlackHyperClient, SlackMessageContent, SlackTs, SlackUser,
     SlackUserId,
 };
@@ -121,6 +121,18 @@ impl SlackApi {
             .map_err(|error| api_error("users.info", &error))
     }
 
+    /// `apps.connections.open` with the app-level token: proves it can open Socket Mode connections
+    /// (the URL it returns is not used; Slack lets it expire).
+    pub async fn check_app_token(&self, app_token: &SecretString) -> Result<()> {
+        let token = api_token(app_token);
+        let session = self.client.open_session(&token);
+        session
+            .apps_connections_open(&SlackApiAppsConnectionOpenRequest::new())
+            .await
+            .map(|_| ())
+            .map_err(|error| api_error("apps.connections.open", &error))
+    }
+
     /// `auth.test`: proves the bot token and names the bot user and workspace.
     pub async fn auth_test(&self) -> Result<SlackApiAuthTestResponse> {
         let session = self.client.open_session(&self.token);
@@ -133,9 +145,7 @@ impl SlackApi {
 
 /// A slack-morphism token from a secret (only ever handed to the client).
 pub fn api_token(secret: &SecretString) -> SlackApiToken {
-    SlackApiToken::new(SlackApiTokenValue::new(
-        secret.expose_secret().to_string(),
-    ))
+    SlackApiToken::new(SlackApiTokenValue::new(secret.expose_secret().to_string()))
 }
 
 /// The hyper client on the configured base URL: HTTPS only against Slack, plain HTTP allowed only
@@ -153,9 +163,7 @@ fn hyper_client(config: &SlackConfig) -> Result<Arc<SlackHyperClient>> {
     let https = schemes.enable_http1().enable_http2().build();
     let connector = SlackClientHyperConnector::with_connector(https)
         .with_slack_api_url(api_url.as_str().trim_end_matches('/'))
-        .with_rate_control(
-            SlackApiRateControlConfig::new().with_max_retries(config.max_retries),
-        );
+        .with_rate_control(SlackApiRateControlConfig::new().with_max_retries(config.max_retries));
     Ok(Arc::new(SlackClient::new(connector)))
 }
 

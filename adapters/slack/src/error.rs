@@ -25,10 +25,35 @@ impl SlackError {
     pub fn is_auth(&self) -> bool {
         matches!(
             self.code(),
-            Some("invalid_auth" | "not_authed" | "account_inactive" | "token_revoked" | "token_expired")
+            Some(
+                "invalid_auth"
+                    | "not_authed"
+                    | "account_inactive"
+                    | "token_revoked"
+                    | "token_expired"
+                    | "not_allowed_token_type"
+            )
         )
     }
 }
 
 /// The crate's result type.
 pub type Result<T> = std::result::Result<T, SlackError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refused_tokens_are_told_apart_from_other_failures() {
+        let api = |code: &str| SlackError::Api {
+            method: "auth.test",
+            code: code.to_string(),
+        };
+        assert!(api("invalid_auth").is_auth());
+        assert!(api("not_allowed_token_type").is_auth());
+        assert!(!api("channel_not_found").is_auth());
+        assert!(!api("transport").is_auth());
+        assert!(!SlackError::Setup("no roots".into()).is_auth());
+    }
+}

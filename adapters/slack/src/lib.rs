@@ -122,13 +122,18 @@ pub fn routes(config: SlackConfig, handler: Arc<dyn EventHandler>) -> Result<Rou
         .with_state(state))
 }
 
-/// Calls `auth.test` with the bot token (for `doctor`): the workspace and bot user it belongs to.
+/// Checks the tokens (for `doctor`): `auth.test` with the bot token, and `apps.connections.open`
+/// with the app-level token when Socket Mode is on. Says which workspace and bot user they belong to.
 pub async fn check_credentials(config: &SlackConfig) -> Result<String> {
-    let identity = client::SlackApi::new(config)?.auth_test().await?;
-    Ok(format!(
-        "workspace {} ({}), bot user {}",
-        identity.team,
-        identity.team_id.0,
-        identity.user_id.0
-    ))
+    let api = client::SlackApi::new(config)?;
+    let identity = api.auth_test().await?;
+    let mut report = format!(
+        "auth.test ok: workspace {} ({}), bot user {}",
+        identity.team, identity.team_id.0, identity.user_id.0
+    );
+    if let Some(app_token) = &config.app_token {
+        api.check_app_token(app_token).await?;
+        report.push_str("; apps.connections.open ok");
+    }
+    Ok(report)
 }

@@ -13,6 +13,14 @@ use whisperengine_contract::{
     CommandInvocation, ConversationContext, InboundMessage, Platform, PlatformAccount, Visibility,
 };
 
+/// Command names recognised as the first word of a DM or a mention, so "say `link ABCD-EF2345` on
+/// your other account" works on Slack as typed, not only as `/whisper link …`.
+pub const COMMAND_NAMES: [&str; 10] = [
+    "help", "whoami", "link", "unlink", "memory", "forget", "prefs", "privacy", "sync", "admin",
+];
+/// Longer messages starting with a command word are conversation ("memory is a funny thing, …").
+const MAX_TYPED_COMMAND_WORDS: usize = 6;
+
 /// Why a payload is not handed to the core.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Skip {
@@ -64,13 +72,20 @@ pub fn message_from_push(
             if let Some(subtype) = &event.subtype {
                 return Err(Skip::Subtype(format!("{subtype:?}")));
             }
-            if event.message.is_some() || event.previous_message.is_some() || event.deleted_ts.is_some() {
+            if event.message.is_some()
+                || event.previous_message.is_some()
+                || event.deleted_ts.is_some()
+            {
                 return Err(Skip::Edited);
             }
             if event.sender.bot_id.is_some() || event.sender.bot_profile.is_some() {
                 return Err(Skip::FromBot);
             }
-            let channel_type = event.origin.channel_type.as_ref().map(|t| t.value().as_str());
+            let channel_type = event
+                .origin
+                .channel_type
+                .as_ref()
+                .map(|t| t.value().as_str());
             if channel_type != Some("im") {
                 return Err(Skip::NotDirect);
             }
@@ -93,7 +108,11 @@ pub fn message_from_push(
                 event.content.text.clone(),
                 event.origin.ts.value().clone(),
                 event.origin.thread_ts.as_ref().map(|t| t.value().clone()),
-                event.origin.channel_type.as_ref().map(|t| t.value().as_str()),
+                event
+                    .origin
+                    .channel_type
+                    .as_ref()
+                    .map(|t| t.value().as_str()),
             )
         }
         other => return Err(Skip::Unhandled(event_kind(other))),
@@ -183,6 +202,25 @@ pub fn command_from_slash(
     Ok((invocation, target))
 }
 
+/// A DM or mention that is a typed command (`link ABCD-EF2345`, `whoami`, `sync status`), as an
+/// invocation (admin flag to be filled by the caller); `None` for conversation.
+pub fn typed_command(message: &InboundMessage) -> Option<CommandInvocation> {
+    let words: Vec<&str> = message.text.split_whitespace().collect();
+    let first = words.first()?.trim_start_matches('/').to_ascii_lowercase();
+    if !COMMAND_NAMES.contains(&first.as_str()) || words.len() > MAX_TYPED_COMMAND_WORDS {
+        return None;
+    }
+    let (name, args) = CommandInvocation::parse_text(&message.text)?;
+    Some(CommandInvocation {
+        event_id: message.event_id.clone(),
+        invoker: message.author.clone(),
+        context: message.context.clone(),
+        name,
+        args,
+        invoker_is_admin: false,
+    })
+}
+
 /// Who can read a channel: `D…`/`im` is a DM, `G…`/`mpim`/`group` private, `C…` public.
 pub fn visibility_of(channel: &str, channel_type: Option<&str>) -> Visibility {
     match channel_type {
@@ -254,7 +292,12 @@ pub fn plain_text(text: &str, bot_user_id: Option<&str>) -> (String, Vec<String>
 fn event_kind(body: &SlackEventCallbackBody) -> String {
     serde_json::to_value(body)
         .ok()
-        .and_then(|value| value.get("type").and_then(|t| t.as_str()).map(str::to_string))
+        .and_then(|value| {
+            value
+                .get("type")
+                .and_then(|t| t.as_str())
+                .map(str::to_string)
+        })
         .unwrap_or_else(|| "unknown".to_string())
 }
 

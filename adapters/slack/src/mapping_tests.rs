@@ -87,7 +87,10 @@ fn a_mention_in_a_thread_is_stripped_and_answered_in_that_thread() {
     );
     assert_eq!(message.mentions, vec!["U999".to_string()]);
     assert_eq!(message.context.visibility, Visibility::Public);
-    assert_eq!(message.context.thread_id.as_deref(), Some("1515449000.000001"));
+    assert_eq!(
+        message.context.thread_id.as_deref(),
+        Some("1515449000.000001")
+    );
     assert_eq!(target.thread_ts.as_deref(), Some("1515449000.000001"));
     assert!(!target.is_dm);
 }
@@ -189,11 +192,17 @@ fn url_encode(text: &str) -> String {
 
 #[test]
 fn slash_commands_become_invocations_with_their_words_as_arguments() {
-    let (invocation, target) =
-        command_from_slash(&slash("link start", "D0PNCRP9N", "directmessage"), "/whisper").unwrap();
+    let (invocation, target) = command_from_slash(
+        &slash("link start", "D0PNCRP9N", "directmessage"),
+        "/whisper",
+    )
+    .unwrap();
     assert_eq!(invocation.name, "link");
     assert_eq!(invocation.args, vec!["start".to_string()]);
-    assert_eq!(invocation.event_id, "slack:cmd:13345224609.738474920.8088930838d88f008e0");
+    assert_eq!(
+        invocation.event_id,
+        "slack:cmd:13345224609.738474920.8088930838d88f008e0"
+    );
     assert_eq!(invocation.invoker.to_string(), "slack:T0001/U2147483697");
     assert_eq!(invocation.context.visibility, Visibility::Dm);
     assert!(!invocation.invoker_is_admin);
@@ -204,7 +213,11 @@ fn slash_commands_become_invocations_with_their_words_as_arguments() {
     );
 
     let (admin, target) = command_from_slash(
-        &slash("admin link slack:T1/U1 discord:42", "C2147483705", "general"),
+        &slash(
+            "admin link slack:T1/U1 discord:42",
+            "C2147483705",
+            "general",
+        ),
         "/whisper",
     )
     .unwrap();
@@ -220,4 +233,24 @@ fn slash_commands_become_invocations_with_their_words_as_arguments() {
         command_from_slash(&slash("x", "C1", "general"), "/companion").unwrap_err(),
         Skip::UnknownCommand("/whisper".into())
     );
+}
+
+#[test]
+fn short_messages_starting_with_a_command_word_are_typed_commands() {
+    let (message, _) =
+        message_from_push(&envelope(dm("link ABCD-EF2345")), Some(BOT), true).unwrap();
+    let command = typed_command(&message).expect("a typed command");
+    assert_eq!(command.name, "link");
+    assert_eq!(command.args, vec!["ABCD-EF2345".to_string()]);
+    assert_eq!(command.event_id, "slack:Ev0PV52K21");
+    assert_eq!(command.invoker, message.author);
+
+    for conversation in [
+        "hello there",
+        "memory is a funny thing, isn't it?",
+        "linking arms with friends",
+    ] {
+        let (message, _) = message_from_push(&envelope(dm(conversation)), Some(BOT), true).unwrap();
+        assert!(typed_command(&message).is_none(), "{conversation}");
+    }
 }

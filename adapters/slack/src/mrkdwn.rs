@@ -11,7 +11,10 @@ use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
 /// Converts CommonMark to Slack mrkdwn.
 pub fn to_mrkdwn(markdown: &str) -> String {
     let mut writer = Writer::default();
-    let parser = Parser::new_ext(markdown, Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TASKLISTS);
+    let parser = Parser::new_ext(
+        markdown,
+        Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TASKLISTS,
+    );
     for event in parser {
         writer.event(event);
     }
@@ -215,7 +218,11 @@ impl Writer {
         if !self.lists.is_empty() {
             self.new_line();
         } else if !self.out.ends_with("\n\n") {
-            self.out.push_str(if self.out.ends_with('\n') { "\n" } else { "\n\n" });
+            self.out.push_str(if self.out.ends_with('\n') {
+                "\n"
+            } else {
+                "\n\n"
+            });
         }
         self.quote_prefix();
     }
@@ -246,10 +253,7 @@ mod tests {
             to_mrkdwn("See [the docs](https://example.com/a?b=1&c=2) now"),
             "See <https://example.com/a?b=1&c=2|the docs> now"
         );
-        assert_eq!(
-            to_mrkdwn("<https://example.com>"),
-            "<https://example.com>"
-        );
+        assert_eq!(to_mrkdwn("<https://example.com>"), "<https://example.com>");
         assert_eq!(
             to_mrkdwn("[**bold** label](https://x.test/p|q)"),
             "<https://x.test/p%7Cq|*bold* label>"
@@ -265,7 +269,9 @@ mod tests {
     fn code_is_kept_verbatim_but_escaped() {
         assert_eq!(to_mrkdwn("run `a < b && c`"), "run `a &lt; b &amp;&amp; c`");
         assert_eq!(
-            to_mrkdwn("Code:\n\n```rust\nfn main() { if a < b { println!(\"**x**\"); } }\n```\n\nDone."),
+            to_mrkdwn(
+                "Code:\n\n```rust\nfn main() { if a < b { println!(\"**x**\"); } }\n```\n\nDone."
+            ),
             "Code:\n\n```\nfn main() { if a &lt; b { println!(\"**x**\"); } }\n```\n\nDone."
         );
     }

@@ -72,7 +72,24 @@ impl SlackRuntime {
                 message.author = message.author.with_display_name(name);
             }
         }
+        if let Some(mut invocation) = mapping::typed_command(&message) {
+            invocation.invoker_is_admin = self.is_admin(&invocation.invoker).await;
+            return self
+                .dispatch(InboundEvent::Command(invocation), &target)
+                .await;
+        }
         self.dispatch(InboundEvent::Message(message), &target).await;
+    }
+
+    /// Whether the user may run admin commands: listed in SLACK_ADMIN_IDS, or a workspace admin or
+    /// owner according to users.info (cached).
+    async fn is_admin(&self, account: &whisperengine_contract::PlatformAccount) -> bool {
+        self.config.admin_ids.contains(&account.user_id)
+            || self
+                .users
+                .lookup(&account.scope, &account.user_id)
+                .await
+                .is_some_and(|info| info.is_admin)
     }
 
     /// Handles a slash command (already acknowledged to Slack).
@@ -91,7 +108,8 @@ impl SlackRuntime {
         if let Some(name) = info.and_then(|info| info.display_name) {
             invocation.invoker = invocation.invoker.with_display_name(name);
         }
-        self.dispatch(InboundEvent::Command(invocation), &target).await;
+        self.dispatch(InboundEvent::Command(invocation), &target)
+            .await;
     }
 
     async fn dispatch(&self, event: InboundEvent, target: &ReplyTarget) {
@@ -144,7 +162,9 @@ impl SlackRuntime {
             )
             .await;
         match (&posted, &target.response_url) {
-            (Err(error), Some(url)) if error.code().is_some_and(|c| NOT_IN_CHANNEL.contains(&c)) => {
+            (Err(error), Some(url))
+                if error.code().is_some_and(|c| NOT_IN_CHANNEL.contains(&c)) =>
+            {
                 self.api.respond(url, message).await
             }
             _ => posted,

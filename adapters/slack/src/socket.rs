@@ -9,11 +9,12 @@ use crate::{SlackConfig, CAPABILITIES};
 use async_trait::async_trait;
 use slack_morphism::prelude::{
     SlackClientEventsListenerEnvironment, SlackClientEventsUserState, SlackClientSocketModeConfig,
-    SlackClientSocketModeListener, SlackCommandEvent, SlackCommandEventResponse,
-    SlackHyperClient, SlackMessageContent, SlackPushEventCallback,
-    SlackSocketModeListenerCallbacks, UserCallbackResult,
+    SlackClientSocketModeListener, SlackCommandEvent, SlackCommandEventResponse, SlackHyperClient,
+    SlackMessageContent, SlackPushEventCallback, SlackSocketModeListenerCallbacks,
+    UserCallbackResult,
 };
 type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+use slack_morphism::errors::{SlackClientError, SlackClientProtocolError};
 use std::sync::Arc;
 use whisperengine_contract::{
     Capabilities, Connector, ConnectorError, EventHandler, Platform, Shutdown,
@@ -65,18 +66,25 @@ impl Connector for SocketModeConnector {
             environment,
             callbacks,
         );
-        if let Err(error) = listener.listen_for(&api_token(app_token)).await {
-            let code = crate::client::error_code(&error);
-            metrics::counter!(crate::API_ERRORS_METRIC, "method" => "apps.connections.open", "code" => code.clone())
-                .increment(1);
-            return Err(ConnectorError::BadCredentials {
-                platform: Platform::Slack,
-                setting: "SLACK_APP_TOKEN",
-                reason: format!("apps.connections.open failed: {code}"),
-            });
+        // slack-morphism retries refused connections forever; a wrong token is said once, clearly.
+        // Other failures (network down at start) are left to its reconnecting.
+        match runtime.api.check_app_token(app_token).await {
+            Err(error) if error.is_auth() => {
+                return Err(ConnectorError::BadCredentials {
+                    platform: Platform::Slack,
+                    setting: "SLACK_APP_TOKEN",
+                    reason: error.to_string(),
+                });
+            }
+            Err(error) => tracing::warn!(%error, "Socket Mode not reachable yet; retrying"),
+            Ok(()) => {}
         }
+        listener
+            .listen_for(&api_token(app_token))
+            .await
+            .map_err(|error| failed(&crate::client::error_code(&error)))?;
         listener.start().await;
-        tracing::info!("Slack Socket Mode connected");
+        tracing::info!("Slack Socket Mode started");
         shutdown.await;
         listener.shutdown().await;
         tracing::info!("Slack Socket Mode stopped");
@@ -131,6 +139,22 @@ fn on_error(
     _client: Arc<SlackHyperClient>,
     _states: SlackClientEventsUserState,
 ) -> axum::http::StatusCode {
-    tracing::warn!(%error, "Slack Socket Mode error");
+    // A protocol error's text carries the frame, which may carry a message: only at debug.
+    let unreadable = error
+        .downcast_ref::<SlackClientProtocolError>()
+        .map(|protocol| protocol.json_error.to_string())
+        .or_else(|| match error.downcast_ref::<SlackClientError>() {
+            Some(SlackClientError::ProtocolError(protocol)) => {
+                Some(protocol.json_error.to_string())
+            }
+            _ => None,
+        });
+    match unreadable {
+        Some(reason) => {
+            tracing::warn!(%reason, "unreadable Socket Mode frame acknowledged and dropped");
+            tracing::debug!(%error, "the unreadable frame");
+        }
+        None => tracing::warn!(%error, "Slack Socket Mode error"),
+    }
     axum::http::StatusCode::OK
 }

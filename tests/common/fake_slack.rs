@@ -1,0 +1,381 @@
+//! A fake Slack on 127.0.0.1 for end-to-end tests: the Web API methods the connector calls
+//! (`chat.postMessage`, `chat.postEphemeral`, `users.info`, `auth.test`, `apps.connections.open`),
+//! a slash command `response_url`, and a Socket Mode websocket endpoint (tokio-tungstenite).
+//!
+//! It answers the way Slack does: HTTP 200 with `{"ok": false, "error": …}` for refused calls, 429
+//! with `Retry-After` when told to rate limit, tokens checked per method (bot token for the Web API,
+//! app-level token for `apps.connections.open`). Every call is recorded with its parameters (JSON or
+//! form body, or the query string of a GET such as `users.info?user=…`).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a broken fake should fail loudly
+
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, post};
+use axum::{Json, Router};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Map, Value};
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Message;
+
+pub const BOT_TOKEN: &str = "xoxb-1111-2222-fake-bot-token";
+pub const APP_TOKEN: &str = "xapp-1-A0TEST-3333-fake-app-token";
+pub const TEAM: &str = "T0TEST001";
+pub const BOT_USER: &str = "U0BOT0001";
+pub const BOT_ID: &str = "B0BOT0001";
+
+/// One Web API request the fake received.
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub method: String,
+    pub http_method: String,
+    /// The bearer token (or `token` parameter) it carried.
+    pub token: Option<String>,
+    /// Body (JSON or form) and query parameters, as a JSON object.
+    pub params: Value,
+    /// Whether the fake answered `ok: true`.
+    pub ok: bool,
+}
+
+/// A failure to answer the next call of a method with.
+#[derive(Debug, Clone)]
+pub enum Failure {
+    /// HTTP 429 with `Retry-After: seconds`.
+    RateLimited(u64),
+    /// HTTP 200 with `{"ok": false, "error": code}`.
+    Error(&'static str),
+}
+
+#[derive(Default)]
+struct FakeState {
+    base: String,
+    websocket_url: String,
+    calls: Vec<Call>,
+    users: HashMap<String, Value>,
+    failures: HashMap<String, VecDeque<Failure>>,
+    next_ts: u64,
+    /// Senders to the connected websockets, in connection order.
+    sockets: Vec<mpsc::UnboundedSender<String>>,
+    /// Frames received from the client over the websockets (acknowledgements).
+    acks: Vec<Value>,
+}
+
+/// The running fake.
+pub struct FakeSlack {
+    pub address: SocketAddr,
+    state: Arc<Mutex<FakeState>>,
+}
+
+impl FakeSlack {
+    pub async fn start() -> FakeSlack {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let websocket = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let websocket_address = websocket.local_addr().unwrap();
+        let state = Arc::new(Mutex::new(FakeState {
+            base: format!("http://{address}"),
+            websocket_url: format!("ws://{websocket_address}/link/?ticket=fake-ticket"),
+            next_ts: 1_700_000_100,
+            ..FakeState::default()
+        }));
+        let app = Router::new()
+            .route("/api/{method}", any(web_api))
+            .route("/respond/{id}", post(response_url))
+            .with_state(state.clone());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        tokio::spawn(accept_websockets(websocket, state.clone()));
+        FakeSlack { address, state }
+    }
+
+    /// SLACK_API_URL for the host.
+    pub fn api_url(&self) -> url::Url {
+        format!("http://{}/api", self.address).parse().unwrap()
+    }
+
+    /// A slash command `response_url` pointing at this fake.
+    pub fn response_url(&self) -> String {
+        format!("http://{}/respond/T0TEST001-1234", self.address)
+    }
+
+    /// Adds a workspace member `users.info` knows.
+    pub fn add_user(&self, id: &str, display_name: &str, is_admin: bool) {
+        let user = json!({
+            "id": id, "team_id": TEAM, "name": display_name.to_lowercase(), "deleted": false,
+            "real_name": format!("{display_name} Real"), "tz": "Europe/Lisbon",
+            "is_admin": is_admin, "is_owner": false, "is_primary_owner": false,
+            "is_restricted": false, "is_ultra_restricted": false, "is_bot": false, "is_app_user": false,
+            "updated": 1_700_000_000,
+            "profile": {"display_name": display_name, "real_name": format!("{display_name} Real"),
+                        "display_name_normalized": display_name, "team": TEAM}
+        });
+        self.state
+            .lock()
+            .unwrap()
+            .users
+            .insert(id.to_string(), user);
+    }
+
+    /// Makes the next call of `method` fail with `failure` (queued in order).
+    pub fn fail_next(&self, method: &str, failure: Failure) {
+        self.state
+            .lock()
+            .unwrap()
+            .failures
+            .entry(method.to_string())
+            .or_default()
+            .push_back(failure);
+    }
+
+    pub fn calls(&self) -> Vec<Call> {
+        self.state.lock().unwrap().calls.clone()
+    }
+
+    /// Calls of `method` that were answered `ok: true`.
+    pub fn delivered(&self, method: &str) -> Vec<Call> {
+        self.calls()
+            .into_iter()
+            .filter(|call| call.method == method && call.ok)
+            .collect()
+    }
+
+    /// Waits until `count` calls of `method` were answered `ok` (or 10 s), then a little longer to
+    /// catch extras, and returns them all.
+    pub async fn wait_for(&self, method: &str, count: usize) -> Vec<Call> {
+        for _ in 0..200 {
+            if self.delivered(method).len() >= count {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        self.delivered(method)
+    }
+
+    /// Waits until `count` websockets are connected (or 10 s); returns how many are.
+    pub async fn wait_for_sockets(&self, count: usize) -> usize {
+        for _ in 0..200 {
+            if self.state.lock().unwrap().sockets.len() >= count {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        self.state.lock().unwrap().sockets.len()
+    }
+
+    /// Sends a frame to the first connected websocket, as Slack delivers each envelope to one
+    /// connection.
+    pub fn send_frame(&self, frame: &Value) {
+        let state = self.state.lock().unwrap();
+        let socket = state.sockets.first().expect("a connected websocket");
+        socket.send(frame.to_string()).unwrap();
+    }
+
+    /// Waits (up to 10 s) for an acknowledgement frame carrying `envelope_id`.
+    pub async fn wait_for_ack(&self, envelope_id: &str) -> Option<Value> {
+        for _ in 0..200 {
+            let found = self
+                .state
+                .lock()
+                .unwrap()
+                .acks
+                .iter()
+                .find(|ack| ack["envelope_id"] == envelope_id)
+                .cloned();
+            if found.is_some() {
+                return found;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        None
+    }
+}
+
+/// Reads a request's parameters: the query string, then a JSON or form body on top.
+fn params_of(query: Option<&str>, headers: &HeaderMap, body: &[u8]) -> Map<String, Value> {
+    let mut params = Map::new();
+    let mut add_form = |text: &[u8]| {
+        for (key, value) in url::form_urlencoded::parse(text) {
+            params.insert(key.into_owned(), Value::String(value.into_owned()));
+        }
+    };
+    if let Some(query) = query {
+        add_form(query.as_bytes());
+    }
+    let content_type = headers
+        .get("content-type")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default();
+    if content_type.starts_with("application/json") {
+        if let Ok(Value::Object(object)) = serde_json::from_slice::<Value>(body) {
+            params.extend(object);
+        }
+    } else if !body.is_empty() {
+        add_form(body);
+    }
+    params
+}
+
+async fn web_api(
+    State(state): State<Arc<Mutex<FakeState>>>,
+    Path(method): Path<String>,
+    RawQuery(query): RawQuery,
+    request_method: axum::http::Method,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let params = params_of(query.as_deref(), &headers, &body);
+    let token = headers
+        .get("authorization")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .map(str::to_string)
+        .or_else(|| {
+            params
+                .get("token")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        });
+    let mut state = state.lock().unwrap();
+    let expected_token = if method == "apps.connections.open" {
+        APP_TOKEN
+    } else {
+        BOT_TOKEN
+    };
+    let failure = state
+        .failures
+        .get_mut(&method)
+        .and_then(VecDeque::pop_front);
+    let (status, headers_out, answer) = if token.as_deref() != Some(expected_token) {
+        (
+            StatusCode::OK,
+            None,
+            json!({"ok": false, "error": "invalid_auth"}),
+        )
+    } else {
+        match failure {
+            Some(Failure::RateLimited(seconds)) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                Some(seconds),
+                json!({"ok": false, "error": "ratelimited"}),
+            ),
+            Some(Failure::Error(code)) => {
+                (StatusCode::OK, None, json!({"ok": false, "error": code}))
+            }
+            None => (StatusCode::OK, None, answer(&mut state, &method, &params)),
+        }
+    };
+    state.calls.push(Call {
+        method,
+        http_method: request_method.to_string(),
+        token,
+        params: Value::Object(params),
+        ok: status == StatusCode::OK && answer["ok"] == true,
+    });
+    let mut response = (status, Json(answer)).into_response();
+    if let Some(seconds) = headers_out {
+        response
+            .headers_mut()
+            .insert("retry-after", seconds.to_string().parse().unwrap());
+    }
+    response
+}
+
+/// The successful answer of a Web API method.
+fn answer(state: &mut FakeState, method: &str, params: &Map<String, Value>) -> Value {
+    state.next_ts += 1;
+    let ts = format!("{}.000100", state.next_ts);
+    match method {
+        "chat.postMessage" => json!({
+            "ok": true,
+            "channel": params.get("channel").cloned().unwrap_or_default(),
+            "ts": ts,
+            "message": {"type": "message", "subtype": "bot_message", "text": params.get("text").cloned().unwrap_or_default(),
+                        "user": BOT_USER, "bot_id": BOT_ID, "ts": ts, "team": TEAM}
+        }),
+        "chat.postEphemeral" => json!({"ok": true, "message_ts": ts}),
+        "users.info" => {
+            let user = params
+                .get("user")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            match state.users.get(user) {
+                Some(user) => json!({"ok": true, "user": user}),
+                None => json!({"ok": false, "error": "user_not_found"}),
+            }
+        }
+        "auth.test" => json!({
+            "ok": true, "url": "https://whisper-test.slack.com/", "team": "Whisper Test",
+            "user": "elena", "team_id": TEAM, "user_id": BOT_USER, "bot_id": BOT_ID,
+            "is_enterprise_install": false
+        }),
+        "apps.connections.open" => json!({"ok": true, "url": state.websocket_url}),
+        _ => json!({"ok": false, "error": "unknown_method"}),
+    }
+}
+
+/// A slash command's response_url: records the message like a Web API call named `response_url`.
+async fn response_url(
+    State(state): State<Arc<Mutex<FakeState>>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Json<Value> {
+    let params = params_of(None, &headers, &body);
+    state.lock().unwrap().calls.push(Call {
+        method: "response_url".to_string(),
+        http_method: "POST".to_string(),
+        token: None,
+        params: Value::Object(params),
+        ok: true,
+    });
+    Json(json!({"ok": true}))
+}
+
+/// Accepts Socket Mode connections: each gets a `hello`, then the frames the test sends; whatever
+/// the client sends back is recorded.
+async fn accept_websockets(listener: tokio::net::TcpListener, state: Arc<Mutex<FakeState>>) {
+    while let Ok((stream, _)) = listener.accept().await {
+        let state = state.clone();
+        tokio::spawn(async move {
+            let Ok(socket) = tokio_tungstenite::accept_async(stream).await else {
+                return;
+            };
+            let (mut sink, mut stream) = socket.split();
+            let hello = json!({
+                "type": "hello", "num_connections": 1,
+                "debug_info": {"host": "applink-fake", "build_number": 1, "approximate_connection_time": 18060},
+                "connection_info": {"app_id": "A0TEST"}
+            });
+            if sink.send(Message::text(hello.to_string())).await.is_err() {
+                return;
+            }
+            let (sender, mut outgoing) = mpsc::unbounded_channel::<String>();
+            state.lock().unwrap().sockets.push(sender);
+            loop {
+                tokio::select! {
+                    frame = outgoing.recv() => match frame {
+                        Some(frame) => {
+                            if sink.send(Message::text(frame)).await.is_err() {
+                                break;
+                            }
+                        }
+                        None => break,
+                    },
+                    incoming = stream.next() => match incoming {
+                        Some(Ok(Message::Text(text))) => {
+                            if let Ok(frame) = serde_json::from_str::<Value>(&text) {
+                                state.lock().unwrap().acks.push(frame);
+                            }
+                        }
+                        Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
+                        Some(Ok(_)) => {}
+                    },
+                }
+            }
+        });
+    }
+}

@@ -1,0 +1,998 @@
+//! The Slack connector end to end: the real host (real core, SQLite and — when configured —
+//! PostgreSQL + Redis) behind `POST /slack/events` and `POST /slack/commands`, slack-morphism
+//! talking to a fake Slack Web API on 127.0.0.1 (`tests/common/fake_slack.rs`), requests signed here
+//! the way Slack signs them, and Socket Mode against the fake's websocket endpoint.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::fake_slack::{Failure, FakeSlack, APP_TOKEN, BOT_TOKEN, BOT_USER, TEAM};
+use common::{say, settings_for, test_setups};
+use hmac::{Hmac, Mac};
+use sea_orm::{EntityTrait, PaginatorTrait};
+use serde_json::{json, Value};
+use sha2::Sha256;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use whisperengine::app::Application;
+use whisperengine::config::Settings;
+use whisperengine::store::entities::{memory, processed_event};
+use whisperengine_contract::{Platform, PlatformAccount};
+
+const SIGNING_SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
+const ANA: &str = "U0ANA0001";
+const ADMIN: &str = "U0ADMIN01";
+const LISTED_ADMIN: &str = "U0LISTED1";
+const DM_CHANNEL: &str = "D0ANADM01";
+
+/// The host in HTTP mode (signing secret set), pointed at the fake; returns its base URL and core.
+async fn start_host(
+    fake: &FakeSlack,
+    mut settings: Settings,
+) -> (String, whisperengine::core::Core) {
+    fake.add_user(ANA, "Ana", false);
+    fake.add_user(ADMIN, "Boss", true);
+    fake.add_user(LISTED_ADMIN, "Listed", false);
+    settings.slack_bot_token = Some(BOT_TOKEN.to_string().into());
+    settings.slack_signing_secret = Some(SIGNING_SECRET.to_string().into());
+    settings.slack_api_url = Some(fake.api_url());
+    settings.slack_admin_ids = vec![LISTED_ADMIN.to_string()];
+    let application = Application::build(settings).await.expect("the host builds");
+    let base = format!("http://{}", application.address());
+    let core = application.core.clone();
+    tokio::spawn(application.run_until_stopped(std::future::pending()));
+    (base, core)
+}
+
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// `v0=` + hex HMAC-SHA256(secret, `v0:{timestamp}:{body}`), as Slack computes it.
+fn signature(secret: &str, timestamp: i64, body: &str) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(format!("v0:{timestamp}:{body}").as_bytes());
+    format!("v0={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// A request to the host; `signed` is (secret, timestamp) or `None` for no signature headers.
+fn request(
+    host: &str,
+    path: &str,
+    content_type: &str,
+    body: &str,
+    signed: Option<(&str, i64)>,
+) -> reqwest::RequestBuilder {
+    let mut request = reqwest::Client::new()
+        .post(format!("{host}{path}"))
+        .header("content-type", content_type)
+        .body(body.to_string());
+    if let Some((secret, timestamp)) = signed {
+        request = request
+            .header("x-slack-request-timestamp", timestamp.to_string())
+            .header("x-slack-signature", signature(secret, timestamp, body));
+    }
+    request
+}
+
+async fn post_event(host: &str, event: &Value) -> u16 {
+    let body = event.to_string();
+    request(
+        host,
+        "/slack/events",
+        "application/json",
+        &body,
+        Some((SIGNING_SECRET, now())),
+    )
+    .send()
+    .await
+    .unwrap()
+    .status()
+    .as_u16()
+}
+
+/// The `event_callback` envelope Slack posts for `event`.
+fn callback(event_id: &str, event: Value) -> Value {
+    json!({
+        "token": "Jhj5dZrVaK7ZwHHjRyZWjbDl",
+        "team_id": TEAM,
+        "api_app_id": "A0TEST",
+        "event": event,
+        "type": "event_callback",
+        "authorizations": [{"enterprise_id": null, "team_id": TEAM, "user_id": BOT_USER, "is_bot": true, "is_enterprise_install": false}],
+        "is_ext_shared_channel": false,
+        "event_id": event_id,
+        "event_time": now(),
+        "event_context": "4-eyJldCI6Im1lc3NhZ2UifQ"
+    })
+}
+
+/// A `message.im` event from `user` in their DM with the companion.
+fn dm(event_id: &str, ts: &str, user: &str, text: &str) -> Value {
+    callback(
+        event_id,
+        json!({
+            "client_msg_id": format!("c-{event_id}"),
+            "type": "message", "text": text, "user": user, "ts": ts, "team": TEAM,
+            "blocks": [{"type": "rich_text", "block_id": "b1", "elements": [
+                {"type": "rich_text_section", "elements": [{"type": "text", "text": text}]}]}],
+            "channel": DM_CHANNEL, "event_ts": ts, "channel_type": "im"
+        }),
+    )
+}
+
+/// A slash command as the form body Slack posts.
+fn slash_form(fake: &FakeSlack, user: &str, channel: &str, text: &str, trigger: &str) -> String {
+    let channel_name = if channel.starts_with('D') {
+        "directmessage"
+    } else {
+        "general"
+    };
+    url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("token", "gIkuvaNzQIHg97ATvDxqgjtO")
+        .append_pair("team_id", TEAM)
+        .append_pair("team_domain", "whisper-test")
+        .append_pair("channel_id", channel)
+        .append_pair("channel_name", channel_name)
+        .append_pair("user_id", user)
+        .append_pair("user_name", "someone")
+        .append_pair("command", "/whisper")
+        .append_pair("text", text)
+        .append_pair("api_app_id", "A0TEST")
+        .append_pair("is_enterprise_install", "false")
+        .append_pair("response_url", &fake.response_url())
+        .append_pair("trigger_id", trigger)
+        .finish()
+}
+
+async fn post_command(
+    host: &str,
+    fake: &FakeSlack,
+    user: &str,
+    channel: &str,
+    text: &str,
+    trigger: &str,
+) -> u16 {
+    let body = slash_form(fake, user, channel, text, trigger);
+    request(
+        host,
+        "/slack/commands",
+        "application/x-www-form-urlencoded",
+        &body,
+        Some((SIGNING_SECRET, now())),
+    )
+    .send()
+    .await
+    .unwrap()
+    .status()
+    .as_u16()
+}
+
+fn text_of(call: &common::fake_slack::Call) -> String {
+    call.params["text"].as_str().unwrap_or_default().to_string()
+}
+
+/// The code inside "Your link code is *ABCD-EF2345*" (mrkdwn bold).
+fn code_in(reply: &str) -> String {
+    let start = reply.find('*').expect("the reply shows a code") + 1;
+    let end = start + reply[start..].find('*').expect("closing *");
+    reply[start..end].to_string()
+}
+
+#[tokio::test]
+async fn a_signed_direct_message_gets_one_threaded_reply_and_retries_get_none() {
+    for (db, settings) in test_setups().await {
+        let fake = FakeSlack::start().await;
+        let (host, _core) = start_host(&fake, settings).await;
+        let event = dm("Ev0DM00001", "1700000000.000100", ANA, "Hello there!");
+        assert_eq!(post_event(&host, &event).await, 200, "{}", db.name);
+
+        let replies = fake.wait_for("chat.postMessage", 1).await;
+        assert_eq!(replies.len(), 1, "{}: {replies:?}", db.name);
+        let reply = &replies[0];
+        assert_eq!(reply.token.as_deref(), Some(BOT_TOKEN));
+        assert_eq!(reply.params["channel"], DM_CHANNEL);
+        assert_eq!(
+            reply.params["thread_ts"], "1700000000.000100",
+            "{}: threaded",
+            db.name
+        );
+        assert!(!text_of(reply).is_empty());
+        let lookups = fake.delivered("users.info");
+        assert_eq!(lookups[0].http_method, "GET");
+        assert_eq!(lookups[0].params["user"], ANA);
+
+        // Slack retries the same event id (after a slow answer, or with X-Slack-Retry-Num): both
+        // are acknowledged, neither answered again.
+        assert_eq!(post_event(&host, &event).await, 200);
+        let retry = event.to_string();
+        let status = request(
+            &host,
+            "/slack/events",
+            "application/json",
+            &retry,
+            Some((SIGNING_SECRET, now())),
+        )
+        .header("x-slack-retry-num", "1")
+        .header("x-slack-retry-reason", "http_timeout")
+        .send()
+        .await
+        .unwrap()
+        .status();
+        assert_eq!(status.as_u16(), 200);
+        assert_eq!(
+            fake.wait_for("chat.postMessage", 2).await.len(),
+            1,
+            "{}",
+            db.name
+        );
+        assert_eq!(
+            fake.delivered("users.info").len(),
+            1,
+            "{}: display name cached",
+            db.name
+        );
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn replies_are_slack_mrkdwn_and_cannot_ping_the_channel() {
+    let db = common::fresh_sqlite();
+    let fake = FakeSlack::start().await;
+    let (host, _core) = start_host(&fake, settings_for(&db, false)).await;
+    assert_eq!(
+        post_command(&host, &fake, ANA, DM_CHANNEL, "help", "1.2.help").await,
+        200
+    );
+    let answers = fake.wait_for("chat.postEphemeral", 1).await;
+    assert_eq!(answers.len(), 1, "{answers:?}");
+    let help = text_of(&answers[0]);
+    assert!(
+        help.starts_with("*Elena Rodriguez* —"),
+        "bold is single-star mrkdwn: {help}"
+    );
+    assert!(!help.contains("**"), "{help}");
+    assert!(
+        help.contains("\n• `whoami`"),
+        "lists become bullets: {help}"
+    );
+
+    // Typed literally, `<!here>` reaches the bot escaped; the core stores it as text and, when the
+    // reply quotes it back, it is escaped again instead of pinging everyone.
+    let told = dm(
+        "Ev0DM00777",
+        "1700000000.000700",
+        ANA,
+        "My cat is called &lt;!here&gt;",
+    );
+    assert_eq!(post_event(&host, &told).await, 200);
+    fake.wait_for("chat.postMessage", 1).await;
+    let asked = dm(
+        "Ev0DM00778",
+        "1700000000.000800",
+        ANA,
+        "What's my cat called?",
+    );
+    assert_eq!(post_event(&host, &asked).await, 200);
+    let replies = fake.wait_for("chat.postMessage", 2).await;
+    assert_eq!(replies.len(), 2);
+    let recalled = text_of(&replies[1]);
+    assert!(
+        recalled.contains("&lt;!here&gt;"),
+        "the memory is quoted, escaped: {recalled}"
+    );
+    assert!(!recalled.contains("<!"), "{recalled}");
+}
+
+#[tokio::test]
+async fn forged_stale_and_unsigned_requests_are_refused_with_401_and_change_nothing() {
+    let db = common::fresh_sqlite();
+    let fake = FakeSlack::start().await;
+    let (host, core) = start_host(&fake, settings_for(&db, false)).await;
+    let event = dm("Ev0FORGED1", "1700000000.000200", ANA, "Hello there!").to_string();
+    let command = slash_form(&fake, ANA, DM_CHANNEL, "link start", "9.9.forged");
+    let tampered_event = event.replace("Hello there!", "Hello there?");
+    let tampered_command = command.replace("link+start", "admin+audit");
+    assert_ne!(tampered_command, command);
+    for (path, content_type, body, sent_body, signed) in [
+        (
+            "/slack/events",
+            "application/json",
+            &event,
+            &event,
+            Some(("wrong-secret", now())),
+        ),
+        (
+            "/slack/events",
+            "application/json",
+            &event,
+            &tampered_event,
+            Some((SIGNING_SECRET, now())),
+        ),
+        (
+            "/slack/events",
+            "application/json",
+            &event,
+            &event,
+            Some((SIGNING_SECRET, now() - 600)),
+        ),
+        (
+            "/slack/events",
+            "application/json",
+            &event,
+            &event,
+            Some((SIGNING_SECRET, now() + 600)),
+        ),
+        ("/slack/events", "application/json", &event, &event, None),
+        (
+            "/slack/commands",
+            "application/x-www-form-urlencoded",
+            &command,
+            &command,
+            Some(("wrong-secret", now())),
+        ),
+        (
+            "/slack/commands",
+            "application/x-www-form-urlencoded",
+            &command,
+            &tampered_command,
+            Some((SIGNING_SECRET, now())),
+        ),
+        (
+            "/slack/commands",
+            "application/x-www-form-urlencoded",
+            &command,
+            &command,
+            Some((SIGNING_SECRET, now() - 301)),
+        ),
+        (
+            "/slack/commands",
+            "application/x-www-form-urlencoded",
+            &command,
+            &command,
+            None,
+        ),
+    ] {
+        // Sign `body`, send `sent_body` (different when the body was modified in transit).
+        let mut builder = reqwest::Client::new()
+            .post(format!("{host}{path}"))
+            .header("content-type", content_type)
+            .body(sent_body.clone());
+        if let Some((secret, timestamp)) = signed {
+            builder = builder
+                .header("x-slack-request-timestamp", timestamp.to_string())
+                .header("x-slack-signature", signature(secret, timestamp, body));
+        }
+        let status = builder.send().await.unwrap().status().as_u16();
+        assert_eq!(
+            status,
+            401,
+            "{path} {signed:?} modified={}",
+            body != sent_body
+        );
+    }
+    // A signature without its timestamp header is as good as none.
+    let status = reqwest::Client::new()
+        .post(format!("{host}/slack/events"))
+        .header(
+            "x-slack-signature",
+            signature(SIGNING_SECRET, now(), &event),
+        )
+        .body(event.clone())
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status.as_u16(), 401);
+
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let calls = fake.calls();
+    assert!(calls.is_empty(), "nothing reached Slack: {calls:?}");
+    assert_eq!(
+        processed_event::Entity::find()
+            .count(&core.store.db)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        memory::Entity::find().count(&core.store.db).await.unwrap(),
+        0
+    );
+
+    let metrics = reqwest::get(format!("{host}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for reason in ["bad_signature", "stale_timestamp", "missing_signature"] {
+        assert!(
+            metrics.lines().any(|line| line
+                .starts_with("whisperengine_slack_requests_rejected_total")
+                && line.contains(&format!("reason=\"{reason}\""))),
+            "metric for {reason} in:\n{metrics}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn url_verification_is_answered_only_when_signed() {
+    let db = common::fresh_sqlite();
+    let fake = FakeSlack::start().await;
+    let (host, _core) = start_host(&fake, settings_for(&db, false)).await;
+    let body = json!({
+        "token": "Jhj5dZrVaK7ZwHHjRyZWjbDl",
+        "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P",
+        "type": "url_verification"
+    })
+    .to_string();
+    let unsigned = request(&host, "/slack/events", "application/json", &body, None)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unsigned.status().as_u16(), 401);
+    assert!(!unsigned.text().await.unwrap().contains("3eZbrw1a"));
+    let signed = request(
+        &host,
+        "/slack/events",
+        "application/json",
+        &body,
+        Some((SIGNING_SECRET, now())),
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(signed.status().as_u16(), 200);
+    let answer: Value = signed.json().await.unwrap();
+    assert_eq!(
+        answer["challenge"],
+        "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"
+    );
+}
+
+#[tokio::test]
+async fn malformed_bodies_get_400_and_oversized_bodies_413_without_a_reply() {
+    let db = common::fresh_sqlite();
+    let fake = FakeSlack::start().await;
+    let (host, _core) = start_host(&fake, settings_for(&db, false)).await;
+    let signed = |path: &'static str, content_type: &'static str, body: String| {
+        request(
+            &host,
+            path,
+            content_type,
+            &body,
+            Some((SIGNING_SECRET, now())),
+        )
+    };
+    for (path, content_type, body) in [
+        (
+            "/slack/events",
+            "application/json",
+            "{\"type\": \"event_callback\", ".to_string(),
+        ),
+        (
+            "/slack/events",
+            "application/json",
+            "{\"type\": \"something_else\"}".to_string(),
+        ),
+        ("/slack/events", "application/json", "[]".to_string()),
+        (
+            "/slack/commands",
+            "application/x-www-form-urlencoded",
+            "team_id=T1&text=link".to_string(),
+        ),
+        (
+            "/slack/commands",
+            "application/x-www-form-urlencoded",
+            "%%%".to_string(),
+        ),
+    ] {
+        let status = signed(path, content_type, body.clone())
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status.as_u16(), 400, "{path} {body}");
+    }
+    let huge = dm(
+        "Ev0HUGE001",
+        "1700000000.000300",
+        ANA,
+        &"a".repeat(200 * 1024),
+    )
+    .to_string();
+    let status = signed("/slack/events", "application/json", huge)
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status.as_u16(), 413);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(fake.delivered("chat.postMessage").is_empty());
+    assert!(fake.delivered("chat.postEphemeral").is_empty());
+}
+
+#[tokio::test]
+async fn a_code_from_a_slack_command_redeemed_locally_brings_local_memory_into_slack_replies() {
+    for (db, settings) in test_setups().await {
+        let fake = FakeSlack::start().await;
+        let (host, core) = start_host(&fake, settings).await;
+        let desktop =
+            PlatformAccount::new(Platform::Desktop, "", "alice").with_display_name("Alice");
+        say(&core, common::message(&desktop, "My cat is called Miso")).await;
+
+        assert_eq!(
+            post_command(&host, &fake, ANA, DM_CHANNEL, "link start", "100.1.link").await,
+            200
+        );
+        let answers = fake.wait_for("chat.postEphemeral", 1).await;
+        assert_eq!(answers.len(), 1, "{}: {answers:?}", db.name);
+        assert_eq!(
+            answers[0].params["user"], ANA,
+            "{}: only Ana sees it",
+            db.name
+        );
+        assert_eq!(answers[0].params["channel"], DM_CHANNEL);
+        let code = code_in(&text_of(&answers[0]));
+        assert!(
+            fake.delivered("chat.postMessage").is_empty(),
+            "{}: nothing public",
+            db.name
+        );
+
+        let linked = say(
+            &core,
+            common::command(&desktop, &format!("link {code}"), false),
+        )
+        .await;
+        assert!(linked.starts_with("Linked!"), "{}: {linked}", db.name);
+
+        let question = dm(
+            "Ev0LINK002",
+            "1700000000.000500",
+            ANA,
+            "What's my cat called?",
+        );
+        assert_eq!(post_event(&host, &question).await, 200);
+        let replies = fake.wait_for("chat.postMessage", 1).await;
+        assert_eq!(replies.len(), 1, "{}", db.name);
+        let answer = text_of(&replies[0]);
+        assert!(
+            answer.contains("Miso"),
+            "{}: the Slack reply recalls the local fact: {answer}",
+            db.name
+        );
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn whoami_and_memory_answer_with_block_kit_in_ephemeral_messages() {
+    let db = common::fresh_sqlite();
+    let fake = FakeSlack::start().await;
+    let (host, _core) = start_host(&fake, settings_for(&db, false)).await;
+    assert_eq!(
+        post_event(
+            &host,
+            &dm("Ev0MEM0001", "1700000000.000600", ANA, "I love sailing")
+        )
+        .await,
+        200
+    );
+    fake.wait_for("chat.postMessage", 1).await;
+    assert_eq!(
+        post_command(&host, &fake, ANA, "C0GENERAL1", "whoami", "200.1.who").await,
+        200
+    );
+    assert_eq!(
+        post_command(&host, &fake, ANA, DM_CHANNEL, "memory", "200.2.mem").await,
+        200
+    );
+    let answers = fake.wait_for("chat.postEphemeral", 2).await;
+    assert_eq!(answers.len(), 2, "{answers:?}");
+    let whoami = answers
+        .iter()
+        .find(|a| a.params["channel"] == "C0GENERAL1")
+        .unwrap();
+    assert_eq!(
+        whoami.params["user"], ANA,
+        "personal answers in a channel are ephemeral"
+    );
+    let blocks = whoami.params["blocks"].as_array().unwrap();
+    assert_eq!(blocks[0]["type"], "header");
+    assert_eq!(blocks[0]["text"]["text"], "Who you are to me");
+    assert!(blocks.iter().any(|b| b["type"] == "section"));
+    assert!(serde_json::to_string(blocks)
+        .unwrap()
+        .contains(&format!("slack:{TEAM}/{ANA}")));
+    let memory = answers
+        .iter()
+        .find(|a| a.params["channel"] == DM_CHANNEL)
+        .unwrap();
+    let blocks = serde_json::to_string(&memory.params["blocks"]).unwrap();
+    assert!(blocks.contains("sailing"), "{blocks}");
+}
+
+#[tokio::test]
+async fn admin_commands_follow_workspace_admins_and_slack_admin_ids() {
+    let db = common::fresh_sqlite();
+    let fake = FakeSlack::start().await;
+    let (host, _core) = start_host(&fake, settings_for(&db, false)).await;
+    for (user, trigger) in [(ANA, "300.1"), (ADMIN, "300.2"), (LISTED_ADMIN, "300.3")] {
+        assert_eq!(
+            post_command(&host, &fake, user, "C0GENERAL1", "admin audit", trigger).await,
+            200
+        );
+    }
+    let answers = fake.wait_for("chat.postEphemeral", 3).await;
+    assert_eq!(answers.len(), 3);
+    let answer_to = |user: &str| {
+        text_of(
+            answers
+                .iter()
+                .find(|a| a.params["user"] == user)
+                .expect("an answer"),
+        )
+    };
+    assert!(answer_to(ANA).contains("Only admins"), "{}", answer_to(ANA));
+    assert!(
+        !answer_to(ADMIN).contains("Only admins"),
+        "workspace admin: {}",
+        answer_to(ADMIN)
+    );
+    assert!(
+        !answer_to(LISTED_ADMIN).contains("Only admins"),
+        "SLACK_ADMIN_IDS: {}",
+        answer_to(LISTED_ADMIN)
+    );
+}
+
+#[tokio::test]
+async fn mentions_are_answered_in_their_thread_and_bots_edits_and_own_messages_are_ignored() {
+    let db = common::fresh_sqlite();
+    let fake = FakeSlack::start().await;
+    let (host, _core) = start_host(&fake, settings_for(&db, false)).await;
+    let mention = callback(
+        "Ev0MENTION",
+        json!({"type": "app_mention", "user": ANA, "text": format!("<@{BOT_USER}> how are you?"),
+               "ts": "1700000001.000100", "thread_ts": "1700000000.000900", "team": TEAM,
+               "channel": "C0GENERAL1", "event_ts": "1700000001.000100"}),
+    );
+    let mut bot = dm("Ev0BOT0001", "1700000002.000100", "U0OTHERBOT", "beep");
+    bot["event"]["subtype"] = json!("bot_message");
+    bot["event"]["bot_id"] = json!("B0OTHER01");
+    let mut own = dm("Ev0OWN0001", "1700000003.000100", BOT_USER, "my own reply");
+    own["event"]["bot_id"] = json!(common::fake_slack::BOT_ID);
+    let edit = callback(
+        "Ev0EDIT001",
+        json!({"type": "message", "subtype": "message_changed", "hidden": true, "channel": DM_CHANNEL,
+               "channel_type": "im", "ts": "1700000004.000100", "event_ts": "1700000004.000100",
+               "message": {"type": "message", "user": ANA, "text": "edited", "ts": "1700000000.000100"},
+               "previous_message": {"type": "message", "user": ANA, "text": "hi", "ts": "1700000000.000100"}}),
+    );
+    let reaction = callback(
+        "Ev0REACT01",
+        json!({"type": "reaction_added", "user": ANA, "reaction": "tada", "item_user": BOT_USER,
+               "item": {"type": "message", "channel": DM_CHANNEL, "ts": "1700000000.000100"},
+               "event_ts": "1700000005.000100"}),
+    );
+    for event in [&bot, &own, &edit, &reaction, &mention] {
+        assert_eq!(post_event(&host, event).await, 200);
+    }
+    let replies = fake.wait_for("chat.postMessage", 1).await;
+    assert_eq!(
+        replies.len(),
+        1,
+        "only the mention is answered: {replies:?}"
+    );
+    assert_eq!(replies[0].params["channel"], "C0GENERAL1");
+    assert_eq!(
+        replies[0].params["thread_ts"], "1700000000.000900",
+        "in the mention's thread"
+    );
+}
+
+#[tokio::test]
+async fn web_api_errors_are_retried_or_reported_and_the_connector_keeps_working() {
+    let db = common::fresh_sqlite();
+    let fake = FakeSlack::start().await;
+    let (host, _core) = start_host(&fake, settings_for(&db, false)).await;
+
+    fake.fail_next("chat.postMessage", Failure::RateLimited(1));
+    assert_eq!(
+        post_event(&host, &dm("Ev0RATE001", "1700000010.000100", ANA, "Hello!")).await,
+        200
+    );
+    let replies = fake.wait_for("chat.postMessage", 1).await;
+    assert_eq!(replies.len(), 1, "delivered after Retry-After");
+    let attempts = fake
+        .calls()
+        .into_iter()
+        .filter(|c| c.method == "chat.postMessage")
+        .count();
+    assert_eq!(attempts, 2, "one 429, one retry");
+
+    fake.fail_next("chat.postMessage", Failure::Error("channel_not_found"));
+    assert_eq!(
+        post_event(
+            &host,
+            &dm("Ev0GONE001", "1700000011.000100", ANA, "Still there?")
+        )
+        .await,
+        200
+    );
+    assert_eq!(
+        fake.wait_for("chat.postMessage", 2).await.len(),
+        1,
+        "not delivered, not retried"
+    );
+
+    // A slash command in a channel the bot is not in: postEphemeral refuses, response_url answers.
+    fake.fail_next("chat.postEphemeral", Failure::Error("channel_not_found"));
+    assert_eq!(
+        post_command(&host, &fake, ANA, "C0NOTJOIN1", "sync status", "400.1").await,
+        200
+    );
+    let responses = fake.wait_for("response_url", 1).await;
+    assert_eq!(responses.len(), 1);
+    assert!(!text_of(&responses[0]).is_empty());
+
+    assert_eq!(
+        post_event(
+            &host,
+            &dm("Ev0AFTER01", "1700000012.000100", ANA, "And now?")
+        )
+        .await,
+        200
+    );
+    assert_eq!(
+        fake.wait_for("chat.postMessage", 2).await.len(),
+        2,
+        "the connector still answers"
+    );
+    let metrics = reqwest::get(format!("{host}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.lines().any(
+            |line| line.starts_with("whisperengine_slack_api_errors_total")
+                && line.contains("code=\"channel_not_found\"")
+        ),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn socket_mode_envelopes_are_acknowledged_with_their_envelope_id_and_answered() {
+    for (db, mut settings) in test_setups().await {
+        let fake = FakeSlack::start().await;
+        fake.add_user(ANA, "Ana", false);
+        settings.slack_bot_token = Some(BOT_TOKEN.to_string().into());
+        settings.slack_app_token = Some(APP_TOKEN.to_string().into());
+        settings.slack_api_url = Some(fake.api_url());
+        let application = Application::build(settings).await.expect("the host builds");
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let running = tokio::spawn(application.run_until_stopped(async move {
+            let _ = stopped.await;
+        }));
+        assert!(
+            fake.wait_for_sockets(1).await >= 1,
+            "{}: connected",
+            db.name
+        );
+        let opened = fake.delivered("apps.connections.open");
+        assert_eq!(opened[0].token.as_deref(), Some(APP_TOKEN), "{}", db.name);
+
+        let envelope_id = "57d6a792-4d35-4d0b-b6aa-3361493e1caf";
+        fake.send_frame(&json!({
+            "envelope_id": envelope_id,
+            "payload": dm("Ev0SOCKET1", "1700000020.000100", ANA, "Hello over the socket"),
+            "type": "events_api",
+            "accepts_response_payload": false,
+            "retry_attempt": 0,
+            "retry_reason": ""
+        }));
+        let ack = fake
+            .wait_for_ack(envelope_id)
+            .await
+            .expect("an acknowledgement");
+        assert_eq!(ack["envelope_id"], envelope_id, "{}", db.name);
+        let replies = fake.wait_for("chat.postMessage", 1).await;
+        assert_eq!(replies.len(), 1, "{}: {replies:?}", db.name);
+        assert_eq!(replies[0].params["channel"], DM_CHANNEL);
+        assert_eq!(replies[0].params["thread_ts"], "1700000020.000100");
+
+        // A frame that does not parse is acknowledged (so Slack does not redeliver it) and dropped.
+        let broken_envelope = "9b1e-broken-envelope";
+        fake.send_frame(&json!({
+            "envelope_id": broken_envelope, "type": "events_api",
+            "payload": {"type": "event_callback", "event": "not an event"},
+            "accepts_response_payload": false
+        }));
+        assert!(
+            fake.wait_for_ack(broken_envelope).await.is_some(),
+            "{}",
+            db.name
+        );
+
+        let command_envelope = "0f5a1c2e-socket-command";
+        let form = slash_form(&fake, ANA, DM_CHANNEL, "link start", "500.1.sock");
+        let payload: serde_json::Map<String, Value> = url::form_urlencoded::parse(form.as_bytes())
+            .map(|(k, v)| (k.into_owned(), Value::String(v.into_owned())))
+            .collect();
+        fake.send_frame(&json!({
+            "envelope_id": command_envelope, "payload": payload, "type": "slash_commands",
+            "accepts_response_payload": true
+        }));
+        assert!(
+            fake.wait_for_ack(command_envelope).await.is_some(),
+            "{}",
+            db.name
+        );
+        let answers = fake.wait_for("chat.postEphemeral", 1).await;
+        assert_eq!(answers.len(), 1, "{}", db.name);
+        assert!(text_of(&answers[0]).contains("link code"), "{}", db.name);
+        assert_eq!(
+            fake.delivered("chat.postMessage").len(),
+            1,
+            "{}: the broken frame got no reply",
+            db.name
+        );
+
+        stop.send(()).unwrap();
+        let finished = tokio::time::timeout(Duration::from_secs(15), running).await;
+        assert!(
+            matches!(finished, Ok(Ok(Ok(())))),
+            "{}: the host stops cleanly",
+            db.name
+        );
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn the_connector_is_off_in_desktop_mode() {
+    let db = common::fresh_sqlite();
+    let fake = FakeSlack::start().await;
+    let mut settings = settings_for(&db, false);
+    settings.deployment_mode = whisperengine::config::DeploymentMode::Desktop;
+    let (host, _core) = start_host(&fake, settings).await;
+    let event = dm("Ev0DESK001", "1700000030.000100", ANA, "Hello");
+    assert_eq!(post_event(&host, &event).await, 404);
+}
+
+#[tokio::test]
+async fn doctor_checks_the_slack_bot_token_with_auth_test() {
+    let db = common::fresh_sqlite();
+    let fake = FakeSlack::start().await;
+    let mut settings = settings_for(&db, false);
+    settings.slack_bot_token = Some(BOT_TOKEN.to_string().into());
+    settings.slack_signing_secret = Some(SIGNING_SECRET.to_string().into());
+    settings.slack_api_url = Some(fake.api_url());
+    let slack_row = |report: Vec<whisperengine::doctor::Check>| {
+        report
+            .into_iter()
+            .find(|check| check.name == "slack")
+            .expect("a slack row")
+    };
+    let good = slack_row(whisperengine::doctor::checks(&settings).await);
+    assert_eq!(
+        good.status,
+        whisperengine::doctor::Status::Ok,
+        "{}",
+        good.detail
+    );
+    assert!(
+        good.detail.contains(TEAM) && good.detail.contains(BOT_USER),
+        "{}",
+        good.detail
+    );
+    assert_eq!(fake.delivered("auth.test").len(), 1);
+
+    settings.slack_bot_token = Some("xoxb-revoked-token".to_string().into());
+    let bad = slack_row(whisperengine::doctor::checks(&settings).await);
+    assert_eq!(bad.status, whisperengine::doctor::Status::Failing);
+    assert!(bad.detail.contains("invalid_auth"), "{}", bad.detail);
+    assert!(
+        !bad.detail.contains("xoxb-revoked"),
+        "no token in the report"
+    );
+
+    // Socket Mode: the app-level token is checked too.
+    settings.slack_bot_token = Some(BOT_TOKEN.to_string().into());
+    settings.slack_app_token = Some(APP_TOKEN.to_string().into());
+    let socket = slack_row(whisperengine::doctor::checks(&settings).await);
+    assert_eq!(
+        socket.status,
+        whisperengine::doctor::Status::Ok,
+        "{}",
+        socket.detail
+    );
+    assert!(
+        socket.detail.contains("apps.connections.open ok"),
+        "{}",
+        socket.detail
+    );
+    settings.slack_app_token = Some("xapp-1-revoked".to_string().into());
+    let refused = slack_row(whisperengine::doctor::checks(&settings).await);
+    assert_eq!(refused.status, whisperengine::doctor::Status::Failing);
+    assert!(
+        refused
+            .detail
+            .contains("apps.connections.open failed: invalid_auth"),
+        "{}",
+        refused.detail
+    );
+    assert!(
+        !refused.detail.contains("xapp-1-revoked"),
+        "{}",
+        refused.detail
+    );
+}
+
+#[tokio::test]
+async fn a_refused_app_token_stops_socket_mode_once_and_the_host_keeps_serving() {
+    let db = common::fresh_sqlite();
+    let fake = FakeSlack::start().await;
+    let mut settings = settings_for(&db, false);
+    settings.slack_bot_token = Some(BOT_TOKEN.to_string().into());
+    settings.slack_app_token = Some("xapp-1-revoked".to_string().into());
+    settings.slack_api_url = Some(fake.api_url());
+    let application = Application::build(settings).await.expect("the host builds");
+    let host = format!("http://{}", application.address());
+    tokio::spawn(application.run_until_stopped(std::future::pending()));
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let opens: Vec<_> = fake
+        .calls()
+        .into_iter()
+        .filter(|call| call.method == "apps.connections.open")
+        .collect();
+    assert_eq!(opens.len(), 1, "asked once by the token check; no Socket Mode clients (two by default) were started: {opens:?}");
+    assert!(!opens[0].ok);
+    assert_eq!(fake.wait_for_sockets(0).await, 0, "no websocket opened");
+    let health = reqwest::get(format!("{host}/healthz")).await.unwrap();
+    assert_eq!(health.status().as_u16(), 200);
+}
+
+#[tokio::test]
+async fn a_code_typed_in_a_slack_dm_links_the_account_like_the_slash_command() {
+    let db = common::fresh_sqlite();
+    let fake = FakeSlack::start().await;
+    let (host, core) = start_host(&fake, settings_for(&db, false)).await;
+    let desktop = PlatformAccount::new(Platform::Desktop, "", "alice");
+    say(&core, common::message(&desktop, "I live in Porto")).await;
+    let issued = say(&core, common::command(&desktop, "link start", false)).await;
+    let start = issued.find("**").unwrap() + 2;
+    let code = &issued[start..start + issued[start..].find("**").unwrap()];
+
+    let typed = dm(
+        "Ev0TYPED01",
+        "1700000040.000100",
+        ANA,
+        &format!("link {code}"),
+    );
+    assert_eq!(post_event(&host, &typed).await, 200);
+    let replies = fake.wait_for("chat.postMessage", 1).await;
+    assert_eq!(replies.len(), 1);
+    assert!(
+        text_of(&replies[0]).starts_with("Linked!"),
+        "{}",
+        text_of(&replies[0])
+    );
+
+    let question = dm("Ev0TYPED02", "1700000041.000100", ANA, "Where do I live?");
+    assert_eq!(post_event(&host, &question).await, 200);
+    let replies = fake.wait_for("chat.postMessage", 2).await;
+    assert!(
+        text_of(&replies[1]).contains("Porto"),
+        "{}",
+        text_of(&replies[1])
+    );
+}
