@@ -269,6 +269,8 @@ impl fmt::Debug for Settings {
             .field("demo_data_ttl", &self.demo_data_ttl)
             .field("memory_retention_days", &self.memory_retention_days)
             .field("admin_token", &self.admin_token)
+            .field("public_url", &self.public_url.as_ref().map(|u| u.as_str()))
+            .field("data_encryption_key", &self.data_encryption_key)
             .field("discord_token", &self.discord_token)
             .field("discord_application_id", &self.discord_application_id)
             .field("discord_guild_id", &self.discord_guild_id)

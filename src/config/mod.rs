@@ -90,6 +90,7 @@ pub const VARIABLES: &[&str] = &[
     "MEMORY_RETENTION_DAYS",
     "ADMIN_TOKEN",
     "PUBLIC_URL",
+    "DATA_ENCRYPTION_KEY",
     "DISCORD_TOKEN",
     "DISCORD_APPLICATION_ID",
     "DISCORD_GUILD_ID",
@@ -220,6 +221,9 @@ pub struct Settings {
     /// `PUBLIC_URL` [none = `http://` + HTTP_BIND]: the address people reach this host at, for the
     /// download links of `export`.
     pub public_url: Option<Url>,
+    /// `DATA_ENCRYPTION_KEY` [none]: 32 bytes (64 hex characters or base64); when set, memory content
+    /// is encrypted at rest with ChaCha20-Poly1305. Never logged.
+    pub data_encryption_key: Option<SecretString>,
 
     // --- Discord ---
     /// `DISCORD_TOKEN` [none]: the bot token; the Discord connector runs when set.
@@ -323,6 +327,7 @@ impl Default for Settings {
             memory_retention_days: None,
             admin_token: None,
             public_url: None,
+            data_encryption_key: None,
             discord_token: None,
             discord_application_id: None,
             discord_guild_id: None,

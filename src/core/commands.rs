@@ -608,7 +608,8 @@ async fn memory_page(
     let mut text = format!("**What I remember about you** (page {page} of {pages}):\n");
     for row in &rows {
         let age = crate::llm::describe_age(row.created_at, now);
-        let line = truncate(&row.content, 140);
+        let content = crate::store::crypto::readable(store.cipher.as_deref(), &row.content);
+        let line = truncate(&content, 140);
         text.push_str(&format!(
             "- `#{}` {line} _(on {}, {age})_\n",
             row.id, row.platform

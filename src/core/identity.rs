@@ -139,6 +139,15 @@ pub fn turn_record(row: &memory::Model) -> TurnRecord {
     }
 }
 
+/// A stored memory as a hot turn, its content decrypted when DATA_ENCRYPTION_KEY is set.
+fn readable_turn(store: &Store, row: &memory::Model) -> TurnRecord {
+    let mut turn = turn_record(row);
+    if store.cipher.is_some() {
+        turn.content = crate::store::crypto::readable(store.cipher.as_deref(), &turn.content);
+    }
+    turn
+}
+
 /// Builds an identity's hot state from SQL.
 pub async fn load_identity(store: &Store, identity_id: Uuid) -> Result<IdentityHot> {
     let db = &store.db;
@@ -159,7 +168,7 @@ pub async fn load_identity(store: &Store, identity_id: Uuid) -> Result<IdentityH
             .all(db)
             .await?;
         recent.reverse();
-        state.recent = recent.iter().map(turn_record).collect();
+        state.recent = recent.iter().map(|row| readable_turn(store, row)).collect();
         let mut recallable = memory::Entity::find()
             .filter(memory::Column::AccountId.is_in(account_ids.clone()))
             .filter(memory::Column::Role.eq("user"))
@@ -168,7 +177,10 @@ pub async fn load_identity(store: &Store, identity_id: Uuid) -> Result<IdentityH
             .all(db)
             .await?;
         recallable.reverse();
-        state.recallable = recallable.iter().map(turn_record).collect();
+        state.recallable = recallable
+            .iter()
+            .map(|row| readable_turn(store, row))
+            .collect();
         state.preferences = preference::Entity::find()
             .filter(preference::Column::AccountId.is_in(account_ids))
             .all(db)
