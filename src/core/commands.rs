@@ -317,6 +317,14 @@ async fn run(
             }
         }
         Command::Memory { page } => memory_page(core, caller, invocation, page).await,
+        Command::Export if isolation::is_isolated(&store.db, caller.identity_id).await? => {
+            refuse_while_isolated(core, caller, "export").await
+        }
+        Command::Forget(ForgetTarget::All | ForgetTarget::AllConfirmed)
+            if isolation::is_isolated(&store.db, caller.identity_id).await? =>
+        {
+            refuse_while_isolated(core, caller, "forget.all").await
+        }
         Command::Forget(ForgetTarget::All) => Ok(OutboundReply::private(
             erasure::request_forget_all(store, caller).await?,
         )),
@@ -326,7 +334,10 @@ async fn run(
         Command::Forget(ForgetTarget::One(id)) => forget_one(core, caller, id).await,
         Command::Prefs => {
             let _guard = store.hot.lock_identity(caller.identity_id).await;
-            let state = identity::hot_identity(store, caller.identity_id).await?;
+            let state = isolation::origin_view(
+                identity::hot_identity(store, caller.identity_id).await?,
+                caller,
+            );
             let effective = preferences::effective(&core.settings, &state);
             let mut text = String::from("**Your preferences**\n");
             for (key, meaning) in preferences::KNOWN_KEYS {
@@ -462,6 +473,25 @@ async fn run(
     }
 }
 
+/// `export` and `forget all` reach every linked account, so they wait while the identity is isolated
+/// (an isolation may mean one of its accounts is not in its owner's hands).
+async fn refuse_while_isolated(
+    core: &Core,
+    caller: &AccountInfo,
+    action: &str,
+) -> Result<OutboundReply> {
+    let label = account_label(caller);
+    audit::record(
+        &core.store.db,
+        AuditEntry::new(&label, caller.platform.as_str(), action, "refused").detail("isolated"),
+    )
+    .await?;
+    Ok(OutboundReply::private(
+        "Your accounts are isolated by an admin right now, so `export` and `forget all` (which reach \
+         every linked account) are paused. `forget <id>` still works; ask an admin if you need more.",
+    ))
+}
+
 /// `export`: a single-use download link to everything about the caller.
 async fn export_link(core: &Core, caller: &AccountInfo) -> Result<OutboundReply> {
     let (token, _expires) = crate::core::export::issue_link(&core.store, caller).await?;
@@ -517,7 +547,10 @@ fn platforms_phrase(accounts: &[AccountInfo]) -> String {
 async fn whoami(core: &Core, caller: &AccountInfo) -> Result<OutboundReply> {
     let store = &core.store;
     let _guard = store.hot.lock_identity(caller.identity_id).await;
-    let state = identity::hot_identity(store, caller.identity_id).await?;
+    let state = isolation::origin_view(
+        identity::hot_identity(store, caller.identity_id).await?,
+        caller,
+    );
     let accounts: Vec<String> = state
         .accounts
         .iter()
