@@ -492,3 +492,60 @@ async fn the_cli_prints_the_audit_log_and_an_export() {
         assert_eq!(malformed.status.code(), Some(2));
     }
 }
+
+#[tokio::test]
+async fn forget_one_deletes_only_the_callers_own_memory() {
+    for (db, settings) in test_setups().await {
+        let core = whisperengine::app::build_core(std::sync::Arc::new(settings))
+            .await
+            .expect("the core builds");
+        let slack = PlatformAccount::new(Platform::Slack, "T1", "U1");
+        let other = PlatformAccount::new(Platform::Slack, "T1", "U2");
+        say(&core, message(&slack, "My cat is called Miso")).await;
+        say(&core, message(&other, "My dog is called Rex")).await;
+        let id_of = |text: &'static str| {
+            let db = core.store.db.clone();
+            async move {
+                memory::Entity::find()
+                    .filter(memory::Column::Content.eq(text))
+                    .one(&db)
+                    .await
+                    .expect("readable")
+                    .expect("stored")
+                    .id
+            }
+        };
+        let miso = id_of("My cat is called Miso").await;
+        let rex = id_of("My dog is called Rex").await;
+        let refused = say(&core, command(&slack, &format!("forget {rex}"), false)).await;
+        assert!(
+            refused.starts_with("I couldn't find"),
+            "{}: {refused}",
+            db.name
+        );
+        assert_eq!(id_of("My dog is called Rex").await, rex, "{}", db.name);
+        let done = say(&core, command(&slack, &format!("forget #{miso}"), false)).await;
+        assert!(done.starts_with("Done."), "{}: {done}", db.name);
+        let gone = memory::Entity::find_by_id(miso)
+            .one(&core.store.db)
+            .await
+            .expect("readable");
+        assert!(gone.is_none(), "{}", db.name);
+        let recalled = say(&core, message(&slack, "What's my cat called?")).await;
+        assert!(!recalled.contains("Miso"), "{}: {recalled}", db.name);
+        let audited = audit_log::Entity::find()
+            .filter(audit_log::Column::Action.eq("forget"))
+            .all(&core.store.db)
+            .await
+            .expect("readable");
+        let outcomes: Vec<&str> = audited.iter().map(|row| row.outcome.as_str()).collect();
+        assert_eq!(outcomes, vec!["refused", "ok"], "{}", db.name);
+        assert!(
+            audited
+                .iter()
+                .all(|row| !row.detail.clone().unwrap_or_default().contains("Miso")),
+            "{}: no content in the audit log",
+            db.name
+        );
+    }
+}
