@@ -23,6 +23,42 @@ async fn start_host(
     (core, address)
 }
 
+/// Adds a table this build's code does not know (as a later feature would, e.g. `fact`) holding one
+/// row of `account`: export and forget must find it by its `account_id` column all the same.
+async fn add_unknown_table_row(
+    core: &whisperengine::core::Core,
+    account: &PlatformAccount,
+    text: &str,
+) {
+    let db = &core.store.db;
+    let id = whisperengine::core::identity::find_account(db, account)
+        .await
+        .expect("readable")
+        .expect("the account exists")
+        .id;
+    db.execute_unprepared(
+        "CREATE TABLE IF NOT EXISTS later_feature (id BIGINT PRIMARY KEY, account_id BIGINT NOT NULL, note TEXT NOT NULL)",
+    )
+    .await
+    .expect("table created");
+    db.execute_raw(Statement::from_sql_and_values(
+        db.get_database_backend(),
+        match db.get_database_backend() {
+            DbBackend::Postgres => {
+                "INSERT INTO later_feature (id, account_id, note) VALUES ($1, $2, $3)"
+            }
+            _ => "INSERT INTO later_feature (id, account_id, note) VALUES (?, ?, ?)",
+        },
+        [
+            sea_orm::Value::from(rand::random::<u32>() as i64),
+            sea_orm::Value::from(id),
+            sea_orm::Value::from(text.to_string()),
+        ],
+    ))
+    .await
+    .expect("row inserted");
+}
+
 /// The link inside an `export` reply.
 fn link_in(reply: &str) -> String {
     let start = reply.find("http://").expect("the reply has a link");
@@ -52,6 +88,7 @@ async fn export_gives_a_single_use_link_to_everything_about_the_caller() {
             command(&discord, "prefs set timezone Europe/Lisbon", false),
         )
         .await;
+        add_unknown_table_row(&core, &discord, "likes lighthouses").await;
         let stranger = PlatformAccount::new(Platform::Slack, "T1", "USTRANGER");
         say(&core, message(&stranger, "My dog is called Rex")).await;
 
@@ -107,6 +144,11 @@ async fn export_gives_a_single_use_link_to_everything_about_the_caller() {
                 .any(|entry| entry["action"] == "export"),
             "{}: the audit entries about them are included",
             db.name
+        );
+        assert_eq!(
+            document["other_tables"]["later_feature"][0]["note"], "likes lighthouses",
+            "{}: a table added later is exported too: {}",
+            db.name, document["other_tables"]
         );
         assert!(document["emotion_history"].is_array());
         assert!(document["conflicts"].is_array());
@@ -300,6 +342,7 @@ async fn forget_all_asks_first_then_leaves_nothing_but_a_tombstone() {
         say(&core, command(&slack, "link start", false)).await;
         say(&core, command(&slack, "export", false)).await;
         say(&core, message(&bystander, "My dog is called Rex")).await;
+        add_unknown_table_row(&core, &discord, &format!("secret{tag} in a later table")).await;
         core.flush_hot_state().await.expect("flushed");
         let identity = whisperengine::core::identity::find_account(&core.store.db, &slack)
             .await
@@ -346,6 +389,7 @@ async fn forget_all_asks_first_then_leaves_nothing_but_a_tombstone() {
             "emotional_state",
             "export_token",
             "audit_log",
+            "later_feature",
         ] {
             assert!(
                 tables_before.contains(table),
