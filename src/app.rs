@@ -25,6 +25,7 @@ pub fn store_options(settings: &Settings) -> StoreOptions {
         redis_key_prefix: settings.redis_key_prefix.clone(),
         hot_capacity: settings.hot_cache_capacity,
         hot_refresh: settings.memory_sync_interval,
+        encryption_key: settings.data_encryption_key.clone(),
     }
 }
 

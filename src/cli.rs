@@ -132,6 +132,9 @@ async fn chat(settings: Settings, user: Option<String>) -> anyhow::Result<()> {
         core.store.location()
     );
     let flusher = core.spawn_periodic_flush();
+    // Retention (and demo expiry) hold in the terminal chat too.
+    let expiry =
+        crate::core::lifecycle::spawn_expiry_task(&core, crate::core::lifecycle::EXPIRY_INTERVAL);
     let stdin = tokio::io::BufReader::new(tokio::io::stdin());
     let result = crate::local::run_terminal(
         Arc::new(core.clone()),
@@ -143,6 +146,9 @@ async fn chat(settings: Settings, user: Option<String>) -> anyhow::Result<()> {
     )
     .await;
     flusher.abort();
+    if let Some(expiry) = expiry {
+        expiry.abort();
+    }
     core.flush_hot_state().await.context("saving state")?;
     result.context("terminal")
 }

@@ -34,8 +34,15 @@ async fn an_isolated_identity_reads_only_its_origin_and_cannot_link_until_releas
         .await;
         assert!(linked.starts_with("Linked"), "{}: {linked}", db.name);
         say(&core, message(&slack, "My cat is called Miso")).await;
+        say(
+            &core,
+            command(&slack, "prefs set timezone Asia/Tokyo", false),
+        )
+        .await;
         let shared = say(&core, message(&discord, "What's my cat called?")).await;
         assert!(shared.contains("Miso"), "{}: linked: {shared}", db.name);
+        let prefs = say(&core, command(&discord, "prefs", false)).await;
+        assert!(prefs.contains("Asia/Tokyo"), "{}: {prefs}", db.name);
 
         let refused = say(
             &core,
@@ -64,6 +71,22 @@ async fn an_isolated_identity_reads_only_its_origin_and_cannot_link_until_releas
             "{}: {status}",
             db.name
         );
+        let prefs = say(&core, command(&discord, "prefs", false)).await;
+        assert!(
+            !prefs.contains("Asia/Tokyo"),
+            "{}: Slack's preference is not read on Discord: {prefs}",
+            db.name
+        );
+        let whoami = say(&core, command(&discord, "whoami", false)).await;
+        assert!(!whoami.contains("slack:T1/U1"), "{}: {whoami}", db.name);
+        for paused in ["export", "forget all", "forget all confirm"] {
+            let reply = say(&core, command(&discord, paused, false)).await;
+            assert!(
+                reply.starts_with("Your accounts are isolated"),
+                "{}: {paused}: {reply}",
+                db.name
+            );
+        }
 
         let other = PlatformAccount::new(Platform::Teams, "tenant", "aad1");
         say(&core, message(&other, "hello")).await;

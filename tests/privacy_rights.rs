@@ -23,6 +23,42 @@ async fn start_host(
     (core, address)
 }
 
+/// Adds a table this build's code does not know (as a later feature would, e.g. `fact`) holding one
+/// row of `account`: export and forget must find it by its `account_id` column all the same.
+async fn add_unknown_table_row(
+    core: &whisperengine::core::Core,
+    account: &PlatformAccount,
+    text: &str,
+) {
+    let db = &core.store.db;
+    let id = whisperengine::core::identity::find_account(db, account)
+        .await
+        .expect("readable")
+        .expect("the account exists")
+        .id;
+    db.execute_unprepared(
+        "CREATE TABLE IF NOT EXISTS later_feature (id BIGINT PRIMARY KEY, account_id BIGINT NOT NULL, note TEXT NOT NULL)",
+    )
+    .await
+    .expect("table created");
+    db.execute_raw(Statement::from_sql_and_values(
+        db.get_database_backend(),
+        match db.get_database_backend() {
+            DbBackend::Postgres => {
+                "INSERT INTO later_feature (id, account_id, note) VALUES ($1, $2, $3)"
+            }
+            _ => "INSERT INTO later_feature (id, account_id, note) VALUES (?, ?, ?)",
+        },
+        [
+            sea_orm::Value::from(rand::random::<u32>() as i64),
+            sea_orm::Value::from(id),
+            sea_orm::Value::from(text.to_string()),
+        ],
+    ))
+    .await
+    .expect("row inserted");
+}
+
 /// The link inside an `export` reply.
 fn link_in(reply: &str) -> String {
     let start = reply.find("http://").expect("the reply has a link");
@@ -52,6 +88,7 @@ async fn export_gives_a_single_use_link_to_everything_about_the_caller() {
             command(&discord, "prefs set timezone Europe/Lisbon", false),
         )
         .await;
+        add_unknown_table_row(&core, &discord, "likes lighthouses").await;
         let stranger = PlatformAccount::new(Platform::Slack, "T1", "USTRANGER");
         say(&core, message(&stranger, "My dog is called Rex")).await;
 
@@ -107,6 +144,11 @@ async fn export_gives_a_single_use_link_to_everything_about_the_caller() {
                 .any(|entry| entry["action"] == "export"),
             "{}: the audit entries about them are included",
             db.name
+        );
+        assert_eq!(
+            document["other_tables"]["later_feature"][0]["note"], "likes lighthouses",
+            "{}: a table added later is exported too: {}",
+            db.name, document["other_tables"]
         );
         assert!(document["emotion_history"].is_array());
         assert!(document["conflicts"].is_array());
@@ -300,6 +342,7 @@ async fn forget_all_asks_first_then_leaves_nothing_but_a_tombstone() {
         say(&core, command(&slack, "link start", false)).await;
         say(&core, command(&slack, "export", false)).await;
         say(&core, message(&bystander, "My dog is called Rex")).await;
+        add_unknown_table_row(&core, &discord, &format!("secret{tag} in a later table")).await;
         core.flush_hot_state().await.expect("flushed");
         let identity = whisperengine::core::identity::find_account(&core.store.db, &slack)
             .await
@@ -346,6 +389,7 @@ async fn forget_all_asks_first_then_leaves_nothing_but_a_tombstone() {
             "emotional_state",
             "export_token",
             "audit_log",
+            "later_feature",
         ] {
             assert!(
                 tables_before.contains(table),
@@ -490,5 +534,62 @@ async fn the_cli_prints_the_audit_log_and_an_export() {
         assert_eq!(unknown.status.code(), Some(1));
         let malformed = run(&["export", "--account", "nonsense"]);
         assert_eq!(malformed.status.code(), Some(2));
+    }
+}
+
+#[tokio::test]
+async fn forget_one_deletes_only_the_callers_own_memory() {
+    for (db, settings) in test_setups().await {
+        let core = whisperengine::app::build_core(std::sync::Arc::new(settings))
+            .await
+            .expect("the core builds");
+        let slack = PlatformAccount::new(Platform::Slack, "T1", "U1");
+        let other = PlatformAccount::new(Platform::Slack, "T1", "U2");
+        say(&core, message(&slack, "My cat is called Miso")).await;
+        say(&core, message(&other, "My dog is called Rex")).await;
+        let id_of = |text: &'static str| {
+            let db = core.store.db.clone();
+            async move {
+                memory::Entity::find()
+                    .filter(memory::Column::Content.eq(text))
+                    .one(&db)
+                    .await
+                    .expect("readable")
+                    .expect("stored")
+                    .id
+            }
+        };
+        let miso = id_of("My cat is called Miso").await;
+        let rex = id_of("My dog is called Rex").await;
+        let refused = say(&core, command(&slack, &format!("forget {rex}"), false)).await;
+        assert!(
+            refused.starts_with("I couldn't find"),
+            "{}: {refused}",
+            db.name
+        );
+        assert_eq!(id_of("My dog is called Rex").await, rex, "{}", db.name);
+        let done = say(&core, command(&slack, &format!("forget #{miso}"), false)).await;
+        assert!(done.starts_with("Done."), "{}: {done}", db.name);
+        let gone = memory::Entity::find_by_id(miso)
+            .one(&core.store.db)
+            .await
+            .expect("readable");
+        assert!(gone.is_none(), "{}", db.name);
+        let recalled = say(&core, message(&slack, "What's my cat called?")).await;
+        assert!(!recalled.contains("Miso"), "{}: {recalled}", db.name);
+        let audited = audit_log::Entity::find()
+            .filter(audit_log::Column::Action.eq("forget"))
+            .all(&core.store.db)
+            .await
+            .expect("readable");
+        let outcomes: Vec<&str> = audited.iter().map(|row| row.outcome.as_str()).collect();
+        assert_eq!(outcomes, vec!["refused", "ok"], "{}", db.name);
+        assert!(
+            audited
+                .iter()
+                .all(|row| !row.detail.clone().unwrap_or_default().contains("Miso")),
+            "{}: no content in the audit log",
+            db.name
+        );
     }
 }

@@ -272,6 +272,8 @@ impl fmt::Debug for Settings {
             .field("memory_retention_days", &self.memory_retention_days)
             .field("admin_token", &self.admin_token)
             .field("admin_cookie_secure", &self.admin_cookie_secure)
+            .field("public_url", &self.public_url.as_ref().map(|u| u.as_str()))
+            .field("data_encryption_key", &self.data_encryption_key)
             .field("discord_token", &self.discord_token)
             .field("discord_application_id", &self.discord_application_id)
             .field("discord_guild_id", &self.discord_guild_id)

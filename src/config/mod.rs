@@ -93,6 +93,7 @@ pub const VARIABLES: &[&str] = &[
     "ADMIN_TOKEN",
     "ADMIN_COOKIE_SECURE",
     "PUBLIC_URL",
+    "DATA_ENCRYPTION_KEY",
     "DISCORD_TOKEN",
     "DISCORD_APPLICATION_ID",
     "DISCORD_GUILD_ID",
@@ -231,6 +232,9 @@ pub struct Settings {
     /// `PUBLIC_URL` [none = `http://` + HTTP_BIND]: the address people reach this host at, for the
     /// download links of `export`.
     pub public_url: Option<Url>,
+    /// `DATA_ENCRYPTION_KEY` [none]: 32 bytes (64 hex characters or base64); when set, memory content
+    /// is encrypted at rest with ChaCha20-Poly1305. Never logged.
+    pub data_encryption_key: Option<SecretString>,
 
     // --- Discord ---
     /// `DISCORD_TOKEN` [none]: the bot token; the Discord connector runs when set.
@@ -338,6 +342,7 @@ impl Default for Settings {
             admin_token: None,
             admin_cookie_secure: false,
             public_url: None,
+            data_encryption_key: None,
             discord_token: None,
             discord_application_id: None,
             discord_guild_id: None,

@@ -440,6 +440,7 @@ pub(super) fn settings_from(values: &HashMap<String, String>) -> Result<Settings
         admin_token: raw.secret("ADMIN_TOKEN"),
         admin_cookie_secure: raw.bool_or("ADMIN_COOKIE_SECURE", false)?,
         public_url: raw.http_url("PUBLIC_URL")?,
+        data_encryption_key: raw.secret("DATA_ENCRYPTION_KEY"),
         discord_token: raw.secret("DISCORD_TOKEN"),
         discord_application_id: raw.optional_string("DISCORD_APPLICATION_ID"),
         discord_guild_id: raw.optional_string("DISCORD_GUILD_ID"),

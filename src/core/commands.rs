@@ -327,6 +327,14 @@ async fn run(
             }
         }
         Command::Memory { page } => memory_page(core, caller, invocation, page).await,
+        Command::Export if isolation::is_isolated(&store.db, caller.identity_id).await? => {
+            refuse_while_isolated(core, caller, "export").await
+        }
+        Command::Forget(ForgetTarget::All | ForgetTarget::AllConfirmed)
+            if isolation::is_isolated(&store.db, caller.identity_id).await? =>
+        {
+            refuse_while_isolated(core, caller, "forget.all").await
+        }
         Command::Forget(ForgetTarget::All) => Ok(OutboundReply::private(
             erasure::request_forget_all(store, caller).await?,
         )),
@@ -336,7 +344,10 @@ async fn run(
         Command::Forget(ForgetTarget::One(id)) => forget_one(core, caller, id).await,
         Command::Prefs => {
             let _guard = store.hot.lock_identity(caller.identity_id).await;
-            let state = identity::hot_identity(store, caller.identity_id).await?;
+            let state = isolation::origin_view(
+                identity::hot_identity(store, caller.identity_id).await?,
+                caller,
+            );
             let effective = preferences::effective(&core.settings, &state);
             let mut text = String::from("**Your preferences**\n");
             for (key, meaning) in preferences::KNOWN_KEYS {
@@ -479,6 +490,25 @@ async fn run(
     }
 }
 
+/// `export` and `forget all` reach every linked account, so they wait while the identity is isolated
+/// (an isolation may mean one of its accounts is not in its owner's hands).
+async fn refuse_while_isolated(
+    core: &Core,
+    caller: &AccountInfo,
+    action: &str,
+) -> Result<OutboundReply> {
+    let label = account_label(caller);
+    audit::record(
+        &core.store.db,
+        AuditEntry::new(&label, caller.platform.as_str(), action, "refused").detail("isolated"),
+    )
+    .await?;
+    Ok(OutboundReply::private(
+        "Your accounts are isolated by an admin right now, so `export` and `forget all` (which reach \
+         every linked account) are paused. `forget <id>` still works; ask an admin if you need more.",
+    ))
+}
+
 /// `export`: a single-use download link to everything about the caller.
 async fn export_link(core: &Core, caller: &AccountInfo) -> Result<OutboundReply> {
     let (token, _expires) = crate::core::export::issue_link(&core.store, caller).await?;
@@ -534,7 +564,10 @@ fn platforms_phrase(accounts: &[AccountInfo]) -> String {
 async fn whoami(core: &Core, caller: &AccountInfo) -> Result<OutboundReply> {
     let store = &core.store;
     let _guard = store.hot.lock_identity(caller.identity_id).await;
-    let state = identity::hot_identity(store, caller.identity_id).await?;
+    let state = isolation::origin_view(
+        identity::hot_identity(store, caller.identity_id).await?,
+        caller,
+    );
     let accounts: Vec<String> = state
         .accounts
         .iter()
@@ -625,7 +658,8 @@ async fn memory_page(
     let mut text = format!("**What I remember about you** (page {page} of {pages}):\n");
     for row in &rows {
         let age = crate::llm::describe_age(row.created_at, now);
-        let line = truncate(&row.content, 140);
+        let content = crate::store::crypto::readable(store.cipher.as_deref(), &row.content);
+        let line = truncate(&content, 140);
         text.push_str(&format!(
             "- `#{}` {line} _(on {}, {age})_\n",
             row.id, row.platform

@@ -116,7 +116,7 @@ pub async fn document(store: &Store, identity_id: Uuid) -> Result<serde_json::Va
             "id": m.id,
             "account": label_of(m.account_id),
             "role": m.role,
-            "content": m.content,
+            "content": crate::store::crypto::readable(store.cipher.as_deref(), &m.content),
             "platform": m.platform,
             "scope": m.scope,
             "channel_id": m.channel_id,

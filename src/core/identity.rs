@@ -145,6 +145,17 @@ pub fn turn_record(row: &memory::Model) -> TurnRecord {
     }
 }
 
+/// A stored memory as a hot turn, its content decrypted when DATA_ENCRYPTION_KEY is set.
+fn readable_turn(store: &Store, row: &memory::Model) -> TurnRecord {
+    let mut turn = turn_record(row);
+    if store.cipher.is_some() {
+        turn.content = crate::store::crypto::readable(store.cipher.as_deref(), &turn.content);
+        // The recall index is built from what was said, not from its ciphertext.
+        turn.terms = crate::core::recall::index_terms(&turn.content);
+    }
+    turn
+}
+
 /// Builds an identity's hot state from SQL.
 pub async fn load_identity(store: &Store, identity_id: Uuid) -> Result<IdentityHot> {
     let db = &store.db;
@@ -165,7 +176,7 @@ pub async fn load_identity(store: &Store, identity_id: Uuid) -> Result<IdentityH
             .all(db)
             .await?;
         recent.reverse();
-        state.recent = recent.iter().map(turn_record).collect();
+        state.recent = recent.iter().map(|row| readable_turn(store, row)).collect();
         let mut recallable = memory::Entity::find()
             .filter(memory::Column::AccountId.is_in(account_ids.clone()))
             .filter(memory::Column::Role.eq("user"))
@@ -174,7 +185,10 @@ pub async fn load_identity(store: &Store, identity_id: Uuid) -> Result<IdentityH
             .all(db)
             .await?;
         recallable.reverse();
-        state.recallable = recallable.iter().map(turn_record).collect();
+        state.recallable = recallable
+            .iter()
+            .map(|row| readable_turn(store, row))
+            .collect();
         state.facts = crate::core::facts::load_current(db, &account_ids).await?;
         let mut observations = emotion_observation::Entity::find()
             .filter(emotion_observation::Column::AccountId.is_in(account_ids.clone()))

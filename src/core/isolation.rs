@@ -100,6 +100,27 @@ pub async fn is_isolated(db: &impl ConnectionTrait, identity_id: Uuid) -> Result
         .is_some_and(|row| row.isolated))
 }
 
+/// What a target names in this database.
+#[derive(Debug, Clone, Copy)]
+enum Resolved {
+    Host,
+    Identity(Uuid),
+    /// An account this host has never seen.
+    Unknown,
+}
+
+async fn resolve(store: &Store, target: &IsolationTarget) -> Result<Resolved> {
+    Ok(match target {
+        IsolationTarget::All => Resolved::Host,
+        IsolationTarget::Identity(id) => Resolved::Identity(*id),
+        IsolationTarget::Account(account) => identity::find_account(&store.db, account)
+            .await?
+            .map_or(Resolved::Unknown, |found| {
+                Resolved::Identity(found.identity_id)
+            }),
+    })
+}
+
 /// Isolates (`isolate = true`) or releases the target. Returns the answer to show: `Ok` when done,
 /// `Err` when refused (unknown account or identity). Either way it is audited.
 pub async fn set_isolation(
@@ -114,17 +135,10 @@ pub async fn set_isolation(
         "admin.release"
     };
     let target_text = target.to_string();
-    let identity_id = match target {
-        IsolationTarget::All => None,
-        IsolationTarget::Identity(id) => Some(*id),
-        IsolationTarget::Account(account) => identity::find_account(&store.db, account)
-            .await?
-            .map(|found| found.identity_id)
-            // An unknown account: the nil id matches no identity, so the change is refused.
-            .or(Some(Uuid::nil())),
-    };
-    let outcome = match identity_id {
-        None => {
+    let resolved = resolve(store, target).await?;
+    let outcome = match resolved {
+        Resolved::Unknown => Err(format!("I don't know {target_text}: nothing changed.")),
+        Resolved::Host => {
             set_host_isolation(store, actor, isolate).await?;
             Ok(if isolate {
                 "Isolated the whole host: from the next message on, nothing is read across linked accounts and linking is refused. Undo with `admin release all`.".to_string()
@@ -132,7 +146,7 @@ pub async fn set_isolation(
                 "Released host-wide isolation: sharing follows each person's settings again (identities isolated one by one stay isolated).".to_string()
             })
         }
-        Some(id) => match set_identity_isolation(store, id, isolate).await? {
+        Resolved::Identity(id) => match set_identity_isolation(store, id, isolate).await? {
             false => Err(format!("I don't know {target_text}: nothing changed.")),
             true if isolate => Ok(format!(
                 "Isolated {target_text}: from the next message on, its data is read only on the account it came from, and linking is refused. Undo with `admin release {target_text}`."
@@ -156,8 +170,10 @@ pub async fn set_isolation(
         if outcome.is_ok() { "ok" } else { "refused" },
     )
     .target(&target_text);
-    let entry = match identity_id {
-        Some(id) if outcome.is_ok() && !matches!(target, IsolationTarget::Identity(_)) => {
+    let entry = match resolved {
+        Resolved::Identity(id)
+            if outcome.is_ok() && !matches!(target, IsolationTarget::Identity(_)) =>
+        {
             entry.detail(format!("identity {id}"))
         }
         _ => entry,

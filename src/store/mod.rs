@@ -4,10 +4,12 @@
 //! - [`entities`]: the sea-orm entities (schema lives in the `whisperengine-migrations` crate).
 //! - [`hot`]: the bounded in-process layer (account lookups, recent turns, emotion, per-identity locks).
 //! - [`writer`]: the group-commit writer every pipeline write goes through.
+//! - [`crypto`]: optional at-rest encryption of memory content (DATA_ENCRYPTION_KEY).
 //! - [`cache`]: Redis (event dedupe, rate-limit windows, invalidation by pub/sub). Losing it costs
 //!   speed, never data: every decision it speeds up has an SQL fallback.
 
 pub mod cache;
+pub mod crypto;
 pub mod entities;
 pub mod hot;
 pub mod writer;
@@ -31,6 +33,9 @@ pub enum StoreError {
     NotMigrated(usize),
     #[error("the store is shutting down")]
     ShuttingDown,
+    /// DATA_ENCRYPTION_KEY is malformed, wrong for the stored data, or missing for encrypted data.
+    #[error("DATA_ENCRYPTION_KEY {0}")]
+    Encryption(String),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -46,6 +51,8 @@ pub struct StoreOptions {
     pub hot_capacity: usize,
     /// How long a hot identity is trusted before it is re-read from SQL (MEMORY_SYNC_INTERVAL).
     pub hot_refresh: Duration,
+    /// DATA_ENCRYPTION_KEY: when set, memory content is sealed at rest.
+    pub encryption_key: Option<secrecy::SecretString>,
 }
 
 /// Handle to every storage layer; cheap to clone.
@@ -55,6 +62,8 @@ pub struct Store {
     pub hot: Arc<HotLayer>,
     pub cache: Option<SharedCache>,
     pub writer: Writer,
+    /// The memory-content cipher, when DATA_ENCRYPTION_KEY is set.
+    pub cipher: Option<Arc<crypto::ContentCipher>>,
     display: Arc<str>,
 }
 
@@ -73,7 +82,13 @@ impl Store {
             ),
             None => None,
         };
-        let writer = Writer::spawn(db.clone());
+        let cipher = match &options.encryption_key {
+            Some(key) => Some(Arc::new(crypto::ContentCipher::from_key(key).map_err(
+                |error| StoreError::Encryption(format!("is malformed: {error}")),
+            )?)),
+            None => None,
+        };
+        let writer = Writer::spawn(db.clone(), cipher.clone());
         let hot = Arc::new(HotLayer::new(options.hot_capacity, options.hot_refresh));
         if let Some(cache) = &cache {
             cache.spawn_invalidation_listener(hot.clone());
@@ -83,6 +98,7 @@ impl Store {
             hot,
             cache,
             writer,
+            cipher,
             display: options.database_display.clone().into(),
         })
     }
@@ -91,7 +107,39 @@ impl Store {
     pub async fn open(options: &StoreOptions) -> Result<Store> {
         let store = Store::connect(options).await?;
         store.migrate().await?;
+        store.check_encryption_key().await?;
         Ok(store)
+    }
+
+    /// Refuses to start with a key that cannot read the data already stored, or without a key when
+    /// the data is encrypted; stores the check value on the first start with a key.
+    pub async fn check_encryption_key(&self) -> Result<()> {
+        use crate::store::entities::host_setting;
+        use sea_orm::EntityTrait;
+        let stored = host_setting::Entity::find_by_id(crypto::CHECK_KEY.to_string())
+            .one(&self.db)
+            .await?;
+        let refuse = |reason: &str| StoreError::Encryption(reason.to_string());
+        match (&self.cipher, stored) {
+            (Some(cipher), Some(row)) if !cipher.opens_check(&row.value) => Err(refuse(
+                "does not decrypt the data already stored in this database (wrong key?); start with the key the data was written with",
+            )),
+            (Some(cipher), None) => {
+                host_setting::Entity::insert(host_setting::ActiveModel {
+                    key: sea_orm::Set(crypto::CHECK_KEY.to_string()),
+                    value: sea_orm::Set(cipher.seal_check()),
+                    updated_at: sea_orm::Set(chrono::Utc::now()),
+                    updated_by: sea_orm::Set("host".to_string()),
+                })
+                .exec(&self.db)
+                .await?;
+                Ok(())
+            }
+            (None, Some(_)) => Err(refuse(
+                "is not set, but the memories in this database are encrypted: set the key they were written with",
+            )),
+            _ => Ok(()),
+        }
     }
 
     /// Applies pending migrations; a no-op when the schema is current.

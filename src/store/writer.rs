@@ -37,20 +37,32 @@ enum Command {
 #[derive(Clone)]
 pub struct Writer {
     sender: mpsc::Sender<Command>,
+    /// Seals memory content before it is queued, when DATA_ENCRYPTION_KEY is set.
+    cipher: Option<std::sync::Arc<crate::store::crypto::ContentCipher>>,
 }
 
 impl Writer {
     /// Starts the writer task on `db`.
-    pub fn spawn(db: DatabaseConnection) -> Writer {
+    pub fn spawn(
+        db: DatabaseConnection,
+        cipher: Option<std::sync::Arc<crate::store::crypto::ContentCipher>>,
+    ) -> Writer {
         let (sender, receiver) = mpsc::channel(4096);
         tokio::spawn(run(db, receiver));
-        Writer { sender }
+        Writer { sender, cipher }
     }
 
     /// Writes `job` and returns once it is committed.
-    pub async fn write(&self, job: WriteJob) -> Result<(), DbErr> {
+    pub async fn write(&self, mut job: WriteJob) -> Result<(), DbErr> {
         if job.is_empty() {
             return Ok(());
+        }
+        if let Some(cipher) = &self.cipher {
+            for row in &mut job.memories {
+                if let sea_orm::ActiveValue::Set(content) = &row.content {
+                    row.content = sea_orm::ActiveValue::Set(cipher.seal(content));
+                }
+            }
         }
         let (done, result) = oneshot::channel();
         self.sender

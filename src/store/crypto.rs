@@ -1,0 +1,174 @@
+//! Optional at-rest encryption of memory content with `DATA_ENCRYPTION_KEY` (ChaCha20-Poly1305, an
+//! authenticated cipher from RustCrypto). A sealed value is `enc1:` + base64(nonce ‖ ciphertext ‖ tag),
+//! with a fresh random 96-bit nonce per value; anything without the prefix is plaintext written
+//! before encryption was turned on, and is read as it is.
+//!
+//! A wrong key must be a clear start-up error, not garbage: the store keeps a sealed check value in
+//! `host_setting` (`encryption_check`) and refuses to start when the configured key cannot open it,
+//! or when encrypted data exists and no key is configured.
+
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine;
+use chacha20poly1305::aead::{Aead, AeadCore, KeyInit, OsRng};
+use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
+use secrecy::{ExposeSecret, SecretString};
+use std::fmt;
+
+/// Prefix of sealed values.
+pub const SEALED_PREFIX: &str = "enc1:";
+/// The `host_setting` key holding the sealed check value.
+pub const CHECK_KEY: &str = "encryption_check";
+/// The plaintext of the check value.
+const CHECK_PLAINTEXT: &str = "whisperengine-encryption-check-v1";
+/// Nonce length of ChaCha20-Poly1305.
+const NONCE_BYTES: usize = 12;
+
+/// Why a value could not be opened (or a key not read). Never carries key material or content.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CryptoError {
+    #[error("expected 32 bytes as 64 hex characters or base64 (generate one with `openssl rand -hex 32`)")]
+    BadKey,
+    #[error("a stored value is encrypted but cannot be decrypted with this key (wrong DATA_ENCRYPTION_KEY, or the value was altered)")]
+    CannotOpen,
+}
+
+/// The cipher for memory content; cheap to share behind an `Arc`.
+#[derive(Clone)]
+pub struct ContentCipher {
+    cipher: ChaCha20Poly1305,
+}
+
+impl fmt::Debug for ContentCipher {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("ContentCipher(***)")
+    }
+}
+
+impl ContentCipher {
+    /// Reads a 32-byte key written as 64 hex characters or as base64.
+    pub fn from_key(key: &SecretString) -> Result<ContentCipher, CryptoError> {
+        let text = key.expose_secret().trim();
+        let bytes = if text.len() == 64 && text.chars().all(|c| c.is_ascii_hexdigit()) {
+            hex::decode(text).map_err(|_| CryptoError::BadKey)?
+        } else {
+            BASE64.decode(text).map_err(|_| CryptoError::BadKey)?
+        };
+        let key: [u8; 32] = bytes.try_into().map_err(|_| CryptoError::BadKey)?;
+        Ok(ContentCipher {
+            cipher: ChaCha20Poly1305::new(&Key::from(key)),
+        })
+    }
+
+    /// Encrypts `plain` into a sealed value.
+    pub fn seal(&self, plain: &str) -> String {
+        let nonce = ChaCha20Poly1305::generate_nonce(&mut OsRng);
+        match self.cipher.encrypt(&nonce, plain.as_bytes()) {
+            Ok(sealed) => {
+                let mut bytes = nonce.to_vec();
+                bytes.extend_from_slice(&sealed);
+                format!("{SEALED_PREFIX}{}", BASE64.encode(bytes))
+            }
+            // Only for inputs beyond ChaCha20's 256 GiB limit, which no memory reaches.
+            Err(_) => plain.to_string(),
+        }
+    }
+
+    /// Decrypts a sealed value; a value without the prefix is returned as it is.
+    pub fn open(&self, stored: &str) -> Result<String, CryptoError> {
+        let Some(encoded) = stored.strip_prefix(SEALED_PREFIX) else {
+            return Ok(stored.to_string());
+        };
+        let bytes = BASE64
+            .decode(encoded)
+            .map_err(|_| CryptoError::CannotOpen)?;
+        if bytes.len() < NONCE_BYTES {
+            return Err(CryptoError::CannotOpen);
+        }
+        let (nonce, sealed) = bytes.split_at(NONCE_BYTES);
+        let nonce: [u8; NONCE_BYTES] = nonce.try_into().map_err(|_| CryptoError::CannotOpen)?;
+        let plain = self
+            .cipher
+            .decrypt(&Nonce::from(nonce), sealed)
+            .map_err(|_| CryptoError::CannotOpen)?;
+        String::from_utf8(plain).map_err(|_| CryptoError::CannotOpen)
+    }
+
+    /// A sealed check value, stored once so a later start can tell whether its key is the same.
+    pub fn seal_check(&self) -> String {
+        self.seal(CHECK_PLAINTEXT)
+    }
+
+    /// Whether this key opens a check value sealed earlier.
+    pub fn opens_check(&self, sealed: &str) -> bool {
+        sealed.starts_with(SEALED_PREFIX)
+            && self
+                .open(sealed)
+                .is_ok_and(|plain| plain == CHECK_PLAINTEXT)
+    }
+}
+
+/// Opens memory content with the store's cipher, if any. A value that cannot be opened is shown
+/// as a placeholder rather than as ciphertext (start-up already refused a wrong key, so this only
+/// happens to a value altered in the database).
+pub fn readable(cipher: Option<&ContentCipher>, stored: &str) -> String {
+    match cipher {
+        Some(cipher) => cipher.open(stored).unwrap_or_else(|error| {
+            tracing::warn!(%error, "a stored memory could not be decrypted");
+            "[unreadable: encrypted with another key]".to_string()
+        }),
+        None => stored.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(text: &str) -> SecretString {
+        SecretString::from(text.to_string())
+    }
+
+    #[test]
+    fn sealed_values_open_with_the_same_key_only() {
+        let first = ContentCipher::from_key(&key(&"11".repeat(32))).expect("hex key");
+        let second = ContentCipher::from_key(&key(&BASE64.encode([7u8; 32]))).expect("base64 key");
+        let sealed = first.seal("My cat is called Miso");
+        assert!(sealed.starts_with(SEALED_PREFIX));
+        assert!(!sealed.contains("Miso"));
+        assert_ne!(
+            sealed,
+            first.seal("My cat is called Miso"),
+            "fresh nonce each time"
+        );
+        assert_eq!(first.open(&sealed).as_deref(), Ok("My cat is called Miso"));
+        assert_eq!(second.open(&sealed), Err(CryptoError::CannotOpen));
+        assert_eq!(first.open("plain old row").as_deref(), Ok("plain old row"));
+        assert!(first.opens_check(&first.seal_check()));
+        assert!(!second.opens_check(&first.seal_check()));
+    }
+
+    #[test]
+    fn a_tampered_value_is_refused() {
+        let cipher = ContentCipher::from_key(&key(&"ab".repeat(32))).expect("key");
+        let sealed = cipher.seal("hello");
+        let mut bytes = BASE64
+            .decode(sealed.trim_start_matches(SEALED_PREFIX))
+            .expect("base64");
+        let last = bytes.len() - 1;
+        bytes[last] ^= 1;
+        let tampered = format!("{SEALED_PREFIX}{}", BASE64.encode(bytes));
+        assert_eq!(cipher.open(&tampered), Err(CryptoError::CannotOpen));
+        assert_eq!(cipher.open("enc1:!!"), Err(CryptoError::CannotOpen));
+    }
+
+    #[test]
+    fn keys_must_be_32_bytes() {
+        for bad in ["", "short", &"1".repeat(63), &BASE64.encode([1u8; 16])] {
+            assert_eq!(
+                ContentCipher::from_key(&key(bad)).err(),
+                Some(CryptoError::BadKey),
+                "{bad}"
+            );
+        }
+    }
+}

@@ -1,0 +1,97 @@
+//! At-rest encryption of memory content with DATA_ENCRYPTION_KEY, on SQLite and (when configured)
+//! PostgreSQL + Redis: what is stored is sealed, the companion still remembers, and a wrong or missing
+//! key stops start-up with a clear error instead of showing garbage.
+
+mod common;
+
+use common::{command, core_for, message, say, test_setups};
+use sea_orm::EntityTrait;
+use secrecy::SecretString;
+use std::sync::Arc;
+use whisperengine::store::entities::memory;
+use whisperengine_contract::{Platform, PlatformAccount};
+
+fn key(byte: &str) -> Option<SecretString> {
+    Some(SecretString::from(byte.repeat(32)))
+}
+
+#[tokio::test]
+async fn memories_are_sealed_at_rest_and_a_wrong_key_stops_start_up() {
+    for (db, mut settings) in test_setups().await {
+        settings.data_encryption_key = key("4f");
+        let core = core_for(settings.clone()).await;
+        let slack = PlatformAccount::new(Platform::Slack, "T1", "U1");
+        say(&core, message(&slack, "My cat is called Miso")).await;
+        let rows = memory::Entity::find()
+            .all(&core.store.db)
+            .await
+            .expect("readable");
+        assert!(!rows.is_empty(), "{}", db.name);
+        for row in &rows {
+            assert!(
+                row.content.starts_with("enc1:") && !row.content.contains("Miso"),
+                "{}: stored in clear: {}",
+                db.name,
+                row.content
+            );
+        }
+
+        // Another start with the same key reads everything back.
+        let again = core_for(settings.clone()).await;
+        let recalled = say(&again, message(&slack, "What's my cat called?")).await;
+        assert!(recalled.contains("Miso"), "{}: {recalled}", db.name);
+        let listed = say(&again, command(&slack, "memory", false)).await;
+        assert!(
+            listed.contains("My cat is called Miso"),
+            "{}: {listed}",
+            db.name
+        );
+        let account = whisperengine::core::identity::find_account(&again.store.db, &slack)
+            .await
+            .expect("readable")
+            .expect("exists");
+        let exported = whisperengine::core::export::document(&again.store, account.identity_id)
+            .await
+            .expect("export");
+        assert!(exported.to_string().contains("My cat is called Miso"));
+
+        let mut wrong = settings.clone();
+        wrong.data_encryption_key = key("77");
+        let error = whisperengine::app::build_core(Arc::new(wrong))
+            .await
+            .err()
+            .map(|error| format!("{error:#}"))
+            .unwrap_or_default();
+        assert!(
+            error.contains("DATA_ENCRYPTION_KEY does not decrypt the data already stored"),
+            "{}: {error}",
+            db.name
+        );
+        let mut missing = settings.clone();
+        missing.data_encryption_key = None;
+        let error = whisperengine::app::build_core(Arc::new(missing))
+            .await
+            .err()
+            .map(|error| format!("{error:#}"))
+            .unwrap_or_default();
+        assert!(
+            error.contains(
+                "DATA_ENCRYPTION_KEY is not set, but the memories in this database are encrypted"
+            ),
+            "{}: {error}",
+            db.name
+        );
+        let mut malformed = settings.clone();
+        malformed.data_encryption_key = Some(SecretString::from("not-a-key".to_string()));
+        let error = whisperengine::app::build_core(Arc::new(malformed))
+            .await
+            .err()
+            .map(|error| format!("{error:#}"))
+            .unwrap_or_default();
+        assert!(
+            error.contains("DATA_ENCRYPTION_KEY is malformed") && !error.contains("not-a-key"),
+            "{}: {error}",
+            db.name
+        );
+    }
+}
