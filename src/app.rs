@@ -168,7 +168,9 @@ impl Application {
         let connectors: Vec<_> = self
             .connectors
             .into_iter()
-            .map(|connector| tokio::spawn(run_connector(connector, handler.clone(), stopped.clone())))
+            .map(|connector| {
+                tokio::spawn(run_connector(connector, handler.clone(), stopped.clone()))
+            })
             .collect();
         let stop_on_signal = stop.clone();
         let served = crate::http::serve(self.listener, self.router, async move {
