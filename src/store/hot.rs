@@ -135,6 +135,9 @@ pub struct IdentityHot {
 }
 
 /// What the hot layer holds for an identity.
+// A short-lived return value, moved once: boxing the fresh state would cost an allocation per
+// message for nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum Lookup {
     Fresh(IdentityHot),
