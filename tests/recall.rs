@@ -493,3 +493,21 @@ async fn facts_and_strong_requests_are_important_and_small_talk_is_not() {
         db.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn forget_all_forgets_facts_too() {
+    for (db, settings) in common::test_setups().await {
+        let (core, recorder) = linked_core(settings).await;
+        let [slack, discord, ..] = accounts();
+        common::say(&core, common::message(&slack, "My cat is called Miso")).await;
+        let reply = common::say(&core, common::command(&discord, "forget all", false)).await;
+        assert!(reply.starts_with("Done"), "{}: {reply}", db.name);
+        let left = fact::Entity::find().all(&core.store.db).await.unwrap();
+        assert!(left.is_empty(), "{}: {left:?}", db.name);
+        common::say(&core, common::message(&discord, "What's my cat called?")).await;
+        let prompt = recorder.last();
+        assert!(prompt.facts.is_empty() && prompt.memories.is_empty(), "{}", db.name);
+        drop(core);
+        db.cleanup().await;
+    }
+}

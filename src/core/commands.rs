@@ -577,6 +577,10 @@ async fn forget(core: &Core, caller: &AccountInfo, target: ForgetTarget) -> Resu
                 .filter(memory::Column::AccountId.is_in(account_ids.clone()))
                 .exec(&store.db)
                 .await?;
+            crate::store::entities::fact::Entity::delete_many()
+                .filter(crate::store::entities::fact::Column::AccountId.is_in(account_ids.clone()))
+                .exec(&store.db)
+                .await?;
             emotion_observation::Entity::delete_many()
                 .filter(emotion_observation::Column::AccountId.is_in(account_ids))
                 .exec(&store.db)
