@@ -506,7 +506,11 @@ async fn forget_all_forgets_facts_too() {
         assert!(left.is_empty(), "{}: {left:?}", db.name);
         common::say(&core, common::message(&discord, "What's my cat called?")).await;
         let prompt = recorder.last();
-        assert!(prompt.facts.is_empty() && prompt.memories.is_empty(), "{}", db.name);
+        assert!(
+            prompt.facts.is_empty() && prompt.memories.is_empty(),
+            "{}",
+            db.name
+        );
         drop(core);
         db.cleanup().await;
     }
