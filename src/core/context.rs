@@ -99,9 +99,12 @@ pub struct Gathered {
     pub history: Vec<Turn>,
     pub memories: Vec<RecalledMemory>,
     pub facts: Vec<KnownFact>,
-    /// (account, created_at, memory id) of each recalled memory, to update its recall counters.
-    pub recalled: Vec<(i64, DateTime<Utc>, Option<i64>)>,
+    /// Each recalled memory, to update its recall counters.
+    pub recalled: Vec<Recalled>,
 }
+
+/// A memory brought up in a reply: (origin account, created at, `memory` row id when known).
+pub type Recalled = (i64, DateTime<Utc>, Option<i64>);
 
 /// Gathers recent turns, relevant memories and facts for a reply to `text`. The message being
 /// answered must not yet be in `state`.
@@ -216,7 +219,7 @@ fn recall_memories(
     query: &Query,
     shares_history: bool,
     now: DateTime<Utc>,
-) -> (Vec<RecalledMemory>, Vec<(i64, DateTime<Utc>, Option<i64>)>) {
+) -> (Vec<RecalledMemory>, Vec<Recalled>) {
     let shares_importance = preferences::is_shared(settings, state, SyncCategory::MemoryImportance);
     let shares_emotional = preferences::is_shared(settings, state, SyncCategory::EmotionalMemories);
     let candidates: Vec<&TurnRecord> = state

@@ -232,7 +232,7 @@ fn note_recalled(
     core: &Core,
     account: &AccountInfo,
     state: &mut IdentityHot,
-    recalled: &[(i64, DateTime<Utc>, Option<i64>)],
+    recalled: &[context::Recalled],
     now: DateTime<Utc>,
 ) {
     if recalled.is_empty() {
