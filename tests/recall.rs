@@ -437,6 +437,26 @@ async fn a_corrected_fact_replaces_the_old_one_and_keeps_its_history() {
         assert_eq!(rows[1].value, "Lisbon");
         assert_eq!(rows[1].superseded_at, None);
         assert_eq!(rows[1].platform, "discord");
+        let clashes = whisperengine::store::entities::sync_conflict::Entity::find()
+            .filter(whisperengine::store::entities::sync_conflict::Column::Kind.eq("fact"))
+            .all(&core.store.db)
+            .await
+            .unwrap();
+        assert_eq!(
+            clashes.len(),
+            1,
+            "{}: a cross-platform contradiction is recorded",
+            db.name
+        );
+        assert_eq!(clashes[0].key, "user.location");
+        assert_eq!(
+            (
+                clashes[0].kept_value.as_str(),
+                clashes[0].other_value.as_str()
+            ),
+            ("Lisbon", "Porto")
+        );
+        assert_eq!(clashes[0].status, "resolved");
 
         let reply = common::say(&core, common::message(&teams, "Where do I live now?")).await;
         let prompt = recorder.last();

@@ -4,7 +4,7 @@
 //! corrected fact UPDATES the current one (the old row is kept, marked superseded).
 
 use crate::core::Result;
-use crate::store::entities::fact;
+use crate::store::entities::{fact, sync_conflict};
 use crate::store::hot::{AccountInfo, FactRecord};
 use crate::store::Store;
 use chrono::{DateTime, Utc};
@@ -587,6 +587,55 @@ pub async fn store(
         });
     }
     Ok(outcomes)
+}
+
+/// Records, as resolved conflicts, facts that replaced a fact told on ANOTHER platform within
+/// `window` (SETTINGS_SYNC_INTERVAL): the newer statement is current, the older one stays as
+/// history, and the person can see the clash with `conflicts`.
+pub async fn record_contradictions(
+    store: &Store,
+    identity: uuid::Uuid,
+    outcomes: &[Stored],
+    window: std::time::Duration,
+    now: DateTime<Utc>,
+) -> Result<usize> {
+    let window =
+        chrono::Duration::from_std(window).unwrap_or_else(|_| chrono::Duration::seconds(300));
+    let mut recorded = 0;
+    for outcome in outcomes {
+        let Stored::Added {
+            fact,
+            replaced: Some(old),
+        } = outcome
+        else {
+            continue;
+        };
+        if old.platform == fact.platform || now - old.updated_at >= window {
+            continue;
+        }
+        sync_conflict::ActiveModel {
+            identity_id: Set(identity),
+            kind: Set("fact".into()),
+            key: Set(format!("{}.{}", fact.subject, fact.attribute)),
+            kept_value: Set(fact.value.clone()),
+            other_value: Set(old.value.clone()),
+            kept_platform: Set(fact.platform.as_str().to_string()),
+            other_platform: Set(old.platform.as_str().to_string()),
+            strategy: Set("latest_wins".into()),
+            status: Set("resolved".into()),
+            resolution: Set(Some(
+                "the newer statement is current; the older one is kept as history".into(),
+            )),
+            created_at: Set(now),
+            resolved_at: Set(Some(now)),
+            ..Default::default()
+        }
+        .insert(&store.db)
+        .await?;
+        metrics::counter!("whisperengine_sync_conflicts_total", "kind" => "fact").increment(1);
+        recorded += 1;
+    }
+    Ok(recorded)
 }
 
 /// The current facts of these accounts.

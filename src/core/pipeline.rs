@@ -210,12 +210,20 @@ async fn remember_facts(
     if extracted.is_empty() {
         return Ok(());
     }
-    facts::store(
+    let outcomes = facts::store(
         &core.store,
         account,
         &message.context,
         extracted,
         &mut state.facts,
+        now,
+    )
+    .await?;
+    facts::record_contradictions(
+        &core.store,
+        account.identity_id,
+        &outcomes,
+        core.settings.settings_sync_interval,
         now,
     )
     .await?;
