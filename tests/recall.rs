@@ -535,3 +535,48 @@ async fn forget_all_forgets_facts_too() {
         db.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn forgetting_a_memory_forgets_the_facts_it_stated() {
+    for (db, settings) in common::test_setups().await {
+        let (core, recorder) = linked_core(settings).await;
+        let [slack, discord, ..] = accounts();
+        common::say(&core, common::message(&slack, "My cat is called Miso")).await;
+        common::say(&core, common::message(&slack, "I live in Porto")).await;
+        core.store.flush().await;
+        let stated = whisperengine::store::entities::memory::Entity::find()
+            .filter(
+                whisperengine::store::entities::memory::Column::Content.eq("My cat is called Miso"),
+            )
+            .one(&core.store.db)
+            .await
+            .unwrap()
+            .unwrap();
+        let reply = common::say(
+            &core,
+            common::command(&discord, &format!("forget {}", stated.id), false),
+        )
+        .await;
+        assert!(reply.starts_with("Done"), "{}: {reply}", db.name);
+        let left: Vec<String> = fact::Entity::find()
+            .all(&core.store.db)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|row| row.value)
+            .collect();
+        assert_eq!(left, vec!["Porto".to_string()], "{}", db.name);
+        common::say(&core, common::message(&discord, "What's my cat called?")).await;
+        let prompt = recorder.last();
+        assert!(
+            !prompt.facts.iter().any(|f| f.value == "Miso")
+                && !prompt.memories.iter().any(|m| m.text.contains("Miso")),
+            "{}: {:?} {:?}",
+            db.name,
+            prompt.facts,
+            prompt.memories
+        );
+        drop(core);
+        db.cleanup().await;
+    }
+}

@@ -561,6 +561,7 @@ async fn forget(core: &Core, caller: &AccountInfo, target: ForgetTarget) -> Resu
     let account_ids: Vec<i64> = accounts.iter().map(|a| a.id).collect();
     let (deleted, detail, target_text) = match target {
         ForgetTarget::One(id) => {
+            crate::core::facts::forget_stated_in(&store.db, id, &account_ids).await?;
             let result = memory::Entity::delete_many()
                 .filter(memory::Column::Id.eq(id))
                 .filter(memory::Column::AccountId.is_in(account_ids))

@@ -638,6 +638,35 @@ pub async fn record_contradictions(
     Ok(recorded)
 }
 
+/// Forgets the facts a memory stated (before the memory itself is forgotten): its text is read
+/// again and the matching facts of its account (current or history) are deleted. A fact that was
+/// since replaced by another statement goes with it; the newer one stays.
+pub async fn forget_stated_in(
+    db: &impl sea_orm::ConnectionTrait,
+    memory_id: i64,
+    account_ids: &[i64],
+) -> Result<u64> {
+    let Some(row) = crate::store::entities::memory::Entity::find_by_id(memory_id)
+        .filter(crate::store::entities::memory::Column::AccountId.is_in(account_ids.to_vec()))
+        .one(db)
+        .await?
+    else {
+        return Ok(0);
+    };
+    let mut deleted = 0;
+    for stated in extract(&row.content) {
+        let result = fact::Entity::delete_many()
+            .filter(fact::Column::AccountId.eq(row.account_id))
+            .filter(fact::Column::Subject.eq(stated.subject.as_str()))
+            .filter(fact::Column::Attribute.eq(stated.attribute))
+            .filter(fact::Column::Value.eq(stated.value.as_str()))
+            .exec(db)
+            .await?;
+        deleted += result.rows_affected;
+    }
+    Ok(deleted)
+}
+
 /// The current facts of these accounts.
 pub async fn load_current(
     db: &impl sea_orm::ConnectionTrait,
