@@ -24,6 +24,7 @@ pub fn store_options(settings: &Settings) -> StoreOptions {
         redis_key_prefix: settings.redis_key_prefix.clone(),
         hot_capacity: settings.hot_cache_capacity,
         hot_refresh: settings.memory_sync_interval,
+        conflict_policy: crate::store::ConflictPolicy::from(settings),
     }
 }
 

@@ -46,6 +46,34 @@ pub struct StoreOptions {
     pub hot_capacity: usize,
     /// How long a hot identity is trusted before it is re-read from SQL (MEMORY_SYNC_INTERVAL).
     pub hot_refresh: Duration,
+    /// How clashing preference writes are resolved.
+    pub conflict_policy: ConflictPolicy,
+}
+
+/// How clashing writes to one person's settings are resolved (CONFLICT_RESOLUTION_STRATEGY,
+/// AUTO_RESOLVE_CONFLICTS, PLATFORM_PRIORITY): the store needs it where no request's settings are
+/// at hand, e.g. when linking two identities merges their preferences.
+#[derive(Debug, Clone)]
+pub struct ConflictPolicy {
+    pub strategy: crate::config::ConflictStrategy,
+    pub auto_resolve: bool,
+    pub platform_priority: Vec<whisperengine_contract::Platform>,
+}
+
+impl Default for ConflictPolicy {
+    fn default() -> Self {
+        ConflictPolicy::from(&crate::config::Settings::default())
+    }
+}
+
+impl From<&crate::config::Settings> for ConflictPolicy {
+    fn from(settings: &crate::config::Settings) -> Self {
+        ConflictPolicy {
+            strategy: settings.conflict_resolution_strategy,
+            auto_resolve: settings.auto_resolve_conflicts,
+            platform_priority: settings.platform_priority.clone(),
+        }
+    }
 }
 
 /// Handle to every storage layer; cheap to clone.
@@ -55,6 +83,8 @@ pub struct Store {
     pub hot: Arc<HotLayer>,
     pub cache: Option<SharedCache>,
     pub writer: Writer,
+    /// How clashing preference writes are resolved (also when linking merges two identities).
+    pub conflict_policy: Arc<ConflictPolicy>,
     display: Arc<str>,
 }
 
@@ -83,6 +113,7 @@ impl Store {
             hot,
             cache,
             writer,
+            conflict_policy: Arc::new(options.conflict_policy.clone()),
             display: options.database_display.clone().into(),
         })
     }
