@@ -41,6 +41,10 @@ const SINGLE_VALUED: &[&str] = &[
 
 /// Words that end a value ("I live in Lisbon with my wife" → "Lisbon").
 const VALUE_ENDS: &[&str] = &[
+    "what",
+    "how",
+    "if",
+    "whether",
     "and",
     "but",
     "with",
@@ -142,7 +146,10 @@ pub fn extract(text: &str) -> Vec<Extracted> {
 /// Lower-cased sentences with typographic apostrophes folded and "remember that" dropped.
 fn sentences(text: &str) -> Vec<String> {
     text.replace(['’', '‘'], "'")
-        .split(['.', '!', '?', ';', '\n'])
+        .split_inclusive(['.', '!', '?', ';', '\n'])
+        // A question states nothing ("is my cat called Miso?").
+        .filter(|part| !part.trim_end().ends_with('?'))
+        .map(|part| part.trim_end_matches(['.', '!', ';', '\n']))
         .map(|part| {
             let lower = part.trim().to_lowercase();
             let lower = lower
