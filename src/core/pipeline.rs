@@ -59,6 +59,8 @@ pub async fn handle_message(
             .record(started.elapsed().as_secs_f64());
         if matches!(outcome, HandlerOutcome::Reply(_)) {
             metrics::counter!(names::MESSAGES_OUT, "platform" => platform.as_str()).increment(1);
+            core.tuner
+                .record(&core.settings, platform, started.elapsed());
         }
         Ok(outcome)
     }
@@ -107,13 +109,15 @@ async fn process(core: &Core, message: &InboundMessage) -> Result<HandlerOutcome
     .await?;
     remember_facts(core, message, &account, &mut state, &extracted, now).await?;
     let mood = update_emotion(core, &mut state, &account, &detected, now);
-    let gathered = context::gather(
+    let limits = core.tuner.limits(&core.settings, account.platform);
+    let gathered = context::gather_with(
         &core.settings,
         &state,
         &account,
         &message.context,
         text,
         now,
+        limits,
     );
     note_recalled(core, &account, &mut state, &gathered.recalled, now);
     let prompt = build_prompt(core, message, &account, &state, text, gathered, mood, now);
