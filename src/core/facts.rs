@@ -465,7 +465,8 @@ fn extract_named(
             };
             if index == 3
                 && ([
-                    "a", "an", "the", "very", "so", "really", "sick", "old", "young",
+                    "a", "an", "the", "very", "so", "really", "sick", "old", "young", "called",
+                    "named",
                 ]
                 .contains(&name.as_str())
                     || rest.split_whitespace().count() > 2)
@@ -865,6 +866,8 @@ mod tests {
         let likes = &extract("I love jazz")[0];
         assert!(!same_slot(&record("likes", "user", "sailing"), likes));
         assert!(same_slot(&record("dislikes", "user", "jazz"), likes));
+        // A name that is no word ("<!here>") is no fact; "called" itself is never the name.
+        assert!(extract("my cat is called <!here>").is_empty());
         let dog = &extract("my dog is called Rex")[0];
         assert!(!same_slot(&record("pet", "cat", "Miso"), dog));
         assert_eq!(
