@@ -520,7 +520,13 @@ async fn forget_all_forgets_facts_too() {
         let (core, recorder) = linked_core(settings).await;
         let [slack, discord, ..] = accounts();
         common::say(&core, common::message(&slack, "My cat is called Miso")).await;
-        let reply = common::say(&core, common::command(&discord, "forget all", false)).await;
+        let asked = common::say(&core, common::command(&discord, "forget all", false)).await;
+        assert!(asked.contains("forget all confirm"), "{}: {asked}", db.name);
+        let reply = common::say(
+            &core,
+            common::command(&discord, "forget all confirm", false),
+        )
+        .await;
         assert!(reply.starts_with("Done"), "{}: {reply}", db.name);
         let left = fact::Entity::find().all(&core.store.db).await.unwrap();
         assert!(left.is_empty(), "{}: {left:?}", db.name);
