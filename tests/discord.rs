@@ -19,7 +19,7 @@ use std::time::Duration;
 use whisperengine::app::Application;
 use whisperengine::config::Settings;
 use whisperengine::store::entities::{
-    audit_log, link_code, memory, platform_account, processed_event,
+    audit_log, feedback, link_code, memory, platform_account, processed_event,
 };
 
 const TOKEN: &str = "MTEwMDAwMDAwMDAwMDAwMDAwMQ.fake.bot-token";
@@ -30,6 +30,8 @@ const ADMIN: &str = "80351110224678999";
 /// No Administrator (8) or Manage Server (32) bit.
 const MEMBER_PERMISSIONS: &str = "1071698660929";
 const MESSAGE_CONTENT_INTENT: u64 = 1 << 15;
+const GUILD_MESSAGE_REACTIONS_INTENT: u64 = 1 << 10;
+const DIRECT_MESSAGE_REACTIONS_INTENT: u64 = 1 << 13;
 
 fn ana() -> Value {
     user(ANA, "ana", Some("Ana"), false)
@@ -802,6 +804,207 @@ async fn ids_that_are_not_numbers_stop_start_up_naming_the_variable() {
         assert!(error.starts_with(variable), "{error}");
     }
     assert!(fake.calls().is_empty(), "nothing was sent to Discord");
+}
+
+/// Every feedback row as (identity, platform, score, comment), oldest first.
+async fn feedback_rows(
+    core: &whisperengine::core::Core,
+) -> Vec<(uuid::Uuid, String, i16, Option<String>)> {
+    let mut rows = feedback::Entity::find().all(&core.store.db).await.unwrap();
+    rows.sort_by_key(|row| row.id);
+    rows.into_iter()
+        .map(|row| (row.identity_id, row.platform, row.score, row.comment))
+        .collect()
+}
+
+/// Waits (up to 15 s) until there are `count` feedback rows.
+async fn wait_for_feedback(core: &whisperengine::core::Core, count: usize) {
+    for _ in 0..300 {
+        if feedback_rows(core).await.len() >= count {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!(
+        "timed out waiting for {count} feedback row(s): {:?}",
+        feedback_rows(core).await
+    );
+}
+
+/// The identity of Ana's Discord account.
+async fn identity_of_ana(core: &whisperengine::core::Core) -> uuid::Uuid {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    platform_account::Entity::find()
+        .filter(platform_account::Column::Platform.eq("discord"))
+        .filter(platform_account::Column::UserId.eq(ANA))
+        .one(&core.store.db)
+        .await
+        .unwrap()
+        .expect("Ana's Discord account exists")
+        .identity_id
+}
+
+#[tokio::test]
+async fn thumbs_on_the_companions_replies_are_silent_feedback_counted_once() {
+    for (db, settings) in test_setups().await {
+        let (fake, host) = start_with_discord(settings).await;
+        let intents = fake.identifies()[0]["intents"].as_u64().unwrap();
+        assert_ne!(intents & GUILD_MESSAGE_REACTIONS_INTENT, 0, "{}", db.name);
+        assert_ne!(intents & DIRECT_MESSAGE_REACTIONS_INTENT, 0, "{}", db.name);
+
+        let anas_message = "1500000000000000050";
+        fake.dispatch("MESSAGE_CREATE", dm(anas_message, "Hello, how are you?"));
+        fake.wait_for_messages(DM_CHANNEL, 1).await;
+        let reply = fake.sent_message_ids(DM_CHANNEL)[0].clone();
+        let in_dm = || Reacted::Dm {
+            channel: DM_CHANNEL,
+        };
+
+        // Not feedback: Ana's 👍 on her own message, a 🎉 on the reply, the bot's own 👍.
+        fake.dispatch(
+            "MESSAGE_REACTION_ADD",
+            reaction_add(anas_message, ana(), in_dm(), "👍"),
+        );
+        fake.dispatch(
+            "MESSAGE_REACTION_ADD",
+            reaction_add(&reply, ana(), in_dm(), "🎉"),
+        );
+        fake.dispatch(
+            "MESSAGE_REACTION_ADD",
+            reaction_add(&reply, bot_user(), in_dm(), "👍"),
+        );
+        // Feedback: Ana's 👍 on the companion's reply; the same event again is dropped.
+        let thumbs_up = reaction_add(&reply, ana(), in_dm(), "👍");
+        fake.dispatch("MESSAGE_REACTION_ADD", thumbs_up.clone());
+        wait_for_feedback(&host.core, 1).await;
+        fake.dispatch("MESSAGE_REACTION_ADD", thumbs_up);
+        fake.dispatch(
+            "MESSAGE_REACTION_ADD",
+            reaction_add(&reply, ana(), in_dm(), "👎"),
+        );
+        wait_for_feedback(&host.core, 2).await;
+        assert!(
+            fake.message_fetches(DM_CHANNEL, &reply) >= 1,
+            "{}: a DM reaction does not say whose message it is, so the bot fetched it",
+            db.name
+        );
+        assert!(
+            fake.message_fetches(DM_CHANNEL, anas_message) >= 1,
+            "{}: Ana's own message was looked up and found to be hers",
+            db.name
+        );
+
+        // In a server, MESSAGE_REACTION_ADD names the message's author: no fetch needed.
+        fake.dispatch(
+            "MESSAGE_CREATE",
+            guild_message(
+                "1500000000000000051",
+                GENERAL_CHANNEL,
+                ana(),
+                &[],
+                &format!("<@{BOT_ID}> good evening!"),
+                vec![bot_user()],
+            ),
+        );
+        fake.wait_for_messages(GENERAL_CHANNEL, 1).await;
+        let guild_reply = fake.sent_message_ids(GENERAL_CHANNEL)[0].clone();
+        let bo = "90000000000000001";
+        let on = |message_author: &'static str| Reacted::Guild {
+            channel: GENERAL_CHANNEL,
+            message_author,
+        };
+        // Not feedback: Ana's 👍 on Bo's message, another bot's 👍 on the companion's reply.
+        fake.dispatch(
+            "MESSAGE_REACTION_ADD",
+            reaction_add("1500000000000000052", ana(), on(bo), "👍"),
+        );
+        fake.dispatch(
+            "MESSAGE_REACTION_ADD",
+            reaction_add(
+                &guild_reply,
+                user("90000000000000002", "helper", None, true),
+                on(BOT_ID),
+                "👍",
+            ),
+        );
+        fake.dispatch(
+            "MESSAGE_REACTION_ADD",
+            reaction_add(&guild_reply, ana(), on(BOT_ID), "👍🏾"),
+        );
+        wait_for_feedback(&host.core, 3).await;
+        // Let anything still in flight (the replay, the ignored reactions) finish.
+        tokio::time::sleep(Duration::from_millis(1000)).await;
+
+        let ana_identity = identity_of_ana(&host.core).await;
+        let reaction = Some("(reaction)".to_string());
+        assert_eq!(
+            feedback_rows(&host.core).await,
+            vec![
+                (ana_identity, "discord".to_string(), 5, reaction.clone()),
+                (ana_identity, "discord".to_string(), 1, reaction.clone()),
+                (ana_identity, "discord".to_string(), 5, reaction),
+            ],
+            "{}: 👍 → 5 once despite the replay, 👎 → 1, the server 👍🏾 → 5, nothing else",
+            db.name
+        );
+        assert_eq!(
+            fake.message_fetches(GENERAL_CHANNEL, &guild_reply),
+            0,
+            "{}: message_author_id was used",
+            db.name
+        );
+        assert_eq!(
+            fake.messages_to(DM_CHANNEL).len(),
+            1,
+            "{}: reactions are silent",
+            db.name
+        );
+        assert_eq!(
+            fake.messages_to(GENERAL_CHANNEL).len(),
+            1,
+            "{}: reactions are silent",
+            db.name
+        );
+        assert!(
+            !fake.calls().iter().any(
+                |call| call.path.contains("/webhooks/") || call.path.contains("/interactions/")
+            ),
+            "{}: nothing answered anywhere",
+            db.name
+        );
+        host.core.store.flush().await;
+        let event_id = format!("reaction:{reply}:{ANA}:👍");
+        assert!(
+            processed_event::Entity::find_by_id(("discord".to_string(), event_id.clone()))
+                .one(&host.core.store.db)
+                .await
+                .unwrap()
+                .is_some(),
+            "{}: {event_id} recorded for dedupe",
+            db.name
+        );
+        let metrics = reqwest::get(format!("{}/metrics", host.base))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let satisfaction = metrics
+            .lines()
+            .find(|line| {
+                line.starts_with("whisperengine_satisfaction_score")
+                    && line.contains("platform=\"discord\"")
+            })
+            .and_then(|line| line.rsplit(' ').next())
+            .and_then(|value| value.parse::<f64>().ok());
+        assert!(
+            satisfaction.is_some_and(|value| (value - 11.0 / 3.0).abs() < 1e-6),
+            "{}: the Discord satisfaction gauge is the mean of 5, 1, 5: {satisfaction:?}",
+            db.name
+        );
+        host.stop().await;
+        db.cleanup().await;
+    }
 }
 
 /// A core stand-in for connector-only tests: it answers nothing.

@@ -1,11 +1,13 @@
 //! A fake Discord on 127.0.0.1 for end-to-end tests of the Discord connector: the REST endpoints
-//! serenity calls (gateway discovery, `/users/@me`, channel messages and typing, command
-//! registration, interaction callbacks, webhook edits and follow-ups), recorded for assertions, and
+//! serenity calls (gateway discovery, `/users/@me`, channel messages and typing, fetching one
+//! message, command registration, interaction callbacks, webhook edits and follow-ups), recorded
+//! for assertions, and
 //! a gateway websocket speaking Discord's protocol: HELLO (op 10) → IDENTIFY (op 2) → READY and
 //! GUILD_CREATE dispatches, heartbeats (op 1 → op 11), dispatches with sequence numbers, and
 //! RESUME (op 6) → a replay of the events from the client's sequence on, starting
 //! [`REPLAY_OVERLAP`] events early (events it already had, as a replay after a reconnect can
-//! deliver) → RESUMED.
+//! deliver) → RESUMED. Messages it dispatched (MESSAGE_CREATE) or was sent are kept, so
+//! `GET /channels/{channel}/messages/{message}` answers them as Discord would (10008 otherwise).
 //!
 //! It also answers `POST /v1/chat/completions` like an OpenAI-compatible LLM with a fixed long
 //! markdown answer, for the reply-splitting test.
@@ -18,7 +20,7 @@ use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -54,6 +56,10 @@ struct State {
     gateway_url: String,
     calls: Vec<Call>,
     acknowledged: HashSet<String>,
+    /// Every message the fake knows, by id: dispatched in MESSAGE_CREATE or sent by the bot.
+    messages: HashMap<String, Value>,
+    /// Ids of the messages the bot sent, in order, with their channel.
+    sent: Vec<(String, String)>,
     next_id: u64,
     llm_answer: String,
     /// Bodies of the LLM requests received.
@@ -215,7 +221,19 @@ impl FakeDiscord {
             }
             ("POST", ["channels", _, "typing"]) => StatusCode::NO_CONTENT.into_response(),
             ("POST", ["channels", channel, "messages"]) => {
-                Json(self.message_json(channel, &body)).into_response()
+                let message = self.message_json(channel, &body);
+                let id = message["id"].as_str().unwrap_or_default().to_string();
+                let mut state = self.state.lock().unwrap();
+                state.messages.insert(id.clone(), message.clone());
+                state.sent.push((channel.to_string(), id));
+                Json(message).into_response()
+            }
+            ("GET", ["channels", channel, "messages", id]) => {
+                let known = self.state.lock().unwrap().messages.get(*id).cloned();
+                match known.filter(|message| message["channel_id"] == *channel) {
+                    Some(message) => Json(message).into_response(),
+                    None => error(StatusCode::NOT_FOUND, 10008, "Unknown Message"),
+                }
             }
             ("PUT", ["applications", application, "commands"])
             | ("PUT", ["applications", application, "guilds", _, "commands"]) => {
@@ -266,6 +284,27 @@ impl FakeDiscord {
     fn message_json(&self, channel: &str, body: &Value) -> Value {
         let content = body["content"].as_str().unwrap_or_default();
         payloads::dm_message(&self.new_id(), channel, payloads::bot_user(), content)
+    }
+
+    /// Ids of the messages the bot sent to `channel`, in order.
+    pub fn sent_message_ids(&self, channel: &str) -> Vec<String> {
+        self.state
+            .lock()
+            .unwrap()
+            .sent
+            .iter()
+            .filter(|(to, _)| to == channel)
+            .map(|(_, id)| id.clone())
+            .collect()
+    }
+
+    /// `GET /channels/{channel}/messages/{id}` calls so far (the bot fetching a message).
+    pub fn message_fetches(&self, channel: &str, id: &str) -> usize {
+        let path = format!("/api/v10/channels/{channel}/messages/{id}");
+        self.calls()
+            .iter()
+            .filter(|call| call.method == "GET" && call.path == path)
+            .count()
     }
 
     /// Every REST call so far.
@@ -368,6 +407,11 @@ impl FakeDiscord {
         let mut state = self.state.lock().unwrap();
         state.seq += 1;
         let seq = state.seq;
+        if kind == "MESSAGE_CREATE" {
+            if let Some(id) = data["id"].as_str() {
+                state.messages.insert(id.to_string(), data.clone());
+            }
+        }
         let payload = json!({ "op": 0, "t": kind, "s": seq, "d": data });
         state.replayable.push((seq, payload.clone()));
         if let Some(connection) = &state.connection {

@@ -14,11 +14,14 @@ use whisperengine_contract::{
 
 /// The gateway intents the bot asks for. Message Content is privileged: it must be enabled in the
 /// developer portal (Bot → Privileged Gateway Intents), or Discord closes the gateway with 4014.
+/// The two reaction intents (not privileged) bring 👍/👎 on the companion's replies as feedback.
 pub fn intents() -> GatewayIntents {
     GatewayIntents::GUILDS
         | GatewayIntents::GUILD_MESSAGES
         | GatewayIntents::DIRECT_MESSAGES
         | GatewayIntents::MESSAGE_CONTENT
+        | GatewayIntents::GUILD_MESSAGE_REACTIONS
+        | GatewayIntents::DIRECT_MESSAGE_REACTIONS
 }
 
 /// The Discord connector.

@@ -2,14 +2,17 @@
 //! [`mapping`] to the core with "typing…" showing, and the reply is posted; INTERACTION_CREATE is
 //! acknowledged at once (deferred, ephemeral for personal commands), checked against
 //! [`commands`], handed to the core, and answered by editing the deferred response.
+//! MESSAGE_REACTION_ADD of 👍/👎 on the bot's own message goes through [`reaction`] to the core as
+//! `feedback`, and the core's answer is dropped: a reaction gets no reply.
 
 use crate::commands;
 use crate::mapping::{self, Place};
+use crate::reaction;
 use crate::render;
 use crate::CAPABILITIES;
 use serenity::all::{
     ChannelId, ChannelType, Command, CommandInteraction, Context, GuildId, Interaction, Message,
-    Ready,
+    Reaction, Ready, UserId,
 };
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -17,7 +20,8 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use whisperengine_contract::{EventHandler, HandlerOutcome, InboundEvent, OutboundReply};
 
-/// Counter of Discord events by outcome (`reply`, `duplicate`, `ignored`, `skipped`, `refused`).
+/// Counter of Discord events by outcome (`reply`, `duplicate`, `ignored`, `skipped`, `refused`,
+/// `feedback` for a reaction taken as feedback).
 pub const EVENTS_METRIC: &str = "whisperengine_discord_events_total";
 
 /// Counts events being handled, so shutdown can wait for them.
@@ -160,6 +164,47 @@ impl GatewayHandler {
         }
     }
 
+    /// A reaction: 👍/👎 by a person on the bot's message becomes `feedback`; nothing is posted.
+    async fn handle_reaction(&self, ctx: &Context, added: &Reaction) {
+        let bot_id = self.bot_id.load(Ordering::SeqCst);
+        if let Err(skip) = reaction::feedback_score(added, bot_id) {
+            tracing::trace!(?skip, "Discord reaction is not feedback");
+            count("skipped");
+            return;
+        }
+        let Some(author) = message_author(ctx, added).await else {
+            count("skipped");
+            return;
+        };
+        let invocation = match reaction::to_feedback(added, bot_id, author) {
+            Ok(invocation) => invocation,
+            Err(skip) => {
+                tracing::trace!(?skip, "Discord reaction is not feedback");
+                count("skipped");
+                return;
+            }
+        };
+        // The core's answer ("Thank you! …") is dropped on purpose: reactions are silent.
+        match self
+            .core
+            .handle(InboundEvent::Command(invocation), CAPABILITIES)
+            .await
+        {
+            HandlerOutcome::Reply(_) => {
+                tracing::debug!(message = %added.message_id, "Discord reaction recorded as feedback");
+                count("feedback");
+            }
+            HandlerOutcome::Duplicate => {
+                tracing::debug!(message = %added.message_id, "replayed Discord reaction dropped");
+                count("duplicate");
+            }
+            HandlerOutcome::Ignored(reason) => {
+                tracing::debug!(reason, "reaction feedback not recorded");
+                count("ignored");
+            }
+        }
+    }
+
     async fn handle_command(&self, ctx: &Context, interaction: &CommandInteraction) {
         // Discord wants an acknowledgement within 3 s: defer before anything that can be slow.
         let is_ephemeral = commands::is_personal(&interaction.data.name);
@@ -241,6 +286,22 @@ async fn answer_interaction(
     }
 }
 
+/// Who wrote the reacted-to message: the event's `message_author_id` (sent in servers), else the
+/// message itself from serenity's cache or `GET /channels/{channel}/messages/{message}` (DMs).
+/// `None` when it cannot be fetched (deleted, no Read Message History): then it is not feedback.
+async fn message_author(ctx: &Context, added: &Reaction) -> Option<UserId> {
+    if let Some(author) = added.message_author_id {
+        return Some(author);
+    }
+    match added.channel_id.message(ctx, added.message_id).await {
+        Ok(message) => Some(message.author.id),
+        Err(error) => {
+            tracing::debug!(%error, message = %added.message_id, "reacted-to Discord message not fetched");
+            None
+        }
+    }
+}
+
 /// The guild's (role id, name) pairs from the cache (filled by GUILD_CREATE).
 fn roles_of(ctx: &Context, guild: GuildId) -> Vec<(u64, String)> {
     ctx.cache
@@ -297,6 +358,11 @@ impl serenity::client::EventHandler for GatewayHandler {
     async fn message(&self, ctx: Context, message: Message) {
         let _guard = self.in_flight.enter();
         self.handle_message(&ctx, &message).await;
+    }
+
+    async fn reaction_add(&self, ctx: Context, added: Reaction) {
+        let _guard = self.in_flight.enter();
+        self.handle_reaction(&ctx, &added).await;
     }
 
     async fn interaction_create(&self, ctx: Context, interaction: Interaction) {

@@ -4,6 +4,8 @@
 //! - [`commands`]: the slash commands, declared once as data: registered with Discord from it, and
 //!   every incoming interaction re-checked against it before the core sees it.
 //! - [`mapping`]: a gateway `MESSAGE_CREATE` → contract message (DM / mention / reply / listed channel).
+//! - [`reaction`]: a gateway `MESSAGE_REACTION_ADD` (👍/👎 on the companion's message) → the core's
+//!   `feedback` command; its reply is not posted (reactions are silent).
 //! - [`render`]: contract replies → Discord messages, embeds and interaction responses (split at
 //!   2,000 characters, no mass mentions).
 //! - [`handler`]: serenity's event handler tying them to the core's [`EventHandler`].
@@ -18,6 +20,7 @@ pub mod connector;
 pub mod error;
 pub mod handler;
 pub mod mapping;
+pub mod reaction;
 pub mod render;
 
 pub use connector::{check_credentials, DiscordConnector};

@@ -7,10 +7,11 @@ mod payloads;
 
 use payloads::*;
 use serde_json::{json, Value};
-use serenity::all::{CommandInteraction, Interaction, Message};
+use serenity::all::{CommandInteraction, Interaction, Message, Reaction, UserId};
 use whisperengine_contract::{Card, OutboundReply, Visibility};
 use whisperengine_discord::commands::{self, Refusal};
 use whisperengine_discord::mapping::{self, Place, Skip};
+use whisperengine_discord::reaction::{self, ReactionSkip};
 use whisperengine_discord::render;
 
 const BOT: u64 = 1100000000000000001;
@@ -167,6 +168,124 @@ fn a_thread_message_records_the_parent_channel_and_the_thread() {
     assert_eq!(
         mapped.context.thread_id.as_deref(),
         Some("1700000000000000001")
+    );
+}
+
+fn parse_reaction(payload: Value) -> Reaction {
+    serde_json::from_value(payload).expect("a MESSAGE_REACTION_ADD payload")
+}
+
+const BOT_MESSAGE: &str = "1500000000000000100";
+const DM: &str = "1600000000000000001";
+
+#[test]
+fn a_thumbs_up_on_the_bots_message_is_feedback_5_with_a_per_user_message_and_emoji_event_id() {
+    let in_dm = parse_reaction(reaction_add(
+        BOT_MESSAGE,
+        ana(),
+        Reacted::Dm { channel: DM },
+        "👍🏽",
+    ));
+    assert_eq!(
+        in_dm.message_author_id, None,
+        "DMs do not say whose message it is"
+    );
+    let feedback = reaction::to_feedback(&in_dm, BOT, UserId::new(BOT)).unwrap();
+    assert_eq!(feedback.name, "feedback");
+    assert_eq!(
+        feedback.args,
+        vec!["5".to_string(), "(reaction)".to_string()]
+    );
+    assert_eq!(
+        feedback.event_id,
+        format!("reaction:{BOT_MESSAGE}:{ANA}:👍🏽")
+    );
+    assert_eq!(feedback.invoker.to_string(), format!("discord:{ANA}"));
+    assert_eq!(feedback.context.visibility, Visibility::Dm);
+    assert_eq!(feedback.context.channel_id, DM);
+    assert!(!feedback.invoker_is_admin);
+
+    let in_guild = parse_reaction(reaction_add(
+        BOT_MESSAGE,
+        ana(),
+        Reacted::Guild {
+            channel: GENERAL_CHANNEL,
+            message_author: BOT_ID,
+        },
+        "👎",
+    ));
+    let author = in_guild
+        .message_author_id
+        .expect("servers say whose message it is");
+    let feedback = reaction::to_feedback(&in_guild, BOT, author).unwrap();
+    assert_eq!(
+        feedback.args,
+        vec!["1".to_string(), "(reaction)".to_string()]
+    );
+    assert_eq!(feedback.invoker.display_name.as_deref(), Some("Ana"));
+    assert_eq!(feedback.context.scope, GUILD_ID);
+    assert_eq!(feedback.context.visibility, Visibility::Public);
+}
+
+#[test]
+fn reactions_by_bots_on_other_messages_or_with_other_emoji_are_not_feedback() {
+    let on_anas_message = parse_reaction(reaction_add(
+        "1500000000000000101",
+        user("90000000000000001", "bo", Some("Bo"), false),
+        Reacted::Guild {
+            channel: GENERAL_CHANNEL,
+            message_author: ANA,
+        },
+        "👍",
+    ));
+    let author = on_anas_message.message_author_id.unwrap();
+    assert_eq!(
+        reaction::to_feedback(&on_anas_message, BOT, author).unwrap_err(),
+        ReactionSkip::NotOnBotMessage
+    );
+
+    let by_a_bot = parse_reaction(reaction_add(
+        BOT_MESSAGE,
+        user("5", "otherbot", None, true),
+        Reacted::Guild {
+            channel: GENERAL_CHANNEL,
+            message_author: BOT_ID,
+        },
+        "👍",
+    ));
+    assert_eq!(
+        reaction::feedback_score(&by_a_bot, BOT).unwrap_err(),
+        ReactionSkip::FromBot
+    );
+
+    let by_itself = parse_reaction(reaction_add(
+        BOT_MESSAGE,
+        bot_user(),
+        Reacted::Dm { channel: DM },
+        "👍",
+    ));
+    assert_eq!(
+        reaction::feedback_score(&by_itself, BOT).unwrap_err(),
+        ReactionSkip::OwnReaction
+    );
+
+    let party = parse_reaction(reaction_add(
+        BOT_MESSAGE,
+        ana(),
+        Reacted::Dm { channel: DM },
+        "🎉",
+    ));
+    assert_eq!(
+        reaction::to_feedback(&party, BOT, UserId::new(BOT)).unwrap_err(),
+        ReactionSkip::NotFeedback
+    );
+
+    let mut custom = reaction_add(BOT_MESSAGE, ana(), Reacted::Dm { channel: DM }, "thumbsup");
+    custom["emoji"]["id"] = json!("41771983429993937");
+    assert_eq!(
+        reaction::feedback_score(&parse_reaction(custom), BOT).unwrap_err(),
+        ReactionSkip::NotFeedback,
+        "a server's custom emoji named like a thumb is not feedback"
     );
 }
 

@@ -1,5 +1,5 @@
 //! Discord gateway payloads in the shapes Discord documents (API v10): the `d` of READY,
-//! GUILD_CREATE, MESSAGE_CREATE and INTERACTION_CREATE dispatches. Shared by the crate's mapping
+//! GUILD_CREATE, MESSAGE_CREATE, MESSAGE_REACTION_ADD and INTERACTION_CREATE dispatches. Shared by the crate's mapping
 //! tests and the host's end-to-end test (which includes this file by path).
 #![allow(dead_code)]
 
@@ -100,6 +100,44 @@ pub fn as_reply_to(mut message: Value, replied: Value) -> Value {
     });
     message["referenced_message"] = replied;
     message
+}
+
+/// Where a reaction was added.
+pub enum Reacted<'a> {
+    /// In a DM channel: no guild, member or `message_author_id` (Discord sends them in servers).
+    Dm { channel: &'a str },
+    /// In the guild's channel, on a message written by `message_author` (a user id).
+    Guild {
+        channel: &'a str,
+        message_author: &'a str,
+    },
+}
+
+/// A MESSAGE_REACTION_ADD of the unicode `emoji` by `reactor` (a user object) on `message_id`.
+pub fn reaction_add(message_id: &str, reactor: Value, reacted: Reacted<'_>, emoji: &str) -> Value {
+    let mut reaction = json!({
+        "type": 0,
+        "user_id": reactor["id"],
+        "message_id": message_id,
+        "emoji": { "id": null, "name": emoji },
+        "burst": false,
+        "burst_colors": [],
+    });
+    match reacted {
+        Reacted::Dm { channel } => reaction["channel_id"] = json!(channel),
+        Reacted::Guild {
+            channel,
+            message_author,
+        } => {
+            let mut member = member(&[], None);
+            member["user"] = reactor;
+            reaction["channel_id"] = json!(channel);
+            reaction["guild_id"] = json!(GUILD_ID);
+            reaction["member"] = member;
+            reaction["message_author_id"] = json!(message_author);
+        }
+    }
+    reaction
 }
 
 /// A slash command option of type `kind` (3 string, 4 integer, 5 boolean) with `value`.
