@@ -939,6 +939,7 @@ async fn socket_mode_envelopes_are_acknowledged_with_their_envelope_id_and_answe
         settings.slack_app_token = Some(APP_TOKEN.to_string().into());
         settings.slack_api_url = Some(fake.api_url());
         let application = Application::build(settings).await.expect("the host builds");
+        let core = application.core.clone();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let running = tokio::spawn(application.run_until_stopped(async move {
             let _ = stopped.await;
@@ -1004,6 +1005,37 @@ async fn socket_mode_envelopes_are_acknowledged_with_their_envelope_id_and_answe
             fake.delivered("chat.postMessage").len(),
             1,
             "{}: the broken frame got no reply",
+            db.name
+        );
+
+        // A 👎 on the companion's reply, over the socket: acknowledged, feedback 1, no answer.
+        let reaction_envelope = "3c7e-socket-reaction";
+        fake.send_frame(&json!({
+            "envelope_id": reaction_envelope, "type": "events_api",
+            "payload": reaction("Ev0SOCKRE1", ANA, "thumbsdown", BOT_USER, "1700000021.000100"),
+            "accepts_response_payload": false, "retry_attempt": 0, "retry_reason": ""
+        }));
+        assert!(
+            fake.wait_for_ack(reaction_envelope).await.is_some(),
+            "{}",
+            db.name
+        );
+        let rows = feedback_rows(&core, 1).await;
+        let scores: Vec<(&str, i16)> = rows
+            .iter()
+            .map(|row| (row.platform.as_str(), row.score))
+            .collect();
+        assert_eq!(scores, [("slack", 1)], "{}", db.name);
+        assert_eq!(
+            rows[0].identity_id,
+            slack_identity(&core, ANA).await,
+            "{}",
+            db.name
+        );
+        assert_eq!(
+            posts(&fake).len(),
+            2,
+            "{}: DM reply and command answer only",
             db.name
         );
 
