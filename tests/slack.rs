@@ -753,6 +753,7 @@ async fn thumbs_on_the_companions_replies_are_silent_feedback_recorded_once_per_
     for (db, settings) in test_setups().await {
         let fake = FakeSlack::start().await;
         fake.add_user("U0CAROL01", "Carol", false);
+        fake.add_bot_user("U0OTHERBOT", "Pollster");
         let (host, core) = start_host(&fake, settings).await;
         let said = "1700000030.000100";
         assert_eq!(
@@ -767,9 +768,11 @@ async fn thumbs_on_the_companions_replies_are_silent_feedback_recorded_once_per_
         );
         let reply_ts = "1700000031.000100";
 
-        // Ignored: a 👍 on Ana's own message, an emoji that is not a thumb, the bot's own 👍.
+        // Ignored: a 👍 on Ana's own message, an emoji that is not a thumb, the companion's own 👍,
+        // another app's bot's 👍.
         for ignored in [
             reaction("Ev0FBOTHR1", "U0CAROL01", "+1", ANA, said),
+            reaction("Ev0FBBOT01", "U0OTHERBOT", "+1", BOT_USER, reply_ts),
             reaction("Ev0FBTADA1", ANA, "tada", BOT_USER, reply_ts),
             reaction("Ev0FBSELF1", BOT_USER, "+1", BOT_USER, reply_ts),
         ] {
@@ -845,6 +848,16 @@ async fn thumbs_on_the_companions_replies_are_silent_feedback_recorded_once_per_
                 .unwrap(),
             0,
             "{}: Carol's 👍 on Ana's message never reached the core",
+            db.name
+        );
+        assert_eq!(
+            platform_account::Entity::find()
+                .filter(platform_account::Column::UserId.eq("U0OTHERBOT"))
+                .count(&core.store.db)
+                .await
+                .unwrap(),
+            0,
+            "{}: a bot's 👍 never reached the core",
             db.name
         );
 
