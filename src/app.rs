@@ -26,6 +26,7 @@ pub fn store_options(settings: &Settings) -> StoreOptions {
         hot_capacity: settings.hot_cache_capacity,
         hot_refresh: settings.memory_sync_interval,
         encryption_key: settings.data_encryption_key.clone(),
+        conflict_policy: crate::store::ConflictPolicy::from(settings),
     }
 }
 

@@ -286,3 +286,81 @@ async fn edits_further_apart_than_the_window_are_not_conflicts() {
         db.cleanup().await;
     }
 }
+
+/// Two separate identities each set `tone`, then an admin links them.
+async fn link_with_values(settings: Settings) -> Core {
+    let core = common::core_for(settings).await;
+    common::say(
+        &core,
+        common::command(&slack(), "prefs set tone warm", false),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    common::say(
+        &core,
+        common::command(&discord(), "prefs set tone direct", false),
+    )
+    .await;
+    let reply = common::say(
+        &core,
+        common::command(
+            &slack(),
+            &format!("admin link {} {}", slack(), discord()),
+            true,
+        ),
+    )
+    .await;
+    assert!(reply.to_lowercase().contains("linked"), "{reply}");
+    core
+}
+
+#[tokio::test]
+async fn linking_two_histories_with_different_values_is_a_resolved_conflict_under_latest_wins() {
+    for (db, mut settings) in common::test_setups().await {
+        settings.conflict_resolution_strategy = ConflictStrategy::LatestWins;
+        let core = link_with_values(settings).await;
+        let conflicts = sync_conflict::Entity::find()
+            .all(&core.store.db)
+            .await
+            .unwrap();
+        assert_eq!(conflicts.len(), 1, "{}: {conflicts:?}", db.name);
+        assert_eq!(conflicts[0].status, "resolved");
+        assert_eq!(
+            conflicts[0].kept_value, "direct",
+            "{}: the newer value",
+            db.name
+        );
+        assert_eq!(tone(&core, &slack()).await, "direct", "{}", db.name);
+        drop(core);
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn linking_two_histories_under_manual_holds_the_keepers_value_until_chosen() {
+    for (db, mut settings) in common::test_setups().await {
+        settings.conflict_resolution_strategy = ConflictStrategy::Manual;
+        let core = link_with_values(settings).await;
+        let conflicts = sync_conflict::Entity::find()
+            .all(&core.store.db)
+            .await
+            .unwrap();
+        assert_eq!(conflicts.len(), 1, "{}: {conflicts:?}", db.name);
+        assert_eq!(conflicts[0].status, "open");
+        // The value of the account linked to (Slack's) holds until the person picks.
+        assert_eq!(tone(&core, &discord()).await, "warm", "{}", db.name);
+        let reply = common::say(
+            &core,
+            common::command(
+                &discord(),
+                &format!("conflicts resolve {} discord", conflicts[0].id),
+                false,
+            ),
+        )
+        .await;
+        assert!(reply.starts_with("Done"), "{}: {reply}", db.name);
+        assert_eq!(tone(&core, &slack()).await, "direct", "{}", db.name);
+        drop(core);
+        db.cleanup().await;
+    }
+}

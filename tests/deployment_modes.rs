@@ -10,7 +10,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use std::time::Duration;
 use whisperengine::config::{DeploymentMode, Settings};
 use whisperengine::core::identity::find_account;
-use whisperengine::store::entities::{audit_log, identity, memory};
+use whisperengine::store::entities::{audit_log, fact, identity, memory};
 use whisperengine_contract::{
     ConversationContext, InboundEvent, InboundMessage, Platform, PlatformAccount,
 };
@@ -213,24 +213,42 @@ async fn memory_retention_deletes_rows_older_than_the_limit_only() {
         let slack = PlatformAccount::new(Platform::Slack, "T1", "U1");
         say(&core, message(&slack, "My cat is called Miso")).await;
         say(&core, message(&slack, "My dog is called Rex")).await;
-        let miso = memory::Entity::find()
-            .filter(memory::Column::Content.eq("My cat is called Miso"))
-            .one(&core.store.db)
+        // Everything of the first exchange (the message, the companion's answer) is three days old.
+        let three_days_ago = chrono::Utc::now() - chrono::TimeDelta::days(3);
+        let aged_turns = memory::Entity::update_many()
+            .col_expr(
+                memory::Column::CreatedAt,
+                sea_orm::sea_query::Expr::value(three_days_ago),
+            )
+            .filter(memory::Column::Content.contains("Miso"))
+            .exec(&core.store.db)
             .await
-            .expect("readable")
-            .expect("stored");
-        memory::ActiveModel {
-            id: Set(miso.id),
-            created_at: Set(chrono::Utc::now() - chrono::TimeDelta::days(3)),
-            ..Default::default()
-        }
-        .update(&core.store.db)
-        .await
-        .expect("aged");
+            .expect("aged");
+        assert!(aged_turns.rows_affected >= 1, "{}", db.name);
+        // The fact extracted from that message was learnt at the same moment: it ages with it.
+        let aged_facts = fact::Entity::update_many()
+            .col_expr(
+                fact::Column::CreatedAt,
+                sea_orm::sea_query::Expr::value(three_days_ago),
+            )
+            .filter(fact::Column::Value.eq("Miso"))
+            .exec(&core.store.db)
+            .await
+            .expect("facts aged");
+        assert_eq!(
+            aged_facts.rows_affected, 1,
+            "{}: one fact about Miso",
+            db.name
+        );
         let expired = whisperengine::core::lifecycle::expire(&core, chrono::Utc::now())
             .await
             .expect("expiry runs");
-        assert_eq!(expired.rows, 1, "{}: {expired:?}", db.name);
+        assert_eq!(
+            expired.rows,
+            aged_turns.rows_affected + aged_facts.rows_affected,
+            "{}: {expired:?}",
+            db.name
+        );
         let left: Vec<String> = memory::Entity::find()
             .all(&core.store.db)
             .await

@@ -437,6 +437,26 @@ async fn a_corrected_fact_replaces_the_old_one_and_keeps_its_history() {
         assert_eq!(rows[1].value, "Lisbon");
         assert_eq!(rows[1].superseded_at, None);
         assert_eq!(rows[1].platform, "discord");
+        let clashes = whisperengine::store::entities::sync_conflict::Entity::find()
+            .filter(whisperengine::store::entities::sync_conflict::Column::Kind.eq("fact"))
+            .all(&core.store.db)
+            .await
+            .unwrap();
+        assert_eq!(
+            clashes.len(),
+            1,
+            "{}: a cross-platform contradiction is recorded",
+            db.name
+        );
+        assert_eq!(clashes[0].key, "user.location");
+        assert_eq!(
+            (
+                clashes[0].kept_value.as_str(),
+                clashes[0].other_value.as_str()
+            ),
+            ("Lisbon", "Porto")
+        );
+        assert_eq!(clashes[0].status, "resolved");
 
         let reply = common::say(&core, common::message(&teams, "Where do I live now?")).await;
         let prompt = recorder.last();
@@ -488,6 +508,73 @@ async fn facts_and_strong_requests_are_important_and_small_talk_is_not() {
             importance[2] >= 0.8,
             "{}: remember that {importance:?}",
             db.name
+        );
+        drop(core);
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn forget_all_forgets_facts_too() {
+    for (db, settings) in common::test_setups().await {
+        let (core, recorder) = linked_core(settings).await;
+        let [slack, discord, ..] = accounts();
+        common::say(&core, common::message(&slack, "My cat is called Miso")).await;
+        let reply = common::say(&core, common::command(&discord, "forget all", false)).await;
+        assert!(reply.starts_with("Done"), "{}: {reply}", db.name);
+        let left = fact::Entity::find().all(&core.store.db).await.unwrap();
+        assert!(left.is_empty(), "{}: {left:?}", db.name);
+        common::say(&core, common::message(&discord, "What's my cat called?")).await;
+        let prompt = recorder.last();
+        assert!(
+            prompt.facts.is_empty() && prompt.memories.is_empty(),
+            "{}",
+            db.name
+        );
+        drop(core);
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn forgetting_a_memory_forgets_the_facts_it_stated() {
+    for (db, settings) in common::test_setups().await {
+        let (core, recorder) = linked_core(settings).await;
+        let [slack, discord, ..] = accounts();
+        common::say(&core, common::message(&slack, "My cat is called Miso")).await;
+        common::say(&core, common::message(&slack, "I live in Porto")).await;
+        core.store.flush().await;
+        let stated = whisperengine::store::entities::memory::Entity::find()
+            .filter(
+                whisperengine::store::entities::memory::Column::Content.eq("My cat is called Miso"),
+            )
+            .one(&core.store.db)
+            .await
+            .unwrap()
+            .unwrap();
+        let reply = common::say(
+            &core,
+            common::command(&discord, &format!("forget {}", stated.id), false),
+        )
+        .await;
+        assert!(reply.starts_with("Done"), "{}: {reply}", db.name);
+        let left: Vec<String> = fact::Entity::find()
+            .all(&core.store.db)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|row| row.value)
+            .collect();
+        assert_eq!(left, vec!["Porto".to_string()], "{}", db.name);
+        common::say(&core, common::message(&discord, "What's my cat called?")).await;
+        let prompt = recorder.last();
+        assert!(
+            !prompt.facts.iter().any(|f| f.value == "Miso")
+                && !prompt.memories.iter().any(|m| m.text.contains("Miso")),
+            "{}: {:?} {:?}",
+            db.name,
+            prompt.facts,
+            prompt.memories
         );
         drop(core);
         db.cleanup().await;

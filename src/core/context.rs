@@ -8,6 +8,7 @@
 
 use crate::config::{Settings, SyncCategory};
 use crate::core::recall::{self, Query};
+use crate::core::tuning::Limits;
 use crate::core::{facts, preferences};
 use crate::llm::{KnownFact, RecalledMemory, Speaker, Turn};
 use crate::store::hot::{AccountInfo, FactRecord, IdentityHot, TurnRecord};
@@ -99,12 +100,15 @@ pub struct Gathered {
     pub history: Vec<Turn>,
     pub memories: Vec<RecalledMemory>,
     pub facts: Vec<KnownFact>,
-    /// (account, created_at, memory id) of each recalled memory, to update its recall counters.
-    pub recalled: Vec<(i64, DateTime<Utc>, Option<i64>)>,
+    /// Each recalled memory, to update its recall counters.
+    pub recalled: Vec<Recalled>,
 }
 
-/// Gathers recent turns, relevant memories and facts for a reply to `text`. The message being
-/// answered must not yet be in `state`.
+/// A memory brought up in a reply: (origin account, created at, `memory` row id when known).
+pub type Recalled = (i64, DateTime<Utc>, Option<i64>);
+
+/// Gathers recent turns, relevant memories and facts for a reply to `text`, with the configured
+/// amount of context. The message being answered must not yet be in `state`.
 pub fn gather(
     settings: &Settings,
     state: &IdentityHot,
@@ -113,8 +117,32 @@ pub fn gather(
     text: &str,
     now: DateTime<Utc>,
 ) -> Gathered {
+    let limits = Limits {
+        memories: top_k(settings, account.platform),
+        history_turns: settings.history_turns,
+    };
+    gather_with(settings, state, account, context, text, now, limits)
+}
+
+/// [`gather`] with the amount of context chosen by the caller (adaptive tuning).
+pub fn gather_with(
+    settings: &Settings,
+    state: &IdentityHot,
+    account: &AccountInfo,
+    context: &ConversationContext,
+    text: &str,
+    now: DateTime<Utc>,
+    limits: Limits,
+) -> Gathered {
     let shares_history = preferences::is_shared(settings, state, SyncCategory::ConversationHistory);
-    let history = recent_history(settings, state, account, context, shares_history);
+    let history = recent_history(
+        settings,
+        state,
+        account,
+        context,
+        shares_history,
+        limits.history_turns,
+    );
     let query = Query::new(text);
     let (memories, recalled) = recall_memories(
         settings,
@@ -124,6 +152,7 @@ pub fn gather(
         &query,
         shares_history,
         now,
+        limits.memories,
     );
     let facts = known_facts(state, account, context, &query, shares_history);
     Gathered {
@@ -142,6 +171,7 @@ fn recent_history(
     account: &AccountInfo,
     context: &ConversationContext,
     shares_history: bool,
+    history_turns: usize,
 ) -> Vec<Turn> {
     let visible: Vec<&TurnRecord> = state
         .recent
@@ -156,7 +186,7 @@ fn recent_history(
     let mut chosen: Vec<&TurnRecord> = own
         .iter()
         .copied()
-        .skip(own.len().saturating_sub(settings.history_turns))
+        .skip(own.len().saturating_sub(history_turns))
         .collect();
     if settings.sync_conversation_history && shares_history {
         let others: Vec<&TurnRecord> = visible
@@ -216,7 +246,8 @@ fn recall_memories(
     query: &Query,
     shares_history: bool,
     now: DateTime<Utc>,
-) -> (Vec<RecalledMemory>, Vec<(i64, DateTime<Utc>, Option<i64>)>) {
+    top_k: usize,
+) -> (Vec<RecalledMemory>, Vec<Recalled>) {
     let shares_importance = preferences::is_shared(settings, state, SyncCategory::MemoryImportance);
     let shares_emotional = preferences::is_shared(settings, state, SyncCategory::EmotionalMemories);
     let candidates: Vec<&TurnRecord> = state
@@ -253,7 +284,7 @@ fn recall_memories(
             .unwrap_or(std::cmp::Ordering::Equal)
             .then(b.1.created_at.cmp(&a.1.created_at))
     });
-    scored.truncate(top_k(settings, account.platform));
+    scored.truncate(top_k);
     let recalled = scored
         .iter()
         .map(|(_, record)| (record.account_id, record.created_at, record.memory_id))

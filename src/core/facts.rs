@@ -4,7 +4,7 @@
 //! corrected fact UPDATES the current one (the old row is kept, marked superseded).
 
 use crate::core::Result;
-use crate::store::entities::fact;
+use crate::store::entities::{fact, sync_conflict};
 use crate::store::hot::{AccountInfo, FactRecord};
 use crate::store::Store;
 use chrono::{DateTime, Utc};
@@ -41,6 +41,10 @@ const SINGLE_VALUED: &[&str] = &[
 
 /// Words that end a value ("I live in Lisbon with my wife" → "Lisbon").
 const VALUE_ENDS: &[&str] = &[
+    "what",
+    "how",
+    "if",
+    "whether",
     "and",
     "but",
     "with",
@@ -142,7 +146,10 @@ pub fn extract(text: &str) -> Vec<Extracted> {
 /// Lower-cased sentences with typographic apostrophes folded and "remember that" dropped.
 fn sentences(text: &str) -> Vec<String> {
     text.replace(['’', '‘'], "'")
-        .split(['.', '!', '?', ';', '\n'])
+        .split_inclusive(['.', '!', '?', ';', '\n'])
+        // A question states nothing ("is my cat called Miso?").
+        .filter(|part| !part.trim_end().ends_with('?'))
+        .map(|part| part.trim_end_matches(['.', '!', ';', '\n']))
         .map(|part| {
             let lower = part.trim().to_lowercase();
             let lower = lower
@@ -458,7 +465,8 @@ fn extract_named(
             };
             if index == 3
                 && ([
-                    "a", "an", "the", "very", "so", "really", "sick", "old", "young",
+                    "a", "an", "the", "very", "so", "really", "sick", "old", "young", "called",
+                    "named",
                 ]
                 .contains(&name.as_str())
                     || rest.split_whitespace().count() > 2)
@@ -587,6 +595,84 @@ pub async fn store(
         });
     }
     Ok(outcomes)
+}
+
+/// Records, as resolved conflicts, facts that replaced a fact told on ANOTHER platform within
+/// `window` (SETTINGS_SYNC_INTERVAL): the newer statement is current, the older one stays as
+/// history, and the person can see the clash with `conflicts`.
+pub async fn record_contradictions(
+    store: &Store,
+    identity: uuid::Uuid,
+    outcomes: &[Stored],
+    window: std::time::Duration,
+    now: DateTime<Utc>,
+) -> Result<usize> {
+    let window =
+        chrono::Duration::from_std(window).unwrap_or_else(|_| chrono::Duration::seconds(300));
+    let mut recorded = 0;
+    for outcome in outcomes {
+        let Stored::Added {
+            fact,
+            replaced: Some(old),
+        } = outcome
+        else {
+            continue;
+        };
+        if old.platform == fact.platform || now - old.updated_at >= window {
+            continue;
+        }
+        sync_conflict::ActiveModel {
+            identity_id: Set(identity),
+            kind: Set("fact".into()),
+            key: Set(format!("{}.{}", fact.subject, fact.attribute)),
+            kept_value: Set(fact.value.clone()),
+            other_value: Set(old.value.clone()),
+            kept_platform: Set(fact.platform.as_str().to_string()),
+            other_platform: Set(old.platform.as_str().to_string()),
+            strategy: Set("latest_wins".into()),
+            status: Set("resolved".into()),
+            resolution: Set(Some(
+                "the newer statement is current; the older one is kept as history".into(),
+            )),
+            created_at: Set(now),
+            resolved_at: Set(Some(now)),
+            ..Default::default()
+        }
+        .insert(&store.db)
+        .await?;
+        metrics::counter!("whisperengine_sync_conflicts_total", "kind" => "fact").increment(1);
+        recorded += 1;
+    }
+    Ok(recorded)
+}
+
+/// Forgets the facts a memory stated (before the memory itself is forgotten): its text is read
+/// again and the matching facts of its account (current or history) are deleted. A fact that was
+/// since replaced by another statement goes with it; the newer one stays.
+pub async fn forget_stated_in(
+    db: &impl sea_orm::ConnectionTrait,
+    memory_id: i64,
+    account_ids: &[i64],
+) -> Result<u64> {
+    let Some(row) = crate::store::entities::memory::Entity::find_by_id(memory_id)
+        .filter(crate::store::entities::memory::Column::AccountId.is_in(account_ids.to_vec()))
+        .one(db)
+        .await?
+    else {
+        return Ok(0);
+    };
+    let mut deleted = 0;
+    for stated in extract(&row.content) {
+        let result = fact::Entity::delete_many()
+            .filter(fact::Column::AccountId.eq(row.account_id))
+            .filter(fact::Column::Subject.eq(stated.subject.as_str()))
+            .filter(fact::Column::Attribute.eq(stated.attribute))
+            .filter(fact::Column::Value.eq(stated.value.as_str()))
+            .exec(db)
+            .await?;
+        deleted += result.rows_affected;
+    }
+    Ok(deleted)
 }
 
 /// The current facts of these accounts.
@@ -780,6 +866,8 @@ mod tests {
         let likes = &extract("I love jazz")[0];
         assert!(!same_slot(&record("likes", "user", "sailing"), likes));
         assert!(same_slot(&record("dislikes", "user", "jazz"), likes));
+        // A name that is no word ("<!here>") is no fact; "called" itself is never the name.
+        assert!(extract("my cat is called <!here>").is_empty());
         let dog = &extract("my dog is called Rex")[0];
         assert!(!same_slot(&record("pet", "cat", "Miso"), dog));
         assert_eq!(

@@ -159,77 +159,103 @@ fn readable_turn(store: &Store, row: &memory::Model) -> TurnRecord {
 /// Builds an identity's hot state from SQL.
 pub async fn load_identity(store: &Store, identity_id: Uuid) -> Result<IdentityHot> {
     let db = &store.db;
-    let accounts = linked_accounts(db, identity_id).await?;
+    // Independent reads run at once on the pool: a cold identity costs one round of queries, not nine.
+    let (accounts, isolated, open_conflicts, emotion) = tokio::try_join!(
+        linked_accounts(db, identity_id),
+        crate::core::isolation::is_isolated(db, identity_id),
+        async {
+            Ok(sync_conflict::Entity::find()
+                .filter(sync_conflict::Column::IdentityId.eq(identity_id))
+                .filter(sync_conflict::Column::Status.eq("open"))
+                .filter(sync_conflict::Column::Kind.eq("preference"))
+                .order_by_asc(sync_conflict::Column::Id)
+                .all(db)
+                .await?
+                .iter()
+                .map(crate::core::preferences::open_conflict)
+                .collect())
+        },
+        async {
+            Ok::<_, crate::core::CoreError>(
+                emotional_state::Entity::find_by_id(identity_id)
+                    .one(db)
+                    .await?
+                    .map(crate::core::emotion::snapshot_of),
+            )
+        },
+    )?;
     let account_ids: Vec<i64> = accounts.iter().map(|account| account.id).collect();
-    let isolated = crate::core::isolation::is_isolated(db, identity_id).await?;
     let mut state = IdentityHot {
         accounts,
         isolated,
+        open_conflicts,
+        emotion,
         loaded_at: Some(std::time::Instant::now()),
         ..IdentityHot::default()
     };
-    if !account_ids.is_empty() {
-        let mut recent = memory::Entity::find()
-            .filter(memory::Column::AccountId.is_in(account_ids.clone()))
-            .order_by_desc(memory::Column::Id)
-            .limit(RECENT_TURNS as u64)
-            .all(db)
-            .await?;
-        recent.reverse();
-        state.recent = recent.iter().map(|row| readable_turn(store, row)).collect();
-        let mut recallable = memory::Entity::find()
-            .filter(memory::Column::AccountId.is_in(account_ids.clone()))
-            .filter(memory::Column::Role.eq("user"))
-            .order_by_desc(memory::Column::Id)
-            .limit(RECALL_WINDOW as u64)
-            .all(db)
-            .await?;
-        recallable.reverse();
-        state.recallable = recallable
-            .iter()
-            .map(|row| readable_turn(store, row))
-            .collect();
-        state.facts = crate::core::facts::load_current(db, &account_ids).await?;
-        let mut observations = emotion_observation::Entity::find()
-            .filter(emotion_observation::Column::AccountId.is_in(account_ids.clone()))
-            .order_by_desc(emotion_observation::Column::Id)
-            .limit(crate::core::emotion::MAX_OBSERVATIONS as u64)
-            .all(db)
-            .await?;
-        observations.reverse();
-        state.observations = observations
-            .iter()
-            .map(crate::core::emotion::Observation::from_row)
-            .collect();
-        state.preferences = preference::Entity::find()
-            .filter(preference::Column::AccountId.is_in(account_ids))
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|row| PreferenceRecord {
-                account_id: row.account_id,
-                key: row.key,
-                value: row.value,
-                version: row.version,
-                updated_at: row.updated_at,
-                updated_by_platform: row.updated_by_platform,
-            })
-            .collect();
+    if account_ids.is_empty() {
+        return Ok(state);
     }
-    state.open_conflicts = sync_conflict::Entity::find()
-        .filter(sync_conflict::Column::IdentityId.eq(identity_id))
-        .filter(sync_conflict::Column::Status.eq("open"))
-        .filter(sync_conflict::Column::Kind.eq("preference"))
-        .order_by_asc(sync_conflict::Column::Id)
-        .all(db)
-        .await?
+    let (mut recent, mut recallable, facts, mut observations, preferences) = tokio::try_join!(
+        async {
+            Ok(memory::Entity::find()
+                .filter(memory::Column::AccountId.is_in(account_ids.clone()))
+                .order_by_desc(memory::Column::Id)
+                .limit(RECENT_TURNS as u64)
+                .all(db)
+                .await?)
+        },
+        async {
+            Ok(memory::Entity::find()
+                .filter(memory::Column::AccountId.is_in(account_ids.clone()))
+                .filter(memory::Column::Role.eq("user"))
+                .order_by_desc(memory::Column::Id)
+                .limit(RECALL_WINDOW as u64)
+                .all(db)
+                .await?)
+        },
+        crate::core::facts::load_current(db, &account_ids),
+        async {
+            Ok(emotion_observation::Entity::find()
+                .filter(emotion_observation::Column::AccountId.is_in(account_ids.clone()))
+                .order_by_desc(emotion_observation::Column::Id)
+                .limit(crate::core::emotion::MAX_OBSERVATIONS as u64)
+                .all(db)
+                .await?)
+        },
+        async {
+            Ok::<_, crate::core::CoreError>(
+                preference::Entity::find()
+                    .filter(preference::Column::AccountId.is_in(account_ids.clone()))
+                    .all(db)
+                    .await?,
+            )
+        },
+    )?;
+    recent.reverse();
+    state.recent = recent.iter().map(|row| readable_turn(store, row)).collect();
+    recallable.reverse();
+    state.recallable = recallable
         .iter()
-        .map(crate::core::preferences::open_conflict)
+        .map(|row| readable_turn(store, row))
         .collect();
-    state.emotion = emotional_state::Entity::find_by_id(identity_id)
-        .one(db)
-        .await?
-        .map(crate::core::emotion::snapshot_of);
+    state.facts = facts;
+    observations.reverse();
+    state.observations = observations
+        .iter()
+        .map(crate::core::emotion::Observation::from_row)
+        .collect();
+    state.preferences = preferences
+        .into_iter()
+        .map(|row| PreferenceRecord {
+            account_id: row.account_id,
+            key: row.key,
+            value: row.value,
+            version: row.version,
+            updated_at: row.updated_at,
+            updated_by_platform: row.updated_by_platform,
+        })
+        .collect();
     Ok(state)
 }
 

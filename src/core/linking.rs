@@ -320,6 +320,8 @@ async fn merge(
     let absorbed = joining.identity_id;
     let now = Utc::now();
     let transaction = store.db.begin().await?;
+    crate::core::preferences::record_link_conflicts(&transaction, store, survivor, absorbed)
+        .await?;
     platform_account::Entity::update_many()
         .col_expr(
             platform_account::Column::IdentityId,

@@ -9,6 +9,7 @@
 //! - [`context`]: what may be recalled where (visibility, sharing settings) and how it is ranked.
 //! - [`facts`]: the rule-based fact extractor and the typed, versioned fact store.
 //! - [`recall`]: stemming, synonyms and BM25 relevance for recall.
+//! - [`tuning`]: adaptive context size per platform from measured reply latency.
 //! - [`emotion`]: the lexicon-based emotion detector and the identity's emotional state.
 //! - [`preferences`]: preferences and sharing settings read through the identity, with conflicts.
 //! - [`audit`]: the append-only audit log.
@@ -37,6 +38,7 @@ pub mod pipeline;
 pub mod preferences;
 pub mod rate_limit;
 pub mod recall;
+pub mod tuning;
 
 use crate::config::Settings;
 use crate::llm::Responder;
@@ -69,6 +71,8 @@ pub struct Core {
     /// Used when the configured LLM fails, so the person still gets an answer.
     pub fallback: Arc<dyn Responder>,
     rate_limiter: Arc<rate_limit::RateLimiter>,
+    /// Reply latency per platform and the context size it allows (ADAPTIVE_PERFORMANCE_TUNING).
+    pub tuner: Arc<tuning::Tuner>,
 }
 
 impl Core {
@@ -91,6 +95,7 @@ impl Core {
             responder,
             fallback,
             rate_limiter,
+            tuner: Arc::new(tuning::Tuner::default()),
         }
     }
 

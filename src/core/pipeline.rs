@@ -59,6 +59,8 @@ pub async fn handle_message(
             .record(started.elapsed().as_secs_f64());
         if matches!(outcome, HandlerOutcome::Reply(_)) {
             metrics::counter!(names::MESSAGES_OUT, "platform" => platform.as_str()).increment(1);
+            core.tuner
+                .record(&core.settings, platform, started.elapsed());
         }
         Ok(outcome)
     }
@@ -120,13 +122,15 @@ async fn process(core: &Core, message: &InboundMessage) -> Result<HandlerOutcome
     crate::telemetry::record_step(platform, "store", step);
     let step = Instant::now();
     let mood = update_emotion(core, &mut state, &account, &detected, now);
-    let gathered = context::gather(
+    let limits = core.tuner.limits(&core.settings, account.platform);
+    let gathered = context::gather_with(
         &core.settings,
         &state,
         &account,
         &message.context,
         text,
         now,
+        limits,
     );
     crate::core::kpi::observe_visibility(
         &account,
@@ -244,12 +248,20 @@ async fn remember_facts(
     if extracted.is_empty() {
         return Ok(());
     }
-    facts::store(
+    let outcomes = facts::store(
         &core.store,
         account,
         &message.context,
         extracted,
         &mut state.facts,
+        now,
+    )
+    .await?;
+    facts::record_contradictions(
+        &core.store,
+        account.identity_id,
+        &outcomes,
+        core.settings.settings_sync_interval,
         now,
     )
     .await?;
@@ -266,7 +278,7 @@ fn note_recalled(
     core: &Core,
     account: &AccountInfo,
     state: &mut IdentityHot,
-    recalled: &[(i64, DateTime<Utc>, Option<i64>)],
+    recalled: &[context::Recalled],
     now: DateTime<Utc>,
 ) {
     if recalled.is_empty() {

@@ -312,6 +312,107 @@ pub async fn set(
     Ok(note)
 }
 
+/// When two identities are linked, every key both sides have a different value for is a conflict:
+/// recorded, then resolved by the store's policy (under `manual` or with AUTO_RESOLVE_CONFLICTS
+/// off it stays open and the keeper's value holds). Call before the accounts are re-pointed.
+pub async fn record_link_conflicts(
+    db: &impl sea_orm::ConnectionTrait,
+    store: &Store,
+    keeper: uuid::Uuid,
+    joining: uuid::Uuid,
+) -> Result<usize> {
+    let policy = &store.conflict_policy;
+    let settings = Settings {
+        conflict_resolution_strategy: policy.strategy,
+        auto_resolve_conflicts: policy.auto_resolve,
+        platform_priority: policy.platform_priority.clone(),
+        ..Settings::default()
+    };
+    let side = |identity: uuid::Uuid| async move {
+        let accounts = crate::core::identity::linked_accounts(db, identity).await?;
+        let ids: Vec<i64> = accounts.iter().map(|account| account.id).collect();
+        let rows = preference::Entity::find()
+            .filter(preference::Column::AccountId.is_in(ids))
+            .all(db)
+            .await?;
+        Ok::<_, crate::core::CoreError>(
+            rows.into_iter()
+                .map(|row| PreferenceRecord {
+                    account_id: row.account_id,
+                    key: row.key,
+                    value: row.value,
+                    version: row.version,
+                    updated_at: row.updated_at,
+                    updated_by_platform: row.updated_by_platform,
+                })
+                .collect::<Vec<_>>(),
+        )
+    };
+    let kept_side = side(keeper).await?;
+    let joining_side = side(joining).await?;
+    let effective_of = |records: &[PreferenceRecord]| {
+        let refs: Vec<&PreferenceRecord> = records.iter().collect();
+        let mut by_key: BTreeMap<String, PreferenceRecord> = BTreeMap::new();
+        for (key, _) in effective_among(&settings, &refs, &[]) {
+            let matching: Vec<&PreferenceRecord> =
+                refs.iter().copied().filter(|r| r.key == key).collect();
+            if let Some(record) = winner(&settings, &matching) {
+                by_key.insert(key, record.clone());
+            }
+        }
+        by_key
+    };
+    let ours = effective_of(&kept_side);
+    let theirs = effective_of(&joining_side);
+    let now = Utc::now();
+    let mut recorded = 0;
+    for (key, mine) in &ours {
+        let Some(other) = theirs.get(key) else {
+            continue;
+        };
+        if mine.value == other.value {
+            continue;
+        }
+        let is_open = holds_on_conflict(&settings, key);
+        let (kept, dropped) = if is_open {
+            (mine, other)
+        } else {
+            let records = [mine, other];
+            let kept = winner(&settings, &records).unwrap_or(mine);
+            if kept.account_id == mine.account_id {
+                (mine, other)
+            } else {
+                (other, mine)
+            }
+        };
+        sync_conflict::ActiveModel {
+            identity_id: Set(keeper),
+            kind: Set("preference".into()),
+            key: Set(key.clone()),
+            kept_value: Set(kept.value.clone()),
+            other_value: Set(dropped.value.clone()),
+            kept_platform: Set(kept.updated_by_platform.clone()),
+            other_platform: Set(dropped.updated_by_platform.clone()),
+            strategy: Set(strategy_name(&settings).into()),
+            status: Set(if is_open { "open" } else { "resolved" }.into()),
+            resolution: Set((!is_open).then(|| {
+                format!(
+                    "on link: kept the value set on {}",
+                    kept.updated_by_platform
+                )
+            })),
+            created_at: Set(now),
+            resolved_at: Set((!is_open).then_some(now)),
+            ..Default::default()
+        }
+        .insert(db)
+        .await?;
+        metrics::counter!("whisperengine_sync_conflicts_total", "kind" => "link").increment(1);
+        recorded += 1;
+    }
+    Ok(recorded)
+}
+
 /// The identity's open conflicts (oldest first) and its latest resolved ones (newest first, at most `resolved`).
 pub async fn list_conflicts(
     store: &Store,

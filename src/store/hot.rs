@@ -135,7 +135,12 @@ pub struct IdentityHot {
 }
 
 /// What the hot layer holds for an identity.
+// A short-lived return value, moved once: boxing the fresh state would cost an allocation per
+// message for nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
+// A transient return value, moved once: boxing the fresh state would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 pub enum Lookup {
     Fresh(IdentityHot),
     /// Loaded longer ago than the refresh interval: re-read from SQL, keeping this unsaved emotion.

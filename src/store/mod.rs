@@ -53,6 +53,34 @@ pub struct StoreOptions {
     pub hot_refresh: Duration,
     /// DATA_ENCRYPTION_KEY: when set, memory content is sealed at rest.
     pub encryption_key: Option<secrecy::SecretString>,
+    /// How clashing preference writes are resolved.
+    pub conflict_policy: ConflictPolicy,
+}
+
+/// How clashing writes to one person's settings are resolved (CONFLICT_RESOLUTION_STRATEGY,
+/// AUTO_RESOLVE_CONFLICTS, PLATFORM_PRIORITY): the store needs it where no request's settings are
+/// at hand, e.g. when linking two identities merges their preferences.
+#[derive(Debug, Clone)]
+pub struct ConflictPolicy {
+    pub strategy: crate::config::ConflictStrategy,
+    pub auto_resolve: bool,
+    pub platform_priority: Vec<whisperengine_contract::Platform>,
+}
+
+impl Default for ConflictPolicy {
+    fn default() -> Self {
+        ConflictPolicy::from(&crate::config::Settings::default())
+    }
+}
+
+impl From<&crate::config::Settings> for ConflictPolicy {
+    fn from(settings: &crate::config::Settings) -> Self {
+        ConflictPolicy {
+            strategy: settings.conflict_resolution_strategy,
+            auto_resolve: settings.auto_resolve_conflicts,
+            platform_priority: settings.platform_priority.clone(),
+        }
+    }
 }
 
 /// Handle to every storage layer; cheap to clone.
@@ -64,6 +92,8 @@ pub struct Store {
     pub writer: Writer,
     /// The memory-content cipher, when DATA_ENCRYPTION_KEY is set.
     pub cipher: Option<Arc<crypto::ContentCipher>>,
+    /// How clashing preference writes are resolved (also when linking merges two identities).
+    pub conflict_policy: Arc<ConflictPolicy>,
     display: Arc<str>,
 }
 
@@ -99,6 +129,7 @@ impl Store {
             cache,
             writer,
             cipher,
+            conflict_policy: Arc::new(options.conflict_policy.clone()),
             display: options.database_display.clone().into(),
         })
     }
