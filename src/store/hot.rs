@@ -135,9 +135,6 @@ pub struct IdentityHot {
 }
 
 /// What the hot layer holds for an identity.
-// A short-lived return value, moved once: boxing the fresh state would cost an allocation per
-// message for nothing.
-#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 // A transient return value, moved once: boxing the fresh state would only add an allocation.
 #[allow(clippy::large_enum_variant)]
