@@ -9,13 +9,13 @@ mod common;
 use common::fake_slack::{Failure, FakeSlack, APP_TOKEN, BOT_TOKEN, BOT_USER, TEAM};
 use common::{say, settings_for, test_setups};
 use hmac::{Hmac, Mac};
-use sea_orm::{EntityTrait, PaginatorTrait};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 use serde_json::{json, Value};
 use sha2::Sha256;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use whisperengine::app::Application;
 use whisperengine::config::Settings;
-use whisperengine::store::entities::{memory, processed_event};
+use whisperengine::store::entities::{feedback, memory, platform_account, processed_event};
 use whisperengine_contract::{Platform, PlatformAccount};
 
 const SIGNING_SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
@@ -168,6 +168,58 @@ async fn post_command(
     .unwrap()
     .status()
     .as_u16()
+}
+
+/// A `reaction_added` event: `user` reacted with `reaction` to a message `item_user` posted in the
+/// DM (Slack's documented shape).
+fn reaction(event_id: &str, user: &str, reaction: &str, item_user: &str, item_ts: &str) -> Value {
+    callback(
+        event_id,
+        json!({"type": "reaction_added", "user": user, "reaction": reaction, "item_user": item_user,
+               "item": {"type": "message", "channel": DM_CHANNEL, "ts": item_ts},
+               "event_ts": "1700000099.000100"}),
+    )
+}
+
+/// Waits (up to 10 s) for `count` feedback rows, then a little longer to catch extras; returns all
+/// rows, oldest first.
+async fn feedback_rows(core: &whisperengine::core::Core, count: usize) -> Vec<feedback::Model> {
+    let all = || async {
+        feedback::Entity::find()
+            .order_by_asc(feedback::Column::Id)
+            .all(&core.store.db)
+            .await
+            .unwrap()
+    };
+    for _ in 0..200 {
+        if all().await.len() >= count {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    all().await
+}
+
+/// The identity the Slack account `user` belongs to.
+async fn slack_identity(core: &whisperengine::core::Core, user: &str) -> uuid::Uuid {
+    platform_account::Entity::find()
+        .filter(platform_account::Column::Platform.eq("slack"))
+        .filter(platform_account::Column::Scope.eq(TEAM))
+        .filter(platform_account::Column::UserId.eq(user))
+        .one(&core.store.db)
+        .await
+        .unwrap()
+        .expect("the Slack account exists")
+        .identity_id
+}
+
+/// Web API calls that post something (answered or not), and response_url posts.
+fn posts(fake: &FakeSlack) -> Vec<common::fake_slack::Call> {
+    fake.calls()
+        .into_iter()
+        .filter(|call| call.method.starts_with("chat.") || call.method == "response_url")
+        .collect()
 }
 
 fn text_of(call: &common::fake_slack::Call) -> String {
@@ -697,6 +749,128 @@ async fn mentions_are_answered_in_their_thread_and_bots_edits_and_own_messages_a
 }
 
 #[tokio::test]
+async fn thumbs_on_the_companions_replies_are_silent_feedback_recorded_once_per_event() {
+    for (db, settings) in test_setups().await {
+        let fake = FakeSlack::start().await;
+        fake.add_user("U0CAROL01", "Carol", false);
+        fake.add_bot_user("U0OTHERBOT", "Pollster");
+        let (host, core) = start_host(&fake, settings).await;
+        let said = "1700000030.000100";
+        assert_eq!(
+            post_event(&host, &dm("Ev0FBDM001", said, ANA, "Hello!")).await,
+            200
+        );
+        assert_eq!(
+            fake.wait_for("chat.postMessage", 1).await.len(),
+            1,
+            "{}",
+            db.name
+        );
+        let reply_ts = "1700000031.000100";
+
+        // Ignored: a 👍 on Ana's own message, an emoji that is not a thumb, the companion's own 👍,
+        // another app's bot's 👍.
+        for ignored in [
+            reaction("Ev0FBOTHR1", "U0CAROL01", "+1", ANA, said),
+            reaction("Ev0FBBOT01", "U0OTHERBOT", "+1", BOT_USER, reply_ts),
+            reaction("Ev0FBTADA1", ANA, "tada", BOT_USER, reply_ts),
+            reaction("Ev0FBSELF1", BOT_USER, "+1", BOT_USER, reply_ts),
+        ] {
+            assert_eq!(post_event(&host, &ignored).await, 200, "{}", db.name);
+        }
+        let thumbs_up = reaction("Ev0FBUP001", ANA, "+1::skin-tone-3", BOT_USER, reply_ts);
+        assert_eq!(post_event(&host, &thumbs_up).await, 200, "{}", db.name);
+        let rows = feedback_rows(&core, 1).await;
+        assert_eq!(
+            rows.len(),
+            1,
+            "{}: only the 👍 on the reply: {rows:?}",
+            db.name
+        );
+        let ana = slack_identity(&core, ANA).await;
+        assert_eq!(rows[0].identity_id, ana, "{}", db.name);
+        assert_eq!(rows[0].platform, "slack", "{}", db.name);
+        assert_eq!(rows[0].score, 5, "{}", db.name);
+        assert_eq!(
+            rows[0].comment.as_deref(),
+            Some("(reaction)"),
+            "{}",
+            db.name
+        );
+
+        // 👎 scores 1; Slack retrying that event (same event_id) adds nothing.
+        let thumbs_down = reaction("Ev0FBDOWN1", ANA, "-1", BOT_USER, reply_ts);
+        assert_eq!(post_event(&host, &thumbs_down).await, 200, "{}", db.name);
+        let rows = feedback_rows(&core, 2).await;
+        assert_eq!(rows.len(), 2, "{}: {rows:?}", db.name);
+        assert_eq!(
+            (
+                rows[1].identity_id,
+                rows[1].platform.as_str(),
+                rows[1].score
+            ),
+            (ana, "slack", 1),
+            "{}",
+            db.name
+        );
+        let retry = thumbs_down.to_string();
+        let status = request(
+            &host,
+            "/slack/events",
+            "application/json",
+            &retry,
+            Some((SIGNING_SECRET, now())),
+        )
+        .header("x-slack-retry-num", "1")
+        .header("x-slack-retry-reason", "http_timeout")
+        .send()
+        .await
+        .unwrap()
+        .status();
+        assert_eq!(status.as_u16(), 200, "{}", db.name);
+        assert_eq!(post_event(&host, &thumbs_down).await, 200, "{}", db.name);
+        // A later, new 👍 marks the point by which the retries were handled too.
+        let again = reaction("Ev0FBUP002", ANA, "thumbsup", BOT_USER, reply_ts);
+        assert_eq!(post_event(&host, &again).await, 200, "{}", db.name);
+        let rows = feedback_rows(&core, 3).await;
+        let scores: Vec<i16> = rows.iter().map(|row| row.score).collect();
+        assert_eq!(
+            scores,
+            [5, 1, 5],
+            "{}: retries are dropped: {rows:?}",
+            db.name
+        );
+        assert_eq!(
+            platform_account::Entity::find()
+                .filter(platform_account::Column::UserId.eq("U0CAROL01"))
+                .count(&core.store.db)
+                .await
+                .unwrap(),
+            0,
+            "{}: Carol's 👍 on Ana's message never reached the core",
+            db.name
+        );
+        assert_eq!(
+            platform_account::Entity::find()
+                .filter(platform_account::Column::UserId.eq("U0OTHERBOT"))
+                .count(&core.store.db)
+                .await
+                .unwrap(),
+            0,
+            "{}: a bot's 👍 never reached the core",
+            db.name
+        );
+
+        // Reactions are silent: the only post is the answer to Ana's DM.
+        let posted = posts(&fake);
+        assert_eq!(posted.len(), 1, "{}: {posted:?}", db.name);
+        assert_eq!(posted[0].method, "chat.postMessage", "{}", db.name);
+        assert_eq!(posted[0].params["thread_ts"], said, "{}", db.name);
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
 async fn web_api_errors_are_retried_or_reported_and_the_connector_keeps_working() {
     let db = common::fresh_sqlite();
     let fake = FakeSlack::start().await;
@@ -778,6 +952,7 @@ async fn socket_mode_envelopes_are_acknowledged_with_their_envelope_id_and_answe
         settings.slack_app_token = Some(APP_TOKEN.to_string().into());
         settings.slack_api_url = Some(fake.api_url());
         let application = Application::build(settings).await.expect("the host builds");
+        let core = application.core.clone();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let running = tokio::spawn(application.run_until_stopped(async move {
             let _ = stopped.await;
@@ -843,6 +1018,37 @@ async fn socket_mode_envelopes_are_acknowledged_with_their_envelope_id_and_answe
             fake.delivered("chat.postMessage").len(),
             1,
             "{}: the broken frame got no reply",
+            db.name
+        );
+
+        // A 👎 on the companion's reply, over the socket: acknowledged, feedback 1, no answer.
+        let reaction_envelope = "3c7e-socket-reaction";
+        fake.send_frame(&json!({
+            "envelope_id": reaction_envelope, "type": "events_api",
+            "payload": reaction("Ev0SOCKRE1", ANA, "thumbsdown", BOT_USER, "1700000021.000100"),
+            "accepts_response_payload": false, "retry_attempt": 0, "retry_reason": ""
+        }));
+        assert!(
+            fake.wait_for_ack(reaction_envelope).await.is_some(),
+            "{}",
+            db.name
+        );
+        let rows = feedback_rows(&core, 1).await;
+        let scores: Vec<(&str, i16)> = rows
+            .iter()
+            .map(|row| (row.platform.as_str(), row.score))
+            .collect();
+        assert_eq!(scores, [("slack", 1)], "{}", db.name);
+        assert_eq!(
+            rows[0].identity_id,
+            slack_identity(&core, ANA).await,
+            "{}",
+            db.name
+        );
+        assert_eq!(
+            posts(&fake).len(),
+            2,
+            "{}: DM reply and command answer only",
             db.name
         );
 

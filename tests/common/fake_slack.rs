@@ -120,6 +120,14 @@ impl FakeSlack {
             .insert(id.to_string(), user);
     }
 
+    /// Adds another app's bot user (`is_bot: true` in `users.info`).
+    pub fn add_bot_user(&self, id: &str, display_name: &str) {
+        self.add_user(id, display_name, false);
+        if let Some(user) = self.state.lock().unwrap().users.get_mut(id) {
+            user["is_bot"] = Value::Bool(true);
+        }
+    }
+
     /// Makes the next call of `method` fail with `failure` (queued in order).
     pub fn fail_next(&self, method: &str, failure: Failure) {
         self.state

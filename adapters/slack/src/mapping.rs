@@ -1,12 +1,14 @@
 //! Maps verified Slack payloads to contract events, and says where the answer goes. Pure functions,
 //! no I/O: a push event (`message` in a DM, `app_mention` in a channel) becomes an
-//! [`InboundMessage`]; a slash command becomes a [`CommandInvocation`].
+//! [`InboundMessage`]; a slash command becomes a [`CommandInvocation`]; a 👍/👎 `reaction_added` on
+//! one of the companion's own messages becomes a silent `feedback` invocation.
 //!
 //! Identity is (team id, user id). Event ids are `slack:<event_id>` (the Events API's id, the same
 //! on every retry) and `slack:cmd:<trigger_id>` for slash commands.
 
 use slack_morphism::prelude::{
-    SlackCommandEvent, SlackEventCallbackBody, SlackPushEventCallback, ValueStruct,
+    SlackCommandEvent, SlackEventCallbackBody, SlackPushEventCallback, SlackReactionsItem,
+    ValueStruct,
 };
 use url::Url;
 use whisperengine_contract::{
@@ -24,7 +26,7 @@ const MAX_TYPED_COMMAND_WORDS: usize = 6;
 /// Why a payload is not handed to the core.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Skip {
-    /// An event type the connector does not handle (reactions, channel changes, ...).
+    /// An event type the connector does not handle (channel changes, removed reactions, ...).
     Unhandled(String),
     /// A message with a subtype: bot messages, edits, deletions, joins, file shares, ...
     Subtype(String),
@@ -42,7 +44,19 @@ pub enum Skip {
     EmptyText,
     /// A slash command other than SLACK_COMMAND.
     UnknownCommand(String),
+    /// A reaction on something other than the companion's own message (another user's message,
+    /// a file), or while the companion's user id is unknown.
+    NotOnOwnMessage,
+    /// A reaction other than 👍/👎 (the emoji name, without skin tone).
+    OtherReaction(String),
 }
+
+/// The `feedback` score a 👍 reaction gives.
+pub const THUMBS_UP_SCORE: &str = "5";
+/// The `feedback` score a 👎 reaction gives.
+pub const THUMBS_DOWN_SCORE: &str = "1";
+/// The comment stored with a reaction's feedback, telling it apart from a typed `feedback`.
+pub const REACTION_COMMENT: &str = "(reaction)";
 
 /// Where and how to answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -200,6 +214,66 @@ pub fn command_from_slash(
         response_url: Some(event.response_url.value().clone()),
     };
     Ok((invocation, target))
+}
+
+/// A `reaction_added` event as a `feedback` invocation (admin flag and display name are the
+/// caller's to fill; the core's answer is for the caller to drop, reactions are silent). Only 👍
+/// (`+1`, `thumbsup`, any skin tone) → score 5 and 👎 (`-1`, `thumbsdown`) → score 1, only on a
+/// message posted by `bot_user_id`, and not by the bot itself; the event id is `slack:<event_id>`,
+/// so a retried event is dropped by the core.
+pub fn feedback_from_reaction(
+    callback: &SlackPushEventCallback,
+    bot_user_id: Option<&str>,
+) -> Result<CommandInvocation, Skip> {
+    let SlackEventCallbackBody::ReactionAdded(event) = &callback.event else {
+        return Err(Skip::Unhandled(event_kind(&callback.event)));
+    };
+    let Some(bot_user_id) = bot_user_id else {
+        return Err(Skip::NotOnOwnMessage);
+    };
+    if event.item_user.as_ref().map(|u| u.value().as_str()) != Some(bot_user_id) {
+        return Err(Skip::NotOnOwnMessage);
+    }
+    let SlackReactionsItem::Message(item) = &event.item else {
+        return Err(Skip::NotOnOwnMessage);
+    };
+    let user = event.user.value().clone();
+    if user == bot_user_id {
+        return Err(Skip::OwnMessage);
+    }
+    let score = reaction_score(event.reaction.value())?;
+    let Some(channel) = item.origin.channel.as_ref().map(|c| c.value().clone()) else {
+        return Err(Skip::Incomplete);
+    };
+    let team = callback.team_id.value().clone();
+    let channel_type = item
+        .origin
+        .channel_type
+        .as_ref()
+        .map(|t| t.value().as_str());
+    Ok(CommandInvocation {
+        event_id: format!("slack:{}", callback.event_id.value()),
+        invoker: PlatformAccount::new(Platform::Slack, team.clone(), user),
+        context: ConversationContext {
+            scope: team,
+            visibility: visibility_of(&channel, channel_type),
+            channel_id: channel,
+            thread_id: item.origin.thread_ts.as_ref().map(|t| t.value().clone()),
+        },
+        name: "feedback".to_string(),
+        args: vec![score.to_string(), REACTION_COMMENT.to_string()],
+        invoker_is_admin: false,
+    })
+}
+
+/// The feedback score of a reaction name (`+1`, `thumbsup::skin-tone-3`, `-1`, ...).
+fn reaction_score(reaction: &str) -> Result<&'static str, Skip> {
+    let emoji = reaction.split("::").next().unwrap_or(reaction);
+    match emoji {
+        "+1" | "thumbsup" => Ok(THUMBS_UP_SCORE),
+        "-1" | "thumbsdown" => Ok(THUMBS_DOWN_SCORE),
+        other => Err(Skip::OtherReaction(other.to_string())),
+    }
 }
 
 /// A DM or mention that is a typed command (`link ABCD-EF2345`, `whoami`, `sync status`), as an

@@ -254,3 +254,103 @@ fn short_messages_starting_with_a_command_word_are_typed_commands() {
         assert!(typed_command(&message).is_none(), "{conversation}");
     }
 }
+
+/// Slack's documented `reaction_added` shape, by `user` on a message posted by `item_user`.
+fn reaction(user: &str, reaction: &str, item_user: &str) -> Value {
+    json!({
+        "type": "reaction_added", "user": user, "reaction": reaction, "item_user": item_user,
+        "item": {"type": "message", "channel": "D0PNCRP9N", "ts": "1360782400.498405"},
+        "event_ts": "1360782804.083113"
+    })
+}
+
+#[test]
+fn thumbs_up_and_down_on_the_bots_message_become_feedback_5_and_1() {
+    for (emoji, score) in [
+        ("+1", "5"),
+        ("thumbsup", "5"),
+        ("+1::skin-tone-3", "5"),
+        ("thumbsup::skin-tone-6", "5"),
+        ("-1", "1"),
+        ("thumbsdown", "1"),
+        ("-1::skin-tone-2", "1"),
+    ] {
+        let invocation =
+            feedback_from_reaction(&envelope(reaction("U061F7AUR", emoji, BOT)), Some(BOT))
+                .unwrap_or_else(|skip| panic!("{emoji}: {skip:?}"));
+        assert_eq!(invocation.name, "feedback", "{emoji}");
+        assert_eq!(
+            invocation.args,
+            vec![score.to_string(), "(reaction)".to_string()],
+            "{emoji}"
+        );
+        assert_eq!(invocation.event_id, "slack:Ev0PV52K21");
+        assert_eq!(invocation.invoker.to_string(), "slack:T061EG9R6/U061F7AUR");
+        assert_eq!(invocation.context.scope, "T061EG9R6");
+        assert_eq!(invocation.context.channel_id, "D0PNCRP9N");
+        assert_eq!(invocation.context.visibility, Visibility::Dm);
+        assert!(!invocation.invoker_is_admin);
+    }
+}
+
+#[test]
+fn other_emoji_other_peoples_messages_and_the_bots_own_reactions_are_ignored() {
+    for emoji in ["tada", "heart", "+1_tone", "thumbsupper", ""] {
+        assert!(
+            matches!(
+                feedback_from_reaction(&envelope(reaction("U061F7AUR", emoji, BOT)), Some(BOT)),
+                Err(Skip::OtherReaction(_))
+            ),
+            "{emoji}"
+        );
+    }
+    assert_eq!(
+        feedback_from_reaction(
+            &envelope(reaction("U061F7AUR", "+1", "U0SOMEONE")),
+            Some(BOT)
+        )
+        .unwrap_err(),
+        Skip::NotOnOwnMessage
+    );
+    assert_eq!(
+        feedback_from_reaction(&envelope(reaction(BOT, "+1", BOT)), Some(BOT)).unwrap_err(),
+        Skip::OwnMessage
+    );
+    // Without the companion's own id (auth.test not answered yet) nothing can be attributed.
+    assert_eq!(
+        feedback_from_reaction(&envelope(reaction("U061F7AUR", "+1", BOT)), None).unwrap_err(),
+        Skip::NotOnOwnMessage
+    );
+    let mut without_item_user = reaction("U061F7AUR", "+1", BOT);
+    without_item_user
+        .as_object_mut()
+        .unwrap()
+        .remove("item_user");
+    assert_eq!(
+        feedback_from_reaction(&envelope(without_item_user), Some(BOT)).unwrap_err(),
+        Skip::NotOnOwnMessage
+    );
+    let on_a_file = json!({
+        "type": "reaction_added", "user": "U061F7AUR", "reaction": "+1", "item_user": BOT,
+        "item": {"type": "file", "id": "F0FILE001", "name": "notes.txt"},
+        "event_ts": "1360782804.083113"
+    });
+    assert_eq!(
+        feedback_from_reaction(&envelope(on_a_file), Some(BOT)).unwrap_err(),
+        Skip::NotOnOwnMessage
+    );
+    // A message is not a reaction.
+    assert!(matches!(
+        feedback_from_reaction(&envelope(dm("+1")), Some(BOT)),
+        Err(Skip::Unhandled(_))
+    ));
+}
+
+#[test]
+fn reactions_in_channels_keep_the_channel_and_its_visibility() {
+    let mut in_channel = reaction("U061F7AUR", "+1", BOT);
+    in_channel["item"]["channel"] = json!("C0G9QF9GZ");
+    let invocation = feedback_from_reaction(&envelope(in_channel), Some(BOT)).unwrap();
+    assert_eq!(invocation.context.channel_id, "C0G9QF9GZ");
+    assert_eq!(invocation.context.visibility, Visibility::Public);
+}

@@ -1,6 +1,7 @@
 //! One verified Slack event, from mapping to the delivered answer, shared by the HTTP routes and
 //! Socket Mode: map → look the user up (display name, admin) → the core → mrkdwn / Block Kit →
 //! chat.postMessage in the thread, or an ephemeral answer for personal replies and slash commands.
+//! 👍/👎 reactions on the companion's messages go to the core as `feedback` and are never answered.
 
 use crate::blocks::card_blocks;
 use crate::client::{Outgoing, SlackApi};
@@ -9,7 +10,7 @@ use crate::mapping::{self, ReplyTarget, Skip};
 use crate::mrkdwn::to_mrkdwn;
 use crate::users::UserDirectory;
 use crate::{SlackConfig, CAPABILITIES};
-use slack_morphism::prelude::{SlackCommandEvent, SlackPushEventCallback};
+use slack_morphism::prelude::{SlackCommandEvent, SlackEventCallbackBody, SlackPushEventCallback};
 use std::sync::Arc;
 use tokio::sync::OnceCell;
 use whisperengine_contract::{
@@ -54,6 +55,9 @@ impl SlackRuntime {
     /// Handles an Events API callback (already acknowledged to Slack).
     #[tracing::instrument(skip_all, fields(platform = "slack", event_id = %callback.event_id.0))]
     pub async fn on_push(self: Arc<Self>, callback: SlackPushEventCallback) {
+        if matches!(callback.event, SlackEventCallbackBody::ReactionAdded(_)) {
+            return self.on_reaction(callback).await;
+        }
         let bot_user_id = self.bot_user_id().await;
         let (mut message, target) =
             match mapping::message_from_push(&callback, bot_user_id, self.config.reply_in_thread) {
@@ -79,6 +83,40 @@ impl SlackRuntime {
                 .await;
         }
         self.dispatch(InboundEvent::Message(message), &target).await;
+    }
+
+    /// Handles a `reaction_added` event: 👍/👎 on the companion's own message is recorded as
+    /// `feedback` (5 or 1). Reactions are silent: whatever the core answers is dropped, so nothing
+    /// is posted. Reactions by bots (per users.info) are ignored.
+    async fn on_reaction(&self, callback: SlackPushEventCallback) {
+        let bot_user_id = self.bot_user_id().await;
+        let mut invocation = match mapping::feedback_from_reaction(&callback, bot_user_id) {
+            Ok(invocation) => invocation,
+            Err(skip) => return log_skip(&skip),
+        };
+        if let Some(info) = self
+            .users
+            .lookup(&invocation.invoker.scope, &invocation.invoker.user_id)
+            .await
+        {
+            if info.is_bot {
+                return log_skip(&Skip::FromBot);
+            }
+            if let Some(name) = info.display_name {
+                invocation.invoker = invocation.invoker.with_display_name(name);
+            }
+        }
+        match self
+            .handler
+            .handle(InboundEvent::Command(invocation), CAPABILITIES)
+            .await
+        {
+            HandlerOutcome::Reply(_) => {
+                tracing::debug!("reaction recorded as feedback; answer dropped")
+            }
+            HandlerOutcome::Duplicate => tracing::debug!("duplicate Slack reaction dropped"),
+            HandlerOutcome::Ignored(reason) => tracing::debug!(reason, "reaction not recorded"),
+        }
     }
 
     /// Whether the user may run admin commands: listed in SLACK_ADMIN_IDS, or a workspace admin or
