@@ -135,6 +135,8 @@ pub struct IdentityHot {
 }
 
 /// What the hot layer holds for an identity.
+// A transient return value, moved once: boxing the fresh state would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum Lookup {
     Fresh(IdentityHot),
