@@ -167,7 +167,7 @@ async fn dms_and_server_mentions_get_one_reply_each_that_pings_nobody() {
             "{}: global registration without DISCORD_GUILD_ID",
             db.name
         );
-        assert_eq!(registered.body.as_array().unwrap().len(), 10);
+        assert_eq!(registered.body.as_array().unwrap().len(), 13);
 
         fake.dispatch(
             "MESSAGE_CREATE",

@@ -163,6 +163,15 @@ async fn metrics_show_every_kpi_after_traffic() {
         );
         let personal = say(&core, command(&slack, "sync status", false)).await;
         assert!(!personal.contains("**Host**"), "{}: {personal}", db.name);
+        let limits = core.tuner.limits(&core.settings, Platform::Slack);
+        assert!(
+            personal.contains(&format!(
+                "Context per reply on Slack: up to {} memories and {} recent turns",
+                limits.memories, limits.history_turns
+            )),
+            "{}: the person sees the context their replies get: {personal}",
+            db.name
+        );
         let stored = feedback::Entity::find()
             .filter(feedback::Column::Platform.eq("slack"))
             .all(&core.store.db)

@@ -210,7 +210,8 @@ pub fn help_text(core: &Core) -> String {
          - `feedback <1-5> [comment]` — tell us how I'm doing\n\
          - `prefs` / `prefs set <key> <value>` — your preferences (name, pronouns, timezone, language, tone, verbosity)\n\
          - `privacy` / `privacy set <category> on|off` — what is shared between your linked accounts\n\
-         - `sync status` — how your accounts and memory are connected\n",
+         - `sync status` — how your accounts and memory are connected\n\
+         - `conflicts` / `conflicts resolve <id> 1|2` — settings your accounts disagree on\n",
         core.personality.name,
         linking::CODE_TTL_MINUTES
     );
@@ -802,6 +803,22 @@ async fn sync_status(core: &Core, caller: &AccountInfo) -> Result<OutboundReply>
     if let Some(line) = crate::core::lifecycle::expiry_line(core, caller.identity_id).await? {
         lines.push(line);
     }
+    let limits = core.tuner.limits(&core.settings, caller.platform);
+    lines.push(format!(
+        "Context per reply on {}: up to {} memories and {} recent turns ({}).",
+        caller.platform.display_name(),
+        limits.memories,
+        limits.history_turns,
+        if core.settings.adaptive_performance_tuning {
+            format!(
+                "adaptive tuning on: {:.0}% of the configured context to stay within {} ms",
+                core.tuner.scale(caller.platform) * 100.0,
+                crate::core::tuning::response_time_target(caller.platform).as_millis()
+            )
+        } else {
+            "adaptive tuning off".to_string()
+        }
+    ));
     lines.push(format!(
         "Storage: {} · cache across processes: {}.",
         if store.backend() == sea_orm::DbBackend::Postgres {

@@ -457,6 +457,72 @@ fn every_slash_command_maps_to_the_cores_command_syntax() {
             "admin",
             words(&["audit", "5"]),
         ),
+        (
+            in_dm("forget", vec![subcommand("confirm", vec![])]),
+            "forget",
+            words(&["all", "confirm"]),
+        ),
+        (in_dm("export", vec![]), "export", vec![]),
+        (
+            in_dm(
+                "feedback",
+                vec![
+                    option("score", 4, json!(4)),
+                    option("comment", 3, json!("you remembered")),
+                ],
+            ),
+            "feedback",
+            words(&["4", "you remembered"]),
+        ),
+        (
+            in_dm("conflicts", vec![subcommand("show", vec![])]),
+            "conflicts",
+            vec![],
+        ),
+        (
+            in_dm(
+                "conflicts",
+                vec![subcommand(
+                    "resolve",
+                    vec![option("id", 4, json!(7)), option("choice", 3, json!("2"))],
+                )],
+            ),
+            "conflicts",
+            words(&["resolve", "7", "2"]),
+        ),
+        (
+            in_guild(
+                "admin",
+                MANAGE_GUILD,
+                vec![subcommand(
+                    "isolate",
+                    vec![option("target", 3, json!("slack:T1/U1"))],
+                )],
+            ),
+            "admin",
+            words(&["isolate", "slack:T1/U1"]),
+        ),
+        (
+            in_guild(
+                "admin",
+                MANAGE_GUILD,
+                vec![subcommand(
+                    "release",
+                    vec![option("target", 3, json!("all"))],
+                )],
+            ),
+            "admin",
+            words(&["release", "all"]),
+        ),
+        (
+            in_guild(
+                "admin",
+                MANAGE_GUILD,
+                vec![subcommand("cache-clear", vec![])],
+            ),
+            "admin",
+            words(&["cache", "clear"]),
+        ),
     ];
     for (command, name, expected) in cases {
         assert_eq!(

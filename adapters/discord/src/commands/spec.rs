@@ -205,9 +205,70 @@ pub const COMMANDS: &[CommandSpec] = &[
             ),
             subcommand(
                 "all",
-                "Forget everything you told me, on every linked platform",
+                "Forget everything you told me, on every linked platform (asks to confirm)",
                 &["all"],
                 &[],
+            ),
+            subcommand(
+                "confirm",
+                "Confirm forgetting everything (after /forget all)",
+                &["all", "confirm"],
+                &[],
+            ),
+        ],
+    ),
+    personal(
+        "export",
+        "A download link to everything I know about you",
+        &[],
+        &[],
+    ),
+    personal(
+        "feedback",
+        "Tell us how I'm doing",
+        &[
+            required(
+                "score",
+                "1 (poor) to 5 (great)",
+                OptionKind::Integer { min: 1, max: 5 },
+            ),
+            optional(
+                "comment",
+                "Anything you'd like to add",
+                OptionKind::Text {
+                    max_length: MAX_TEXT_OPTION,
+                },
+            ),
+        ],
+        &[],
+    ),
+    personal(
+        "conflicts",
+        "Settings your linked accounts disagree on",
+        &[],
+        &[
+            subcommand("show", "What is waiting for your choice", &[], &[]),
+            subcommand(
+                "resolve",
+                "Pick the value that should hold",
+                &["resolve"],
+                &[
+                    required(
+                        "id",
+                        "The conflict's id (shown by /conflicts show)",
+                        OptionKind::Integer {
+                            min: 1,
+                            max: MAX_SAFE_INTEGER,
+                        },
+                    ),
+                    required(
+                        "choice",
+                        "1 or 2 (as listed), a platform, or the value itself",
+                        OptionKind::Text {
+                            max_length: MAX_TEXT_OPTION,
+                        },
+                    ),
+                ],
             ),
         ],
     ),
@@ -272,7 +333,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     ),
     CommandSpec {
         name: "admin",
-        description: "Server admin: link or unlink accounts, read the audit log",
+        description: "Server admin: link, unlink, isolate accounts; caches; the audit log",
         options: &[],
         subcommands: &[
             subcommand(
@@ -300,6 +361,42 @@ pub const COMMANDS: &[CommandSpec] = &[
                     "account",
                     "The account, e.g. slack:T0123/U0456",
                     OptionKind::Account,
+                )],
+            ),
+            subcommand(
+                "isolate",
+                "Emergency: stop sharing an identity's data across platforms (or `all`)",
+                &["isolate"],
+                &[required(
+                    "target",
+                    "An account (discord:…), an identity id, or all",
+                    OptionKind::Text {
+                        max_length: MAX_TEXT_OPTION,
+                    },
+                )],
+            ),
+            subcommand(
+                "release",
+                "Undo an isolation (an account, an identity id, or all)",
+                &["release"],
+                &[required(
+                    "target",
+                    "An account (discord:…), an identity id, or all",
+                    OptionKind::Text {
+                        max_length: MAX_TEXT_OPTION,
+                    },
+                )],
+            ),
+            subcommand(
+                "cache-clear",
+                "Drop cached state (SQL stays the truth): everything, or one account or identity",
+                &["cache", "clear"],
+                &[optional(
+                    "target",
+                    "An account or identity id (empty = everything)",
+                    OptionKind::Text {
+                        max_length: MAX_TEXT_OPTION,
+                    },
                 )],
             ),
             subcommand(
