@@ -5,10 +5,10 @@
 mod common;
 
 use common::{command, core_for, message, say, test_setups};
-use sea_orm::EntityTrait;
+use sea_orm::{EntityTrait, QueryOrder};
 use secrecy::SecretString;
 use std::sync::Arc;
-use whisperengine::store::entities::memory;
+use whisperengine::store::entities::{fact, memory};
 use whisperengine_contract::{Platform, PlatformAccount};
 
 fn key(byte: &str) -> Option<SecretString> {
@@ -36,6 +36,21 @@ async fn memories_are_sealed_at_rest_and_a_wrong_key_stops_start_up() {
             );
         }
 
+        // The facts learnt from it are sealed too.
+        let facts = fact::Entity::find()
+            .all(&core.store.db)
+            .await
+            .expect("readable");
+        assert!(!facts.is_empty(), "{}: a fact was learnt", db.name);
+        for row in &facts {
+            assert!(
+                row.value.starts_with("enc1:") && !row.value.contains("Miso"),
+                "{}: fact stored in clear: {}",
+                db.name,
+                row.value
+            );
+        }
+
         // Another start with the same key reads everything back.
         let again = core_for(settings.clone()).await;
         let recalled = say(&again, message(&slack, "What's my cat called?")).await;
@@ -54,6 +69,35 @@ async fn memories_are_sealed_at_rest_and_a_wrong_key_stops_start_up() {
             .await
             .expect("export");
         assert!(exported.to_string().contains("My cat is called Miso"));
+        assert!(
+            exported["facts"]
+                .as_array()
+                .is_some_and(|facts| facts.iter().any(|f| f["value"] == "Miso")),
+            "{}: the export shows facts opened: {}",
+            db.name,
+            exported["facts"]
+        );
+
+        // Forgetting the message forgets the fact it stated, sealed values notwithstanding.
+        let told = memory::Entity::find()
+            .order_by_asc(memory::Column::Id)
+            .all(&again.store.db)
+            .await
+            .expect("readable")
+            .into_iter()
+            .find(|row| row.role == "user")
+            .expect("the user's message");
+        let done = say(
+            &again,
+            command(&slack, &format!("forget {}", told.id), false),
+        )
+        .await;
+        assert!(done.starts_with("Done."), "{}: {done}", db.name);
+        let left = fact::Entity::find()
+            .all(&again.store.db)
+            .await
+            .expect("readable");
+        assert!(left.is_empty(), "{}: facts left: {left:?}", db.name);
 
         let mut wrong = settings.clone();
         wrong.data_encryption_key = key("77");

@@ -695,7 +695,8 @@ async fn forget_one(core: &Core, caller: &AccountInfo, id: i64) -> Result<Outbou
     let accounts = identity::linked_accounts(&store.db, caller.identity_id).await?;
     let account_ids: Vec<i64> = accounts.iter().map(|a| a.id).collect();
     // The facts that message stated go with it.
-    crate::core::facts::forget_stated_in(&store.db, id, &account_ids).await?;
+    crate::core::facts::forget_stated_in(&store.db, store.cipher.as_deref(), id, &account_ids)
+        .await?;
     let deleted = memory::Entity::delete_many()
         .filter(memory::Column::Id.eq(id))
         .filter(memory::Column::AccountId.is_in(account_ids))

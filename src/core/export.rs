@@ -37,6 +37,7 @@ const HANDLED_TABLES: &[&str] = &[
     "identity",
     "platform_account",
     "memory",
+    "fact",
     "emotion_observation",
     "emotional_state",
     "preference",
@@ -64,6 +65,11 @@ pub async fn document(store: &Store, identity_id: Uuid) -> Result<serde_json::Va
     let memories = memory::Entity::find()
         .filter(memory::Column::AccountId.is_in(account_ids.clone()))
         .order_by_asc(memory::Column::Id)
+        .all(db)
+        .await?;
+    let facts = crate::store::entities::fact::Entity::find()
+        .filter(crate::store::entities::fact::Column::AccountId.is_in(account_ids.clone()))
+        .order_by_asc(crate::store::entities::fact::Column::Id)
         .all(db)
         .await?;
     let observations = emotion_observation::Entity::find()
@@ -128,6 +134,21 @@ pub async fn document(store: &Store, identity_id: Uuid) -> Result<serde_json::Va
             "last_recalled_at": m.last_recalled_at,
             "recall_count": m.recall_count,
         })).collect::<Vec<_>>(),
+        "facts": facts.iter().map(|f| json!({
+            "id": f.id,
+            "account": label_of(f.account_id),
+            "subject": f.subject,
+            "attribute": f.attribute,
+            "value": crate::store::crypto::readable(store.cipher.as_deref(), &f.value),
+            "confidence": f.confidence,
+            "platform": f.platform,
+            "scope": f.scope,
+            "visibility": f.visibility,
+            "created_at": f.created_at,
+            "updated_at": f.updated_at,
+            "superseded_at": f.superseded_at,
+            "superseded_by": f.superseded_by,
+        })).collect::<Vec<_>>(),
         "emotional_state": state.map(|s| json!({
             "mood": s.mood,
             "valence": s.valence,
@@ -155,8 +176,8 @@ pub async fn document(store: &Store, identity_id: Uuid) -> Result<serde_json::Va
             "id": c.id,
             "kind": c.kind,
             "key": c.key,
-            "kept_value": c.kept_value,
-            "other_value": c.other_value,
+            "kept_value": crate::store::crypto::readable(store.cipher.as_deref(), &c.kept_value),
+            "other_value": crate::store::crypto::readable(store.cipher.as_deref(), &c.other_value),
             "kept_platform": c.kept_platform,
             "other_platform": c.other_platform,
             "strategy": c.strategy,

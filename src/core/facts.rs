@@ -554,7 +554,10 @@ pub async fn store(
             account_id: Set(account.id),
             subject: Set(new.subject.clone()),
             attribute: Set(new.attribute.to_string()),
-            value: Set(new.value.clone()),
+            value: Set(crate::store::crypto::sealed(
+                store.cipher.as_deref(),
+                &new.value,
+            )),
             confidence: Set(new.confidence),
             platform: Set(account.platform.as_str().to_string()),
             scope: Set(context.scope.clone()),
@@ -587,7 +590,10 @@ pub async fn store(
             None => None,
         };
         transaction.commit().await?;
-        let record = fact_record(&row);
+        let record = FactRecord {
+            value: new.value.clone(),
+            ..fact_record(&row, None)
+        };
         current.push(record.clone());
         outcomes.push(Stored::Added {
             fact: record,
@@ -625,8 +631,14 @@ pub async fn record_contradictions(
             identity_id: Set(identity),
             kind: Set("fact".into()),
             key: Set(format!("{}.{}", fact.subject, fact.attribute)),
-            kept_value: Set(fact.value.clone()),
-            other_value: Set(old.value.clone()),
+            kept_value: Set(crate::store::crypto::sealed(
+                store.cipher.as_deref(),
+                &fact.value,
+            )),
+            other_value: Set(crate::store::crypto::sealed(
+                store.cipher.as_deref(),
+                &old.value,
+            )),
             kept_platform: Set(fact.platform.as_str().to_string()),
             other_platform: Set(old.platform.as_str().to_string()),
             strategy: Set("latest_wins".into()),
@@ -651,6 +663,7 @@ pub async fn record_contradictions(
 /// since replaced by another statement goes with it; the newer one stays.
 pub async fn forget_stated_in(
     db: &impl sea_orm::ConnectionTrait,
+    cipher: Option<&crate::store::crypto::ContentCipher>,
     memory_id: i64,
     account_ids: &[i64],
 ) -> Result<u64> {
@@ -661,23 +674,37 @@ pub async fn forget_stated_in(
     else {
         return Ok(0);
     };
-    let mut deleted = 0;
-    for stated in extract(&row.content) {
-        let result = fact::Entity::delete_many()
+    let content = crate::store::crypto::readable(cipher, &row.content);
+    let mut doomed = Vec::new();
+    for stated in extract(&content) {
+        // Values may be sealed (a fresh nonce each time), so they are compared once opened.
+        let candidates = fact::Entity::find()
             .filter(fact::Column::AccountId.eq(row.account_id))
             .filter(fact::Column::Subject.eq(stated.subject.as_str()))
             .filter(fact::Column::Attribute.eq(stated.attribute))
-            .filter(fact::Column::Value.eq(stated.value.as_str()))
-            .exec(db)
+            .all(db)
             .await?;
-        deleted += result.rows_affected;
+        doomed.extend(
+            candidates
+                .iter()
+                .filter(|fact| crate::store::crypto::readable(cipher, &fact.value) == stated.value)
+                .map(|fact| fact.id),
+        );
     }
-    Ok(deleted)
+    if doomed.is_empty() {
+        return Ok(0);
+    }
+    let deleted = fact::Entity::delete_many()
+        .filter(fact::Column::Id.is_in(doomed))
+        .exec(db)
+        .await?;
+    Ok(deleted.rows_affected)
 }
 
 /// The current facts of these accounts.
 pub async fn load_current(
     db: &impl sea_orm::ConnectionTrait,
+    cipher: Option<&crate::store::crypto::ContentCipher>,
     account_ids: &[i64],
 ) -> Result<Vec<FactRecord>> {
     let rows = fact::Entity::find()
@@ -685,17 +712,20 @@ pub async fn load_current(
         .filter(fact::Column::SupersededAt.is_null())
         .all(db)
         .await?;
-    Ok(rows.iter().map(fact_record).collect())
+    Ok(rows.iter().map(|row| fact_record(row, cipher)).collect())
 }
 
-/// Maps a stored fact row.
-pub fn fact_record(row: &fact::Model) -> FactRecord {
+/// Maps a stored fact row, its value opened with `cipher` when DATA_ENCRYPTION_KEY is set.
+pub fn fact_record(
+    row: &fact::Model,
+    cipher: Option<&crate::store::crypto::ContentCipher>,
+) -> FactRecord {
     FactRecord {
         id: row.id,
         account_id: row.account_id,
         subject: row.subject.clone(),
         attribute: row.attribute.clone(),
-        value: row.value.clone(),
+        value: crate::store::crypto::readable(cipher, &row.value),
         confidence: row.confidence,
         platform: row
             .platform

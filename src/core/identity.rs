@@ -214,7 +214,7 @@ pub async fn load_identity(store: &Store, identity_id: Uuid) -> Result<IdentityH
                 .all(db)
                 .await?)
         },
-        crate::core::facts::load_current(db, &account_ids),
+        crate::core::facts::load_current(db, store.cipher.as_deref(), &account_ids),
         async {
             Ok(emotion_observation::Entity::find()
                 .filter(emotion_observation::Column::AccountId.is_in(account_ids.clone()))

@@ -107,6 +107,14 @@ impl ContentCipher {
     }
 }
 
+/// Seals `plain` with the store's cipher, if any (plaintext without one).
+pub fn sealed(cipher: Option<&ContentCipher>, plain: &str) -> String {
+    match cipher {
+        Some(cipher) => cipher.seal(plain),
+        None => plain.to_string(),
+    }
+}
+
 /// Opens memory content with the store's cipher, if any. A value that cannot be opened is shown
 /// as a placeholder rather than as ciphertext (start-up already refused a wrong key, so this only
 /// happens to a value altered in the database).
