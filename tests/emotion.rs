@@ -5,27 +5,9 @@
 mod common;
 
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-use std::sync::{Arc, Mutex};
-use whisperengine::llm::{LlmError, OfflineResponder, Prompt, Responder, Trajectory};
+use whisperengine::llm::Trajectory;
 use whisperengine::store::entities::emotion_observation;
 use whisperengine_contract::{Platform, PlatformAccount};
-
-struct Recorder {
-    prompts: Mutex<Vec<Prompt>>,
-    offline: OfflineResponder,
-}
-
-#[async_trait::async_trait]
-impl Responder for Recorder {
-    async fn respond(&self, prompt: &Prompt) -> Result<String, LlmError> {
-        self.prompts.lock().unwrap().push(prompt.clone());
-        self.offline.respond(prompt).await
-    }
-
-    fn describe(&self) -> String {
-        "recorder".into()
-    }
-}
 
 #[tokio::test]
 async fn the_offline_responder_meets_a_sad_and_a_happy_person_differently() {
@@ -76,11 +58,7 @@ async fn the_offline_responder_meets_a_sad_and_a_happy_person_differently() {
 async fn the_prompt_carries_the_shared_state_and_its_trajectory_across_platforms() {
     for (db, settings) in common::test_setups().await {
         let mut core = common::core_for(settings).await;
-        let recorder = Arc::new(Recorder {
-            prompts: Mutex::new(Vec::new()),
-            offline: OfflineResponder::new(core.personality.clone()),
-        });
-        core.responder = recorder.clone();
+        let recorder = common::Recorder::install(&mut core);
         let slack = PlatformAccount::new(Platform::Slack, "T1", "U9");
         let teams = PlatformAccount::new(Platform::Teams, "tenant", "aad-9");
         common::say(&core, common::message(&slack, "hi")).await;

@@ -17,37 +17,11 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use whisperengine::core::Core;
-use whisperengine::llm::{LlmError, OfflineResponder, Prompt, Responder};
+use whisperengine::llm::Prompt;
 use whisperengine_contract::{
     ConversationContext, InboundEvent, InboundMessage, Platform, PlatformAccount, Visibility,
 };
-
-/// Records every prompt and answers like the offline responder (which quotes memories back, so
-/// leaks through stored replies would show too).
-struct Recorder {
-    prompts: Mutex<Vec<Prompt>>,
-    offline: OfflineResponder,
-}
-
-#[async_trait::async_trait]
-impl Responder for Recorder {
-    async fn respond(&self, prompt: &Prompt) -> Result<String, LlmError> {
-        self.prompts.lock().unwrap().push(prompt.clone());
-        self.offline.respond(prompt).await
-    }
-
-    fn describe(&self) -> String {
-        "recorder".into()
-    }
-}
-
-impl Recorder {
-    fn take_last(&self) -> Option<Prompt> {
-        self.prompts.lock().unwrap().pop()
-    }
-}
 
 const PLATFORMS: [Platform; 4] = [
     Platform::Slack,
@@ -183,7 +157,7 @@ static RUNS: AtomicUsize = AtomicUsize::new(0);
 
 async fn check(
     core: &Core,
-    recorder: &Recorder,
+    recorder: &common::Recorder,
     conversation: &Conversation,
 ) -> Result<(), TestCaseError> {
     let run = RUNS.fetch_add(1, Ordering::SeqCst);
@@ -266,11 +240,7 @@ fn no_prompt_shows_private_content_in_public_or_another_identitys_content() {
     for (db, settings) in setups {
         let (core, recorder) = runtime.block_on(async {
             let mut core = common::core_for(settings).await;
-            let recorder = Arc::new(Recorder {
-                prompts: Mutex::new(Vec::new()),
-                offline: OfflineResponder::new(core.personality.clone()),
-            });
-            core.responder = recorder.clone();
+            let recorder = common::Recorder::install(&mut core);
             (core, recorder)
         });
         let mut runner = TestRunner::new(Config {
@@ -293,11 +263,7 @@ fn no_prompt_shows_private_content_in_public_or_another_identitys_content() {
 async fn a_privacy_switch_applies_on_the_next_message_and_is_reversible() {
     for (db, settings) in common::test_setups().await {
         let mut core = common::core_for(settings).await;
-        let recorder = Arc::new(Recorder {
-            prompts: Mutex::new(Vec::new()),
-            offline: OfflineResponder::new(core.personality.clone()),
-        });
-        core.responder = recorder.clone();
+        let recorder = common::Recorder::install(&mut core);
         let slack = PlatformAccount::new(Platform::Slack, "T1", "U1");
         let discord = PlatformAccount::new(Platform::Discord, "", "77");
         common::say(&core, common::message(&slack, "hi")).await;

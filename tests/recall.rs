@@ -9,34 +9,9 @@
 mod common;
 
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
-use std::sync::{Arc, Mutex};
-use whisperengine::llm::{LlmError, OfflineResponder, Prompt, Responder};
+use std::sync::Arc;
 use whisperengine::store::entities::fact;
 use whisperengine_contract::{Platform, PlatformAccount};
-
-/// Records every prompt the core builds and answers like the offline responder.
-struct Recorder {
-    prompts: Mutex<Vec<Prompt>>,
-    offline: OfflineResponder,
-}
-
-#[async_trait::async_trait]
-impl Responder for Recorder {
-    async fn respond(&self, prompt: &Prompt) -> Result<String, LlmError> {
-        self.prompts.lock().unwrap().push(prompt.clone());
-        self.offline.respond(prompt).await
-    }
-
-    fn describe(&self) -> String {
-        "recorder".into()
-    }
-}
-
-impl Recorder {
-    fn last(&self) -> Prompt {
-        self.prompts.lock().unwrap().last().cloned().unwrap()
-    }
-}
 
 /// (what the person says, what they ask later, a word the answer must contain).
 const FACTS: [(&str, &str, &str); 50] = [
@@ -311,13 +286,9 @@ fn accounts() -> [PlatformAccount; 4] {
 
 async fn linked_core(
     settings: whisperengine::config::Settings,
-) -> (whisperengine::core::Core, Arc<Recorder>) {
+) -> (whisperengine::core::Core, Arc<common::Recorder>) {
     let mut core = common::core_for(settings).await;
-    let recorder = Arc::new(Recorder {
-        prompts: Mutex::new(Vec::new()),
-        offline: OfflineResponder::new(core.personality.clone()),
-    });
-    core.responder = recorder.clone();
+    let recorder = common::Recorder::install(&mut core);
     let accounts = accounts();
     for account in &accounts {
         common::say(&core, common::message(account, "hello")).await;

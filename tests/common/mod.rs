@@ -326,3 +326,55 @@ pub async fn say(
         _ => String::new(),
     }
 }
+
+/// A responder that records every prompt the core builds and answers like the offline responder
+/// (which quotes memories back, so what reached the prompt also shows in the reply).
+pub struct Recorder {
+    pub prompts: std::sync::Mutex<Vec<whisperengine::llm::Prompt>>,
+    offline: whisperengine::llm::OfflineResponder,
+}
+
+impl Recorder {
+    /// Puts a recorder in place of `core`'s responder and returns it.
+    pub fn install(core: &mut whisperengine::core::Core) -> std::sync::Arc<Recorder> {
+        let recorder = std::sync::Arc::new(Recorder {
+            prompts: std::sync::Mutex::new(Vec::new()),
+            offline: whisperengine::llm::OfflineResponder::new(core.personality.clone()),
+        });
+        core.responder = recorder.clone();
+        recorder
+    }
+
+    /// The latest prompt (panics when none was built: the test expected one).
+    pub fn last(&self) -> whisperengine::llm::Prompt {
+        self.prompts
+            .lock()
+            .expect("recorder lock")
+            .last()
+            .cloned()
+            .expect("a prompt was built")
+    }
+
+    /// Removes and returns the latest prompt.
+    pub fn take_last(&self) -> Option<whisperengine::llm::Prompt> {
+        self.prompts.lock().expect("recorder lock").pop()
+    }
+}
+
+#[async_trait::async_trait]
+impl whisperengine::llm::Responder for Recorder {
+    async fn respond(
+        &self,
+        prompt: &whisperengine::llm::Prompt,
+    ) -> Result<String, whisperengine::llm::LlmError> {
+        self.prompts
+            .lock()
+            .expect("recorder lock")
+            .push(prompt.clone());
+        self.offline.respond(prompt).await
+    }
+
+    fn describe(&self) -> String {
+        "recorder".into()
+    }
+}
