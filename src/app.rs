@@ -106,7 +106,7 @@ impl Application {
         let state = HttpState {
             handler: Arc::new(core.clone()),
             readiness: Arc::new(StoreReadiness(core.store.clone())),
-            metrics,
+            metrics: metrics.clone(),
             local_user: settings.local_user.clone(),
             local_is_admin: settings.deployment_mode == DeploymentMode::Desktop,
             chat_enabled: true,
@@ -118,7 +118,7 @@ impl Application {
         if let Some(teams) = teams_config(&settings) {
             router = router.merge(whisperengine_teams::routes(teams, Arc::new(core.clone())));
         }
-        if let Some(admin) = crate::admin::router(&core, crate::telemetry::install_metrics()) {
+        if let Some(admin) = crate::admin::router(&core, metrics) {
             router = router.merge(admin);
         }
         let mut connectors: Vec<Arc<dyn Connector>> = Vec::new();

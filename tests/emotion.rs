@@ -84,7 +84,7 @@ async fn the_prompt_carries_the_shared_state_and_its_trajectory_across_platforms
             common::message(&teams, "what should I cook tonight?"),
         )
         .await;
-        let prompt = recorder.prompts.lock().unwrap().last().cloned().unwrap();
+        let prompt = recorder.last();
         let mood = prompt.mood.clone().expect("the shared mood reaches Teams");
         assert_eq!(mood.label, "joy", "{}: {mood:?}", db.name);
         assert_eq!(mood.trajectory, Some(Trajectory::Improving), "{}", db.name);
