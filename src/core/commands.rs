@@ -16,6 +16,7 @@ use crate::telemetry::names;
 use chrono::Utc;
 use sea_orm::{
     ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    TransactionTrait,
 };
 use whisperengine_contract::{
     Capabilities, Card, CommandInvocation, HandlerOutcome, OutboundReply, Platform,
@@ -694,19 +695,23 @@ async fn forget_one(core: &Core, caller: &AccountInfo, id: i64) -> Result<Outbou
     let _guard = store.hot.lock_identity(caller.identity_id).await;
     let accounts = identity::linked_accounts(&store.db, caller.identity_id).await?;
     let account_ids: Vec<i64> = accounts.iter().map(|a| a.id).collect();
-    // The facts that message stated go with it.
-    crate::core::facts::forget_stated_in(&store.db, store.cipher.as_deref(), id, &account_ids)
+    // The facts that message stated go with it; other processes hear of it in the same commit.
+    let transaction = store.db.begin().await?;
+    crate::core::facts::forget_stated_in(&transaction, store.cipher.as_deref(), id, &account_ids)
         .await?;
     let deleted = memory::Entity::delete_many()
         .filter(memory::Column::Id.eq(id))
         .filter(memory::Column::AccountId.is_in(account_ids))
-        .exec(&store.db)
+        .exec(&transaction)
         .await?
         .rows_affected;
+    if deleted > 0 {
+        crate::store::changes::record(&transaction, store.origin, &[caller.identity_id]).await?;
+    }
     let label = account_label(caller);
     let target = format!("#{id}");
     audit::record(
-        &store.db,
+        &transaction,
         AuditEntry::new(
             &label,
             caller.platform.as_str(),
@@ -717,6 +722,7 @@ async fn forget_one(core: &Core, caller: &AccountInfo, id: i64) -> Result<Outbou
         .detail(format!("{deleted} memories removed")),
     )
     .await?;
+    transaction.commit().await?;
     // Drop the hot state first, unsaved emotion included, so the invalidation below cannot write
     // back state that was just changed.
     store.hot.invalidate_identity(caller.identity_id);

@@ -15,7 +15,7 @@ use crate::store::hot::{AccountInfo, IdentityHot};
 use crate::store::Store;
 use chrono::Utc;
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set, TransactionTrait};
 use std::fmt;
 use uuid::Uuid;
 use whisperengine_contract::PlatformAccount;
@@ -184,6 +184,7 @@ pub async fn set_isolation(
 
 /// Sets the host-wide switch and makes every process drop its hot state.
 async fn set_host_isolation(store: &Store, actor: Actor<'_>, isolate: bool) -> Result<()> {
+    let transaction = store.db.begin().await?;
     host_setting::Entity::insert(host_setting::ActiveModel {
         key: Set(ISOLATE_ALL_KEY.to_string()),
         value: Set(if isolate { "on" } else { "off" }.to_string()),
@@ -199,8 +200,10 @@ async fn set_host_isolation(store: &Store, actor: Actor<'_>, isolate: bool) -> R
             ])
             .to_owned(),
     )
-    .exec(&store.db)
+    .exec(&transaction)
     .await?;
+    crate::store::changes::record(&transaction, store.origin, &[]).await?;
+    transaction.commit().await?;
     store.hot.clear();
     if let Some(cache) = &store.cache {
         if let Err(error) = cache.publish_invalidation(None).await {
@@ -222,7 +225,10 @@ async fn set_identity_isolation(store: &Store, identity_id: Uuid, isolate: bool)
         let _guard = store.hot.lock_identity(identity_id).await;
         let mut row: identity_entity::ActiveModel = row.into();
         row.isolated = Set(isolate);
-        row.update(&store.db).await?;
+        let transaction = store.db.begin().await?;
+        row.update(&transaction).await?;
+        crate::store::changes::record(&transaction, store.origin, &[identity_id]).await?;
+        transaction.commit().await?;
     }
     identity::invalidate(store, &[identity_id]).await;
     Ok(true)

@@ -184,6 +184,7 @@ async fn expire_old_rows(core: &Core, cutoff: DateTime<Utc>) -> Result<Expired> 
     }
     if expired.rows > 0 {
         // Hot state may still hold what was deleted: every process re-reads from SQL.
+        crate::store::changes::record_alone(db, core.store.origin, &[]).await?;
         core.store.hot.clear();
         if let Some(cache) = &core.store.cache {
             if let Err(error) = cache.publish_invalidation(None).await {

@@ -358,6 +358,7 @@ async fn merge(
         },
     )
     .await?;
+    crate::store::changes::record(&transaction, store.origin, &[survivor, absorbed]).await?;
     transaction.commit().await?;
     identity::invalidate(store, &[survivor, absorbed]).await;
     metrics::counter!(crate::telemetry::names::LINKS, "outcome" => "linked").increment(1);
@@ -402,6 +403,8 @@ async fn detach(
         },
     )
     .await?;
+    crate::store::changes::record(&transaction, store.origin, &[account.identity_id, fresh])
+        .await?;
     transaction.commit().await?;
     identity::invalidate(store, &[account.identity_id, fresh]).await;
     metrics::counter!(crate::telemetry::names::LINKS, "outcome" => "unlinked").increment(1);

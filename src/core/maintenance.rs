@@ -27,6 +27,7 @@ pub async fn clear_cache(
     let outcome = match target {
         IsolationTarget::All => {
             save_unsaved_emotions(store).await?;
+            crate::store::changes::record_alone(&store.db, store.origin, &[]).await?;
             store.hot.clear();
             let mut keys = 0;
             if let Some(cache) = &store.cache {
@@ -53,6 +54,7 @@ pub async fn clear_cache(
             match identity_id {
                 None => Err(format!("I don't know {target_text}: nothing cleared.")),
                 Some(id) => {
+                    crate::store::changes::record_alone(&store.db, store.origin, &[id]).await?;
                     identity::invalidate(store, &[id]).await;
                     let mut keys = 0;
                     if let Some(cache) = &store.cache {

@@ -199,6 +199,8 @@ pub async fn set(
         .iter()
         .find(|r| r.account_id == caller.id && r.key == key)
         .map_or(0, |r| r.version);
+    // The write and the change-feed entry commit together, so other processes cannot miss it.
+    let transaction = store.db.begin().await?;
     let row = preference::ActiveModel {
         account_id: Set(caller.id),
         key: Set(key.to_string()),
@@ -219,7 +221,7 @@ pub async fn set(
                 ])
                 .to_owned(),
         )
-        .exec_without_returning(&store.db)
+        .exec_without_returning(&transaction)
         .await?;
     let window = chrono::Duration::from_std(settings.settings_sync_interval)
         .unwrap_or_else(|_| chrono::Duration::seconds(300));
@@ -286,7 +288,7 @@ pub async fn set(
             resolved_at: Set((!is_open).then_some(now)),
             ..Default::default()
         }
-        .insert(&store.db)
+        .insert(&transaction)
         .await?;
         metrics::counter!("whisperengine_sync_conflicts_total", "kind" => "preference")
             .increment(1);
@@ -308,6 +310,8 @@ pub async fn set(
             )
         });
     }
+    crate::store::changes::record(&transaction, store.origin, &[caller.identity_id]).await?;
+    transaction.commit().await?;
     crate::core::identity::invalidate(store, &[caller.identity_id]).await;
     Ok(note)
 }
@@ -541,6 +545,7 @@ pub async fn resolve(
         .filter(sync_conflict::Column::Status.eq("open"))
         .exec(&transaction)
         .await?;
+    crate::store::changes::record(&transaction, store.origin, &[caller.identity_id]).await?;
     transaction.commit().await?;
     crate::core::identity::invalidate(store, &[caller.identity_id]).await;
     let others = closed.rows_affected.saturating_sub(1);

@@ -7,8 +7,10 @@
 //! - [`crypto`]: optional at-rest encryption of memory content (DATA_ENCRYPTION_KEY).
 //! - [`cache`]: Redis (event dedupe, rate-limit windows, invalidation by pub/sub). Losing it costs
 //!   speed, never data: every decision it speeds up has an SQL fallback.
+//! - [`changes`]: the SQL change feed other processes poll when a pub/sub invalidation was missed.
 
 pub mod cache;
+pub mod changes;
 pub mod crypto;
 pub mod entities;
 pub mod hot;
@@ -94,6 +96,8 @@ pub struct Store {
     pub cipher: Option<Arc<crypto::ContentCipher>>,
     /// How clashing preference writes are resolved (also when linking merges two identities).
     pub conflict_policy: Arc<ConflictPolicy>,
+    /// This process in the change feed ([`changes::record`]), so it skips its own changes.
+    pub origin: uuid::Uuid,
     display: Arc<str>,
 }
 
@@ -130,6 +134,7 @@ impl Store {
             writer,
             cipher,
             conflict_policy: Arc::new(options.conflict_policy.clone()),
+            origin: uuid::Uuid::new_v4(),
             display: options.database_display.clone().into(),
         })
     }
@@ -139,6 +144,9 @@ impl Store {
         let store = Store::connect(options).await?;
         store.migrate().await?;
         store.check_encryption_key().await?;
+        // Read before anything is cached, so no change between now and the first poll is missed.
+        let seen = changes::current_version(&store.db).await.ok();
+        changes::spawn_watcher(store.db.clone(), store.hot.clone(), store.origin, seen);
         Ok(store)
     }
 

@@ -17,6 +17,8 @@ pub mod memory;
 pub mod platform_account;
 pub mod preference;
 pub mod processed_event;
+pub mod state_change;
+pub mod state_counter;
 pub mod sync_conflict;
 
 /// Entity aliases: `Identity`, `PlatformAccount`, `Memory`, ...
