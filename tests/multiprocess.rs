@@ -1,0 +1,274 @@
+//! Several host processes on one database serve as one: a link, a preference change, a privacy
+//! change, an isolation, a release and an unlink made through one real host process (the binary,
+//! driven through its local chat API) are used by a second real host process within a second.
+//!
+//! Three topologies: PostgreSQL + Redis with both processes on one Redis prefix (pub/sub
+//! invalidation), PostgreSQL + Redis with the second process on another prefix so it misses every
+//! pub/sub message (only the SQL change feed tells it), and SQLite without Redis (the SQL change
+//! feed alone). The second process trusts its hot state for an hour (MEMORY_SYNC_INTERVAL=3600),
+//! so nothing but an invalidation can make a change visible in time. Each delay is printed.
+
+mod common;
+
+use std::io::BufRead;
+use std::time::{Duration, Instant};
+
+/// The visibility bound the issue sets.
+const BOUND: Duration = Duration::from_secs(1);
+
+/// A host process started from the real binary; killed when dropped.
+struct HostProcess {
+    child: std::process::Child,
+    address: String,
+}
+
+/// How to start one process.
+struct Launch<'a> {
+    database_url: &'a str,
+    /// `(REDIS_URL, REDIS_KEY_PREFIX)`, or no Redis at all.
+    redis: Option<(&'a str, &'a str)>,
+    /// `desktop`: the local chat is the owner's, so admin commands are allowed through it.
+    mode: &'a str,
+}
+
+impl HostProcess {
+    fn spawn(launch: &Launch<'_>) -> HostProcess {
+        let personalities =
+            std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("personalities");
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_whisperengine"));
+        command
+            .arg("serve")
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("DEPLOYMENT_MODE", launch.mode)
+            .env("DATABASE_URL", launch.database_url)
+            .env("HTTP_BIND", "127.0.0.1:0")
+            .env("PERSONALITIES_DIR", personalities)
+            .env("RATE_LIMIT_PER_MINUTE", "0")
+            // Without an invalidation, this process would trust its hot state for an hour.
+            .env("MEMORY_SYNC_INTERVAL", "3600")
+            .env("RUST_LOG", "warn")
+            .current_dir(std::env::temp_dir())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::inherit());
+        if let Some((url, prefix)) = launch.redis {
+            command
+                .env("REDIS_URL", url)
+                .env("REDIS_KEY_PREFIX", prefix);
+        }
+        let mut child = command.spawn().expect("the host binary starts");
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if let Some(rest) = line.trim().strip_prefix("local chat: http://") {
+                    let _ = sender.send(rest.trim_end_matches('/').to_string());
+                }
+            }
+        });
+        let address = receiver
+            .recv_timeout(Duration::from_secs(60))
+            .expect("the host prints its address");
+        HostProcess { child, address }
+    }
+
+    /// Sends `text` as the local-chat user `user` and returns the reply.
+    async fn ask(&self, client: &reqwest::Client, user: &str, text: &str) -> String {
+        let response = client
+            .post(format!("http://{}/api/chat", self.address))
+            .json(&serde_json::json!({ "text": text, "user": user }))
+            .send()
+            .await
+            .expect("the host answers");
+        assert!(response.status().is_success(), "{}", response.status());
+        let body: serde_json::Value = response.json().await.expect("a JSON reply");
+        body["reply"].as_str().unwrap_or_default().to_string()
+    }
+}
+
+impl Drop for HostProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The two processes of one topology.
+struct Pair {
+    name: String,
+    /// Where changes are made (desktop mode: its local chat may run admin commands).
+    writer: HostProcess,
+    /// Where they must be used.
+    reader: HostProcess,
+    client: reqwest::Client,
+}
+
+impl Pair {
+    /// Makes a change through the writer, then asks the reader `question` until `is_seen` holds;
+    /// prints and returns the delay, failing past [`BOUND`].
+    async fn change_and_wait(
+        &self,
+        what: &str,
+        change: &str,
+        expect_reply: &str,
+        question: &str,
+        is_seen: impl Fn(&str) -> bool,
+    ) -> Duration {
+        // The reader has the state hot, and it does not show the change yet.
+        let before = self.reader.ask(&self.client, "alice", question).await;
+        assert!(
+            !is_seen(&before),
+            "{}: {what} already visible before it was made: {before}",
+            self.name
+        );
+        let started = Instant::now();
+        let reply = self.writer.ask(&self.client, "alice", change).await;
+        let answered = started.elapsed();
+        assert!(
+            reply.contains(expect_reply),
+            "{}: {what}: `{change}` answered: {reply}",
+            self.name
+        );
+        let delay = loop {
+            let seen = self.reader.ask(&self.client, "alice", question).await;
+            if is_seen(&seen) {
+                break started.elapsed();
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(5),
+                "{}: the other process never used the {what}: {seen}",
+                self.name
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        };
+        eprintln!(
+            "{}: {what} used by the other host process {} ms after it was sent ({} ms after the \
+             writing process answered)",
+            self.name,
+            delay.as_millis(),
+            delay.saturating_sub(answered).as_millis()
+        );
+        assert!(delay < BOUND, "{}: {what} took {delay:?}", self.name);
+        delay
+    }
+}
+
+/// Runs every kind of change through `pair` and checks each reaches the reader in time.
+async fn every_change_is_used_by_the_other_process(pair: &Pair) {
+    let linked = "slack:T1/U1";
+    // The account to link to exists (the admin command creates it on first mention).
+    pair.change_and_wait(
+        "link",
+        &format!("/admin link desktop:alice {linked}"),
+        "Linked",
+        "/whoami",
+        |reply| reply.contains(linked),
+    )
+    .await;
+    pair.change_and_wait(
+        "preference change",
+        "/prefs set timezone Asia/Tokyo",
+        "",
+        "/prefs",
+        |reply| reply.contains("Asia/Tokyo"),
+    )
+    .await;
+    pair.change_and_wait(
+        "privacy change",
+        "/privacy set conversation_history off",
+        "",
+        "/privacy",
+        |reply| reply.contains("`conversation_history`: not shared"),
+    )
+    .await;
+    pair.change_and_wait(
+        "isolation",
+        "/admin isolate desktop:alice",
+        "Isolated",
+        "/sync status",
+        |reply| reply.contains("Cross-platform sharing: off"),
+    )
+    .await;
+    pair.change_and_wait(
+        "release",
+        "/admin release desktop:alice",
+        "Released",
+        "/sync status",
+        |reply| reply.contains("Cross-platform sharing: on"),
+    )
+    .await;
+    pair.change_and_wait(
+        "unlink",
+        "/admin unlink desktop:alice",
+        "",
+        "/whoami",
+        |reply| !reply.contains(linked),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn changes_made_through_one_process_are_used_by_another_within_a_second() {
+    let client = reqwest::Client::new();
+
+    // SQLite, no Redis: the SQL change feed alone.
+    let sqlite = common::fresh_sqlite();
+    let launch = |mode| Launch {
+        database_url: &sqlite.url,
+        redis: None,
+        mode,
+    };
+    let writer = HostProcess::spawn(&launch("desktop"));
+    let reader = HostProcess::spawn(&launch("cloud"));
+    every_change_is_used_by_the_other_process(&Pair {
+        name: "sqlite, no redis (SQL change feed)".into(),
+        writer,
+        reader,
+        client: client.clone(),
+    })
+    .await;
+
+    let (Some(postgres), Some(redis)) = (common::postgres_url(), common::redis_url()) else {
+        eprintln!(
+            "skipped: PostgreSQL + Redis topologies (TEST_DATABASE_URL / TEST_REDIS_URL not set)"
+        );
+        return;
+    };
+    for pub_sub_missed in [false, true] {
+        let database = common::fresh_postgres(&postgres).await;
+        let prefix = format!("{}:", common::unique_prefix());
+        let other_prefix = format!("{}:", common::unique_prefix());
+        let writer = HostProcess::spawn(&Launch {
+            database_url: &database.url,
+            redis: Some((&redis, &prefix)),
+            mode: "desktop",
+        });
+        let reader = HostProcess::spawn(&Launch {
+            database_url: &database.url,
+            redis: Some((
+                &redis,
+                if pub_sub_missed {
+                    &other_prefix
+                } else {
+                    &prefix
+                },
+            )),
+            mode: "cloud",
+        });
+        let name = if pub_sub_missed {
+            "postgres, pub/sub missed (SQL change feed)"
+        } else {
+            "postgres + redis (pub/sub)"
+        };
+        let pair = Pair {
+            name: name.into(),
+            writer,
+            reader,
+            client: client.clone(),
+        };
+        every_change_is_used_by_the_other_process(&pair).await;
+        drop(pair);
+        database.cleanup().await;
+    }
+}
