@@ -69,11 +69,15 @@ pub async fn build_core(settings: Arc<Settings>) -> anyhow::Result<Core> {
     Ok(Core::new(settings, store, personality, responder))
 }
 
-struct StoreReadiness(Store);
+/// Ready when the store answers and the intake takes events (not while shutting down).
+struct StoreReadiness(Store, Arc<crate::core::intake::IntakeQueue>);
 
 #[async_trait]
 impl ReadinessProbe for StoreReadiness {
     async fn check(&self) -> Result<(), String> {
+        if !self.1.is_accepting() {
+            return Err("shutting down".into());
+        }
         self.0.check_ready().await
     }
 }
@@ -81,6 +85,8 @@ impl ReadinessProbe for StoreReadiness {
 /// The running host: its core, its bound HTTP listener and the connectors that run as tasks.
 pub struct Application {
     pub core: Core,
+    /// The bounded queue of acknowledged events (Slack, Teams, local chat API); drained on shutdown.
+    pub intake: Arc<crate::core::intake::IntakeQueue>,
     listener: tokio::net::TcpListener,
     router: axum::Router,
     connectors: Vec<Arc<dyn Connector>>,
@@ -103,9 +109,15 @@ impl Application {
         let settings = Arc::new(settings);
         let core = build_core(settings.clone()).await?;
         let metrics = crate::telemetry::install_metrics();
+        // The acknowledgement rule (issue 9): HTTP connectors ack only what this queue took.
+        let intake = crate::core::intake::IntakeQueue::start(
+            crate::core::intake::DEFAULT_CAPACITY,
+            crate::core::intake::DEFAULT_WORKERS,
+        );
         let state = HttpState {
             handler: Arc::new(core.clone()),
-            readiness: Arc::new(StoreReadiness(core.store.clone())),
+            intake: Some(intake.clone()),
+            readiness: Arc::new(StoreReadiness(core.store.clone(), intake.clone())),
             metrics: metrics.clone(),
             local_user: settings.local_user.clone(),
             local_is_admin: settings.deployment_mode == DeploymentMode::Desktop,
@@ -116,7 +128,11 @@ impl Application {
         };
         let mut router = crate::http::router(state).merge(crate::ops::http::routes(core.clone()));
         if let Some(teams) = teams_config(&settings) {
-            router = router.merge(whisperengine_teams::routes(teams, Arc::new(core.clone())));
+            router = router.merge(whisperengine_teams::routes(
+                teams,
+                Arc::new(core.clone()),
+                intake.clone(),
+            ));
         }
         if let Some(admin) = crate::admin::router(&core, metrics) {
             router = router.merge(admin);
@@ -129,8 +145,12 @@ impl Application {
         }
         if let Some(slack) = slack_config(&settings) {
             if slack.signing_secret.is_some() {
-                let routes = whisperengine_slack::routes(slack.clone(), Arc::new(core.clone()))
-                    .context("Slack connector")?;
+                let routes = whisperengine_slack::routes(
+                    slack.clone(),
+                    Arc::new(core.clone()),
+                    intake.clone(),
+                )
+                .context("Slack connector")?;
                 router = router.merge(routes);
             }
             if slack.app_token.is_some() {
@@ -141,6 +161,7 @@ impl Application {
         }
         Ok(Application {
             core,
+            intake,
             listener,
             router,
             connectors,
@@ -174,12 +195,21 @@ impl Application {
             })
             .collect();
         let stop_on_signal = stop.clone();
+        let intake = self.intake.clone();
         let served = crate::http::serve(self.listener, self.router, async move {
             shutdown.await;
+            // From here on HTTP connectors answer 503 (the platforms retry elsewhere or later).
+            intake.stop_accepting();
             let _ = stop_on_signal.send(true);
         })
         .await;
         let _ = stop.send(true);
+        // Every acknowledged event is processed (and answered) before the process exits.
+        let pending = self.intake.pending();
+        if pending > 0 {
+            tracing::info!(pending, "shutdown: processing acknowledged events");
+        }
+        self.intake.drain(crate::core::intake::DRAIN_TIMEOUT).await;
         wait_for_connectors(connectors).await;
         flusher.abort();
         kpis.abort();

@@ -5,9 +5,17 @@
 //! (d) retrieval over `--memories` stored memories across `--identities` identities, p50/p99
 //! (see [`retrieval`]); `--retrieval-only` runs just that.
 //!
+//! (e)/(f) `--load`: the real HTTP path with host processes, and the footprint (see [`load`]);
+//! `--small` shrinks it to seconds for CI.
+//!
 //! By default it runs on a fresh SQLite file in a temporary folder (never on your data); pass
 //! `--database-url` to measure PostgreSQL or another file.
 
+mod driver;
+mod fake_slack;
+mod host;
+mod load;
+mod report;
 mod retrieval;
 
 use crate::config::{DeploymentMode, Settings};
@@ -51,6 +59,15 @@ pub struct BenchArgs {
     /// Run only the retrieval benchmark.
     #[arg(long)]
     pub retrieval_only: bool,
+    /// Run only the load and footprint bench: host processes behind the Slack HTTP endpoint.
+    #[arg(long)]
+    pub load: bool,
+    /// With `--load`: a few hundred messages and 1,000 identities (what CI runs).
+    #[arg(long, requires = "load")]
+    pub small: bool,
+    /// With `--load`: Redis for the PostgreSQL rows (default: TEST_REDIS_URL).
+    #[arg(long, requires = "load")]
+    pub redis_url: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -89,6 +106,16 @@ const SAMPLE_MESSAGES: &[&str] = &[
 ];
 
 pub async fn run(settings: Settings, args: BenchArgs) -> anyhow::Result<()> {
+    if args.load {
+        return load::run(
+            settings,
+            args.small,
+            args.database_url,
+            args.redis_url,
+            args.json.as_deref(),
+        )
+        .await;
+    }
     let folder = tempfile::tempdir().context("creating a temporary folder")?;
     let database_url = args.database_url.clone().unwrap_or_else(|| {
         format!(

@@ -3,6 +3,8 @@
 //!
 //! - [`pipeline`]: a message's path, one function per step (dedupe → identity → gates → rate limit →
 //!   store → emotion → context → prompt → LLM → store reply).
+//! - [`intake`]: the bounded queue of acknowledged events and the retry loop that keeps a message
+//!   until it is durably stored.
 //! - [`identity`]: accounts and identities, loading an identity's hot state from SQL.
 //! - [`linking`]: one-time link codes, linking and unlinking (by users and admins).
 //! - [`commands`]: the command set every platform shares (help, whoami, link, memory, ...).
@@ -29,6 +31,7 @@ pub mod erasure;
 pub mod export;
 pub mod facts;
 pub mod identity;
+pub mod intake;
 pub mod isolation;
 pub mod kpi;
 pub mod lifecycle;
@@ -108,7 +111,7 @@ impl Core {
         let platform = event.account().platform;
         let outcome = match event {
             InboundEvent::Message(message) => {
-                pipeline::handle_message(self, message, capabilities).await
+                intake::handle_message_retrying(self, message, capabilities).await
             }
             InboundEvent::Command(command) => {
                 commands::handle_command(self, command, capabilities).await

@@ -4,6 +4,11 @@
 //!
 //! From the user's message being stored to the reply being stored, the identity's lock is held, so
 //! two platforms writing for the same person at once are serialised and their turns never interleave.
+//!
+//! The user's message, its processed-event mark, its emotion observation and the reply are written
+//! in ONE transaction after the reply is composed (see [`crate::store::writer::Writer::write_once`]):
+//! a failure or a crash before it leaves nothing behind, so the platform's retry runs the message
+//! again and it is stored and answered once; a retry after it finds the mark and answers nothing.
 
 use crate::config::{DeploymentMode, SyncCategory};
 use crate::core::emotion::{self, Detected};
@@ -11,7 +16,7 @@ use crate::core::{context, facts, identity, preferences, Core, Result};
 use crate::llm::{Mood, Prompt};
 use crate::store::entities::{emotion_observation, memory, processed_event};
 use crate::store::hot::{AccountInfo, IdentityHot, TurnRecord};
-use crate::store::writer::WriteJob;
+use crate::store::writer::{WriteJob, Written};
 use crate::telemetry::names;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::ExprTrait;
@@ -108,16 +113,14 @@ async fn process(core: &Core, message: &InboundMessage) -> Result<HandlerOutcome
     let detected = emotion::detect(text);
     let now = Utc::now();
     let extracted = facts::extract(text);
-    let user_turn = store_user_message(
-        core,
+    let (user_turn, turn_job) = prepare_user_message(
         message,
         &account,
         text,
         &detected,
         !extracted.is_empty(),
         now,
-    )
-    .await?;
+    );
     remember_facts(core, message, &account, &mut state, &extracted, now).await?;
     crate::telemetry::record_step(platform, "store", step);
     let step = Instant::now();
@@ -148,13 +151,17 @@ async fn process(core: &Core, message: &InboundMessage) -> Result<HandlerOutcome
     );
     note_recalled(core, &account, &mut state, &gathered.recalled, now);
     let prompt = build_prompt(core, message, &account, &state, text, gathered, mood, now);
-    remember_turn(core, &account, &mut state, user_turn);
     crate::telemetry::record_step(platform, "context", step);
     let step = Instant::now();
     let reply_text = respond(core, &prompt).await;
     crate::telemetry::record_step(platform, "llm", step);
     let step = Instant::now();
-    let reply_turn = store_reply(core, message, &account, &reply_text).await?;
+    let Some(reply_turn) = store_turn(core, message, &account, turn_job, &reply_text).await? else {
+        // Another delivery of this event (a retry, or another host process) stored it first.
+        metrics::counter!(names::DUPLICATES, "platform" => platform).increment(1);
+        return Ok(HandlerOutcome::Duplicate);
+    };
+    remember_turn(core, &account, &mut state, user_turn);
     remember_turn(core, &account, &mut state, reply_turn);
     crate::telemetry::record_step(platform, "store_reply", step);
     let reply_text =
@@ -170,7 +177,10 @@ pub async fn dedupe(core: &Core, platform: Platform, event_id: &str) -> Result<b
     }
     if let Some(cache) = &core.store.cache {
         match cache.mark_event(platform, event_id).await {
-            Ok(is_new) => return Ok(is_new),
+            Ok(true) => return Ok(true),
+            // Marked, but the mark may be stale (a delivery that failed and could not unmark it):
+            // SQL, where the mark is written with the turn, decides.
+            Ok(false) => {}
             Err(error) => tracing::debug!(%error, "dedupe falls back to SQL"),
         }
     }
@@ -319,17 +329,16 @@ fn note_recalled(
     });
 }
 
-/// Step 5: the user's message, written through (with its processed-event mark and emotion
-/// observation) before the companion answers.
-async fn store_user_message(
-    core: &Core,
+/// Step 5: the user's message as rows (with its processed-event mark and emotion observation),
+/// written together with the reply by [`store_turn`].
+fn prepare_user_message(
     message: &InboundMessage,
     account: &AccountInfo,
     text: &str,
     detected: &Detected,
     states_facts: bool,
     now: DateTime<Utc>,
-) -> Result<TurnRecord> {
+) -> (TurnRecord, WriteJob) {
     let mut importance = importance(text, detected);
     if states_facts {
         // A personal fact is worth remembering even when said in few words ("I'm vegan").
@@ -369,8 +378,7 @@ async fn store_user_message(
             ..Default::default()
         });
     }
-    core.store.writer.write(job).await?;
-    Ok(turn)
+    (turn, job)
 }
 
 fn memory_row(
@@ -507,13 +515,15 @@ async fn respond(core: &Core, prompt: &Prompt) -> String {
     }
 }
 
-/// Step 10: the companion's reply, written through.
-async fn store_reply(
+/// Step 10: the user's message and the companion's reply, written through in one transaction.
+/// `None` when the event was already processed (nothing was written).
+async fn store_turn(
     core: &Core,
     message: &InboundMessage,
     account: &AccountInfo,
+    mut job: WriteJob,
     reply: &str,
-) -> Result<TurnRecord> {
+) -> Result<Option<TurnRecord>> {
     let turn = TurnRecord {
         memory_id: None,
         terms: crate::core::recall::index_terms(reply),
@@ -529,14 +539,12 @@ async fn store_reply(
         created_at: Utc::now(),
     };
     let neutral = emotion::detect("");
-    core.store
-        .writer
-        .write(WriteJob {
-            memories: vec![memory_row(message, account, &turn, &neutral)],
-            ..WriteJob::default()
-        })
-        .await?;
-    Ok(turn)
+    job.memories
+        .push(memory_row(message, account, &turn, &neutral));
+    match core.store.writer.write_once(job).await? {
+        Written::Stored => Ok(Some(turn)),
+        Written::AlreadyProcessed => Ok(None),
+    }
 }
 
 fn remember_turn(core: &Core, account: &AccountInfo, state: &mut IdentityHot, turn: TurnRecord) {

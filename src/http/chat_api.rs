@@ -91,6 +91,8 @@ pub enum ChatApiError {
     InvalidUser,
     #[error("event_id must be 1 to {MAX_EVENT_ID_CHARS} characters without spaces or control characters")]
     InvalidEventId,
+    #[error("the host is busy or shutting down; send the same event_id again shortly")]
+    Unavailable,
 }
 
 impl ChatApiError {
@@ -111,6 +113,7 @@ impl ChatApiError {
             | ChatApiError::EmptyCommand
             | ChatApiError::InvalidUser
             | ChatApiError::InvalidEventId => StatusCode::UNPROCESSABLE_ENTITY,
+            ChatApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -130,6 +133,7 @@ impl ChatApiError {
             ChatApiError::TextTooLong { .. } => "text_too_long",
             ChatApiError::InvalidUser => "invalid_user",
             ChatApiError::InvalidEventId => "invalid_event_id",
+            ChatApiError::Unavailable => "unavailable",
         }
     }
 
@@ -210,8 +214,27 @@ pub async fn chat(
     let ChatBody(request) = body?;
     let event = to_event(request, &state)?;
     tracing::debug!(event_id = event.event_id(), "local chat event");
-    let outcome = state.handler.handle(event, Capabilities::LOCAL).await;
+    let outcome = match &state.intake {
+        Some(intake) => through_intake(intake.as_ref(), state.handler.clone(), event).await?,
+        None => state.handler.handle(event, Capabilities::LOCAL).await,
+    };
     Ok(Json(to_response(outcome)))
+}
+
+/// Runs `event` as a job of the host's intake and waits for its outcome: the answer is sent only
+/// once the turn is stored, and a refused job (queue full, shutting down) is a 503 with nothing done.
+async fn through_intake(
+    intake: &dyn whisperengine_contract::Intake,
+    handler: std::sync::Arc<dyn whisperengine_contract::EventHandler>,
+    event: InboundEvent,
+) -> Result<HandlerOutcome, ChatApiError> {
+    let (sender, receiver) = tokio::sync::oneshot::channel();
+    intake
+        .submit(Box::pin(async move {
+            let _ = sender.send(handler.handle(event, Capabilities::LOCAL).await);
+        }))
+        .map_err(|_| ChatApiError::Unavailable)?;
+    receiver.await.map_err(|_| ChatApiError::Unavailable)
 }
 
 /// `GET /api/config`.

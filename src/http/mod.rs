@@ -38,6 +38,10 @@ pub trait ReadinessProbe: Send + Sync {
 pub struct HttpState {
     /// The core: every chat message and command goes here.
     pub handler: Arc<dyn EventHandler>,
+    /// The host's bounded intake: `/api/chat` runs its events there, so they count against the
+    /// same bound and are finished before shutdown; a refusal is a 503. `None` calls the handler
+    /// directly (unit tests of the routes).
+    pub intake: Option<Arc<dyn whisperengine_contract::Intake>>,
     pub readiness: Arc<dyn ReadinessProbe>,
     pub metrics: PrometheusHandle,
     /// Default user name of the local chat page.

@@ -69,6 +69,7 @@ impl ReadinessProbe for FixedProbe {
 /// Settings of a test host; tweak before `spawn`.
 pub fn test_state(handler: Arc<RecordingHandler>) -> HttpState {
     HttpState {
+        intake: None,
         handler,
         readiness: Arc::new(FixedProbe(Ok(()))),
         metrics: install_metrics(),

@@ -6,9 +6,18 @@
 //! commit. Batching what is queued keeps one writer, amortises commits under load, and still answers
 //! each caller only once its rows are durable (written through, never write-behind).
 //! If a batch fails, each job is retried alone so one bad row cannot sink its neighbours.
+//!
+//! A job that carries processed-event marks is written only if none of its events is marked yet,
+//! checked inside the transaction and enforced by the table's unique key: a retry or a delivery to
+//! another host process that raced past the dedupe check writes nothing and learns
+//! [`Written::AlreadyProcessed`], so a message is never stored (or answered) twice.
 
 use crate::store::entities::{emotion_observation, memory, processed_event};
-use sea_orm::{DatabaseConnection, DbErr, EntityTrait, TransactionTrait};
+use sea_orm::{
+    ActiveValue, ColumnTrait, Condition, DatabaseConnection, DbErr, EntityTrait, QueryFilter,
+    TransactionTrait,
+};
+use std::collections::HashSet;
 use tokio::sync::{mpsc, oneshot};
 
 /// Most jobs committed in one transaction.
@@ -28,8 +37,19 @@ impl WriteJob {
     }
 }
 
+/// What became of a job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Written {
+    /// Its rows are committed.
+    Stored,
+    /// One of its processed-event marks was already there: nothing of it was written.
+    AlreadyProcessed,
+}
+
+type Done = oneshot::Sender<Result<Written, DbErr>>;
+
 enum Command {
-    Write(WriteJob, oneshot::Sender<Result<(), DbErr>>),
+    Write(WriteJob, Done),
     Flush(oneshot::Sender<()>),
 }
 
@@ -52,10 +72,17 @@ impl Writer {
         Writer { sender, cipher }
     }
 
-    /// Writes `job` and returns once it is committed.
-    pub async fn write(&self, mut job: WriteJob) -> Result<(), DbErr> {
+    /// Writes `job` and returns once it is committed (or skipped because its event was already
+    /// processed: see [`Writer::write_once`]).
+    pub async fn write(&self, job: WriteJob) -> Result<(), DbErr> {
+        self.write_once(job).await.map(|_| ())
+    }
+
+    /// Writes `job` unless one of its processed-event marks exists, atomically: either all its rows
+    /// are committed together with the marks ([`Written::Stored`]) or none ([`Written::AlreadyProcessed`]).
+    pub async fn write_once(&self, mut job: WriteJob) -> Result<Written, DbErr> {
         if job.is_empty() {
-            return Ok(());
+            return Ok(Written::Stored);
         }
         if let Some(cipher) = &self.cipher {
             for row in &mut job.memories {
@@ -73,7 +100,11 @@ impl Writer {
             .await
             .map_err(|_| DbErr::Custom("the writer has stopped".into()))
             .and_then(|committed| committed);
-        let outcome = if result.is_ok() { "ok" } else { "failed" };
+        let outcome = match result {
+            Ok(Written::Stored) => "ok",
+            Ok(Written::AlreadyProcessed) => "duplicate",
+            Err(_) => "failed",
+        };
         metrics::counter!(crate::telemetry::names::SHARED_STATE_WRITES, "outcome" => outcome)
             .increment(1);
         result
@@ -109,16 +140,13 @@ async fn run(db: DatabaseConnection, mut receiver: mpsc::Receiver<Command>) {
     }
 }
 
-async fn commit_batch(
-    db: &DatabaseConnection,
-    jobs: Vec<(WriteJob, oneshot::Sender<Result<(), DbErr>>)>,
-) {
+async fn commit_batch(db: &DatabaseConnection, jobs: Vec<(WriteJob, Done)>) {
     if jobs.is_empty() {
         return;
     }
     if jobs.len() == 1 {
         for (job, done) in jobs {
-            let _ = done.send(commit(db, vec![job]).await);
+            let _ = done.send(commit_one(db, job).await);
         }
         return;
     }
@@ -126,17 +154,33 @@ async fn commit_batch(
     // Keep a copy to retry one by one if the batch as a whole is refused.
     let retry: Vec<WriteJob> = batch.iter().map(clone_job).collect();
     match commit(db, batch).await {
-        Ok(()) => {
-            for done in senders {
-                let _ = done.send(Ok(()));
+        Ok(outcomes) => {
+            for (done, outcome) in senders.into_iter().zip(outcomes) {
+                let _ = done.send(Ok(outcome));
             }
         }
         Err(error) => {
             tracing::warn!(%error, jobs = senders.len(), "batched write failed; retrying each job alone");
             for (job, done) in retry.into_iter().zip(senders) {
-                let _ = done.send(commit(db, vec![job]).await);
+                let _ = done.send(commit_one(db, job).await);
             }
         }
+    }
+}
+
+async fn commit_one(db: &DatabaseConnection, job: WriteJob) -> Result<Written, DbErr> {
+    let outcomes = commit(db, vec![job]).await?;
+    Ok(outcomes.first().copied().unwrap_or(Written::Stored))
+}
+
+/// `(platform, event id)` of a processed-event row.
+fn event_key(row: &processed_event::ActiveModel) -> Option<(String, String)> {
+    match (&row.platform, &row.event_id) {
+        (
+            ActiveValue::Set(platform) | ActiveValue::Unchanged(platform),
+            ActiveValue::Set(event_id) | ActiveValue::Unchanged(event_id),
+        ) => Some((platform.clone(), event_id.clone())),
+        _ => None,
     }
 }
 
@@ -148,23 +192,52 @@ fn clone_job(job: &WriteJob) -> WriteJob {
     }
 }
 
-async fn commit(db: &DatabaseConnection, jobs: Vec<WriteJob>) -> Result<(), DbErr> {
+/// Commits `jobs` in one transaction; returns what became of each, in order.
+async fn commit(db: &DatabaseConnection, jobs: Vec<WriteJob>) -> Result<Vec<Written>, DbErr> {
+    let transaction = db.begin().await?;
+    let keys: Vec<(String, String)> = jobs
+        .iter()
+        .flat_map(|job| job.processed_events.iter().filter_map(event_key))
+        .collect();
+    let mut existing = HashSet::new();
+    for chunk in keys.chunks(MAX_BATCH) {
+        let mut condition = Condition::any();
+        for (platform, event_id) in chunk {
+            condition = condition.add(
+                Condition::all()
+                    .add(processed_event::Column::Platform.eq(platform.as_str()))
+                    .add(processed_event::Column::EventId.eq(event_id.as_str())),
+            );
+        }
+        let found = processed_event::Entity::find()
+            .filter(condition)
+            .all(&transaction)
+            .await?;
+        existing.extend(found.into_iter().map(|row| (row.platform, row.event_id)));
+    }
+    let mut outcomes = Vec::with_capacity(jobs.len());
     let mut events = Vec::new();
     let mut memories = Vec::new();
     let mut observations = Vec::new();
     for job in jobs {
+        let is_processed = job
+            .processed_events
+            .iter()
+            .filter_map(event_key)
+            .any(|key| existing.contains(&key));
+        if is_processed {
+            outcomes.push(Written::AlreadyProcessed);
+            continue;
+        }
+        outcomes.push(Written::Stored);
         events.extend(job.processed_events);
         memories.extend(job.memories);
         observations.extend(job.observations);
     }
-    let transaction = db.begin().await?;
     if !events.is_empty() {
-        // A replay that raced past the dedupe check is not an error: the first copy won.
+        // No ON CONFLICT: a mark inserted meanwhile by another process fails this transaction
+        // (unique key), and the job retried alone then finds the mark and writes nothing.
         processed_event::Entity::insert_many(events)
-            .on_conflict_do_nothing_on([
-                processed_event::Column::Platform,
-                processed_event::Column::EventId,
-            ])
             .exec_without_returning(&transaction)
             .await?;
     }
@@ -178,5 +251,6 @@ async fn commit(db: &DatabaseConnection, jobs: Vec<WriteJob>) -> Result<(), DbEr
             .exec_without_returning(&transaction)
             .await?;
     }
-    transaction.commit().await
+    transaction.commit().await?;
+    Ok(outcomes)
 }

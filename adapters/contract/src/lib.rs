@@ -6,11 +6,13 @@
 //! - [`reply`]: what the core hands back ([`OutboundReply`]: neutral markdown plus an optional [`Card`]).
 //! - [`connector`]: [`Capabilities`], the [`Connector`] trait a platform implements and the
 //!   [`EventHandler`] trait the core implements.
+//! - [`intake`]: the bounded queue an HTTP connector hands acknowledged events to ([`Intake`]).
 //! - [`split`]: splitting a long markdown reply below a platform's message limit without breaking
 //!   code blocks or words.
 
 pub mod connector;
 pub mod event;
+pub mod intake;
 pub mod platform;
 pub mod reply;
 pub mod split;
@@ -19,6 +21,7 @@ pub use connector::{
     Capabilities, Connector, ConnectorError, EventHandler, HandlerOutcome, MarkupDialect, Shutdown,
 };
 pub use event::{CommandInvocation, ConversationContext, InboundEvent, InboundMessage, Visibility};
+pub use intake::{Intake, IntakeJob, IntakeRefusal};
 pub use platform::{AccountParseError, Platform, PlatformAccount};
 pub use reply::{Card, CardField, OutboundReply};
 pub use split::split_message;

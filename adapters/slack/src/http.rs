@@ -1,8 +1,10 @@
 //! `POST /slack/events` and `POST /slack/commands`: verify the signature over the raw body (before
-//! anything is parsed) → parse → answer at once (Slack retries after 3 s) → process in a task.
+//! anything is parsed) → parse → hand the event to the host's bounded intake → answer (Slack
+//! retries after 3 s) → the intake processes it.
 //!
 //! Statuses: 401 for a missing, forged or stale signature; 400 for a body that is not the JSON or
-//! form Slack sends; 413 (from the body limit) for oversized bodies. `url_verification` is answered
+//! form Slack sends; 413 (from the body limit) for oversized bodies; 503 when the intake refuses
+//! (full, or the host is shutting down), so Slack delivers the event again later. `url_verification` is answered
 //! with its challenge, and only when signed. Retries (`X-Slack-Retry-Num`) are acknowledged like
 //! first deliveries: the core drops an event id it has seen, so a retry never answers twice, and a
 //! first delivery that was lost still gets its answer.
@@ -20,16 +22,19 @@ use slack_morphism::signature_verifier::{
     SlackEventSignatureVerifier, SlackEventSignatureVerifierError,
 };
 use std::sync::Arc;
+use whisperengine_contract::{Intake, IntakeRefusal};
 
 /// Shared by every request of the routes.
 pub struct HttpState {
     runtime: Arc<SlackRuntime>,
     /// `None` when SLACK_SIGNING_SECRET is unset: every request is refused.
     verifier: Option<SlackEventSignatureVerifier>,
+    /// Takes acknowledged events; a refusal is answered with 503.
+    intake: Arc<dyn Intake>,
 }
 
 impl HttpState {
-    pub fn new(runtime: SlackRuntime) -> Self {
+    pub fn new(runtime: SlackRuntime, intake: Arc<dyn Intake>) -> Self {
         let verifier = runtime.config.signing_secret.as_ref().map(|secret| {
             SlackEventSignatureVerifier::new(&SlackSigningSecret::new(
                 secret.expose_secret().to_string(),
@@ -38,6 +43,7 @@ impl HttpState {
         HttpState {
             runtime: Arc::new(runtime),
             verifier,
+            intake,
         }
     }
 }
@@ -64,8 +70,8 @@ pub async fn events(
             Json(serde_json::json!({ "challenge": verification.challenge })).into_response()
         }
         SlackPushEvent::EventCallback(callback) => {
-            tokio::spawn(state.runtime.clone().on_push(callback));
-            StatusCode::OK.into_response()
+            let job = Box::pin(state.runtime.clone().on_push(callback));
+            acknowledge(state.intake.submit(job))
         }
         SlackPushEvent::AppRateLimited(limited) => {
             tracing::warn!(
@@ -92,8 +98,24 @@ pub async fn commands(
         Ok(command) => command,
         Err(error) => return refuse(StatusCode::BAD_REQUEST, "unreadable_command", &error),
     };
-    tokio::spawn(state.runtime.clone().on_command(command));
-    StatusCode::OK.into_response()
+    let job = Box::pin(state.runtime.clone().on_command(command));
+    acknowledge(state.intake.submit(job))
+}
+
+/// 200 once the intake holds the event; otherwise 503 so that Slack retries it.
+fn acknowledge(submitted: Result<(), IntakeRefusal>) -> Response {
+    match submitted {
+        Ok(()) => StatusCode::OK.into_response(),
+        Err(refusal) => {
+            let reason = match refusal {
+                IntakeRefusal::Full => "intake_full",
+                IntakeRefusal::ShuttingDown => "shutting_down",
+            };
+            metrics::counter!(REJECTED_METRIC, "reason" => reason).increment(1);
+            tracing::warn!(%refusal, "Slack event not acknowledged; Slack will retry");
+            StatusCode::SERVICE_UNAVAILABLE.into_response()
+        }
+    }
 }
 
 /// Checks `X-Slack-Signature` over `v0:{timestamp}:{body}` (constant time, 5-minute window) and

@@ -9,8 +9,8 @@
 //!   SLACK_API_URL, with 429 retries.
 //! - [`users`]: display names and admin flags from users.info, cached with a TTL.
 //! - [`runtime`]: one verified event → the core → the rendered reply, shared by both ways in.
-//! - [`http`]: `POST /slack/events` and `POST /slack/commands`: verify the signature, answer at
-//!   once, process in the background.
+//! - [`http`]: `POST /slack/events` and `POST /slack/commands`: verify the signature, hand the
+//!   event to the host's bounded intake, answer 200 (or 503 when the intake refuses).
 //! - [`socket`]: Socket Mode as a contract [`Connector`](whisperengine_contract::Connector).
 //!
 //! The host merges [`routes`] into its HTTP router and runs [`SocketModeConnector`] when
@@ -36,7 +36,7 @@ use secrecy::SecretString;
 use std::sync::Arc;
 use std::time::Duration;
 use url::Url;
-use whisperengine_contract::{Capabilities, EventHandler, MarkupDialect};
+use whisperengine_contract::{Capabilities, EventHandler, Intake, MarkupDialect};
 
 /// Path of the Events API request URL.
 pub const EVENTS_PATH: &str = "/slack/events";
@@ -109,12 +109,18 @@ impl SlackConfig {
     }
 }
 
-/// `POST /slack/events` and `POST /slack/commands`, ready to merge into the host's router.
-pub fn routes(config: SlackConfig, handler: Arc<dyn EventHandler>) -> Result<Router> {
+/// `POST /slack/events` and `POST /slack/commands`, ready to merge into the host's router. Verified
+/// events go to `intake`, which runs them and drains before the host exits.
+pub fn routes(
+    config: SlackConfig,
+    handler: Arc<dyn EventHandler>,
+    intake: Arc<dyn Intake>,
+) -> Result<Router> {
     let body_limit = config.max_body_bytes;
-    let state = Arc::new(http::HttpState::new(runtime::SlackRuntime::new(
-        config, handler,
-    )?));
+    let state = Arc::new(http::HttpState::new(
+        runtime::SlackRuntime::new(config, handler)?,
+        intake,
+    ));
     Ok(Router::new()
         .route(EVENTS_PATH, post(http::events))
         .route(COMMANDS_PATH, post(http::commands))

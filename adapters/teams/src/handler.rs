@@ -1,5 +1,6 @@
 //! `POST /api/messages`: verify the token → parse the activity → check it against the token →
-//! answer 200 at once → (in a task) map it to a contract event, call the core with a typing
+//! hand it to the host's bounded intake and answer 200 (503 when the intake refuses, so the Bot
+//! Framework retries) → (in the intake) map it to a contract event, call the core with a typing
 //! indicator running, and send the rendered reply to the Bot Framework connector.
 
 use crate::activity::{Activity, OutgoingActivity};
@@ -15,7 +16,7 @@ use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use url::Url;
-use whisperengine_contract::{split_message, EventHandler, HandlerOutcome, OutboundReply};
+use whisperengine_contract::{split_message, EventHandler, HandlerOutcome, Intake, OutboundReply};
 
 /// How often the typing indicator is repeated while the core works (Teams shows it ~3 s).
 const TYPING_EVERY: Duration = Duration::from_secs(3);
@@ -28,6 +29,8 @@ pub struct TeamsState {
     pub(crate) verifier: Verifier,
     pub(crate) client: ConnectorClient,
     pub(crate) handler: Arc<dyn EventHandler>,
+    /// Takes acknowledged activities; a refusal is answered with 503.
+    intake: Arc<dyn Intake>,
     welcomed: Mutex<RecentIds>,
 }
 
@@ -37,12 +40,14 @@ impl TeamsState {
         verifier: Verifier,
         client: ConnectorClient,
         handler: Arc<dyn EventHandler>,
+        intake: Arc<dyn Intake>,
     ) -> Self {
         TeamsState {
             config,
             verifier,
             client,
             handler,
+            intake,
             welcomed: Mutex::new(RecentIds::default()),
         }
     }
@@ -75,8 +80,15 @@ pub async fn messages(
     let Ok(service_url) = Url::parse(&activity.service_url) else {
         return StatusCode::BAD_REQUEST;
     };
-    tokio::spawn(process(state, activity, service_url));
-    StatusCode::OK
+    let intake = state.intake.clone();
+    match intake.submit(Box::pin(process(state, activity, service_url))) {
+        Ok(()) => StatusCode::OK,
+        Err(refusal) => {
+            // Counted by the host's intake (whisperengine_intake_refused_total).
+            tracing::warn!(%refusal, "Teams activity not acknowledged; the Bot Framework will retry");
+            StatusCode::SERVICE_UNAVAILABLE
+        }
+    }
 }
 
 fn reject(error: &AuthError) -> StatusCode {

@@ -131,7 +131,11 @@ fn connector_client(config: &TeamsConfig, http: reqwest::Client) -> client::Conn
 }
 
 /// `POST /api/messages`, ready to merge into the host's router.
-pub fn routes(config: TeamsConfig, handler: Arc<dyn EventHandler>) -> Router {
+pub fn routes(
+    config: TeamsConfig,
+    handler: Arc<dyn EventHandler>,
+    intake: Arc<dyn whisperengine_contract::Intake>,
+) -> Router {
     let http = http_client(config.request_timeout);
     let verifier = auth::Verifier::new(
         http.clone(),
@@ -142,7 +146,9 @@ pub fn routes(config: TeamsConfig, handler: Arc<dyn EventHandler>) -> Router {
     );
     let client = connector_client(&config, http);
     let body_limit = config.max_body_bytes;
-    let state = Arc::new(handler::TeamsState::new(config, verifier, client, handler));
+    let state = Arc::new(handler::TeamsState::new(
+        config, verifier, client, handler, intake,
+    ));
     Router::new()
         .route(MESSAGES_PATH, post(handler::messages))
         .layer(DefaultBodyLimit::max(body_limit))
