@@ -702,7 +702,6 @@ async fn no_acknowledged_message_is_lost_or_doubled_while_redis_postgres_and_the
     let wait_until_acked = |share: usize| {
         let first_log = &first_log;
         let acked = &acked;
-        let total = total;
         async move {
             let started = Instant::now();
             while acked() < total * share / 100 {
@@ -710,7 +709,7 @@ async fn no_acknowledged_message_is_lost_or_doubled_while_redis_postgres_and_the
                     started.elapsed() < Duration::from_secs(90),
                     "stalled at {} acknowledged:\n{}",
                     acked(),
-                    tail(&first_log)
+                    tail(first_log)
                 );
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
