@@ -69,8 +69,12 @@ pub async fn build_core(settings: Arc<Settings>) -> anyhow::Result<Core> {
     Ok(Core::new(settings, store, personality, responder))
 }
 
-/// Ready when the store answers and the intake takes events (not while shutting down).
+/// Ready when the store answers (within [`READINESS_TIMEOUT`]) and the intake takes events (not
+/// while shutting down).
 struct StoreReadiness(Store, Arc<crate::core::intake::IntakeQueue>);
+
+/// A probe must answer quickly: a database that does not answer within this is unreachable.
+const READINESS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
 #[async_trait]
 impl ReadinessProbe for StoreReadiness {
@@ -78,7 +82,9 @@ impl ReadinessProbe for StoreReadiness {
         if !self.1.is_accepting() {
             return Err("shutting down".into());
         }
-        self.0.check_ready().await
+        tokio::time::timeout(READINESS_TIMEOUT, self.0.check_ready())
+            .await
+            .unwrap_or_else(|_| Err("database unreachable: no answer within 2 s".into()))
     }
 }
 

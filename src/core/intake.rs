@@ -19,9 +19,11 @@ use whisperengine_contract::{
 
 /// Jobs the queue holds (queued plus running) before it answers "full".
 pub const DEFAULT_CAPACITY: usize = 2_048;
-/// Jobs run at once. Each waits on the per-identity lock and the database pool, so this bounds the
-/// load an outage's backlog puts on the database when it returns.
-pub const DEFAULT_WORKERS: usize = 32;
+/// Jobs run at once. Most of a job's time is waiting (database pool, per-identity lock, the
+/// platform's rate limit: Slack allows one chat.postMessage per second per workspace), so there are
+/// enough workers that one throttled platform cannot starve the others; the database pool still
+/// bounds the load a backlog puts on the database when it returns.
+pub const DEFAULT_WORKERS: usize = 256;
 /// How long shutdown waits for acknowledged jobs before it gives up on them (and says so).
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long a message is retried while its storage fails before the person gets an apology.
