@@ -44,7 +44,7 @@ const ACTIVE_PEOPLE: usize = 24;
 const TOPICS: [&str; 4] = ["cat", "dog", "sister", "job"];
 /// Operations per database by default: about half a minute each in a debug build.
 const DEFAULT_OPERATIONS_SQLITE: usize = 4000;
-const DEFAULT_OPERATIONS_POSTGRES: usize = 1000;
+const DEFAULT_OPERATIONS_POSTGRES: usize = 800;
 const DEFAULT_SEED: u64 = 0x5eed_2026;
 
 /// Where something is said.
