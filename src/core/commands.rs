@@ -697,6 +697,7 @@ async fn forget_one(core: &Core, caller: &AccountInfo, id: i64) -> Result<Outbou
     let account_ids: Vec<i64> = accounts.iter().map(|a| a.id).collect();
     // The facts that message stated go with it; other processes hear of it in the same commit.
     let transaction = store.db.begin().await?;
+    crate::store::changes::record(&transaction, store.origin, &[caller.identity_id]).await?;
     crate::core::facts::forget_stated_in(&transaction, store.cipher.as_deref(), id, &account_ids)
         .await?;
     let deleted = memory::Entity::delete_many()
@@ -705,9 +706,6 @@ async fn forget_one(core: &Core, caller: &AccountInfo, id: i64) -> Result<Outbou
         .exec(&transaction)
         .await?
         .rows_affected;
-    if deleted > 0 {
-        crate::store::changes::record(&transaction, store.origin, &[caller.identity_id]).await?;
-    }
     let label = account_label(caller);
     let target = format!("#{id}");
     audit::record(

@@ -121,10 +121,10 @@ pub async fn erase_identity(store: &Store, identity_id: Uuid) -> Result<Erased> 
     subjects.push(identity_id.to_string());
     let tables = live_tables(&store.db).await?;
     let transaction = store.db.begin().await?;
-    let mut erased = delete_rows(&transaction, &tables, identity_id, &account_ids).await?;
-    erased.audit_entries_redacted = audit::redact_subject(&transaction, &subjects).await?;
     // Recorded as a host-wide change: the feed must not keep the erased identity's id.
     crate::store::changes::record(&transaction, store.origin, &[]).await?;
+    let mut erased = delete_rows(&transaction, &tables, identity_id, &account_ids).await?;
+    erased.audit_entries_redacted = audit::redact_subject(&transaction, &subjects).await?;
     transaction.commit().await?;
     store.hot.invalidate_identity(identity_id);
     drop(guard);

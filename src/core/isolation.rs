@@ -185,6 +185,7 @@ pub async fn set_isolation(
 /// Sets the host-wide switch and makes every process drop its hot state.
 async fn set_host_isolation(store: &Store, actor: Actor<'_>, isolate: bool) -> Result<()> {
     let transaction = store.db.begin().await?;
+    crate::store::changes::record(&transaction, store.origin, &[]).await?;
     host_setting::Entity::insert(host_setting::ActiveModel {
         key: Set(ISOLATE_ALL_KEY.to_string()),
         value: Set(if isolate { "on" } else { "off" }.to_string()),
@@ -202,7 +203,6 @@ async fn set_host_isolation(store: &Store, actor: Actor<'_>, isolate: bool) -> R
     )
     .exec(&transaction)
     .await?;
-    crate::store::changes::record(&transaction, store.origin, &[]).await?;
     transaction.commit().await?;
     store.hot.clear();
     if let Some(cache) = &store.cache {
@@ -226,8 +226,8 @@ async fn set_identity_isolation(store: &Store, identity_id: Uuid, isolate: bool)
         let mut row: identity_entity::ActiveModel = row.into();
         row.isolated = Set(isolate);
         let transaction = store.db.begin().await?;
-        row.update(&transaction).await?;
         crate::store::changes::record(&transaction, store.origin, &[identity_id]).await?;
+        row.update(&transaction).await?;
         transaction.commit().await?;
     }
     identity::invalidate(store, &[identity_id]).await;

@@ -320,6 +320,7 @@ async fn merge(
     let absorbed = joining.identity_id;
     let now = Utc::now();
     let transaction = store.db.begin().await?;
+    crate::store::changes::record(&transaction, store.origin, &[survivor, absorbed]).await?;
     crate::core::preferences::record_link_conflicts(&transaction, store, survivor, absorbed)
         .await?;
     platform_account::Entity::update_many()
@@ -358,7 +359,6 @@ async fn merge(
         },
     )
     .await?;
-    crate::store::changes::record(&transaction, store.origin, &[survivor, absorbed]).await?;
     transaction.commit().await?;
     identity::invalidate(store, &[survivor, absorbed]).await;
     metrics::counter!(crate::telemetry::names::LINKS, "outcome" => "linked").increment(1);
@@ -375,6 +375,8 @@ async fn detach(
     let now = Utc::now();
     let fresh = Uuid::new_v4();
     let transaction = store.db.begin().await?;
+    crate::store::changes::record(&transaction, store.origin, &[account.identity_id, fresh])
+        .await?;
     identity_entity::ActiveModel {
         id: Set(fresh),
         created_at: Set(now),
@@ -403,8 +405,6 @@ async fn detach(
         },
     )
     .await?;
-    crate::store::changes::record(&transaction, store.origin, &[account.identity_id, fresh])
-        .await?;
     transaction.commit().await?;
     identity::invalidate(store, &[account.identity_id, fresh]).await;
     metrics::counter!(crate::telemetry::names::LINKS, "outcome" => "unlinked").increment(1);

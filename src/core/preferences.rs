@@ -201,6 +201,7 @@ pub async fn set(
         .map_or(0, |r| r.version);
     // The write and the change-feed entry commit together, so other processes cannot miss it.
     let transaction = store.db.begin().await?;
+    crate::store::changes::record(&transaction, store.origin, &[caller.identity_id]).await?;
     let row = preference::ActiveModel {
         account_id: Set(caller.id),
         key: Set(key.to_string()),
@@ -310,7 +311,6 @@ pub async fn set(
             )
         });
     }
-    crate::store::changes::record(&transaction, store.origin, &[caller.identity_id]).await?;
     transaction.commit().await?;
     crate::core::identity::invalidate(store, &[caller.identity_id]).await;
     Ok(note)
@@ -494,6 +494,7 @@ pub async fn resolve(
     };
     let now = Utc::now();
     let transaction = store.db.begin().await?;
+    crate::store::changes::record(&transaction, store.origin, &[caller.identity_id]).await?;
     let mut holders: Vec<&PreferenceRecord> = state
         .preferences
         .iter()
@@ -545,7 +546,6 @@ pub async fn resolve(
         .filter(sync_conflict::Column::Status.eq("open"))
         .exec(&transaction)
         .await?;
-    crate::store::changes::record(&transaction, store.origin, &[caller.identity_id]).await?;
     transaction.commit().await?;
     crate::core::identity::invalidate(store, &[caller.identity_id]).await;
     let others = closed.rows_affected.saturating_sub(1);

@@ -36,6 +36,11 @@ const COUNTER_ID: i32 = 1;
 
 /// Records, inside the caller's transaction, that the cached state of `identities` is stale in
 /// every process but `origin` (empty: every identity). Returns the new version.
+///
+/// Call it FIRST in the transaction: its update takes the write lock at once (on SQLite a deferred
+/// transaction that reads first fails with SQLITE_BUSY when it later upgrades to write after another
+/// connection committed), and every such transaction takes the counter before anything else, so they
+/// cannot deadlock on each other.
 pub async fn record(
     db: &impl ConnectionTrait,
     origin: Uuid,
