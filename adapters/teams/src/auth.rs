@@ -184,24 +184,25 @@ impl Verifier {
 
     /// Validates the value of an `Authorization` header.
     pub async fn verify(&self, authorization: Option<&str>) -> Result<VerifiedToken, AuthError> {
-        let token = authorization
-            .and_then(|value| {
-                let (scheme, token) = value.trim().split_once(' ')?;
-                scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
-            })
-            .filter(|token| !token.is_empty())
-            .ok_or(AuthError::MissingToken)?;
-        // `alg: none` fails here (not a known algorithm), which is a refusal like any other.
-        let header = jsonwebtoken::decode_header(token).map_err(AuthError::from)?;
-        if header.alg != Algorithm::RS256 {
-            return Err(AuthError::Algorithm);
-        }
-        let kid = header.kid.ok_or(AuthError::UnknownKey)?;
+        let token = bearer_token(authorization)?;
+        let kid = signing_key_id(token)?;
         let key = self.key(&kid).await?;
-        let data = jsonwebtoken::decode::<Claims>(token, &key.key, &self.validation)?;
+        self.verify_signed(token, &key.key, key.endorsements)
+    }
+
+    /// Checks `token`'s signature with `key` and its claims (issuer, audience, expiry). The last step
+    /// of [`Verifier::verify`], public for the fuzz targets.
+    #[doc(hidden)]
+    pub fn verify_signed(
+        &self,
+        token: &str,
+        key: &DecodingKey,
+        endorsements: Option<Vec<String>>,
+    ) -> Result<VerifiedToken, AuthError> {
+        let data = jsonwebtoken::decode::<Claims>(token, key, &self.validation)?;
         Ok(VerifiedToken {
             service_url: data.claims.serviceurl,
-            endorsements: key.endorsements,
+            endorsements,
         })
     }
 
@@ -292,6 +293,27 @@ impl Verifier {
             .map_err(unavailable)?;
         Ok(set.keys.into_iter().filter_map(published_key).collect())
     }
+}
+
+/// The token of an `Authorization: Bearer <token>` header value.
+pub fn bearer_token(authorization: Option<&str>) -> Result<&str, AuthError> {
+    authorization
+        .and_then(|value| {
+            let (scheme, token) = value.trim().split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+        })
+        .filter(|token| !token.is_empty())
+        .ok_or(AuthError::MissingToken)
+}
+
+/// Reads the JWT header of `token`: RS256 only, and the id of the key it is signed with. `alg:
+/// none` fails here (not a known algorithm), which is a refusal like any other.
+pub fn signing_key_id(token: &str) -> Result<String, AuthError> {
+    let header = jsonwebtoken::decode_header(token).map_err(AuthError::from)?;
+    if header.alg != Algorithm::RS256 {
+        return Err(AuthError::Algorithm);
+    }
+    header.kid.ok_or(AuthError::UnknownKey)
 }
 
 /// Reads one JWKS entry; keys that are not usable RSA keys with a `kid` are skipped.
