@@ -6,9 +6,17 @@
 //! commit. Batching what is queued keeps one writer, amortises commits under load, and still answers
 //! each caller only once its rows are durable (written through, never write-behind).
 //! If a batch fails, each job is retried alone so one bad row cannot sink its neighbours.
+//!
+//! Facts ride in the same transactions ([`Writer::write_facts`]): they need their new row ids back
+//! (a replaced fact points at its successor), so they are inserted one by one, but they share the
+//! batch's single commit instead of paying one of their own.
 
-use crate::store::entities::{emotion_observation, memory, processed_event};
-use sea_orm::{DatabaseConnection, DbErr, EntityTrait, TransactionTrait};
+use crate::store::entities::{emotion_observation, fact, memory, processed_event};
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait,
+    QueryFilter, Set, TransactionTrait,
+};
 use tokio::sync::{mpsc, oneshot};
 
 /// Most jobs committed in one transaction.
@@ -28,8 +36,59 @@ impl WriteJob {
     }
 }
 
+/// The fact a [`FactWrite`] refers to: a stored row, or one added by an earlier write of the same
+/// [`Writer::write_facts`] call (its position in that call's list).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FactRef {
+    Stored(i64),
+    Added(usize),
+}
+
+/// One change to the facts table.
+#[derive(Debug, Clone)]
+pub enum FactWrite {
+    /// The same value restated: its confidence and time move.
+    Confirm {
+        fact: FactRef,
+        confidence: f64,
+        updated_at: DateTime<Utc>,
+    },
+    /// A new fact; `replaces` (if any) is marked superseded by it at the row's `created_at`.
+    Add {
+        row: Box<fact::ActiveModel>,
+        replaces: Option<FactRef>,
+    },
+}
+
+/// What one caller queued.
+#[derive(Debug)]
+enum Work {
+    Rows(WriteJob),
+    Facts(Vec<FactWrite>),
+}
+
+/// Where its outcome goes.
+enum Reply {
+    Rows(oneshot::Sender<Result<(), DbErr>>),
+    /// The fact id of each write, in order.
+    Facts(oneshot::Sender<Result<Vec<i64>, DbErr>>),
+}
+
+impl Reply {
+    fn send(self, outcome: Result<Vec<i64>, DbErr>) {
+        match self {
+            Reply::Rows(done) => {
+                let _ = done.send(outcome.map(|_| ()));
+            }
+            Reply::Facts(done) => {
+                let _ = done.send(outcome);
+            }
+        }
+    }
+}
+
 enum Command {
-    Write(WriteJob, oneshot::Sender<Result<(), DbErr>>),
+    Write(Work, Reply),
     Flush(oneshot::Sender<()>),
 }
 
@@ -66,7 +125,28 @@ impl Writer {
         }
         let (done, result) = oneshot::channel();
         self.sender
-            .send(Command::Write(job, done))
+            .send(Command::Write(Work::Rows(job), Reply::Rows(done)))
+            .await
+            .map_err(|_| DbErr::Custom("the writer has stopped".into()))?;
+        let result = result
+            .await
+            .map_err(|_| DbErr::Custom("the writer has stopped".into()))
+            .and_then(|committed| committed);
+        let outcome = if result.is_ok() { "ok" } else { "failed" };
+        metrics::counter!(crate::telemetry::names::SHARED_STATE_WRITES, "outcome" => outcome)
+            .increment(1);
+        result
+    }
+
+    /// Writes fact changes in the next group transaction; returns each write's fact id (the new row's
+    /// for an addition) once committed. The writes of one call commit together or not at all.
+    pub async fn write_facts(&self, writes: Vec<FactWrite>) -> Result<Vec<i64>, DbErr> {
+        if writes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (done, result) = oneshot::channel();
+        self.sender
+            .send(Command::Write(Work::Facts(writes), Reply::Facts(done)))
             .await
             .map_err(|_| DbErr::Custom("the writer has stopped".into()))?;
         let result = result
@@ -95,7 +175,7 @@ async fn run(db: DatabaseConnection, mut receiver: mpsc::Receiver<Command>) {
         let mut next = Some(first);
         while let Some(command) = next.take() {
             match command {
-                Command::Write(job, done) => jobs.push((job, done)),
+                Command::Write(work, reply) => jobs.push((work, reply)),
                 Command::Flush(done) => flushes.push(done),
             }
             if jobs.len() < MAX_BATCH {
@@ -109,53 +189,64 @@ async fn run(db: DatabaseConnection, mut receiver: mpsc::Receiver<Command>) {
     }
 }
 
-async fn commit_batch(
-    db: &DatabaseConnection,
-    jobs: Vec<(WriteJob, oneshot::Sender<Result<(), DbErr>>)>,
-) {
+async fn commit_batch(db: &DatabaseConnection, jobs: Vec<(Work, Reply)>) {
+    if jobs.len() == 1 {
+        for (work, reply) in jobs {
+            let outcome = commit(db, vec![work]).await.map(|mut ids| ids.remove(0));
+            reply.send(outcome);
+        }
+        return;
+    }
     if jobs.is_empty() {
         return;
     }
-    if jobs.len() == 1 {
-        for (job, done) in jobs {
-            let _ = done.send(commit(db, vec![job]).await);
-        }
-        return;
-    }
-    let (batch, senders): (Vec<WriteJob>, Vec<_>) = jobs.into_iter().unzip();
+    let (batch, replies): (Vec<Work>, Vec<Reply>) = jobs.into_iter().unzip();
     // Keep a copy to retry one by one if the batch as a whole is refused.
-    let retry: Vec<WriteJob> = batch.iter().map(clone_job).collect();
+    let retry: Vec<Work> = batch.iter().map(clone_work).collect();
     match commit(db, batch).await {
-        Ok(()) => {
-            for done in senders {
-                let _ = done.send(Ok(()));
+        Ok(ids) => {
+            for (reply, ids) in replies.into_iter().zip(ids) {
+                reply.send(Ok(ids));
             }
         }
         Err(error) => {
-            tracing::warn!(%error, jobs = senders.len(), "batched write failed; retrying each job alone");
-            for (job, done) in retry.into_iter().zip(senders) {
-                let _ = done.send(commit(db, vec![job]).await);
+            tracing::warn!(%error, jobs = replies.len(), "batched write failed; retrying each job alone");
+            for (work, reply) in retry.into_iter().zip(replies) {
+                let outcome = commit(db, vec![work]).await.map(|mut ids| ids.remove(0));
+                reply.send(outcome);
             }
         }
     }
 }
 
-fn clone_job(job: &WriteJob) -> WriteJob {
-    WriteJob {
-        processed_events: job.processed_events.clone(),
-        memories: job.memories.clone(),
-        observations: job.observations.clone(),
+fn clone_work(work: &Work) -> Work {
+    match work {
+        Work::Rows(job) => Work::Rows(WriteJob {
+            processed_events: job.processed_events.clone(),
+            memories: job.memories.clone(),
+            observations: job.observations.clone(),
+        }),
+        Work::Facts(writes) => Work::Facts(writes.clone()),
     }
 }
 
-async fn commit(db: &DatabaseConnection, jobs: Vec<WriteJob>) -> Result<(), DbErr> {
+/// Commits `works` in one transaction; returns, per work, the fact ids of its fact writes (empty
+/// for row jobs).
+async fn commit(db: &DatabaseConnection, works: Vec<Work>) -> Result<Vec<Vec<i64>>, DbErr> {
     let mut events = Vec::new();
     let mut memories = Vec::new();
     let mut observations = Vec::new();
-    for job in jobs {
-        events.extend(job.processed_events);
-        memories.extend(job.memories);
-        observations.extend(job.observations);
+    let mut fact_writes = Vec::new();
+    for work in works {
+        match work {
+            Work::Rows(job) => {
+                events.extend(job.processed_events);
+                memories.extend(job.memories);
+                observations.extend(job.observations);
+                fact_writes.push(None);
+            }
+            Work::Facts(writes) => fact_writes.push(Some(writes)),
+        }
     }
     let transaction = db.begin().await?;
     if !events.is_empty() {
@@ -178,5 +269,67 @@ async fn commit(db: &DatabaseConnection, jobs: Vec<WriteJob>) -> Result<(), DbEr
             .exec_without_returning(&transaction)
             .await?;
     }
-    transaction.commit().await
+    let mut ids = Vec::with_capacity(fact_writes.len());
+    for writes in fact_writes {
+        ids.push(match writes {
+            Some(writes) => apply_facts(&transaction, writes).await?,
+            None => Vec::new(),
+        });
+    }
+    transaction.commit().await?;
+    Ok(ids)
+}
+
+/// Applies one caller's fact writes in order; returns the fact id of each.
+async fn apply_facts(
+    transaction: &DatabaseTransaction,
+    writes: Vec<FactWrite>,
+) -> Result<Vec<i64>, DbErr> {
+    let mut ids: Vec<i64> = Vec::with_capacity(writes.len());
+    let resolve = |fact: FactRef, ids: &[i64]| match fact {
+        FactRef::Stored(id) => Ok(id),
+        FactRef::Added(index) => ids
+            .get(index)
+            .copied()
+            .ok_or_else(|| DbErr::Custom("a fact write refers to a later one".into())),
+    };
+    for write in writes {
+        match write {
+            FactWrite::Confirm {
+                fact,
+                confidence,
+                updated_at,
+            } => {
+                let id = resolve(fact, &ids)?;
+                fact::ActiveModel {
+                    id: Set(id),
+                    confidence: Set(confidence),
+                    updated_at: Set(updated_at),
+                    ..Default::default()
+                }
+                .update(transaction)
+                .await?;
+                ids.push(id);
+            }
+            FactWrite::Add { row, replaces } => {
+                let inserted = (*row).insert(transaction).await?;
+                if let Some(old) = replaces {
+                    fact::Entity::update_many()
+                        .col_expr(
+                            fact::Column::SupersededAt,
+                            sea_orm::sea_query::Expr::value(inserted.created_at),
+                        )
+                        .col_expr(
+                            fact::Column::SupersededBy,
+                            sea_orm::sea_query::Expr::value(inserted.id),
+                        )
+                        .filter(fact::Column::Id.eq(resolve(old, &ids)?))
+                        .exec(transaction)
+                        .await?;
+                }
+                ids.push(inserted.id);
+            }
+        }
+    }
+    Ok(ids)
 }
