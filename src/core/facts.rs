@@ -6,9 +6,10 @@
 use crate::core::Result;
 use crate::store::entities::{fact, sync_conflict};
 use crate::store::hot::{AccountInfo, FactRecord};
+use crate::store::writer::{FactRef, FactWrite};
 use crate::store::Store;
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use whisperengine_contract::{ConversationContext, Visibility};
 
 /// One fact read from a message.
@@ -519,6 +520,10 @@ pub enum Stored {
 
 /// Stores extracted facts for `account`, updating `current` (the identity's current facts). A fact
 /// replacing another keeps the old row as history (`superseded_at`, `superseded_by`).
+///
+/// The changes are planned against a copy of `current`, then committed together through the
+/// group-commit writer (one commit shared with other messages' writes, not one per fact); facts
+/// added here carry a placeholder id (`-1 - position`) until the writer returns the real ones.
 pub async fn store(
     store: &Store,
     account: &AccountInfo,
@@ -527,26 +532,23 @@ pub async fn store(
     current: &mut Vec<FactRecord>,
     now: DateTime<Utc>,
 ) -> Result<Vec<Stored>> {
+    let mut working = current.clone();
+    let mut writes = Vec::new();
     let mut outcomes = Vec::new();
     for new in extracted {
-        let existing = current.iter().position(|fact| same_slot(fact, new));
-        let transaction = store.db.begin().await?;
+        let existing = working.iter().position(|fact| same_slot(fact, new));
         if let Some(index) = existing {
-            let old = current[index].clone();
+            let old = &mut working[index];
             if old.attribute == new.attribute && old.value.eq_ignore_ascii_case(&new.value) {
                 let confidence = (old.confidence.max(new.confidence) + 0.05).min(1.0);
-                fact::ActiveModel {
-                    id: Set(old.id),
-                    confidence: Set(confidence),
-                    updated_at: Set(now),
-                    ..Default::default()
-                }
-                .update(&transaction)
-                .await?;
-                transaction.commit().await?;
-                current[index].confidence = confidence;
-                current[index].updated_at = now;
-                outcomes.push(Stored::Confirmed(current[index].clone()));
+                writes.push(FactWrite::Confirm {
+                    fact: fact_ref(old.id),
+                    confidence,
+                    updated_at: now,
+                });
+                old.confidence = confidence;
+                old.updated_at = now;
+                outcomes.push(Stored::Confirmed(old.clone()));
                 continue;
             }
         }
@@ -567,40 +569,60 @@ pub async fn store(
             superseded_at: Set(None),
             superseded_by: Set(None),
             ..Default::default()
-        }
-        .insert(&transaction)
-        .await?;
-        let replaced = match existing {
-            Some(index) => {
-                let old = current.remove(index);
-                fact::Entity::update_many()
-                    .col_expr(
-                        fact::Column::SupersededAt,
-                        sea_orm::sea_query::Expr::value(now),
-                    )
-                    .col_expr(
-                        fact::Column::SupersededBy,
-                        sea_orm::sea_query::Expr::value(row.id),
-                    )
-                    .filter(fact::Column::Id.eq(old.id))
-                    .exec(&transaction)
-                    .await?;
-                Some(old)
-            }
-            None => None,
         };
-        transaction.commit().await?;
+        let replaced = existing.map(|index| working.remove(index));
         let record = FactRecord {
+            id: -1 - writes.len() as i64,
+            account_id: account.id,
+            subject: new.subject.clone(),
+            attribute: new.attribute.to_string(),
             value: new.value.clone(),
-            ..fact_record(&row, None)
+            confidence: new.confidence,
+            platform: account.platform,
+            scope: context.scope.clone(),
+            visibility: context.visibility,
+            updated_at: now,
         };
-        current.push(record.clone());
+        writes.push(FactWrite::Add {
+            row: Box::new(row),
+            replaces: replaced.as_ref().map(|old| fact_ref(old.id)),
+        });
+        working.push(record.clone());
         outcomes.push(Stored::Added {
             fact: record,
             replaced,
         });
     }
+    let ids = store.writer.write_facts(writes).await?;
+    let real = |id: i64| match fact_ref(id) {
+        FactRef::Added(index) => ids.get(index).copied().unwrap_or(id),
+        FactRef::Stored(id) => id,
+    };
+    for fact in &mut working {
+        fact.id = real(fact.id);
+    }
+    for outcome in &mut outcomes {
+        match outcome {
+            Stored::Added { fact, replaced } => {
+                fact.id = real(fact.id);
+                if let Some(replaced) = replaced {
+                    replaced.id = real(replaced.id);
+                }
+            }
+            Stored::Confirmed(fact) => fact.id = real(fact.id),
+        }
+    }
+    *current = working;
     Ok(outcomes)
+}
+
+/// A fact id as the writer refers to it: placeholders (negative) name this call's additions.
+fn fact_ref(id: i64) -> FactRef {
+    if id < 0 {
+        FactRef::Added((-1 - id) as usize)
+    } else {
+        FactRef::Stored(id)
+    }
 }
 
 /// Records, as resolved conflicts, facts that replaced a fact told on ANOTHER platform within

@@ -11,11 +11,16 @@
 //! checked inside the transaction and enforced by the table's unique key: a retry or a delivery to
 //! another host process that raced past the dedupe check writes nothing and learns
 //! [`Written::AlreadyProcessed`], so a message is never stored (or answered) twice.
+//!
+//! Facts ride in the same transactions ([`Writer::write_facts`]): they need their new row ids back
+//! (a replaced fact points at its successor), so they are inserted one by one, but they share the
+//! batch's single commit instead of paying one of their own.
 
-use crate::store::entities::{emotion_observation, memory, processed_event};
+use crate::store::entities::{emotion_observation, fact, memory, processed_event};
+use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveValue, ColumnTrait, Condition, DatabaseConnection, DbErr, EntityTrait, QueryFilter,
-    TransactionTrait,
+    ActiveModelTrait, ActiveValue, ColumnTrait, Condition, DatabaseConnection, DatabaseTransaction,
+    DbErr, EntityTrait, QueryFilter, Set, TransactionTrait,
 };
 use std::collections::HashSet;
 use tokio::sync::{mpsc, oneshot};
@@ -46,10 +51,66 @@ pub enum Written {
     AlreadyProcessed,
 }
 
-type Done = oneshot::Sender<Result<Written, DbErr>>;
+/// What became of one queued work: its row job's fate, and the fact ids of its fact writes.
+#[derive(Debug)]
+struct Outcome {
+    written: Written,
+    fact_ids: Vec<i64>,
+}
+
+/// The fact a [`FactWrite`] refers to: a stored row, or one added by an earlier write of the same
+/// [`Writer::write_facts`] call (its position in that call's list).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FactRef {
+    Stored(i64),
+    Added(usize),
+}
+
+/// One change to the facts table.
+#[derive(Debug, Clone)]
+pub enum FactWrite {
+    /// The same value restated: its confidence and time move.
+    Confirm {
+        fact: FactRef,
+        confidence: f64,
+        updated_at: DateTime<Utc>,
+    },
+    /// A new fact; `replaces` (if any) is marked superseded by it at the row's `created_at`.
+    Add {
+        row: Box<fact::ActiveModel>,
+        replaces: Option<FactRef>,
+    },
+}
+
+/// What one caller queued.
+#[derive(Debug)]
+enum Work {
+    Rows(WriteJob),
+    Facts(Vec<FactWrite>),
+}
+
+/// Where its outcome goes.
+enum Reply {
+    Rows(oneshot::Sender<Result<Written, DbErr>>),
+    /// The fact id of each write, in order.
+    Facts(oneshot::Sender<Result<Vec<i64>, DbErr>>),
+}
+
+impl Reply {
+    fn send(self, outcome: Result<Outcome, DbErr>) {
+        match self {
+            Reply::Rows(done) => {
+                let _ = done.send(outcome.map(|outcome| outcome.written));
+            }
+            Reply::Facts(done) => {
+                let _ = done.send(outcome.map(|outcome| outcome.fact_ids));
+            }
+        }
+    }
+}
 
 enum Command {
-    Write(WriteJob, Done),
+    Write(Work, Reply),
     Flush(oneshot::Sender<()>),
 }
 
@@ -93,7 +154,7 @@ impl Writer {
         }
         let (done, result) = oneshot::channel();
         self.sender
-            .send(Command::Write(job, done))
+            .send(Command::Write(Work::Rows(job), Reply::Rows(done)))
             .await
             .map_err(|_| DbErr::Custom("the writer has stopped".into()))?;
         let result = result
@@ -105,6 +166,27 @@ impl Writer {
             Ok(Written::AlreadyProcessed) => "duplicate",
             Err(_) => "failed",
         };
+        metrics::counter!(crate::telemetry::names::SHARED_STATE_WRITES, "outcome" => outcome)
+            .increment(1);
+        result
+    }
+
+    /// Writes fact changes in the next group transaction; returns each write's fact id (the new row's
+    /// for an addition) once committed. The writes of one call commit together or not at all.
+    pub async fn write_facts(&self, writes: Vec<FactWrite>) -> Result<Vec<i64>, DbErr> {
+        if writes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (done, result) = oneshot::channel();
+        self.sender
+            .send(Command::Write(Work::Facts(writes), Reply::Facts(done)))
+            .await
+            .map_err(|_| DbErr::Custom("the writer has stopped".into()))?;
+        let result = result
+            .await
+            .map_err(|_| DbErr::Custom("the writer has stopped".into()))
+            .and_then(|committed| committed);
+        let outcome = if result.is_ok() { "ok" } else { "failed" };
         metrics::counter!(crate::telemetry::names::SHARED_STATE_WRITES, "outcome" => outcome)
             .increment(1);
         result
@@ -126,7 +208,7 @@ async fn run(db: DatabaseConnection, mut receiver: mpsc::Receiver<Command>) {
         let mut next = Some(first);
         while let Some(command) = next.take() {
             match command {
-                Command::Write(job, done) => jobs.push((job, done)),
+                Command::Write(work, reply) => jobs.push((work, reply)),
                 Command::Flush(done) => flushes.push(done),
             }
             if jobs.len() < MAX_BATCH {
@@ -140,37 +222,39 @@ async fn run(db: DatabaseConnection, mut receiver: mpsc::Receiver<Command>) {
     }
 }
 
-async fn commit_batch(db: &DatabaseConnection, jobs: Vec<(WriteJob, Done)>) {
+async fn commit_batch(db: &DatabaseConnection, jobs: Vec<(Work, Reply)>) {
     if jobs.is_empty() {
         return;
     }
     if jobs.len() == 1 {
-        for (job, done) in jobs {
-            let _ = done.send(commit_one(db, job).await);
+        for (work, reply) in jobs {
+            reply.send(commit_one(db, work).await);
         }
         return;
     }
-    let (batch, senders): (Vec<WriteJob>, Vec<_>) = jobs.into_iter().unzip();
+    let (batch, replies): (Vec<Work>, Vec<Reply>) = jobs.into_iter().unzip();
     // Keep a copy to retry one by one if the batch as a whole is refused.
-    let retry: Vec<WriteJob> = batch.iter().map(clone_job).collect();
+    let retry: Vec<Work> = batch.iter().map(clone_work).collect();
     match commit(db, batch).await {
         Ok(outcomes) => {
-            for (done, outcome) in senders.into_iter().zip(outcomes) {
-                let _ = done.send(Ok(outcome));
+            for (reply, outcome) in replies.into_iter().zip(outcomes) {
+                reply.send(Ok(outcome));
             }
         }
         Err(error) => {
-            tracing::warn!(%error, jobs = senders.len(), "batched write failed; retrying each job alone");
-            for (job, done) in retry.into_iter().zip(senders) {
-                let _ = done.send(commit_one(db, job).await);
+            tracing::warn!(%error, jobs = replies.len(), "batched write failed; retrying each job alone");
+            for (work, reply) in retry.into_iter().zip(replies) {
+                reply.send(commit_one(db, work).await);
             }
         }
     }
 }
 
-async fn commit_one(db: &DatabaseConnection, job: WriteJob) -> Result<Written, DbErr> {
-    let outcomes = commit(db, vec![job]).await?;
-    Ok(outcomes.first().copied().unwrap_or(Written::Stored))
+async fn commit_one(db: &DatabaseConnection, work: Work) -> Result<Outcome, DbErr> {
+    commit(db, vec![work])
+        .await?
+        .pop()
+        .ok_or_else(|| DbErr::Custom("a committed work left no outcome".into()))
 }
 
 /// `(platform, event id)` of a processed-event row.
@@ -184,20 +268,28 @@ fn event_key(row: &processed_event::ActiveModel) -> Option<(String, String)> {
     }
 }
 
-fn clone_job(job: &WriteJob) -> WriteJob {
-    WriteJob {
-        processed_events: job.processed_events.clone(),
-        memories: job.memories.clone(),
-        observations: job.observations.clone(),
+fn clone_work(work: &Work) -> Work {
+    match work {
+        Work::Rows(job) => Work::Rows(WriteJob {
+            processed_events: job.processed_events.clone(),
+            memories: job.memories.clone(),
+            observations: job.observations.clone(),
+        }),
+        Work::Facts(writes) => Work::Facts(writes.clone()),
     }
 }
 
-/// Commits `jobs` in one transaction; returns what became of each, in order.
-async fn commit(db: &DatabaseConnection, jobs: Vec<WriteJob>) -> Result<Vec<Written>, DbErr> {
+/// Commits `works` in one transaction; returns what became of each, in order (fact ids are empty
+/// for row jobs).
+async fn commit(db: &DatabaseConnection, works: Vec<Work>) -> Result<Vec<Outcome>, DbErr> {
     let transaction = db.begin().await?;
-    let keys: Vec<(String, String)> = jobs
+    let keys: Vec<(String, String)> = works
         .iter()
-        .flat_map(|job| job.processed_events.iter().filter_map(event_key))
+        .filter_map(|work| match work {
+            Work::Rows(job) => Some(job.processed_events.iter().filter_map(event_key)),
+            Work::Facts(_) => None,
+        })
+        .flatten()
         .collect();
     let mut existing = HashSet::new();
     for chunk in keys.chunks(MAX_BATCH) {
@@ -215,24 +307,34 @@ async fn commit(db: &DatabaseConnection, jobs: Vec<WriteJob>) -> Result<Vec<Writ
             .await?;
         existing.extend(found.into_iter().map(|row| (row.platform, row.event_id)));
     }
-    let mut outcomes = Vec::with_capacity(jobs.len());
     let mut events = Vec::new();
     let mut memories = Vec::new();
     let mut observations = Vec::new();
-    for job in jobs {
-        let is_processed = job
-            .processed_events
-            .iter()
-            .filter_map(event_key)
-            .any(|key| existing.contains(&key));
-        if is_processed {
-            outcomes.push(Written::AlreadyProcessed);
-            continue;
+    let mut fact_writes = Vec::new();
+    let mut written = Vec::with_capacity(works.len());
+    for work in works {
+        match work {
+            Work::Rows(job) => {
+                let is_processed = job
+                    .processed_events
+                    .iter()
+                    .filter_map(event_key)
+                    .any(|key| existing.contains(&key));
+                fact_writes.push(None);
+                if is_processed {
+                    written.push(Written::AlreadyProcessed);
+                    continue;
+                }
+                written.push(Written::Stored);
+                events.extend(job.processed_events);
+                memories.extend(job.memories);
+                observations.extend(job.observations);
+            }
+            Work::Facts(writes) => {
+                written.push(Written::Stored);
+                fact_writes.push(Some(writes));
+            }
         }
-        outcomes.push(Written::Stored);
-        events.extend(job.processed_events);
-        memories.extend(job.memories);
-        observations.extend(job.observations);
     }
     if !events.is_empty() {
         // No ON CONFLICT: a mark inserted meanwhile by another process fails this transaction
@@ -251,6 +353,68 @@ async fn commit(db: &DatabaseConnection, jobs: Vec<WriteJob>) -> Result<Vec<Writ
             .exec_without_returning(&transaction)
             .await?;
     }
+    let mut outcomes = Vec::with_capacity(fact_writes.len());
+    for (writes, written) in fact_writes.into_iter().zip(written) {
+        let fact_ids = match writes {
+            Some(writes) => apply_facts(&transaction, writes).await?,
+            None => Vec::new(),
+        };
+        outcomes.push(Outcome { written, fact_ids });
+    }
     transaction.commit().await?;
     Ok(outcomes)
+}
+
+/// Applies one caller's fact writes in order; returns the fact id of each.
+async fn apply_facts(
+    transaction: &DatabaseTransaction,
+    writes: Vec<FactWrite>,
+) -> Result<Vec<i64>, DbErr> {
+    let mut ids: Vec<i64> = Vec::with_capacity(writes.len());
+    let resolve = |fact: FactRef, ids: &[i64]| match fact {
+        FactRef::Stored(id) => Ok(id),
+        FactRef::Added(index) => ids
+            .get(index)
+            .copied()
+            .ok_or_else(|| DbErr::Custom("a fact write refers to a later one".into())),
+    };
+    for write in writes {
+        match write {
+            FactWrite::Confirm {
+                fact,
+                confidence,
+                updated_at,
+            } => {
+                let id = resolve(fact, &ids)?;
+                fact::ActiveModel {
+                    id: Set(id),
+                    confidence: Set(confidence),
+                    updated_at: Set(updated_at),
+                    ..Default::default()
+                }
+                .update(transaction)
+                .await?;
+                ids.push(id);
+            }
+            FactWrite::Add { row, replaces } => {
+                let inserted = (*row).insert(transaction).await?;
+                if let Some(old) = replaces {
+                    fact::Entity::update_many()
+                        .col_expr(
+                            fact::Column::SupersededAt,
+                            sea_orm::sea_query::Expr::value(inserted.created_at),
+                        )
+                        .col_expr(
+                            fact::Column::SupersededBy,
+                            sea_orm::sea_query::Expr::value(inserted.id),
+                        )
+                        .filter(fact::Column::Id.eq(resolve(old, &ids)?))
+                        .exec(transaction)
+                        .await?;
+                }
+                ids.push(inserted.id);
+            }
+        }
+    }
+    Ok(ids)
 }
