@@ -9,6 +9,8 @@
 //! - [`context`]: what may be recalled where (visibility, sharing settings) and how it is ranked.
 //! - [`facts`]: the rule-based fact extractor and the typed, versioned fact store.
 //! - [`recall`]: stemming, synonyms and BM25 relevance for recall.
+//! - [`semantic`]: embeddings (EMBEDDING_MODEL) and cosine similarity for recall.
+//! - [`facts_llm`]: fact extraction by the LLM (FACT_EXTRACTION), validated, rules as fallback.
 //! - [`tuning`]: adaptive context size per platform from measured reply latency.
 //! - [`emotion`]: the lexicon-based emotion detector and the identity's emotional state.
 //! - [`preferences`]: preferences and sharing settings read through the identity, with conflicts.
@@ -28,6 +30,7 @@ pub mod emotion;
 pub mod erasure;
 pub mod export;
 pub mod facts;
+pub mod facts_llm;
 pub mod identity;
 pub mod isolation;
 pub mod kpi;
@@ -38,6 +41,7 @@ pub mod pipeline;
 pub mod preferences;
 pub mod rate_limit;
 pub mod recall;
+pub mod semantic;
 pub mod tuning;
 
 use crate::config::Settings;
@@ -73,6 +77,10 @@ pub struct Core {
     rate_limiter: Arc<rate_limit::RateLimiter>,
     /// Reply latency per platform and the context size it allows (ADAPTIVE_PERFORMANCE_TUNING).
     pub tuner: Arc<tuning::Tuner>,
+    /// Embeddings for recall, when EMBEDDING_MODEL and LLM_BASE_URL are set.
+    pub semantic: Option<semantic::Semantic>,
+    /// The LLM fact extractor, when FACT_EXTRACTION picks it.
+    pub fact_extractor: Option<Arc<facts_llm::LlmFactExtractor>>,
 }
 
 impl Core {
@@ -88,6 +96,8 @@ impl Core {
             settings.rate_limit_per_minute,
             store.cache.clone(),
         ));
+        let semantic = semantic::Semantic::from_settings(&settings, store.db.clone());
+        let fact_extractor = facts_llm::LlmFactExtractor::from_settings(&settings).map(Arc::new);
         Core {
             settings,
             store,
@@ -96,6 +106,8 @@ impl Core {
             fallback,
             rate_limiter,
             tuner: Arc::new(tuning::Tuner::default()),
+            semantic,
+            fact_extractor,
         }
     }
 

@@ -96,6 +96,12 @@ async fn process(core: &Core, message: &InboundMessage) -> Result<HandlerOutcome
         ))));
     }
     tracing::debug!(text, "message received");
+    // Asked before the identity's lock, so they overlap with waiting for it and with storing.
+    let pending_query = core
+        .semantic
+        .as_ref()
+        .map(|semantic| semantic.start_query(text));
+    let extracted = crate::core::facts_llm::extract(core.fact_extractor.as_deref(), text).await;
     let _guard = core.store.hot.lock_identity(account.identity_id).await;
     let mut state = crate::core::isolation::origin_view(
         identity::hot_identity(&core.store, account.identity_id).await?,
@@ -107,7 +113,6 @@ async fn process(core: &Core, message: &InboundMessage) -> Result<HandlerOutcome
     let step = Instant::now();
     let detected = emotion::detect(text);
     let now = Utc::now();
-    let extracted = facts::extract(text);
     let user_turn = store_user_message(
         core,
         message,
@@ -123,7 +128,15 @@ async fn process(core: &Core, message: &InboundMessage) -> Result<HandlerOutcome
     let step = Instant::now();
     let mood = update_emotion(core, &mut state, &account, &detected, now);
     let limits = core.tuner.limits(&core.settings, account.platform);
-    let gathered = context::gather_with(
+    let semantic = match (&core.semantic, pending_query) {
+        (Some(semantic), Some(query)) => {
+            semantic
+                .prepare(query, &state, account.identity_id, &user_turn)
+                .await
+        }
+        _ => None,
+    };
+    let gathered = context::gather_scored(
         &core.settings,
         &state,
         &account,
@@ -131,6 +144,7 @@ async fn process(core: &Core, message: &InboundMessage) -> Result<HandlerOutcome
         text,
         now,
         limits,
+        semantic.as_ref(),
     );
     crate::core::kpi::observe_visibility(
         &account,
