@@ -10,6 +10,7 @@
 //! - [`facts`]: the rule-based fact extractor and the typed, versioned fact store.
 //! - [`recall`]: stemming, synonyms and BM25 relevance for recall.
 //! - [`semantic`]: embeddings (EMBEDDING_MODEL) and cosine similarity for recall.
+//! - [`adaptation`]: what feedback taught about a person's preferred replies (SYNC_ADAPTATION_STRATEGIES).
 //! - [`facts_llm`]: fact extraction by the LLM (FACT_EXTRACTION), validated, rules as fallback.
 //! - [`tuning`]: adaptive context size per platform from measured reply latency.
 //! - [`emotion`]: the lexicon-based emotion detector and the identity's emotional state.
@@ -23,6 +24,7 @@
 //! - [`maintenance`]: `admin cache clear` and `feedback`.
 //! - [`lifecycle`]: the demo notice and the expiry of old data (DEMO_DATA_TTL, MEMORY_RETENTION_DAYS).
 
+pub mod adaptation;
 pub mod audit;
 pub mod commands;
 pub mod context;

@@ -103,9 +103,13 @@ async fn process(core: &Core, message: &InboundMessage) -> Result<HandlerOutcome
         .map(|semantic| semantic.start_query(text));
     let extracted = crate::core::facts_llm::extract(core.fact_extractor.as_deref(), text).await;
     let _guard = core.store.hot.lock_identity(account.identity_id).await;
-    let mut state = crate::core::isolation::origin_view(
-        identity::hot_identity(&core.store, account.identity_id).await?,
-        &account,
+    let mut state = preferences::privacy_view(
+        &core.settings,
+        crate::core::isolation::origin_view(
+            identity::hot_identity(&core.store, account.identity_id).await?,
+            &account,
+        ),
+        account.id,
     );
     let is_new_conversation =
         crate::core::lifecycle::is_new_demo_conversation(core, &account, &message.context).await?;
@@ -161,7 +165,13 @@ async fn process(core: &Core, message: &InboundMessage) -> Result<HandlerOutcome
         now,
     );
     note_recalled(core, &account, &mut state, &gathered.recalled, now);
-    let prompt = build_prompt(core, message, &account, &state, text, gathered, mood, now);
+    let mut prompt = build_prompt(core, message, &account, &state, text, gathered, mood, now);
+    if let Some(note) =
+        crate::core::adaptation::note_for(&core.store.db, &core.settings, &state, &account).await?
+    {
+        prompt.system.push_str("\n\n");
+        prompt.system.push_str(&note);
+    }
     remember_turn(core, &account, &mut state, user_turn);
     crate::telemetry::record_step(platform, "context", step);
     let step = Instant::now();
