@@ -158,7 +158,11 @@ async fn memories_stored_before_embeddings_were_on_are_embedded_in_the_backgroun
         tell(&plain, &account).await;
         drop(plain);
 
-        let mut core = common::core_for(with_embeddings(settings, base.clone())).await;
+        let retention = Settings {
+            memory_retention_days: Some(365),
+            ..settings
+        };
+        let mut core = common::core_for(with_embeddings(retention, base.clone())).await;
         let recorder = common::Recorder::install(&mut core);
         // The first message reads the identity: its three older memories are queued in one batch.
         common::say(&core, common::message(&account, "hello there")).await;
@@ -177,6 +181,14 @@ async fn memories_stored_before_embeddings_were_on_are_embedded_in_the_backgroun
             "{}",
             db.name
         );
+
+        // MEMORY_RETENTION_DAYS expiry takes the vectors with their memories.
+        let later = chrono::Utc::now() + chrono::TimeDelta::days(400);
+        let expired = whisperengine::core::lifecycle::expire(&core, later)
+            .await
+            .unwrap();
+        assert!(expired.rows > 0, "{}", db.name);
+        assert_eq!(stored_vectors(&core).await, 0, "{}", db.name);
         drop(core);
         db.cleanup().await;
     }
@@ -200,6 +212,35 @@ async fn with_the_embeddings_endpoint_down_replies_still_come_with_keyword_recal
             recalled(&recorder)
         );
         assert_eq!(stored_vectors(&core).await, 0, "{}", db.name);
+        drop(core);
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn a_slow_embeddings_endpoint_delays_a_reply_by_two_seconds_at_most() {
+    let (base, fake) = fake_llm::start().await;
+    fake.embedding_delay_ms
+        .store(8_000, std::sync::atomic::Ordering::SeqCst);
+    for (db, settings) in common::test_setups().await {
+        let mut core = common::core_for(with_embeddings(settings, base.clone())).await;
+        let recorder = common::Recorder::install(&mut core);
+        let account = PlatformAccount::new(Platform::Desktop, "", "slow-1");
+        common::say(&core, common::message(&account, "My cat is called Miso")).await;
+        let started = Instant::now();
+        let reply = common::say(&core, common::message(&account, "what's my cat called?")).await;
+        let waited = started.elapsed();
+        assert!(!reply.is_empty(), "{}", db.name);
+        assert!(
+            waited < Duration::from_secs(4),
+            "{}: waited {waited:?} for an 8 s endpoint",
+            db.name
+        );
+        assert!(
+            recalled(&recorder).contains(&"My cat is called Miso".to_string()),
+            "{}: keyword recall meanwhile",
+            db.name
+        );
         drop(core);
         db.cleanup().await;
     }

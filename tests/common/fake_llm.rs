@@ -72,6 +72,8 @@ pub struct FakeLlm {
     pub embedding_requests: Mutex<Vec<Vec<String>>>,
     /// User messages of every chat completion request.
     pub chat_requests: Mutex<Vec<String>>,
+    /// How long the embeddings endpoint takes to answer, in milliseconds (a slow endpoint).
+    pub embedding_delay_ms: std::sync::atomic::AtomicU64,
 }
 
 impl FakeLlm {
@@ -138,6 +140,10 @@ async fn embeddings(
     if body["model"].as_str().is_none() {
         return Err(StatusCode::BAD_REQUEST);
     }
+    let delay = state
+        .embedding_delay_ms
+        .load(std::sync::atomic::Ordering::SeqCst);
+    tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
     state
         .embedding_requests
         .lock()
