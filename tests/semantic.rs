@@ -143,6 +143,12 @@ async fn a_paraphrase_bm25_misses_is_recalled_with_embeddings_and_not_without() 
         )
         .await;
         assert_eq!(stored_vectors(&restarted).await, 0, "{}", db.name);
+        common::say(&restarted, common::message(&account, PARAPHRASE)).await;
+        assert!(
+            recalled(&recorder).is_empty(),
+            "{}: nothing of the forgotten memories is recalled",
+            db.name
+        );
         drop(restarted);
         drop(keyword_core);
         db.cleanup().await;

@@ -339,9 +339,13 @@ async fn run(
         Command::Forget(ForgetTarget::All) => Ok(OutboundReply::private(
             erasure::request_forget_all(store, caller).await?,
         )),
-        Command::Forget(ForgetTarget::AllConfirmed) => Ok(OutboundReply::private(
-            erasure::confirm_forget_all(store, caller).await?,
-        )),
+        Command::Forget(ForgetTarget::AllConfirmed) => {
+            let answer = erasure::confirm_forget_all(store, caller).await?;
+            if let Some(semantic) = &core.semantic {
+                semantic.forget_identity(caller.identity_id);
+            }
+            Ok(OutboundReply::private(answer))
+        }
         Command::Forget(ForgetTarget::One(id)) => forget_one(core, caller, id).await,
         Command::Prefs => {
             let _guard = store.hot.lock_identity(caller.identity_id).await;

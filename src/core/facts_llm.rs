@@ -135,6 +135,10 @@ pub async fn extract(extractor: Option<&LlmFactExtractor>, text: &str) -> Vec<Ex
     let Some(extractor) = extractor else {
         return facts::extract(text);
     };
+    if is_only_a_question(text) {
+        // A question states nothing (the rules agree): no call to make the person wait for.
+        return Vec::new();
+    }
     match extractor.ask(text).await {
         Ok(found) => {
             metrics::counter!("whisperengine_fact_extraction_total", "outcome" => "llm")
@@ -148,6 +152,12 @@ pub async fn extract(extractor: Option<&LlmFactExtractor>, text: &str) -> Vec<Ex
             facts::extract(text)
         }
     }
+}
+
+/// One sentence ending with `?`: "is my cat called Miso?".
+fn is_only_a_question(text: &str) -> bool {
+    let text = text.trim();
+    text.ends_with('?') && !text[..text.len() - 1].contains(['.', '!', '?', '\n'])
 }
 
 /// The JSON object in a model's answer: the answer itself, or inside a ```json fence.
@@ -271,6 +281,13 @@ mod tests {
         assert_eq!(facts[0].value, "Lisbon");
         assert_eq!(facts[1].subject, "cat");
         assert_eq!(validate("{\"facts\":[]}", "hello").unwrap(), Vec::new());
+    }
+
+    #[test]
+    fn only_a_lone_question_skips_the_model() {
+        assert!(is_only_a_question("what's my cat called?"));
+        assert!(!is_only_a_question("I moved to Lisbon. Do you like it?"));
+        assert!(!is_only_a_question("I moved to Lisbon"));
     }
 
     #[test]

@@ -100,7 +100,7 @@ async fn process(core: &Core, message: &InboundMessage) -> Result<HandlerOutcome
     let pending_query = core
         .semantic
         .as_ref()
-        .map(|semantic| semantic.start_query(text));
+        .map(|semantic| semantic.start_query(account.identity_id, text));
     let extracted = crate::core::facts_llm::extract(core.fact_extractor.as_deref(), text).await;
     let _guard = core.store.hot.lock_identity(account.identity_id).await;
     let mut state = preferences::privacy_view(

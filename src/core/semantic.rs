@@ -81,7 +81,8 @@ struct Job {
 struct Inner {
     client: EmbeddingClient,
     db: DatabaseConnection,
-    queries: Mutex<LruCache<String, Arc<[f32]>>>,
+    /// Query vectors by (identity, text): kept per person so erasure can drop them.
+    queries: Mutex<LruCache<(Uuid, String), Arc<[f32]>>>,
     identities: Mutex<LruCache<Uuid, IdentityVectors>>,
     /// Memories queued for embedding, so a slow batch is not queued twice.
     pending: Mutex<HashSet<Key>>,
@@ -182,18 +183,18 @@ impl Semantic {
         Some(Semantic { inner, jobs })
     }
 
-    /// Starts computing the embedding of a message (or takes it from the cache).
-    pub fn start_query(&self, text: &str) -> JoinHandle<Option<Arc<[f32]>>> {
+    /// Starts computing the embedding of a message of `identity_id` (or takes it from the cache).
+    pub fn start_query(&self, identity_id: Uuid, text: &str) -> JoinHandle<Option<Arc<[f32]>>> {
         let inner = self.inner.clone();
-        let text = text.to_string();
+        let key = (identity_id, text.to_string());
         tokio::spawn(async move {
-            if let Some(hit) = lock(&inner.queries).get(&text).cloned() {
+            if let Some(hit) = lock(&inner.queries).get(&key).cloned() {
                 return Some(hit);
             }
-            match inner.client.embed(std::slice::from_ref(&text)).await {
+            match inner.client.embed(std::slice::from_ref(&key.1)).await {
                 Ok(mut vectors) => {
                     let vector: Arc<[f32]> = vectors.pop()?.into();
-                    lock(&inner.queries).put(text, vector.clone());
+                    lock(&inner.queries).put(key, vector.clone());
                     Some(vector)
                 }
                 Err(error) => {
@@ -348,9 +349,18 @@ impl Semantic {
         }
     }
 
-    /// Drops what is kept in memory for an identity (after erasure).
+    /// Drops what is kept in memory for an identity, its cached messages included (after erasure).
     pub fn forget_identity(&self, identity_id: Uuid) {
         lock(&self.inner.identities).pop(&identity_id);
+        let mut queries = lock(&self.inner.queries);
+        let keys: Vec<(Uuid, String)> = queries
+            .iter()
+            .filter(|((owner, _), _)| *owner == identity_id)
+            .map(|(key, _)| key.clone())
+            .collect();
+        for key in keys {
+            queries.pop(&key);
+        }
     }
 }
 
