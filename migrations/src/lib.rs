@@ -12,6 +12,7 @@ mod m20261125_000001_initial;
 mod m20261125_000002_memory_model;
 mod m20261125_000003_operations;
 mod m20261125_000004_state_change;
+mod m20261125_000005_memory_embedding;
 
 use sea_orm_migration::MigrationTrait;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000002_memory_model::Migration),
             Box::new(m20261125_000003_operations::Migration),
             Box::new(m20261125_000004_state_change::Migration),
+            Box::new(m20261125_000005_memory_embedding::Migration),
         ]
     }
 }

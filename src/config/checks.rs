@@ -261,6 +261,7 @@ impl fmt::Debug for Settings {
             .field("llm_max_tokens", &self.llm_max_tokens)
             .field("llm_temperature", &self.llm_temperature)
             .field("embedding_model", &self.embedding_model)
+            .field("fact_extraction", &self.fact_extraction)
             .field("rate_limit_per_minute", &self.rate_limit_per_minute)
             .field("history_turns", &self.history_turns)
             .field("memory_top_k", &self.memory_top_k)

@@ -129,6 +129,54 @@ impl FromStr for ConflictStrategy {
     }
 }
 
+/// Who extracts facts from what people say (`FACT_EXTRACTION`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum FactExtraction {
+    /// The LLM when `LLM_BASE_URL` is set, the rules otherwise.
+    #[default]
+    Auto,
+    /// The LLM (JSON facts, validated); the rules when it fails or answers something invalid.
+    Llm,
+    /// The rule-based extractor only.
+    Rules,
+}
+
+impl FactExtraction {
+    /// Every value, in the order shown in error messages.
+    pub const ALL: [FactExtraction; 3] = [
+        FactExtraction::Auto,
+        FactExtraction::Llm,
+        FactExtraction::Rules,
+    ];
+
+    /// The value written in `FACT_EXTRACTION`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FactExtraction::Auto => "auto",
+            FactExtraction::Llm => "llm",
+            FactExtraction::Rules => "rules",
+        }
+    }
+}
+
+impl fmt::Display for FactExtraction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for FactExtraction {
+    type Err = UnknownValue;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let word = normalise(text);
+        FactExtraction::ALL
+            .into_iter()
+            .find(|mode| mode.as_str() == word)
+            .ok_or_else(|| UnknownValue::new(&["auto", "llm", "rules"], text))
+    }
+}
+
 /// A category of personal data that linked accounts may share (the seed's `SYNC_*` switches).
 ///
 /// The settings hold the host default for each; a person may override it for themselves.

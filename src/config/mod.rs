@@ -12,7 +12,9 @@ mod kinds;
 mod parse;
 mod sources;
 
-pub use kinds::{ConflictStrategy, DeploymentMode, ShardSetting, SyncCategory, UnknownValue};
+pub use kinds::{
+    ConflictStrategy, DeploymentMode, FactExtraction, ShardSetting, SyncCategory, UnknownValue,
+};
 
 use secrecy::SecretString;
 use std::collections::HashMap;
@@ -81,6 +83,7 @@ pub const VARIABLES: &[&str] = &[
     "LLM_MAX_TOKENS",
     "LLM_TEMPERATURE",
     "EMBEDDING_MODEL",
+    "FACT_EXTRACTION",
     "RATE_LIMIT_PER_MINUTE",
     "HISTORY_TURNS",
     "MEMORY_TOP_K",
@@ -203,6 +206,8 @@ pub struct Settings {
     pub llm_temperature: f32,
     /// `EMBEDDING_MODEL` [none = keyword recall only].
     pub embedding_model: Option<String>,
+    /// `FACT_EXTRACTION` [auto]: `auto` (the LLM when `LLM_BASE_URL` is set), `llm` or `rules`.
+    pub fact_extraction: FactExtraction,
 
     // --- limits and data lifecycle ---
     /// `RATE_LIMIT_PER_MINUTE` [20] messages per person; 0 turns the limit off.
@@ -330,6 +335,7 @@ impl Default for Settings {
             llm_max_tokens: 400,
             llm_temperature: 0.8,
             embedding_model: None,
+            fact_extraction: FactExtraction::Auto,
             rate_limit_per_minute: 20,
             history_turns: 12,
             memory_top_k: 5,

@@ -415,6 +415,7 @@ pub(super) fn settings_from(values: &HashMap<String, String>) -> Result<Settings
         llm_max_tokens: raw.whole_or("LLM_MAX_TOKENS", d.llm_max_tokens, 1)?,
         llm_temperature,
         embedding_model: raw.optional_string("EMBEDDING_MODEL"),
+        fact_extraction: raw.enum_or("FACT_EXTRACTION", d.fact_extraction)?,
         rate_limit_per_minute: raw.whole_or("RATE_LIMIT_PER_MINUTE", d.rate_limit_per_minute, 0)?,
         history_turns: raw.whole_or("HISTORY_TURNS", d.history_turns, 0)?,
         memory_top_k: raw.whole_or("MEMORY_TOP_K", d.memory_top_k, 0)?,

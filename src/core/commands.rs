@@ -340,9 +340,13 @@ async fn run(
         Command::Forget(ForgetTarget::All) => Ok(OutboundReply::private(
             erasure::request_forget_all(store, caller).await?,
         )),
-        Command::Forget(ForgetTarget::AllConfirmed) => Ok(OutboundReply::private(
-            erasure::confirm_forget_all(store, caller).await?,
-        )),
+        Command::Forget(ForgetTarget::AllConfirmed) => {
+            let answer = erasure::confirm_forget_all(store, caller).await?;
+            if let Some(semantic) = &core.semantic {
+                semantic.forget_identity(caller.identity_id);
+            }
+            Ok(OutboundReply::private(answer))
+        }
         Command::Forget(ForgetTarget::One(id)) => forget_one(core, caller, id).await,
         Command::Prefs => {
             let _guard = store.hot.lock_identity(caller.identity_id).await;
@@ -566,9 +570,13 @@ fn platforms_phrase(accounts: &[AccountInfo]) -> String {
 async fn whoami(core: &Core, caller: &AccountInfo) -> Result<OutboundReply> {
     let store = &core.store;
     let _guard = store.hot.lock_identity(caller.identity_id).await;
-    let state = isolation::origin_view(
-        identity::hot_identity(store, caller.identity_id).await?,
-        caller,
+    let state = preferences::privacy_view(
+        &core.settings,
+        isolation::origin_view(
+            identity::hot_identity(store, caller.identity_id).await?,
+            caller,
+        ),
+        caller.id,
     );
     let accounts: Vec<String> = state
         .accounts
@@ -623,6 +631,7 @@ async fn memory_page(
         let _guard = store.hot.lock_identity(caller.identity_id).await;
         identity::hot_identity(store, caller.identity_id).await?
     };
+    let state = preferences::privacy_view(&core.settings, state, caller.id);
     let shares = preferences::is_shared(&core.settings, &state, SyncCategory::ConversationHistory);
     let account_ids: Vec<i64> = if shares {
         state.accounts.iter().map(|a| a.id).collect()
@@ -735,7 +744,11 @@ async fn forget_one(core: &Core, caller: &AccountInfo, id: i64) -> Result<Outbou
 async fn privacy(core: &Core, caller: &AccountInfo) -> Result<OutboundReply> {
     let store = &core.store;
     let _guard = store.hot.lock_identity(caller.identity_id).await;
-    let state = identity::hot_identity(store, caller.identity_id).await?;
+    let state = preferences::privacy_view(
+        &core.settings,
+        identity::hot_identity(store, caller.identity_id).await?,
+        caller.id,
+    );
     let mut text = String::from("**What is shared between your linked accounts**\n");
     if !core.settings.cross_platform_sync_enabled {
         text.push_str("_This host has cross-platform sharing turned off, so nothing is shared._\n");

@@ -8,6 +8,7 @@
 
 use crate::config::{Settings, SyncCategory};
 use crate::core::recall::{self, Query};
+use crate::core::semantic::SemanticScores;
 use crate::core::tuning::Limits;
 use crate::core::{facts, preferences};
 use crate::llm::{KnownFact, RecalledMemory, Speaker, Turn};
@@ -134,6 +135,22 @@ pub fn gather_with(
     now: DateTime<Utc>,
     limits: Limits,
 ) -> Gathered {
+    gather_scored(settings, state, account, context, text, now, limits, None)
+}
+
+/// [`gather_with`], with cosine similarity on embeddings added to each memory's relevance when
+/// `semantic` is given (EMBEDDING_MODEL; see [`crate::core::semantic`]).
+#[allow(clippy::too_many_arguments)]
+pub fn gather_scored(
+    settings: &Settings,
+    state: &IdentityHot,
+    account: &AccountInfo,
+    context: &ConversationContext,
+    text: &str,
+    now: DateTime<Utc>,
+    limits: Limits,
+    semantic: Option<&SemanticScores>,
+) -> Gathered {
     let shares_history = preferences::is_shared(settings, state, SyncCategory::ConversationHistory);
     let history = recent_history(
         settings,
@@ -153,6 +170,7 @@ pub fn gather_with(
         shares_history,
         now,
         limits.memories,
+        semantic,
     );
     let facts = known_facts(state, account, context, &query, shares_history);
     Gathered {
@@ -234,7 +252,7 @@ pub fn recall_boost(last_recalled_at: Option<DateTime<Utc>>, now: DateTime<Utc>)
     }
 }
 
-/// Top-k memories: BM25 relevance × recency × importance × recall boost, over the identity's
+/// Top-k memories: (BM25 + w · cosine) relevance × recency × importance × recall boost, over the identity's
 /// memories visible here. Recent turns may be recalled too ("what did I just say my cat was
 /// called?"); questions are not facts, so they are never recalled as something the person told us.
 #[allow(clippy::too_many_arguments)]
@@ -247,6 +265,7 @@ fn recall_memories(
     shares_history: bool,
     now: DateTime<Utc>,
     top_k: usize,
+    semantic: Option<&SemanticScores>,
 ) -> (Vec<RecalledMemory>, Vec<Recalled>) {
     let shares_importance = preferences::is_shared(settings, state, SyncCategory::MemoryImportance);
     let shares_emotional = preferences::is_shared(settings, state, SyncCategory::EmotionalMemories);
@@ -260,7 +279,13 @@ fn recall_memories(
         })
         .collect();
     let documents: Vec<&[String]> = candidates.iter().map(|record| &record.terms[..]).collect();
-    let relevance = recall::bm25(query, &documents);
+    let mut relevance = recall::bm25(query, &documents);
+    // Semantic recall: relevance = BM25 + w · cosine (0 without embeddings).
+    if let Some(semantic) = semantic {
+        for (score, record) in relevance.iter_mut().zip(&candidates) {
+            *score += semantic.relevance(record);
+        }
+    }
     let mut scored: Vec<(f64, &TurnRecord)> = candidates
         .iter()
         .zip(relevance)

@@ -37,6 +37,8 @@ const HANDLED_TABLES: &[&str] = &[
     "identity",
     "platform_account",
     "memory",
+    // Embedding vectors: numbers derived from the memories above, which are exported as text.
+    "memory_embedding",
     "fact",
     "emotion_observation",
     "emotional_state",

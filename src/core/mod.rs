@@ -11,6 +11,9 @@
 //! - [`context`]: what may be recalled where (visibility, sharing settings) and how it is ranked.
 //! - [`facts`]: the rule-based fact extractor and the typed, versioned fact store.
 //! - [`recall`]: stemming, synonyms and BM25 relevance for recall.
+//! - [`semantic`]: embeddings (EMBEDDING_MODEL) and cosine similarity for recall.
+//! - [`adaptation`]: what feedback taught about a person's preferred replies (SYNC_ADAPTATION_STRATEGIES).
+//! - [`facts_llm`]: fact extraction by the LLM (FACT_EXTRACTION), validated, rules as fallback.
 //! - [`tuning`]: adaptive context size per platform from measured reply latency.
 //! - [`emotion`]: the lexicon-based emotion detector and the identity's emotional state.
 //! - [`preferences`]: preferences and sharing settings read through the identity, with conflicts.
@@ -23,6 +26,7 @@
 //! - [`maintenance`]: `admin cache clear` and `feedback`.
 //! - [`lifecycle`]: the demo notice and the expiry of old data (DEMO_DATA_TTL, MEMORY_RETENTION_DAYS).
 
+pub mod adaptation;
 pub mod audit;
 pub mod commands;
 pub mod context;
@@ -30,6 +34,7 @@ pub mod emotion;
 pub mod erasure;
 pub mod export;
 pub mod facts;
+pub mod facts_llm;
 pub mod identity;
 pub mod intake;
 pub mod isolation;
@@ -41,6 +46,7 @@ pub mod pipeline;
 pub mod preferences;
 pub mod rate_limit;
 pub mod recall;
+pub mod semantic;
 pub mod tuning;
 
 use crate::config::Settings;
@@ -76,6 +82,10 @@ pub struct Core {
     rate_limiter: Arc<rate_limit::RateLimiter>,
     /// Reply latency per platform and the context size it allows (ADAPTIVE_PERFORMANCE_TUNING).
     pub tuner: Arc<tuning::Tuner>,
+    /// Embeddings for recall, when EMBEDDING_MODEL and LLM_BASE_URL are set.
+    pub semantic: Option<semantic::Semantic>,
+    /// The LLM fact extractor, when FACT_EXTRACTION picks it.
+    pub fact_extractor: Option<Arc<facts_llm::LlmFactExtractor>>,
 }
 
 impl Core {
@@ -91,6 +101,8 @@ impl Core {
             settings.rate_limit_per_minute,
             store.cache.clone(),
         ));
+        let semantic = semantic::Semantic::from_settings(&settings, store.db.clone());
+        let fact_extractor = facts_llm::LlmFactExtractor::from_settings(&settings).map(Arc::new);
         Core {
             settings,
             store,
@@ -99,6 +111,8 @@ impl Core {
             fallback,
             rate_limiter,
             tuner: Arc::new(tuning::Tuner::default()),
+            semantic,
+            fact_extractor,
         }
     }
 

@@ -101,10 +101,20 @@ async fn process(core: &Core, message: &InboundMessage) -> Result<HandlerOutcome
         ))));
     }
     tracing::debug!(text, "message received");
+    // Asked before the identity's lock, so they overlap with waiting for it and with storing.
+    let pending_query = core
+        .semantic
+        .as_ref()
+        .map(|semantic| semantic.start_query(account.identity_id, text));
+    let extracted = crate::core::facts_llm::extract(core.fact_extractor.as_deref(), text).await;
     let _guard = core.store.hot.lock_identity(account.identity_id).await;
-    let mut state = crate::core::isolation::origin_view(
-        identity::hot_identity(&core.store, account.identity_id).await?,
-        &account,
+    let mut state = preferences::privacy_view(
+        &core.settings,
+        crate::core::isolation::origin_view(
+            identity::hot_identity(&core.store, account.identity_id).await?,
+            &account,
+        ),
+        account.id,
     );
     let is_new_conversation =
         crate::core::lifecycle::is_new_demo_conversation(core, &account, &message.context).await?;
@@ -112,7 +122,6 @@ async fn process(core: &Core, message: &InboundMessage) -> Result<HandlerOutcome
     let step = Instant::now();
     let detected = emotion::detect(text);
     let now = Utc::now();
-    let extracted = facts::extract(text);
     let (user_turn, turn_job) = prepare_user_message(
         message,
         &account,
@@ -126,7 +135,15 @@ async fn process(core: &Core, message: &InboundMessage) -> Result<HandlerOutcome
     let step = Instant::now();
     let mood = update_emotion(core, &mut state, &account, &detected, now);
     let limits = core.tuner.limits(&core.settings, account.platform);
-    let gathered = context::gather_with(
+    let semantic = match (&core.semantic, pending_query) {
+        (Some(semantic), Some(query)) => {
+            semantic
+                .prepare(query, &state, account.identity_id, &user_turn)
+                .await
+        }
+        _ => None,
+    };
+    let gathered = context::gather_scored(
         &core.settings,
         &state,
         &account,
@@ -134,6 +151,7 @@ async fn process(core: &Core, message: &InboundMessage) -> Result<HandlerOutcome
         text,
         now,
         limits,
+        semantic.as_ref(),
     );
     crate::core::kpi::observe_visibility(
         &account,
@@ -150,7 +168,13 @@ async fn process(core: &Core, message: &InboundMessage) -> Result<HandlerOutcome
         now,
     );
     note_recalled(core, &account, &mut state, &gathered.recalled, now);
-    let prompt = build_prompt(core, message, &account, &state, text, gathered, mood, now);
+    let mut prompt = build_prompt(core, message, &account, &state, text, gathered, mood, now);
+    if let Some(note) =
+        crate::core::adaptation::note_for(&core.store.db, &core.settings, &state, &account).await?
+    {
+        prompt.system.push_str("\n\n");
+        prompt.system.push_str(&note);
+    }
     crate::telemetry::record_step(platform, "context", step);
     let step = Instant::now();
     let reply_text = respond(core, &prompt).await;
@@ -161,6 +185,9 @@ async fn process(core: &Core, message: &InboundMessage) -> Result<HandlerOutcome
         metrics::counter!(names::DUPLICATES, "platform" => platform).increment(1);
         return Ok(HandlerOutcome::Duplicate);
     };
+    if let Some(semantic_index) = &core.semantic {
+        semantic_index.persist(account.identity_id, &user_turn, semantic.as_ref());
+    }
     remember_turn(core, &account, &mut state, user_turn);
     remember_turn(core, &account, &mut state, reply_turn);
     crate::telemetry::record_step(platform, "store_reply", step);

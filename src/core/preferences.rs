@@ -171,6 +171,24 @@ fn effective_among(
         .collect()
 }
 
+/// The identity's state as seen from one account, for its sharing switches (SYNC_PRIVACY_SETTINGS):
+/// with privacy settings shared, a `privacy set` made on any linked account applies everywhere;
+/// with them off, other accounts' `privacy.*` choices are dropped, so each account has its own
+/// (the host default where it made none). `privacy.privacy_settings` itself says how choices
+/// travel, so it is always read across the identity.
+pub fn privacy_view(settings: &Settings, mut state: IdentityHot, account_id: i64) -> IdentityHot {
+    if is_shared(settings, &state, SyncCategory::PrivacySettings) {
+        return state;
+    }
+    let own_switch = format!("{PRIVACY_PREFIX}{}", SyncCategory::PrivacySettings.as_str());
+    state.preferences.retain(|record| {
+        record.account_id == account_id
+            || !record.key.starts_with(PRIVACY_PREFIX)
+            || record.key == own_switch
+    });
+    state
+}
+
 /// Whether a sharing category is on for this identity: the host switch, then the person's choice.
 pub fn is_shared(settings: &Settings, state: &IdentityHot, category: SyncCategory) -> bool {
     if !settings.cross_platform_sync_enabled || state.isolated {

@@ -4,8 +4,10 @@
 //!
 //! - [`prompt`]: the prompt, its rendering into chat messages, ages in words.
 //! - [`openai`]: the HTTP client with timeouts and retries.
+//! - [`embeddings`]: the `/embeddings` client (semantic recall).
 //! - [`offline`]: the offline responder; [`pronouns`]: "my cat" → "your cat" for it.
 
+pub mod embeddings;
 pub mod offline;
 pub mod openai;
 pub mod prompt;

@@ -159,13 +159,25 @@ impl OpenAiClient {
         }
     }
 
-    #[tracing::instrument(skip_all, fields(model = %self.model))]
     async fn complete(&self, prompt: &Prompt) -> Result<String, LlmError> {
+        self.chat(prompt.to_chat_messages(), self.max_tokens, self.temperature)
+            .await
+    }
+
+    /// The model's answer to `messages` (any task, not only replies), with this client's timeout
+    /// and retries.
+    #[tracing::instrument(skip_all, fields(model = %self.model))]
+    pub async fn chat(
+        &self,
+        messages: Vec<super::ChatMessage>,
+        max_tokens: u32,
+        temperature: f32,
+    ) -> Result<String, LlmError> {
         let request = ChatRequest {
             model: &self.model,
-            messages: prompt.to_chat_messages(),
-            max_tokens: self.max_tokens,
-            temperature: self.temperature,
+            messages,
+            max_tokens,
+            temperature,
         };
         let mut retries_done = 0;
         loop {

@@ -14,6 +14,7 @@ pub mod identity;
 pub mod link_attempt;
 pub mod link_code;
 pub mod memory;
+pub mod memory_embedding;
 pub mod platform_account;
 pub mod preference;
 pub mod processed_event;
@@ -34,6 +35,7 @@ pub mod prelude {
     pub use super::link_attempt::Entity as LinkAttempt;
     pub use super::link_code::Entity as LinkCode;
     pub use super::memory::Entity as Memory;
+    pub use super::memory_embedding::Entity as MemoryEmbedding;
     pub use super::platform_account::Entity as PlatformAccount;
     pub use super::preference::Entity as Preference;
     pub use super::processed_event::Entity as ProcessedEvent;
