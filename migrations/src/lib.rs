@@ -11,6 +11,7 @@ pub use sea_orm_migration::MigratorTrait;
 mod m20261125_000001_initial;
 mod m20261125_000002_memory_model;
 mod m20261125_000003_operations;
+mod m20261125_000004_recall_terms;
 
 use sea_orm_migration::MigrationTrait;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000001_initial::Migration),
             Box::new(m20261125_000002_memory_model::Migration),
             Box::new(m20261125_000003_operations::Migration),
+            Box::new(m20261125_000004_recall_terms::Migration),
         ]
     }
 }

@@ -3,7 +3,8 @@
 //!
 //! - [`pipeline`]: a message's path, one function per step (dedupe → identity → gates → rate limit →
 //!   store → emotion → context → prompt → LLM → store reply).
-//! - [`identity`]: accounts and identities, loading an identity's hot state from SQL.
+//! - [`identity`]: accounts and identities, and an identity's hot state.
+//! - [`hot_load`]: loading a cold identity's hot state from SQL in one round of reads.
 //! - [`linking`]: one-time link codes, linking and unlinking (by users and admins).
 //! - [`commands`]: the command set every platform shares (help, whoami, link, memory, ...).
 //! - [`context`]: what may be recalled where (visibility, sharing settings) and how it is ranked.
@@ -28,6 +29,7 @@ pub mod emotion;
 pub mod erasure;
 pub mod export;
 pub mod facts;
+pub mod hot_load;
 pub mod identity;
 pub mod isolation;
 pub mod kpi;
