@@ -53,7 +53,7 @@ async fn terms_are_stored_with_each_memory_in_clear_only_without_a_key() {
                 settings.data_encryption_key = Some(SecretString::from(KEY.to_string()));
             }
             let core = core_for(settings).await;
-            let account = PlatformAccount::new(Platform::Slack, "T1", &format!("U-{encrypted}"));
+            let account = PlatformAccount::new(Platform::Slack, "T1", format!("U-{encrypted}"));
             say(
                 &core,
                 message(&account, "My cat Miso sleeps on the balcony"),
@@ -119,8 +119,8 @@ async fn a_cold_load_builds_the_state_the_hot_layer_built_message_by_message() {
                 settings.data_encryption_key = Some(SecretString::from(KEY.to_string()));
             }
             let core = core_for(settings.clone()).await;
-            let slack = PlatformAccount::new(Platform::Slack, "T1", &format!("ana-{encrypted}"));
-            let discord = PlatformAccount::new(Platform::Discord, "", &format!("ana-{encrypted}"));
+            let slack = PlatformAccount::new(Platform::Slack, "T1", format!("ana-{encrypted}"));
+            let discord = PlatformAccount::new(Platform::Discord, "", format!("ana-{encrypted}"));
             say(&core, message(&slack, "hello")).await;
             say(&core, message(&discord, "hello")).await;
             let linked = say(
@@ -225,7 +225,7 @@ async fn memories_stored_without_terms_or_in_an_older_format_are_still_recalled(
             }
             let cipher = ContentCipher::from_key(&SecretString::from(KEY.to_string())).unwrap();
             let core = core_for(settings.clone()).await;
-            let account = PlatformAccount::new(Platform::Desktop, "", &format!("old-{encrypted}"));
+            let account = PlatformAccount::new(Platform::Desktop, "", format!("old-{encrypted}"));
             say(&core, message(&account, "hello")).await;
             let account_id = identity::find_account(&core.store.db, &account)
                 .await
