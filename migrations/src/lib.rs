@@ -13,6 +13,7 @@ mod m20261125_000002_memory_model;
 mod m20261125_000003_operations;
 mod m20261125_000004_state_change;
 mod m20261125_000005_memory_embedding;
+mod m20261125_000006_recall_terms;
 
 use sea_orm_migration::MigrationTrait;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000003_operations::Migration),
             Box::new(m20261125_000004_state_change::Migration),
             Box::new(m20261125_000005_memory_embedding::Migration),
+            Box::new(m20261125_000006_recall_terms::Migration),
         ]
     }
 }

@@ -1,11 +1,16 @@
 //! The retrieval benchmark: `--memories` stored memories (default 1,000,000) across `--identities`
 //! identities (default 10,000), bulk-inserted with multi-row inserts inside transactions; then
-//! `--queries` recall queries for random identities through the core's own retrieval
-//! ([`crate::core::context::gather`] on the identity's hot state). Two figures:
-//! - retrieval with the identity hot (what a reply pays once the person is active), and
-//! - first retrieval for a cold identity, including loading its state from SQL.
+//! `--queries` recall queries through the core's own retrieval: the identity's state from the hot
+//! layer or, when it is not there, from SQL ([`crate::core::identity::hot_identity`]), then
+//! [`crate::core::context::gather`]. Queries come in conversations of 1 to 9 messages from random
+//! identities; each conversation starts cold (the person's state left the hot layer since they last
+//! spoke, as MEMORY_SYNC_INTERVAL or eviction would have it). Three figures, p50/p99 each:
+//! - hot: the later messages of a conversation,
+//! - cold: the first message, loading the identity's state from SQL included,
+//! - every query of the mix.
 
-use crate::core::{context, identity, Core};
+use crate::core::{context, identity, recall, Core};
+use crate::store::crypto;
 use crate::store::entities::{identity as identity_entity, memory, platform_account};
 use anyhow::Context;
 use chrono::{Duration as ChronoDuration, Utc};
@@ -15,7 +20,7 @@ use sea_orm::{
     ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
 };
 use serde::Serialize;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use uuid::Uuid;
 use whisperengine_contract::{ConversationContext, Platform};
 
@@ -33,13 +38,22 @@ pub struct RetrievalReport {
     pub identities: usize,
     pub queries: usize,
     pub insert_rows_per_second: f64,
-    /// Retrieval with the identity's state hot.
+    /// Later messages of a conversation: the identity's state is hot.
+    pub hot_queries: usize,
     pub hot_p50_ms: f64,
     pub hot_p99_ms: f64,
-    /// First retrieval for a cold identity (its state loaded from SQL first).
+    /// First message of a conversation: the identity's state is loaded from SQL first.
+    pub cold_queries: usize,
     pub cold_p50_ms: f64,
     pub cold_p99_ms: f64,
+    /// Every query of the run (hot and cold as they came).
+    pub all_p50_ms: f64,
+    pub all_p99_ms: f64,
 }
+
+/// Longest conversation: each has 1 to this many messages (uniformly), so about one query in five
+/// is the cold first message.
+const MAX_CONVERSATION: usize = 9;
 
 const TOPICS: &[&str] = &[
     "cat",
@@ -151,66 +165,91 @@ pub async fn run(
     let mut rng = StdRng::seed_from_u64(7);
     let mut hot = Vec::with_capacity(queries);
     let mut cold = Vec::new();
-    let mut seen = std::collections::HashSet::new();
     let context = ConversationContext::direct("bench");
-    for _ in 0..queries {
+    while hot.len() + cold.len() < queries {
+        // A conversation: someone comes back and sends a few messages. Their state left the hot
+        // layer since their last conversation (MEMORY_SYNC_INTERVAL, default 30 s, makes any older
+        // state stale; eviction does the rest), so the first message loads it from SQL: cold.
         let (account_id, identity_id) = accounts[rng.gen_range(0..accounts.len())];
-        let query = format!(
-            "what do you remember about my {}?",
-            TOPICS[rng.gen_range(0..TOPICS.len())]
-        );
-        let started = Instant::now();
-        let state = {
-            let _guard = core.store.hot.lock_identity(identity_id).await;
-            identity::hot_identity(&core.store, identity_id).await?
-        };
-        let loaded = started.elapsed();
-        let account = state
-            .accounts
-            .iter()
-            .find(|account| account.id == account_id)
-            .cloned()
-            .context("the benchmark account belongs to its identity")?;
-        let retrieval_started = Instant::now();
-        let gathered = context::gather(
-            &core.settings,
-            &state,
-            &account,
-            &context,
-            &query,
-            Utc::now(),
-        );
-        let retrieval = retrieval_started.elapsed();
-        std::hint::black_box(&gathered);
-        if seen.insert(identity_id) {
-            cold.push(loaded + retrieval);
-        } else {
-            hot.push(retrieval);
+        let _ = core.store.hot.invalidate_identity(identity_id);
+        let length = rng.gen_range(1..=MAX_CONVERSATION);
+        for turn in 0..length.min(queries - hot.len() - cold.len()) {
+            let query = format!(
+                "what do you remember about my {}?",
+                TOPICS[rng.gen_range(0..TOPICS.len())]
+            );
+            let started = Instant::now();
+            let state = {
+                let _guard = core.store.hot.lock_identity(identity_id).await;
+                identity::hot_identity(&core.store, identity_id).await?
+            };
+            let account = state
+                .accounts
+                .iter()
+                .find(|account| account.id == account_id)
+                .context("the benchmark account belongs to its identity")?;
+            let gathered = context::gather(
+                &core.settings,
+                &state,
+                account,
+                &context,
+                &query,
+                Utc::now(),
+            );
+            let elapsed = started.elapsed();
+            std::hint::black_box(&gathered);
+            if turn == 0 {
+                cold.push(elapsed);
+            } else {
+                hot.push(elapsed);
+            }
         }
     }
+    let mut all: Vec<Duration> = hot.iter().chain(&cold).copied().collect();
     hot.sort();
     cold.sort();
+    all.sort();
     let report = RetrievalReport {
         memories,
         identities,
         queries,
         insert_rows_per_second: insert_rate,
+        hot_queries: hot.len(),
         hot_p50_ms: super::percentile(&hot, 0.5),
         hot_p99_ms: super::percentile(&hot, 0.99),
+        cold_queries: cold.len(),
         cold_p50_ms: super::percentile(&cold, 0.5),
         cold_p99_ms: super::percentile(&cold, 0.99),
+        all_p50_ms: super::percentile(&all, 0.5),
+        all_p99_ms: super::percentile(&all, 0.99),
     };
     println!(
-        "    retrieval, identity hot ({} queries): p50 {:.3} ms, p99 {:.3} ms (target p99 < 5 ms)",
+        "    retrieval per query (hot-layer lookup or SQL load + BM25 ranking), {} queries in conversations of 1-{MAX_CONVERSATION} messages:",
+        all.len()
+    );
+    println!(
+        "      identity hot (later messages, {} queries):          p50 {:.3} ms, p99 {:.3} ms",
         hot.len(),
         report.hot_p50_ms,
         report.hot_p99_ms
     );
     println!(
-        "    first retrieval of a cold identity, SQL load included ({} queries): p50 {:.3} ms, p99 {:.3} ms",
+        "      identity cold, SQL load included (first message, {} queries): p50 {:.3} ms, p99 {:.3} ms",
         cold.len(),
         report.cold_p50_ms,
         report.cold_p99_ms
+    );
+    println!(
+        "      every query (the mix above):                    p50 {:.3} ms, p99 {:.3} ms (target p99 < 5 ms; {})",
+        report.all_p50_ms,
+        report.all_p99_ms,
+        if report.all_p99_ms < 5.0 && report.cold_p99_ms < 5.0 {
+            "met, cold queries included"
+        } else if report.all_p99_ms < 5.0 {
+            "met over the mix, not by cold queries alone"
+        } else {
+            "NOT met"
+        }
     );
     Ok(report)
 }
@@ -269,6 +308,7 @@ async fn insert_memories(
     count: usize,
 ) -> anyhow::Result<()> {
     let db = &core.store.db;
+    let cipher = core.store.cipher.as_deref();
     let mut rng = StdRng::seed_from_u64(42);
     let start = Utc::now() - ChronoDuration::days(365);
     let step = ChronoDuration::seconds((365 * 86_400 / count.max(1) as i64).max(1));
@@ -283,10 +323,15 @@ async fn insert_memories(
                 .map(|offset| {
                     let index = written + done + offset;
                     let (account_id, _) = accounts[index % accounts.len()];
+                    let content = sentence(&mut rng);
+                    // What the pipeline stores: the terms with the content, both sealed with
+                    // DATA_ENCRYPTION_KEY when it is set.
+                    let terms = recall::stored_terms(&recall::index_terms(&content));
                     memory::ActiveModel {
                         account_id: Set(account_id),
                         role: Set("user".into()),
-                        content: Set(sentence(&mut rng)),
+                        content: Set(crypto::sealed(cipher, &content)),
+                        terms: Set(Some(crypto::sealed(cipher, &terms))),
                         platform: Set(Platform::Desktop.as_str().to_string()),
                         scope: Set(String::new()),
                         channel_id: Set("bench".into()),

@@ -1,22 +1,17 @@
 //! Accounts and identities: every platform account starts with its own identity; linking points
-//! accounts at one identity. Also loads an identity's hot state from SQL.
+//! accounts at one identity. Also keeps an identity's hot state (loaded by [`crate::core::hot_load`]).
 
 use crate::core::Result;
-use crate::store::entities::{
-    emotion_observation, emotional_state, identity, memory, platform_account, preference,
-    sync_conflict,
-};
-use crate::store::hot::{
-    AccountInfo, IdentityHot, Lookup, PreferenceRecord, TurnRecord, RECALL_WINDOW, RECENT_TURNS,
-};
+use crate::store::entities::{identity, platform_account};
+use crate::store::hot::{AccountInfo, IdentityHot, Lookup};
 use crate::store::Store;
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+    TransactionTrait,
 };
 use uuid::Uuid;
-use whisperengine_contract::{Platform, PlatformAccount, Visibility};
+use whisperengine_contract::{Platform, PlatformAccount};
 
 /// Maps a stored account row.
 pub fn account_info(row: platform_account::Model) -> AccountInfo {
@@ -127,137 +122,8 @@ pub async fn linked_accounts(
     Ok(rows.into_iter().map(account_info).collect())
 }
 
-/// Maps a stored memory row to a hot turn.
-pub fn turn_record(row: &memory::Model) -> TurnRecord {
-    TurnRecord {
-        memory_id: Some(row.id),
-        terms: crate::core::recall::index_terms(&row.content),
-        last_recalled_at: row.last_recalled_at,
-        account_id: row.account_id,
-        is_user: row.role == "user",
-        content: row.content.clone(),
-        platform: row.platform.parse().unwrap_or(Platform::Desktop),
-        scope: row.scope.clone(),
-        visibility: Visibility::parse(&row.visibility).unwrap_or(Visibility::Private),
-        importance: row.importance,
-        emotion: row.emotion.clone(),
-        created_at: row.created_at,
-    }
-}
-
-/// A stored memory as a hot turn, its content decrypted when DATA_ENCRYPTION_KEY is set.
-fn readable_turn(store: &Store, row: &memory::Model) -> TurnRecord {
-    let mut turn = turn_record(row);
-    if store.cipher.is_some() {
-        turn.content = crate::store::crypto::readable(store.cipher.as_deref(), &turn.content);
-        // The recall index is built from what was said, not from its ciphertext.
-        turn.terms = crate::core::recall::index_terms(&turn.content);
-    }
-    turn
-}
-
-/// Builds an identity's hot state from SQL.
-pub async fn load_identity(store: &Store, identity_id: Uuid) -> Result<IdentityHot> {
-    let db = &store.db;
-    // Independent reads run at once on the pool: a cold identity costs one round of queries, not nine.
-    let (accounts, isolated, open_conflicts, emotion) = tokio::try_join!(
-        linked_accounts(db, identity_id),
-        crate::core::isolation::is_isolated(db, identity_id),
-        async {
-            Ok(sync_conflict::Entity::find()
-                .filter(sync_conflict::Column::IdentityId.eq(identity_id))
-                .filter(sync_conflict::Column::Status.eq("open"))
-                .filter(sync_conflict::Column::Kind.eq("preference"))
-                .order_by_asc(sync_conflict::Column::Id)
-                .all(db)
-                .await?
-                .iter()
-                .map(crate::core::preferences::open_conflict)
-                .collect())
-        },
-        async {
-            Ok::<_, crate::core::CoreError>(
-                emotional_state::Entity::find_by_id(identity_id)
-                    .one(db)
-                    .await?
-                    .map(crate::core::emotion::snapshot_of),
-            )
-        },
-    )?;
-    let account_ids: Vec<i64> = accounts.iter().map(|account| account.id).collect();
-    let mut state = IdentityHot {
-        accounts,
-        isolated,
-        open_conflicts,
-        emotion,
-        loaded_at: Some(std::time::Instant::now()),
-        ..IdentityHot::default()
-    };
-    if account_ids.is_empty() {
-        return Ok(state);
-    }
-    let (mut recent, mut recallable, facts, mut observations, preferences) = tokio::try_join!(
-        async {
-            Ok(memory::Entity::find()
-                .filter(memory::Column::AccountId.is_in(account_ids.clone()))
-                .order_by_desc(memory::Column::Id)
-                .limit(RECENT_TURNS as u64)
-                .all(db)
-                .await?)
-        },
-        async {
-            Ok(memory::Entity::find()
-                .filter(memory::Column::AccountId.is_in(account_ids.clone()))
-                .filter(memory::Column::Role.eq("user"))
-                .order_by_desc(memory::Column::Id)
-                .limit(RECALL_WINDOW as u64)
-                .all(db)
-                .await?)
-        },
-        crate::core::facts::load_current(db, store.cipher.as_deref(), &account_ids),
-        async {
-            Ok(emotion_observation::Entity::find()
-                .filter(emotion_observation::Column::AccountId.is_in(account_ids.clone()))
-                .order_by_desc(emotion_observation::Column::Id)
-                .limit(crate::core::emotion::MAX_OBSERVATIONS as u64)
-                .all(db)
-                .await?)
-        },
-        async {
-            Ok::<_, crate::core::CoreError>(
-                preference::Entity::find()
-                    .filter(preference::Column::AccountId.is_in(account_ids.clone()))
-                    .all(db)
-                    .await?,
-            )
-        },
-    )?;
-    recent.reverse();
-    state.recent = recent.iter().map(|row| readable_turn(store, row)).collect();
-    recallable.reverse();
-    state.recallable = recallable
-        .iter()
-        .map(|row| readable_turn(store, row))
-        .collect();
-    state.facts = facts;
-    observations.reverse();
-    state.observations = observations
-        .iter()
-        .map(crate::core::emotion::Observation::from_row)
-        .collect();
-    state.preferences = preferences
-        .into_iter()
-        .map(|row| PreferenceRecord {
-            account_id: row.account_id,
-            key: row.key,
-            value: row.value,
-            version: row.version,
-            updated_at: row.updated_at,
-            updated_by_platform: row.updated_by_platform,
-        })
-        .collect();
-    Ok(state)
-}
+/// Builds an identity's hot state from SQL (see [`crate::core::hot_load`]).
+pub use crate::core::hot_load::load_identity;
 
 /// The identity's hot state, loaded from SQL when not cached. Call with the identity lock held.
 pub async fn hot_identity(store: &Store, identity_id: Uuid) -> Result<IdentityHot> {

@@ -5,7 +5,8 @@
 //!   store → emotion → context → prompt → LLM → store reply).
 //! - [`intake`]: the bounded queue of acknowledged events and the retry loop that keeps a message
 //!   until it is durably stored.
-//! - [`identity`]: accounts and identities, loading an identity's hot state from SQL.
+//! - [`identity`]: accounts and identities, and an identity's hot state.
+//! - [`hot_load`]: loading a cold identity's hot state from SQL in one round of reads.
 //! - [`linking`]: one-time link codes, linking and unlinking (by users and admins).
 //! - [`commands`]: the command set every platform shares (help, whoami, link, memory, ...).
 //! - [`context`]: what may be recalled where (visibility, sharing settings) and how it is ranked.
@@ -35,6 +36,7 @@ pub mod erasure;
 pub mod export;
 pub mod facts;
 pub mod facts_llm;
+pub mod hot_load;
 pub mod identity;
 pub mod intake;
 pub mod isolation;

@@ -429,6 +429,9 @@ fn memory_row(
         created_at: Set(turn.created_at),
         last_recalled_at: Set(None),
         recall_count: Set(0),
+        // Kept with the row so loading it later does not re-stem it (sealed by the writer when
+        // DATA_ENCRYPTION_KEY is set, like the content).
+        terms: Set(Some(crate::core::recall::stored_terms(&turn.terms))),
         ..Default::default()
     }
 }

@@ -7,7 +7,8 @@
 //! visibility filter that changes per query), a few hundred documents at most. Document
 //! frequencies over exactly those candidates are what BM25 needs; a global index (tantivy, the
 //! `bm25` crate's scorer) would compute them over everything and be far heavier to keep per
-//! identity. Terms are computed once per memory (at store/load time) and kept hot.
+//! identity. Terms are computed once per memory when it is stored, kept in `memory.terms` (see
+//! [`stored_terms`]) so a cold load reads them instead of re-stemming, and kept hot.
 
 use rust_stemmers::{Algorithm, Stemmer};
 use std::collections::HashMap;
@@ -116,6 +117,35 @@ pub fn index_terms(text: &str) -> Arc<[String]> {
         .filter(|word| word.chars().count() > 1 || word.chars().all(char::is_numeric))
         .map(stem)
         .collect()
+}
+
+/// Format tag of stored terms (`memory.terms`). Bump it whenever [`index_terms`] changes (tokenizer,
+/// stop words, stemmer): terms stored in an older format are then recomputed from the content when
+/// loaded instead of being trusted.
+const STORED_TERMS_FORMAT: &str = "t1:";
+
+/// `terms` as stored in `memory.terms` next to the content they were computed from, so loading a
+/// cold identity does not re-tokenize and re-stem every memory: the format tag, then the terms
+/// separated by single spaces (a term never contains whitespace, see [`index_terms`]).
+pub fn stored_terms(terms: &[String]) -> String {
+    let mut stored = String::with_capacity(
+        STORED_TERMS_FORMAT.len() + terms.iter().map(|term| term.len() + 1).sum::<usize>(),
+    );
+    stored.push_str(STORED_TERMS_FORMAT);
+    for (index, term) in terms.iter().enumerate() {
+        if index > 0 {
+            stored.push(' ');
+        }
+        stored.push_str(term);
+    }
+    stored
+}
+
+/// Terms read back from [`stored_terms`]; `None` when they were stored in another format (the caller
+/// then indexes the content itself).
+pub fn parse_stored_terms(stored: &str) -> Option<Arc<[String]>> {
+    let list = stored.strip_prefix(STORED_TERMS_FORMAT)?;
+    Some(list.split_ascii_whitespace().map(str::to_owned).collect())
 }
 
 /// A query: each term with its weight (1 for a typed word, less for a synonym).
@@ -236,6 +266,27 @@ mod tests {
             "an exact word beats a synonym: {scores:?}"
         );
         assert_eq!(scores[2], 0.0);
+    }
+
+    #[test]
+    fn stored_terms_read_back_as_computed_and_other_formats_are_refused() {
+        for text in [
+            "My cat is called Miso",
+            "I moved to Lisbon last year — naïve café",
+            "haha ok",
+            "",
+        ] {
+            let terms = index_terms(text);
+            let stored = stored_terms(&terms);
+            assert_eq!(
+                parse_stored_terms(&stored).as_deref(),
+                Some(&terms[..]),
+                "{text}"
+            );
+        }
+        assert_eq!(parse_stored_terms("cat miso"), None, "no format tag");
+        assert_eq!(parse_stored_terms("t0:cat miso"), None, "an older format");
+        assert_eq!(parse_stored_terms("enc1:AAAA"), None, "still sealed");
     }
 
     #[test]

@@ -150,6 +150,10 @@ impl Writer {
                 if let sea_orm::ActiveValue::Set(content) = &row.content {
                     row.content = sea_orm::ActiveValue::Set(cipher.seal(content));
                 }
+                // The recall terms are the content's words: sealed too, never stored in clear.
+                if let sea_orm::ActiveValue::Set(Some(terms)) = &row.terms {
+                    row.terms = sea_orm::ActiveValue::Set(Some(cipher.seal(terms)));
+                }
             }
         }
         let (done, result) = oneshot::channel();

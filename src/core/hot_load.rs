@@ -1,0 +1,261 @@
+//! Loading an identity's hot state from SQL: what the first message of someone who is not in the hot
+//! layer pays for before retrieval can run, so it is kept to one round of reads and little work per row.
+//!
+//! - One round: every read names the identity's accounts with a subquery
+//!   (`account_id IN (SELECT id FROM platform_account WHERE identity_id = ?)`), so none waits for
+//!   another and they all run at once on the pool.
+//! - The recall window (the latest [`RECALL_WINDOW`] user messages) and the latest
+//!   [`RECENT_TURNS`] companion messages are read through `ix_memory_account_id_role_id` in index
+//!   order; the recent turns are merged from both, so no memory row is read, decrypted or parsed
+//!   twice. Only the columns the hot layer keeps are selected.
+//! - Recall terms come from `memory.terms`, stored when the memory was written
+//!   ([`recall::stored_terms`]), instead of re-tokenizing and re-stemming every memory. Rows without
+//!   them (written before the column existed, or in an older format) are indexed from their content.
+//! - With DATA_ENCRYPTION_KEY the terms are sealed like the content (a fresh nonce per value, so two
+//!   memories sharing a word do not even look alike at rest) and opened here with it.
+
+use crate::core::recall;
+use crate::core::Result;
+use crate::store::crypto::ContentCipher;
+use crate::store::entities::{
+    emotion_observation, emotional_state, fact, memory, platform_account, preference, sync_conflict,
+};
+use crate::store::hot::{IdentityHot, PreferenceRecord, TurnRecord, RECALL_WINDOW, RECENT_TURNS};
+use crate::store::Store;
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Query, SelectStatement};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
+    QuerySelect,
+};
+use std::collections::VecDeque;
+use uuid::Uuid;
+use whisperengine_contract::{Platform, Visibility};
+
+/// The columns of a `memory` row the hot layer keeps (not its channel, thread or recall counter).
+#[derive(Debug, FromQueryResult)]
+struct WindowRow {
+    id: i64,
+    account_id: i64,
+    content: String,
+    platform: String,
+    scope: String,
+    visibility: String,
+    importance: f64,
+    emotion: Option<String>,
+    created_at: DateTime<Utc>,
+    last_recalled_at: Option<DateTime<Utc>>,
+    terms: Option<String>,
+}
+
+/// `SELECT id FROM platform_account WHERE identity_id = ?`: the identity's accounts, for filters.
+fn accounts_of(identity_id: Uuid) -> SelectStatement {
+    Query::select()
+        .column(platform_account::Column::Id)
+        .from(platform_account::Entity)
+        .and_where(platform_account::Column::IdentityId.eq(identity_id))
+        .to_owned()
+}
+
+/// The latest `limit` memories of the identity spoken by `role`, newest first.
+async fn latest_memories(
+    db: &impl ConnectionTrait,
+    identity_id: Uuid,
+    role: &str,
+    limit: usize,
+) -> Result<Vec<WindowRow>> {
+    Ok(memory::Entity::find()
+        .select_only()
+        .columns([
+            memory::Column::Id,
+            memory::Column::AccountId,
+            memory::Column::Content,
+            memory::Column::Platform,
+            memory::Column::Scope,
+            memory::Column::Visibility,
+            memory::Column::Importance,
+            memory::Column::Emotion,
+            memory::Column::CreatedAt,
+            memory::Column::LastRecalledAt,
+            memory::Column::Terms,
+        ])
+        .filter(memory::Column::AccountId.in_subquery(accounts_of(identity_id)))
+        .filter(memory::Column::Role.eq(role))
+        .order_by_desc(memory::Column::Id)
+        .limit(limit as u64)
+        .into_model::<WindowRow>()
+        .all(db)
+        .await?)
+}
+
+/// A memory row as a hot turn: content opened with `cipher`, terms read back or, failing that,
+/// computed from the content.
+fn hot_turn(cipher: Option<&ContentCipher>, row: WindowRow, is_user: bool) -> TurnRecord {
+    let content = match cipher {
+        Some(_) => crate::store::crypto::readable(cipher, &row.content),
+        None => row.content,
+    };
+    let terms = row
+        .terms
+        .as_deref()
+        .and_then(|stored| match cipher {
+            // A value without the sealed prefix (stored before encryption was on) opens as itself.
+            Some(cipher) => cipher
+                .open(stored)
+                .ok()
+                .and_then(|plain| recall::parse_stored_terms(&plain)),
+            None => recall::parse_stored_terms(stored),
+        })
+        .unwrap_or_else(|| recall::index_terms(&content));
+    TurnRecord {
+        memory_id: Some(row.id),
+        account_id: row.account_id,
+        is_user,
+        content,
+        platform: row.platform.parse().unwrap_or(Platform::Desktop),
+        scope: row.scope,
+        visibility: Visibility::parse(&row.visibility).unwrap_or(Visibility::Private),
+        importance: row.importance,
+        emotion: row.emotion,
+        created_at: row.created_at,
+        terms,
+        last_recalled_at: row.last_recalled_at,
+    }
+}
+
+/// The recall window (oldest first) and the recent turns (the newest [`RECENT_TURNS`] of both roles,
+/// oldest first), from the newest-first user and companion rows. A user message among the recent turns
+/// is the recall window's copy, not a second decryption of the same row.
+fn windows(
+    cipher: Option<&ContentCipher>,
+    users: Vec<WindowRow>,
+    companions: Vec<WindowRow>,
+) -> (VecDeque<TurnRecord>, VecDeque<TurnRecord>) {
+    let users: Vec<TurnRecord> = users
+        .into_iter()
+        .map(|row| hot_turn(cipher, row, true))
+        .collect();
+    let mut companions = companions.into_iter().peekable();
+    let mut next_user = users.iter().peekable();
+    let mut recent = VecDeque::with_capacity(RECENT_TURNS);
+    while recent.len() < RECENT_TURNS {
+        let is_user_newer = match (next_user.peek(), companions.peek()) {
+            (Some(user), Some(companion)) => user.memory_id > Some(companion.id),
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => break,
+        };
+        let turn = if is_user_newer {
+            next_user.next().cloned()
+        } else {
+            companions.next().map(|row| hot_turn(cipher, row, false))
+        };
+        recent.extend(turn);
+    }
+    let recent = recent.into_iter().rev().collect();
+    let recallable = users.into_iter().rev().collect();
+    (recallable, recent)
+}
+
+/// Builds an identity's hot state from SQL, in one round of concurrent reads.
+pub async fn load_identity(store: &Store, identity_id: Uuid) -> Result<IdentityHot> {
+    let db = &store.db;
+    let cipher = store.cipher.as_deref();
+    let (
+        accounts,
+        isolated,
+        open_conflicts,
+        emotion,
+        users,
+        companions,
+        facts,
+        observations,
+        preferences,
+    ) = tokio::try_join!(
+        crate::core::identity::linked_accounts(db, identity_id),
+        crate::core::isolation::is_isolated(db, identity_id),
+        async {
+            Ok(sync_conflict::Entity::find()
+                .filter(sync_conflict::Column::IdentityId.eq(identity_id))
+                .filter(sync_conflict::Column::Status.eq("open"))
+                .filter(sync_conflict::Column::Kind.eq("preference"))
+                .order_by_asc(sync_conflict::Column::Id)
+                .all(db)
+                .await?
+                .iter()
+                .map(crate::core::preferences::open_conflict)
+                .collect())
+        },
+        async {
+            Ok::<_, crate::core::CoreError>(
+                emotional_state::Entity::find_by_id(identity_id)
+                    .one(db)
+                    .await?
+                    .map(crate::core::emotion::snapshot_of),
+            )
+        },
+        latest_memories(db, identity_id, "user", RECALL_WINDOW),
+        latest_memories(db, identity_id, "companion", RECENT_TURNS),
+        async {
+            Ok::<_, crate::core::CoreError>(
+                fact::Entity::find()
+                    .filter(fact::Column::AccountId.in_subquery(accounts_of(identity_id)))
+                    .filter(fact::Column::SupersededAt.is_null())
+                    .all(db)
+                    .await?
+                    .iter()
+                    .map(|row| crate::core::facts::fact_record(row, cipher))
+                    .collect(),
+            )
+        },
+        async {
+            Ok::<_, crate::core::CoreError>(
+                emotion_observation::Entity::find()
+                    .filter(
+                        emotion_observation::Column::AccountId
+                            .in_subquery(accounts_of(identity_id)),
+                    )
+                    .order_by_desc(emotion_observation::Column::Id)
+                    .limit(crate::core::emotion::MAX_OBSERVATIONS as u64)
+                    .all(db)
+                    .await?,
+            )
+        },
+        async {
+            Ok::<_, crate::core::CoreError>(
+                preference::Entity::find()
+                    .filter(preference::Column::AccountId.in_subquery(accounts_of(identity_id)))
+                    .all(db)
+                    .await?,
+            )
+        },
+    )?;
+    let (recallable, recent) = windows(cipher, users, companions);
+    Ok(IdentityHot {
+        accounts,
+        isolated,
+        open_conflicts,
+        emotion,
+        recent,
+        recallable,
+        facts,
+        observations: observations
+            .iter()
+            .rev()
+            .map(crate::core::emotion::Observation::from_row)
+            .collect(),
+        preferences: preferences
+            .into_iter()
+            .map(|row| PreferenceRecord {
+                account_id: row.account_id,
+                key: row.key,
+                value: row.value,
+                version: row.version,
+                updated_at: row.updated_at,
+                updated_by_platform: row.updated_by_platform,
+            })
+            .collect(),
+        loaded_at: Some(std::time::Instant::now()),
+        ..IdentityHot::default()
+    })
+}
