@@ -132,3 +132,71 @@ async fn while_shutting_down_the_local_api_answers_503_and_stores_nothing() {
     );
     db.cleanup().await;
 }
+
+/// `v0=` + hex HMAC-SHA256(secret, `v0:{timestamp}:{body}`), as Slack signs.
+fn slack_signature(secret: &str, timestamp: u64, body: &str) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("key");
+    mac.update(format!("v0:{timestamp}:{body}").as_bytes());
+    format!("v0={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+#[tokio::test]
+async fn while_shutting_down_slack_gets_503_so_it_retries_and_nothing_is_answered() {
+    use common::fake_slack::{FakeSlack, BOT_TOKEN, BOT_USER, TEAM};
+    const SECRET: &str = "durable-test-signing-secret";
+    let fake = FakeSlack::start().await;
+    fake.add_user("U0ANA0001", "Ana", false);
+    let db = fresh_sqlite();
+    let mut settings = settings_for(&db, false);
+    settings.slack_bot_token = Some(BOT_TOKEN.to_string().into());
+    settings.slack_signing_secret = Some(SECRET.to_string().into());
+    settings.slack_api_url = Some(fake.api_url());
+    let application = Application::build(settings).await.expect("the host builds");
+    let base = format!("http://{}", application.address());
+    let core = application.core.clone();
+    let intake = application.intake.clone();
+    tokio::spawn(application.run_until_stopped(std::future::pending()));
+    let event = |event_id: &str, ts: &str| {
+        serde_json::json!({
+            "token": "t", "team_id": TEAM, "api_app_id": "A0TEST", "type": "event_callback",
+            "event_id": event_id, "event_time": 1_700_000_000,
+            "authorizations": [{"team_id": TEAM, "user_id": BOT_USER, "is_bot": true, "is_enterprise_install": false}],
+            "event": {"type": "message", "text": "Hello there", "user": "U0ANA0001", "ts": ts,
+                      "team": TEAM, "channel": "D0ANADM01", "event_ts": ts, "channel_type": "im"}
+        })
+        .to_string()
+    };
+    let post = |body: String| {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("clock")
+            .as_secs();
+        reqwest::Client::new()
+            .post(format!("{base}/slack/events"))
+            .header("content-type", "application/json")
+            .header("x-slack-request-timestamp", now.to_string())
+            .header("x-slack-signature", slack_signature(SECRET, now, &body))
+            .body(body)
+            .send()
+    };
+
+    let accepted = post(event("Ev0DURABLE1", "1700000000.000100"))
+        .await
+        .expect("answered");
+    assert_eq!(accepted.status(), 200);
+    assert_eq!(fake.wait_for("chat.postMessage", 1).await.len(), 1);
+
+    intake.stop_accepting();
+    let refused = post(event("Ev0DURABLE2", "1700000000.000200"))
+        .await
+        .expect("answered");
+    assert_eq!(refused.status(), 503, "Slack retries a non-2xx");
+    assert_eq!(
+        fake.wait_for("chat.postMessage", 2).await.len(),
+        1,
+        "the refused event is not answered"
+    );
+    assert_eq!(memories(&core).await, 2, "nor stored");
+    db.cleanup().await;
+}
