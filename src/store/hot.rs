@@ -292,10 +292,10 @@ impl HotLayer {
         identity: Uuid,
         state: IdentityHot,
         generation: u64,
-    ) -> Result<Option<(Uuid, IdentityHot)>, IdentityHot> {
+    ) -> Result<Option<(Uuid, IdentityHot)>, Box<IdentityHot>> {
         let mut identities = lock(&self.identities);
         if self.generation() != generation {
-            return Err(state);
+            return Err(Box::new(state));
         }
         let evicted = identities.push(identity, state);
         Ok(evicted.filter(|(id, state)| *id != identity && state.emotion_dirty))
