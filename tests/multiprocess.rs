@@ -272,3 +272,140 @@ async fn changes_made_through_one_process_are_used_by_another_within_a_second() 
         database.cleanup().await;
     }
 }
+
+/// A Redis server of this test's own on a free loopback port, so it can be stopped and restarted
+/// without touching the shared one; killed when dropped.
+struct PrivateRedis {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl PrivateRedis {
+    /// Starts `redis-server`; `None` when it is not installed.
+    fn start(port: u16) -> Option<PrivateRedis> {
+        let child = std::process::Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .ok()?;
+        Some(PrivateRedis { child, port })
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    /// How many clients subscribe to `channel`, once the server answers (waits up to 10 s).
+    async fn subscribers(&self, channel: &str) -> usize {
+        let client = redis::Client::open(self.url()).expect("a redis URL");
+        let started = Instant::now();
+        loop {
+            if let Ok(mut connection) = client.get_multiplexed_async_connection().await {
+                let counts: Result<Vec<(String, usize)>, _> = redis::cmd("PUBSUB")
+                    .arg("NUMSUB")
+                    .arg(channel)
+                    .query_async(&mut connection)
+                    .await;
+                if let Ok(counts) = counts {
+                    return counts.first().map_or(0, |(_, count)| *count);
+                }
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "the private Redis never answered"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Waits until `count` clients subscribe to `channel`; returns how long it took.
+    async fn wait_for_subscribers(&self, channel: &str, count: usize) -> Duration {
+        let started = Instant::now();
+        loop {
+            if self.subscribers(channel).await >= count {
+                return started.elapsed();
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(15),
+                "{count} subscribers never came back to {channel}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+impl Drop for PrivateRedis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.port())
+        .expect("a free loopback port")
+}
+
+#[tokio::test]
+async fn changes_still_arrive_while_redis_restarts_and_the_subscribers_come_back() {
+    if common::redis_url().is_none() {
+        eprintln!("skipped: Redis restart (TEST_REDIS_URL not set)");
+        return;
+    }
+    let port = free_port();
+    let Some(redis) = PrivateRedis::start(port) else {
+        eprintln!("skipped: Redis restart (no redis-server on PATH to start a private one)");
+        return;
+    };
+    let sqlite = common::fresh_sqlite();
+    let url = redis.url();
+    let prefix = format!("{}:", common::unique_prefix());
+    let channel = format!("{prefix}invalidate");
+    redis.subscribers(&channel).await;
+    let launch = |mode| Launch {
+        database_url: &sqlite.url,
+        redis: Some((&url, &prefix)),
+        mode,
+    };
+    let pair = Pair {
+        name: "sqlite + private redis".into(),
+        writer: HostProcess::spawn(&launch("desktop")),
+        reader: HostProcess::spawn(&launch("cloud")),
+        client: reqwest::Client::new(),
+    };
+    redis.wait_for_subscribers(&channel, 2).await;
+
+    drop(redis);
+    // One request each notices Redis is gone (that one waits for Redis's timeouts; later ones fail
+    // fast), so what is measured next is the change reaching the other process.
+    for process in [&pair.writer, &pair.reader] {
+        process.ask(&pair.client, "bob", "/whoami").await;
+    }
+    pair.change_and_wait(
+        "isolation while Redis is down",
+        "/admin isolate desktop:alice",
+        "Isolated",
+        "/sync status",
+        |reply| reply.contains("Cross-platform sharing: off"),
+    )
+    .await;
+
+    let redis = PrivateRedis::start(port).expect("redis-server starts again");
+    let resubscribed = redis.wait_for_subscribers(&channel, 2).await;
+    eprintln!(
+        "both processes resubscribed {} ms after Redis came back",
+        resubscribed.as_millis()
+    );
+    pair.change_and_wait(
+        "release after Redis came back",
+        "/admin release desktop:alice",
+        "Released",
+        "/sync status",
+        |reply| reply.contains("Cross-platform sharing: on"),
+    )
+    .await;
+}

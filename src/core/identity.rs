@@ -132,15 +132,28 @@ pub async fn hot_identity(store: &Store, identity_id: Uuid) -> Result<IdentityHo
         Lookup::Stale(emotion) => emotion,
         Lookup::Missing => None,
     };
+    let generation = store.hot.generation();
     let mut state = load_identity(store, identity_id).await?;
     if let Some(emotion) = unsaved_emotion {
         // Newer than what SQL has: it is written on the next flush.
         state.emotion = Some(emotion);
         state.emotion_dirty = true;
     }
-    if let Some((evicted, evicted_state)) = store.hot.insert_identity(identity_id, state.clone()) {
-        if let Some(snapshot) = evicted_state.emotion {
-            crate::core::emotion::save_state(store, evicted, &snapshot).await?;
+    match store
+        .hot
+        .insert_identity_if_current(identity_id, state.clone(), generation)
+    {
+        Ok(Some((evicted, evicted_state))) => {
+            if let Some(snapshot) = evicted_state.emotion {
+                crate::core::emotion::save_state(store, evicted, &snapshot).await?;
+            }
+        }
+        Ok(None) => {}
+        // An invalidation arrived while this was read: serve it to this request, cache nothing.
+        Err(uncached) => {
+            if let Some(snapshot) = uncached.emotion.filter(|_| uncached.emotion_dirty) {
+                crate::core::emotion::save_state(store, identity_id, &snapshot).await?;
+            }
         }
     }
     Ok(state)

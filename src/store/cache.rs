@@ -13,6 +13,8 @@ use whisperengine_contract::Platform;
 
 /// Pause between reconnect attempts while Redis is away.
 const RECONNECT_PAUSE: Duration = Duration::from_secs(3);
+/// Pause between attempts to resubscribe to invalidations after Redis went away.
+const RESUBSCRIBE_PAUSE: Duration = Duration::from_secs(1);
 /// How long an event id is remembered for dedupe.
 const EVENT_TTL_SECONDS: u64 = 24 * 3600;
 
@@ -84,9 +86,29 @@ impl SharedCache {
         Ok(manager)
     }
 
+    /// Notes a failed command: when the connection itself is at fault, later calls fail fast with
+    /// [`CacheError::Disconnected`] until the next reconnect attempt, instead of each waiting for
+    /// Redis's timeouts while it is away.
+    fn failed(&self, error: redis::RedisError) -> CacheError {
+        if error.is_io_error()
+            || error.is_connection_dropped()
+            || error.is_connection_refusal()
+            || error.is_timeout()
+        {
+            let mut state = lock(&self.state);
+            state.manager = None;
+            state.last_attempt = Some(Instant::now());
+        }
+        CacheError::Redis(error)
+    }
+
+    /// Answers when Redis is reachable.
     pub async fn ping(&self) -> Result<(), CacheError> {
         let mut manager = self.manager().await?;
-        let _: String = redis::cmd("PING").query_async(&mut manager).await?;
+        let _: String = redis::cmd("PING")
+            .query_async(&mut manager)
+            .await
+            .map_err(|error| self.failed(error))?;
         Ok(())
     }
 
@@ -101,7 +123,8 @@ impl SharedCache {
             .arg("EX")
             .arg(EVENT_TTL_SECONDS)
             .query_async(&mut manager)
-            .await?;
+            .await
+            .map_err(|error| self.failed(error))?;
         Ok(was_set.is_some())
     }
 
@@ -110,7 +133,8 @@ impl SharedCache {
         let mut manager = self.manager().await?;
         let _: i64 = manager
             .del(self.key(&format!("event:{platform}:{event_id}")))
-            .await?;
+            .await
+            .map_err(|error| self.failed(error))?;
         Ok(())
     }
 
@@ -126,7 +150,8 @@ impl SharedCache {
             .expire(&key, (window_seconds * 2) as i64)
             .ignore()
             .query_async(&mut manager)
-            .await?;
+            .await
+            .map_err(|error| self.failed(error))?;
         Ok(count)
     }
 
@@ -161,10 +186,14 @@ impl SharedCache {
                 .arg("COUNT")
                 .arg(500)
                 .query_async(&mut manager)
-                .await?;
+                .await
+                .map_err(|error| self.failed(error))?;
             let keys: Vec<String> = keys.into_iter().filter(|key| keep(key)).collect();
             if !keys.is_empty() {
-                let removed: u64 = manager.del(&keys).await?;
+                let removed: u64 = manager
+                    .del(&keys)
+                    .await
+                    .map_err(|error| self.failed(error))?;
                 deleted += removed;
             }
             if next == 0 {
@@ -184,7 +213,8 @@ impl SharedCache {
         let target = identity.map_or_else(|| "all".to_string(), |id| id.to_string());
         let _: i64 = manager
             .publish(self.channel(), format!("{}|{}", self.process_id, target))
-            .await?;
+            .await
+            .map_err(|error| self.failed(error))?;
         Ok(())
     }
 
@@ -197,13 +227,15 @@ impl SharedCache {
             let mut was_connected = false;
             loop {
                 match cache.listen(&hot, was_connected).await {
-                    Ok(()) => {}
+                    Ok(()) => tracing::warn!(
+                        "redis invalidation subscription lost; resubscribing (the SQL change feed covers the gap)"
+                    ),
                     Err(error) => {
-                        tracing::debug!(%error, "redis invalidation listener disconnected")
+                        tracing::debug!(%error, "redis invalidation listener cannot subscribe")
                     }
                 }
                 was_connected = true;
-                tokio::time::sleep(RECONNECT_PAUSE).await;
+                tokio::time::sleep(RESUBSCRIBE_PAUSE).await;
             }
         })
     }

@@ -176,6 +176,8 @@ pub struct HotLayer {
     identities: Mutex<LruCache<Uuid, IdentityHot>>,
     stripes: Vec<tokio::sync::Mutex<()>>,
     recent_events: Mutex<LruCache<(Platform, String), ()>>,
+    /// Bumped by every invalidation, so a state read from SQL before one is not cached after it.
+    generation: std::sync::atomic::AtomicU64,
 }
 
 impl HotLayer {
@@ -194,6 +196,7 @@ impl HotLayer {
                 .map(|_| tokio::sync::Mutex::new(()))
                 .collect(),
             recent_events: Mutex::new(LruCache::new(events)),
+            generation: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -271,9 +274,37 @@ impl HotLayer {
         evicted.filter(|(id, state)| *id != identity && state.emotion_dirty)
     }
 
+    /// The invalidation count so far: read it before loading a state from SQL, and cache the state
+    /// with [`HotLayer::insert_identity_if_current`].
+    pub fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    fn bump_generation(&self) {
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// [`HotLayer::insert_identity`], unless an invalidation happened since `generation` was read:
+    /// then the state may predate a change another process made, and it is handed back uncached.
+    pub fn insert_identity_if_current(
+        &self,
+        identity: Uuid,
+        state: IdentityHot,
+        generation: u64,
+    ) -> Result<Option<(Uuid, IdentityHot)>, Box<IdentityHot>> {
+        let mut identities = lock(&self.identities);
+        if self.generation() != generation {
+            return Err(Box::new(state));
+        }
+        let evicted = identities.push(identity, state);
+        Ok(evicted.filter(|(id, state)| *id != identity && state.emotion_dirty))
+    }
+
     /// Drops everything cached about an identity and its accounts (after link, unlink, forget, or an
     /// invalidation from another process). Returns the dropped state when its emotion was unsaved.
     pub fn invalidate_identity(&self, identity: Uuid) -> Option<IdentityHot> {
+        self.bump_generation();
         let stale: Vec<_> = lock(&self.accounts)
             .iter()
             .filter(|(_, account)| account.identity_id == identity)
@@ -292,6 +323,7 @@ impl HotLayer {
 
     /// Drops every cached entry (used by `admin isolate all` and tests).
     pub fn clear(&self) {
+        self.bump_generation();
         lock(&self.accounts).clear();
         lock(&self.identities).clear();
     }
@@ -430,6 +462,24 @@ mod tests {
         );
         assert!(matches!(hot.fresh_identity(id), Lookup::Stale(Some(kept)) if kept == emotion));
         assert!(matches!(hot.fresh_identity(id), Lookup::Missing));
+    }
+
+    #[test]
+    fn a_state_read_before_an_invalidation_is_not_cached_after_it() {
+        let hot = HotLayer::new(4, std::time::Duration::from_secs(60));
+        let (id, other) = (Uuid::new_v4(), Uuid::new_v4());
+        let before = hot.generation();
+        // Another process's change arrives while the state is being read from SQL.
+        hot.invalidate_identity(other);
+        assert!(hot
+            .insert_identity_if_current(id, IdentityHot::default(), before)
+            .is_err());
+        assert!(hot.identity(id).is_none());
+        let now = hot.generation();
+        assert!(hot
+            .insert_identity_if_current(id, IdentityHot::default(), now)
+            .is_ok());
+        assert!(hot.identity(id).is_some());
     }
 
     #[tokio::test]
