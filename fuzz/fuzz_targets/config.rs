@@ -45,8 +45,8 @@ fuzz_target!(|data: &[u8]| {
         .collect();
     let path = toml_file().path().join("whisperengine.toml");
     if let Some(toml_text) = toml_text {
-        let written = std::fs::File::create(&path)
-            .and_then(|mut file| file.write_all(toml_text.as_bytes()));
+        let written =
+            std::fs::File::create(&path).and_then(|mut file| file.write_all(toml_text.as_bytes()));
         if written.is_err() {
             return;
         }
@@ -56,9 +56,9 @@ fuzz_target!(|data: &[u8]| {
     let is_marker_secret = env
         .iter()
         .any(|(name, value)| SECRETS.contains(&name.as_str()) && value.contains(MARKER))
-        && !env
-            .iter()
-            .any(|(name, value)| !SECRETS.contains(&name.as_str()) && (name.contains(MARKER) || value.contains(MARKER)))
+        && !env.iter().any(|(name, value)| {
+            !SECRETS.contains(&name.as_str()) && (name.contains(MARKER) || value.contains(MARKER))
+        })
         && !toml_text.is_some_and(|toml| toml.contains(MARKER));
     let shown = match &result {
         Ok(settings) => format!("{settings:?}"),

@@ -26,7 +26,10 @@ fuzz_target!(|data: &[u8]| {
             },
         ] {
             if let Ok(inbound) = to_message(&message, BOT_ID, &[LISTED_CHANNEL], &roles, place) {
-                assert!(!inbound.text.is_empty(), "an empty message reached the core");
+                assert!(
+                    !inbound.text.is_empty(),
+                    "an empty message reached the core"
+                );
             }
         }
     }

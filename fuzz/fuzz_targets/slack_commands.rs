@@ -50,6 +50,9 @@ fuzz_target!(|data: &[u8]| {
     };
     if let Ok((invocation, target)) = command_from_slash(&command, "/whisper") {
         assert!(!invocation.name.is_empty(), "a command without a name");
-        assert!(target.always_ephemeral, "slash command answers are ephemeral");
+        assert!(
+            target.always_ephemeral,
+            "slash command answers are ephemeral"
+        );
     }
 });

@@ -62,7 +62,10 @@ fuzz_target!(|data: &[u8]| {
     };
     for bot_user in [Some(BOT_USER), None] {
         if let Ok((message, _target)) = message_from_push(&callback, bot_user, true) {
-            assert!(!message.text.is_empty(), "an empty message reached the core");
+            assert!(
+                !message.text.is_empty(),
+                "an empty message reached the core"
+            );
             let _ = typed_command(&message);
         }
         let _ = feedback_from_reaction(&callback, bot_user);

@@ -59,7 +59,10 @@ fuzz_target!(|data: &[u8]| {
         let token = format!("{message}.{signature}");
         assert_eq!(signing_key_id(&token).as_deref(), Ok(KID));
         let endorsements = Some(vec!["msteams".to_string()]);
-        if let Ok(verified) = keys.verifier.verify_signed(&token, &keys.decoding, endorsements) {
+        if let Ok(verified) = keys
+            .verifier
+            .verify_signed(&token, &keys.decoding, endorsements)
+        {
             let _ = verified.check_activity("https://smba.example/emea/", Some("msteams"));
         }
         return;

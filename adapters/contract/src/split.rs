@@ -15,7 +15,7 @@ pub fn split_message(text: &str, max_chars: usize) -> Vec<String> {
         let (head, tail) = rest.split_at(cut);
         let mut part = head.trim_end().to_string();
         let mut next = tail.trim_start_matches([' ', '\n']).to_string();
-        if let Some(fence) = reopen {
+        if let Some(fence) = reopen.and_then(|fence| reopening(fence, head)) {
             part.push_str("\n```");
             next = format!("{fence}\n{next}");
         }
@@ -28,6 +28,21 @@ pub fn split_message(text: &str, max_chars: usize) -> Vec<String> {
         parts.push(rest);
     }
     parts
+}
+
+/// The fence line to reopen a code block with after cutting off `head`: the block's own (with its
+/// language) when repeating it is shorter than what the cut removed, else a bare fence, else none.
+/// Each part must make progress: a fence line longer than the cut (a long info string) would
+/// otherwise make the rest grow with every part, for ever.
+fn reopening(fence: String, head: &str) -> Option<String> {
+    let removed = head.chars().count();
+    if fence.chars().count() + 1 < removed {
+        Some(fence)
+    } else if "```".len() + 1 < removed {
+        Some("```".to_string())
+    } else {
+        None
+    }
 }
 
 /// Byte index of the `n`th character (or the end).
@@ -149,6 +164,34 @@ mod tests {
             assert!(fences_balanced(part), "{part:?}");
         }
         assert!(parts.iter().any(|p| p.contains("```\nfn main() {}\n```")));
+    }
+
+    #[test]
+    fn a_fence_line_longer_than_the_limit_still_ends() {
+        // Reopening this fence (longer than a part) in every part made the rest grow without end.
+        let text = format!("```{}\n{}", "x".repeat(100), "y ".repeat(200));
+        let parts = split_message(&text, 32);
+        assert!(parts.len() > 5);
+        assert!(parts.iter().all(|part| part.chars().count() <= 32));
+    }
+
+    /// The inputs the `split` fuzz target failed on (first byte: the limit, as the target reads
+    /// it; then the text): every part within the limit, in bounded time.
+    #[test]
+    fn fuzz_regressions_split_within_the_limit() {
+        let directory =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/regressions/split");
+        let mut checked = 0;
+        for entry in std::fs::read_dir(directory).unwrap() {
+            let input = std::fs::read(entry.unwrap().path()).unwrap();
+            let (first, text) = input.split_first().unwrap();
+            let max_chars = 32 + usize::from(*first) * 8;
+            let parts = split_message(std::str::from_utf8(text).unwrap(), max_chars);
+            assert!(!parts.is_empty());
+            assert!(parts.iter().all(|part| part.chars().count() <= max_chars));
+            checked += 1;
+        }
+        assert!(checked >= 1, "the regression inputs were found");
     }
 
     #[test]
