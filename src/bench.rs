@@ -35,7 +35,9 @@ use whisperengine_contract::{
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct BenchArgs {
-    /// Database to measure (default: a fresh SQLite file in a temporary folder).
+    /// Database to measure (default: a fresh SQLite file in a temporary folder). With `--load`: the
+    /// PostgreSQL server for the PostgreSQL rows, used through a fresh schema that is dropped
+    /// afterwards (default: TEST_DATABASE_URL).
     #[arg(long)]
     pub database_url: Option<String>,
     /// Write the results as JSON to this file ("-" for stdout).
