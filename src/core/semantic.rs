@@ -60,6 +60,9 @@ fn key_of(account_id: i64, created_at: DateTime<Utc>) -> Key {
     (account_id, created_at.timestamp_micros())
 }
 
+/// A cached message vector's key: the person and the text.
+type QueryKey = (Uuid, String);
+
 /// What is known of one identity's vectors.
 struct IdentityVectors {
     by_memory: Arc<HashMap<Key, Arc<[f32]>>>,
@@ -82,7 +85,7 @@ struct Inner {
     client: EmbeddingClient,
     db: DatabaseConnection,
     /// Query vectors by (identity, text): kept per person so erasure can drop them.
-    queries: Mutex<LruCache<(Uuid, String), Arc<[f32]>>>,
+    queries: Mutex<LruCache<QueryKey, Arc<[f32]>>>,
     identities: Mutex<LruCache<Uuid, IdentityVectors>>,
     /// Memories queued for embedding, so a slow batch is not queued twice.
     pending: Mutex<HashSet<Key>>,
@@ -353,7 +356,7 @@ impl Semantic {
     pub fn forget_identity(&self, identity_id: Uuid) {
         lock(&self.inner.identities).pop(&identity_id);
         let mut queries = lock(&self.inner.queries);
-        let keys: Vec<(Uuid, String)> = queries
+        let keys: Vec<QueryKey> = queries
             .iter()
             .filter(|((owner, _), _)| *owner == identity_id)
             .map(|(key, _)| key.clone())
