@@ -126,14 +126,28 @@ impl SemanticScores {
 }
 
 /// Cosine similarity of two vectors already normalised to length 1 (0 when lengths differ).
+///
+/// Eight running sums in f32 let the compiler use SIMD lanes: a reply may score 2,000 candidates
+/// of 1,536 dimensions, and this keeps that well inside the retrieval budget.
 pub fn cosine(a: &[f32], b: &[f32]) -> f64 {
     if a.len() != b.len() {
         return 0.0;
     }
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| f64::from(*x) * f64::from(*y))
-        .sum()
+    let mut sums = [0.0_f32; 8];
+    let mut a_chunks = a.chunks_exact(8);
+    let mut b_chunks = b.chunks_exact(8);
+    for (x, y) in (&mut a_chunks).zip(&mut b_chunks) {
+        for lane in 0..8 {
+            sums[lane] += x[lane] * y[lane];
+        }
+    }
+    let tail: f32 = a_chunks
+        .remainder()
+        .iter()
+        .zip(b_chunks.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    f64::from(sums.iter().sum::<f32>() + tail)
 }
 
 /// f32 little-endian bytes, as stored.
