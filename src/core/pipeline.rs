@@ -169,11 +169,15 @@ async fn process(core: &Core, message: &InboundMessage) -> Result<HandlerOutcome
     );
     note_recalled(core, &account, &mut state, &gathered.recalled, now);
     let mut prompt = build_prompt(core, message, &account, &state, text, gathered, mood, now);
-    if let Some(note) =
-        crate::core::adaptation::note_for(&core.store.db, &core.settings, &state, &account).await?
+    match crate::core::adaptation::note_for(&core.store.db, &core.settings, &state, &account).await
     {
-        prompt.system.push_str("\n\n");
-        prompt.system.push_str(&note);
+        Ok(Some(note)) => {
+            prompt.system.push_str("\n\n");
+            prompt.system.push_str(&note);
+        }
+        Ok(None) => {}
+        // What feedback taught only refines a reply: without it the person still gets one.
+        Err(error) => tracing::warn!(%error, "feedback not read; replying without it"),
     }
     crate::telemetry::record_step(platform, "context", step);
     let step = Instant::now();

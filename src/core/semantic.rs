@@ -60,6 +60,9 @@ fn key_of(account_id: i64, created_at: DateTime<Utc>) -> Key {
     (account_id, created_at.timestamp_micros())
 }
 
+/// A cached message vector's key: the person and the text.
+type QueryKey = (Uuid, String);
+
 /// What is known of one identity's vectors.
 struct IdentityVectors {
     by_memory: Arc<HashMap<Key, Arc<[f32]>>>,
@@ -82,7 +85,7 @@ struct Inner {
     client: EmbeddingClient,
     db: DatabaseConnection,
     /// Query vectors by (identity, text): kept per person so erasure can drop them.
-    queries: Mutex<LruCache<(Uuid, String), Arc<[f32]>>>,
+    queries: Mutex<LruCache<QueryKey, Arc<[f32]>>>,
     identities: Mutex<LruCache<Uuid, IdentityVectors>>,
     /// Memories queued for embedding, so a slow batch is not queued twice.
     pending: Mutex<HashSet<Key>>,
@@ -123,14 +126,28 @@ impl SemanticScores {
 }
 
 /// Cosine similarity of two vectors already normalised to length 1 (0 when lengths differ).
+///
+/// Eight running sums in f32 let the compiler use SIMD lanes: a reply may score 2,000 candidates
+/// of 1,536 dimensions, and this keeps that well inside the retrieval budget.
 pub fn cosine(a: &[f32], b: &[f32]) -> f64 {
     if a.len() != b.len() {
         return 0.0;
     }
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| f64::from(*x) * f64::from(*y))
-        .sum()
+    let mut sums = [0.0_f32; 8];
+    let mut a_chunks = a.chunks_exact(8);
+    let mut b_chunks = b.chunks_exact(8);
+    for (x, y) in (&mut a_chunks).zip(&mut b_chunks) {
+        for lane in 0..8 {
+            sums[lane] += x[lane] * y[lane];
+        }
+    }
+    let tail: f32 = a_chunks
+        .remainder()
+        .iter()
+        .zip(b_chunks.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    f64::from(sums.iter().sum::<f32>() + tail)
 }
 
 /// f32 little-endian bytes, as stored.
@@ -363,7 +380,7 @@ impl Semantic {
     pub fn forget_identity(&self, identity_id: Uuid) {
         lock(&self.inner.identities).pop(&identity_id);
         let mut queries = lock(&self.inner.queries);
-        let keys: Vec<(Uuid, String)> = queries
+        let keys: Vec<QueryKey> = queries
             .iter()
             .filter(|((owner, _), _)| *owner == identity_id)
             .map(|(key, _)| key.clone())
