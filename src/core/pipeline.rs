@@ -194,10 +194,25 @@ async fn process(core: &Core, message: &InboundMessage) -> Result<HandlerOutcome
     }
     remember_turn(core, &account, &mut state, user_turn);
     remember_turn(core, &account, &mut state, reply_turn);
+    announce_turn(core, account.identity_id);
     crate::telemetry::record_step(platform, "store_reply", step);
     let reply_text =
         crate::core::lifecycle::with_demo_notice(core, is_new_conversation, reply_text);
     Ok(HandlerOutcome::Reply(OutboundReply::text(reply_text)))
+}
+
+/// Other host processes holding this identity's hot state drop it, so the next message they take
+/// for this person (a load balancer may send it to any of them) sees this turn. Sent in the
+/// background: the reply does not wait on Redis; without Redis there is one process, or the
+/// others catch up within MEMORY_SYNC_INTERVAL.
+fn announce_turn(core: &Core, identity_id: uuid::Uuid) {
+    if let Some(cache) = core.store.cache.clone() {
+        tokio::spawn(async move {
+            if let Err(error) = cache.publish_invalidation(Some(identity_id)).await {
+                tracing::debug!(%error, "new turn not announced to other processes");
+            }
+        });
+    }
 }
 
 /// Step 1: true when the event is new. The hot layer catches retries seen by this process, Redis

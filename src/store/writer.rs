@@ -254,10 +254,21 @@ async fn commit_batch(db: &DatabaseConnection, jobs: Vec<(Work, Reply)>) {
     }
 }
 
+/// Commits one work; a refused attempt is tried once more, since the usual cause is a race that the
+/// second attempt resolves (another process stored the same event first: the retry finds its mark
+/// and writes nothing).
 async fn commit_one(db: &DatabaseConnection, work: Work) -> Result<Outcome, DbErr> {
-    commit(db, vec![work])
-        .await?
-        .pop()
+    let again = clone_work(&work);
+    let outcome = match commit(db, vec![work]).await {
+        Ok(outcome) => outcome,
+        Err(error) => {
+            tracing::debug!(%error, "write refused; trying it once more");
+            commit(db, vec![again]).await?
+        }
+    };
+    outcome
+        .into_iter()
+        .next()
         .ok_or_else(|| DbErr::Custom("a committed work left no outcome".into()))
 }
 
@@ -286,7 +297,11 @@ fn clone_work(work: &Work) -> Work {
 /// Commits `works` in one transaction; returns what became of each, in order (fact ids are empty
 /// for row jobs).
 async fn commit(db: &DatabaseConnection, works: Vec<Work>) -> Result<Vec<Outcome>, DbErr> {
-    let transaction = db.begin().await?;
+    // The marks already there are read BEFORE the transaction, so its first statement is a write:
+    // on SQLite (WAL) a transaction that reads and then writes fails at once (SQLITE_BUSY_SNAPSHOT)
+    // when another connection committed in between, instead of waiting its turn. A mark added after
+    // this read still cannot be written twice: the insert below has no ON CONFLICT, the unique key
+    // fails the transaction, and the job retried alone then reads the mark and writes nothing.
     let keys: Vec<(String, String)> = works
         .iter()
         .filter_map(|work| match work {
@@ -307,7 +322,7 @@ async fn commit(db: &DatabaseConnection, works: Vec<Work>) -> Result<Vec<Outcome
         }
         let found = processed_event::Entity::find()
             .filter(condition)
-            .all(&transaction)
+            .all(db)
             .await?;
         existing.extend(found.into_iter().map(|row| (row.platform, row.event_id)));
     }
@@ -316,6 +331,7 @@ async fn commit(db: &DatabaseConnection, works: Vec<Work>) -> Result<Vec<Outcome
     let mut observations = Vec::new();
     let mut fact_writes = Vec::new();
     let mut written = Vec::with_capacity(works.len());
+    let transaction = db.begin().await?;
     for work in works {
         match work {
             Work::Rows(job) => {
