@@ -8,6 +8,7 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use jsonwebtoken::jwk::Jwk;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
@@ -18,7 +19,6 @@ use whisperengine_teams::auth::{bearer_token, signing_key_id, Verifier};
 const APP_ID: &str = "00000000-aaaa-bbbb-cccc-000000000001";
 const KID: &str = "test-key-1";
 const SIGNING_KEY: &[u8] = include_bytes!("../../adapters/teams/tests/keys/bot_framework.der");
-const PUBLIC_PEM: &[u8] = include_bytes!("../../adapters/teams/tests/keys/bot_framework.pub.pem");
 
 struct Keys {
     verifier: Verifier,
@@ -37,7 +37,9 @@ fn keys() -> &'static Keys {
             Some("tenant-0001"),
             Duration::from_secs(300),
         ),
-        decoding: DecodingKey::from_rsa_pem(PUBLIC_PEM).expect("the test public key"),
+        decoding: Jwk::from_encoding_key(&EncodingKey::from_rsa_der(SIGNING_KEY), Algorithm::RS256)
+            .and_then(|jwk| DecodingKey::from_jwk(&jwk))
+            .expect("the test key's public half"),
         encoding: EncodingKey::from_rsa_der(SIGNING_KEY),
     })
 }
