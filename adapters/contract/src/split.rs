@@ -175,7 +175,7 @@ mod tests {
         assert!(parts.iter().all(|part| part.chars().count() <= 32));
     }
 
-    /// The inputs the `split` fuzz target failed on (first byte: the limit, as the target reads
+    /// Inputs in the `split` fuzz format that never finished before (first byte: the limit, as the target reads
     /// it; then the text): every part within the limit, in bounded time.
     #[test]
     fn fuzz_regressions_split_within_the_limit() {

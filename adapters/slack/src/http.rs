@@ -241,7 +241,7 @@ mod tests {
         }
     }
 
-    /// The inputs the `slack_events` and `slack_commands` fuzz targets crashed on (timestamp line,
+    /// Inputs in the `slack_events` / `slack_commands` fuzz formats that panicked before (timestamp line,
     /// then the body), signed the way the targets sign them: each gets a clear refusal.
     #[test]
     fn fuzz_regressions_are_refused_without_a_panic() {
