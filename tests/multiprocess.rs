@@ -234,12 +234,15 @@ async fn changes_made_through_one_process_are_used_by_another_within_a_second() 
     };
     let writer = HostProcess::spawn(&launch("desktop"));
     let reader = HostProcess::spawn(&launch("cloud"));
-    every_change_is_used_by_the_other_process(&Pair {
-        name: "sqlite, no redis (SQL change feed)".into(),
-        writer,
-        reader,
-        client: client.clone(),
-    }, false)
+    every_change_is_used_by_the_other_process(
+        &Pair {
+            name: "sqlite, no redis (SQL change feed)".into(),
+            writer,
+            reader,
+            client: client.clone(),
+        },
+        false,
+    )
     .await;
 
     let (Some(postgres), Some(redis)) = (common::postgres_url(), common::redis_url()) else {
