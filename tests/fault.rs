@@ -503,7 +503,15 @@ async fn no_acknowledged_message_is_lost_or_doubled_while_redis_postgres_and_the
         total,
         "every message is acknowledged in the end (clients resend for up to {SEND_DEADLINE:?})"
     );
-    assert_eq!(lost, 0, "lost messages: {examples:?}\n{}", host.log_tail());
+    assert_eq!(
+        lost,
+        0,
+        "lost messages: {examples:?}\nwarnings and errors of both host runs:\n{}",
+        processes::problems(&[
+            workdir.path().join("host-1.log"),
+            workdir.path().join("host-2.log")
+        ])
+    );
     assert_eq!(duplicated, 0, "duplicated messages: {examples:?}");
     assert_eq!(
         user_rows, total,

@@ -63,7 +63,11 @@ impl IntakeQueue {
                 loop {
                     let job = receiver.lock().await.recv().await;
                     let Some(job) = job else { return };
-                    job.await;
+                    // In a task of its own, so a panic in one job is reported and costs neither
+                    // this worker nor the pending count the drain waits on.
+                    if let Err(error) = tokio::spawn(job).await {
+                        tracing::error!(%error, "an intake job failed");
+                    }
                     let left = pending.fetch_sub(1, Ordering::SeqCst) - 1;
                     metrics::gauge!(DEPTH_METRIC).set(left as f64);
                     finished.notify_waiters();

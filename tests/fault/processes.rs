@@ -251,6 +251,27 @@ impl Host {
     }
 }
 
+/// The warnings, errors and panics in the given logs (at most 60 lines each), to show why a
+/// message went missing.
+pub fn problems(paths: &[PathBuf]) -> String {
+    let mut out = String::new();
+    for path in paths {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        out.push_str(&format!("--- {}\n", path.display()));
+        for line in text
+            .lines()
+            .filter(|line| {
+                line.contains("WARN") || line.contains("ERROR") || line.contains("panicked")
+            })
+            .take(60)
+        {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
 /// The last lines of a log file.
 pub fn tail(path: &Path) -> String {
     let text = std::fs::read_to_string(path).unwrap_or_default();
