@@ -5,9 +5,9 @@
 
 mod common;
 
+use common::host::HostProcess;
 use common::{command, core_for, message, say, test_setups};
 use sea_orm::{EntityTrait, QueryOrder};
-use std::io::BufRead;
 use std::time::{Duration, Instant};
 use whisperengine::store::entities::audit_log;
 use whisperengine_contract::{Platform, PlatformAccount};
@@ -171,73 +171,25 @@ async fn an_isolated_identity_reads_only_its_origin_and_cannot_link_until_releas
     }
 }
 
-/// A host process started from the real binary; killed when dropped.
-struct HostProcess {
-    child: std::process::Child,
-    address: String,
-}
-
-impl HostProcess {
-    fn spawn(settings: &whisperengine::config::Settings) -> HostProcess {
-        let redis = settings
-            .redis_url
-            .as_ref()
-            .expect("the second process needs Redis")
-            .to_string();
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_whisperengine"))
-            .arg("serve")
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("DEPLOYMENT_MODE", "cloud")
-            .env("DATABASE_URL", &settings.database_url)
-            .env("REDIS_URL", redis)
-            .env("REDIS_KEY_PREFIX", &settings.redis_key_prefix)
-            .env("HTTP_BIND", "127.0.0.1:0")
-            .env("PERSONALITIES_DIR", &settings.personalities_dir)
-            .env("RATE_LIMIT_PER_MINUTE", "0")
-            // Without the invalidation, this process would trust its hot state for an hour.
-            .env("MEMORY_SYNC_INTERVAL", "3600")
-            .env("RUST_LOG", "warn")
-            .current_dir(std::env::temp_dir())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::inherit())
-            .spawn()
-            .expect("the host binary starts");
-        let stdout = child.stdout.take().expect("stdout is piped");
-        let (sender, receiver) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in std::io::BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if let Some(rest) = line.trim().strip_prefix("local chat: http://") {
-                    let _ = sender.send(rest.trim_end_matches('/').to_string());
-                }
-            }
-        });
-        let address = receiver
-            .recv_timeout(Duration::from_secs(60))
-            .expect("the second host prints its address");
-        HostProcess { child, address }
-    }
-
-    /// Sends a `/command` as a local-chat user and returns the reply.
-    async fn ask(&self, client: &reqwest::Client, user: &str, text: &str) -> String {
-        let response = client
-            .post(format!("http://{}/api/chat", self.address))
-            .json(&serde_json::json!({ "text": text, "user": user }))
-            .send()
-            .await
-            .expect("the second host answers");
-        assert!(response.status().is_success(), "{}", response.status());
-        let body: serde_json::Value = response.json().await.expect("a JSON reply");
-        body["reply"].as_str().unwrap_or_default().to_string()
-    }
-}
-
-impl Drop for HostProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// A second host process on the same database and Redis as `settings`.
+fn spawn_other_process(settings: &whisperengine::config::Settings) -> HostProcess {
+    let redis = settings
+        .redis_url
+        .as_ref()
+        .expect("the second process needs Redis")
+        .to_string();
+    HostProcess::spawn(&[
+        ("DEPLOYMENT_MODE", "cloud".into()),
+        ("DATABASE_URL", settings.database_url.clone()),
+        ("REDIS_URL", redis),
+        ("REDIS_KEY_PREFIX", settings.redis_key_prefix.clone()),
+        (
+            "PERSONALITIES_DIR",
+            settings.personalities_dir.display().to_string(),
+        ),
+        // Without the invalidation, this process would trust its hot state for an hour.
+        ("MEMORY_SYNC_INTERVAL", "3600".into()),
+    ])
 }
 
 #[tokio::test]
@@ -249,7 +201,7 @@ async fn an_isolation_reaches_another_host_process_within_a_second() {
     for db in common::fresh_databases().await {
         let settings = common::settings_for(&db, true);
         let core = core_for(settings.clone()).await;
-        let other_process = HostProcess::spawn(&settings);
+        let other_process = spawn_other_process(&settings);
         let client = reqwest::Client::new();
         let admin = PlatformAccount::new(Platform::Slack, "T1", "UADMIN");
 

@@ -11,17 +11,11 @@
 
 mod common;
 
-use std::io::BufRead;
+use common::host::HostProcess;
 use std::time::{Duration, Instant};
 
 /// The visibility bound the issue sets.
 const BOUND: Duration = Duration::from_secs(1);
-
-/// A host process started from the real binary; killed when dropped.
-struct HostProcess {
-    child: std::process::Child,
-    address: String,
-}
 
 /// How to start one process.
 struct Launch<'a> {
@@ -32,66 +26,23 @@ struct Launch<'a> {
     mode: &'a str,
 }
 
-impl HostProcess {
-    fn spawn(launch: &Launch<'_>) -> HostProcess {
+impl Launch<'_> {
+    /// Starts one host process as described.
+    fn spawn(&self) -> HostProcess {
         let personalities =
             std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("personalities");
-        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_whisperengine"));
-        command
-            .arg("serve")
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("DEPLOYMENT_MODE", launch.mode)
-            .env("DATABASE_URL", launch.database_url)
-            .env("HTTP_BIND", "127.0.0.1:0")
-            .env("PERSONALITIES_DIR", personalities)
-            .env("RATE_LIMIT_PER_MINUTE", "0")
+        let mut env = vec![
+            ("DEPLOYMENT_MODE", self.mode.to_string()),
+            ("DATABASE_URL", self.database_url.to_string()),
+            ("PERSONALITIES_DIR", personalities.display().to_string()),
             // Without an invalidation, this process would trust its hot state for an hour.
-            .env("MEMORY_SYNC_INTERVAL", "3600")
-            .env("RUST_LOG", "warn")
-            .current_dir(std::env::temp_dir())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::inherit());
-        if let Some((url, prefix)) = launch.redis {
-            command
-                .env("REDIS_URL", url)
-                .env("REDIS_KEY_PREFIX", prefix);
+            ("MEMORY_SYNC_INTERVAL", "3600".to_string()),
+        ];
+        if let Some((url, prefix)) = self.redis {
+            env.push(("REDIS_URL", url.to_string()));
+            env.push(("REDIS_KEY_PREFIX", prefix.to_string()));
         }
-        let mut child = command.spawn().expect("the host binary starts");
-        let stdout = child.stdout.take().expect("stdout is piped");
-        let (sender, receiver) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in std::io::BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if let Some(rest) = line.trim().strip_prefix("local chat: http://") {
-                    let _ = sender.send(rest.trim_end_matches('/').to_string());
-                }
-            }
-        });
-        let address = receiver
-            .recv_timeout(Duration::from_secs(60))
-            .expect("the host prints its address");
-        HostProcess { child, address }
-    }
-
-    /// Sends `text` as the local-chat user `user` and returns the reply.
-    async fn ask(&self, client: &reqwest::Client, user: &str, text: &str) -> String {
-        let response = client
-            .post(format!("http://{}/api/chat", self.address))
-            .json(&serde_json::json!({ "text": text, "user": user }))
-            .send()
-            .await
-            .expect("the host answers");
-        assert!(response.status().is_success(), "{}", response.status());
-        let body: serde_json::Value = response.json().await.expect("a JSON reply");
-        body["reply"].as_str().unwrap_or_default().to_string()
-    }
-}
-
-impl Drop for HostProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        HostProcess::spawn(&env)
     }
 }
 
@@ -232,8 +183,8 @@ async fn changes_made_through_one_process_are_used_by_another_within_a_second() 
         redis: None,
         mode,
     };
-    let writer = HostProcess::spawn(&launch("desktop"));
-    let reader = HostProcess::spawn(&launch("cloud"));
+    let writer = launch("desktop").spawn();
+    let reader = launch("cloud").spawn();
     every_change_is_used_by_the_other_process(
         &Pair {
             name: "sqlite, no redis (SQL change feed)".into(),
@@ -255,12 +206,13 @@ async fn changes_made_through_one_process_are_used_by_another_within_a_second() 
         let database = common::fresh_postgres(&postgres).await;
         let prefix = format!("{}:", common::unique_prefix());
         let other_prefix = format!("{}:", common::unique_prefix());
-        let writer = HostProcess::spawn(&Launch {
+        let writer = Launch {
             database_url: &database.url,
             redis: Some((&redis, &prefix)),
             mode: "desktop",
-        });
-        let reader = HostProcess::spawn(&Launch {
+        }
+        .spawn();
+        let reader = Launch {
             database_url: &database.url,
             redis: Some((
                 &redis,
@@ -271,7 +223,8 @@ async fn changes_made_through_one_process_are_used_by_another_within_a_second() 
                 },
             )),
             mode: "cloud",
-        });
+        }
+        .spawn();
         let name = if pub_sub_missed {
             "postgres, pub/sub missed (SQL change feed)"
         } else {
@@ -389,8 +342,8 @@ async fn changes_still_arrive_while_redis_restarts_and_the_subscribers_come_back
     };
     let pair = Pair {
         name: "sqlite + private redis".into(),
-        writer: HostProcess::spawn(&launch("desktop")),
-        reader: HostProcess::spawn(&launch("cloud")),
+        writer: launch("desktop").spawn(),
+        reader: launch("cloud").spawn(),
         client: reqwest::Client::new(),
     };
     redis.wait_for_subscribers(&channel, 2).await;

@@ -23,8 +23,9 @@ pub struct Extracted {
     pub confidence: f64,
 }
 
-/// Attributes a person has one value of at a time (a new value replaces the old one).
-const SINGLE_VALUED: &[&str] = &[
+/// Attributes the fact table knows (see the README's memory model); the rules and the LLM
+/// extractor ([`crate::core::facts_llm`]) both keep to them.
+pub const ATTRIBUTES: &[&str] = &[
     "name",
     "pronouns",
     "location",
@@ -36,9 +37,17 @@ const SINGLE_VALUED: &[&str] = &[
     "pet",
     "family",
     "partner",
+    "likes",
+    "dislikes",
+    "goal",
     "diet",
+    "allergy",
     "languages",
 ];
+
+/// Attributes a person has several values of at once (a new value adds to them); every other
+/// known attribute has one value at a time, and a new value replaces the old one.
+const MULTI_VALUED: &[&str] = &["likes", "dislikes", "goal", "allergy"];
 
 /// Words that end a value ("I live in Lisbon with my wife" → "Lisbon").
 const VALUE_ENDS: &[&str] = &[
@@ -488,7 +497,7 @@ fn extract_named(
 
 /// Whether a new value for (subject, attribute) replaces the current one rather than adding to it.
 pub fn is_single_valued(attribute: &str) -> bool {
-    SINGLE_VALUED.contains(&attribute)
+    ATTRIBUTES.contains(&attribute) && !MULTI_VALUED.contains(&attribute)
 }
 
 /// The key under which facts replace each other.

@@ -10,31 +10,11 @@
 //! [`MAX_FACTS`] facts.
 
 use crate::config::{FactExtraction, Settings};
-use crate::core::facts::{self, Extracted};
+use crate::core::facts::{self, Extracted, ATTRIBUTES};
 use crate::llm::{ChatMessage, LlmError, OpenAiClient};
 use serde::Deserialize;
 use std::time::Duration;
 
-/// Attributes the fact table knows (see the README's memory model).
-pub const ATTRIBUTES: &[&str] = &[
-    "name",
-    "pronouns",
-    "location",
-    "hometown",
-    "job",
-    "workplace",
-    "timezone",
-    "birthday",
-    "pet",
-    "family",
-    "partner",
-    "likes",
-    "dislikes",
-    "goal",
-    "diet",
-    "allergy",
-    "languages",
-];
 /// Attributes whose subject is not the person but what the fact is about (`cat`, `sister`).
 const OTHER_SUBJECT: &[&str] = &["pet", "family", "partner"];
 /// Most facts accepted from one message.

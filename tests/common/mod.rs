@@ -23,6 +23,7 @@
 #![allow(dead_code)] // each test binary uses its own subset of these helpers
 
 pub mod fake_slack;
+pub mod host;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
