@@ -93,6 +93,9 @@ pub struct Application {
     pub core: Core,
     /// The bounded queue of acknowledged events (Slack, Teams, local chat API); drained on shutdown.
     pub intake: Arc<crate::core::intake::IntakeQueue>,
+    /// The durable side of the intake: stores Slack and Teams events before they are acknowledged
+    /// and takes over those a stopped process did not finish.
+    pub inbox: crate::core::inbox::DurableIntake,
     listener: tokio::net::TcpListener,
     router: axum::Router,
     connectors: Vec<Arc<dyn Connector>>,
@@ -116,14 +119,27 @@ impl Application {
         let core = build_core(settings.clone()).await?;
         let metrics = crate::telemetry::install_metrics();
         // The acknowledgement rule (issue 9): HTTP connectors ack only what this queue took.
-        let intake = crate::core::intake::IntakeQueue::start(
-            crate::core::intake::DEFAULT_CAPACITY,
-            crate::core::intake::DEFAULT_WORKERS,
+        let queue = crate::core::intake::IntakeQueue::start(
+            settings.intake_queue_size,
+            settings.intake_workers,
         );
+        // Slack and Teams events are stored in the inbox before they are acknowledged.
+        let inbox = crate::core::inbox::DurableIntake::new(
+            queue.clone(),
+            core.store.db.clone(),
+            core.store.cipher.clone(),
+            core.store.origin,
+            settings.inbox_lease,
+        );
+        inbox
+            .beat()
+            .await
+            .context("the inbox heartbeat (inbox_owner) cannot be written")?;
+        let intake: Arc<dyn whisperengine_contract::Intake> = Arc::new(inbox.clone());
         let state = HttpState {
             handler: Arc::new(core.clone()),
             intake: Some(intake.clone()),
-            readiness: Arc::new(StoreReadiness(core.store.clone(), intake.clone())),
+            readiness: Arc::new(StoreReadiness(core.store.clone(), queue.clone())),
             metrics: metrics.clone(),
             local_user: settings.local_user.clone(),
             local_is_admin: settings.deployment_mode == DeploymentMode::Desktop,
@@ -167,7 +183,8 @@ impl Application {
         }
         Ok(Application {
             core,
-            intake,
+            intake: queue,
+            inbox,
             listener,
             router,
             connectors,
@@ -191,6 +208,7 @@ impl Application {
             crate::core::lifecycle::EXPIRY_INTERVAL,
         );
         let kpis = crate::core::kpi::spawn_kpi_task(&self.core, crate::core::kpi::KPI_INTERVAL);
+        let inbox_upkeep = self.inbox.spawn_upkeep();
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let handler: Arc<dyn EventHandler> = Arc::new(self.core.clone());
         let connectors: Vec<_> = self
@@ -215,7 +233,11 @@ impl Application {
         if pending > 0 {
             tracing::info!(pending, "shutdown: processing acknowledged events");
         }
-        self.intake.drain(crate::core::intake::DRAIN_TIMEOUT).await;
+        self.intake.drain(self.core.settings.shutdown_drain).await;
+        // The rows of delivered replies are deleted before the process exits; what did not finish
+        // stays, and is taken over once this process's heartbeat runs out.
+        self.inbox.flush().await;
+        inbox_upkeep.abort();
         wait_for_connectors(connectors).await;
         flusher.abort();
         kpis.abort();

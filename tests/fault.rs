@@ -263,6 +263,10 @@ async fn no_acknowledged_message_is_lost_or_doubled_while_redis_postgres_and_the
         ),
         ("TEAMS_TOKEN_URL", format!("http://{bot_address}/token")),
         ("RUST_LOG", "info".to_string()),
+        // A short drain and lease: what the stopped host did not finish in 2 s is taken over by
+        // the restarted one from the inbox, so that path runs under load in every run.
+        ("SHUTDOWN_DRAIN_SECONDS", "2".to_string()),
+        ("INBOX_LEASE_SECONDS", "3".to_string()),
     ]
     .into_iter()
     .map(|(key, value)| (key.to_string(), value))
@@ -464,6 +468,20 @@ async fn no_acknowledged_message_is_lost_or_doubled_while_redis_postgres_and_the
         }
     }
 
+    let inbox_left = db
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT COUNT(*) AS left_over FROM inbox_event".to_string(),
+        ))
+        .await
+        .unwrap()
+        .map(|row| row.try_get::<i64>("", "left_over").unwrap())
+        .unwrap_or(-1);
+    let taken_over = std::fs::read_to_string(workdir.path().join("host-2.log"))
+        .unwrap_or_default()
+        .lines()
+        .filter(|line| line.contains("took over an acknowledged event"))
+        .count();
     let slack_answers = slack_answers();
     let teams_answers = bot.lock().unwrap().replies.clone();
     let outcomes = outcomes.lock().unwrap();
@@ -497,7 +515,12 @@ async fn no_acknowledged_message_is_lost_or_doubled_while_redis_postgres_and_the
         outcomes.resends,
         test_started.elapsed().as_secs_f64()
     );
-    println!("lost={lost} duplicated={duplicated}");
+    if let Ok(keep) = std::env::var("FAULT_KEEP_LOGS") {
+        for name in ["host-1.log", "host-2.log"] {
+            let _ = std::fs::copy(workdir.path().join(name), format!("{keep}/{name}"));
+        }
+    }
+    println!("lost={lost} duplicated={duplicated} taken_over_from_inbox={taken_over} inbox_left={inbox_left}");
     assert_eq!(
         acked_keys.len(),
         total,
@@ -513,6 +536,10 @@ async fn no_acknowledged_message_is_lost_or_doubled_while_redis_postgres_and_the
         ])
     );
     assert_eq!(duplicated, 0, "duplicated messages: {examples:?}");
+    assert_eq!(
+        inbox_left, 0,
+        "every inbox row is finished (none set aside)"
+    );
     assert_eq!(
         user_rows, total,
         "one user row per message, none from elsewhere"

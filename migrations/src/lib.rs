@@ -14,6 +14,7 @@ mod m20261125_000003_operations;
 mod m20261125_000004_state_change;
 mod m20261125_000005_memory_embedding;
 mod m20261125_000006_recall_terms;
+mod m20261125_000007_inbox;
 
 use sea_orm_migration::MigrationTrait;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000004_state_change::Migration),
             Box::new(m20261125_000005_memory_embedding::Migration),
             Box::new(m20261125_000006_recall_terms::Migration),
+            Box::new(m20261125_000007_inbox::Migration),
         ]
     }
 }

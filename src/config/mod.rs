@@ -72,6 +72,10 @@ pub const VARIABLES: &[&str] = &[
     "REDIS_URL",
     "REDIS_KEY_PREFIX",
     "HTTP_BIND",
+    "INTAKE_QUEUE_SIZE",
+    "INTAKE_WORKERS",
+    "SHUTDOWN_DRAIN_SECONDS",
+    "INBOX_LEASE_SECONDS",
     "PERSONALITY",
     "PERSONALITIES_DIR",
     "LOCAL_USER",
@@ -180,6 +184,17 @@ pub struct Settings {
     // --- HTTP ---
     /// `HTTP_BIND` [127.0.0.1:8080]: the one listener (loopback only in desktop mode).
     pub http_bind: SocketAddr,
+    /// `INTAKE_QUEUE_SIZE` [2048]: acknowledged events queued or running before Slack and Teams
+    /// are answered 503 (the platforms then retry).
+    pub intake_queue_size: usize,
+    /// `INTAKE_WORKERS` [256]: acknowledged events processed at once.
+    pub intake_workers: usize,
+    /// `SHUTDOWN_DRAIN_SECONDS` [30]: how long SIGTERM waits for acknowledged events; what is left
+    /// stays in the database inbox for the next process.
+    pub shutdown_drain: Duration,
+    /// `INBOX_LEASE_SECONDS` [30]: how long a process that stopped (or died) keeps its unfinished
+    /// inbox events before another process takes them over.
+    pub inbox_lease: Duration,
 
     // --- personality and local chat ---
     /// `PERSONALITY` [elena]: the character, a file name in `personalities_dir`.
@@ -324,6 +339,10 @@ impl Default for Settings {
             redis_url: None,
             redis_key_prefix: "whisperengine:".to_string(),
             http_bind: SocketAddr::from((Ipv4Addr::LOCALHOST, 8080)),
+            intake_queue_size: 2_048,
+            intake_workers: 256,
+            shutdown_drain: Duration::from_secs(30),
+            inbox_lease: Duration::from_secs(30),
             personality: "elena".to_string(),
             personalities_dir: PathBuf::from("personalities"),
             local_user: "me".to_string(),

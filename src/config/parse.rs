@@ -401,6 +401,10 @@ pub(super) fn settings_from(values: &HashMap<String, String>) -> Result<Settings
             read_socket_address,
             "an address and port like 127.0.0.1:8080",
         )?,
+        intake_queue_size: raw.whole_or("INTAKE_QUEUE_SIZE", d.intake_queue_size, 1)?,
+        intake_workers: raw.whole_or("INTAKE_WORKERS", d.intake_workers, 1)?,
+        shutdown_drain: raw.seconds_or("SHUTDOWN_DRAIN_SECONDS", d.shutdown_drain)?,
+        inbox_lease: raw.seconds_or("INBOX_LEASE_SECONDS", d.inbox_lease)?,
         personality,
         personalities_dir: raw
             .optional_string("PERSONALITIES_DIR")

@@ -17,15 +17,6 @@ use whisperengine_contract::{
     Capabilities, HandlerOutcome, InboundMessage, Intake, IntakeJob, IntakeRefusal,
 };
 
-/// Jobs the queue holds (queued plus running) before it answers "full".
-pub const DEFAULT_CAPACITY: usize = 2_048;
-/// Jobs run at once. Most of a job's time is waiting (database pool, per-identity lock, the
-/// platform's rate limit: Slack allows one chat.postMessage per second per workspace), so there are
-/// enough workers that one throttled platform cannot starve the others; the database pool still
-/// bounds the load a backlog puts on the database when it returns.
-pub const DEFAULT_WORKERS: usize = 256;
-/// How long shutdown waits for acknowledged jobs before it gives up on them (and says so).
-pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long a message is retried while its storage fails before the person gets an apology.
 pub const RETRY_FOR: Duration = Duration::from_secs(90);
 const FIRST_PAUSE: Duration = Duration::from_millis(50);
@@ -112,9 +103,10 @@ impl IntakeQueue {
             if tokio::time::timeout_at(deadline, finished).await.is_err() {
                 let left = self.pending();
                 if left > 0 {
-                    tracing::error!(
+                    tracing::warn!(
                         unfinished = left,
-                        "shutdown: acknowledged events could not be processed within the drain time"
+                        "shutdown: acknowledged events not finished within the drain time; those \
+                         stored in the inbox are taken over by the next process"
                     );
                 }
                 return left;
@@ -123,26 +115,33 @@ impl IntakeQueue {
     }
 }
 
-impl Intake for IntakeQueue {
-    fn submit(&self, job: IntakeJob) -> std::result::Result<(), IntakeRefusal> {
+impl IntakeQueue {
+    /// Holds a place for one job, or refuses at once when full or shutting down. The place is
+    /// counted as pending (a drain waits for it) until the job it takes has run, or until the
+    /// reservation is dropped unused.
+    pub fn reserve(&self) -> std::result::Result<Reservation, IntakeRefusal> {
         // Counted before the check: a drain that has seen `accepting` turn false either sees this
         // job in `pending` or this call sees `accepting` false and refuses.
         self.pending.fetch_add(1, Ordering::SeqCst);
-        let refusal = if !self.is_accepting() {
-            Some(IntakeRefusal::ShuttingDown)
+        let permit = if !self.is_accepting() {
+            Err(IntakeRefusal::ShuttingDown)
         } else {
-            match self.sender.try_send(job) {
-                Ok(()) => None,
-                Err(mpsc::error::TrySendError::Full(_)) => Some(IntakeRefusal::Full),
-                Err(mpsc::error::TrySendError::Closed(_)) => Some(IntakeRefusal::ShuttingDown),
+            match self.sender.clone().try_reserve_owned() {
+                Ok(permit) => Ok(permit),
+                Err(mpsc::error::TrySendError::Full(_)) => Err(IntakeRefusal::Full),
+                Err(mpsc::error::TrySendError::Closed(_)) => Err(IntakeRefusal::ShuttingDown),
             }
         };
-        match refusal {
-            None => {
+        match permit {
+            Ok(permit) => {
                 metrics::gauge!(DEPTH_METRIC).set(self.pending() as f64);
-                Ok(())
+                Ok(Reservation {
+                    permit: Some(permit),
+                    pending: self.pending.clone(),
+                    finished: self.finished.clone(),
+                })
             }
-            Some(refusal) => {
+            Err(refusal) => {
                 self.pending.fetch_sub(1, Ordering::SeqCst);
                 self.finished.notify_waiters();
                 let reason = match refusal {
@@ -153,6 +152,39 @@ impl Intake for IntakeQueue {
                 Err(refusal)
             }
         }
+    }
+}
+
+/// A place held in the queue ([`IntakeQueue::reserve`]).
+pub struct Reservation {
+    permit: Option<mpsc::OwnedPermit<IntakeJob>>,
+    pending: Arc<AtomicUsize>,
+    finished: Arc<Notify>,
+}
+
+impl Reservation {
+    /// Queues `job` in the held place.
+    pub fn run(mut self, job: IntakeJob) {
+        if let Some(permit) = self.permit.take() {
+            permit.send(job);
+        }
+    }
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        if self.permit.take().is_some() {
+            // Given back unused: no job will run in this place.
+            self.pending.fetch_sub(1, Ordering::SeqCst);
+            self.finished.notify_waiters();
+        }
+    }
+}
+
+impl Intake for IntakeQueue {
+    fn submit(&self, job: IntakeJob) -> std::result::Result<(), IntakeRefusal> {
+        self.reserve()?.run(job);
+        Ok(())
     }
 }
 

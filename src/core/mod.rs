@@ -38,6 +38,7 @@ pub mod facts;
 pub mod facts_llm;
 pub mod hot_load;
 pub mod identity;
+pub mod inbox;
 pub mod intake;
 pub mod isolation;
 pub mod kpi;
@@ -125,6 +126,10 @@ impl Core {
         capabilities: Capabilities,
     ) -> HandlerOutcome {
         let platform = event.account().platform;
+        if let (InboundEvent::Message(_), Some(reply)) = (&event, inbox::stored_reply()) {
+            // Taken over from a process that stored this turn but did not deliver its reply.
+            return HandlerOutcome::Reply(reply);
+        }
         let outcome = match event {
             InboundEvent::Message(message) => {
                 intake::handle_message_retrying(self, message, capabilities).await

@@ -50,7 +50,17 @@ pub async fn handle_message(
         if !message.is_addressed {
             return Ok(HandlerOutcome::Ignored("not addressed to the companion"));
         }
-        if !dedupe(core, platform, &message.event_id).await? {
+        let is_new = match dedupe(core, platform, &message.event_id).await {
+            Ok(is_new) => is_new,
+            Err(error) => {
+                // The check could not be made (the database is away): drop the marks this attempt
+                // set, or the retry would take its own mark for an earlier delivery and drop the
+                // message as a duplicate, unstored and unanswered.
+                forget_event(core, platform, &message.event_id).await;
+                return Err(error);
+            }
+        };
+        if !is_new {
             metrics::counter!(names::DUPLICATES, "platform" => platform.as_str()).increment(1);
             return Ok(HandlerOutcome::Duplicate);
         }
@@ -184,7 +194,14 @@ async fn process(core: &Core, message: &InboundMessage) -> Result<HandlerOutcome
     let reply_text = respond(core, &prompt).await;
     crate::telemetry::record_step(platform, "llm", step);
     let step = Instant::now();
-    let Some(reply_turn) = store_turn(core, message, &account, turn_job, &reply_text).await? else {
+    let answer = OutboundReply::text(crate::core::lifecycle::with_demo_notice(
+        core,
+        is_new_conversation,
+        reply_text.clone(),
+    ));
+    let Some(reply_turn) =
+        store_turn(core, message, &account, turn_job, &reply_text, &answer).await?
+    else {
         // Another delivery of this event (a retry, or another host process) stored it first.
         metrics::counter!(names::DUPLICATES, "platform" => platform).increment(1);
         return Ok(HandlerOutcome::Duplicate);
@@ -196,9 +213,7 @@ async fn process(core: &Core, message: &InboundMessage) -> Result<HandlerOutcome
     remember_turn(core, &account, &mut state, reply_turn);
     announce_turn(core, account.identity_id);
     crate::telemetry::record_step(platform, "store_reply", step);
-    let reply_text =
-        crate::core::lifecycle::with_demo_notice(core, is_new_conversation, reply_text);
-    Ok(HandlerOutcome::Reply(OutboundReply::text(reply_text)))
+    Ok(HandlerOutcome::Reply(answer))
 }
 
 /// Other host processes holding this identity's hot state drop it, so the next message they take
@@ -412,6 +427,7 @@ fn prepare_user_message(
         }],
         memories: vec![memory_row(message, account, &turn, detected)],
         observations: Vec::new(),
+        inbox_replies: Vec::new(),
     };
     if !detected.is_neutral() {
         job.observations.push(emotion_observation::ActiveModel {
@@ -564,14 +580,16 @@ async fn respond(core: &Core, prompt: &Prompt) -> String {
     }
 }
 
-/// Step 10: the user's message and the companion's reply, written through in one transaction.
-/// `None` when the event was already processed (nothing was written).
+/// Step 10: the user's message and the companion's reply, written through in one transaction,
+/// with `answer` (what the person is sent) recorded in the event's inbox row when it came through
+/// the inbox. `None` when the event was already processed (nothing was written).
 async fn store_turn(
     core: &Core,
     message: &InboundMessage,
     account: &AccountInfo,
     mut job: WriteJob,
     reply: &str,
+    answer: &OutboundReply,
 ) -> Result<Option<TurnRecord>> {
     let turn = TurnRecord {
         memory_id: None,
@@ -590,6 +608,12 @@ async fn store_turn(
     let neutral = emotion::detect("");
     job.memories
         .push(memory_row(message, account, &turn, &neutral));
+    if let Some(row) = crate::core::inbox::current_row() {
+        if let Some(stored) = crate::core::inbox::stored_form(core.store.cipher.as_deref(), answer)
+        {
+            job.inbox_replies.push((row, stored));
+        }
+    }
     match core.store.writer.write_once(job).await? {
         Written::Stored => Ok(Some(turn)),
         Written::AlreadyProcessed => Ok(None),

@@ -16,8 +16,9 @@
 //! (a replaced fact points at its successor), so they are inserted one by one, but they share the
 //! batch's single commit instead of paying one of their own.
 
-use crate::store::entities::{emotion_observation, fact, memory, processed_event};
+use crate::store::entities::{emotion_observation, fact, inbox_event, memory, processed_event};
 use chrono::{DateTime, Utc};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue, ColumnTrait, Condition, DatabaseConnection, DatabaseTransaction,
     DbErr, EntityTrait, QueryFilter, Set, TransactionTrait,
@@ -34,6 +35,9 @@ pub struct WriteJob {
     pub processed_events: Vec<processed_event::ActiveModel>,
     pub memories: Vec<memory::ActiveModel>,
     pub observations: Vec<emotion_observation::ActiveModel>,
+    /// `(inbox row, sealed reply)`: the reply recorded in the event's inbox row with the turn, so a
+    /// process taking the row over delivers it instead of processing the message again.
+    pub inbox_replies: Vec<(String, String)>,
 }
 
 impl WriteJob {
@@ -289,6 +293,7 @@ fn clone_work(work: &Work) -> Work {
             processed_events: job.processed_events.clone(),
             memories: job.memories.clone(),
             observations: job.observations.clone(),
+            inbox_replies: job.inbox_replies.clone(),
         }),
         Work::Facts(writes) => Work::Facts(writes.clone()),
     }
@@ -329,6 +334,7 @@ async fn commit(db: &DatabaseConnection, works: Vec<Work>) -> Result<Vec<Outcome
     let mut events = Vec::new();
     let mut memories = Vec::new();
     let mut observations = Vec::new();
+    let mut inbox_replies = Vec::new();
     let mut fact_writes = Vec::new();
     let mut written = Vec::with_capacity(works.len());
     let transaction = db.begin().await?;
@@ -349,6 +355,7 @@ async fn commit(db: &DatabaseConnection, works: Vec<Work>) -> Result<Vec<Outcome
                 events.extend(job.processed_events);
                 memories.extend(job.memories);
                 observations.extend(job.observations);
+                inbox_replies.extend(job.inbox_replies);
             }
             Work::Facts(writes) => {
                 written.push(Written::Stored);
@@ -371,6 +378,13 @@ async fn commit(db: &DatabaseConnection, works: Vec<Work>) -> Result<Vec<Outcome
     if !observations.is_empty() {
         emotion_observation::Entity::insert_many(observations)
             .exec_without_returning(&transaction)
+            .await?;
+    }
+    for (id, reply) in inbox_replies {
+        inbox_event::Entity::update_many()
+            .col_expr(inbox_event::Column::Reply, Expr::value(reply))
+            .filter(inbox_event::Column::Id.eq(id))
+            .exec(&transaction)
             .await?;
     }
     let mut outcomes = Vec::with_capacity(fact_writes.len());

@@ -21,7 +21,7 @@ pub use connector::{
     Capabilities, Connector, ConnectorError, EventHandler, HandlerOutcome, MarkupDialect, Shutdown,
 };
 pub use event::{CommandInvocation, ConversationContext, InboundEvent, InboundMessage, Visibility};
-pub use intake::{Intake, IntakeJob, IntakeRefusal};
+pub use intake::{Intake, IntakeFuture, IntakeJob, IntakeRefusal, Replayer};
 pub use platform::{AccountParseError, Platform, PlatformAccount};
 pub use reply::{Card, CardField, OutboundReply};
 pub use split::split_message;

@@ -22,7 +22,7 @@ use slack_morphism::signature_verifier::{
     SlackEventSignatureVerifier, SlackEventSignatureVerifierError,
 };
 use std::sync::Arc;
-use whisperengine_contract::{Intake, IntakeRefusal};
+use whisperengine_contract::{Intake, IntakeJob, IntakeRefusal, Replayer};
 
 /// Shared by every request of the routes.
 pub struct HttpState {
@@ -71,7 +71,12 @@ pub async fn events(
         }
         SlackPushEvent::EventCallback(callback) => {
             let job = Box::pin(state.runtime.clone().on_push(callback));
-            acknowledge(state.intake.submit(job))
+            acknowledge(
+                state
+                    .intake
+                    .submit_durable(EVENT_KIND, body.to_string(), job)
+                    .await,
+            )
         }
         SlackPushEvent::AppRateLimited(limited) => {
             tracing::warn!(
@@ -99,7 +104,51 @@ pub async fn commands(
         Err(error) => return refuse(StatusCode::BAD_REQUEST, "unreadable_command", &error),
     };
     let job = Box::pin(state.runtime.clone().on_command(command));
-    acknowledge(state.intake.submit(job))
+    acknowledge(
+        state
+            .intake
+            .submit_durable(COMMAND_KIND, body.to_string(), job)
+            .await,
+    )
+}
+
+/// The kinds Slack events are stored under in the host's inbox (the verified body as received).
+const EVENT_KIND: &str = "slack.event";
+const COMMAND_KIND: &str = "slack.command";
+
+/// Runs stored Slack bodies again (in a process that took them over from one that stopped). They
+/// were verified when they arrived; the signature is not checked again (its 5-minute window may
+/// have passed), since they come back from the host's own database.
+struct SlackReplayer {
+    runtime: std::sync::Weak<SlackRuntime>,
+    is_command: bool,
+}
+
+impl Replayer for SlackReplayer {
+    fn replay(&self, payload: &str) -> Option<IntakeJob> {
+        let runtime = self.runtime.upgrade()?;
+        if self.is_command {
+            let command: SlackCommandEvent = serde_urlencoded::from_str(payload).ok()?;
+            return Some(Box::pin(runtime.on_command(command)));
+        }
+        match serde_json::from_str(payload).ok()? {
+            SlackPushEvent::EventCallback(callback) => Some(Box::pin(runtime.on_push(callback))),
+            _ => None,
+        }
+    }
+}
+
+/// Registers how stored Slack events and commands are run again.
+pub(crate) fn register_replayers(state: &Arc<HttpState>, intake: &dyn Intake) {
+    for (kind, is_command) in [(EVENT_KIND, false), (COMMAND_KIND, true)] {
+        intake.register_replayer(
+            kind,
+            Arc::new(SlackReplayer {
+                runtime: Arc::downgrade(&state.runtime),
+                is_command,
+            }),
+        );
+    }
 }
 
 /// 200 once the intake holds the event; otherwise 503 so that Slack retries it.

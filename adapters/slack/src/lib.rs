@@ -119,8 +119,9 @@ pub fn routes(
     let body_limit = config.max_body_bytes;
     let state = Arc::new(http::HttpState::new(
         runtime::SlackRuntime::new(config, handler)?,
-        intake,
+        intake.clone(),
     ));
+    http::register_replayers(&state, intake.as_ref());
     Ok(Router::new()
         .route(EVENTS_PATH, post(http::events))
         .route(COMMANDS_PATH, post(http::commands))

@@ -16,7 +16,9 @@ use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use url::Url;
-use whisperengine_contract::{split_message, EventHandler, HandlerOutcome, Intake, OutboundReply};
+use whisperengine_contract::{
+    split_message, EventHandler, HandlerOutcome, Intake, IntakeJob, OutboundReply, Replayer,
+};
 
 /// How often the typing indicator is repeated while the core works (Teams shows it ~3 s).
 const TYPING_EVERY: Duration = Duration::from_secs(3);
@@ -81,7 +83,10 @@ pub async fn messages(
         return StatusCode::BAD_REQUEST;
     };
     let intake = state.intake.clone();
-    match intake.submit(Box::pin(process(state, activity, service_url))) {
+    // Verified and parsed above, so it is UTF-8 JSON; stored as received.
+    let payload = String::from_utf8_lossy(&body).into_owned();
+    let job = Box::pin(process(state, activity, service_url));
+    match intake.submit_durable(INBOX_KIND, payload, job).await {
         Ok(()) => StatusCode::OK,
         Err(refusal) => {
             // Counted by the host's intake (whisperengine_intake_refused_total).
@@ -95,6 +100,22 @@ fn reject(error: &AuthError) -> StatusCode {
     metrics::counter!(AUTH_REJECTED_METRIC, "reason" => error.reason()).increment(1);
     tracing::warn!(reason = error.reason(), %error, "Teams request refused");
     StatusCode::UNAUTHORIZED
+}
+
+/// The kind Teams activities are stored under in the host's inbox.
+pub(crate) const INBOX_KIND: &str = "teams";
+
+/// Runs a stored activity again (in a process that took it over from one that stopped). It was
+/// verified against its token when it arrived; the token is not stored.
+pub(crate) struct TeamsReplayer(pub(crate) std::sync::Weak<TeamsState>);
+
+impl Replayer for TeamsReplayer {
+    fn replay(&self, payload: &str) -> Option<IntakeJob> {
+        let state = self.0.upgrade()?;
+        let activity: Activity = serde_json::from_str(payload).ok()?;
+        let service_url = Url::parse(&activity.service_url).ok()?;
+        Some(Box::pin(process(state, activity, service_url)))
+    }
 }
 
 /// Handles one verified activity after the HTTP answer went out.

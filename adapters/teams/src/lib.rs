@@ -147,8 +147,16 @@ pub fn routes(
     let client = connector_client(&config, http);
     let body_limit = config.max_body_bytes;
     let state = Arc::new(handler::TeamsState::new(
-        config, verifier, client, handler, intake,
+        config,
+        verifier,
+        client,
+        handler,
+        intake.clone(),
     ));
+    intake.register_replayer(
+        handler::INBOX_KIND,
+        Arc::new(handler::TeamsReplayer(Arc::downgrade(&state))),
+    );
     Router::new()
         .route(MESSAGES_PATH, post(handler::messages))
         .layer(DefaultBodyLimit::max(body_limit))

@@ -11,6 +11,8 @@ pub mod fact;
 pub mod feedback;
 pub mod host_setting;
 pub mod identity;
+pub mod inbox_event;
+pub mod inbox_owner;
 pub mod link_attempt;
 pub mod link_code;
 pub mod memory;
