@@ -1,5 +1,6 @@
 //! The in-process hot layer shared by every connector: account → identity lookups, and per identity its
-//! linked accounts, recent turns, recallable memories, emotion and preferences. Bounded by size (least
+//! linked accounts, recent turns, recallable memories, emotion, preferences and latest feedback
+//! ratings. Bounded by size (least
 //! recently used entries are evicted, they are reloaded from SQL on demand) and guarded per identity by
 //! a striped async lock, so two platforms writing for the same person at once cannot interleave.
 //!
