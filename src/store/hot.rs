@@ -1,8 +1,8 @@
 //! The in-process hot layer shared by every connector: account → identity lookups, and per identity its
 //! linked accounts, recent turns, recallable memories, emotion, preferences and latest feedback
-//! ratings. Bounded by size (least
-//! recently used entries are evicted, they are reloaded from SQL on demand) and guarded per identity by
-//! a striped async lock, so two platforms writing for the same person at once cannot interleave.
+//! ratings. Bounded by size (least recently used entries are evicted, they are reloaded from SQL on
+//! demand) and guarded per identity by a striped async lock, so two platforms writing for the same
+//! person at once cannot interleave.
 //!
 //! Nothing here is the source of truth: SQL is. An entry can be dropped at any time (eviction, an
 //! invalidation from another process) and is rebuilt from SQL the next time it is needed.
