@@ -9,15 +9,16 @@
 //! off, only the feedback given on the platform being answered. Read per reply, so a change takes
 //! effect on the next message and is reversible. The host's latency tuning (`tuning`) is per
 //! platform and not personal, so this switch does not touch it.
+//!
+//! The ratings come from the identity's hot state ([`IdentityHot::ratings`]: loaded with it, added
+//! to when feedback is stored, dropped with it by every invalidation), so a reply costs no SQL read.
 
 use crate::config::{Settings, SyncCategory};
-use crate::core::{preferences, Result};
-use crate::store::entities::feedback;
-use crate::store::hot::{AccountInfo, IdentityHot};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use crate::core::preferences;
+use crate::store::hot::{AccountInfo, IdentityHot, RECENT_RATINGS};
 
-/// Latest ratings considered.
-const RECENT_RATINGS: u64 = 10;
+/// One stored rating, as adaptation reads it.
+pub use crate::store::hot::Rating;
 
 /// What a comment may ask for: words that signal it, and the instruction it becomes.
 const CUES: &[(&[&str], &str)] = &[
@@ -56,16 +57,8 @@ const CUES: &[(&[&str], &str)] = &[
     ),
 ];
 
-/// One stored rating, as adaptation reads it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Rating {
-    pub platform: String,
-    pub score: i16,
-    pub comment: Option<String>,
-}
-
 /// The note for the system prompt learned from `ratings` (latest first); `None` with no ratings.
-pub fn learned_note(ratings: &[Rating]) -> Option<String> {
+pub fn learned_note(ratings: &[&Rating]) -> Option<String> {
     if ratings.is_empty() {
         return None;
     }
@@ -107,32 +100,18 @@ pub fn learned_note(ratings: &[Rating]) -> Option<String> {
     Some(note)
 }
 
-/// The learned note for a reply to `account`: every platform's feedback when adaptation
-/// strategies are shared, otherwise the feedback given on this platform only.
-pub async fn note_for(
-    db: &DatabaseConnection,
-    settings: &Settings,
-    state: &IdentityHot,
-    account: &AccountInfo,
-) -> Result<Option<String>> {
-    let mut query = feedback::Entity::find()
-        .filter(feedback::Column::IdentityId.eq(account.identity_id))
-        .order_by_desc(feedback::Column::Id)
-        .limit(RECENT_RATINGS);
-    if !preferences::is_shared(settings, state, SyncCategory::AdaptationStrategies) {
-        query = query.filter(feedback::Column::Platform.eq(account.platform.as_str()));
-    }
-    let ratings: Vec<Rating> = query
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|row| Rating {
-            platform: row.platform,
-            score: row.score,
-            comment: row.comment,
-        })
+/// The learned note for a reply to `account`, from the identity's hot state: the latest
+/// [`RECENT_RATINGS`] of every platform's feedback when adaptation strategies are shared, otherwise
+/// of the feedback given on this platform only.
+pub fn note_for(settings: &Settings, state: &IdentityHot, account: &AccountInfo) -> Option<String> {
+    let is_shared = preferences::is_shared(settings, state, SyncCategory::AdaptationStrategies);
+    let ratings: Vec<&Rating> = state
+        .ratings
+        .iter()
+        .filter(|rating| is_shared || rating.platform == account.platform.as_str())
+        .take(RECENT_RATINGS)
         .collect();
-    Ok(learned_note(&ratings))
+    learned_note(&ratings)
 }
 
 #[cfg(test)]
@@ -141,6 +120,7 @@ mod tests {
 
     fn rating(platform: &str, score: i16, comment: Option<&str>) -> Rating {
         Rating {
+            id: 0,
             platform: platform.into(),
             score,
             comment: comment.map(str::to_string),
@@ -150,8 +130,8 @@ mod tests {
     #[test]
     fn poor_ratings_with_comments_become_instructions() {
         let note = learned_note(&[
-            rating("slack", 2, Some("Your answers are way too long")),
-            rating("discord", 1, None),
+            &rating("slack", 2, Some("Your answers are way too long")),
+            &rating("discord", 1, None),
         ])
         .unwrap_or_default();
         assert!(note.contains("rated poorly"), "{note}");
@@ -161,9 +141,53 @@ mod tests {
 
     #[test]
     fn good_ratings_keep_the_style_and_none_say_nothing() {
-        let note = learned_note(&[rating("teams", 5, Some("lovely"))]).unwrap_or_default();
+        let note = learned_note(&[&rating("teams", 5, Some("lovely"))]).unwrap_or_default();
         assert!(note.contains("keep this style"), "{note}");
         assert!(!note.contains("asked you to"), "{note}");
         assert_eq!(learned_note(&[]), None);
+    }
+
+    fn account(platform: whisperengine_contract::Platform) -> AccountInfo {
+        AccountInfo {
+            id: 1,
+            identity_id: uuid::Uuid::nil(),
+            platform,
+            scope: String::new(),
+            user_id: "u1".into(),
+            display_name: None,
+        }
+    }
+
+    #[test]
+    fn the_note_reads_other_platforms_ratings_only_while_shared() {
+        use whisperengine_contract::Platform;
+        let mut state = IdentityHot::default();
+        state.push_rating(Rating {
+            id: 1,
+            ..rating("discord", 1, Some("way too long"))
+        });
+        for id in 2..(RECENT_RATINGS as i64 + 4) {
+            state.push_rating(Rating {
+                id,
+                ..rating("slack", 5, None)
+            });
+        }
+        let discord = account(Platform::Discord);
+        let shared = Settings::default();
+        let note = note_for(&shared, &state, &discord).unwrap_or_default();
+        assert!(
+            note.contains(&format!("over {RECENT_RATINGS} ratings, given on slack")),
+            "shared: the latest ratings of every platform: {note}"
+        );
+        let apart = Settings {
+            sync_adaptation_strategies: false,
+            ..Settings::default()
+        };
+        let note = note_for(&apart, &state, &discord).unwrap_or_default();
+        assert!(
+            note.contains("over 1 rating, given on discord") && note.contains("keep replies short"),
+            "apart: Discord's own rating, however many came later elsewhere: {note}"
+        );
+        assert_eq!(note_for(&apart, &state, &account(Platform::Teams)), None);
     }
 }

@@ -11,6 +11,10 @@
 //! - Recall terms come from `memory.terms`, stored when the memory was written
 //!   ([`recall::stored_terms`]), instead of re-tokenizing and re-stemming every memory. Rows without
 //!   them (written before the column existed, or in an older format) are indexed from their content.
+//! - Feedback ratings (for the adaptation note, [`crate::core::adaptation`]) are read in the same
+//!   round: the latest [`RECENT_RATINGS`] per platform, ranked in SQL with `ROW_NUMBER() OVER
+//!   (PARTITION BY platform ...)` through `ix_feedback_identity_id_platform`, so the note is right
+//!   whether it reads one platform or all of them, and no reply reads `feedback` again.
 //! - With DATA_ENCRYPTION_KEY the terms are sealed like the content (a fresh nonce per value, so two
 //!   memories sharing a word do not even look alike at rest) and opened here with it.
 
@@ -18,12 +22,15 @@ use crate::core::recall;
 use crate::core::Result;
 use crate::store::crypto::ContentCipher;
 use crate::store::entities::{
-    emotion_observation, emotional_state, fact, memory, platform_account, preference, sync_conflict,
+    emotion_observation, emotional_state, fact, feedback, memory, platform_account, preference,
+    sync_conflict,
 };
-use crate::store::hot::{IdentityHot, PreferenceRecord, TurnRecord, RECALL_WINDOW, RECENT_TURNS};
+use crate::store::hot::{
+    IdentityHot, PreferenceRecord, Rating, TurnRecord, RECALL_WINDOW, RECENT_RATINGS, RECENT_TURNS,
+};
 use crate::store::Store;
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Query, SelectStatement};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Order, Query, SelectStatement, WindowStatement};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
     QuerySelect,
@@ -86,6 +93,56 @@ async fn latest_memories(
         .into_model::<WindowRow>()
         .all(db)
         .await?)
+}
+
+/// The columns of a `feedback` row the adaptation note reads.
+#[derive(Debug, FromQueryResult)]
+struct RatingRow {
+    id: i64,
+    platform: String,
+    score: i16,
+    comment: Option<String>,
+}
+
+/// The identity's latest [`RECENT_RATINGS`] feedback ratings of each platform, newest first.
+async fn latest_ratings(db: &impl ConnectionTrait, identity_id: Uuid) -> Result<Vec<Rating>> {
+    let recency = Alias::new("recency");
+    let mut window = WindowStatement::partition_by(feedback::Column::Platform);
+    window.order_by(feedback::Column::Id, Order::Desc);
+    let ranked = Query::select()
+        .columns([
+            feedback::Column::Id,
+            feedback::Column::Platform,
+            feedback::Column::Score,
+            feedback::Column::Comment,
+        ])
+        .expr_window_as(Expr::cust("ROW_NUMBER()"), window, recency.clone())
+        .from(feedback::Entity)
+        .and_where(feedback::Column::IdentityId.eq(identity_id))
+        .to_owned();
+    let latest = Query::select()
+        .columns([
+            feedback::Column::Id,
+            feedback::Column::Platform,
+            feedback::Column::Score,
+            feedback::Column::Comment,
+        ])
+        .from_subquery(ranked, Alias::new("ranked"))
+        .and_where(Expr::col(recency).lte(RECENT_RATINGS as i64))
+        .order_by(feedback::Column::Id, Order::Desc)
+        .to_owned();
+    let rows = RatingRow::find_by_statement(db.get_database_backend().build(&latest))
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| Rating {
+            id: row.id,
+            platform: row.platform,
+            score: row.score,
+            comment: row.comment,
+        })
+        .collect())
 }
 
 /// A memory row as a hot turn: content opened with `cipher`, terms read back or, failing that,
@@ -171,6 +228,7 @@ pub async fn load_identity(store: &Store, identity_id: Uuid) -> Result<IdentityH
         facts,
         observations,
         preferences,
+        ratings,
     ) = tokio::try_join!(
         crate::core::identity::linked_accounts(db, identity_id),
         crate::core::isolation::is_isolated(db, identity_id),
@@ -229,6 +287,7 @@ pub async fn load_identity(store: &Store, identity_id: Uuid) -> Result<IdentityH
                     .await?,
             )
         },
+        latest_ratings(db, identity_id),
     )?;
     let (recallable, recent) = windows(cipher, users, companions);
     Ok(IdentityHot {
@@ -255,6 +314,7 @@ pub async fn load_identity(store: &Store, identity_id: Uuid) -> Result<IdentityH
                 updated_by_platform: row.updated_by_platform,
             })
             .collect(),
+        ratings,
         loaded_at: Some(std::time::Instant::now()),
         ..IdentityHot::default()
     })

@@ -6,11 +6,11 @@ use crate::core::identity;
 use crate::core::isolation::{Actor, IsolationTarget};
 use crate::core::Result;
 use crate::store::entities::feedback;
-use crate::store::hot::AccountInfo;
+use crate::store::hot::{AccountInfo, Rating};
 use crate::store::Store;
 use crate::telemetry::names;
 use chrono::Utc;
-use sea_orm::{EntityTrait, Set};
+use sea_orm::{ActiveModelTrait, Set, TransactionTrait};
 
 /// Longest feedback comment kept, in characters.
 pub const MAX_COMMENT_CHARS: usize = 500;
@@ -93,23 +93,50 @@ async fn save_unsaved_emotions(store: &Store) -> Result<()> {
 }
 
 /// Stores a `feedback` score (1–5) with an optional comment for the caller's identity and platform,
-/// and refreshes the satisfaction gauge.
+/// adds it to the identity's hot state (the adaptation note reads it from there on the next reply)
+/// and refreshes the satisfaction gauge. Other host processes drop their copy of the identity: at
+/// once through Redis when configured, and through the SQL change feed written with the row.
 pub async fn record_feedback(
     store: &Store,
     caller: &AccountInfo,
     score: u8,
     comment: Option<String>,
 ) -> Result<()> {
-    feedback::Entity::insert(feedback::ActiveModel {
-        identity_id: Set(caller.identity_id),
-        platform: Set(caller.platform.as_str().to_string()),
-        score: Set(i16::from(score)),
-        comment: Set(comment),
-        created_at: Set(Utc::now()),
-        ..Default::default()
-    })
-    .exec(&store.db)
-    .await?;
+    {
+        // Held so that a load of this identity from SQL cannot start before the row is written and
+        // be cached after the hot state was updated, leaving the rating out.
+        let _guard = store.hot.lock_identity(caller.identity_id).await;
+        let transaction = store.db.begin().await?;
+        crate::store::changes::record(&transaction, store.origin, &[caller.identity_id]).await?;
+        let row = feedback::ActiveModel {
+            identity_id: Set(caller.identity_id),
+            platform: Set(caller.platform.as_str().to_string()),
+            score: Set(i16::from(score)),
+            comment: Set(comment),
+            created_at: Set(Utc::now()),
+            ..Default::default()
+        }
+        .insert(&transaction)
+        .await?;
+        transaction.commit().await?;
+        store.hot.update_identity(caller.identity_id, |hot| {
+            hot.push_rating(Rating {
+                id: row.id,
+                platform: row.platform,
+                score: row.score,
+                comment: row.comment,
+            })
+        });
+    }
+    if let Some(cache) = store.cache.clone() {
+        let identity_id = caller.identity_id;
+        // In the background, like a new turn's announcement: the answer does not wait on Redis.
+        tokio::spawn(async move {
+            if let Err(error) = cache.publish_invalidation(Some(identity_id)).await {
+                tracing::debug!(%error, "feedback not announced; the SQL change feed tells the other processes");
+            }
+        });
+    }
     metrics::counter!(
         names::FEEDBACK,
         "platform" => caller.platform.as_str(),

@@ -179,15 +179,9 @@ async fn process(core: &Core, message: &InboundMessage) -> Result<HandlerOutcome
     );
     note_recalled(core, &account, &mut state, &gathered.recalled, now);
     let mut prompt = build_prompt(core, message, &account, &state, text, gathered, mood, now);
-    match crate::core::adaptation::note_for(&core.store.db, &core.settings, &state, &account).await
-    {
-        Ok(Some(note)) => {
-            prompt.system.push_str("\n\n");
-            prompt.system.push_str(&note);
-        }
-        Ok(None) => {}
-        // What feedback taught only refines a reply: without it the person still gets one.
-        Err(error) => tracing::warn!(%error, "feedback not read; replying without it"),
+    if let Some(note) = crate::core::adaptation::note_for(&core.settings, &state, &account) {
+        prompt.system.push_str("\n\n");
+        prompt.system.push_str(&note);
     }
     crate::telemetry::record_step(platform, "context", step);
     let step = Instant::now();

@@ -1,7 +1,8 @@
 //! The in-process hot layer shared by every connector: account → identity lookups, and per identity its
-//! linked accounts, recent turns, recallable memories, emotion and preferences. Bounded by size (least
-//! recently used entries are evicted, they are reloaded from SQL on demand) and guarded per identity by
-//! a striped async lock, so two platforms writing for the same person at once cannot interleave.
+//! linked accounts, recent turns, recallable memories, emotion, preferences and latest feedback
+//! ratings. Bounded by size (least recently used entries are evicted, they are reloaded from SQL on
+//! demand) and guarded per identity by a striped async lock, so two platforms writing for the same
+//! person at once cannot interleave.
 //!
 //! Nothing here is the source of truth: SQL is. An entry can be dropped at any time (eviction, an
 //! invalidation from another process) and is rebuilt from SQL the next time it is needed.
@@ -21,6 +22,9 @@ const LOCK_STRIPES: usize = 1024;
 pub const RECENT_TURNS: usize = 64;
 /// Recallable user memories kept per identity in the hot layer (older ones are still in SQL).
 pub const RECALL_WINDOW: usize = 2000;
+/// Feedback ratings kept per identity and platform: the most the adaptation note reads
+/// ([`crate::core::adaptation`]), whether it reads one platform's or every platform's.
+pub const RECENT_RATINGS: usize = 10;
 
 /// An account's row, as the core needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -111,6 +115,18 @@ pub struct OpenConflict {
     pub kept_platform: String,
 }
 
+/// One `feedback` rating given by the identity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rating {
+    /// The `feedback` row's id: newer ratings have larger ids.
+    pub id: i64,
+    /// The platform it was given on, as stored (`slack`, `discord`, ...).
+    pub platform: String,
+    /// 1 (bad) to 5 (great).
+    pub score: i16,
+    pub comment: Option<String>,
+}
+
 /// Everything hot about one identity.
 #[derive(Debug, Clone, Default)]
 pub struct IdentityHot {
@@ -130,6 +146,9 @@ pub struct IdentityHot {
     pub open_conflicts: Vec<OpenConflict>,
     /// The latest emotion observations across the identity's accounts, oldest first.
     pub observations: VecDeque<Observation>,
+    /// The latest [`RECENT_RATINGS`] feedback ratings of each platform, newest first: enough for
+    /// the adaptation note both when it reads one platform and when it reads them all.
+    pub ratings: Vec<Rating>,
     /// When this state was read from SQL; older than the refresh interval means re-read it.
     pub loaded_at: Option<std::time::Instant>,
 }
@@ -152,6 +171,29 @@ impl IdentityHot {
         while self.observations.len() > limit {
             self.observations.pop_front();
         }
+    }
+
+    /// Adds a rating just stored (or read), keeping the newest [`RECENT_RATINGS`] of its platform.
+    /// A rating already held (same id) is not added twice.
+    pub fn push_rating(&mut self, rating: Rating) {
+        if self.ratings.iter().any(|held| held.id == rating.id) {
+            return;
+        }
+        let position = self
+            .ratings
+            .iter()
+            .position(|held| held.id < rating.id)
+            .unwrap_or(self.ratings.len());
+        let platform = rating.platform.clone();
+        self.ratings.insert(position, rating);
+        let mut kept = 0;
+        self.ratings.retain(|held| {
+            if held.platform != platform {
+                return true;
+            }
+            kept += 1;
+            kept <= RECENT_RATINGS
+        });
     }
 
     /// Appends a turn to the recent window (and to the recall window for user messages).
@@ -415,6 +457,33 @@ mod tests {
             Some((RECENT_TURNS + 9).to_string().as_str())
         );
         assert!(state.recallable.iter().all(|t| t.is_user));
+    }
+
+    fn rating(id: i64, platform: &str) -> Rating {
+        Rating {
+            id,
+            platform: platform.into(),
+            score: 3,
+            comment: None,
+        }
+    }
+
+    #[test]
+    fn ratings_keep_the_newest_of_each_platform_newest_first() {
+        let mut state = IdentityHot::default();
+        state.push_rating(rating(1, "discord"));
+        for id in 2..(RECENT_RATINGS as i64 + 5) {
+            state.push_rating(rating(id, "slack"));
+        }
+        // Out of order (a reload raced a write) and a repeat: still sorted, still once.
+        state.push_rating(rating(0, "discord"));
+        state.push_rating(rating(1, "discord"));
+        let ids: Vec<i64> = state.ratings.iter().map(|held| held.id).collect();
+        let mut expected: Vec<i64> = (5..(RECENT_RATINGS as i64 + 5)).rev().collect();
+        expected.extend([1, 0]);
+        assert_eq!(ids, expected);
+        let slack = state.ratings.iter().filter(|held| held.platform == "slack");
+        assert_eq!(slack.count(), RECENT_RATINGS);
     }
 
     #[test]
