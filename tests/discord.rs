@@ -10,7 +10,7 @@ mod fake_discord;
 #[path = "../adapters/discord/tests/payloads/mod.rs"]
 mod payloads;
 
-use common::{settings_for, test_setups};
+use common::{link_code_in, settings_for, test_setups};
 use fake_discord::FakeDiscord;
 use payloads::*;
 use sea_orm::{EntityTrait, PaginatorTrait};
@@ -122,13 +122,6 @@ fn callback(fake: &FakeDiscord, id: &str) -> Value {
 
 fn content(body: &Value) -> String {
     body["content"].as_str().unwrap_or_default().to_string()
-}
-
-/// The code inside "Your link code is **ABCD-EF2345**".
-fn code_in(reply: &str) -> String {
-    let start = reply.find("**").expect("the reply shows a code") + 2;
-    let end = start + reply[start..].find("**").expect("closing **");
-    reply[start..end].to_string()
 }
 
 async fn local_chat(host: &Host, user: &str, text: &str) -> String {
@@ -351,7 +344,7 @@ async fn a_code_from_link_start_redeemed_locally_links_and_discord_then_recalls_
             "{}: acknowledged before the core answered",
             db.name
         );
-        let code = code_in(&content(&answer));
+        let code = link_code_in(&content(&answer), "**");
 
         local_chat(&host, "ana", "My cat is called Miso").await;
         let linked = local_chat(&host, "ana", &format!("/link {code}")).await;
