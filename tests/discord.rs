@@ -976,20 +976,12 @@ async fn thumbs_on_the_companions_replies_are_silent_feedback_counted_once() {
             "{}: {event_id} recorded for dedupe",
             db.name
         );
-        let metrics = reqwest::get(format!("{}/metrics", host.base))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        let satisfaction = metrics
-            .lines()
-            .find(|line| {
-                line.starts_with("whisperengine_satisfaction_score")
-                    && line.contains("platform=\"discord\"")
-            })
-            .and_then(|line| line.rsplit(' ').next())
-            .and_then(|value| value.parse::<f64>().ok());
+        let metrics = common::metrics::scrape(&host.base).await;
+        let satisfaction = common::metrics::sample(
+            &metrics,
+            "whisperengine_satisfaction_score",
+            &["platform=\"discord\""],
+        );
         assert!(
             satisfaction.is_some_and(|value| (value - 11.0 / 3.0).abs() < 1e-6),
             "{}: the Discord satisfaction gauge is the mean of 5, 1, 5: {satisfaction:?}",

@@ -7,6 +7,7 @@
 mod common;
 
 use common::fake_slack::{Failure, FakeSlack, APP_TOKEN, BOT_TOKEN, BOT_USER, TEAM};
+use common::metrics::{sample, scrape};
 use common::slack_signing::{sign, signature, signed_command, signed_event, Endpoint};
 use common::{link_code_in, say, settings_for, test_setups, unix_now};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
@@ -374,17 +375,16 @@ async fn forged_stale_and_unsigned_requests_are_refused_with_401_and_change_noth
         0
     );
 
-    let metrics = reqwest::get(format!("{host}/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = scrape(&host).await;
     for reason in ["bad_signature", "stale_timestamp", "missing_signature"] {
+        let label = format!("reason=\"{reason}\"");
         assert!(
-            metrics.lines().any(|line| line
-                .starts_with("whisperengine_slack_requests_rejected_total")
-                && line.contains(&format!("reason=\"{reason}\""))),
+            sample(
+                &metrics,
+                "whisperengine_slack_requests_rejected_total",
+                &[&label]
+            )
+            .is_some(),
             "metric for {reason} in:\n{metrics}"
         );
     }
@@ -808,17 +808,14 @@ async fn web_api_errors_are_retried_or_reported_and_the_connector_keeps_working(
         2,
         "the connector still answers"
     );
-    let metrics = reqwest::get(format!("{host}/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = scrape(&host).await;
     assert!(
-        metrics.lines().any(
-            |line| line.starts_with("whisperengine_slack_api_errors_total")
-                && line.contains("code=\"channel_not_found\"")
-        ),
+        sample(
+            &metrics,
+            "whisperengine_slack_api_errors_total",
+            &["code=\"channel_not_found\""]
+        )
+        .is_some(),
         "{metrics}"
     );
 }

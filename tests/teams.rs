@@ -11,6 +11,7 @@ use common::fake_teams::{
     claims, sign, unix_now, valid_token, FakeBotFramework, Options, APP_ID, APP_PASSWORD, KID,
     SIGNING_KEY,
 };
+use common::metrics::{sample, scrape};
 use common::{core_for, link_code_in, say, settings_for, test_setups, TestDb};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{json, Value};
@@ -238,12 +239,7 @@ async fn forged_tokens_are_refused_with_401_and_nothing_is_sent() {
     );
     assert!(fake.token_requests() == 0);
 
-    let metrics = reqwest::get(format!("{host}/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = scrape(&host).await;
     for reason in [
         "signature",
         "unknown_kid",
@@ -255,11 +251,14 @@ async fn forged_tokens_are_refused_with_401_and_nothing_is_sent() {
         "service_url",
         "missing_token",
     ] {
+        let label = format!("reason=\"{reason}\"");
         assert!(
-            metrics.lines().any(
-                |line| line.starts_with("whisperengine_teams_auth_rejected_total")
-                    && line.contains(&format!("reason=\"{reason}\""))
-            ),
+            sample(
+                &metrics,
+                "whisperengine_teams_auth_rejected_total",
+                &[&label]
+            )
+            .is_some(),
             "metric for {reason} in:\n{metrics}"
         );
     }
@@ -282,17 +281,14 @@ async fn a_key_not_endorsed_for_the_activitys_channel_is_refused_with_401() {
     );
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(fake.sent().is_empty(), "{:?}", fake.sent());
-    let metrics = reqwest::get(format!("{host}/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = scrape(&host).await;
     assert!(
-        metrics.lines().any(
-            |line| line.starts_with("whisperengine_teams_auth_rejected_total")
-                && line.contains("reason=\"endorsement\"")
-        ),
+        sample(
+            &metrics,
+            "whisperengine_teams_auth_rejected_total",
+            &["reason=\"endorsement\""]
+        )
+        .is_some(),
         "{metrics}"
     );
 }

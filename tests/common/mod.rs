@@ -25,6 +25,7 @@
 pub mod fake_slack;
 pub mod fake_teams;
 pub mod host;
+pub mod metrics;
 pub mod slack_signing;
 
 use std::sync::atomic::{AtomicBool, Ordering};
