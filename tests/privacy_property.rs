@@ -268,16 +268,7 @@ async fn a_privacy_switch_applies_on_the_next_message_and_is_reversible() {
         let discord = PlatformAccount::new(Platform::Discord, "", "77");
         common::say(&core, common::message(&slack, "hi")).await;
         common::say(&core, common::message(&discord, "hi")).await;
-        let reply = common::say(
-            &core,
-            common::command(&slack, &format!("admin link {slack} {discord}"), true),
-        )
-        .await;
-        assert!(
-            reply.to_lowercase().contains("linked"),
-            "{}: {reply}",
-            db.name
-        );
+        common::link_by_admin(&core, &slack, &discord).await;
         common::say(&core, common::command(&slack, "prefs set name Ana", false)).await;
         common::say(&core, common::message(&slack, "My cat is called Miso")).await;
         common::say(

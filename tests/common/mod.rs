@@ -336,6 +336,25 @@ pub async fn memory_rows(core: &whisperengine::core::Core) -> u64 {
         .unwrap_or_else(|error| panic!("cannot count memory rows: {error}"))
 }
 
+/// Links `first` and `second` with `admin link` (sent by `first`, as an admin); panics unless the
+/// reply says they are linked.
+pub async fn link_by_admin(
+    core: &whisperengine::core::Core,
+    first: &whisperengine_contract::PlatformAccount,
+    second: &whisperengine_contract::PlatformAccount,
+) {
+    let reply = say(
+        core,
+        command(first, &format!("admin link {first} {second}"), true),
+    )
+    .await;
+    assert!(
+        reply.to_lowercase().contains("linked"),
+        "{:?}: admin link {first} {second}: {reply}",
+        core.store.backend()
+    );
+}
+
 /// Sends an event and returns the reply text ("" for no reply).
 pub async fn say(
     core: &whisperengine::core::Core,
