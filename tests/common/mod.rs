@@ -26,6 +26,7 @@ pub mod fake_slack;
 pub mod fake_teams;
 pub mod host;
 pub mod metrics;
+pub mod place;
 pub mod slack_signing;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -373,6 +374,17 @@ pub async fn say(
         whisperengine_contract::HandlerOutcome::Reply(reply) => reply.text,
         _ => String::new(),
     }
+}
+
+/// Everything a prompt sends the LLM (system prompt, history, memories, the message), one message
+/// a line.
+pub fn prompt_text(prompt: &whisperengine::llm::Prompt) -> String {
+    prompt
+        .to_chat_messages()
+        .iter()
+        .map(|message| message.content.clone())
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// A responder that records every prompt the core builds and answers like the offline responder
