@@ -356,6 +356,20 @@ pub async fn link_by_admin(
     );
 }
 
+/// The content of every memory row `core`'s store holds, oldest first.
+pub async fn memory_contents(core: &whisperengine::core::Core) -> Vec<String> {
+    use sea_orm::{EntityTrait, QueryOrder};
+    use whisperengine::store::entities::memory;
+    memory::Entity::find()
+        .order_by_asc(memory::Column::Id)
+        .all(&core.store.db)
+        .await
+        .unwrap_or_else(|error| panic!("cannot read memory rows: {error}"))
+        .into_iter()
+        .map(|row| row.content)
+        .collect()
+}
+
 /// Sends an event and returns the reply text ("" for no reply).
 pub async fn say(
     core: &whisperengine::core::Core,
