@@ -53,6 +53,19 @@ async fn post_event(host: &str, event: &Value) -> u16 {
         .as_u16()
 }
 
+/// Posts `event` again the way Slack retries it after a slow answer (`X-Slack-Retry-Num: 1`,
+/// reason `http_timeout`), signed; returns the status.
+async fn post_event_retry(host: &str, event: &Value) -> u16 {
+    signed_event(host, SIGNING_SECRET, &event.to_string())
+        .header("x-slack-retry-num", "1")
+        .header("x-slack-retry-reason", "http_timeout")
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
 /// The `event_callback` envelope Slack posts for `event`.
 fn callback(event_id: &str, event: Value) -> Value {
     json!({
@@ -206,15 +219,8 @@ async fn a_signed_direct_message_gets_one_threaded_reply_and_retries_get_none() 
         // Slack retries the same event id (after a slow answer, or with X-Slack-Retry-Num): both
         // are acknowledged, neither answered again.
         assert_eq!(post_event(&host, &event).await, 200);
-        let retry = event.to_string();
-        let status = signed_event(&host, SIGNING_SECRET, &retry)
-            .header("x-slack-retry-num", "1")
-            .header("x-slack-retry-reason", "http_timeout")
-            .send()
-            .await
-            .unwrap()
-            .status();
-        assert_eq!(status.as_u16(), 200);
+        let status = post_event_retry(&host, &event).await;
+        assert_eq!(status, 200);
         assert_eq!(
             fake.wait_for("chat.postMessage", 2).await.len(),
             1,
@@ -699,15 +705,8 @@ async fn thumbs_on_the_companions_replies_are_silent_feedback_recorded_once_per_
             "{}",
             db.name
         );
-        let retry = thumbs_down.to_string();
-        let status = signed_event(&host, SIGNING_SECRET, &retry)
-            .header("x-slack-retry-num", "1")
-            .header("x-slack-retry-reason", "http_timeout")
-            .send()
-            .await
-            .unwrap()
-            .status();
-        assert_eq!(status.as_u16(), 200, "{}", db.name);
+        let status = post_event_retry(&host, &thumbs_down).await;
+        assert_eq!(status, 200, "{}", db.name);
         assert_eq!(post_event(&host, &thumbs_down).await, 200, "{}", db.name);
         // A later, new 👍 marks the point by which the retries were handled too.
         let again = reaction("Ev0FBUP002", ANA, "thumbsup", BOT_USER, reply_ts);
