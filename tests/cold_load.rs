@@ -7,7 +7,7 @@
 mod common;
 
 use chrono::Utc;
-use common::{command, core_for, message, say, test_setups};
+use common::{command, core_for, link_by_admin, message, say, test_setups};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use secrecy::SecretString;
 use whisperengine::core::{identity, recall};
@@ -123,16 +123,7 @@ async fn a_cold_load_builds_the_state_the_hot_layer_built_message_by_message() {
             let discord = PlatformAccount::new(Platform::Discord, "", format!("ana-{encrypted}"));
             say(&core, message(&slack, "hello")).await;
             say(&core, message(&discord, "hello")).await;
-            let linked = say(
-                &core,
-                command(&slack, &format!("admin link {slack} {discord}"), true),
-            )
-            .await;
-            assert!(
-                linked.to_lowercase().contains("linked"),
-                "{}: {linked}",
-                db.name
-            );
+            link_by_admin(&core, &slack, &discord).await;
             // More than the recent window (64 turns) of messages and replies, on both accounts.
             for index in 0..40 {
                 let account = if index % 3 == 0 { &discord } else { &slack };

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{command, core_for, message, say, test_setups};
+use common::{command, core_for, link_code_in, message, say, test_setups};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use whisperengine::store::entities::memory;
 use whisperengine_contract::{Platform, PlatformAccount};
@@ -17,8 +17,7 @@ async fn two_platforms_writing_for_one_identity_at_once_lose_nothing_and_keep_or
         let slack = PlatformAccount::new(Platform::Slack, "T1", "U1");
         let discord = PlatformAccount::new(Platform::Discord, "", "99");
         let reply = say(&core, command(&slack, "link start", false)).await;
-        let start = reply.find("**").expect("code") + 2;
-        let code = &reply[start..start + reply[start..].find("**").expect("end")];
+        let code = link_code_in(&reply, "**");
         assert!(
             say(&core, command(&discord, &format!("link {code}"), false))
                 .await

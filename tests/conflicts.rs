@@ -29,16 +29,7 @@ async fn linked(settings: Settings) -> Core {
     let core = common::core_for(settings).await;
     common::say(&core, common::message(&slack(), "hi")).await;
     common::say(&core, common::message(&discord(), "hi")).await;
-    let reply = common::say(
-        &core,
-        common::command(
-            &slack(),
-            &format!("admin link {} {}", slack(), discord()),
-            true,
-        ),
-    )
-    .await;
-    assert!(reply.to_lowercase().contains("linked"), "{reply}");
+    common::link_by_admin(&core, &slack(), &discord()).await;
     core
 }
 
@@ -301,16 +292,7 @@ async fn link_with_values(settings: Settings) -> Core {
         common::command(&discord(), "prefs set tone direct", false),
     )
     .await;
-    let reply = common::say(
-        &core,
-        common::command(
-            &slack(),
-            &format!("admin link {} {}", slack(), discord()),
-            true,
-        ),
-    )
-    .await;
-    assert!(reply.to_lowercase().contains("linked"), "{reply}");
+    common::link_by_admin(&core, &slack(), &discord()).await;
     core
 }
 

@@ -3,17 +3,8 @@
 
 mod common;
 
-use common::{core_for, fresh_sqlite, message, say, settings_for, test_setups};
-use sea_orm::{EntityTrait, PaginatorTrait};
-use whisperengine::store::entities::memory;
+use common::{core_for, fresh_sqlite, memory_rows, message, say, settings_for, test_setups};
 use whisperengine_contract::{Capabilities, HandlerOutcome, Platform, PlatformAccount};
-
-async fn memories(core: &whisperengine::core::Core) -> u64 {
-    memory::Entity::find()
-        .count(&core.store.db)
-        .await
-        .expect("count")
-}
 
 #[tokio::test]
 async fn a_redelivered_event_is_answered_once_even_after_a_restart() {
@@ -36,7 +27,7 @@ async fn a_redelivered_event_is_answered_once_even_after_a_restart() {
             db.name
         );
         assert_eq!(
-            memories(&restarted).await,
+            memory_rows(&restarted).await,
             2,
             "{}: one message, one reply",
             db.name

@@ -167,13 +167,7 @@ async fn the_expiry_task_erases_demo_identities_past_their_ttl_everywhere() {
             db.name
         );
 
-        let memories: Vec<String> = memory::Entity::find()
-            .all(&core.store.db)
-            .await
-            .expect("readable")
-            .into_iter()
-            .map(|row| row.content)
-            .collect();
+        let memories = common::memory_contents(&core).await;
         assert!(
             !memories.iter().any(|m| m.contains("Miso")),
             "{}: {memories:?}",
@@ -249,13 +243,7 @@ async fn memory_retention_deletes_rows_older_than_the_limit_only() {
             "{}: {expired:?}",
             db.name
         );
-        let left: Vec<String> = memory::Entity::find()
-            .all(&core.store.db)
-            .await
-            .expect("readable")
-            .into_iter()
-            .map(|row| row.content)
-            .collect();
+        let left = common::memory_contents(&core).await;
         assert!(!left.iter().any(|m| m.contains("Miso")), "{}", db.name);
         assert!(left.iter().any(|m| m.contains("Rex")), "{}", db.name);
         let recalled = say(&core, message(&slack, "What's my cat called?")).await;

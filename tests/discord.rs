@@ -10,7 +10,7 @@ mod fake_discord;
 #[path = "../adapters/discord/tests/payloads/mod.rs"]
 mod payloads;
 
-use common::{settings_for, test_setups};
+use common::{link_code_in, settings_for, test_setups};
 use fake_discord::FakeDiscord;
 use payloads::*;
 use sea_orm::{EntityTrait, PaginatorTrait};
@@ -122,13 +122,6 @@ fn callback(fake: &FakeDiscord, id: &str) -> Value {
 
 fn content(body: &Value) -> String {
     body["content"].as_str().unwrap_or_default().to_string()
-}
-
-/// The code inside "Your link code is **ABCD-EF2345**".
-fn code_in(reply: &str) -> String {
-    let start = reply.find("**").expect("the reply shows a code") + 2;
-    let end = start + reply[start..].find("**").expect("closing **");
-    reply[start..end].to_string()
 }
 
 async fn local_chat(host: &Host, user: &str, text: &str) -> String {
@@ -351,7 +344,7 @@ async fn a_code_from_link_start_redeemed_locally_links_and_discord_then_recalls_
             "{}: acknowledged before the core answered",
             db.name
         );
-        let code = code_in(&content(&answer));
+        let code = link_code_in(&content(&answer), "**");
 
         local_chat(&host, "ana", "My cat is called Miso").await;
         let linked = local_chat(&host, "ana", &format!("/link {code}")).await;
@@ -983,20 +976,12 @@ async fn thumbs_on_the_companions_replies_are_silent_feedback_counted_once() {
             "{}: {event_id} recorded for dedupe",
             db.name
         );
-        let metrics = reqwest::get(format!("{}/metrics", host.base))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        let satisfaction = metrics
-            .lines()
-            .find(|line| {
-                line.starts_with("whisperengine_satisfaction_score")
-                    && line.contains("platform=\"discord\"")
-            })
-            .and_then(|line| line.rsplit(' ').next())
-            .and_then(|value| value.parse::<f64>().ok());
+        let metrics = common::metrics::scrape(&host.base).await;
+        let satisfaction = common::metrics::sample(
+            &metrics,
+            "whisperengine_satisfaction_score",
+            &["platform=\"discord\""],
+        );
         assert!(
             satisfaction.is_some_and(|value| (value - 11.0 / 3.0).abs() < 1e-6),
             "{}: the Discord satisfaction gauge is the mean of 5, 1, 5: {satisfaction:?}",

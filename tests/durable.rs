@@ -5,20 +5,11 @@
 
 mod common;
 
-use common::{core_for, fresh_sqlite, message, settings_for, test_setups};
-use sea_orm::{EntityTrait, PaginatorTrait};
+use common::{core_for, fresh_sqlite, memory_rows, message, settings_for, test_setups};
 use whisperengine::app::Application;
-use whisperengine::store::entities::memory;
 use whisperengine_contract::{
     Capabilities, HandlerOutcome, InboundEvent, Platform, PlatformAccount,
 };
-
-async fn memories(core: &whisperengine::core::Core) -> u64 {
-    memory::Entity::find()
-        .count(&core.store.db)
-        .await
-        .expect("count")
-}
 
 #[tokio::test]
 async fn one_event_delivered_to_two_processes_at_once_is_stored_and_answered_once() {
@@ -44,7 +35,7 @@ async fn one_event_delivered_to_two_processes_at_once_is_stored_and_answered_onc
             );
         }
         assert_eq!(
-            memories(&first).await,
+            memory_rows(&first).await,
             10,
             "{}: five messages and five replies, none twice",
             db.name
@@ -73,10 +64,10 @@ async fn a_stale_redis_mark_does_not_drop_an_event() {
             "{}: {outcome:?}",
             db.name
         );
-        assert_eq!(memories(&core).await, 2, "{}", db.name);
+        assert_eq!(memory_rows(&core).await, 2, "{}", db.name);
         let again = core_for_same(&core, event).await;
         assert_eq!(again, HandlerOutcome::Duplicate, "{}", db.name);
-        assert_eq!(memories(&core).await, 2, "{}", db.name);
+        assert_eq!(memory_rows(&core).await, 2, "{}", db.name);
         db.cleanup().await;
     }
 }
@@ -106,7 +97,7 @@ async fn while_shutting_down_the_local_api_answers_503_and_stores_nothing() {
 
     let accepted = send("local-1").await.expect("answered");
     assert_eq!(accepted.status(), 200);
-    assert_eq!(memories(&core).await, 2);
+    assert_eq!(memory_rows(&core).await, 2);
 
     intake.stop_accepting();
     let refused = send("local-2").await.expect("answered");
@@ -126,24 +117,17 @@ async fn while_shutting_down_the_local_api_answers_503_and_stores_nothing() {
         .expect("answered");
     assert_eq!(ready.status(), 503, "not ready while shutting down");
     assert_eq!(
-        memories(&core).await,
+        memory_rows(&core).await,
         2,
         "nothing of the refused message is stored"
     );
     db.cleanup().await;
 }
 
-/// `v0=` + hex HMAC-SHA256(secret, `v0:{timestamp}:{body}`), as Slack signs.
-fn slack_signature(secret: &str, timestamp: u64, body: &str) -> String {
-    use hmac::{Hmac, Mac};
-    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("key");
-    mac.update(format!("v0:{timestamp}:{body}").as_bytes());
-    format!("v0={}", hex::encode(mac.finalize().into_bytes()))
-}
-
 #[tokio::test]
 async fn while_shutting_down_slack_gets_503_so_it_retries_and_nothing_is_answered() {
     use common::fake_slack::{FakeSlack, BOT_TOKEN, BOT_USER, TEAM};
+    use common::slack_signing::signed_event;
     const SECRET: &str = "durable-test-signing-secret";
     let fake = FakeSlack::start().await;
     fake.add_user("U0ANA0001", "Ana", false);
@@ -167,19 +151,7 @@ async fn while_shutting_down_slack_gets_503_so_it_retries_and_nothing_is_answere
         })
         .to_string()
     };
-    let post = |body: String| {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .expect("clock")
-            .as_secs();
-        reqwest::Client::new()
-            .post(format!("{base}/slack/events"))
-            .header("content-type", "application/json")
-            .header("x-slack-request-timestamp", now.to_string())
-            .header("x-slack-signature", slack_signature(SECRET, now, &body))
-            .body(body)
-            .send()
-    };
+    let post = |body: String| signed_event(&base, SECRET, &body).send();
 
     let accepted = post(event("Ev0DURABLE1", "1700000000.000100"))
         .await
@@ -197,6 +169,6 @@ async fn while_shutting_down_slack_gets_503_so_it_retries_and_nothing_is_answere
         1,
         "the refused event is not answered"
     );
-    assert_eq!(memories(&core).await, 2, "nor stored");
+    assert_eq!(memory_rows(&core).await, 2, "nor stored");
     db.cleanup().await;
 }

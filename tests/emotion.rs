@@ -63,12 +63,7 @@ async fn the_prompt_carries_the_shared_state_and_its_trajectory_across_platforms
         let teams = PlatformAccount::new(Platform::Teams, "tenant", "aad-9");
         common::say(&core, common::message(&slack, "hi")).await;
         common::say(&core, common::message(&teams, "hi")).await;
-        let linked = common::say(
-            &core,
-            common::command(&slack, &format!("admin link {slack} {teams}"), true),
-        )
-        .await;
-        assert!(linked.to_lowercase().contains("linked"), "{linked}");
+        common::link_by_admin(&core, &slack, &teams).await;
         for text in [
             "I'm so sad and miserable",
             "still really sad, I cried all night",

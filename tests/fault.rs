@@ -13,14 +13,14 @@
 //! `redis-server`; see DEVELOPERS.md.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "fault/bot_framework.rs"]
-mod bot_framework;
 mod common;
 #[path = "fault/processes.rs"]
 mod processes;
 
-use bot_framework::{start_bot_framework, teams_token, unix_now, APP_ID, APP_PASSWORD};
 use common::fake_slack::{FakeSlack, BOT_TOKEN, BOT_USER, TEAM};
+use common::fake_teams::{
+    start_bot_framework, unix_now, valid_token as teams_token, APP_ID, APP_PASSWORD,
+};
 use hmac::{Hmac, Mac};
 use processes::{free_port, tail, Host, Postgres, Redis};
 use sea_orm::{ConnectionTrait, Database, Statement};

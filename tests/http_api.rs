@@ -5,9 +5,7 @@
 mod common;
 
 use common::{fresh_sqlite, settings_for};
-use sea_orm::{EntityTrait, PaginatorTrait};
 use whisperengine::app::Application;
-use whisperengine::store::entities::memory;
 
 struct TestApp {
     base: String,
@@ -40,10 +38,7 @@ async fn spawn_app() -> TestApp {
 
 impl TestApp {
     async fn stored_memories(&self) -> u64 {
-        memory::Entity::find()
-            .count(&self.core.store.db)
-            .await
-            .expect("count memories")
+        common::memory_rows(&self.core).await
     }
 
     async fn post_raw(&self, body: Vec<u8>, content_type: &str) -> (u16, String) {

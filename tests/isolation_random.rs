@@ -22,14 +22,14 @@
 
 mod common;
 
+use common::place::Place;
+use common::prompt_text;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::collections::{BTreeSet, HashMap};
 use std::time::Instant;
 use whisperengine::core::Core;
-use whisperengine_contract::{
-    ConversationContext, InboundEvent, InboundMessage, Platform, PlatformAccount, Visibility,
-};
+use whisperengine_contract::{InboundEvent, InboundMessage, Platform, PlatformAccount};
 
 const PLATFORMS: [Platform; 4] = [
     Platform::Discord,
@@ -46,15 +46,6 @@ const TOPICS: [&str; 4] = ["cat", "dog", "sister", "job"];
 const DEFAULT_OPERATIONS_SQLITE: usize = 4000;
 const DEFAULT_OPERATIONS_POSTGRES: usize = 800;
 const DEFAULT_SEED: u64 = 0x5eed_2026;
-
-/// Where something is said.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum Place {
-    Dm,
-    Private,
-    /// A public channel in workspace 0 or 1.
-    Public(u8),
-}
 
 /// One place a marker was said (or quoted back) in, on one account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -176,35 +167,12 @@ fn admin() -> PlatformAccount {
     PlatformAccount::new(Platform::Desktop, "", "operator")
 }
 
-fn context_for(place: Place, channel: &str) -> ConversationContext {
-    let (scope, visibility) = match place {
-        Place::Dm => (String::new(), Visibility::Dm),
-        Place::Private => ("W0".to_string(), Visibility::Private),
-        Place::Public(workspace) => (format!("W{workspace}"), Visibility::Public),
-    };
-    ConversationContext {
-        scope,
-        channel_id: channel.to_string(),
-        thread_id: None,
-        visibility,
-    }
-}
-
 /// Marker numbers in `text` (words `mk<digits>q`, any case).
 fn markers_in(text: &str) -> BTreeSet<u64> {
     text.to_lowercase()
         .split(|c: char| !c.is_ascii_alphanumeric())
         .filter_map(|word| word.strip_prefix("mk")?.strip_suffix('q')?.parse().ok())
         .collect()
-}
-
-fn prompt_text(prompt: &whisperengine::llm::Prompt) -> String {
-    prompt
-        .to_chat_messages()
-        .iter()
-        .map(|message| message.content.clone())
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
@@ -299,7 +267,7 @@ async fn run(
             let event = InboundEvent::Message(InboundMessage {
                 event_id: format!("s{seed}e{step}"),
                 author: account(speaker),
-                context: context_for(place, &format!("c{}", rng.gen_range(0..3))),
+                context: place.context(&format!("c{}", rng.gen_range(0..3))),
                 text,
                 is_addressed: true,
                 mentions: Vec::new(),

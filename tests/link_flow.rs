@@ -4,17 +4,10 @@
 
 mod common;
 
-use common::{command, core_for, message, say, test_setups};
+use common::{command, core_for, link_code_in, message, say, test_setups};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use whisperengine::store::entities::{audit_log, link_code};
 use whisperengine_contract::{Platform, PlatformAccount};
-
-/// The code inside "Your link code is **ABCD-EF2345**".
-fn code_in(reply: &str) -> String {
-    let start = reply.find("**").expect("the reply shows a code") + 2;
-    let end = start + reply[start..].find("**").expect("closing **");
-    reply[start..end].to_string()
-}
 
 async fn audit_actions(core: &whisperengine::core::Core) -> Vec<(String, String)> {
     audit_log::Entity::find()
@@ -42,7 +35,10 @@ async fn a_linked_account_sees_what_was_said_on_the_other_platform_until_unlinke
             db.name
         );
 
-        let code = code_in(&say(&core, command(&slack, "link start", false)).await);
+        let code = link_code_in(
+            &say(&core, command(&slack, "link start", false)).await,
+            "**",
+        );
         let linked = say(&core, command(&discord, &format!("link {code}"), false)).await;
         assert!(linked.starts_with("Linked!"), "{}: {linked}", db.name);
 
@@ -103,7 +99,10 @@ async fn expired_reused_wrong_and_same_account_codes_are_refused_and_audited() {
         let wrong = say(&core, command(&slack, "link ZZZZ-ZZZZZZ", false)).await;
         assert!(wrong.contains("not valid"), "{}: {wrong}", db.name);
 
-        let own = code_in(&say(&core, command(&teams, "link start", false)).await);
+        let own = link_code_in(
+            &say(&core, command(&teams, "link start", false)).await,
+            "**",
+        );
         let same = say(&core, command(&teams, &format!("link {own}"), false)).await;
         assert!(same.contains("same account"), "{}: {same}", db.name);
 
@@ -112,7 +111,10 @@ async fn expired_reused_wrong_and_same_account_codes_are_refused_and_audited() {
         let reused = say(&core, command(&discord, &format!("link {own}"), false)).await;
         assert!(reused.contains("already used"), "{}: {reused}", db.name);
 
-        let stale = code_in(&say(&core, command(&teams, "link start", false)).await);
+        let stale = link_code_in(
+            &say(&core, command(&teams, "link start", false)).await,
+            "**",
+        );
         link_code::Entity::update_many()
             .col_expr(
                 link_code::Column::ExpiresAt,
@@ -153,7 +155,10 @@ async fn five_wrong_codes_lock_linking_for_the_account() {
             .await;
             assert!(reply.contains("not valid"), "{}: {reply}", db.name);
         }
-        let real = code_in(&say(&core, command(&owner, "link start", false)).await);
+        let real = link_code_in(
+            &say(&core, command(&owner, "link start", false)).await,
+            "**",
+        );
         let refused = say(&core, command(&guesser, &format!("link {real}"), false)).await;
         assert!(
             refused.contains("Too many wrong codes"),
@@ -172,7 +177,10 @@ async fn same_workspace_accounts_need_an_admin_and_admins_can_link_and_unlink() 
         let second = PlatformAccount::new(Platform::Slack, "T1", "U2");
         let admin = PlatformAccount::new(Platform::Slack, "T1", "UADMIN");
 
-        let code = code_in(&say(&core, command(&first, "link start", false)).await);
+        let code = link_code_in(
+            &say(&core, command(&first, "link start", false)).await,
+            "**",
+        );
         let refused = say(&core, command(&second, &format!("link {code}"), false)).await;
         assert!(
             refused.contains("only be linked by an admin"),

@@ -5,21 +5,12 @@
 
 mod common;
 
+use common::metrics::{sample, scrape};
 use common::{command, core_for, message, say, test_setups};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
 use whisperengine::app::Application;
 use whisperengine::store::entities::{feedback, preference, sync_conflict};
 use whisperengine_contract::{Platform, PlatformAccount};
-
-/// The value of the first sample line starting with `prefix` and containing every `label`.
-fn sample(metrics: &str, prefix: &str, labels: &[&str]) -> Option<f64> {
-    metrics
-        .lines()
-        .filter(|line| !line.starts_with('#'))
-        .find(|line| line.starts_with(prefix) && labels.iter().all(|l| line.contains(l)))
-        .and_then(|line| line.rsplit(' ').next())
-        .and_then(|value| value.parse().ok())
-}
 
 #[tokio::test]
 async fn metrics_show_every_kpi_after_traffic() {
@@ -75,12 +66,7 @@ async fn metrics_show_every_kpi_after_traffic() {
         assert!(consistency.checked >= 1, "{}: {consistency:?}", db.name);
         assert_eq!(consistency.mismatched, 0, "{}", db.name);
 
-        let metrics = reqwest::get(format!("http://{address}/metrics"))
-            .await
-            .expect("the host answers")
-            .text()
-            .await
-            .expect("text");
+        let metrics = scrape(&format!("http://{address}")).await;
         let expectations: &[(&str, &[&str])] = &[
             ("whisperengine_messages_in_total", &["platform=\"discord\""]),
             ("whisperengine_messages_out_total", &["platform=\"slack\""]),

@@ -13,15 +13,15 @@
 
 mod common;
 
+use common::place::Place;
+use common::prompt_text;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use whisperengine::core::Core;
 use whisperengine::llm::Prompt;
-use whisperengine_contract::{
-    ConversationContext, InboundEvent, InboundMessage, Platform, PlatformAccount, Visibility,
-};
+use whisperengine_contract::{InboundEvent, InboundMessage, Platform, PlatformAccount};
 
 const PLATFORMS: [Platform; 4] = [
     Platform::Slack,
@@ -31,15 +31,6 @@ const PLATFORMS: [Platform; 4] = [
 ];
 const PEOPLE: usize = 3;
 const TOPICS: [&str; 4] = ["cat", "dog", "sister", "job"];
-
-/// Where a message is said.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Place {
-    Dm,
-    Private,
-    /// A public channel in workspace 0 or 1.
-    Public(u8),
-}
 
 #[derive(Debug, Clone)]
 struct Step {
@@ -103,21 +94,6 @@ struct Origin {
     place: Place,
 }
 
-/// Scope of a context: DMs have none; channels are in workspace "W0"/"W1" (the private channel in W0).
-fn context_for(place: Place, channel: &str) -> ConversationContext {
-    let (scope, visibility) = match place {
-        Place::Dm => (String::new(), Visibility::Dm),
-        Place::Private => ("W0".to_string(), Visibility::Private),
-        Place::Public(workspace) => (format!("W{workspace}"), Visibility::Public),
-    };
-    ConversationContext {
-        scope,
-        channel_id: channel.to_string(),
-        thread_id: None,
-        visibility,
-    }
-}
-
 fn account(run: usize, person: usize, platform: usize) -> PlatformAccount {
     PlatformAccount::new(PLATFORMS[platform], "", format!("r{run}p{person}"))
 }
@@ -142,15 +118,6 @@ fn may_appear(origin: &Origin, identity: (usize, usize), platform: usize, place:
             origin.place == Place::Public(workspace) && origin.platform == platform
         }
     }
-}
-
-fn prompt_text(prompt: &Prompt) -> String {
-    prompt
-        .to_chat_messages()
-        .iter()
-        .map(|message| message.content.to_lowercase())
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 static RUNS: AtomicUsize = AtomicUsize::new(0);
@@ -199,7 +166,7 @@ async fn check(
         let event = InboundEvent::Message(InboundMessage {
             event_id: format!("r{run}e{index}"),
             author: author.clone(),
-            context: context_for(step.place, &format!("c{index}")),
+            context: step.place.context(&format!("c{index}")),
             text,
             is_addressed: true,
             mentions: Vec::new(),
@@ -209,7 +176,7 @@ async fn check(
         let prompt = recorder
             .take_last()
             .ok_or_else(|| TestCaseError::fail("no prompt was built"))?;
-        let rendered = prompt_text(&prompt);
+        let rendered = prompt_text(&prompt).to_lowercase();
         let identity = identity_key(conversation, step.person, step.platform);
         for (other, origin) in &markers {
             if rendered.contains(other.as_str()) {
@@ -268,16 +235,7 @@ async fn a_privacy_switch_applies_on_the_next_message_and_is_reversible() {
         let discord = PlatformAccount::new(Platform::Discord, "", "77");
         common::say(&core, common::message(&slack, "hi")).await;
         common::say(&core, common::message(&discord, "hi")).await;
-        let reply = common::say(
-            &core,
-            common::command(&slack, &format!("admin link {slack} {discord}"), true),
-        )
-        .await;
-        assert!(
-            reply.to_lowercase().contains("linked"),
-            "{}: {reply}",
-            db.name
-        );
+        common::link_by_admin(&core, &slack, &discord).await;
         common::say(&core, common::command(&slack, "prefs set name Ana", false)).await;
         common::say(&core, common::message(&slack, "My cat is called Miso")).await;
         common::say(
@@ -299,7 +257,11 @@ async fn a_privacy_switch_applies_on_the_next_message_and_is_reversible() {
         common::say(&core, common::message(&discord, "what's my cat called?")).await;
         let prompt = recorder.take_last().unwrap();
         assert!(shows_slack(&prompt), "{}: shared by default", db.name);
-        assert!(prompt_text(&prompt).contains("miso"), "{}", db.name);
+        assert!(
+            prompt_text(&prompt).to_lowercase().contains("miso"),
+            "{}",
+            db.name
+        );
         assert_eq!(
             prompt.mood.as_ref().map(|m| m.label.as_str()),
             Some("sadness"),
@@ -332,7 +294,7 @@ async fn a_privacy_switch_applies_on_the_next_message_and_is_reversible() {
                         !shows_slack(&prompt),
                         "{}: off at once: {}",
                         db.name,
-                        prompt_text(&prompt)
+                        prompt_text(&prompt).to_lowercase()
                     );
                     assert!(prompt.history.iter().all(|turn| !turn.is_other_platform));
                 }

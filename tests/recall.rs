@@ -294,19 +294,7 @@ async fn linked_core(
         common::say(&core, common::message(account, "hello")).await;
     }
     for other in &accounts[1..] {
-        let reply = common::say(
-            &core,
-            common::command(
-                &accounts[0],
-                &format!("admin link {} {}", accounts[0], other),
-                true,
-            ),
-        )
-        .await;
-        assert!(
-            reply.to_lowercase().contains("linked"),
-            "admin link failed: {reply}"
-        );
+        common::link_by_admin(&core, &accounts[0], other).await;
     }
     (core, recorder)
 }

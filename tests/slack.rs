@@ -7,12 +7,12 @@
 mod common;
 
 use common::fake_slack::{Failure, FakeSlack, APP_TOKEN, BOT_TOKEN, BOT_USER, TEAM};
-use common::{say, settings_for, test_setups};
-use hmac::{Hmac, Mac};
+use common::metrics::{sample, scrape};
+use common::slack_signing::{sign, signature, signed_command, signed_event, Endpoint};
+use common::{link_code_in, say, settings_for, test_setups, unix_now};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 use serde_json::{json, Value};
-use sha2::Sha256;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 use whisperengine::app::Application;
 use whisperengine::config::Settings;
 use whisperengine::store::entities::{feedback, memory, platform_account, processed_event};
@@ -43,54 +43,27 @@ async fn start_host(
     (base, core)
 }
 
-fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
-
-/// `v0=` + hex HMAC-SHA256(secret, `v0:{timestamp}:{body}`), as Slack computes it.
-fn signature(secret: &str, timestamp: i64, body: &str) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
-    mac.update(format!("v0:{timestamp}:{body}").as_bytes());
-    format!("v0={}", hex::encode(mac.finalize().into_bytes()))
-}
-
-/// A request to the host; `signed` is (secret, timestamp) or `None` for no signature headers.
-fn request(
-    host: &str,
-    path: &str,
-    content_type: &str,
-    body: &str,
-    signed: Option<(&str, i64)>,
-) -> reqwest::RequestBuilder {
-    let mut request = reqwest::Client::new()
-        .post(format!("{host}{path}"))
-        .header("content-type", content_type)
-        .body(body.to_string());
-    if let Some((secret, timestamp)) = signed {
-        request = request
-            .header("x-slack-request-timestamp", timestamp.to_string())
-            .header("x-slack-signature", signature(secret, timestamp, body));
-    }
-    request
-}
-
+/// Posts `event` to the Events API endpoint, signed; returns the status.
 async fn post_event(host: &str, event: &Value) -> u16 {
-    let body = event.to_string();
-    request(
-        host,
-        "/slack/events",
-        "application/json",
-        &body,
-        Some((SIGNING_SECRET, now())),
-    )
-    .send()
-    .await
-    .unwrap()
-    .status()
-    .as_u16()
+    signed_event(host, SIGNING_SECRET, &event.to_string())
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// Posts `event` again the way Slack retries it after a slow answer (`X-Slack-Retry-Num: 1`,
+/// reason `http_timeout`), signed; returns the status.
+async fn post_event_retry(host: &str, event: &Value) -> u16 {
+    signed_event(host, SIGNING_SECRET, &event.to_string())
+        .header("x-slack-retry-num", "1")
+        .header("x-slack-retry-reason", "http_timeout")
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
 }
 
 /// The `event_callback` envelope Slack posts for `event`.
@@ -104,7 +77,7 @@ fn callback(event_id: &str, event: Value) -> Value {
         "authorizations": [{"enterprise_id": null, "team_id": TEAM, "user_id": BOT_USER, "is_bot": true, "is_enterprise_install": false}],
         "is_ext_shared_channel": false,
         "event_id": event_id,
-        "event_time": now(),
+        "event_time": unix_now(),
         "event_context": "4-eyJldCI6Im1lc3NhZ2UifQ"
     })
 }
@@ -155,19 +128,13 @@ async fn post_command(
     text: &str,
     trigger: &str,
 ) -> u16 {
-    let body = slash_form(fake, user, channel, text, trigger);
-    request(
-        host,
-        "/slack/commands",
-        "application/x-www-form-urlencoded",
-        &body,
-        Some((SIGNING_SECRET, now())),
-    )
-    .send()
-    .await
-    .unwrap()
-    .status()
-    .as_u16()
+    let form = slash_form(fake, user, channel, text, trigger);
+    signed_command(host, SIGNING_SECRET, &form)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
 }
 
 /// A `reaction_added` event: `user` reacted with `reaction` to a message `item_user` posted in the
@@ -226,13 +193,6 @@ fn text_of(call: &common::fake_slack::Call) -> String {
     call.params["text"].as_str().unwrap_or_default().to_string()
 }
 
-/// The code inside "Your link code is *ABCD-EF2345*" (mrkdwn bold).
-fn code_in(reply: &str) -> String {
-    let start = reply.find('*').expect("the reply shows a code") + 1;
-    let end = start + reply[start..].find('*').expect("closing *");
-    reply[start..end].to_string()
-}
-
 #[tokio::test]
 async fn a_signed_direct_message_gets_one_threaded_reply_and_retries_get_none() {
     for (db, settings) in test_setups().await {
@@ -259,21 +219,8 @@ async fn a_signed_direct_message_gets_one_threaded_reply_and_retries_get_none() 
         // Slack retries the same event id (after a slow answer, or with X-Slack-Retry-Num): both
         // are acknowledged, neither answered again.
         assert_eq!(post_event(&host, &event).await, 200);
-        let retry = event.to_string();
-        let status = request(
-            &host,
-            "/slack/events",
-            "application/json",
-            &retry,
-            Some((SIGNING_SECRET, now())),
-        )
-        .header("x-slack-retry-num", "1")
-        .header("x-slack-retry-reason", "http_timeout")
-        .send()
-        .await
-        .unwrap()
-        .status();
-        assert_eq!(status.as_u16(), 200);
+        let status = post_event_retry(&host, &event).await;
+        assert_eq!(status, 200);
         assert_eq!(
             fake.wait_for("chat.postMessage", 2).await.len(),
             1,
@@ -349,91 +296,70 @@ async fn forged_stale_and_unsigned_requests_are_refused_with_401_and_change_noth
     let tampered_event = event.replace("Hello there!", "Hello there?");
     let tampered_command = command.replace("link+start", "admin+audit");
     assert_ne!(tampered_command, command);
-    for (path, content_type, body, sent_body, signed) in [
+    let now = unix_now();
+    for (endpoint, body, sent_body, signed) in [
         (
-            "/slack/events",
-            "application/json",
+            Endpoint::Events,
             &event,
             &event,
-            Some(("wrong-secret", now())),
+            Some(("wrong-secret", now)),
         ),
         (
-            "/slack/events",
-            "application/json",
+            Endpoint::Events,
             &event,
             &tampered_event,
-            Some((SIGNING_SECRET, now())),
+            Some((SIGNING_SECRET, now)),
         ),
         (
-            "/slack/events",
-            "application/json",
+            Endpoint::Events,
             &event,
             &event,
-            Some((SIGNING_SECRET, now() - 600)),
+            Some((SIGNING_SECRET, now - 600)),
         ),
         (
-            "/slack/events",
-            "application/json",
+            Endpoint::Events,
             &event,
             &event,
-            Some((SIGNING_SECRET, now() + 600)),
+            Some((SIGNING_SECRET, now + 600)),
         ),
-        ("/slack/events", "application/json", &event, &event, None),
+        (Endpoint::Events, &event, &event, None),
         (
-            "/slack/commands",
-            "application/x-www-form-urlencoded",
+            Endpoint::Commands,
             &command,
             &command,
-            Some(("wrong-secret", now())),
+            Some(("wrong-secret", now)),
         ),
         (
-            "/slack/commands",
-            "application/x-www-form-urlencoded",
+            Endpoint::Commands,
             &command,
             &tampered_command,
-            Some((SIGNING_SECRET, now())),
+            Some((SIGNING_SECRET, now)),
         ),
         (
-            "/slack/commands",
-            "application/x-www-form-urlencoded",
+            Endpoint::Commands,
             &command,
             &command,
-            Some((SIGNING_SECRET, now() - 301)),
+            Some((SIGNING_SECRET, now - 301)),
         ),
-        (
-            "/slack/commands",
-            "application/x-www-form-urlencoded",
-            &command,
-            &command,
-            None,
-        ),
+        (Endpoint::Commands, &command, &command, None),
     ] {
         // Sign `body`, send `sent_body` (different when the body was modified in transit).
-        let mut builder = reqwest::Client::new()
-            .post(format!("{host}{path}"))
-            .header("content-type", content_type)
-            .body(sent_body.clone());
+        let mut request = endpoint.post(&host, sent_body);
         if let Some((secret, timestamp)) = signed {
-            builder = builder
-                .header("x-slack-request-timestamp", timestamp.to_string())
-                .header("x-slack-signature", signature(secret, timestamp, body));
+            request = sign(request, secret, timestamp, body);
         }
-        let status = builder.send().await.unwrap().status().as_u16();
+        let status = request.send().await.unwrap().status().as_u16();
         assert_eq!(
             status,
             401,
-            "{path} {signed:?} modified={}",
+            "{endpoint:?} {signed:?} modified={}",
             body != sent_body
         );
     }
     // A signature without its timestamp header is as good as none.
-    let status = reqwest::Client::new()
-        .post(format!("{host}/slack/events"))
-        .header(
-            "x-slack-signature",
-            signature(SIGNING_SECRET, now(), &event),
-        )
-        .body(event.clone())
+    let status = Endpoint::Events
+        .post(&host, &event)
+        .header("x-slack-signature", signature(SIGNING_SECRET, now, &event))
         .send()
         .await
         .unwrap()
@@ -455,17 +381,16 @@ async fn forged_stale_and_unsigned_requests_are_refused_with_401_and_change_noth
         0
     );
 
-    let metrics = reqwest::get(format!("{host}/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = scrape(&host).await;
     for reason in ["bad_signature", "stale_timestamp", "missing_signature"] {
+        let label = format!("reason=\"{reason}\"");
         assert!(
-            metrics.lines().any(|line| line
-                .starts_with("whisperengine_slack_requests_rejected_total")
-                && line.contains(&format!("reason=\"{reason}\""))),
+            sample(
+                &metrics,
+                "whisperengine_slack_requests_rejected_total",
+                &[&label]
+            )
+            .is_some(),
             "metric for {reason} in:\n{metrics}"
         );
     }
@@ -482,22 +407,13 @@ async fn url_verification_is_answered_only_when_signed() {
         "type": "url_verification"
     })
     .to_string();
-    let unsigned = request(&host, "/slack/events", "application/json", &body, None)
+    let unsigned = Endpoint::Events.post(&host, &body).send().await.unwrap();
+    assert_eq!(unsigned.status().as_u16(), 401);
+    assert!(!unsigned.text().await.unwrap().contains("3eZbrw1a"));
+    let signed = signed_event(&host, SIGNING_SECRET, &body)
         .send()
         .await
         .unwrap();
-    assert_eq!(unsigned.status().as_u16(), 401);
-    assert!(!unsigned.text().await.unwrap().contains("3eZbrw1a"));
-    let signed = request(
-        &host,
-        "/slack/events",
-        "application/json",
-        &body,
-        Some((SIGNING_SECRET, now())),
-    )
-    .send()
-    .await
-    .unwrap();
     assert_eq!(signed.status().as_u16(), 200);
     let answer: Value = signed.json().await.unwrap();
     assert_eq!(
@@ -511,44 +427,20 @@ async fn malformed_bodies_get_400_and_oversized_bodies_413_without_a_reply() {
     let db = common::fresh_sqlite();
     let fake = FakeSlack::start().await;
     let (host, _core) = start_host(&fake, settings_for(&db, false)).await;
-    let signed = |path: &'static str, content_type: &'static str, body: String| {
-        request(
-            &host,
-            path,
-            content_type,
-            &body,
-            Some((SIGNING_SECRET, now())),
-        )
-    };
-    for (path, content_type, body) in [
-        (
-            "/slack/events",
-            "application/json",
-            "{\"type\": \"event_callback\", ".to_string(),
-        ),
-        (
-            "/slack/events",
-            "application/json",
-            "{\"type\": \"something_else\"}".to_string(),
-        ),
-        ("/slack/events", "application/json", "[]".to_string()),
-        (
-            "/slack/commands",
-            "application/x-www-form-urlencoded",
-            "team_id=T1&text=link".to_string(),
-        ),
-        (
-            "/slack/commands",
-            "application/x-www-form-urlencoded",
-            "%%%".to_string(),
-        ),
+    for (endpoint, body) in [
+        (Endpoint::Events, "{\"type\": \"event_callback\", "),
+        (Endpoint::Events, "{\"type\": \"something_else\"}"),
+        (Endpoint::Events, "[]"),
+        (Endpoint::Commands, "team_id=T1&text=link"),
+        (Endpoint::Commands, "%%%"),
     ] {
-        let status = signed(path, content_type, body.clone())
+        let status = endpoint
+            .signed(&host, SIGNING_SECRET, body)
             .send()
             .await
             .unwrap()
             .status();
-        assert_eq!(status.as_u16(), 400, "{path} {body}");
+        assert_eq!(status.as_u16(), 400, "{endpoint:?} {body}");
     }
     let huge = dm(
         "Ev0HUGE001",
@@ -557,7 +449,7 @@ async fn malformed_bodies_get_400_and_oversized_bodies_413_without_a_reply() {
         &"a".repeat(200 * 1024),
     )
     .to_string();
-    let status = signed("/slack/events", "application/json", huge)
+    let status = signed_event(&host, SIGNING_SECRET, &huge)
         .send()
         .await
         .unwrap()
@@ -589,7 +481,7 @@ async fn a_code_from_a_slack_command_redeemed_locally_brings_local_memory_into_s
             db.name
         );
         assert_eq!(answers[0].params["channel"], DM_CHANNEL);
-        let code = code_in(&text_of(&answers[0]));
+        let code = link_code_in(&text_of(&answers[0]), "*");
         assert!(
             fake.delivered("chat.postMessage").is_empty(),
             "{}: nothing public",
@@ -813,21 +705,8 @@ async fn thumbs_on_the_companions_replies_are_silent_feedback_recorded_once_per_
             "{}",
             db.name
         );
-        let retry = thumbs_down.to_string();
-        let status = request(
-            &host,
-            "/slack/events",
-            "application/json",
-            &retry,
-            Some((SIGNING_SECRET, now())),
-        )
-        .header("x-slack-retry-num", "1")
-        .header("x-slack-retry-reason", "http_timeout")
-        .send()
-        .await
-        .unwrap()
-        .status();
-        assert_eq!(status.as_u16(), 200, "{}", db.name);
+        let status = post_event_retry(&host, &thumbs_down).await;
+        assert_eq!(status, 200, "{}", db.name);
         assert_eq!(post_event(&host, &thumbs_down).await, 200, "{}", db.name);
         // A later, new 👍 marks the point by which the retries were handled too.
         let again = reaction("Ev0FBUP002", ANA, "thumbsup", BOT_USER, reply_ts);
@@ -928,17 +807,14 @@ async fn web_api_errors_are_retried_or_reported_and_the_connector_keeps_working(
         2,
         "the connector still answers"
     );
-    let metrics = reqwest::get(format!("{host}/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = scrape(&host).await;
     assert!(
-        metrics.lines().any(
-            |line| line.starts_with("whisperengine_slack_api_errors_total")
-                && line.contains("code=\"channel_not_found\"")
-        ),
+        sample(
+            &metrics,
+            "whisperengine_slack_api_errors_total",
+            &["code=\"channel_not_found\""]
+        )
+        .is_some(),
         "{metrics}"
     );
 }
@@ -1175,8 +1051,7 @@ async fn a_code_typed_in_a_slack_dm_links_the_account_like_the_slash_command() {
     let desktop = PlatformAccount::new(Platform::Desktop, "", "alice");
     say(&core, common::message(&desktop, "I live in Porto")).await;
     let issued = say(&core, common::command(&desktop, "link start", false)).await;
-    let start = issued.find("**").unwrap() + 2;
-    let code = &issued[start..start + issued[start..].find("**").unwrap()];
+    let code = link_code_in(&issued, "**");
 
     let typed = dm(
         "Ev0TYPED01",

@@ -30,12 +30,7 @@ async fn linked_core(
     let mut core = common::core_for(settings).await;
     let recorder = Recorder::install(&mut core);
     let (slack, discord) = accounts(person);
-    let reply = say(
-        &core,
-        command(&slack, &format!("admin link {slack} {discord}"), true),
-    )
-    .await;
-    assert!(!reply.is_empty());
+    common::link_by_admin(&core, &slack, &discord).await;
     (core, recorder)
 }
 

@@ -6,207 +6,26 @@
 
 mod common;
 
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, Uri};
-use axum::routing::{get, post};
-use axum::{Json, Router};
-use common::{core_for, say, settings_for, test_setups, TestDb};
-use jsonwebtoken::jwk::Jwk;
+use axum::http::StatusCode;
+use common::fake_teams::{
+    claims, sign, unix_now, valid_token, FakeBotFramework, Options, APP_ID, APP_PASSWORD, KID,
+    SIGNING_KEY,
+};
+use common::metrics::{sample, scrape};
+use common::{core_for, link_code_in, say, settings_for, test_setups, TestDb};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{json, Value};
-use std::collections::HashMap;
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 use whisperengine::app::Application;
 use whisperengine::config::Settings;
 use whisperengine_contract::{Platform, PlatformAccount};
 
-const APP_ID: &str = "00000000-aaaa-bbbb-cccc-000000000001";
-const APP_PASSWORD: &str = "test-client-secret";
 const TENANT: &str = "tenant-0001";
-const KID: &str = "test-key-1";
 const BOT_ID: &str = "28:00000000-aaaa-bbbb-cccc-000000000001";
 const ADMIN_AAD: &str = "aad-admin";
-const SIGNING_KEY: &[u8] = include_bytes!("../adapters/teams/tests/keys/bot_framework.der");
 const SIGNING_PUBLIC_PEM: &[u8] =
     include_bytes!("../adapters/teams/tests/keys/bot_framework.pub.pem");
 const ATTACKER_KEY: &[u8] = include_bytes!("../adapters/teams/tests/keys/attacker.der");
-
-/// A request the fake connector received.
-#[derive(Debug, Clone)]
-struct Sent {
-    path: String,
-    authorization: String,
-    body: Value,
-}
-
-#[derive(Default)]
-struct FakeState {
-    base: String,
-    sent: Vec<Sent>,
-    token_requests: Vec<HashMap<String, String>>,
-    /// Answer 401 to this many connector requests first (to test the token refresh).
-    refuse_next: usize,
-}
-
-/// The fake Bot Framework: token service, OpenID metadata + JWKS, connector.
-struct FakeBotFramework {
-    address: SocketAddr,
-    state: Arc<Mutex<FakeState>>,
-}
-
-impl FakeBotFramework {
-    async fn start() -> FakeBotFramework {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let address = listener.local_addr().unwrap();
-        let state = Arc::new(Mutex::new(FakeState {
-            base: format!("http://{address}"),
-            ..FakeState::default()
-        }));
-        let app = Router::new()
-            .route("/openid", get(openid))
-            .route("/jwks", get(jwks))
-            .route("/token", post(token))
-            .route("/v3/{*rest}", post(connector))
-            .with_state(state.clone());
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        FakeBotFramework { address, state }
-    }
-
-    /// The service URL activities carry (with the trailing `/` real traffic has).
-    fn service_url(&self) -> String {
-        format!("http://{}/", self.address)
-    }
-
-    fn sent(&self) -> Vec<Sent> {
-        self.state.lock().unwrap().sent.clone()
-    }
-
-    /// Messages (not typing indicators) the bot sent.
-    fn messages(&self) -> Vec<Sent> {
-        self.sent()
-            .into_iter()
-            .filter(|sent| sent.body["type"] == "message")
-            .collect()
-    }
-
-    /// Waits until `count` messages arrived (or 10 s), then a little longer to catch extras.
-    async fn wait_for_messages(&self, count: usize) -> Vec<Sent> {
-        for _ in 0..200 {
-            if self.messages().len() >= count {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        self.messages()
-    }
-}
-
-async fn openid(State(state): State<Arc<Mutex<FakeState>>>) -> Json<Value> {
-    let base = state.lock().unwrap().base.clone();
-    Json(json!({
-        "issuer": "https://api.botframework.com",
-        "authorization_endpoint": "https://invalid.botframework.com",
-        "jwks_uri": format!("{base}/jwks"),
-        "id_token_signing_alg_values_supported": ["RS256"],
-        "token_endpoint_auth_methods_supported": ["private_key_jwt"]
-    }))
-}
-
-async fn jwks() -> Json<Value> {
-    let mut jwk =
-        Jwk::from_encoding_key(&EncodingKey::from_rsa_der(SIGNING_KEY), Algorithm::RS256).unwrap();
-    jwk.common.key_id = Some(KID.to_string());
-    let mut key = serde_json::to_value(jwk).unwrap();
-    key["use"] = json!("sig");
-    key["endorsements"] = json!(["msteams", "emulator"]);
-    Json(json!({ "keys": [key] }))
-}
-
-async fn token(
-    State(state): State<Arc<Mutex<FakeState>>>,
-    body: String,
-) -> (StatusCode, Json<Value>) {
-    let form: HashMap<String, String> = url::form_urlencoded::parse(body.as_bytes())
-        .into_owned()
-        .collect();
-    let mut state = state.lock().unwrap();
-    state.token_requests.push(form.clone());
-    let is_valid = form.get("grant_type").map(String::as_str) == Some("client_credentials")
-        && form.get("client_id").map(String::as_str) == Some(APP_ID)
-        && form.get("client_secret").map(String::as_str) == Some(APP_PASSWORD)
-        && form.get("scope").map(String::as_str) == Some("https://api.botframework.com/.default");
-    if !is_valid {
-        return (
-            StatusCode::UNAUTHORIZED,
-            Json(json!({"error": "invalid_client"})),
-        );
-    }
-    let number = state.token_requests.len();
-    (
-        StatusCode::OK,
-        Json(json!({
-            "token_type": "Bearer",
-            "expires_in": 3599,
-            "ext_expires_in": 3599,
-            "access_token": format!("fake-access-token-{number}")
-        })),
-    )
-}
-
-async fn connector(
-    State(state): State<Arc<Mutex<FakeState>>>,
-    uri: Uri,
-    headers: HeaderMap,
-    Json(body): Json<Value>,
-) -> (StatusCode, Json<Value>) {
-    let mut state = state.lock().unwrap();
-    if state.refuse_next > 0 {
-        state.refuse_next -= 1;
-        return (StatusCode::UNAUTHORIZED, Json(json!({})));
-    }
-    let authorization = headers
-        .get("authorization")
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or_default()
-        .to_string();
-    state.sent.push(Sent {
-        path: uri.path().to_string(),
-        authorization,
-        body,
-    });
-    (StatusCode::OK, Json(json!({ "id": "reply-id" })))
-}
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
-
-/// Claims of a valid Bot Framework token for an activity from `service_url`.
-fn claims(service_url: &str) -> Value {
-    json!({
-        "iss": "https://api.botframework.com",
-        "aud": APP_ID,
-        "exp": now() + 3600,
-        "nbf": now() - 10,
-        "serviceurl": service_url,
-    })
-}
-
-fn sign(claims: &Value, key: &[u8], kid: &str) -> String {
-    let mut header = Header::new(Algorithm::RS256);
-    header.kid = Some(kid.to_string());
-    jsonwebtoken::encode(&header, claims, &EncodingKey::from_rsa_der(key)).unwrap()
-}
-
-fn valid_token(service_url: &str) -> String {
-    sign(&claims(service_url), SIGNING_KEY, KID)
-}
 
 /// A Teams message activity from the person with AAD object id `aad`.
 fn message_activity(
@@ -252,8 +71,8 @@ async fn start_host(
     settings.microsoft_app_id = Some(APP_ID.to_string());
     settings.microsoft_app_password = Some(APP_PASSWORD.to_string().into());
     settings.teams_admin_ids = vec![ADMIN_AAD.to_string()];
-    settings.teams_openid_metadata_url = format!("http://{}/openid", fake.address).parse().unwrap();
-    settings.teams_token_url = format!("http://{}/token", fake.address).parse().unwrap();
+    settings.teams_openid_metadata_url = fake.openid_url().parse().unwrap();
+    settings.teams_token_url = fake.token_url().parse().unwrap();
     let application = Application::build(settings).await.expect("the host builds");
     let base = format!("http://{}", application.address());
     let core = application.core.clone();
@@ -270,13 +89,6 @@ async fn post_activity(host: &str, token: Option<&str>, activity: &Value) -> Sta
     }
     let status = request.send().await.unwrap().status();
     StatusCode::from_u16(status.as_u16()).unwrap()
-}
-
-/// The code inside "Your link code is **ABCD-EF2345**".
-fn code_in(reply: &str) -> String {
-    let start = reply.find("**").expect("the reply shows a code") + 2;
-    let end = start + reply[start..].find("**").expect("closing **");
-    reply[start..end].to_string()
 }
 
 fn sqlite_only() -> TestDb {
@@ -320,7 +132,7 @@ async fn a_valid_activity_gets_exactly_one_reply_with_the_token_from_the_token_e
             StatusCode::OK
         );
         assert_eq!(fake.wait_for_messages(2).await.len(), 1, "{}", db.name);
-        let tokens = fake.state.lock().unwrap().token_requests.len();
+        let tokens = fake.token_requests();
         assert_eq!(tokens, 1, "{}: the token is cached", db.name);
         db.cleanup().await;
     }
@@ -380,11 +192,19 @@ async fn forged_tokens_are_refused_with_401_and_nothing_is_sent() {
         ),
         (
             "expired beyond the clock skew",
-            Some(sign(&with("exp", json!(now() - 400)), SIGNING_KEY, KID)),
+            Some(sign(
+                &with("exp", json!(unix_now() - 400)),
+                SIGNING_KEY,
+                KID,
+            )),
         ),
         (
             "not yet valid beyond the clock skew",
-            Some(sign(&with("nbf", json!(now() + 400)), SIGNING_KEY, KID)),
+            Some(sign(
+                &with("nbf", json!(unix_now() + 400)),
+                SIGNING_KEY,
+                KID,
+            )),
         ),
         (
             "serviceurl claim differs from the activity",
@@ -417,14 +237,9 @@ async fn forged_tokens_are_refused_with_401_and_nothing_is_sent() {
         "nothing reached the connector: {:?}",
         fake.sent()
     );
-    assert!(fake.state.lock().unwrap().token_requests.is_empty());
+    assert!(fake.token_requests() == 0);
 
-    let metrics = reqwest::get(format!("{host}/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = scrape(&host).await;
     for reason in [
         "signature",
         "unknown_kid",
@@ -436,14 +251,46 @@ async fn forged_tokens_are_refused_with_401_and_nothing_is_sent() {
         "service_url",
         "missing_token",
     ] {
+        let label = format!("reason=\"{reason}\"");
         assert!(
-            metrics.lines().any(
-                |line| line.starts_with("whisperengine_teams_auth_rejected_total")
-                    && line.contains(&format!("reason=\"{reason}\""))
-            ),
+            sample(
+                &metrics,
+                "whisperengine_teams_auth_rejected_total",
+                &[&label]
+            )
+            .is_some(),
             "metric for {reason} in:\n{metrics}"
         );
     }
+}
+
+#[tokio::test]
+async fn a_key_not_endorsed_for_the_activitys_channel_is_refused_with_401() {
+    let db = sqlite_only();
+    let fake = FakeBotFramework::start_with(Options {
+        endorsements: vec!["emulator".into()],
+    })
+    .await;
+    let (host, _core) = start_host(&fake, settings_for(&db, false)).await;
+    let token = valid_token(&fake.service_url());
+    let activity = personal(&fake, "1700000000003", "aad-ana", "Hello");
+    assert_eq!(
+        post_activity(&host, Some(&token), &activity).await,
+        StatusCode::UNAUTHORIZED,
+        "an msteams activity signed with a key endorsed only for the emulator"
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(fake.sent().is_empty(), "{:?}", fake.sent());
+    let metrics = scrape(&host).await;
+    assert!(
+        sample(
+            &metrics,
+            "whisperengine_teams_auth_rejected_total",
+            &["reason=\"endorsement\""]
+        )
+        .is_some(),
+        "{metrics}"
+    );
 }
 
 #[tokio::test]
@@ -487,7 +334,7 @@ async fn a_code_from_teams_redeemed_on_slack_brings_slack_memory_into_teams_repl
         );
         let messages = fake.wait_for_messages(1).await;
         let text = messages[0].body["text"].as_str().unwrap().to_string();
-        let code = code_in(&text);
+        let code = link_code_in(&text, "**");
         let linked = say(
             &core,
             common::command(&slack, &format!("link {code}"), false),
@@ -738,7 +585,7 @@ async fn a_refused_bot_token_is_replaced_once_and_the_reply_still_arrives() {
         "help",
         json!([]),
     );
-    fake.state.lock().unwrap().refuse_next = 1;
+    fake.refuse_next(1);
     assert_eq!(
         post_activity(&host, Some(&token), &help).await,
         StatusCode::OK
@@ -746,7 +593,7 @@ async fn a_refused_bot_token_is_replaced_once_and_the_reply_still_arrives() {
     let messages = fake.wait_for_messages(1).await;
     assert_eq!(messages.len(), 1, "{messages:?}");
     assert_eq!(messages[0].authorization, "Bearer fake-access-token-2");
-    assert_eq!(fake.state.lock().unwrap().token_requests.len(), 2);
+    assert_eq!(fake.token_requests(), 2);
 }
 
 #[tokio::test]
@@ -772,7 +619,7 @@ async fn doctor_checks_the_teams_credentials_with_a_token_request() {
     let mut settings = settings_for(&db, false);
     settings.microsoft_app_id = Some(APP_ID.to_string());
     settings.microsoft_app_password = Some(APP_PASSWORD.to_string().into());
-    settings.teams_token_url = format!("http://{}/token", fake.address).parse().unwrap();
+    settings.teams_token_url = fake.token_url().parse().unwrap();
     let teams_row = |report: Vec<whisperengine::doctor::Check>| {
         report
             .into_iter()
@@ -786,7 +633,7 @@ async fn doctor_checks_the_teams_credentials_with_a_token_request() {
         "{}",
         good.detail
     );
-    assert_eq!(fake.state.lock().unwrap().token_requests.len(), 1);
+    assert_eq!(fake.token_requests(), 1);
 
     settings.microsoft_app_password = Some("wrong-secret".to_string().into());
     let bad = teams_row(whisperengine::doctor::checks(&settings).await);

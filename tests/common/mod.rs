@@ -23,7 +23,11 @@
 #![allow(dead_code)] // each test binary uses its own subset of these helpers
 
 pub mod fake_slack;
+pub mod fake_teams;
 pub mod host;
+pub mod metrics;
+pub mod place;
+pub mod slack_signing;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -125,12 +129,17 @@ pub fn redis_url() -> Option<String> {
     non_empty_env("TEST_REDIS_URL")
 }
 
-/// A prefix no other test (or earlier run) uses, e.g. for Redis keys: `t_<unix seconds>_<random>`.
-pub fn unique_prefix() -> String {
-    let seconds = SystemTime::now()
+/// Seconds since the Unix epoch, now (token lifetimes, Slack request timestamps).
+pub fn unix_now() -> u64 {
+    SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default()
-        .as_secs();
+        .as_secs()
+}
+
+/// A prefix no other test (or earlier run) uses, e.g. for Redis keys: `t_<unix seconds>_<random>`.
+pub fn unique_prefix() -> String {
+    let seconds = unix_now();
     format!("{SCHEMA_PREFIX}{seconds}_{:016x}", rand::random::<u64>())
 }
 
@@ -183,10 +192,7 @@ async fn sweep_old_schemas(admin: &DatabaseConnection) {
     if SWEPT.swap(true, Ordering::SeqCst) {
         return;
     }
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs();
+    let now = unix_now();
     let rows = admin
         .query_all_raw(Statement::from_string(
             admin.get_database_backend(),
@@ -308,6 +314,62 @@ pub fn command(
     })
 }
 
+/// The link code in a `link start` reply: the text between its first two `bold` markers (`"**"`
+/// in markdown, `"*"` in Slack mrkdwn), e.g. `ABCD-EF2345` in "Your link code is **ABCD-EF2345**".
+pub fn link_code_in(reply: &str, bold: &str) -> String {
+    let start = reply
+        .find(bold)
+        .unwrap_or_else(|| panic!("the reply shows a code: {reply}"))
+        + bold.len();
+    let end = start
+        + reply[start..]
+            .find(bold)
+            .unwrap_or_else(|| panic!("the code's closing {bold}: {reply}"));
+    reply[start..end].to_string()
+}
+
+/// How many memory rows (the person's turns and the companion's) `core`'s store holds.
+pub async fn memory_rows(core: &whisperengine::core::Core) -> u64 {
+    use sea_orm::{EntityTrait, PaginatorTrait};
+    whisperengine::store::entities::memory::Entity::find()
+        .count(&core.store.db)
+        .await
+        .unwrap_or_else(|error| panic!("cannot count memory rows: {error}"))
+}
+
+/// Links `first` and `second` with `admin link` (sent by `first`, as an admin); panics unless the
+/// reply says they are linked.
+pub async fn link_by_admin(
+    core: &whisperengine::core::Core,
+    first: &whisperengine_contract::PlatformAccount,
+    second: &whisperengine_contract::PlatformAccount,
+) {
+    let reply = say(
+        core,
+        command(first, &format!("admin link {first} {second}"), true),
+    )
+    .await;
+    assert!(
+        reply.to_lowercase().contains("linked"),
+        "{:?}: admin link {first} {second}: {reply}",
+        core.store.backend()
+    );
+}
+
+/// The content of every memory row `core`'s store holds, oldest first.
+pub async fn memory_contents(core: &whisperengine::core::Core) -> Vec<String> {
+    use sea_orm::{EntityTrait, QueryOrder};
+    use whisperengine::store::entities::memory;
+    memory::Entity::find()
+        .order_by_asc(memory::Column::Id)
+        .all(&core.store.db)
+        .await
+        .unwrap_or_else(|error| panic!("cannot read memory rows: {error}"))
+        .into_iter()
+        .map(|row| row.content)
+        .collect()
+}
+
 /// Sends an event and returns the reply text ("" for no reply).
 pub async fn say(
     core: &whisperengine::core::Core,
@@ -326,6 +388,17 @@ pub async fn say(
         whisperengine_contract::HandlerOutcome::Reply(reply) => reply.text,
         _ => String::new(),
     }
+}
+
+/// Everything a prompt sends the LLM (system prompt, history, memories, the message), one message
+/// a line.
+pub fn prompt_text(prompt: &whisperengine::llm::Prompt) -> String {
+    prompt
+        .to_chat_messages()
+        .iter()
+        .map(|message| message.content.clone())
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// A responder that records every prompt the core builds and answers like the offline responder
