@@ -21,11 +21,9 @@ use common::fake_slack::{FakeSlack, BOT_TOKEN, BOT_USER, TEAM};
 use common::fake_teams::{
     start_bot_framework, unix_now, valid_token as teams_token, APP_ID, APP_PASSWORD,
 };
-use hmac::{Hmac, Mac};
 use processes::{free_port, tail, Host, Postgres, Redis};
 use sea_orm::{ConnectionTrait, Database, Statement};
 use serde_json::{json, Value};
-use sha2::Sha256;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -80,12 +78,6 @@ impl Kind {
 /// The tag a message carries in its text, so its stored row can be found.
 fn tag(kind: Kind, index: usize) -> String {
     format!("faulttag{}x{index}", kind.letter())
-}
-
-fn slack_signature(timestamp: u64, body: &str) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(SIGNING_SECRET.as_bytes()).unwrap();
-    mac.update(format!("v0:{timestamp}:{body}").as_bytes());
-    format!("v0={}", hex::encode(mac.finalize().into_bytes()))
 }
 
 fn slack_ts(index: usize) -> String {
@@ -154,7 +146,10 @@ async fn send_until_acknowledged(
                     .post(format!("{host}/slack/events"))
                     .header("content-type", "application/json")
                     .header("x-slack-request-timestamp", now.to_string())
-                    .header("x-slack-signature", slack_signature(now, &slack_body))
+                    .header(
+                        "x-slack-signature",
+                        common::slack_signing::signature(SIGNING_SECRET, now, &slack_body),
+                    )
                     .body(slack_body.clone())
             }
             Kind::Teams => client

@@ -12,14 +12,13 @@ mod common;
 use axum::routing::post;
 use common::fake_slack::{FakeSlack, BOT_TOKEN, BOT_USER, TEAM};
 use common::host::HostProcess;
+use common::slack_signing::signed_event;
 use common::{test_setups, TestDb};
-use hmac::{Hmac, Mac};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
     Set,
 };
 use serde_json::{json, Value};
-use sha2::Sha256;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use whisperengine::app::Application;
 use whisperengine::config::Settings;
@@ -276,22 +275,6 @@ async fn events_a_stopped_process_left_are_taken_over_answered_once_or_set_aside
     }
 }
 
-/// `v0=` + hex HMAC-SHA256(secret, `v0:{timestamp}:{body}`), as Slack computes it.
-fn signed_event(client: &reqwest::Client, host: &str, body: &str) -> reqwest::RequestBuilder {
-    let timestamp = (now_ms() / 1000).to_string();
-    let mut mac = Hmac::<Sha256>::new_from_slice(SIGNING_SECRET.as_bytes()).unwrap();
-    mac.update(format!("v0:{timestamp}:{body}").as_bytes());
-    client
-        .post(format!("http://{host}/slack/events"))
-        .header("content-type", "application/json")
-        .header("x-slack-request-timestamp", timestamp)
-        .header(
-            "x-slack-signature",
-            format!("v0={}", hex::encode(mac.finalize().into_bytes())),
-        )
-        .body(body.to_string())
-}
-
 /// A chat-completions endpoint that answers after `delay`.
 async fn slow_language_model(delay: Duration) -> String {
     let app = axum::Router::new().route(
@@ -339,7 +322,6 @@ async fn a_message_acknowledged_by_a_process_stopped_mid_reply_is_answered_by_th
         let fake = FakeSlack::start().await;
         fake.add_user(ANA, "Ana", false);
         let conn = db.connect_migrated().await;
-        let client = reqwest::Client::new();
         let text = "My brother Teo starts his new job on Monday";
 
         let mut env = host_env(&db, &fake);
@@ -350,7 +332,8 @@ async fn a_message_acknowledged_by_a_process_stopped_mid_reply_is_answered_by_th
         env.push(("LLM_TIMEOUT", "30".to_string()));
         let mut first = HostProcess::spawn(&env);
         let body = dm("EvSTOPPED1", text).to_string();
-        let answer = signed_event(&client, &first.address, &body)
+        let host = format!("http://{}", first.address);
+        let answer = signed_event(&host, SIGNING_SECRET, &body)
             .send()
             .await
             .unwrap();
