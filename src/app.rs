@@ -86,6 +86,19 @@ impl ReadinessProbe for StoreReadiness {
             .await
             .unwrap_or_else(|_| Err("database unreachable: no answer within 2 s".into()))
     }
+
+    async fn degraded(&self) -> Vec<String> {
+        let redis = tokio::time::timeout(READINESS_TIMEOUT, self.0.check_redis())
+            .await
+            .unwrap_or_else(|_| Err("redis unreachable: no answer within 2 s".into()));
+        redis
+            .err()
+            .map(|reason| {
+                format!("{reason} (other processes see changes through the SQL change feed)")
+            })
+            .into_iter()
+            .collect()
+    }
 }
 
 /// The running host: its core, its bound HTTP listener and the connectors that run as tasks.

@@ -349,6 +349,20 @@ async fn no_acknowledged_message_is_lost_or_doubled_while_redis_postgres_and_the
     // (1) Redis killed (its data gone) and started again.
     wait_until_acked(15).await;
     redis.kill();
+    // Redis only costs speed: the host stays ready and says it is degraded.
+    let readiness = client
+        .get(format!("{host_url}/readyz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(readiness.status(), 200, "ready without Redis");
+    let readiness: serde_json::Value = readiness.json().await.unwrap();
+    assert!(
+        readiness["degraded"][0]
+            .as_str()
+            .is_some_and(|reason| reason.contains("redis")),
+        "{readiness}"
+    );
     tokio::time::sleep(Duration::from_secs(2)).await;
     let redis = Redis::start(redis_port);
     println!("redis killed and restarted at {} acknowledged", acked());

@@ -15,10 +15,19 @@ pub async fn healthz() -> &'static str {
     "ok"
 }
 
-/// `GET /readyz`: 200 `{"status":"ready"}` when the readiness probe passes, else 503 with the reason.
+/// `GET /readyz`: 200 `{"status":"ready"}` when the readiness probe passes (with `degraded`
+/// listing what works less well, if anything), else 503 with the reason.
 pub async fn readyz(State(state): State<HttpState>) -> Response {
     match state.readiness.check().await {
-        Ok(()) => Json(serde_json::json!({ "status": "ready" })).into_response(),
+        Ok(()) => {
+            let degraded = state.readiness.degraded().await;
+            if degraded.is_empty() {
+                Json(serde_json::json!({ "status": "ready" })).into_response()
+            } else {
+                tracing::warn!(?degraded, "ready, degraded");
+                Json(serde_json::json!({ "status": "ready", "degraded": degraded })).into_response()
+            }
+        }
         Err(reason) => {
             tracing::warn!(%reason, "not ready");
             (

@@ -31,6 +31,12 @@ pub trait ReadinessProbe: Send + Sync {
     /// `Ok(())` when ready, else `Err(reason)`; the reason is shown to whoever asks `/readyz`, so it
     /// must not contain secrets (no connection strings).
     async fn check(&self) -> Result<(), String>;
+
+    /// What works less well while the host stays ready (a dependency that only costs speed is
+    /// away); shown by `/readyz` under `degraded`. Nothing by default.
+    async fn degraded(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// Everything the HTTP routes need, shared by every request.

@@ -193,7 +193,9 @@ impl Store {
         Ok(Migrator::get_pending_migrations(&self.db).await?.len())
     }
 
-    /// Database reachable and migrated; Redis answering when configured.
+    /// Database reachable and migrated. Redis is not required: without it the host still answers
+    /// correctly (duplicate checks go to SQL, other processes learn changes from the SQL change
+    /// feed), so its absence is reported by [`Store::check_redis`] as a degradation instead.
     pub async fn check_ready(&self) -> std::result::Result<(), String> {
         self.db
             .ping()
@@ -206,13 +208,18 @@ impl Store {
         if pending > 0 {
             return Err(format!("{pending} migration(s) pending"));
         }
-        if let Some(cache) = &self.cache {
-            cache
+        Ok(())
+    }
+
+    /// `Err(reason)` when Redis is configured and does not answer.
+    pub async fn check_redis(&self) -> std::result::Result<(), String> {
+        match &self.cache {
+            Some(cache) => cache
                 .ping()
                 .await
-                .map_err(|error| format!("redis unreachable: {error}"))?;
+                .map_err(|error| format!("redis unreachable: {error}")),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     pub fn backend(&self) -> DbBackend {
