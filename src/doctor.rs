@@ -56,9 +56,13 @@ pub async fn checks(settings: &Settings) -> Vec<Check> {
     );
     let mut options = app::store_options(settings);
     options.redis_url = None;
+    let mut inbox = None;
     report.push(match Store::connect(&options).await {
         Ok(store) => match store.pending_migrations().await {
-            Ok(0) => check("database", Status::Ok, settings.database_display()),
+            Ok(0) => {
+                inbox = Some(inbox_check(&store).await);
+                check("database", Status::Ok, settings.database_display())
+            }
             Ok(pending) => check(
                 "database",
                 Status::Failing,
@@ -68,6 +72,7 @@ pub async fn checks(settings: &Settings) -> Vec<Check> {
         },
         Err(error) => check("database", Status::Failing, error.to_string()),
     });
+    report.extend(inbox);
     report.push(match &settings.redis_url {
         None => check(
             "redis",
@@ -131,6 +136,30 @@ pub async fn checks(settings: &Settings) -> Vec<Check> {
         });
     }
     report
+}
+
+/// Acknowledged Slack/Teams events waiting in the inbox, and those set aside (they will not be
+/// answered: the log says why). Failing while any is set aside.
+async fn inbox_check(store: &Store) -> Check {
+    use crate::store::entities::inbox_event;
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+    let count = |parked: bool| {
+        inbox_event::Entity::find()
+            .filter(inbox_event::Column::Parked.eq(parked))
+            .count(&store.db)
+    };
+    match (count(false).await, count(true).await) {
+        (Ok(waiting), Ok(0)) => check("inbox", Status::Ok, format!("{waiting} event(s) waiting")),
+        (Ok(waiting), Ok(parked)) => check(
+            "inbox",
+            Status::Failing,
+            format!(
+                "{waiting} event(s) waiting, {parked} set aside after failing 5 times or being \
+                 unreadable (logged as \"inbox event set aside\"; deleted after 7 days)"
+            ),
+        ),
+        (Err(error), _) | (_, Err(error)) => check("inbox", Status::Failing, error.to_string()),
+    }
 }
 
 /// Asks TEAMS_TOKEN_URL for a token with the app's credentials: proves the app id and password.

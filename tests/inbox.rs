@@ -202,6 +202,7 @@ async fn events_a_stopped_process_left_are_taken_over_answered_once_or_set_aside
         let garbage_id = garbage.id.clone().unwrap();
         garbage.insert(&conn).await.unwrap();
 
+        let doctor_settings = settings.clone();
         let application = Application::build(settings).await.expect("the host builds");
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let running = tokio::spawn(application.run_until_stopped(async move {
@@ -267,6 +268,23 @@ async fn events_a_stopped_process_left_are_taken_over_answered_once_or_set_aside
             .expect("a live process's row stays");
         assert_eq!(held.attempts, 1, "{}: not claimed", db.name);
         assert!(posted(&fake, "tried five times").is_empty());
+        let report = whisperengine::doctor::checks(&doctor_settings).await;
+        let inbox = report
+            .iter()
+            .find(|row| row.name == "inbox")
+            .expect("an inbox row");
+        assert_eq!(
+            inbox.status,
+            whisperengine::doctor::Status::Failing,
+            "{}",
+            db.name
+        );
+        assert!(
+            inbox.detail.starts_with("1 event(s) waiting, 2 set aside"),
+            "{}: {}",
+            db.name,
+            inbox.detail
+        );
 
         let _ = stop.send(());
         running.await.unwrap().unwrap();

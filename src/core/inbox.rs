@@ -54,6 +54,8 @@ const SWEEP_ROWS: u64 = 64;
 const MAX_BATCH: usize = 256;
 /// Heartbeats older than this are deleted (their processes are long gone).
 const FORGET_OWNERS_AFTER_MS: i64 = 24 * 60 * 60 * 1000;
+/// Set-aside rows older than this are deleted.
+const KEEP_PARKED_MS: i64 = 7 * 24 * 60 * 60 * 1000;
 
 /// Counter: acknowledged events kept in memory only (their row was not stored in time).
 pub const MEMORY_ONLY_METRIC: &str = "whisperengine_inbox_memory_only_total";
@@ -381,6 +383,12 @@ async fn take_over(inner: &Arc<Inner>, tidy: bool) -> Result<(), DbErr> {
     if tidy {
         inbox_owner::Entity::delete_many()
             .filter(inbox_owner::Column::AliveUntil.lt(now.saturating_sub(FORGET_OWNERS_AFTER_MS)))
+            .exec(&inner.db)
+            .await?;
+        // Set-aside rows hold message content: kept a week for an operator to look, then gone.
+        inbox_event::Entity::delete_many()
+            .filter(inbox_event::Column::Parked.eq(true))
+            .filter(inbox_event::Column::CreatedAt.lt(now.saturating_sub(KEEP_PARKED_MS)))
             .exec(&inner.db)
             .await?;
     }
