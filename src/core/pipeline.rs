@@ -602,7 +602,7 @@ async fn store_turn(
     let neutral = emotion::detect("");
     job.memories
         .push(memory_row(message, account, &turn, &neutral));
-    if let Some(row) = crate::core::inbox::current_row() {
+    if let Some(row) = crate::core::inbox::current_row().await {
         if let Some(stored) = crate::core::inbox::stored_form(core.store.cipher.as_deref(), answer)
         {
             job.inbox_replies.push((row, stored));

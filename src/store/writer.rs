@@ -380,12 +380,28 @@ async fn commit(db: &DatabaseConnection, works: Vec<Work>) -> Result<Vec<Outcome
             .exec_without_returning(&transaction)
             .await?;
     }
-    for (id, reply) in inbox_replies {
-        inbox_event::Entity::update_many()
-            .col_expr(inbox_event::Column::Reply, Expr::value(reply))
-            .filter(inbox_event::Column::Id.eq(id))
-            .exec(&transaction)
-            .await?;
+    // One statement for the batch's replies (a round trip per reply would stretch every batch).
+    for chunk in inbox_replies.chunks(MAX_BATCH) {
+        let mut replies: Option<sea_orm::sea_query::CaseStatement> = None;
+        for (id, reply) in chunk {
+            let when = inbox_event::Column::Id.eq(id.as_str());
+            replies = Some(match replies {
+                None => Expr::case(when, reply.as_str()),
+                Some(cases) => cases.case(when, reply.as_str()),
+            });
+        }
+        if let Some(replies) = replies {
+            inbox_event::Entity::update_many()
+                .col_expr(
+                    inbox_event::Column::Reply,
+                    replies
+                        .finally(Expr::col(inbox_event::Column::Reply))
+                        .into(),
+                )
+                .filter(inbox_event::Column::Id.is_in(chunk.iter().map(|(id, _)| id.as_str())))
+                .exec(&transaction)
+                .await?;
+        }
     }
     let mut outcomes = Vec::with_capacity(fact_writes.len());
     for (writes, written) in fact_writes.into_iter().zip(written) {
