@@ -3,10 +3,10 @@
 //!
 //! - **Taking an event** ([`DurableIntake::submit_durable`]): a place in the bounded
 //!   [`IntakeQueue`] is reserved first (full or shutting down: 503 at once, nothing stored), then
-//!   the row's insert is queued (inserts queued at the same moment share one statement) and the job
-//!   starts beside it; the connector answers 2xx once the row is stored. (Making the job wait for
-//!   the insert put a PostgreSQL round trip under load, ~45 ms, on every reply's path.) The row
-//!   names this process as its owner. If the platform hangs up before the 2xx, the job still runs
+//!   the row is inserted (on SQLite, inserts queued at the same moment share one statement; on
+//!   PostgreSQL each runs on a connection of its own) and the job starts beside it; the connector
+//!   answers 2xx once the row is stored. (Making the job wait for the insert put a PostgreSQL round
+//!   trip under load on every reply's path.) The row names this process as its owner. If the platform hangs up before the 2xx, the job still runs
 //!   and the platform's retry is dropped as a duplicate.
 //! - **Finishing it**: the pipeline records the reply in the row in the same transaction as the turn
 //!   ([`current_row`]); once the connector delivered the reply, the row is deleted.
