@@ -30,14 +30,14 @@
 //! [`Settings::inbox_lease`]: crate::config::Settings::inbox_lease
 
 use crate::core::intake::{IntakeQueue, Reservation};
-use crate::store::crypto::ContentCipher;
+use crate::store::crypto::{sealed, ContentCipher};
 use crate::store::entities::{inbox_event, inbox_owner};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use whisperengine_contract::{
@@ -185,7 +185,9 @@ impl DurableIntake {
         let inner = self.inner.clone();
         tokio::spawn(async move {
             let beat_every = (inner.lease / 3).max(Duration::from_millis(200));
-            let mut beat = tokio::time::interval(beat_every);
+            // The host wrote the first heartbeat before taking events ([`DurableIntake::beat`]).
+            let mut beat =
+                tokio::time::interval_at(tokio::time::Instant::now() + beat_every, beat_every);
             let mut sweep = tokio::time::interval(SWEEP_EVERY);
             beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -238,7 +240,7 @@ impl Intake for DurableIntake {
             let row = inbox_event::ActiveModel {
                 id: Set(id.clone()),
                 kind: Set(kind.to_string()),
-                payload: Set(seal(self.inner.cipher.as_deref(), &payload)),
+                payload: Set(sealed(self.inner.cipher.as_deref(), &payload)),
                 reply: Set(None),
                 owner: Set(self.inner.owner.clone()),
                 attempts: Set(1),
@@ -288,14 +290,11 @@ impl Intake for DurableIntake {
     }
 
     fn register_replayer(&self, kind: &'static str, replayer: Arc<dyn Replayer>) {
-        match self.inner.replayers.write() {
-            Ok(mut replayers) => {
-                replayers.insert(kind, replayer);
-            }
-            Err(poisoned) => {
-                poisoned.into_inner().insert(kind, replayer);
-            }
-        }
+        self.inner
+            .replayers
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(kind, replayer);
     }
 }
 
@@ -333,10 +332,6 @@ fn run_tracked(
     }));
 }
 
-fn seal(cipher: Option<&ContentCipher>, plain: &str) -> String {
-    crate::store::crypto::sealed(cipher, plain)
-}
-
 fn open(cipher: Option<&ContentCipher>, stored: &str) -> Option<String> {
     match cipher {
         Some(cipher) => cipher.open(stored).ok(),
@@ -348,7 +343,7 @@ fn open(cipher: Option<&ContentCipher>, stored: &str) -> Option<String> {
 pub fn stored_form(cipher: Option<&ContentCipher>, reply: &OutboundReply) -> Option<String> {
     serde_json::to_string(reply)
         .ok()
-        .map(|json| seal(cipher, &json))
+        .map(|json| sealed(cipher, &json))
 }
 
 async fn heartbeat(inner: &Inner) -> Result<(), DbErr> {
@@ -372,14 +367,13 @@ async fn heartbeat(inner: &Inner) -> Result<(), DbErr> {
 /// with `tidy`, also deletes long-expired heartbeats.
 async fn take_over(inner: &Arc<Inner>, tidy: bool) -> Result<(), DbErr> {
     use sea_orm::sea_query::Query;
-    let kinds: Vec<String> = match inner.replayers.read() {
-        Ok(replayers) => replayers.keys().map(|kind| kind.to_string()).collect(),
-        Err(poisoned) => poisoned
-            .into_inner()
-            .keys()
-            .map(|kind| kind.to_string())
-            .collect(),
-    };
+    let kinds: Vec<String> = inner
+        .replayers
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .keys()
+        .map(|kind| kind.to_string())
+        .collect();
     if kinds.is_empty() {
         return Ok(());
     }
@@ -476,11 +470,13 @@ fn rebuild(
     if row.attempts > MAX_ATTEMPTS {
         return Err("it failed too many times");
     }
-    let replayer = match inner.replayers.read() {
-        Ok(replayers) => replayers.get(row.kind.as_str()).cloned(),
-        Err(poisoned) => poisoned.into_inner().get(row.kind.as_str()).cloned(),
-    }
-    .ok_or("no connector here takes this kind")?;
+    let replayer = inner
+        .replayers
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(row.kind.as_str())
+        .cloned()
+        .ok_or("no connector here takes this kind")?;
     let payload = open(inner.cipher.as_deref(), &row.payload)
         .ok_or("its payload cannot be decrypted with DATA_ENCRYPTION_KEY")?;
     let stored_reply = match &row.reply {

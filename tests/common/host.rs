@@ -63,20 +63,32 @@ impl HostProcess {
 impl HostProcess {
     /// Sends SIGTERM and waits (at most 60 s) for the process to exit; returns its status.
     pub fn terminate(&mut self) -> std::process::ExitStatus {
-        let _ = std::process::Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let started = std::time::Instant::now();
-        loop {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return status;
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(60),
-                "the host did not exit within 60 s of SIGTERM"
-            );
-            std::thread::sleep(Duration::from_millis(20));
+        terminate(&mut self.child, String::new)
+    }
+}
+
+/// Sends SIGTERM to `child` and waits (at most 60 s) for it to exit; returns its status. A child
+/// still running after that fails the test with `context()` (say, its log) in the message.
+pub fn terminate(
+    child: &mut std::process::Child,
+    context: impl Fn() -> String,
+) -> std::process::ExitStatus {
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success(), "kill -TERM {} failed", child.id());
+    let started = std::time::Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().expect("the child can be waited on") {
+            return status;
         }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the host did not exit within 60 s of SIGTERM:\n{}",
+            context()
+        );
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 

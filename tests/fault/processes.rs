@@ -228,22 +228,8 @@ impl Host {
     }
 
     pub fn terminate(&mut self) -> std::process::ExitStatus {
-        run(
-            Command::new("kill").args(["-TERM", &self.child.id().to_string()]),
-            "kill -TERM host",
-        );
-        let started = Instant::now();
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(60),
-                "the host did not exit within 60 s of SIGTERM:\n{}",
-                self.log_tail()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let log = &self.log;
+        crate::common::host::terminate(&mut self.child, || tail(log))
     }
 
     pub fn log_tail(&self) -> String {
