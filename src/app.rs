@@ -9,6 +9,7 @@ use crate::personality::Personality;
 use crate::store::{Store, StoreOptions};
 use anyhow::Context;
 use async_trait::async_trait;
+use secrecy::ExposeSecret;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use whisperengine_contract::{Connector, ConnectorError, EventHandler};
@@ -131,7 +132,7 @@ impl Application {
         let settings = Arc::new(settings);
         let core = build_core(settings.clone()).await?;
         let metrics = crate::telemetry::install_metrics();
-        // The acknowledgement rule (issue 9): HTTP connectors ack only what this queue took.
+        // HTTP connectors acknowledge only what this queue took.
         let queue = crate::core::intake::IntakeQueue::start(
             settings.intake_queue_size,
             settings.intake_workers,
@@ -156,7 +157,19 @@ impl Application {
             metrics: metrics.clone(),
             local_user: settings.local_user.clone(),
             local_is_admin: settings.deployment_mode == DeploymentMode::Desktop,
-            chat_enabled: true,
+            // Outside desktop mode the local chat is on only behind LOCAL_API_TOKEN.
+            chat_enabled: settings.deployment_mode == DeploymentMode::Desktop
+                || settings.local_api_token.is_some(),
+            api_token: settings
+                .local_api_token
+                .as_ref()
+                .map(|token| crate::http::chat_api::ApiToken::new(token.expose_secret())),
+            allowed_hosts: settings
+                .public_url
+                .as_ref()
+                .and_then(|url| url.host_str())
+                .map(|host| vec![host.to_string()])
+                .unwrap_or_default(),
             banner: banner(&settings),
             companion_name: core.personality.name.clone(),
             max_message_chars: settings.max_message_chars,
@@ -276,6 +289,8 @@ pub fn teams_config(settings: &Settings) -> Option<whisperengine_teams::TeamsCon
     config.admin_ids = settings.teams_admin_ids.clone();
     config.openid_metadata_url = settings.teams_openid_metadata_url.clone();
     config.token_url = settings.teams_token_url.clone();
+    config.allowed_service_urls =
+        whisperengine_teams::AllowedServiceUrls::new(settings.teams_allowed_service_urls.clone());
     Some(config)
 }
 

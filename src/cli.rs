@@ -99,6 +99,14 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         Some(_) => settings.redis_display(),
         None => "none (single process; set REDIS_URL to share state across processes)".into(),
     };
+    let local_chat_note = match (
+        settings.deployment_mode == crate::config::DeploymentMode::Desktop,
+        settings.local_api_token.is_some(),
+    ) {
+        (_, true) => Some("needs `Authorization: Bearer <LOCAL_API_TOKEN>` (page: add #token=…)"),
+        (true, false) => None,
+        (false, false) => Some("off outside desktop mode: set LOCAL_API_TOKEN to turn it on"),
+    };
     let application = Application::build(settings).await?;
     let core = &application.core;
     println!(
@@ -109,6 +117,9 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     println!("  redis:      {redis}");
     println!("  responder:  {}", core.responder.describe());
     println!("  local chat: http://{}/", application.address());
+    if let Some(note) = local_chat_note {
+        println!("              {note}");
+    }
     println!(
         "  health:     http://{0}/healthz · metrics: http://{0}/metrics",
         application.address()

@@ -20,6 +20,8 @@ pub struct Check {
 pub enum Status {
     Ok,
     Missing,
+    /// Works, but not as a careful operator would want it (not a failure).
+    Warning,
     Failing,
 }
 
@@ -28,6 +30,7 @@ impl Status {
         match self {
             Status::Ok => "ok",
             Status::Missing => "missing",
+            Status::Warning => "WARNING",
             Status::Failing => "FAILING",
         }
     }
@@ -135,7 +138,47 @@ pub async fn checks(settings: &Settings) -> Vec<Check> {
             )
         });
     }
+    report.push(admins_check(settings));
     report
+}
+
+/// Who may run host admin commands from a chat: only the ids listed in DISCORD_ADMIN_IDS,
+/// SLACK_ADMIN_IDS and TEAMS_ADMIN_IDS (a platform's own admin flags count for nothing). A warning
+/// when a platform connector is on and no list is set: then only the CLI and the dashboard can.
+pub fn admins_check(settings: &Settings) -> Check {
+    let listed = [
+        ("Discord", settings.discord_admin_ids.len()),
+        ("Slack", settings.slack_admin_ids.len()),
+        ("Teams", settings.teams_admin_ids.len()),
+    ];
+    let total: usize = listed.iter().map(|(_, count)| count).sum();
+    let platforms_on = settings
+        .connectors_summary()
+        .into_iter()
+        .any(|(_, is_on, _)| is_on);
+    if total > 0 {
+        let named = listed
+            .iter()
+            .filter(|(_, count)| *count > 0)
+            .map(|(platform, count)| format!("{platform}: {count}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        return check("host admins", Status::Ok, format!("listed ids ({named})"));
+    }
+    if platforms_on {
+        check(
+            "host admins",
+            Status::Warning,
+            "no DISCORD_ADMIN_IDS, SLACK_ADMIN_IDS or TEAMS_ADMIN_IDS set: admin commands are refused \
+             in every chat (server and workspace admins are not host admins); use the CLI or the dashboard",
+        )
+    } else {
+        check(
+            "host admins",
+            Status::Ok,
+            "no platform connector: the CLI, the dashboard and the desktop owner are the admins",
+        )
+    }
 }
 
 /// Acknowledged Slack/Teams events waiting in the inbox, and those set aside (they will not be

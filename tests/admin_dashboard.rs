@@ -17,7 +17,7 @@ use whisperengine::config::Settings;
 use whisperengine::store::entities::{audit_log, identity, platform_account};
 use whisperengine_contract::{Platform, PlatformAccount};
 
-const TOKEN: &str = "dashboard-test-token-5f0c2b9e";
+const TOKEN: &str = "dashboard-test-token-5f0c2b9e-7d41a3c8";
 
 struct Host {
     base: String,
@@ -180,8 +180,8 @@ async fn a_wrong_token_is_refused_and_opens_no_session() {
         );
         for wrong in [
             "",
-            "dashboard-test-token-5f0c2b9",
-            "DASHBOARD-TEST-TOKEN-5F0C2B9E",
+            "dashboard-test-token-5f0c2b9e-7d41a3c",
+            "DASHBOARD-TEST-TOKEN-5F0C2B9E-7D41A3C8",
         ] {
             let response = host.login(wrong).await;
             assert_eq!(response.status(), 401, "{}: {wrong:?}", db.name);

@@ -263,7 +263,7 @@ fn secrets_never_appear_in_debug_output() {
         ("MICROSOFT_APP_ID", "teams-app"),
         ("MICROSOFT_APP_PASSWORD", "SECRET-5"),
         ("LLM_API_KEY", "sk-SECRET-6"),
-        ("ADMIN_TOKEN", "SECRET-7"),
+        ("ADMIN_TOKEN", "SECRET-7-admin-token-of-forty-characters"),
         ("DATABASE_URL", "postgres://app:SECRET-8@db/whisper"),
         ("REDIS_URL", "redis://:SECRET-9@cache:6379"),
     ])

@@ -1,12 +1,12 @@
 //! Deployment modes and the data lifecycle, on SQLite and (when configured) PostgreSQL + Redis: the
-//! demo notice opens every new conversation, the expiry task erases demo identities past
-//! DEMO_DATA_TTL (every table, their Redis keys) and rows past MEMORY_RETENTION_DAYS elsewhere, and
-//! cloud mode warns when several connectors run without Redis.
+//! demo notice opens every new conversation, the expiry task deletes demo rows past DEMO_DATA_TTL
+//! and erases the identities nothing is left of (every table, their Redis keys), content rows past
+//! MEMORY_RETENTION_DAYS elsewhere, and cloud mode warns when several connectors run without Redis.
 
 mod common;
 
 use common::{command, core_for, message, say, test_setups};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use std::time::Duration;
 use whisperengine::config::{DeploymentMode, Settings};
 use whisperengine::core::identity::find_account;
@@ -55,7 +55,7 @@ async fn demo_mode_opens_every_new_conversation_with_the_data_notice() {
         );
         let status = say(&core, command(&slack, "sync status", false)).await;
         assert!(
-            status.contains("Demo mode: your data is deleted at"),
+            status.contains("Demo mode: what you tell me is deleted 2 hours after you say it"),
             "{}: {status}",
             db.name
         );
@@ -84,14 +84,8 @@ async fn make_old(
         .expect("readable")
         .expect("the account exists")
         .identity_id;
-    identity::ActiveModel {
-        id: Set(id),
-        created_at: Set(chrono::Utc::now() - age),
-        ..Default::default()
-    }
-    .update(&core.store.db)
-    .await
-    .expect("identity updated");
+    // Demo data expires row by row: everything of the person is made old, not only the person.
+    common::age_person(core, id, age).await;
     id
 }
 
@@ -219,10 +213,15 @@ async fn memory_retention_deletes_rows_older_than_the_limit_only() {
             .await
             .expect("aged");
         assert!(aged_turns.rows_affected >= 1, "{}", db.name);
-        // The fact extracted from that message was learnt at the same moment: it ages with it.
+        // The fact extracted from that message was learnt (and last stated) at the same moment: it
+        // ages with it.
         let aged_facts = fact::Entity::update_many()
             .col_expr(
                 fact::Column::CreatedAt,
+                sea_orm::sea_query::Expr::value(three_days_ago),
+            )
+            .col_expr(
+                fact::Column::UpdatedAt,
                 sea_orm::sea_query::Expr::value(three_days_ago),
             )
             .filter(fact::Column::Value.eq("Miso"))

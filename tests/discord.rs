@@ -127,6 +127,7 @@ fn content(body: &Value) -> String {
 async fn local_chat(host: &Host, user: &str, text: &str) -> String {
     let response: Value = reqwest::Client::new()
         .post(format!("{}/api/chat", host.base))
+        .bearer_auth(common::LOCAL_API_TOKEN)
         .json(&json!({ "text": text, "user": user }))
         .send()
         .await

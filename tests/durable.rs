@@ -91,6 +91,7 @@ async fn while_shutting_down_the_local_api_answers_503_and_stores_nothing() {
     let send = |event_id: &'static str| {
         client
             .post(format!("{base}/api/chat"))
+            .bearer_auth(common::LOCAL_API_TOKEN)
             .json(&serde_json::json!({"text": "hello", "user": "ana", "event_id": event_id}))
             .send()
     };

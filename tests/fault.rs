@@ -156,11 +156,14 @@ async fn send_until_acknowledged(
                 .post(format!("{host}/api/messages"))
                 .bearer_auth(token)
                 .json(&activity),
-            Kind::Local => client.post(format!("{host}/api/chat")).json(&json!({
-                "text": format!("Tell me about the moon, ref {}", tag(Kind::Local, index)),
-                "user": format!("fault{}", index % 50),
-                "event_id": format!("local-fault-{index}"),
-            })),
+            Kind::Local => client
+                .post(format!("{host}/api/chat"))
+                .bearer_auth(common::LOCAL_API_TOKEN)
+                .json(&json!({
+                    "text": format!("Tell me about the moon, ref {}", tag(Kind::Local, index)),
+                    "user": format!("fault{}", index % 50),
+                    "event_id": format!("local-fault-{index}"),
+                })),
         };
         match request.send().await {
             Ok(response) if response.status().is_success() => {
@@ -239,6 +242,7 @@ async fn no_acknowledged_message_is_lost_or_doubled_while_redis_postgres_and_the
     let host_url = format!("http://127.0.0.1:{http_port}");
     let env: Vec<(String, String)> = [
         ("DEPLOYMENT_MODE", "cloud".to_string()),
+        ("LOCAL_API_TOKEN", common::LOCAL_API_TOKEN.to_string()),
         ("DATABASE_URL", postgres.url()),
         ("REDIS_URL", format!("redis://127.0.0.1:{redis_port}/")),
         ("HTTP_BIND", format!("127.0.0.1:{http_port}")),
@@ -257,6 +261,7 @@ async fn no_acknowledged_message_is_lost_or_doubled_while_redis_postgres_and_the
             format!("http://{bot_address}/openid"),
         ),
         ("TEAMS_TOKEN_URL", format!("http://{bot_address}/token")),
+        ("TEAMS_ALLOWED_SERVICE_URLS", service_url.clone()),
         ("RUST_LOG", "info".to_string()),
         // A short drain and lease: what the stopped host did not finish in 2 s is taken over by
         // the restarted one from the inbox, so that path runs under load in every run.

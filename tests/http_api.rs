@@ -19,6 +19,8 @@ async fn spawn_app() -> TestApp {
     let db = fresh_sqlite();
     let mut settings = settings_for(&db, false);
     settings.deployment_mode = whisperengine::config::DeploymentMode::Desktop;
+    // Desktop mode's zero-config chat: loopback, no token.
+    settings.local_api_token = None;
     settings.max_message_chars = 500;
     let app = Application::build(settings).await.expect("app builds");
     let base = format!("http://{}", app.address());

@@ -73,6 +73,9 @@ fn left_row(
         attempts: Set(attempts),
         parked: Set(false),
         created_at: Set(now_ms() - 60_000),
+        author_platform: Set(None),
+        author_scope: Set(None),
+        author_user_id: Set(None),
     }
 }
 

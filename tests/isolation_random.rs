@@ -117,11 +117,16 @@ impl Model {
         if origin.account != account && !self.shares_history(account) {
             return false;
         }
+        let is_same_platform = platform_of(origin.account) == platform_of(account);
         match place {
-            Place::Dm | Place::Private => true,
+            // A DM sees everything sharing allows.
+            Place::Dm => true,
+            // The private channel (in workspace 0) sees itself and workspace 0's public content.
+            Place::Private => {
+                is_same_platform && matches!(origin.place, Place::Private | Place::Public(0))
+            }
             Place::Public(workspace) => {
-                origin.place == Place::Public(workspace)
-                    && platform_of(origin.account) == platform_of(account)
+                is_same_platform && origin.place == Place::Public(workspace)
             }
         }
     }

@@ -112,11 +112,15 @@ fn may_appear(origin: &Origin, identity: (usize, usize), platform: usize, place:
     if origin.identity_key != identity {
         return false;
     }
+    let is_same_platform = origin.platform == platform;
     match place {
-        Place::Dm | Place::Private => true,
-        Place::Public(workspace) => {
-            origin.place == Place::Public(workspace) && origin.platform == platform
+        // A DM sees everything sharing allows.
+        Place::Dm => true,
+        // The private channel (in workspace 0) sees itself and workspace 0's public content.
+        Place::Private => {
+            is_same_platform && matches!(origin.place, Place::Private | Place::Public(0))
         }
+        Place::Public(workspace) => is_same_platform && origin.place == Place::Public(workspace),
     }
 }
 

@@ -73,6 +73,7 @@ async fn start_host(
     settings.teams_admin_ids = vec![ADMIN_AAD.to_string()];
     settings.teams_openid_metadata_url = fake.openid_url().parse().unwrap();
     settings.teams_token_url = fake.token_url().parse().unwrap();
+    settings.teams_allowed_service_urls = vec![fake.service_url().parse().unwrap()];
     let application = Application::build(settings).await.expect("the host builds");
     let base = format!("http://{}", application.address());
     let core = application.core.clone();
@@ -268,7 +269,7 @@ async fn forged_tokens_are_refused_with_401_and_nothing_is_sent() {
 async fn a_key_not_endorsed_for_the_activitys_channel_is_refused_with_401() {
     let db = sqlite_only();
     let fake = FakeBotFramework::start_with(Options {
-        endorsements: vec!["emulator".into()],
+        endorsements: Some(vec!["emulator".into()]),
     })
     .await;
     let (host, _core) = start_host(&fake, settings_for(&db, false)).await;
@@ -366,14 +367,16 @@ async fn the_same_person_is_recognised_across_teams_chats_by_aad_object_id() {
         StatusCode::OK
     );
     fake.wait_for_messages(1).await;
-    // Another chat, another per-conversation Bot Framework id, same AAD object id.
+    // Another 1:1 chat (e.g. from another Teams client registration), another per-conversation
+    // Bot Framework id, same AAD object id. (`whoami` is a personal answer: a group chat would only
+    // get "ask me in a DM".)
     let mut other = message_activity(
         &fake,
         "3001",
-        ("19:group@thread.v2", "groupChat"),
+        ("a:another-personal-chat", "personal"),
         "aad-ana",
-        "<at>Elena</at> whoami",
-        json!([{"type": "mention", "mentioned": {"id": BOT_ID, "name": "Elena"}, "text": "<at>Elena</at>"}]),
+        "whoami",
+        json!([]),
     );
     other["from"]["id"] = json!("29:a-different-id");
     assert_eq!(

@@ -15,6 +15,8 @@ mod m20261125_000004_state_change;
 mod m20261125_000005_memory_embedding;
 mod m20261125_000006_recall_terms;
 mod m20261125_000007_inbox;
+mod m20261202_000008_observation_origin;
+mod m20261202_000009_inbox_author;
 
 use sea_orm_migration::MigrationTrait;
 
@@ -32,6 +34,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000005_memory_embedding::Migration),
             Box::new(m20261125_000006_recall_terms::Migration),
             Box::new(m20261125_000007_inbox::Migration),
+            Box::new(m20261202_000008_observation_origin::Migration),
+            Box::new(m20261202_000009_inbox_author::Migration),
         ]
     }
 }

@@ -68,6 +68,12 @@ fn random_token() -> String {
     hex::encode(bytes)
 }
 
+/// Whether the session cookie is `Secure`: when ADMIN_COOKIE_SECURE says so, and always when the
+/// host is reached over https (PUBLIC_URL), where a cookie sent over plain http would leak.
+pub fn is_cookie_secure(explicit: bool, public_url: Option<&url::Url>) -> bool {
+    explicit || public_url.is_some_and(|url| url.scheme() == "https")
+}
+
 impl Gatekeeper {
     /// A gate for `token`; `cookie_is_secure` adds `Secure` to the session cookie.
     pub fn new(token: &SecretString, cookie_is_secure: bool) -> Gatekeeper {
@@ -248,6 +254,16 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_cookie_is_secure_whenever_the_host_is_reached_over_https() {
+        let https = url::Url::parse("https://whisper.example.org").ok();
+        let http = url::Url::parse("http://127.0.0.1:8080").ok();
+        assert!(is_cookie_secure(false, https.as_ref()));
+        assert!(!is_cookie_secure(false, http.as_ref()));
+        assert!(!is_cookie_secure(false, None));
+        assert!(is_cookie_secure(true, None));
+    }
 
     fn gate() -> Gatekeeper {
         Gatekeeper::new(&SecretString::from("correct horse battery staple"), false)

@@ -49,7 +49,10 @@ pub fn router(core: &Core, metrics: PrometheusHandle) -> Option<Router> {
     let token = core.settings.admin_token.as_ref()?;
     let gate = Arc::new(auth::Gatekeeper::new(
         token,
-        core.settings.admin_cookie_secure,
+        auth::is_cookie_secure(
+            core.settings.admin_cookie_secure,
+            core.settings.public_url.as_ref(),
+        ),
     ));
     let history = Arc::new(kpi::KpiHistory::default());
     let sampler = kpi::spawn_sampler(core.clone(), metrics.clone(), history.clone());

@@ -254,6 +254,7 @@ impl fmt::Debug for Settings {
             .field("personality", &self.personality)
             .field("personalities_dir", &self.personalities_dir)
             .field("local_user", &self.local_user)
+            .field("local_api_token", &self.local_api_token)
             .field(
                 "llm_base_url",
                 &self.llm_base_url.as_ref().map(|u| u.as_str()),

@@ -79,6 +79,7 @@ pub const VARIABLES: &[&str] = &[
     "PERSONALITY",
     "PERSONALITIES_DIR",
     "LOCAL_USER",
+    "LOCAL_API_TOKEN",
     "LLM_BASE_URL",
     "LLM_API_KEY",
     "LLM_MODEL",
@@ -121,6 +122,7 @@ pub const VARIABLES: &[&str] = &[
     "TEAMS_ADMIN_IDS",
     "TEAMS_OPENID_METADATA_URL",
     "TEAMS_TOKEN_URL",
+    "TEAMS_ALLOWED_SERVICE_URLS",
 ];
 
 /// The file read when `WHISPERENGINE_CONFIG` is not set (only if it exists).
@@ -203,6 +205,10 @@ pub struct Settings {
     pub personalities_dir: PathBuf,
     /// `LOCAL_USER` [$USER, else me]: the person using the local chat.
     pub local_user: String,
+    /// `LOCAL_API_TOKEN` [none]: outside desktop mode, the local chat page and its JSON API are off
+    /// unless this is set; then every request needs `Authorization: Bearer <token>` (at least 32
+    /// characters). Whoever holds it speaks as any `desktop:` user it names. Never logged.
+    pub local_api_token: Option<SecretString>,
 
     // --- LLM ---
     /// `LLM_BASE_URL` [none = offline responder]: an OpenAI-compatible endpoint.
@@ -302,6 +308,9 @@ pub struct Settings {
     pub teams_openid_metadata_url: Url,
     /// `TEAMS_TOKEN_URL` [Bot Framework's].
     pub teams_token_url: Url,
+    /// `TEAMS_ALLOWED_SERVICE_URLS` [Bot Framework's public service URLs]: comma list of URL
+    /// prefixes an activity's `serviceUrl` must fall under; the bot's token is sent nowhere else.
+    pub teams_allowed_service_urls: Vec<Url>,
 }
 
 /// Bot Framework's OpenID metadata, where the keys signing inbound Teams requests are published.
@@ -310,6 +319,12 @@ pub const TEAMS_OPENID_METADATA_URL: &str =
 /// Bot Framework's token service, where the bot gets its outbound token.
 pub const TEAMS_TOKEN_URL: &str =
     "https://login.microsoftonline.com/botframework.com/oauth2/v2.0/token";
+/// Bot Framework's service URLs for Teams in Microsoft's public cloud (commercial, and GCC which
+/// public-cloud bots also serve); sovereign clouds set their own.
+pub const TEAMS_ALLOWED_SERVICE_URLS: [&str; 2] = [
+    "https://smba.trafficmanager.net/",
+    "https://smba.infra.gcc.teams.microsoft.com/",
+];
 /// The database used when `DATABASE_URL` is not set.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/whisperengine.db?mode=rwc";
 
@@ -346,6 +361,7 @@ impl Default for Settings {
             personality: "elena".to_string(),
             personalities_dir: PathBuf::from("personalities"),
             local_user: "me".to_string(),
+            local_api_token: None,
             llm_base_url: None,
             llm_api_key: None,
             llm_model: "gpt-4o-mini".to_string(),
@@ -391,6 +407,10 @@ impl Default for Settings {
                 .expect("built-in Teams OpenID metadata URL is valid"),
             teams_token_url: Url::parse(TEAMS_TOKEN_URL)
                 .expect("built-in Teams token URL is valid"),
+            teams_allowed_service_urls: TEAMS_ALLOWED_SERVICE_URLS
+                .iter()
+                .map(|url| Url::parse(url).expect("built-in Teams service URLs are valid"))
+                .collect(),
         }
     }
 }

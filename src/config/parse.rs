@@ -16,6 +16,8 @@ use whisperengine_contract::Platform;
 
 type Result<T> = std::result::Result<T, ConfigError>;
 
+/// Shortest token accepted for an endpoint reachable from the network.
+pub const MIN_TOKEN_CHARS: usize = 32;
 /// Values longer than this are cut in error messages.
 const SHOWN_CHARS: usize = 80;
 
@@ -59,6 +61,23 @@ impl Raw<'_> {
     /// A secret is taken as given (not trimmed inside): only surrounding whitespace goes.
     fn secret(&self, variable: &str) -> Option<SecretString> {
         self.text(variable).map(SecretString::from)
+    }
+
+    /// A secret that guards a network endpoint: at least [`MIN_TOKEN_CHARS`] characters, so it
+    /// cannot be guessed. The error never shows the value.
+    fn long_secret(&self, variable: &str) -> Result<Option<SecretString>> {
+        match self.text(variable) {
+            Some(token) if token.chars().count() < MIN_TOKEN_CHARS => Err(ConfigError::new(
+                variable,
+                format!(
+                    "expected at least {MIN_TOKEN_CHARS} characters (got {}); generate one with \
+                     `openssl rand -hex 32`",
+                    token.chars().count()
+                ),
+            )),
+            Some(token) => Ok(Some(SecretString::from(token))),
+            None => Ok(None),
+        }
     }
 
     fn parse_or<T>(
@@ -119,6 +138,34 @@ impl Raw<'_> {
 
     fn http_url_or(&self, variable: &str, default: Url) -> Result<Url> {
         Ok(self.http_url(variable)?.unwrap_or(default))
+    }
+
+    /// A comma list of http(s) URL prefixes (no credentials, query or fragment), or `default`
+    /// when unset. Set but holding no URL is an error, not an empty list.
+    fn url_prefixes_or(&self, variable: &str, default: Vec<Url>) -> Result<Vec<Url>> {
+        let Some(text) = self.text(variable) else {
+            return Ok(default);
+        };
+        let what = "a comma-separated list of http(s) URL prefixes without credentials, query \
+                    or fragment, e.g. https://smba.trafficmanager.net/";
+        let prefixes = self
+            .list(variable)
+            .iter()
+            .map(|item| {
+                read_http_url(item)
+                    .filter(|url| {
+                        url.username().is_empty()
+                            && url.password().is_none()
+                            && url.query().is_none()
+                            && url.fragment().is_none()
+                    })
+                    .ok_or_else(|| expected(variable, what, &redact_password(item)))
+            })
+            .collect::<Result<Vec<Url>>>()?;
+        if prefixes.is_empty() {
+            return Err(expected(variable, what, text));
+        }
+        Ok(prefixes)
     }
 
     /// A comma list, each item trimmed, empty items dropped.
@@ -411,6 +458,7 @@ pub(super) fn settings_from(values: &HashMap<String, String>) -> Result<Settings
             .map(PathBuf::from)
             .unwrap_or(d.personalities_dir),
         local_user,
+        local_api_token: raw.long_secret("LOCAL_API_TOKEN")?,
         llm_base_url: raw.http_url("LLM_BASE_URL")?,
         llm_api_key: raw.secret("LLM_API_KEY"),
         llm_model: raw.string_or("LLM_MODEL", d.llm_model),
@@ -442,7 +490,7 @@ pub(super) fn settings_from(values: &HashMap<String, String>) -> Result<Settings
             "a duration like 24h, 30m, 90s, 2d or a whole number of seconds ≥ 1",
         )?,
         memory_retention_days,
-        admin_token: raw.secret("ADMIN_TOKEN"),
+        admin_token: raw.long_secret("ADMIN_TOKEN")?,
         admin_cookie_secure: raw.bool_or("ADMIN_COOKIE_SECURE", false)?,
         public_url: raw.http_url("PUBLIC_URL")?,
         data_encryption_key: raw.secret("DATA_ENCRYPTION_KEY"),
@@ -467,6 +515,8 @@ pub(super) fn settings_from(values: &HashMap<String, String>) -> Result<Settings
         teams_openid_metadata_url: raw
             .http_url_or("TEAMS_OPENID_METADATA_URL", d.teams_openid_metadata_url)?,
         teams_token_url: raw.http_url_or("TEAMS_TOKEN_URL", d.teams_token_url)?,
+        teams_allowed_service_urls: raw
+            .url_prefixes_or("TEAMS_ALLOWED_SERVICE_URLS", d.teams_allowed_service_urls)?,
     })
 }
 
@@ -514,6 +564,38 @@ mod tests {
             Some(SocketAddr::from((Ipv4Addr::LOCALHOST, 9000)))
         );
         assert_eq!(read_socket_address("example.com:80"), None);
+    }
+
+    #[test]
+    fn teams_service_url_prefixes_are_read_as_urls_and_a_bad_one_names_the_variable() {
+        let read = |text: &str| {
+            let values =
+                HashMap::from([("TEAMS_ALLOWED_SERVICE_URLS".to_string(), text.to_string())]);
+            Raw { values: &values }.url_prefixes_or("TEAMS_ALLOWED_SERVICE_URLS", Vec::new())
+        };
+        let urls =
+            read(" https://smba.trafficmanager.net/ , http://127.0.0.1:3978/amer/,").unwrap();
+        let urls: Vec<&str> = urls.iter().map(Url::as_str).collect();
+        assert_eq!(
+            urls,
+            [
+                "https://smba.trafficmanager.net/",
+                "http://127.0.0.1:3978/amer/"
+            ]
+        );
+        for bad in [
+            "smba.trafficmanager.net",
+            "https://smba.trafficmanager.net/,ftp://files.example/",
+            "https://user:secret@smba.trafficmanager.net/",
+            "https://smba.trafficmanager.net/?x=1",
+            ",",
+        ] {
+            let error = read(bad).unwrap_err();
+            assert_eq!(error.variable, "TEAMS_ALLOWED_SERVICE_URLS", "{bad}");
+            assert!(error.message.contains("URL prefixes"), "{bad}: {error}");
+            assert!(!error.message.contains("secret"), "{error}");
+        }
+        assert!(read("").unwrap().is_empty(), "unset: the default");
     }
 
     #[test]

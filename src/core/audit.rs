@@ -6,6 +6,7 @@
 use crate::core::Result;
 use crate::store::entities::audit_log;
 use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect, Set,
@@ -131,26 +132,102 @@ pub async fn since(db: &impl ConnectionTrait, since: DateTime<Utc>) -> Result<Ve
 }
 
 /// Entries naming any of `subjects` (account labels, an identity id) as actor or target, or in
-/// their detail, oldest first: what `export` hands a person about themselves.
+/// their detail, oldest first: what `export` hands a person about themselves. A subject matches
+/// whole words only (`desktop:me` is not in `desktop:mega`), and `%` or `_` in it are just
+/// characters (a local user called `%` gets their own entries, not everyone's).
 pub async fn about(db: &impl ConnectionTrait, subjects: &[String]) -> Result<Vec<AuditRecord>> {
+    let subjects = non_empty(subjects);
+    if subjects.is_empty() {
+        return Ok(Vec::new());
+    }
     let rows = audit_log::Entity::find()
-        .filter(mentions_any(subjects))
+        .filter(may_mention_any(&subjects))
         .order_by_asc(audit_log::Column::Id)
         .all(db)
         .await?;
-    Ok(rows.into_iter().map(record_of).collect())
+    Ok(rows
+        .into_iter()
+        .filter(|row| mentions_any(row, &subjects))
+        .map(record_of)
+        .collect())
 }
 
-fn mentions_any(subjects: &[String]) -> Condition {
-    subjects.iter().filter(|subject| !subject.is_empty()).fold(
-        Condition::any(),
-        |condition, subject| {
+fn non_empty(subjects: &[String]) -> Vec<&str> {
+    subjects
+        .iter()
+        .map(String::as_str)
+        .filter(|subject| !subject.is_empty())
+        .collect()
+}
+
+/// The SQL side of the lookup: entries whose actor is a subject, or whose target or detail
+/// contain one literally (LIKE wildcards escaped). Whole words are checked by [`mentions_any`].
+fn may_mention_any(subjects: &[&str]) -> Condition {
+    subjects
+        .iter()
+        .fold(Condition::any(), |condition, subject| {
+            let pattern = format!("%{}%", like_escaped(subject));
             condition
-                .add(audit_log::Column::Actor.eq(subject.as_str()))
-                .add(audit_log::Column::Target.contains(subject.as_str()))
-                .add(audit_log::Column::Detail.contains(subject.as_str()))
-        },
-    )
+                .add(audit_log::Column::Actor.eq(*subject))
+                .add(like(audit_log::Column::Target, pattern.clone()))
+                .add(like(audit_log::Column::Detail, pattern))
+        })
+}
+
+/// `column LIKE pattern ESCAPE '\'`.
+fn like(column: audit_log::Column, pattern: String) -> Expr {
+    Expr::col(column).like(LikeExpr::new(pattern).escape('\\'))
+}
+
+/// `text` made literal inside a LIKE pattern (`\` escapes `%`, `_` and itself).
+fn like_escaped(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for character in text.chars() {
+        if matches!(character, '%' | '_' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(character);
+    }
+    escaped
+}
+
+/// Whether the entry names one of `subjects` as its actor, or as a whole word of its target or
+/// detail.
+fn mentions_any(row: &audit_log::Model, subjects: &[&str]) -> bool {
+    let texts = [
+        Some(row.actor.as_str()),
+        row.target.as_deref(),
+        row.detail.as_deref(),
+    ];
+    row_subjects_in(&texts, subjects)
+}
+
+fn row_subjects_in(texts: &[Option<&str>], subjects: &[&str]) -> bool {
+    texts
+        .iter()
+        .flatten()
+        .any(|text| subjects.iter().any(|subject| names(text, subject)))
+}
+
+/// Whether `subject` is a whole word of `text`. Account labels and identity ids never contain
+/// whitespace, and entries separate them with spaces (`slack:T1/U1 discord:42`).
+fn names(text: &str, subject: &str) -> bool {
+    text.split_whitespace().any(|word| word == subject)
+}
+
+/// `text` with every whole word that is one of `subjects` replaced by [`FORGOTTEN`]; the
+/// whitespace between words is kept as it was.
+fn without_subjects(text: &str, subjects: &[&str]) -> String {
+    text.split_inclusive(char::is_whitespace)
+        .map(|piece| {
+            let word = piece.trim_end_matches(char::is_whitespace);
+            if subjects.contains(&word) {
+                format!("{FORGOTTEN}{}", &piece[word.len()..])
+            } else {
+                piece.to_string()
+            }
+        })
+        .collect()
 }
 
 /// The placeholder that replaces a forgotten person's account labels in the audit log.
@@ -161,35 +238,49 @@ pub const FORGOTTEN: &str = "[forgotten]";
 /// their account labels and identity id are replaced by [`FORGOTTEN`] and a detail naming them is
 /// dropped. This is the only path that changes a written entry. Returns how many were redacted.
 pub async fn redact_subject(db: &impl ConnectionTrait, subjects: &[String]) -> Result<u64> {
-    let subjects: Vec<&String> = subjects.iter().filter(|s| !s.is_empty()).collect();
+    let subjects = non_empty(subjects);
     if subjects.is_empty() {
         return Ok(0);
     }
-    let owned: Vec<String> = subjects.iter().map(|s| s.to_string()).collect();
-    let rows = audit_log::Entity::find()
-        .filter(mentions_any(&owned))
+    let rows: Vec<audit_log::Model> = audit_log::Entity::find()
+        .filter(may_mention_any(&subjects))
         .all(db)
-        .await?;
+        .await?
+        .into_iter()
+        .filter(|row| mentions_any(row, &subjects))
+        .collect();
     let count = rows.len() as u64;
-    let redact = |text: &str| {
-        subjects.iter().fold(text.to_string(), |text, subject| {
-            text.replace(subject.as_str(), FORGOTTEN)
-        })
-    };
     for row in rows {
-        let mentions = |text: &str| {
-            subjects
-                .iter()
-                .any(|subject| text.contains(subject.as_str()))
-        };
         let update = audit_log::ActiveModel {
             id: Set(row.id),
-            actor: Set(redact(&row.actor)),
-            target: Set(row.target.as_deref().map(redact)),
-            detail: Set(row.detail.filter(|detail| !mentions(detail))),
+            actor: Set(without_subjects(&row.actor, &subjects)),
+            target: Set(row
+                .target
+                .as_deref()
+                .map(|target| without_subjects(target, &subjects))),
+            detail: Set(row
+                .detail
+                .filter(|detail| !row_subjects_in(&[Some(detail)], &subjects))),
             ..Default::default()
         };
         audit_log::Entity::update(update).exec(db).await?;
     }
     Ok(count)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subjects_match_whole_words_only() {
+        assert!(names("slack:T1/U1 desktop:me", "desktop:me"));
+        assert!(!names("desktop:mega", "desktop:me"));
+        assert!(!names("desktop:mega", "desktop:%"));
+        assert_eq!(
+            without_subjects("desktop:me desktop:mega", &["desktop:me"]),
+            "[forgotten] desktop:mega"
+        );
+        assert_eq!(like_escaped("desktop:%_\\"), "desktop:\\%\\_\\\\");
+    }
 }

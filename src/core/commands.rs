@@ -15,7 +15,7 @@ use crate::store::writer::WriteJob;
 use crate::telemetry::names;
 use chrono::Utc;
 use sea_orm::{
-    ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
     TransactionTrait,
 };
 use whisperengine_contract::{
@@ -269,9 +269,12 @@ pub async fn handle_command(
             "Only admins can do that.",
         )));
     }
+    // Personal answers (codes, links, memories, settings) go only to a 1:1 DM or an ephemeral
+    // message: in a group chat every member would read them, and the first to use a link code or
+    // an export link would win.
     let is_personal = !matches!(command, Command::Help);
     if is_personal
-        && invocation.context.visibility == Visibility::Public
+        && invocation.context.visibility != Visibility::Dm
         && !capabilities.supports_ephemeral
     {
         return Ok(HandlerOutcome::Reply(OutboundReply::text(
@@ -412,6 +415,11 @@ async fn run(
         }
         Command::SyncStatus => sync_status(core, caller).await,
         Command::Conflicts => conflicts(core, caller).await,
+        Command::ConflictsResolve { .. }
+            if isolation::is_isolated(&store.db, caller.identity_id).await? =>
+        {
+            Ok(OutboundReply::private(ISOLATED_CONFLICTS))
+        }
         Command::ConflictsResolve { id, choice } => {
             let _guard = store.hot.lock_identity(caller.identity_id).await;
             let state = identity::hot_identity(store, caller.identity_id).await?;
@@ -641,11 +649,31 @@ async fn memory_page(
     let mut query = memory::Entity::find()
         .filter(memory::Column::AccountId.is_in(account_ids))
         .filter(memory::Column::Role.eq("user"));
-    if invocation.context.visibility == Visibility::Public {
-        query = query
-            .filter(memory::Column::Visibility.eq("public"))
-            .filter(memory::Column::Platform.eq(caller.platform.as_str()))
-            .filter(memory::Column::Scope.eq(invocation.context.scope.as_str()));
+    // What may be brought up here (the rule of `context::is_origin_visible`).
+    let context = &invocation.context;
+    let here = || {
+        Condition::all()
+            .add(memory::Column::Platform.eq(caller.platform.as_str()))
+            .add(memory::Column::Scope.eq(context.scope.as_str()))
+    };
+    match context.visibility {
+        Visibility::Dm => {}
+        Visibility::Public => {
+            query = query.filter(here().add(memory::Column::Visibility.eq("public")));
+        }
+        Visibility::Private => {
+            query = query.filter(
+                here().add(
+                    Condition::any()
+                        .add(memory::Column::Visibility.eq("public"))
+                        .add(
+                            Condition::all()
+                                .add(memory::Column::Visibility.eq("private"))
+                                .add(memory::Column::ChannelId.eq(context.channel_id.as_str())),
+                        ),
+                ),
+            );
+        }
     }
     let total = query.clone().count(&store.db).await?;
     let rows = query
@@ -702,8 +730,16 @@ fn truncate(text: &str, max: usize) -> String {
 async fn forget_one(core: &Core, caller: &AccountInfo, id: i64) -> Result<OutboundReply> {
     let store = &core.store;
     let _guard = store.hot.lock_identity(caller.identity_id).await;
-    let accounts = identity::linked_accounts(&store.db, caller.identity_id).await?;
-    let account_ids: Vec<i64> = accounts.iter().map(|a| a.id).collect();
+    // While the identity is isolated, each account reaches only its own memories.
+    let account_ids: Vec<i64> = if isolation::is_isolated(&store.db, caller.identity_id).await? {
+        vec![caller.id]
+    } else {
+        identity::linked_accounts(&store.db, caller.identity_id)
+            .await?
+            .iter()
+            .map(|a| a.id)
+            .collect()
+    };
     // The facts that message stated go with it; other processes hear of it in the same commit.
     let transaction = store.db.begin().await?;
     crate::store::changes::record(&transaction, store.origin, &[caller.identity_id]).await?;
@@ -767,9 +803,13 @@ async fn privacy(core: &Core, caller: &AccountInfo) -> Result<OutboundReply> {
 
 async fn sync_status(core: &Core, caller: &AccountInfo) -> Result<OutboundReply> {
     let store = &core.store;
+    // While the identity is isolated, only this account's own figures.
     let state = {
         let _guard = store.hot.lock_identity(caller.identity_id).await;
-        identity::hot_identity(store, caller.identity_id).await?
+        isolation::origin_view(
+            identity::hot_identity(store, caller.identity_id).await?,
+            caller,
+        )
     };
     let mut lines = vec![format!(
         "**Sync status** — shared state in one host: what you say on one linked platform is visible on the others immediately (sharing settings permitting)."
@@ -792,20 +832,24 @@ async fn sync_status(core: &Core, caller: &AccountInfo) -> Result<OutboundReply>
             account_label(account)
         ));
     }
-    let open_conflicts = sync_conflict::Entity::find()
-        .filter(sync_conflict::Column::IdentityId.eq(caller.identity_id))
-        .filter(sync_conflict::Column::Status.eq("open"))
-        .count(&store.db)
-        .await?;
-    let resolved = sync_conflict::Entity::find()
-        .filter(sync_conflict::Column::IdentityId.eq(caller.identity_id))
-        .filter(sync_conflict::Column::Status.eq("resolved"))
-        .count(&store.db)
-        .await?;
-    lines.push(format!(
-        "Conflicts: {open_conflicts} open, {resolved} resolved (strategy: {}).",
-        preferences::strategy_name(&core.settings)
-    ));
+    if state.isolated {
+        lines.push(ISOLATED_CONFLICTS.to_string());
+    } else {
+        let open_conflicts = sync_conflict::Entity::find()
+            .filter(sync_conflict::Column::IdentityId.eq(caller.identity_id))
+            .filter(sync_conflict::Column::Status.eq("open"))
+            .count(&store.db)
+            .await?;
+        let resolved = sync_conflict::Entity::find()
+            .filter(sync_conflict::Column::IdentityId.eq(caller.identity_id))
+            .filter(sync_conflict::Column::Status.eq("resolved"))
+            .count(&store.db)
+            .await?;
+        lines.push(format!(
+            "Conflicts: {open_conflicts} open, {resolved} resolved (strategy: {}).",
+            preferences::strategy_name(&core.settings)
+        ));
+    }
     lines.push(format!(
         "Cross-platform sharing: {}. Mood: {}.",
         if core.settings.cross_platform_sync_enabled && !state.isolated {
@@ -853,8 +897,16 @@ async fn sync_status(core: &Core, caller: &AccountInfo) -> Result<OutboundReply>
     Ok(OutboundReply::private(lines.join("\n")))
 }
 
+/// What `conflicts` and `sync status` say while the identity is isolated: a conflict shows the
+/// values set on the other accounts.
+const ISOLATED_CONFLICTS: &str =
+    "Your accounts are kept apart for now, so conflicts between them are not shown or resolved here.";
+
 /// `conflicts`: what is waiting for the person's choice, and what was resolved lately.
 async fn conflicts(core: &Core, caller: &AccountInfo) -> Result<OutboundReply> {
+    if isolation::is_isolated(&core.store.db, caller.identity_id).await? {
+        return Ok(OutboundReply::private(ISOLATED_CONFLICTS));
+    }
     let (open, resolved) = preferences::list_conflicts(&core.store, caller.identity_id, 5).await?;
     let mut text = format!(
         "**Conflicts** (strategy: {}):\n",

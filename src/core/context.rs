@@ -1,10 +1,16 @@
 //! What the companion may bring up where, and what it recalls for a reply.
 //!
-//! Visibility rule: in a DM or private conversation, everything of the identity that sharing allows
-//! may be recalled; in a public channel, only what the person said publicly in that same
-//! workspace/server. So a DM is never repeated in a channel, and nothing said on one platform's
-//! channels is aired in another's. Sharing rule: turns from the identity's OTHER accounts are read only
-//! when CROSS_PLATFORM_SYNC_ENABLED and the person's `conversation_history` sharing are on.
+//! Visibility rule, by the kind of conversation the reply goes to:
+//! - a 1:1 DM with the companion: everything of the identity that sharing allows;
+//! - a conversation with several people (group chat, private channel, multi-person DM): what was
+//!   said in that same conversation, plus what the person said publicly in the same
+//!   workspace/server;
+//! - a public channel: only what the person said publicly in that same workspace/server.
+//!
+//! So a DM is never repeated in front of others, a group chat stays in its group, and nothing said
+//! on one platform's channels is aired in another's. Sharing rule: turns from the identity's OTHER
+//! accounts are read only when CROSS_PLATFORM_SYNC_ENABLED and the person's `conversation_history`
+//! sharing are on.
 
 use crate::config::{Settings, SyncCategory};
 use crate::core::recall::{self, Query};
@@ -38,6 +44,7 @@ pub fn is_visible(
             account_id: record.account_id,
             platform: record.platform,
             scope: &record.scope,
+            channel_id: Some(&record.channel_id),
             visibility: record.visibility,
         },
         account,
@@ -52,6 +59,9 @@ pub struct Origin<'a> {
     pub account_id: i64,
     pub platform: Platform,
     pub scope: &'a str,
+    /// The conversation; `None` where it is not kept (facts): such an origin is seen in a group
+    /// conversation only when it was public.
+    pub channel_id: Option<&'a str>,
     pub visibility: Visibility,
 }
 
@@ -65,13 +75,17 @@ pub fn is_origin_visible(
     if origin.account_id != account.id && !shares_history {
         return false;
     }
+    let is_same_place = origin.platform == account.platform && origin.scope == context.scope;
+    let is_public_here = is_same_place && origin.visibility == Visibility::Public;
     match context.visibility {
-        Visibility::Dm | Visibility::Private => true,
-        Visibility::Public => {
-            origin.visibility == Visibility::Public
-                && origin.platform == account.platform
-                && origin.scope == context.scope
+        Visibility::Dm => true,
+        Visibility::Private => {
+            is_public_here
+                || (is_same_place
+                    && origin.visibility != Visibility::Dm
+                    && origin.channel_id == Some(context.channel_id.as_str()))
         }
+        Visibility::Public => is_public_here,
     }
 }
 
@@ -87,6 +101,7 @@ pub fn is_fact_visible(
             account_id: fact.account_id,
             platform: fact.platform,
             scope: &fact.scope,
+            channel_id: None,
             visibility: fact.visibility,
         },
         account,
@@ -392,6 +407,7 @@ mod tests {
             content: text.into(),
             platform,
             scope: "G1".into(),
+            channel_id: format!("{visibility}-channel"),
             visibility,
             importance: 0.6,
             emotion: None,
@@ -427,6 +443,40 @@ mod tests {
         assert!(!is_visible(&dm, &me, &context(Visibility::Public), true));
         let public = record(1, "hello all", Platform::Discord, Visibility::Public);
         assert!(is_visible(&public, &me, &context(Visibility::Public), true));
+    }
+
+    #[test]
+    fn a_group_conversation_sees_itself_and_public_content_never_dms_or_other_groups() {
+        let me = account(1, Platform::Slack);
+        let group = |channel: &str| ConversationContext {
+            channel_id: channel.into(),
+            ..context(Visibility::Private)
+        };
+        let dm = record(1, "my secret", Platform::Slack, Visibility::Dm);
+        let public = record(1, "hello all", Platform::Slack, Visibility::Public);
+        let mut here = record(1, "our plan", Platform::Slack, Visibility::Private);
+        here.channel_id = "G-here".into();
+        let mut elsewhere = record(1, "their plan", Platform::Slack, Visibility::Private);
+        elsewhere.channel_id = "G-other".into();
+        assert!(!is_visible(&dm, &me, &group("G-here"), true));
+        assert!(is_visible(&public, &me, &group("G-here"), true));
+        assert!(is_visible(&here, &me, &group("G-here"), true));
+        assert!(!is_visible(&elsewhere, &me, &group("G-here"), true));
+        let mut dm_in_same_channel_id = dm.clone();
+        dm_in_same_channel_id.channel_id = "G-here".into();
+        assert!(!is_visible(
+            &dm_in_same_channel_id,
+            &me,
+            &group("G-here"),
+            true
+        ));
+        let mut other_workspace = here.clone();
+        other_workspace.scope = "T-other".into();
+        assert!(!is_visible(&other_workspace, &me, &group("G-here"), true));
+        // The person's own DM sees all of it.
+        for record in [&dm, &public, &here, &elsewhere] {
+            assert!(is_visible(record, &me, &context(Visibility::Dm), true));
+        }
     }
 
     #[test]

@@ -6,15 +6,17 @@
 //! shared across linked accounts when SYNC_EMOTIONAL_STATE is on and per account when off; its
 //! summary is flushed to SQL on EMOTIONAL_SYNC_INTERVAL.
 
+use crate::core::context::Origin;
 use crate::core::Result;
 use crate::llm::Trajectory;
 use crate::store::entities::{emotion_observation, emotional_state};
-use crate::store::hot::EmotionSnapshot;
+use crate::store::hot::{AccountInfo, EmotionSnapshot};
 use crate::store::Store;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ConnectionTrait, EntityTrait, Set};
 use uuid::Uuid;
+use whisperengine_contract::{ConversationContext, Platform, Visibility};
 
 /// The labels the detector and the state use (Plutchik's eight, love, and neutral).
 pub const LABELS: [&str; 10] = [
@@ -300,22 +302,32 @@ pub fn detect(text: &str) -> Detected {
 pub use crate::store::hot::Observation;
 
 impl Observation {
-    /// What a message showed, as an observation.
-    pub fn of(detected: &Detected, account_id: i64, at: DateTime<Utc>) -> Observation {
+    /// What a message from `account` in `context` showed, as an observation.
+    pub fn of(
+        detected: &Detected,
+        account: &AccountInfo,
+        context: &ConversationContext,
+        at: DateTime<Utc>,
+    ) -> Observation {
         Observation {
-            account_id,
+            account_id: account.id,
             label: detected.label.to_string(),
             valence: detected.valence,
             arousal: detected.arousal,
             intensity: detected.intensity,
             confidence: detected.confidence,
             at,
+            platform: account.platform,
+            scope: context.scope.clone(),
+            channel_id: context.channel_id.clone(),
+            visibility: context.visibility,
         }
     }
 
-    /// A stored observation (the table keeps no arousal or confidence: the label's arousal and a
-    /// middling confidence stand in).
-    pub fn from_row(row: &emotion_observation::Model) -> Observation {
+    /// A stored observation of an account on `platform` (the table keeps no arousal or confidence:
+    /// the label's arousal and a middling confidence stand in). One stored without its origin
+    /// counts as seen in a DM.
+    pub fn from_row(row: &emotion_observation::Model, platform: Platform) -> Observation {
         Observation {
             account_id: row.account_id,
             label: row.emotion.clone(),
@@ -324,6 +336,25 @@ impl Observation {
             intensity: row.intensity,
             confidence: STORED_CONFIDENCE,
             at: row.created_at,
+            platform,
+            scope: row.scope.clone().unwrap_or_default(),
+            channel_id: row.channel_id.clone().unwrap_or_default(),
+            visibility: row
+                .visibility
+                .as_deref()
+                .and_then(Visibility::parse)
+                .unwrap_or(Visibility::Dm),
+        }
+    }
+
+    /// Where it was seen, for the visibility rule of [`crate::core::context`].
+    pub fn origin(&self) -> Origin<'_> {
+        Origin {
+            account_id: self.account_id,
+            platform: self.platform,
+            scope: &self.scope,
+            channel_id: Some(&self.channel_id),
+            visibility: self.visibility,
         }
     }
 }
@@ -648,7 +679,20 @@ mod tests {
 
     fn observed(text: &str, minutes: i64) -> Observation {
         let at = Utc::now() - chrono::Duration::minutes(minutes);
-        Observation::of(&detect(text), 1, at)
+        let account = AccountInfo {
+            id: 1,
+            identity_id: Uuid::nil(),
+            platform: Platform::Discord,
+            scope: String::new(),
+            user_id: "u".into(),
+            display_name: None,
+        };
+        Observation::of(
+            &detect(text),
+            &account,
+            &ConversationContext::direct("dm"),
+            at,
+        )
     }
 
     #[test]

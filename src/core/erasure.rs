@@ -1,4 +1,5 @@
-//! Erasing a person: `forget all`, and the expiry of old data (demo TTL, MEMORY_RETENTION_DAYS).
+//! Erasing a person: `forget all`, and a demo identity once nothing of it is left (see
+//! [`crate::core::lifecycle`]).
 //!
 //! The schema grows (other features add tables), so erasure does not list tables by hand: it reads
 //! the live schema and, in every table, deletes the rows whose `account_id` is one of the identity's
@@ -6,17 +7,22 @@
 //! other people's rows, then deletes the accounts and the identity (cascades catch the rest). Redis
 //! keys naming the identity go too, and the audit log is redacted (see [`audit::redact_subject`]) and
 //! given a tombstone without personal content.
+//!
+//! The inbox (`inbox_event`) keeps the sender's account key rather than an account id: the
+//! person's events that are answered or set aside are deleted by it. An event still waiting for its
+//! answer stays: it was acknowledged, so it is answered (meeting the person as someone new) and
+//! its row goes once the answer is delivered, as every row does.
 
 use crate::core::audit::{self, AuditEntry};
 use crate::core::identity::{self, account_label};
 use crate::core::Result;
-use crate::store::entities::audit_log;
+use crate::store::entities::{audit_log, inbox_event};
 use crate::store::hot::AccountInfo;
 use crate::store::Store;
 use chrono::Utc;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter, Statement,
-    TransactionTrait, Value,
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter,
+    Statement, TransactionTrait, Value,
 };
 use uuid::Uuid;
 
@@ -112,6 +118,25 @@ pub struct Erased {
 /// transaction; then its Redis keys and hot state, redacting the audit log. Call without holding
 /// the identity's lock (this takes it).
 pub async fn erase_identity(store: &Store, identity_id: Uuid) -> Result<Erased> {
+    Ok(erase(store, identity_id, None).await?.unwrap_or_default())
+}
+
+/// [`erase_identity`], but only when `still_due` returns a row: it runs inside the erasure's
+/// transaction, after the queued writes landed and under the identity's lock, so a row stored
+/// since the caller last looked keeps the identity. `None` when it did not erase.
+pub async fn erase_identity_if(
+    store: &Store,
+    identity_id: Uuid,
+    still_due: Statement,
+) -> Result<Option<Erased>> {
+    erase(store, identity_id, Some(still_due)).await
+}
+
+async fn erase(
+    store: &Store,
+    identity_id: Uuid,
+    still_due: Option<Statement>,
+) -> Result<Option<Erased>> {
     // Queued writes of this person must land before the delete, not after it.
     store.flush().await;
     let guard = store.hot.lock_identity(identity_id).await;
@@ -121,9 +146,20 @@ pub async fn erase_identity(store: &Store, identity_id: Uuid) -> Result<Erased> 
     subjects.push(identity_id.to_string());
     let tables = live_tables(&store.db).await?;
     let transaction = store.db.begin().await?;
+    if let Some(still_due) = still_due {
+        if transaction.query_one_raw(still_due).await?.is_none() {
+            transaction.rollback().await?;
+            return Ok(None);
+        }
+    }
     // Recorded as a host-wide change: the feed must not keep the erased identity's id.
     crate::store::changes::record(&transaction, store.origin, &[]).await?;
     let mut erased = delete_rows(&transaction, &tables, identity_id, &account_ids).await?;
+    let inbox_events = delete_inbox_events(&transaction, &accounts).await?;
+    if inbox_events > 0 {
+        erased.rows += inbox_events;
+        erased.tables += 1;
+    }
     erased.audit_entries_redacted = audit::redact_subject(&transaction, &subjects).await?;
     transaction.commit().await?;
     store.hot.invalidate_identity(identity_id);
@@ -143,7 +179,28 @@ pub async fn erase_identity(store: &Store, identity_id: Uuid) -> Result<Erased> 
             tracing::debug!(%error, "erasure not published; other processes refresh on their interval");
         }
     }
-    Ok(erased)
+    Ok(Some(erased))
+}
+
+/// The stored platform events `accounts` sent that are answered or set aside (one still waiting
+/// for its answer stays; see the module notes).
+async fn delete_inbox_events(db: &impl ConnectionTrait, accounts: &[AccountInfo]) -> Result<u64> {
+    let mut removed = 0;
+    for account in accounts {
+        removed += inbox_event::Entity::delete_many()
+            .filter(inbox_event::Column::AuthorPlatform.eq(account.platform.as_str()))
+            .filter(inbox_event::Column::AuthorScope.eq(account.scope.as_str()))
+            .filter(inbox_event::Column::AuthorUserId.eq(account.user_id.as_str()))
+            .filter(
+                Condition::any()
+                    .add(inbox_event::Column::Reply.is_not_null())
+                    .add(inbox_event::Column::Parked.eq(true)),
+            )
+            .exec(db)
+            .await?
+            .rows_affected;
+    }
+    Ok(removed)
 }
 
 /// The deletes of [`erase_identity`], inside its transaction.

@@ -2,8 +2,9 @@
 //! single-use download link that expires after [`LINK_TTL_MINUTES`] (only the token's SHA-256 is
 //! stored), or printed by `whisperengine export --account …`.
 //!
-//! Tables this module knows (accounts, memories, emotion, preferences, conflicts, feedback, audit) are
-//! written field by field; any other table holding rows of the identity (`account_id` or
+//! Tables this module knows (accounts, memories, emotion, preferences, conflicts, feedback, audit, and
+//! the platform events of the inbox the person sent, found by their account key) are written field
+//! by field; any other table holding rows of the identity (`account_id` or
 //! `identity_id` column, such as `fact`) is included as it is under `other_tables`, so a new feature's
 //! data is never silently left out.
 
@@ -13,7 +14,7 @@ use crate::core::identity::{self, account_label};
 use crate::core::Result;
 use crate::store::entities::{
     emotion_observation, emotional_state, export_token, feedback, identity as identity_entity,
-    memory, preference, sync_conflict,
+    inbox_event, memory, preference, sync_conflict,
 };
 use crate::store::hot::AccountInfo;
 use crate::store::Store;
@@ -50,6 +51,8 @@ const HANDLED_TABLES: &[&str] = &[
     "link_code",
     "link_attempt",
     "processed_event",
+    // Found by the sender's account key rather than an id column (see `inbox_events_of`).
+    "inbox_event",
     "host_setting",
     "seaql_migrations",
 ];
@@ -98,6 +101,7 @@ pub async fn document(store: &Store, identity_id: Uuid) -> Result<serde_json::Va
         .all(db)
         .await?;
     let audit_entries = audit::about(db, &subjects).await?;
+    let inbox = inbox_events_of(db, &accounts).await?;
     let label_of = |account_id: i64| {
         accounts
             .iter()
@@ -178,8 +182,8 @@ pub async fn document(store: &Store, identity_id: Uuid) -> Result<serde_json::Va
             "id": c.id,
             "kind": c.kind,
             "key": c.key,
-            "kept_value": crate::store::crypto::readable(store.cipher.as_deref(), &c.kept_value),
-            "other_value": crate::store::crypto::readable(store.cipher.as_deref(), &c.other_value),
+            "kept_value": conflict_value(store, &c.kind, &c.kept_value),
+            "other_value": conflict_value(store, &c.kind, &c.other_value),
             "kept_platform": c.kept_platform,
             "other_platform": c.other_platform,
             "strategy": c.strategy,
@@ -195,8 +199,51 @@ pub async fn document(store: &Store, identity_id: Uuid) -> Result<serde_json::Va
             "created_at": f.created_at,
         })).collect::<Vec<_>>(),
         "audit": audit_entries,
+        "inbox": inbox.iter().map(|(account, row)| json!({
+            "account": account_label(account),
+            "kind": row.kind,
+            "state": if row.parked {
+                "set aside"
+            } else if row.reply.is_some() {
+                "answered"
+            } else {
+                "waiting"
+            },
+            "received_at": DateTime::<Utc>::from_timestamp_millis(row.created_at),
+            "payload": crate::store::crypto::readable(store.cipher.as_deref(), &row.payload),
+            "reply": row.reply.as_deref().map(|reply| crate::store::crypto::readable(store.cipher.as_deref(), reply)),
+        })).collect::<Vec<_>>(),
         "other_tables": other_tables(db, identity_id, &account_ids).await?,
     }))
+}
+
+/// A conflict's value as the person reads it: fact values are sealed like the facts, preference
+/// values are stored in clear like the preferences.
+fn conflict_value(store: &Store, kind: &str, stored: &str) -> String {
+    if kind == "fact" {
+        crate::store::crypto::readable(store.cipher.as_deref(), stored)
+    } else {
+        stored.to_string()
+    }
+}
+
+/// The stored platform events (`inbox_event`) each of `accounts` sent, oldest first.
+async fn inbox_events_of<'a>(
+    db: &impl ConnectionTrait,
+    accounts: &'a [AccountInfo],
+) -> Result<Vec<(&'a AccountInfo, inbox_event::Model)>> {
+    let mut events = Vec::new();
+    for account in accounts {
+        let rows = inbox_event::Entity::find()
+            .filter(inbox_event::Column::AuthorPlatform.eq(account.platform.as_str()))
+            .filter(inbox_event::Column::AuthorScope.eq(account.scope.as_str()))
+            .filter(inbox_event::Column::AuthorUserId.eq(account.user_id.as_str()))
+            .all(db)
+            .await?;
+        events.extend(rows.into_iter().map(|row| (account, row)));
+    }
+    events.sort_by_key(|(_, row)| row.created_at);
+    Ok(events)
 }
 
 /// Rows of the identity in tables this module does not know (e.g. `fact`), as JSON objects.

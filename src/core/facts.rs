@@ -743,7 +743,23 @@ pub async fn load_current(
         .filter(fact::Column::SupersededAt.is_null())
         .all(db)
         .await?;
-    Ok(rows.iter().map(|row| fact_record(row, cipher)).collect())
+    Ok(rows
+        .iter()
+        .filter_map(|row| usable_fact(row, cipher))
+        .collect())
+}
+
+/// [`fact_record`], or `None` for a fact whose value cannot be used (altered, or in clear under
+/// DATA_ENCRYPTION_KEY): the companion does not rely on it.
+pub fn usable_fact(
+    row: &fact::Model,
+    cipher: Option<&crate::store::crypto::ContentCipher>,
+) -> Option<FactRecord> {
+    let value = crate::store::crypto::opened(cipher, &row.value)?;
+    Some(FactRecord {
+        value,
+        ..fact_record_with(row, String::new())
+    })
 }
 
 /// Maps a stored fact row, its value opened with `cipher` when DATA_ENCRYPTION_KEY is set.
@@ -751,12 +767,16 @@ pub fn fact_record(
     row: &fact::Model,
     cipher: Option<&crate::store::crypto::ContentCipher>,
 ) -> FactRecord {
+    fact_record_with(row, crate::store::crypto::readable(cipher, &row.value))
+}
+
+fn fact_record_with(row: &fact::Model, value: String) -> FactRecord {
     FactRecord {
         id: row.id,
         account_id: row.account_id,
         subject: row.subject.clone(),
         attribute: row.attribute.clone(),
-        value: crate::store::crypto::readable(cipher, &row.value),
+        value,
         confidence: row.confidence,
         platform: row
             .platform

@@ -47,6 +47,7 @@ struct WindowRow {
     content: String,
     platform: String,
     scope: String,
+    channel_id: String,
     visibility: String,
     importance: f64,
     emotion: Option<String>,
@@ -79,6 +80,7 @@ async fn latest_memories(
             memory::Column::Content,
             memory::Column::Platform,
             memory::Column::Scope,
+            memory::Column::ChannelId,
             memory::Column::Visibility,
             memory::Column::Importance,
             memory::Column::Emotion,
@@ -146,17 +148,17 @@ async fn latest_ratings(db: &impl ConnectionTrait, identity_id: Uuid) -> Result<
 }
 
 /// A memory row as a hot turn: content opened with `cipher`, terms read back or, failing that,
-/// computed from the content.
-fn hot_turn(cipher: Option<&ContentCipher>, row: WindowRow, is_user: bool) -> TurnRecord {
+/// computed from the content. `None` for a row whose content cannot be used (altered, or in clear
+/// under DATA_ENCRYPTION_KEY): it is neither recalled nor shown as history.
+fn hot_turn(cipher: Option<&ContentCipher>, row: WindowRow, is_user: bool) -> Option<TurnRecord> {
     let content = match cipher {
-        Some(_) => crate::store::crypto::readable(cipher, &row.content),
+        Some(_) => crate::store::crypto::opened(cipher, &row.content)?,
         None => row.content,
     };
     let terms = row
         .terms
         .as_deref()
         .and_then(|stored| match cipher {
-            // A value without the sealed prefix (stored before encryption was on) opens as itself.
             Some(cipher) => cipher
                 .open(stored)
                 .ok()
@@ -164,20 +166,21 @@ fn hot_turn(cipher: Option<&ContentCipher>, row: WindowRow, is_user: bool) -> Tu
             None => recall::parse_stored_terms(stored),
         })
         .unwrap_or_else(|| recall::index_terms(&content));
-    TurnRecord {
+    Some(TurnRecord {
         memory_id: Some(row.id),
         account_id: row.account_id,
         is_user,
         content,
         platform: row.platform.parse().unwrap_or(Platform::Desktop),
         scope: row.scope,
-        visibility: Visibility::parse(&row.visibility).unwrap_or(Visibility::Private),
+        channel_id: row.channel_id,
+        visibility: Visibility::parse(&row.visibility).unwrap_or(Visibility::Dm),
         importance: row.importance,
         emotion: row.emotion,
         created_at: row.created_at,
         terms,
         last_recalled_at: row.last_recalled_at,
-    }
+    })
 }
 
 /// The recall window (oldest first) and the recent turns (the newest [`RECENT_TURNS`] of both roles,
@@ -190,7 +193,7 @@ fn windows(
 ) -> (VecDeque<TurnRecord>, VecDeque<TurnRecord>) {
     let users: Vec<TurnRecord> = users
         .into_iter()
-        .map(|row| hot_turn(cipher, row, true))
+        .filter_map(|row| hot_turn(cipher, row, true))
         .collect();
     let mut companions = companions.into_iter().peekable();
     let mut next_user = users.iter().peekable();
@@ -205,7 +208,9 @@ fn windows(
         let turn = if is_user_newer {
             next_user.next().cloned()
         } else {
-            companions.next().map(|row| hot_turn(cipher, row, false))
+            companions
+                .next()
+                .and_then(|row| hot_turn(cipher, row, false))
         };
         recent.extend(turn);
     }
@@ -262,7 +267,7 @@ pub async fn load_identity(store: &Store, identity_id: Uuid) -> Result<IdentityH
                     .all(db)
                     .await?
                     .iter()
-                    .map(|row| crate::core::facts::fact_record(row, cipher))
+                    .filter_map(|row| crate::core::facts::usable_fact(row, cipher))
                     .collect(),
             )
         },
@@ -290,6 +295,17 @@ pub async fn load_identity(store: &Store, identity_id: Uuid) -> Result<IdentityH
         latest_ratings(db, identity_id),
     )?;
     let (recallable, recent) = windows(cipher, users, companions);
+    let observations = observations
+        .iter()
+        .rev()
+        .map(|row| {
+            let platform = accounts
+                .iter()
+                .find(|account| account.id == row.account_id)
+                .map_or(Platform::Desktop, |account| account.platform);
+            crate::core::emotion::Observation::from_row(row, platform)
+        })
+        .collect();
     Ok(IdentityHot {
         accounts,
         isolated,
@@ -298,11 +314,7 @@ pub async fn load_identity(store: &Store, identity_id: Uuid) -> Result<IdentityH
         recent,
         recallable,
         facts,
-        observations: observations
-            .iter()
-            .rev()
-            .map(crate::core::emotion::Observation::from_row)
-            .collect(),
+        observations,
         preferences: preferences
             .into_iter()
             .map(|row| PreferenceRecord {

@@ -8,6 +8,9 @@
 //!   answers 2xx once the row is stored. (Making the job wait for the insert put a PostgreSQL round
 //!   trip under load on every reply's path.) The row names this process as its owner. If the platform hangs up before the 2xx, the job still runs
 //!   and the platform's retry is dropped as a duplicate.
+//! - **Whose it is**: the row keeps the account that sent the event (the connector's
+//!   [`Replayer::author`]), so `forget all` erases the person's finished and set-aside events and
+//!   `export` includes them (see [`crate::core::erasure`], [`crate::core::export`]).
 //! - **Finishing it**: the pipeline records the reply in the row in the same transaction as the turn
 //!   ([`current_row`]); once the connector delivered the reply, the row is deleted.
 //! - **A process that stops**: every process writes a heartbeat to `inbox_owner` every third of
@@ -41,7 +44,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use whisperengine_contract::{
-    Intake, IntakeFuture, IntakeJob, IntakeRefusal, OutboundReply, Replayer,
+    Intake, IntakeFuture, IntakeJob, IntakeRefusal, OutboundReply, PlatformAccount, Replayer,
 };
 
 /// Runs of one row (its first included) before it is set aside.
@@ -212,6 +215,18 @@ impl DurableIntake {
         })
     }
 
+    /// The account that sent `payload`, as the connector registered for `kind` reads it.
+    fn author_of(&self, kind: &str, payload: &str) -> Option<PlatformAccount> {
+        let replayer = self
+            .inner
+            .replayers
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(kind)
+            .cloned()?;
+        replayer.author(payload)
+    }
+
     /// Returns once every insert, delete and release queued so far is written (at shutdown, so
     /// the rows of delivered replies are gone before the process exits).
     pub async fn flush(&self) {
@@ -237,6 +252,7 @@ impl Intake for DurableIntake {
             let reservation = self.inner.queue.reserve()?;
             let id = uuid::Uuid::new_v4().to_string();
             let now = now_ms();
+            let author = self.author_of(kind, &payload);
             let row = inbox_event::ActiveModel {
                 id: Set(id.clone()),
                 kind: Set(kind.to_string()),
@@ -246,6 +262,9 @@ impl Intake for DurableIntake {
                 attempts: Set(1),
                 parked: Set(false),
                 created_at: Set(now),
+                author_platform: Set(author.as_ref().map(|a| a.platform.as_str().to_string())),
+                author_scope: Set(author.as_ref().map(|a| a.scope.clone())),
+                author_user_id: Set(author.map(|a| a.user_id)),
             };
             let (done, inserted) = oneshot::channel();
             let queued = if self.inner.db.get_database_backend() == sea_orm::DbBackend::Sqlite {

@@ -309,6 +309,7 @@ mod tests {
             content: format!("from {account_id}"),
             platform: Platform::Slack,
             scope: String::new(),
+            channel_id: "D1".into(),
             visibility: Visibility::Dm,
             importance: 0.5,
             emotion: None,

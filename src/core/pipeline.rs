@@ -24,7 +24,8 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
 use std::time::Instant;
 use tracing::Instrument;
 use whisperengine_contract::{
-    Capabilities, HandlerOutcome, InboundMessage, OutboundReply, Platform,
+    Capabilities, ConversationContext, HandlerOutcome, InboundMessage, OutboundReply, Platform,
+    Visibility,
 };
 
 /// Arousal of every personality's resting state (the files give a baseline valence only).
@@ -110,7 +111,8 @@ async fn process(core: &Core, message: &InboundMessage) -> Result<HandlerOutcome
             core.settings.max_message_chars
         ))));
     }
-    tracing::debug!(text, "message received");
+    // Never the text itself: logs are kept and shipped where the memories' protections do not go.
+    tracing::debug!(chars = text.chars().count(), "message received");
     // Asked before the identity's lock, so they overlap with waiting for it and with storing.
     let pending_query = core
         .semantic
@@ -143,7 +145,7 @@ async fn process(core: &Core, message: &InboundMessage) -> Result<HandlerOutcome
     remember_facts(core, message, &account, &mut state, &extracted, now).await?;
     crate::telemetry::record_step(platform, "store", step);
     let step = Instant::now();
-    let mood = update_emotion(core, &mut state, &account, &detected, now);
+    let mood = update_emotion(core, &mut state, &account, &message.context, &detected, now);
     let limits = core.tuner.limits(&core.settings, account.platform);
     let semantic = match (&core.semantic, pending_query) {
         (Some(semantic), Some(query)) => {
@@ -408,6 +410,7 @@ fn prepare_user_message(
         content: text.to_string(),
         platform: account.platform,
         scope: message.context.scope.clone(),
+        channel_id: message.context.channel_id.clone(),
         visibility: message.context.visibility,
         importance,
         emotion: (!detected.is_neutral()).then(|| detected.label.to_string()),
@@ -431,6 +434,9 @@ fn prepare_user_message(
             valence: Set(detected.valence),
             intensity: Set(detected.intensity),
             created_at: Set(now),
+            visibility: Set(Some(message.context.visibility.as_str().to_string())),
+            scope: Set(Some(message.context.scope.clone())),
+            channel_id: Set(Some(message.context.channel_id.clone())),
             ..Default::default()
         });
     }
@@ -467,11 +473,14 @@ fn memory_row(
 
 /// Step 6: adds the observation and rebuilds the identity's state (kept hot, flushed on its
 /// interval). Returns the mood to show the responder: the state across linked accounts when
-/// emotional-state sharing is on, otherwise the state from this account's observations alone.
+/// emotional-state sharing is on, otherwise the state from this account's observations alone; in
+/// both cases only from observations whose origin may be seen in `context` (a mood read in a DM
+/// does not colour a reply in a channel or a group chat).
 fn update_emotion(
     core: &Core,
     state: &mut IdentityHot,
     account: &AccountInfo,
+    context: &ConversationContext,
     detected: &Detected,
     now: DateTime<Utc>,
 ) -> Option<Mood> {
@@ -481,13 +490,16 @@ fn update_emotion(
     };
     let half_life = core.settings.emotion_half_life;
     if !detected.is_neutral() {
-        let observation = emotion::Observation::of(detected, account.id, now);
+        let observation = emotion::Observation::of(detected, account, context, now);
         state.push_observation(observation.clone(), emotion::MAX_OBSERVATIONS);
         core.store.hot.update_identity(account.identity_id, |hot| {
             hot.push_observation(observation, emotion::MAX_OBSERVATIONS)
         });
     }
     let shared = emotion::state_of(state.observations.iter(), baseline, half_life, now);
+    let is_seen_here = |observation: &&emotion::Observation| {
+        context::is_origin_visible(observation.origin(), account, context, true)
+    };
     if !detected.is_neutral() {
         let snapshot = emotion::snapshot(&shared, state.emotion.as_ref(), account.id, now);
         state.emotion = Some(snapshot.clone());
@@ -501,11 +513,17 @@ fn update_emotion(
         let mine = state
             .observations
             .iter()
-            .filter(|observation| observation.account_id == account.id);
+            .filter(|observation| observation.account_id == account.id)
+            .filter(is_seen_here);
         emotion::state_of(mine, baseline, half_life, now)
     };
     let mut shown = if preferences::is_shared(&core.settings, state, SyncCategory::EmotionalState) {
-        shared
+        if context.visibility == Visibility::Dm {
+            shared
+        } else {
+            let seen_here = state.observations.iter().filter(is_seen_here);
+            emotion::state_of(seen_here, baseline, half_life, now)
+        }
     } else {
         own()
     };
@@ -594,6 +612,7 @@ async fn store_turn(
         content: reply.to_string(),
         platform: account.platform,
         scope: message.context.scope.clone(),
+        channel_id: message.context.channel_id.clone(),
         visibility: message.context.visibility,
         importance: 0.1,
         emotion: None,

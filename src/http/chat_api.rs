@@ -4,10 +4,15 @@
 //! Every input is checked before the core sees it; a refused request gets a 4xx with
 //! `{"error": "<reason>"}` and is counted in `whisperengine_http_rejected_total`.
 //!
-//! Requiring `Content-Type: application/json` is also the CSRF defence: a foreign web page can only
-//! send that type after a CORS preflight, which this server never approves. In desktop mode
-//! (`local_is_admin`) the API also refuses non-loopback `Host`/`Origin` headers, so a DNS-rebinding
-//! page cannot drive the owner's admin commands.
+//! Who may call it: in desktop mode the person at this machine (loopback only, no token needed).
+//! Elsewhere the API is off unless LOCAL_API_TOKEN is set, and then every request carries it as a
+//! bearer token, compared in constant time. The `user` a request names is the token holder's claim,
+//! not a proven identity: `desktop:` accounts belong to whoever holds the token (one operator).
+//!
+//! In every mode `Host` and `Origin` must name this machine (or PUBLIC_URL's host), so a
+//! DNS-rebinding page cannot drive the API from a browser. Requiring
+//! `Content-Type: application/json` is the CSRF defence: a foreign web page can only send that type
+//! after a CORS preflight, which this server never approves.
 
 use super::HttpState;
 use crate::telemetry::names;
@@ -18,6 +23,8 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 use whisperengine_contract::{
     Capabilities, Card, CommandInvocation, ConversationContext, HandlerOutcome, InboundEvent,
     InboundMessage, Platform, PlatformAccount,
@@ -31,6 +38,40 @@ pub const MAX_USER_CHARS: usize = 64;
 pub const MAX_EVENT_ID_CHARS: usize = 200;
 /// The `route` label of this API's rejections.
 const ROUTE: &str = "/api/chat";
+
+/// LOCAL_API_TOKEN, kept as its SHA-256 digest: both sides are hashed before the comparison, so it
+/// takes the same time whatever the candidate's length and content.
+#[derive(Clone)]
+pub struct ApiToken([u8; 32]);
+
+impl ApiToken {
+    pub fn new(token: &str) -> ApiToken {
+        ApiToken(Sha256::digest(token.as_bytes()).into())
+    }
+
+    /// Whether `headers` carry `Authorization: Bearer <this token>`.
+    pub fn admits(&self, headers: &HeaderMap) -> bool {
+        let Some(candidate) = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| {
+                value
+                    .strip_prefix("Bearer ")
+                    .or_else(|| value.strip_prefix("bearer "))
+            })
+        else {
+            return false;
+        };
+        let digest: [u8; 32] = Sha256::digest(candidate.trim().as_bytes()).into();
+        bool::from(digest.ct_eq(&self.0))
+    }
+}
+
+impl std::fmt::Debug for ApiToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ApiToken(<redacted>)")
+    }
+}
 
 /// The body of `POST /api/chat`.
 #[derive(Debug, Deserialize)]
@@ -69,6 +110,8 @@ pub enum ChatApiError {
     Disabled,
     #[error("the chat API only answers requests addressed to this machine (localhost)")]
     ForeignHost,
+    #[error("this API needs `Authorization: Bearer <LOCAL_API_TOKEN>`")]
+    Unauthorized,
     #[error("Content-Type must be application/json")]
     UnsupportedMediaType,
     #[error("the request body is larger than {limit} bytes")]
@@ -101,6 +144,7 @@ impl ChatApiError {
         match self {
             ChatApiError::Disabled => StatusCode::NOT_FOUND,
             ChatApiError::ForeignHost => StatusCode::FORBIDDEN,
+            ChatApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ChatApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ChatApiError::BodyTooLarge { .. } | ChatApiError::TextTooLong { .. } => {
                 StatusCode::PAYLOAD_TOO_LARGE
@@ -122,6 +166,7 @@ impl ChatApiError {
         match self {
             ChatApiError::Disabled => "disabled",
             ChatApiError::ForeignHost => "foreign_host",
+            ChatApiError::Unauthorized => "unauthorized",
             ChatApiError::UnsupportedMediaType => "content_type",
             ChatApiError::BodyTooLarge { .. } => "body_too_large",
             ChatApiError::BodyUnreadable => "body_unreadable",
@@ -165,7 +210,14 @@ impl IntoResponse for ChatApiError {
             .increment(1);
         tracing::debug!(reason = self.reason_code(), "chat request refused");
         let body = serde_json::json!({ "error": self.to_string() });
-        (self.status(), Json(body)).into_response()
+        let mut response = (self.status(), Json(body)).into_response();
+        if matches!(self, ChatApiError::Unauthorized) {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Bearer"),
+            );
+        }
+        response
     }
 }
 
@@ -204,13 +256,8 @@ pub async fn chat(
     headers: HeaderMap,
     body: Result<ChatBody, ChatApiError>,
 ) -> Result<Json<ChatResponse>, ChatApiError> {
-    // Availability and origin come before the body's own faults.
-    if !state.chat_enabled {
-        return Err(ChatApiError::Disabled);
-    }
-    if state.local_is_admin && !is_local_request(&headers) {
-        return Err(ChatApiError::ForeignHost);
-    }
+    // Availability, origin and the caller come before the body's own faults.
+    admit(&state, &headers)?;
     let ChatBody(request) = body?;
     let event = to_event(request, &state)?;
     tracing::debug!(event_id = event.event_id(), "local chat event");
@@ -242,15 +289,28 @@ pub async fn config(
     State(state): State<HttpState>,
     headers: HeaderMap,
 ) -> Result<Json<ChatConfig>, ChatApiError> {
-    if state.local_is_admin && !is_local_request(&headers) {
-        return Err(ChatApiError::ForeignHost);
-    }
+    admit(&state, &headers)?;
     Ok(Json(ChatConfig {
         companion: state.companion_name.clone(),
         user: state.local_user.clone(),
         banner: state.banner.clone(),
         chat_enabled: state.chat_enabled,
     }))
+}
+
+/// Whether this request may use the API at all: the chat is on, the request is addressed to this
+/// machine, and it carries the token when one is set.
+fn admit(state: &HttpState, headers: &HeaderMap) -> Result<(), ChatApiError> {
+    if !state.chat_enabled {
+        return Err(ChatApiError::Disabled);
+    }
+    if !is_addressed_here(headers, &state.allowed_hosts) {
+        return Err(ChatApiError::ForeignHost);
+    }
+    match &state.api_token {
+        Some(token) if !token.admits(headers) => Err(ChatApiError::Unauthorized),
+        _ => Ok(()),
+    }
 }
 
 /// Checks a request and turns it into the contract event the core expects.
@@ -348,21 +408,28 @@ fn to_response(outcome: HandlerOutcome) -> ChatResponse {
     }
 }
 
-/// Whether `Host` (and `Origin`, when a browser sent one) name this machine.
-fn is_local_request(headers: &HeaderMap) -> bool {
+/// Whether `Host` (and `Origin`, when a browser sent one) name this machine or one of
+/// `allowed_hosts`.
+fn is_addressed_here(headers: &HeaderMap, allowed_hosts: &[String]) -> bool {
+    let is_allowed = |name: &str| {
+        is_loopback_name(name)
+            || allowed_hosts
+                .iter()
+                .any(|allowed| allowed.eq_ignore_ascii_case(name.trim_end_matches('.')))
+    };
     let host = headers
         .get(header::HOST)
         .and_then(|value| value.to_str().ok());
-    let is_host_local = host.is_some_and(|host| is_loopback_name(strip_port(host)));
-    let is_origin_local = match headers.get(header::ORIGIN) {
+    let is_host_allowed = host.is_some_and(|host| is_allowed(strip_port(host)));
+    let is_origin_allowed = match headers.get(header::ORIGIN) {
         None => true,
         Some(origin) => origin
             .to_str()
             .ok()
             .and_then(|origin| url::Url::parse(origin).ok())
-            .is_some_and(|origin| origin.host_str().is_some_and(is_loopback_name)),
+            .is_some_and(|origin| origin.host_str().is_some_and(is_allowed)),
     };
-    is_host_local && is_origin_local
+    is_host_allowed && is_origin_allowed
 }
 
 /// `localhost:8080` → `localhost`, `[::1]:8080` → `[::1]`, `127.0.0.1` → `127.0.0.1`.

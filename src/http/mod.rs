@@ -57,6 +57,11 @@ pub struct HttpState {
     pub local_is_admin: bool,
     /// False → `/api/chat` answers 404 and `/` shows a "local chat disabled" page.
     pub chat_enabled: bool,
+    /// LOCAL_API_TOKEN: when set, `/api/chat` and `/api/config` need `Authorization: Bearer`.
+    pub api_token: Option<chat_api::ApiToken>,
+    /// Host names besides loopback ones that requests may be addressed to (PUBLIC_URL's host):
+    /// a request naming any other `Host` or `Origin` is refused (DNS rebinding).
+    pub allowed_hosts: Vec<String>,
     /// A notice shown on the page (e.g. the demo-mode data notice).
     pub banner: Option<String>,
     /// Page title and header.
@@ -82,15 +87,30 @@ pub fn router(state: HttpState) -> Router {
         .with_state(state)
 }
 
+/// Paths whose last segment is a secret (a bearer of the link gets the data).
+const SECRET_PATH_PREFIXES: &[&str] = &["/export/"];
+
+/// `path` as it may be logged: a secret segment is replaced by `…`.
+pub fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
+    match SECRET_PATH_PREFIXES
+        .iter()
+        .find(|prefix| path.starts_with(*prefix) && path.len() > prefix.len())
+    {
+        Some(prefix) => format!("{prefix}…").into(),
+        None => path.into(),
+    }
+}
+
 /// Serves `app` on `listener` until `shutdown` resolves, then lets in-flight requests finish.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     app: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    // The span carries the path only: query strings may carry tokens (e.g. an admin link).
+    // The span carries the path only (query strings may carry tokens), and without the secret
+    // segment of a path that is one (`/export/{token}` is logged as `/export/…`).
     let app = app.layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
-        tracing::debug_span!("http", method = %request.method(), path = %request.uri().path())
+        tracing::debug_span!("http", method = %request.method(), path = %loggable_path(request.uri().path()))
     }));
     if let Ok(address) = listener.local_addr() {
         tracing::info!(%address, "HTTP listener ready");

@@ -76,6 +76,8 @@ pub fn test_state(handler: Arc<RecordingHandler>) -> HttpState {
         local_user: "owner".into(),
         local_is_admin: true,
         chat_enabled: true,
+        api_token: None,
+        allowed_hosts: Vec::new(),
         banner: None,
         companion_name: "Elena".into(),
         max_message_chars: 100,

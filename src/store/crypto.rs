@@ -1,7 +1,13 @@
 //! Optional at-rest encryption of memory content with `DATA_ENCRYPTION_KEY` (ChaCha20-Poly1305, an
 //! authenticated cipher from RustCrypto). A sealed value is `enc1:` + base64(nonce ‖ ciphertext ‖ tag),
-//! with a fresh random 96-bit nonce per value; anything without the prefix is plaintext written
-//! before encryption was turned on, and is read as it is.
+//! with a fresh random 96-bit nonce per value.
+//!
+//! With a key, every value in a sealed column is sealed: the first start with a key seals the values
+//! stored in clear before ([`seal_stored_plaintext`]). A value found in clear after that was not
+//! written by the host (someone wrote the database directly, or a key was added behind the host's
+//! back): it is refused ([`CryptoError::NotSealed`]) rather than shown as if it had been protected.
+//! What the reader sees: a memory list or an export shows a placeholder in its place, recall and the
+//! facts the companion uses skip it, and a warning without the value is logged.
 //!
 //! A wrong key must be a clear start-up error, not garbage: the store keeps a sealed check value in
 //! `host_setting` (`encryption_check`) and refuses to start when the configured key cannot open it,
@@ -30,6 +36,8 @@ pub enum CryptoError {
     BadKey,
     #[error("a stored value is encrypted but cannot be decrypted with this key (wrong DATA_ENCRYPTION_KEY, or the value was altered)")]
     CannotOpen,
+    #[error("a stored value is in clear although DATA_ENCRYPTION_KEY is set (the host did not write it sealed); it is not used")]
+    NotSealed,
 }
 
 /// The cipher for memory content; cheap to share behind an `Arc`.
@@ -73,10 +81,10 @@ impl ContentCipher {
         }
     }
 
-    /// Decrypts a sealed value; a value without the prefix is returned as it is.
+    /// Decrypts a sealed value; a value without the prefix is refused (see the module notes).
     pub fn open(&self, stored: &str) -> Result<String, CryptoError> {
         let Some(encoded) = stored.strip_prefix(SEALED_PREFIX) else {
-            return Ok(stored.to_string());
+            return Err(CryptoError::NotSealed);
         };
         let bytes = BASE64
             .decode(encoded)
@@ -115,17 +123,92 @@ pub fn sealed(cipher: Option<&ContentCipher>, plain: &str) -> String {
     }
 }
 
-/// Opens memory content with the store's cipher, if any. A value that cannot be opened is shown
-/// as a placeholder rather than as ciphertext (start-up already refused a wrong key, so this only
-/// happens to a value altered in the database).
-pub fn readable(cipher: Option<&ContentCipher>, stored: &str) -> String {
+/// Opens a stored value with the store's cipher, if any; `None` (and a warning naming neither the
+/// value nor the key) when it cannot be opened or is in clear under a key.
+pub fn opened(cipher: Option<&ContentCipher>, stored: &str) -> Option<String> {
     match cipher {
-        Some(cipher) => cipher.open(stored).unwrap_or_else(|error| {
-            tracing::warn!(%error, "a stored memory could not be decrypted");
-            "[unreadable: encrypted with another key]".to_string()
-        }),
-        None => stored.to_string(),
+        Some(cipher) => match cipher.open(stored) {
+            Ok(plain) => Some(plain),
+            Err(error) => {
+                tracing::warn!(%error, "a stored value was not used");
+                None
+            }
+        },
+        None => Some(stored.to_string()),
     }
+}
+
+/// Opens a stored value to show it: a value that cannot be opened (altered, or in clear under a
+/// key) is shown as a placeholder, never as ciphertext or as unprotected text.
+pub fn readable(cipher: Option<&ContentCipher>, stored: &str) -> String {
+    opened(cipher, stored).unwrap_or_else(|| UNREADABLE.to_string())
+}
+
+/// What is shown instead of a stored value that cannot be used.
+pub const UNREADABLE: &str = "[unreadable: not stored as this host's encrypted data]";
+
+/// The sealed columns: `(table, column, which rows)`.
+const SEALED_COLUMNS: &[(&str, &str, &str)] = &[
+    ("memory", "content", "TRUE"),
+    ("memory", "terms", "TRUE"),
+    ("fact", "value", "TRUE"),
+    // Preference conflicts hold preference values, which are not sealed.
+    ("sync_conflict", "kept_value", "kind = 'fact'"),
+    ("sync_conflict", "other_value", "kind = 'fact'"),
+    ("inbox_event", "payload", "TRUE"),
+    ("inbox_event", "reply", "TRUE"),
+];
+/// Values sealed per statement round.
+const SEAL_BATCH: u64 = 500;
+
+/// Seals every value of the sealed columns still in clear (written before the key was set).
+/// Idempotent, and safe beside another process doing the same: each update names the value it
+/// replaces. Returns how many were sealed.
+pub async fn seal_stored_plaintext(
+    db: &impl sea_orm::ConnectionTrait,
+    cipher: &ContentCipher,
+) -> Result<u64, sea_orm::DbErr> {
+    use sea_orm::{Statement, Value};
+    let backend = db.get_database_backend();
+    let mut sealed = 0;
+    for (table, column, which) in SEALED_COLUMNS {
+        loop {
+            let select = format!(
+                "SELECT id, {column} AS value FROM {table} WHERE {column} IS NOT NULL \
+                 AND {column} NOT LIKE '{SEALED_PREFIX}%' AND {which} LIMIT {SEAL_BATCH}"
+            );
+            let rows = db
+                .query_all_raw(Statement::from_string(backend, select))
+                .await?;
+            if rows.is_empty() {
+                break;
+            }
+            let mut changed = 0;
+            for row in rows {
+                let id = match row.try_get::<i64>("", "id") {
+                    Ok(id) => Value::from(id),
+                    Err(_) => Value::from(row.try_get::<String>("", "id")?),
+                };
+                let plain: String = row.try_get("", "value")?;
+                let update =
+                    format!("UPDATE {table} SET {column} = $1 WHERE id = $2 AND {column} = $3");
+                changed += db
+                    .execute_raw(Statement::from_sql_and_values(
+                        backend,
+                        update,
+                        [Value::from(cipher.seal(&plain)), id, Value::from(plain)],
+                    ))
+                    .await?
+                    .rows_affected();
+            }
+            sealed += changed;
+            if changed == 0 {
+                // Another process sealed this round's rows first: it is sealing this column too.
+                break;
+            }
+        }
+    }
+    Ok(sealed)
 }
 
 #[cfg(test)]
@@ -150,7 +233,7 @@ mod tests {
         );
         assert_eq!(first.open(&sealed).as_deref(), Ok("My cat is called Miso"));
         assert_eq!(second.open(&sealed), Err(CryptoError::CannotOpen));
-        assert_eq!(first.open("plain old row").as_deref(), Ok("plain old row"));
+        assert_eq!(first.open("plain old row"), Err(CryptoError::NotSealed));
         assert!(first.opens_check(&first.seal_check()));
         assert!(!second.opens_check(&first.seal_check()));
     }

@@ -47,6 +47,8 @@ pub struct TurnRecord {
     pub content: String,
     pub platform: Platform,
     pub scope: String,
+    /// The conversation it was said in (a group chat's memories are recalled only there).
+    pub channel_id: String,
     pub visibility: Visibility,
     pub importance: f64,
     pub emotion: Option<String>,
@@ -67,6 +69,12 @@ pub struct Observation {
     pub intensity: f64,
     pub confidence: f64,
     pub at: DateTime<Utc>,
+    /// Where the message that showed it was said: a mood seen in a DM does not colour a reply in
+    /// a channel, by the same rule as memories.
+    pub platform: Platform,
+    pub scope: String,
+    pub channel_id: String,
+    pub visibility: Visibility,
 }
 
 /// A current fact of one of the identity's accounts.
@@ -435,6 +443,7 @@ mod tests {
             content: text.into(),
             platform: Platform::Desktop,
             scope: String::new(),
+            channel_id: "dm".into(),
             visibility: Visibility::Dm,
             importance: 0.5,
             emotion: None,

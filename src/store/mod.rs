@@ -164,6 +164,12 @@ impl Store {
                 "does not decrypt the data already stored in this database (wrong key?); start with the key the data was written with",
             )),
             (Some(cipher), None) => {
+                // With a key every value is sealed: what was stored in clear before is sealed now,
+                // before the check value says that this database is encrypted.
+                let sealed = crypto::seal_stored_plaintext(&self.db, cipher).await?;
+                if sealed > 0 {
+                    tracing::info!(sealed, "values stored before DATA_ENCRYPTION_KEY was set are now encrypted");
+                }
                 host_setting::Entity::insert(host_setting::ActiveModel {
                     key: sea_orm::Set(crypto::CHECK_KEY.to_string()),
                     value: sea_orm::Set(cipher.seal_check()),

@@ -102,6 +102,31 @@ impl FakeSlack {
         format!("http://{}/respond/T0TEST001-1234", self.address)
     }
 
+    /// A `/whisper <text>` slash command from `user` in `channel` (a `D…` channel is their DM with
+    /// the app, a `G…` one a private group), as the form body Slack posts.
+    pub fn slash_form(&self, user: &str, channel: &str, text: &str, trigger: &str) -> String {
+        let channel_name = match channel.chars().next() {
+            Some('D') => "directmessage",
+            Some('G') => "privategroup",
+            _ => "general",
+        };
+        url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("token", "gIkuvaNzQIHg97ATvDxqgjtO")
+            .append_pair("team_id", TEAM)
+            .append_pair("team_domain", "whisper-test")
+            .append_pair("channel_id", channel)
+            .append_pair("channel_name", channel_name)
+            .append_pair("user_id", user)
+            .append_pair("user_name", "someone")
+            .append_pair("command", "/whisper")
+            .append_pair("text", text)
+            .append_pair("api_app_id", "A0TEST")
+            .append_pair("is_enterprise_install", "false")
+            .append_pair("response_url", &self.response_url())
+            .append_pair("trigger_id", trigger)
+            .finish()
+    }
+
     /// Adds a workspace member `users.info` knows.
     pub fn add_user(&self, id: &str, display_name: &str, is_admin: bool) {
         let user = json!({

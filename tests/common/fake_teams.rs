@@ -5,7 +5,9 @@
 //!
 //! It answers the way the Bot Framework does: 401 `invalid_client` for a token request with other
 //! credentials than [`APP_ID`] / [`APP_PASSWORD`], `{"id": …}` for a connector request, and 401 to
-//! the next connector requests when told to ([`FakeBotFramework::refuse_next`]).
+//! the next connector requests when told to ([`FakeBotFramework::refuse_next`]). The OpenID
+//! metadata and JWKS answer 503 while told to ([`FakeBotFramework::set_keys_failing`]), and reads
+//! of the signing keys are counted ([`FakeBotFramework::key_reads`]).
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a broken fake should fail loudly
 
 use axum::extract::State;
@@ -38,16 +40,16 @@ const ISSUER: &str = "https://api.botframework.com";
 /// How the fake differs between tests.
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// The channels the signing key is endorsed for (the JWKS `endorsements`): the connector
-    /// refuses a token for an activity whose `channelId` is not among them.
-    pub endorsements: Vec<String>,
+    /// The channels the signing key is endorsed for (the JWKS `endorsements`; `None`: no such
+    /// field): the connector refuses a token for an activity whose `channelId` is not among them.
+    pub endorsements: Option<Vec<String>>,
 }
 
 impl Default for Options {
-    /// Endorsed for Teams and the Bot Framework Emulator, as the real keys are.
+    /// Endorsed for Teams, as the keys signing Teams traffic are.
     fn default() -> Options {
         Options {
-            endorsements: vec!["msteams".into(), "emulator".into()],
+            endorsements: Some(vec!["msteams".into()]),
         }
     }
 }
@@ -65,7 +67,12 @@ pub struct Sent {
 #[derive(Default)]
 pub struct BotFrameworkState {
     base: String,
-    endorsements: Vec<String>,
+    endorsements: Option<Vec<String>>,
+    /// While set, the OpenID metadata and the JWKS answer 503.
+    keys_failing: bool,
+    /// Reads of the signing keys: requests for the OpenID metadata, where each read starts
+    /// (answered or failed).
+    pub key_reads: usize,
     /// Every connector request (messages and typing indicators), in arrival order.
     pub sent: Vec<Sent>,
     /// `replyToId` → messages (not typing indicators) sent in reply to that activity.
@@ -155,6 +162,16 @@ impl FakeBotFramework {
     pub fn refuse_next(&self, count: usize) {
         self.state.lock().unwrap().refuse_next = count;
     }
+
+    /// Makes the OpenID metadata and the JWKS answer 503 (`true`) or work again (`false`).
+    pub fn set_keys_failing(&self, failing: bool) {
+        self.state.lock().unwrap().keys_failing = failing;
+    }
+
+    /// How many reads of the signing keys started (OpenID metadata requests), answered or not.
+    pub fn key_reads(&self) -> usize {
+        self.state.lock().unwrap().key_reads
+    }
 }
 
 /// Starts a fake with [`Options::default`] and returns its address and state (for tests that only
@@ -164,26 +181,45 @@ pub async fn start_bot_framework() -> (SocketAddr, Arc<Mutex<BotFrameworkState>>
     (fake.address, fake.state)
 }
 
-async fn openid(State(state): State<Arc<Mutex<BotFrameworkState>>>) -> Json<Value> {
-    let base = state.lock().unwrap().base.clone();
-    Json(json!({
+async fn openid(
+    State(state): State<Arc<Mutex<BotFrameworkState>>>,
+) -> Result<Json<Value>, StatusCode> {
+    let (base, is_failing) = {
+        let mut state = state.lock().unwrap();
+        state.key_reads += 1;
+        (state.base.clone(), state.keys_failing)
+    };
+    if is_failing {
+        return Err(StatusCode::SERVICE_UNAVAILABLE);
+    }
+    Ok(Json(json!({
         "issuer": ISSUER,
         "authorization_endpoint": "https://invalid.botframework.com",
         "jwks_uri": format!("{base}/jwks"),
         "id_token_signing_alg_values_supported": ["RS256"],
         "token_endpoint_auth_methods_supported": ["private_key_jwt"]
-    }))
+    })))
 }
 
-async fn jwks(State(state): State<Arc<Mutex<BotFrameworkState>>>) -> Json<Value> {
-    let endorsements = state.lock().unwrap().endorsements.clone();
+async fn jwks(
+    State(state): State<Arc<Mutex<BotFrameworkState>>>,
+) -> Result<Json<Value>, StatusCode> {
+    let (endorsements, is_failing) = {
+        let state = state.lock().unwrap();
+        (state.endorsements.clone(), state.keys_failing)
+    };
+    if is_failing {
+        return Err(StatusCode::SERVICE_UNAVAILABLE);
+    }
     let mut jwk =
         Jwk::from_encoding_key(&EncodingKey::from_rsa_der(SIGNING_KEY), Algorithm::RS256).unwrap();
     jwk.common.key_id = Some(KID.to_string());
     let mut key = serde_json::to_value(jwk).unwrap();
     key["use"] = json!("sig");
-    key["endorsements"] = json!(endorsements);
-    Json(json!({ "keys": [key] }))
+    if let Some(endorsements) = endorsements {
+        key["endorsements"] = json!(endorsements);
+    }
+    Ok(Json(json!({ "keys": [key] })))
 }
 
 /// The OAuth client-credentials grant: every field must be what the connector is configured with.

@@ -12,7 +12,8 @@ pub struct HostProcess {
 
 impl HostProcess {
     /// Starts `serve` with an empty environment plus `PATH`, a loopback listener on a free port,
-    /// no rate limit, warnings only in its log, and `env` (which may override those); waits up to
+    /// no rate limit, warnings only in its log, the local chat API behind [`super::LOCAL_API_TOKEN`],
+    /// and `env` (which may override those); waits up to
     /// 60 s for it to print its address.
     pub fn spawn(env: &[(&str, String)]) -> HostProcess {
         let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_whisperengine"));
@@ -23,6 +24,7 @@ impl HostProcess {
             .env("HTTP_BIND", "127.0.0.1:0")
             .env("RATE_LIMIT_PER_MINUTE", "0")
             .env("RUST_LOG", "warn")
+            .env("LOCAL_API_TOKEN", super::LOCAL_API_TOKEN)
             .current_dir(std::env::temp_dir())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::inherit());
@@ -50,6 +52,7 @@ impl HostProcess {
     pub async fn ask(&self, client: &reqwest::Client, user: &str, text: &str) -> String {
         let response = client
             .post(format!("http://{}/api/chat", self.address))
+            .bearer_auth(super::LOCAL_API_TOKEN)
             .json(&serde_json::json!({ "text": text, "user": user }))
             .send()
             .await

@@ -228,8 +228,11 @@ fn schema_created_at(schema: &str) -> Option<u64> {
     }
 }
 
+/// LOCAL_API_TOKEN of the test hosts: outside desktop mode the local chat API needs it.
+pub const LOCAL_API_TOKEN: &str = "test-local-api-token-0123456789abcdef";
+
 /// Settings for a host on `db`, in cloud mode (every platform accepted), offline responder,
-/// HTTP on a free loopback port, and — when `TEST_REDIS_URL` is set and `with_redis` — Redis with a
+/// HTTP on a free loopback port, the local chat API behind [`LOCAL_API_TOKEN`], and — when `TEST_REDIS_URL` is set and `with_redis` — Redis with a
 /// key prefix of its own.
 pub fn settings_for(db: &TestDb, with_redis: bool) -> whisperengine::config::Settings {
     let mut settings = whisperengine::config::Settings {
@@ -239,6 +242,7 @@ pub fn settings_for(db: &TestDb, with_redis: bool) -> whisperengine::config::Set
             .join("personalities"),
         http_bind: "127.0.0.1:0".parse().expect("loopback address"),
         rate_limit_per_minute: 0,
+        local_api_token: Some(LOCAL_API_TOKEN.into()),
         ..Default::default()
     };
     if with_redis {
@@ -450,5 +454,68 @@ impl whisperengine::llm::Responder for Recorder {
 
     fn describe(&self) -> String {
         "recorder".into()
+    }
+}
+
+/// Makes everything of identity `identity_id` look `age` old, as if all of it had been said and
+/// done that long ago: the identity, its accounts (and when they were linked) and the `created_at`
+/// / `updated_at` of its rows in every table (found by `account_id` or `identity_id`).
+pub async fn age_person(
+    core: &whisperengine::core::Core,
+    identity_id: uuid::Uuid,
+    age: chrono::TimeDelta,
+) {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
+    use whisperengine::store::entities::platform_account;
+    let db = &core.store.db;
+    let backend = db.get_database_backend();
+    let then = chrono::Utc::now() - age;
+    let accounts: Vec<i64> = platform_account::Entity::find()
+        .select_only()
+        .column(platform_account::Column::Id)
+        .filter(platform_account::Column::IdentityId.eq(identity_id))
+        .into_tuple()
+        .all(db)
+        .await
+        .expect("accounts readable");
+    let account_list = accounts
+        .iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
+    for table in whisperengine::core::erasure::live_tables(db)
+        .await
+        .expect("schema readable")
+    {
+        let has = |column: &str| table.columns.iter().any(|c| c == column);
+        let mut owners = Vec::new();
+        if table.table == "identity" {
+            owners.push("id = $2".to_string());
+        } else if has("identity_id") {
+            owners.push("identity_id = $2".to_string());
+        }
+        if has("account_id") && !accounts.is_empty() {
+            owners.push(format!("account_id IN ({account_list})"));
+        }
+        if owners.is_empty() {
+            continue;
+        }
+        for column in ["created_at", "updated_at", "linked_at"] {
+            if !has(column) {
+                continue;
+            }
+            let sql = format!(
+                "UPDATE {} SET {column} = $1 WHERE ({}) AND {column} IS NOT NULL",
+                whisperengine::core::erasure::quote(&table.table),
+                owners.join(" OR ")
+            );
+            let mut values = vec![sea_orm::Value::from(then)];
+            if sql.contains("$2") {
+                values.push(sea_orm::Value::from(identity_id));
+            }
+            db.execute_raw(Statement::from_sql_and_values(backend, sql, values))
+                .await
+                .unwrap_or_else(|error| panic!("{} not aged: {error}", table.table));
+        }
     }
 }

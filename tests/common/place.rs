@@ -15,12 +15,13 @@ pub enum Place {
 
 impl Place {
     /// The context of `channel` at this place: DMs have no scope; channels are in workspace
-    /// "W0"/"W1" (the private channel in W0).
+    /// "W0"/"W1". The private channel is one conversation (`channel` is ignored): a group
+    /// conversation recalls what was said in that same conversation.
     pub fn context(self, channel: &str) -> ConversationContext {
-        let (scope, visibility) = match self {
-            Place::Dm => (String::new(), Visibility::Dm),
-            Place::Private => ("W0".to_string(), Visibility::Private),
-            Place::Public(workspace) => (format!("W{workspace}"), Visibility::Public),
+        let (scope, visibility, channel) = match self {
+            Place::Dm => (String::new(), Visibility::Dm, channel),
+            Place::Private => ("W0".to_string(), Visibility::Private, "G-private"),
+            Place::Public(workspace) => (format!("W{workspace}"), Visibility::Public, channel),
         };
         ConversationContext {
             scope,

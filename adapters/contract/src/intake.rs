@@ -5,6 +5,7 @@
 //! process or another one, through the [`Replayer`] its connector registered. When the intake
 //! refuses, the connector answers so that the platform retries.
 
+use crate::PlatformAccount;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -32,6 +33,13 @@ pub enum IntakeRefusal {
 pub trait Replayer: Send + Sync {
     /// The job for `payload`, or `None` when it cannot be read (the host sets the event aside).
     fn replay(&self, payload: &str) -> Option<IntakeJob>;
+
+    /// The account that sent `payload`: the host stores it with the event, so the event is erased
+    /// by that person's `forget all` and included in their `export`. `None` when the payload names
+    /// no person (the event is then kept as nobody's, until it is finished).
+    fn author(&self, _payload: &str) -> Option<PlatformAccount> {
+        None
+    }
 }
 
 /// A bounded queue of acknowledged events, implemented by the host.

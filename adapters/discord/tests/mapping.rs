@@ -554,21 +554,27 @@ fn an_invocation_carries_the_invoker_context_and_event_id() {
 }
 
 #[test]
-fn admin_comes_from_administrator_or_manage_server_or_the_admin_id_list() {
+fn admin_comes_only_from_the_admin_id_list_never_from_server_permissions() {
     let audit = || vec![subcommand("audit", vec![])];
-    for (permissions, expected) in [
-        (MEMBER_PERMISSIONS, false),
-        (MANAGE_GUILD, true),
-        (ADMINISTRATOR, true),
-        ("562949953421311", true),
+    let listed: u64 = ANA.parse().unwrap();
+    for permissions in [
+        MEMBER_PERMISSIONS,
+        MANAGE_GUILD,
+        ADMINISTRATOR,
+        "562949953421311",
     ] {
         let command = in_guild("admin", permissions, audit());
-        assert_eq!(
-            commands::to_invocation(&command, &[])
+        assert!(
+            !commands::to_invocation(&command, &[])
                 .unwrap()
                 .invoker_is_admin,
-            expected,
-            "permissions {permissions}"
+            "a server's permissions {permissions} made a host admin"
+        );
+        assert!(
+            commands::to_invocation(&command, &[listed])
+                .unwrap()
+                .invoker_is_admin,
+            "a listed admin with permissions {permissions}"
         );
     }
     let in_a_dm = in_dm("admin", audit());
@@ -577,7 +583,6 @@ fn admin_comes_from_administrator_or_manage_server_or_the_admin_id_list() {
             .unwrap()
             .invoker_is_admin
     );
-    let listed: u64 = ANA.parse().unwrap();
     assert!(
         commands::to_invocation(&in_a_dm, &[listed])
             .unwrap()

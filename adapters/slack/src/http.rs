@@ -22,7 +22,9 @@ use slack_morphism::signature_verifier::{
     SlackEventSignatureVerifier, SlackEventSignatureVerifierError,
 };
 use std::sync::Arc;
-use whisperengine_contract::{Intake, IntakeJob, IntakeRefusal, Replayer};
+use whisperengine_contract::{
+    Intake, IntakeJob, IntakeRefusal, Platform, PlatformAccount, Replayer,
+};
 
 /// Shared by every request of the routes.
 pub struct HttpState {
@@ -135,6 +137,21 @@ impl Replayer for SlackReplayer {
             SlackPushEvent::EventCallback(callback) => Some(Box::pin(runtime.on_push(callback))),
             _ => None,
         }
+    }
+
+    fn author(&self, payload: &str) -> Option<PlatformAccount> {
+        let (team, user) = if self.is_command {
+            let command: SlackCommandEvent = serde_urlencoded::from_str(payload).ok()?;
+            (command.team_id.0, command.user_id.0)
+        } else {
+            // Every event the host handles (messages, mentions, reactions) names its user here.
+            let event: serde_json::Value = serde_json::from_str(payload).ok()?;
+            (
+                event["team_id"].as_str()?.to_string(),
+                event["event"]["user"].as_str()?.to_string(),
+            )
+        };
+        Some(PlatformAccount::new(Platform::Slack, team, user))
     }
 }
 

@@ -7,7 +7,7 @@
 //! - [`blocks`]: the contract's cards → Block Kit sections.
 //! - [`client`]: the Web API (chat.postMessage, chat.postEphemeral, users.info, auth.test) on
 //!   SLACK_API_URL, with 429 retries.
-//! - [`users`]: display names and admin flags from users.info, cached with a TTL.
+//! - [`users`]: display names and roles (bot, workspace admin) from users.info, cached with a TTL.
 //! - [`runtime`]: one verified event → the core → the rendered reply, shared by both ways in.
 //! - [`http`]: `POST /slack/events` and `POST /slack/commands`: verify the signature, hand the
 //!   event to the host's bounded intake, answer 200 (or 503 when the intake refuses).

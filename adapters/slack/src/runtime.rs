@@ -17,6 +17,8 @@ use whisperengine_contract::{
     split_message, EventHandler, HandlerOutcome, InboundEvent, OutboundReply,
 };
 
+/// The role shown in the prompt for a Slack workspace admin or owner.
+pub const WORKSPACE_ADMIN_ROLE: &str = "workspace admin";
 /// Web API errors after which an ephemeral answer is retried through the command's response_url.
 const NOT_IN_CHANNEL: [&str; 3] = ["channel_not_found", "not_in_channel", "user_not_in_channel"];
 
@@ -72,12 +74,17 @@ impl SlackRuntime {
             if info.is_bot {
                 return log_skip(&Skip::FromBot);
             }
+            // A workspace admin is a role in the conversation (shown in the prompt like a Discord
+            // role), never a host admin.
+            if info.is_admin {
+                message.author_roles.push(WORKSPACE_ADMIN_ROLE.to_string());
+            }
             if let Some(name) = info.display_name {
                 message.author = message.author.with_display_name(name);
             }
         }
         if let Some(mut invocation) = mapping::typed_command(&message) {
-            invocation.invoker_is_admin = self.is_admin(&invocation.invoker).await;
+            invocation.invoker_is_admin = self.is_admin(&invocation.invoker);
             return self
                 .dispatch(InboundEvent::Command(invocation), &target)
                 .await;
@@ -119,15 +126,11 @@ impl SlackRuntime {
         }
     }
 
-    /// Whether the user may run admin commands: listed in SLACK_ADMIN_IDS, or a workspace admin or
-    /// owner according to users.info (cached).
-    async fn is_admin(&self, account: &whisperengine_contract::PlatformAccount) -> bool {
+    /// Whether the user may run host admin commands: listed in SLACK_ADMIN_IDS, nothing else. A
+    /// workspace admin or owner is nobody special to the host: anyone can create a workspace and
+    /// install the app there.
+    fn is_admin(&self, account: &whisperengine_contract::PlatformAccount) -> bool {
         self.config.admin_ids.contains(&account.user_id)
-            || self
-                .users
-                .lookup(&account.scope, &account.user_id)
-                .await
-                .is_some_and(|info| info.is_admin)
     }
 
     /// Handles a slash command (already acknowledged to Slack).
@@ -139,10 +142,8 @@ impl SlackRuntime {
                 Err(skip) => return log_skip(&skip),
             };
         let user = invocation.invoker.user_id.clone();
-        let is_listed_admin = self.config.admin_ids.contains(&user);
+        invocation.invoker_is_admin = self.is_admin(&invocation.invoker);
         let info = self.users.lookup(&invocation.invoker.scope, &user).await;
-        invocation.invoker_is_admin =
-            is_listed_admin || info.as_ref().is_some_and(|info| info.is_admin);
         if let Some(name) = info.and_then(|info| info.display_name) {
             invocation.invoker = invocation.invoker.with_display_name(name);
         }

@@ -1,5 +1,5 @@
 //! Who a Slack user is, from `users.info`, cached with a TTL: the display name the companion uses
-//! and whether the user is a workspace admin or owner (the admins of admin commands).
+//! and whether the user is a workspace admin or owner (a role shown in the prompt, never a host admin).
 
 use crate::client::SlackApi;
 use slack_morphism::prelude::SlackUser;

@@ -95,15 +95,21 @@ impl Activity {
             .filter(|id| !id.is_empty())
     }
 
-    /// `personal`, `channel` or `groupChat` (`personal` when Teams does not say).
-    pub fn conversation_type(&self) -> &str {
+    /// `personal`, `channel` or `groupChat`: as Teams states it, else `groupChat` when the
+    /// conversation says it is a group, else unknown (`None`) — never assumed to be `personal`.
+    pub fn conversation_type(&self) -> Option<&str> {
         self.conversation
             .conversation_type
             .as_deref()
-            .unwrap_or(match self.conversation.is_group {
-                Some(true) => "groupChat",
-                _ => "personal",
+            .or(match self.conversation.is_group {
+                Some(true) => Some("groupChat"),
+                _ => None,
             })
+    }
+
+    /// Whether this is a 1:1 chat with the bot: Teams says `personal`, and not that it is a group.
+    pub fn is_personal(&self) -> bool {
+        self.conversation_type() == Some("personal") && self.conversation.is_group != Some(true)
     }
 
     /// The mention entities, skipping any that are not well-formed.
@@ -188,7 +194,8 @@ mod tests {
         }))
         .unwrap();
         assert_eq!(activity.tenant_id(), Some("t1"));
-        assert_eq!(activity.conversation_type(), "channel");
+        assert_eq!(activity.conversation_type(), Some("channel"));
+        assert!(!activity.is_personal());
         let mentions = activity.mentions();
         assert_eq!(mentions.len(), 1);
         assert_eq!(mentions[0].mentioned.id, "28:bot");
@@ -201,6 +208,12 @@ mod tests {
             "from": {"id": "29:abc"}, "conversation": {"id": "a:1"}, "recipient": {"id": "28:bot"}
         }))
         .unwrap();
+        assert_eq!(
+            inbound.conversation_type(),
+            None,
+            "a conversation type Teams did not state is unknown, not personal"
+        );
+        assert!(!inbound.is_personal());
         let reply = serde_json::to_value(OutgoingActivity::message_to(
             &inbound,
             Some("**hi**".into()),

@@ -1,9 +1,12 @@
 //! The Bot Framework connector REST client: sends replies and typing indicators to a conversation at
-//! the service URL of a verified activity, with the bot's bearer token (refreshed once on a 401).
+//! the service URL of a verified activity, with the bot's bearer token (refreshed once on a 401),
+//! and never to a service URL outside the allow-list.
 
 use crate::activity::OutgoingActivity;
 use crate::error::{Result, TeamsError};
+use crate::service_url::AllowedServiceUrls;
 use crate::token::TokenClient;
+use crate::OUTBOUND_REFUSED_METRIC;
 use secrecy::ExposeSecret;
 use std::sync::Arc;
 use url::Url;
@@ -13,20 +16,24 @@ use url::Url;
 pub struct ConnectorClient {
     http: reqwest::Client,
     tokens: Arc<TokenClient>,
+    allowed: Arc<AllowedServiceUrls>,
 }
 
 impl ConnectorClient {
-    pub fn new(http: reqwest::Client, tokens: TokenClient) -> Self {
+    /// A client that sends to service URLs under `allowed` only.
+    pub fn new(http: reqwest::Client, tokens: TokenClient, allowed: AllowedServiceUrls) -> Self {
         ConnectorClient {
             http,
             tokens: Arc::new(tokens),
+            allowed: Arc::new(allowed),
         }
     }
 
     /// Posts `activity` into `conversation_id`, as a reply to `reply_to_id` when given
     /// (`…/activities/{reply_to_id}`), else as a new activity (`…/activities`).
     ///
-    /// `service_url` must come from a verified activity: it is where the bot's token is sent.
+    /// `service_url` must come from a verified activity: it is where the bot's token is sent. One
+    /// outside the allow-list is refused before the token is even requested.
     pub async fn send(
         &self,
         service_url: &Url,
@@ -34,6 +41,13 @@ impl ConnectorClient {
         reply_to_id: Option<&str>,
         activity: &OutgoingActivity,
     ) -> Result<()> {
+        if !self.allowed.allows(service_url) {
+            metrics::counter!(OUTBOUND_REFUSED_METRIC, "reason" => "service_url_not_allowed")
+                .increment(1);
+            return Err(TeamsError::ServiceUrlNotAllowed(
+                service_url.origin().ascii_serialization(),
+            ));
+        }
         let url = activities_url(service_url, conversation_id, reply_to_id)?;
         let mut is_retry = false;
         loop {
@@ -114,5 +128,55 @@ mod tests {
             channel.as_str(),
             "https://smba.trafficmanager.net/emea/v3/conversations/19:abc@thread.tacv2;messageid=1%2F2%3Fx%23y/activities"
         );
+    }
+
+    #[tokio::test]
+    async fn a_service_url_outside_the_allow_list_gets_no_request_and_no_token_is_asked_for() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let connections = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = connections.clone();
+        tokio::spawn(async move {
+            while let Ok((socket, _)) = listener.accept().await {
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                drop(socket);
+            }
+        });
+        let here = |path: &str| Url::parse(&format!("http://{address}{path}")).unwrap();
+        let tokens = TokenClient::new(
+            reqwest::Client::new(),
+            here("/token"),
+            "app".into(),
+            secrecy::SecretString::from("secret"),
+        );
+        let client = ConnectorClient::new(
+            reqwest::Client::new(),
+            tokens,
+            AllowedServiceUrls::new(vec![Url::parse("https://smba.example/amer/").unwrap()]),
+        );
+        let activity = OutgoingActivity {
+            kind: "typing",
+            text: None,
+            text_format: None,
+            attachments: Vec::new(),
+            from: None,
+            recipient: None,
+            conversation: Default::default(),
+            reply_to_id: None,
+        };
+        for foreign in [
+            here("/"),
+            Url::parse("https://smba.example.evil.com/amer/").unwrap(),
+        ] {
+            let error = client
+                .send(&foreign, "a:1", None, &activity)
+                .await
+                .unwrap_err();
+            assert!(
+                matches!(error, TeamsError::ServiceUrlNotAllowed(_)),
+                "{error}"
+            );
+        }
+        assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 0);
     }
 }

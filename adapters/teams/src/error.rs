@@ -12,6 +12,9 @@ pub enum TeamsError {
     /// The Bot Framework connector refused or failed a send.
     #[error("connector request failed: {0}")]
     Connector(String),
+    /// The service URL is not in TEAMS_ALLOWED_SERVICE_URLS: nothing was sent (shows the origin only).
+    #[error("{0} is not an allowed service URL (TEAMS_ALLOWED_SERVICE_URLS)")]
+    ServiceUrlNotAllowed(String),
     /// A URL could not be built (a service URL that cannot be a base, for instance).
     #[error("bad URL: {0}")]
     Url(String),

@@ -1,14 +1,17 @@
-//! `POST /api/messages`: verify the token → parse the activity → check it against the token →
-//! hand it to the host's bounded intake and answer 200 (503 when the intake refuses, so the Bot
-//! Framework retries) → (in the intake) map it to a contract event, call the core with a typing
-//! indicator running, and send the rendered reply to the Bot Framework connector.
+//! `POST /api/messages`: verify the token (503 when the signing keys cannot be had, so the Bot
+//! Framework retries) → parse the activity → check it: the `msteams` channel, the token's service
+//! URL and endorsement, a service URL in the allow-list → hand it to the host's bounded intake and
+//! answer 200 (503 when the intake refuses) → (in the intake) map it to a contract event, call the
+//! core with a typing indicator running, and send the rendered reply to the Bot Framework connector.
 
 use crate::activity::{Activity, OutgoingActivity};
 use crate::auth::{AuthError, Verifier};
 use crate::card::adaptive_card;
 use crate::client::ConnectorClient;
 use crate::mapping::{self, Skip};
-use crate::{TeamsConfig, AUTH_REJECTED_METRIC, CAPABILITIES};
+use crate::{
+    TeamsConfig, AUTH_REJECTED_METRIC, CAPABILITIES, OUTBOUND_REFUSED_METRIC, TEAMS_CHANNEL_ID,
+};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
@@ -17,7 +20,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use url::Url;
 use whisperengine_contract::{
-    split_message, EventHandler, HandlerOutcome, Intake, IntakeJob, OutboundReply, Replayer,
+    split_message, EventHandler, HandlerOutcome, Intake, IntakeJob, OutboundReply, Platform,
+    PlatformAccount, Replayer,
 };
 
 /// How often the typing indicator is repeated while the core works (Teams shows it ~3 s).
@@ -75,6 +79,9 @@ pub async fn messages(
             return StatusCode::BAD_REQUEST;
         }
     };
+    if activity.channel_id.as_deref() != Some(TEAMS_CHANNEL_ID) {
+        return reject(&AuthError::Channel);
+    }
     if let Err(error) = token.check_activity(&activity.service_url, activity.channel_id.as_deref())
     {
         return reject(&error);
@@ -82,6 +89,13 @@ pub async fn messages(
     let Ok(service_url) = Url::parse(&activity.service_url) else {
         return StatusCode::BAD_REQUEST;
     };
+    if !state.config.allowed_service_urls.allows(&service_url) {
+        tracing::warn!(
+            service_url = %service_url.origin().ascii_serialization(),
+            "Teams activity names a service URL outside TEAMS_ALLOWED_SERVICE_URLS"
+        );
+        return reject(&AuthError::ServiceUrlNotAllowed);
+    }
     let intake = state.intake.clone();
     // Verified and parsed above, so it is UTF-8 JSON; stored as received.
     let payload = String::from_utf8_lossy(&body).into_owned();
@@ -96,10 +110,17 @@ pub async fn messages(
     }
 }
 
+/// Counts and logs a refusal; its status: 503 when the keys to check the token cannot be had (the
+/// Bot Framework retries, a genuine activity is not lost), 403 for an authentic activity this bot
+/// does not take (another channel, a service URL outside the allow-list), else 401.
 fn reject(error: &AuthError) -> StatusCode {
     metrics::counter!(AUTH_REJECTED_METRIC, "reason" => error.reason()).increment(1);
     tracing::warn!(reason = error.reason(), %error, "Teams request refused");
-    StatusCode::UNAUTHORIZED
+    match error {
+        AuthError::KeysUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        AuthError::Channel | AuthError::ServiceUrlNotAllowed => StatusCode::FORBIDDEN,
+        _ => StatusCode::UNAUTHORIZED,
+    }
 }
 
 /// The kind Teams activities are stored under in the host's inbox.
@@ -116,11 +137,33 @@ impl Replayer for TeamsReplayer {
         let service_url = Url::parse(&activity.service_url).ok()?;
         Some(Box::pin(process(state, activity, service_url)))
     }
+
+    fn author(&self, payload: &str) -> Option<PlatformAccount> {
+        let activity: Activity = serde_json::from_str(payload).ok()?;
+        let user = activity
+            .from
+            .aad_object_id
+            .as_deref()
+            .filter(|id| !id.is_empty())?;
+        let tenant = activity.tenant_id().unwrap_or_default();
+        Some(PlatformAccount::new(Platform::Teams, tenant, user))
+    }
 }
 
-/// Handles one verified activity after the HTTP answer went out.
+/// Handles one verified activity after the HTTP answer went out, or taken back from the inbox.
 #[tracing::instrument(skip_all, fields(platform = "teams", kind = %activity.kind))]
 async fn process(state: Arc<TeamsState>, activity: Activity, service_url: Url) {
+    // Checked on arrival too; checked again here for activities taken back from the inbox, which
+    // may have been stored under another allow-list (or before there was one).
+    if !state.config.allowed_service_urls.allows(&service_url) {
+        metrics::counter!(OUTBOUND_REFUSED_METRIC, "reason" => "service_url_not_allowed")
+            .increment(1);
+        tracing::warn!(
+            service_url = %service_url.origin().ascii_serialization(),
+            "Teams activity not handled: its service URL is outside TEAMS_ALLOWED_SERVICE_URLS"
+        );
+        return;
+    }
     match activity.kind.as_str() {
         "message" => handle_message(&state, &activity, &service_url).await,
         "conversationUpdate" => welcome_if_added(&state, &activity, &service_url).await,
@@ -143,11 +186,9 @@ async fn handle_message(state: &TeamsState, activity: &Activity, service_url: &U
         whisperengine_contract::InboundEvent::Message(message) => message.is_addressed,
         whisperengine_contract::InboundEvent::Command(_) => true,
     };
-    let typing = is_addressed.then(|| spawn_typing(state, activity, service_url));
+    let typing = is_addressed.then(|| start_typing(state, activity, service_url));
     let outcome = state.handler.handle(event, CAPABILITIES).await;
-    if let Some(typing) = typing {
-        typing.abort();
-    }
+    drop(typing);
     match outcome {
         HandlerOutcome::Reply(reply) => send_reply(state, activity, service_url, &reply).await,
         HandlerOutcome::Duplicate => tracing::debug!("duplicate activity"),
@@ -155,17 +196,15 @@ async fn handle_message(state: &TeamsState, activity: &Activity, service_url: &U
     }
 }
 
-/// Keeps a typing indicator showing until aborted.
-fn spawn_typing(
-    state: &TeamsState,
-    activity: &Activity,
-    service_url: &Url,
-) -> tokio::task::AbortHandle {
+/// Starts a typing indicator, repeated until the returned guard is dropped. Being a guard, it
+/// stops however the turn ends: with an outcome, a panic (unwinding drops it) or the job being
+/// cancelled.
+fn start_typing(state: &TeamsState, activity: &Activity, service_url: &Url) -> AbortOnDrop {
     let typing = OutgoingActivity::typing_to(activity);
     let conversation = activity.conversation.id.clone();
     let service_url = service_url.clone();
     let client = state.client.clone();
-    tokio::spawn(async move {
+    AbortOnDrop(tokio::spawn(async move {
         loop {
             if let Err(error) = client
                 .send(&service_url, &conversation, None, &typing)
@@ -175,8 +214,16 @@ fn spawn_typing(
             }
             tokio::time::sleep(TYPING_EVERY).await;
         }
-    })
-    .abort_handle()
+    }))
+}
+
+/// Aborts its task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// Sends `reply`: a card as an Adaptive Card attachment (it carries the same content as the text),
@@ -266,7 +313,7 @@ async fn welcome_if_added(state: &TeamsState, activity: &Activity, service_url: 
          Already chatting with me on Discord, Slack or the local chat? Say `link start` there and \
          `link <code>` here (or the other way round) and I'll remember you everywhere. \
          Say `help` for everything I can do.",
-        if activity.conversation_type() == "personal" {
+        if activity.is_personal() {
             ""
         } else {
             " by @mentioning me"
@@ -313,6 +360,132 @@ mod tests {
         }
         assert!(recent.insert("a".into()), "the oldest id was forgotten");
         assert!(recent.seen.len() <= RECENT_WELCOMES);
+    }
+
+    #[tokio::test]
+    async fn the_typing_guard_stops_its_task_when_the_turn_panics() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let ticks = Arc::new(AtomicUsize::new(0));
+        let counter = ticks.clone();
+        let turn = tokio::spawn(async move {
+            let _typing = AbortOnDrop(tokio::spawn(async move {
+                loop {
+                    counter.fetch_add(1, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+            }));
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            panic!("the turn fails");
+        });
+        assert!(turn.await.unwrap_err().is_panic());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let after_the_turn = ticks.load(Ordering::SeqCst);
+        assert!(after_the_turn > 0);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(ticks.load(Ordering::SeqCst), after_the_turn);
+    }
+
+    /// A core stand-in counting the events it is given.
+    struct CountingHandler(std::sync::atomic::AtomicUsize);
+
+    impl EventHandler for CountingHandler {
+        fn handle<'life0, 'async_trait>(
+            &'life0 self,
+            _event: whisperengine_contract::InboundEvent,
+            _capabilities: whisperengine_contract::Capabilities,
+        ) -> std::pin::Pin<
+            Box<dyn std::future::Future<Output = HandlerOutcome> + Send + 'async_trait>,
+        >
+        where
+            'life0: 'async_trait,
+            Self: 'async_trait,
+        {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Box::pin(std::future::ready(HandlerOutcome::Ignored("test")))
+        }
+    }
+
+    struct NoIntake;
+
+    impl Intake for NoIntake {
+        fn submit(&self, _job: IntakeJob) -> Result<(), whisperengine_contract::IntakeRefusal> {
+            Ok(())
+        }
+    }
+
+    /// A TCP listener that counts the connections made to it and closes each at once.
+    async fn counting_listener() -> (std::net::SocketAddr, Arc<std::sync::atomic::AtomicUsize>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let connections = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = connections.clone();
+        tokio::spawn(async move {
+            while let Ok((socket, _)) = listener.accept().await {
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                drop(socket);
+            }
+        });
+        (address, connections)
+    }
+
+    #[tokio::test]
+    async fn an_activity_taken_back_from_the_inbox_towards_a_foreign_service_url_is_not_run() {
+        use std::sync::atomic::Ordering;
+        let (bot_framework, bot_framework_connections) = counting_listener().await;
+        let (attacker, attacker_connections) = counting_listener().await;
+        let mut config = TeamsConfig::new("app", secrecy::SecretString::from("secret"));
+        config.token_url = Url::parse(&format!("http://{bot_framework}/token")).unwrap();
+        config.allowed_service_urls =
+            crate::AllowedServiceUrls::new(vec![
+                Url::parse(&format!("http://{bot_framework}/")).unwrap()
+            ]);
+        let verifier = Verifier::new(
+            reqwest::Client::new(),
+            config.openid_metadata_url.clone(),
+            "app",
+            None,
+            Duration::from_secs(300),
+        );
+        let client = crate::connector_client(&config, reqwest::Client::new());
+        let handler = Arc::new(CountingHandler(Default::default()));
+        let state = Arc::new(TeamsState::new(
+            config,
+            verifier,
+            client,
+            handler.clone(),
+            Arc::new(NoIntake),
+        ));
+        let replayer = TeamsReplayer(Arc::downgrade(&state));
+        let stored = |service_url: String| {
+            serde_json::json!({
+                "type": "message", "id": "1", "serviceUrl": service_url, "channelId": "msteams",
+                "from": {"id": "29:ana", "aadObjectId": "aad-ana"},
+                "conversation": {"id": "a:dm", "conversationType": "personal", "tenantId": "t1"},
+                "recipient": {"id": "28:app"}, "text": "hello"
+            })
+            .to_string()
+        };
+
+        let foreign = replayer
+            .replay(&stored(format!("http://{attacker}/")))
+            .expect("a readable payload");
+        foreign.await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(handler.0.load(Ordering::SeqCst), 0, "no turn was run");
+        assert_eq!(attacker_connections.load(Ordering::SeqCst), 0);
+        assert_eq!(
+            bot_framework_connections.load(Ordering::SeqCst),
+            0,
+            "not even a token was requested"
+        );
+
+        // The same activity towards the allowed service URL reaches the core (which answers
+        // nothing here, so nothing is sent).
+        let allowed = replayer
+            .replay(&stored(format!("http://{bot_framework}/")))
+            .expect("a readable payload");
+        allowed.await;
+        assert_eq!(handler.0.load(Ordering::SeqCst), 1);
     }
 }
 

@@ -5,6 +5,7 @@
 //! - [`auth`]: inbound JWT validation against the Bot Framework's published keys (cached).
 //! - [`token`]: the bot's outbound client-credentials token (cached until shortly before expiry).
 //! - [`client`]: the connector REST client (replies, typing indicators).
+//! - [`service_url`]: the service URLs the bot's token may be sent to.
 //! - [`card`]: Adaptive Cards from the contract's neutral cards.
 //! - [`mapping`]: activity → contract event (identity, context, mentions, typed commands).
 //! - [`handler`]: the `POST /api/messages` route tying them together.
@@ -19,9 +20,11 @@ pub mod client;
 pub mod error;
 pub mod handler;
 pub mod mapping;
+pub mod service_url;
 pub mod token;
 
 pub use error::{Result, TeamsError};
+pub use service_url::AllowedServiceUrls;
 
 use axum::extract::DefaultBodyLimit;
 use axum::routing::post;
@@ -36,6 +39,12 @@ use whisperengine_contract::{Capabilities, EventHandler, MarkupDialect};
 pub const MESSAGES_PATH: &str = "/api/messages";
 /// Counter of refused inbound requests, labelled `reason`.
 pub const AUTH_REJECTED_METRIC: &str = "whisperengine_teams_auth_rejected_total";
+/// Counter of outbound requests not made, labelled `reason` (`service_url_not_allowed`: an
+/// activity taken back from the inbox, or a send, towards a service URL outside the allow-list).
+pub const OUTBOUND_REFUSED_METRIC: &str = "whisperengine_teams_outbound_refused_total";
+/// The only channel served: activities from other Bot Framework channels (Web Chat, the
+/// Emulator, ...) are refused.
+pub const TEAMS_CHANNEL_ID: &str = "msteams";
 /// The Bot Framework's OpenID metadata document (multi-tenant and single-tenant bots alike).
 pub const DEFAULT_OPENID_METADATA_URL: &str =
     "https://login.botframework.com/v1/.well-known/openidconfiguration";
@@ -55,7 +64,7 @@ pub const CAPABILITIES: Capabilities = Capabilities {
 };
 
 /// Settings of the connector (from MICROSOFT_APP_ID, MICROSOFT_APP_PASSWORD, MICROSOFT_APP_TENANT_ID,
-/// TEAMS_ADMIN_IDS, TEAMS_OPENID_METADATA_URL, TEAMS_TOKEN_URL).
+/// TEAMS_ADMIN_IDS, TEAMS_OPENID_METADATA_URL, TEAMS_TOKEN_URL, TEAMS_ALLOWED_SERVICE_URLS).
 #[derive(Debug, Clone)]
 pub struct TeamsConfig {
     /// The bot's Microsoft app id: the audience of inbound tokens and the client id of outbound ones.
@@ -68,6 +77,8 @@ pub struct TeamsConfig {
     pub admin_ids: Vec<String>,
     pub openid_metadata_url: Url,
     pub token_url: Url,
+    /// Service URLs activities may name: the bot's token is sent to no other.
+    pub allowed_service_urls: AllowedServiceUrls,
     /// Largest activity accepted, in bytes (larger → 413).
     pub max_body_bytes: usize,
     /// Least time between two key refreshes caused by an unknown `kid`.
@@ -86,6 +97,7 @@ impl TeamsConfig {
             admin_ids: Vec::new(),
             openid_metadata_url: parse_builtin(DEFAULT_OPENID_METADATA_URL),
             token_url: parse_builtin(DEFAULT_TOKEN_URL),
+            allowed_service_urls: AllowedServiceUrls::bot_framework_public(),
             max_body_bytes: 256 * 1024,
             key_refresh_interval: Duration::from_secs(5 * 60),
             request_timeout: Duration::from_secs(15),
@@ -127,7 +139,7 @@ fn connector_client(config: &TeamsConfig, http: reqwest::Client) -> client::Conn
         config.app_id.clone(),
         config.app_password.clone(),
     );
-    client::ConnectorClient::new(http, tokens)
+    client::ConnectorClient::new(http, tokens, config.allowed_service_urls.clone())
 }
 
 /// `POST /api/messages`, ready to merge into the host's router.

@@ -86,10 +86,15 @@ pub fn to_event(activity: &Activity, admin_ids: &[String]) -> Result<InboundEven
 /// Scope = tenant; channel = the conversation (without a channel thread's `;messageid=`, which
 /// becomes the thread id); visibility from the conversation type.
 fn context_of(activity: &Activity, tenant: &str) -> ConversationContext {
-    let visibility = match activity.conversation_type() {
-        "personal" => Visibility::Dm,
-        "channel" => Visibility::Public,
-        _ => Visibility::Private,
+    let visibility = if activity.is_personal() {
+        Visibility::Dm
+    } else if activity.conversation_type() == Some("channel") {
+        Visibility::Public
+    } else {
+        // A group chat, or a conversation whose type Teams did not state: treated as a
+        // conversation with several people (so it needs an @mention, and personal answers are
+        // not given there). Only an explicit `personal` is a 1:1 DM.
+        Visibility::Private
     };
     let id = activity.conversation.id.as_str();
     let (channel_id, thread_id) = match id.split_once(";messageid=") {
@@ -254,5 +259,37 @@ mod tests {
             .unwrap_err(),
             Skip::EmptyText
         );
+    }
+
+    #[test]
+    fn a_conversation_without_a_type_is_a_group_conversation_never_a_dm() {
+        let mut untyped = activity("personal", "link start", json!([]));
+        untyped.conversation.conversation_type = None;
+        let InboundEvent::Message(message) = to_event(&untyped, &[]).unwrap() else {
+            panic!("not addressed, so a plain message")
+        };
+        assert_eq!(message.context.visibility, Visibility::Private);
+        assert!(
+            !message.is_addressed,
+            "a group conversation needs a mention"
+        );
+
+        let mut mentioned = activity(
+            "personal",
+            "<at>Elena</at> link start",
+            json!([bot_mention()]),
+        );
+        mentioned.conversation.conversation_type = None;
+        let InboundEvent::Command(command) = to_event(&mentioned, &[]).unwrap() else {
+            panic!("a command")
+        };
+        assert_eq!(command.context.visibility, Visibility::Private);
+
+        let mut contradictory = activity("personal", "hi", json!([]));
+        contradictory.conversation.is_group = Some(true);
+        let InboundEvent::Message(message) = to_event(&contradictory, &[]).unwrap() else {
+            panic!("a message")
+        };
+        assert_eq!(message.context.visibility, Visibility::Private);
     }
 }

@@ -282,16 +282,68 @@
     return window.crypto && typeof window.crypto.randomUUID === "function" ? window.crypto.randomUUID() : undefined;
   }
 
+  // Outside desktop mode the API wants `Authorization: Bearer <LOCAL_API_TOKEN>`. The token comes
+  // from the address's fragment (`#token=…`, never sent to the server or logged) or is asked for once
+  // the host answers 401; it is kept for this tab only.
+  const TOKEN_KEY = "whisperengine.apiToken";
+
+  function readToken() {
+    const match = /(?:^#|&)token=([^&]+)/.exec(window.location.hash || "");
+    if (match) {
+      const token = decodeURIComponent(match[1]);
+      try {
+        window.sessionStorage.setItem(TOKEN_KEY, token);
+      } catch (_) {
+        // Storage may be off; the token then lives in this page only.
+      }
+      history.replaceState(null, "", window.location.pathname + window.location.search);
+      return token;
+    }
+    try {
+      return window.sessionStorage.getItem(TOKEN_KEY) || "";
+    } catch (_) {
+      return "";
+    }
+  }
+
+  let apiToken = readToken();
+
+  function askForToken() {
+    const given = window.prompt("This host needs its local API token (LOCAL_API_TOKEN):") || "";
+    apiToken = given.trim();
+    try {
+      window.sessionStorage.setItem(TOKEN_KEY, apiToken);
+    } catch (_) {
+      // Kept in this page only.
+    }
+    return apiToken !== "";
+  }
+
+  function apiHeaders(extra) {
+    const headers = Object.assign({}, extra || {});
+    if (apiToken) {
+      headers.Authorization = "Bearer " + apiToken;
+    }
+    return headers;
+  }
+
   async function sendText(text) {
     const user = currentUser();
     appendEntry("from-user", user, textNode(text));
     setBusy(true);
     try {
-      const response = await fetch("/api/chat", {
-        method: "POST",
-        headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ text: text, user: user, event_id: newEventId() }),
-      });
+      const body = JSON.stringify({ text: text, user: user, event_id: newEventId() });
+      const post = function () {
+        return fetch("/api/chat", {
+          method: "POST",
+          headers: apiHeaders({ "Content-Type": "application/json" }),
+          body: body,
+        });
+      };
+      let response = await post();
+      if (response.status === 401 && askForToken()) {
+        response = await post();
+      }
       let data = null;
       try {
         data = await response.json();
@@ -358,7 +410,10 @@
 
   async function loadConfig() {
     try {
-      const response = await fetch("/api/config");
+      let response = await fetch("/api/config", { headers: apiHeaders() });
+      if (response.status === 401 && askForToken()) {
+        response = await fetch("/api/config", { headers: apiHeaders() });
+      }
       if (response.ok) {
         const config = await response.json();
         if (config.user) {

@@ -259,7 +259,7 @@ async fn a_disabled_chat_answers_404_and_calls_nothing() {
 }
 
 #[tokio::test]
-async fn in_desktop_mode_requests_naming_another_host_or_origin_are_refused() {
+async fn requests_naming_another_host_or_origin_are_refused() {
     let (app, handler) = app().await;
     let send = |host: Option<&'static str>, origin: Option<&'static str>| {
         let mut request = app
@@ -291,21 +291,52 @@ async fn in_desktop_mode_requests_naming_another_host_or_origin_are_refused() {
 }
 
 #[tokio::test]
-async fn outside_desktop_mode_any_host_may_use_the_chat() {
+async fn outside_desktop_mode_the_api_needs_the_token_and_a_known_host() {
+    const TOKEN: &str = "a-local-api-token-of-at-least-32-characters";
     let handler = Arc::new(RecordingHandler::default());
     let mut state = test_state(handler.clone());
     state.local_is_admin = false;
+    state.api_token = Some(super::ApiToken::new(TOKEN));
+    state.allowed_hosts = vec!["chat.example.org".into()];
     let app = spawn(state).await;
-    let response = app
-        .client
-        .post(app.url("/api/chat"))
-        .header("content-type", "application/json")
-        .header("host", "chat.example.org")
-        .body(json!({"text": "hi"}).to_string())
-        .send()
+    let send = |host: &'static str, authorization: Option<String>| {
+        let mut request = app
+            .client
+            .post(app.url("/api/chat"))
+            .header("content-type", "application/json")
+            .header("host", host)
+            .body(json!({"text": "hi"}).to_string());
+        if let Some(value) = authorization {
+            request = request.header("authorization", value);
+        }
+        request.send()
+    };
+    let response = send("localhost", None).await.unwrap();
+    assert_eq!(response.headers()["www-authenticate"], "Bearer");
+    expect_error(response, 401).await;
+    for wrong in [
+        "Bearer wrong".to_string(),
+        format!("Basic {TOKEN}"),
+        format!("Bearer {TOKEN}x"),
+        format!("Bearer {}", &TOKEN[..TOKEN.len() - 1]),
+    ] {
+        expect_error(send("localhost", Some(wrong)).await.unwrap(), 401).await;
+    }
+    let config = app.client.get(app.url("/api/config")).send().await.unwrap();
+    expect_error(config, 401).await;
+    assert_eq!(handler.calls(), 0, "nothing reached the core");
+
+    let response = send("evil.example", Some(format!("Bearer {TOKEN}")))
         .await
         .unwrap();
-    assert_eq!(response.status(), 200);
+    expect_error(response, 403).await;
+    assert_eq!(handler.calls(), 0);
+
+    for host in ["localhost", "chat.example.org"] {
+        let response = send(host, Some(format!("Bearer {TOKEN}"))).await.unwrap();
+        assert_eq!(response.status(), 200, "{host}");
+    }
+    assert_eq!(handler.calls(), 2);
 }
 
 #[tokio::test]

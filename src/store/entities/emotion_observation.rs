@@ -15,6 +15,13 @@ pub struct Model {
     pub valence: f64,
     pub intensity: f64,
     pub created_at: ChronoDateTimeUtc,
+    /// `dm`, `private` or `public`: the conversation the feeling was seen in (none: stored before
+    /// origins were kept, read as a DM).
+    pub visibility: Option<String>,
+    /// Its workspace/server/tenant.
+    pub scope: Option<String>,
+    /// Its channel or conversation id.
+    pub channel_id: Option<String>,
 }
 
 /// The origin account.

@@ -28,6 +28,14 @@ pub struct Model {
     /// Set aside: failed too often or unreadable; never run again.
     pub parked: bool,
     pub created_at: i64,
+    /// Who sent it (the platform account its connector read from the payload), so `forget all`
+    /// and `export` find it; `None` when the payload names nobody or the row predates the column.
+    #[sea_orm(column_type = "String(StringLen::N(16))", nullable)]
+    pub author_platform: Option<String>,
+    #[sea_orm(column_type = "String(StringLen::N(256))", nullable)]
+    pub author_scope: Option<String>,
+    #[sea_orm(column_type = "String(StringLen::N(256))", nullable)]
+    pub author_user_id: Option<String>,
 }
 
 /// No relations.

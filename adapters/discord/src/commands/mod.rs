@@ -82,8 +82,7 @@ pub enum Refusal {
 }
 
 /// Reads a slash-command interaction into a command invocation for the core, checking it against
-/// [`COMMANDS`]. `admin_ids` are the user ids allowed to run admin commands whatever their server
-/// permissions.
+/// [`COMMANDS`]. `admin_ids` (DISCORD_ADMIN_IDS) are the only user ids allowed to run admin commands.
 pub fn to_invocation(
     interaction: &CommandInteraction,
     admin_ids: &[u64],
@@ -114,18 +113,11 @@ pub fn to_invocation(
     })
 }
 
-/// Administrator or Manage Server in the channel the command was used in (Discord resolves the
-/// member's permissions into the interaction), or a listed admin id.
+/// Whether the invoker is a host admin: listed in DISCORD_ADMIN_IDS, nothing else. A server's
+/// Administrator or Manage Server permission is nobody special to the host: anyone can create a
+/// server and invite the bot there.
 pub fn is_admin(interaction: &CommandInteraction, admin_ids: &[u64]) -> bool {
-    let has_permission = interaction
-        .member
-        .as_ref()
-        .and_then(|member| member.permissions)
-        .is_some_and(|permissions| {
-            permissions.contains(Permissions::ADMINISTRATOR)
-                || permissions.contains(Permissions::MANAGE_GUILD)
-        });
-    has_permission || admin_ids.contains(&interaction.user.id.get())
+    admin_ids.contains(&interaction.user.id.get())
 }
 
 /// The core's arguments for `spec` from the interaction's options.
