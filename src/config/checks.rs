@@ -255,6 +255,7 @@ impl fmt::Debug for Settings {
             .field("personalities_dir", &self.personalities_dir)
             .field("local_user", &self.local_user)
             .field("local_api_token", &self.local_api_token)
+            .field("metrics_token", &self.metrics_token)
             .field(
                 "llm_base_url",
                 &self.llm_base_url.as_ref().map(|u| u.as_str()),

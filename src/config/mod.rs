@@ -80,6 +80,7 @@ pub const VARIABLES: &[&str] = &[
     "PERSONALITIES_DIR",
     "LOCAL_USER",
     "LOCAL_API_TOKEN",
+    "METRICS_TOKEN",
     "LLM_BASE_URL",
     "LLM_API_KEY",
     "LLM_MODEL",
@@ -209,6 +210,9 @@ pub struct Settings {
     /// unless this is set; then every request needs `Authorization: Bearer <token>` (at least 32
     /// characters). Whoever holds it speaks as any `desktop:` user it names. Never logged.
     pub local_api_token: Option<SecretString>,
+    /// `METRICS_TOKEN` [none]: when set, `/metrics` answers only `Authorization: Bearer <token>`
+    /// (at least 32 characters); unset, anyone who reaches the port may scrape it.
+    pub metrics_token: Option<SecretString>,
 
     // --- LLM ---
     /// `LLM_BASE_URL` [none = offline responder]: an OpenAI-compatible endpoint.
@@ -362,6 +366,7 @@ impl Default for Settings {
             personalities_dir: PathBuf::from("personalities"),
             local_user: "me".to_string(),
             local_api_token: None,
+            metrics_token: None,
             llm_base_url: None,
             llm_api_key: None,
             llm_model: "gpt-4o-mini".to_string(),

@@ -3,7 +3,7 @@
 
 use super::HttpState;
 use axum::extract::State;
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
@@ -39,8 +39,19 @@ pub async fn readyz(State(state): State<HttpState>) -> Response {
     }
 }
 
-/// `GET /metrics`: every metric of the process in the Prometheus text format.
-pub async fn metrics(State(state): State<HttpState>) -> Response {
+/// `GET /metrics`: every metric of the process in the Prometheus text format; with METRICS_TOKEN
+/// set, only for `Authorization: Bearer <token>` (401 otherwise).
+pub async fn metrics(State(state): State<HttpState>, headers: HeaderMap) -> Response {
+    if let Some(token) = &state.metrics_token {
+        if !token.admits(&headers) {
+            return (
+                StatusCode::UNAUTHORIZED,
+                [(header::WWW_AUTHENTICATE, "Bearer")],
+                "this endpoint needs `Authorization: Bearer <METRICS_TOKEN>`\n",
+            )
+                .into_response();
+        }
+    }
     (
         [(header::CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE)],
         state.metrics.render(),
@@ -98,5 +109,23 @@ mod tests {
             text.contains("whisperengine_commands_total{command=\"health_test\"} 1"),
             "{text}"
         );
+    }
+
+    #[tokio::test]
+    async fn with_a_metrics_token_only_its_bearer_may_scrape() {
+        const TOKEN: &str = "a-metrics-token-of-at-least-32-characters";
+        let mut state = test_state(Arc::new(RecordingHandler::default()));
+        state.metrics_token = Some(crate::http::chat_api::ApiToken::new(TOKEN));
+        let app = spawn(state).await;
+        let url = app.url("/metrics");
+        let refused = app.client.get(&url).send().await.unwrap();
+        assert_eq!(refused.status(), 401);
+        assert_eq!(refused.headers()["www-authenticate"], "Bearer");
+        let wrong = app.client.get(&url).bearer_auth("nope").send().await.unwrap();
+        assert_eq!(wrong.status(), 401);
+        let scraped = app.client.get(&url).bearer_auth(TOKEN).send().await.unwrap();
+        assert_eq!(scraped.status(), 200);
+        let health = app.client.get(app.url("/healthz")).send().await.unwrap();
+        assert_eq!(health.status(), 200, "probes stay open");
     }
 }

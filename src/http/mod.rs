@@ -59,6 +59,8 @@ pub struct HttpState {
     pub chat_enabled: bool,
     /// LOCAL_API_TOKEN: when set, `/api/chat` and `/api/config` need `Authorization: Bearer`.
     pub api_token: Option<chat_api::ApiToken>,
+    /// METRICS_TOKEN: when set, `/metrics` needs `Authorization: Bearer`.
+    pub metrics_token: Option<chat_api::ApiToken>,
     /// Host names besides loopback ones that requests may be addressed to (PUBLIC_URL's host):
     /// a request naming any other `Host` or `Origin` is refused (DNS rebinding).
     pub allowed_hosts: Vec<String>,

@@ -77,6 +77,7 @@ pub fn test_state(handler: Arc<RecordingHandler>) -> HttpState {
         local_is_admin: true,
         chat_enabled: true,
         api_token: None,
+        metrics_token: None,
         allowed_hosts: Vec::new(),
         banner: None,
         companion_name: "Elena".into(),
