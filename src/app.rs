@@ -164,6 +164,10 @@ impl Application {
                 .local_api_token
                 .as_ref()
                 .map(|token| crate::http::chat_api::ApiToken::new(token.expose_secret())),
+            metrics_token: settings
+                .metrics_token
+                .as_ref()
+                .map(|token| crate::http::chat_api::ApiToken::new(token.expose_secret())),
             allowed_hosts: settings
                 .public_url
                 .as_ref()

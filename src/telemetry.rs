@@ -95,13 +95,44 @@ pub const PIPELINE_BUCKETS: [f64; 17] = [
 /// so memory stays bounded.
 const UPKEEP_INTERVAL: Duration = Duration::from_secs(5);
 
+/// Libraries whose logs below a level carry whole payloads: serenity's info-level spans hold gateway
+/// events, slack-morphism logs Socket Mode envelopes at trace, tungstenite logs every websocket
+/// message at trace — what people said, and connection tickets. Each is capped at the level given
+/// unless the filter names it itself (`RUST_LOG=info,serenity=debug` still shows serenity), so a
+/// bare `RUST_LOG=trace` keeps message text out of the logs.
+const PAYLOAD_LOG_CAPS: &[(&str, &str)] = &[
+    ("serenity", "warn"),
+    ("slack_morphism", "debug"),
+    ("tungstenite", "debug"),
+    ("tokio_tungstenite", "debug"),
+];
+
+/// `filter` with the [`PAYLOAD_LOG_CAPS`] it does not name itself put in front.
+fn with_payload_caps(filter: &str) -> String {
+    let named: Vec<&str> = filter
+        .split(',')
+        .filter_map(|directive| directive.split(['=', '[', ':']).next())
+        .map(str::trim)
+        .collect();
+    PAYLOAD_LOG_CAPS
+        .iter()
+        .filter(|(target, _)| !named.contains(target))
+        .map(|(target, level)| format!("{target}={level}"))
+        .chain(std::iter::once(filter.to_string()))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 /// Installs the tracing subscriber: human-readable lines on stderr, filtered by `RUST_LOG` when it is
-/// set and valid, else by `default_filter` (e.g. `"info,whisperengine=debug"`). Safe to call more than
-/// once: later calls leave the first subscriber in place.
+/// set and valid, else by `default_filter` (e.g. `"info,whisperengine=debug"`), with the libraries
+/// that log payloads capped (see [`PAYLOAD_LOG_CAPS`]). Safe to call more than once: later calls
+/// leave the first subscriber in place.
 pub fn init_tracing(default_filter: &str) {
-    let filter = EnvFilter::try_from_default_env()
-        .or_else(|_| EnvFilter::try_new(default_filter))
-        .unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = std::env::var(EnvFilter::DEFAULT_ENV)
+        .ok()
+        .and_then(|text| EnvFilter::try_new(with_payload_caps(&text)).ok())
+        .or_else(|| EnvFilter::try_new(with_payload_caps(default_filter)).ok())
+        .unwrap_or_else(|| EnvFilter::new("info"));
     // An error only means a subscriber is already installed (a second call, or a test harness).
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -289,6 +320,18 @@ mod tests {
             "{rendered}"
         );
         assert!(rendered.contains("# HELP whisperengine_pipeline_seconds"));
+    }
+
+    #[test]
+    fn payload_logging_libraries_are_capped_unless_named() {
+        assert_eq!(
+            with_payload_caps("trace"),
+            "serenity=warn,slack_morphism=debug,tungstenite=debug,tokio_tungstenite=debug,trace"
+        );
+        assert_eq!(
+            with_payload_caps("info,serenity::gateway=debug,tungstenite=trace"),
+            "slack_morphism=debug,tokio_tungstenite=debug,info,serenity::gateway=debug,tungstenite=trace"
+        );
     }
 
     #[test]

@@ -587,7 +587,7 @@ async fn in_a_real_browser_an_admin_logs_in_links_isolates_and_reads_the_audit_l
 
         // The overview once the sampler has two samples, so the charts are drawn. People keep
         // talking meanwhile; on the first database it runs a few samples longer so the charts
-        // show some movement (that screenshot is the README's).
+        // show some movement (that screenshot is the one in docs/operations.md).
         let started = std::time::Instant::now();
         let longer = std::time::Duration::from_secs(if db.name == "sqlite" { 16 } else { 0 });
         let deadline = started + std::time::Duration::from_secs(30);

@@ -36,7 +36,7 @@ pub struct Sizes {
 }
 
 impl Sizes {
-    /// `--small`: seconds, for CI. Otherwise the figures the README quotes.
+    /// `--small`: seconds, for CI. Otherwise the figures docs/benchmarks.md quotes.
     pub fn new(is_small: bool) -> Sizes {
         if is_small {
             Sizes {

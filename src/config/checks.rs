@@ -306,6 +306,14 @@ impl fmt::Debug for Settings {
             .field("microsoft_app_tenant_id", &self.microsoft_app_tenant_id)
             .field("teams_admin_ids", &self.teams_admin_ids)
             .field(
+                "teams_allowed_service_urls",
+                &self
+                    .teams_allowed_service_urls
+                    .iter()
+                    .map(|url| url.as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .field(
                 "teams_openid_metadata_url",
                 &self.teams_openid_metadata_url.as_str(),
             )

@@ -459,6 +459,7 @@ pub(super) fn settings_from(values: &HashMap<String, String>) -> Result<Settings
             .unwrap_or(d.personalities_dir),
         local_user,
         local_api_token: raw.long_secret("LOCAL_API_TOKEN")?,
+        metrics_token: raw.long_secret("METRICS_TOKEN")?,
         llm_base_url: raw.http_url("LLM_BASE_URL")?,
         llm_api_key: raw.secret("LLM_API_KEY"),
         llm_model: raw.string_or("LLM_MODEL", d.llm_model),

@@ -146,14 +146,16 @@ async fn erase(
     subjects.push(identity_id.to_string());
     let tables = live_tables(&store.db).await?;
     let transaction = store.db.begin().await?;
+    // Recorded as a host-wide change: the feed must not keep the erased identity's id. (Written
+    // first: on SQLite a transaction that reads before it writes fails when another connection
+    // committed in between.)
+    crate::store::changes::record(&transaction, store.origin, &[]).await?;
     if let Some(still_due) = still_due {
         if transaction.query_one_raw(still_due).await?.is_none() {
             transaction.rollback().await?;
             return Ok(None);
         }
     }
-    // Recorded as a host-wide change: the feed must not keep the erased identity's id.
-    crate::store::changes::record(&transaction, store.origin, &[]).await?;
     let mut erased = delete_rows(&transaction, &tables, identity_id, &account_ids).await?;
     let inbox_events = delete_inbox_events(&transaction, &accounts).await?;
     if inbox_events > 0 {

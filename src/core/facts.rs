@@ -23,7 +23,7 @@ pub struct Extracted {
     pub confidence: f64,
 }
 
-/// Attributes the fact table knows (see the README's memory model); the rules and the LLM
+/// Attributes the fact table knows (see docs/memory.md, "Memory model"); the rules and the LLM
 /// extractor ([`crate::core::facts_llm`]) both keep to them.
 pub const ATTRIBUTES: &[&str] = &[
     "name",

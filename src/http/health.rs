@@ -121,9 +121,21 @@ mod tests {
         let refused = app.client.get(&url).send().await.unwrap();
         assert_eq!(refused.status(), 401);
         assert_eq!(refused.headers()["www-authenticate"], "Bearer");
-        let wrong = app.client.get(&url).bearer_auth("nope").send().await.unwrap();
+        let wrong = app
+            .client
+            .get(&url)
+            .bearer_auth("nope")
+            .send()
+            .await
+            .unwrap();
         assert_eq!(wrong.status(), 401);
-        let scraped = app.client.get(&url).bearer_auth(TOKEN).send().await.unwrap();
+        let scraped = app
+            .client
+            .get(&url)
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(scraped.status(), 200);
         let health = app.client.get(app.url("/healthz")).send().await.unwrap();
         assert_eq!(health.status(), 200, "probes stay open");

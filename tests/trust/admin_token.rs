@@ -21,8 +21,7 @@ fn a_short_admin_token_stops_start_up_naming_the_variable() {
     let short = "hunter2-admin-token-31-chars-xx";
     assert_eq!(short.chars().count(), 31);
     let error = load(&[("DEPLOYMENT_MODE", "cloud"), ("ADMIN_TOKEN", short)])
-        .err()
-        .expect("a short token is refused");
+        .expect_err("a short token is refused");
     assert_eq!(error.variable, "ADMIN_TOKEN");
     assert!(error.message.contains("32"), "{error}");
     assert!(!error.to_string().contains("hunter2"), "{error}");

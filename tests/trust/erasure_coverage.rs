@@ -102,6 +102,63 @@ async fn a_stored_slack_event_names_its_sender() {
     }
 }
 
+#[tokio::test]
+async fn a_stored_teams_activity_names_its_sender() {
+    use crate::common::fake_teams::{valid_token, FakeBotFramework, APP_ID, APP_PASSWORD};
+    for (db, mut settings) in test_setups().await {
+        let fake = FakeBotFramework::start().await;
+        settings.microsoft_app_id = Some(APP_ID.to_string());
+        settings.microsoft_app_password = Some(APP_PASSWORD.to_string().into());
+        settings.teams_openid_metadata_url = fake.openid_url().parse().expect("a URL");
+        settings.teams_token_url = fake.token_url().parse().expect("a URL");
+        settings.teams_allowed_service_urls = vec![fake.service_url().parse().expect("a URL")];
+        settings.llm_base_url = Some(slow_language_model(Duration::from_secs(3)).await);
+        settings.llm_timeout = Duration::from_secs(30);
+        let application = Application::build(settings).await.expect("the host builds");
+        let host = format!("http://{}", application.address());
+        let core = application.core.clone();
+        tokio::spawn(application.run_until_stopped(std::future::pending()));
+
+        let service_url = fake.service_url();
+        let activity = json!({
+            "type": "message",
+            "id": "activity-author-1",
+            "serviceUrl": service_url,
+            "channelId": "msteams",
+            "from": {"id": "29:bf-aad-ana", "name": "Ana Lima", "aadObjectId": "aad-ana-42"},
+            "conversation": {"id": "a:dm-aad-ana-42", "tenantId": "tenant-0042", "conversationType": "personal"},
+            "recipient": {"id": format!("28:{APP_ID}"), "name": "Elena"},
+            "text": "Hello there",
+            "channelData": {"tenant": {"id": "tenant-0042"}}
+        });
+        let status = reqwest::Client::new()
+            .post(format!("{host}/api/messages"))
+            .bearer_auth(valid_token(&service_url))
+            .json(&activity)
+            .send()
+            .await
+            .expect("the host answers")
+            .status();
+        assert_eq!(status, 200, "{}", db.name);
+        let rows = inbox_event::Entity::find()
+            .all(&core.store.db)
+            .await
+            .expect("readable");
+        assert_eq!(rows.len(), 1, "{}: stored before the 200", db.name);
+        let row = &rows[0];
+        assert_eq!(
+            (
+                row.author_platform.as_deref(),
+                row.author_scope.as_deref(),
+                row.author_user_id.as_deref()
+            ),
+            (Some("teams"), Some("tenant-0042"), Some("aad-ana-42")),
+            "{}: the row names its sender",
+            db.name
+        );
+    }
+}
+
 /// An inbox row of `author` as the inbox leaves it: answered (`reply`), set aside, or waiting.
 async fn stored_event(
     core: &whisperengine::core::Core,

@@ -69,7 +69,6 @@ async fn command_in(
 
 #[tokio::test]
 async fn personal_answers_are_not_posted_to_a_group_chat() {
-    assert!(!whisperengine_teams::CAPABILITIES.supports_ephemeral);
     for (db, settings) in common::test_setups().await {
         let core = common::core_for(settings).await;
         let ana = PlatformAccount::new(Platform::Teams, TENANT, "aad-ana");

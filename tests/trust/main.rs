@@ -4,6 +4,8 @@
 //! token). Each runs against the real host on SQLite and, when `TEST_DATABASE_URL` /
 //! `TEST_REDIS_URL` are set, on PostgreSQL + Redis.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 #[path = "../common/mod.rs"]
 mod common;
 

@@ -188,7 +188,8 @@ async fn demo_data_expires_row_by_row_and_a_person_only_once_nothing_is_left() {
         assert!(recalled.contains("Rex"), "{}: {recalled}", db.name);
         let status = say(&core, command(&regular, "sync status", false)).await;
         assert!(
-            status.contains("deleted 1 hour after you say it"),
+            status.contains("deleted 1 hour after you say it")
+                && status.contains("The oldest of it goes at"),
             "{}: {status}",
             db.name
         );

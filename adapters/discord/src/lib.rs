@@ -124,7 +124,7 @@ mod tests {
         assert_eq!(
             invite_permissions().bits(),
             277_025_475_648,
-            "the README's number"
+            "the number in adapters/discord/README.md"
         );
         assert_eq!(
             invite_url(42),
