@@ -72,7 +72,7 @@ pub async fn build_core(settings: Arc<Settings>) -> anyhow::Result<Core> {
 
 /// Ready when the store answers (within [`READINESS_TIMEOUT`]) and the intake takes events (not
 /// while shutting down).
-struct StoreReadiness(Store, Arc<crate::core::intake::IntakeQueue>);
+struct StoreReadiness(Store, Arc<crate::core::turn::intake::IntakeQueue>);
 
 /// A probe must answer quickly: a database that does not answer within this is unreachable.
 const READINESS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
@@ -106,10 +106,10 @@ impl ReadinessProbe for StoreReadiness {
 pub struct Application {
     pub core: Core,
     /// The bounded queue of acknowledged events (Slack, Teams, local chat API); drained on shutdown.
-    pub intake: Arc<crate::core::intake::IntakeQueue>,
+    pub intake: Arc<crate::core::turn::intake::IntakeQueue>,
     /// The durable side of the intake: stores Slack and Teams events before they are acknowledged
     /// and takes over those a stopped process did not finish.
-    pub inbox: crate::core::inbox::DurableIntake,
+    pub inbox: crate::core::turn::inbox::DurableIntake,
     listener: tokio::net::TcpListener,
     router: axum::Router,
     connectors: Vec<Arc<dyn Connector>>,
@@ -133,12 +133,12 @@ impl Application {
         let core = build_core(settings.clone()).await?;
         let metrics = crate::telemetry::install_metrics();
         // HTTP connectors acknowledge only what this queue took.
-        let queue = crate::core::intake::IntakeQueue::start(
+        let queue = crate::core::turn::intake::IntakeQueue::start(
             settings.intake_queue_size,
             settings.intake_workers,
         );
         // Slack and Teams events are stored in the inbox before they are acknowledged.
-        let inbox = crate::core::inbox::DurableIntake::new(
+        let inbox = crate::core::turn::inbox::DurableIntake::new(
             queue.clone(),
             core.store.db.clone(),
             core.store.cipher.clone(),
@@ -151,10 +151,16 @@ impl Application {
             .context("the inbox heartbeat (inbox_owner) cannot be written")?;
         let intake: Arc<dyn whisperengine_contract::Intake> = Arc::new(inbox.clone());
         let state = HttpState {
-            handler: Arc::new(core.clone()),
-            intake: Some(intake.clone()),
             readiness: Arc::new(StoreReadiness(core.store.clone(), queue.clone())),
             metrics: metrics.clone(),
+            metrics_token: settings
+                .metrics_token
+                .as_ref()
+                .map(|token| whisperengine_local::ApiToken::new(token.expose_secret())),
+        };
+        let local = whisperengine_local::LocalState {
+            handler: Arc::new(core.clone()),
+            intake: Some(intake.clone()),
             local_user: settings.local_user.clone(),
             local_is_admin: settings.deployment_mode == DeploymentMode::Desktop,
             // Outside desktop mode the local chat is on only behind LOCAL_API_TOKEN.
@@ -163,11 +169,7 @@ impl Application {
             api_token: settings
                 .local_api_token
                 .as_ref()
-                .map(|token| crate::http::chat_api::ApiToken::new(token.expose_secret())),
-            metrics_token: settings
-                .metrics_token
-                .as_ref()
-                .map(|token| crate::http::chat_api::ApiToken::new(token.expose_secret())),
+                .map(|token| whisperengine_local::ApiToken::new(token.expose_secret())),
             allowed_hosts: settings
                 .public_url
                 .as_ref()
@@ -178,7 +180,9 @@ impl Application {
             companion_name: core.personality.name.clone(),
             max_message_chars: settings.max_message_chars,
         };
-        let mut router = crate::http::router(state).merge(crate::ops::http::routes(core.clone()));
+        let mut router = crate::http::router(state)
+            .merge(whisperengine_local::routes(local))
+            .merge(crate::ops::http::routes(core.clone()));
         if let Some(teams) = teams_config(&settings) {
             router = router.merge(whisperengine_teams::routes(
                 teams,
@@ -233,11 +237,12 @@ impl Application {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let flusher = self.core.spawn_periodic_flush();
-        let expiry = crate::core::lifecycle::spawn_expiry_task(
+        let expiry = crate::core::ops::lifecycle::spawn_expiry_task(
             &self.core,
-            crate::core::lifecycle::EXPIRY_INTERVAL,
+            crate::core::ops::lifecycle::EXPIRY_INTERVAL,
         );
-        let kpis = crate::core::kpi::spawn_kpi_task(&self.core, crate::core::kpi::KPI_INTERVAL);
+        let kpis =
+            crate::core::ops::kpi::spawn_kpi_task(&self.core, crate::core::ops::kpi::KPI_INTERVAL);
         let inbox_upkeep = self.inbox.spawn_upkeep();
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let handler: Arc<dyn EventHandler> = Arc::new(self.core.clone());

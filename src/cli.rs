@@ -144,10 +144,12 @@ async fn chat(settings: Settings, user: Option<String>) -> anyhow::Result<()> {
     );
     let flusher = core.spawn_periodic_flush();
     // Retention (and demo expiry) hold in the terminal chat too.
-    let expiry =
-        crate::core::lifecycle::spawn_expiry_task(&core, crate::core::lifecycle::EXPIRY_INTERVAL);
+    let expiry = crate::core::ops::lifecycle::spawn_expiry_task(
+        &core,
+        crate::core::ops::lifecycle::EXPIRY_INTERVAL,
+    );
     let stdin = tokio::io::BufReader::new(tokio::io::stdin());
-    let result = crate::local::run_terminal(
+    let result = whisperengine_local::run_terminal(
         Arc::new(core.clone()),
         &user,
         &core.personality.name,

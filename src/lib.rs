@@ -1,14 +1,14 @@
 //! WhisperEngine host: one AI companion across Discord, Slack, Teams and a local chat.
 //!
-//! A tour of the layout (dependencies point one way: contract ← adapters ← this crate):
+//! A tour of the layout (dependencies point one way: contract ← adapters ← this crate; the local
+//! chat, page, JSON API and terminal, is the `whisperengine_local` adapter):
 //! - [`config`]: the typed [`config::Settings`], loaded once (defaults < `whisperengine.toml` < environment)
 //!   and validated before anything starts.
 //! - [`store`]: SQL (sea-orm) as the source of truth, the in-process hot layer, optional Redis.
 //! - [`core`]: the platform-neutral pipeline, identity and linking, the command set, emotion.
 //! - [`llm`]: the OpenAI-compatible client and the deterministic offline responder.
 //! - [`personality`]: characters loaded from `personalities/*.toml`.
-//! - [`http`]: the one HTTP listener (local chat page, JSON chat API, health, metrics).
-//! - [`local`]: the terminal chat.
+//! - [`http`]: the one HTTP listener (health, readiness, metrics; connectors merge their routes).
 //! - [`telemetry`]: tracing set-up and the Prometheus metrics registry.
 //! - [`admin`]: the admin dashboard at `/admin` (only when `ADMIN_TOKEN` is set).
 //! - [`app`]: wiring settings, store, core and HTTP into the running host.
@@ -24,7 +24,6 @@ pub mod core;
 pub mod doctor;
 pub mod http;
 pub mod llm;
-pub mod local;
 pub mod ops;
 pub mod personality;
 pub mod store;

@@ -6,7 +6,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use whisperengine::core::commands::parse;
+use whisperengine::core::commands::parse::parse;
 use whisperengine_contract::CommandInvocation;
 
 fuzz_target!(|data: &[u8]| {

@@ -5,7 +5,7 @@
 
 use crate::admin::auth::{csrf_token_matches, Flash, SessionView};
 use crate::admin::{views, with_page_headers, AdminState, ClientAddress, SignedIn};
-use crate::core::audit::{self, AuditEntry};
+use crate::core::privacy::audit::{self, AuditEntry};
 use crate::core::Core;
 use crate::telemetry::names;
 use axum::extract::{Form, State};

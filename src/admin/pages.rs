@@ -133,7 +133,7 @@ pub async fn identities(
         Ok(results) => results,
         Err(error) => return database_failure(&error),
     };
-    let is_host_isolated = match crate::core::isolation::is_host_isolated(db).await {
+    let is_host_isolated = match crate::core::privacy::isolation::is_host_isolated(db).await {
         Ok(is_host_isolated) => is_host_isolated,
         Err(error) => return database_failure(&sea_orm::DbErr::Custom(error.to_string())),
     };

@@ -2,8 +2,8 @@
 //! their linked accounts, the conflicts queue and the audit log with filters. Read-only: every
 //! change the dashboard makes goes through the core's command set instead.
 
-use crate::core::audit::AuditRecord;
 use crate::core::identity::{account_info, account_label};
+use crate::core::privacy::audit::AuditRecord;
 use crate::store::entities::{
     audit_log, feedback, identity, memory, platform_account, sync_conflict,
 };
@@ -175,7 +175,7 @@ pub async fn totals(db: &impl ConnectionTrait) -> Result<Totals, DbErr> {
             .await?,
         open_conflicts: conflicts_with_status(db, "open").await?,
         resolved_conflicts: conflicts_with_status(db, "resolved").await?,
-        is_host_isolated: crate::core::isolation::is_host_isolated(db)
+        is_host_isolated: crate::core::privacy::isolation::is_host_isolated(db)
             .await
             .map_err(|error| DbErr::Custom(error.to_string()))?,
     })

@@ -2,14 +2,15 @@
 //! identities (default 10,000), bulk-inserted with multi-row inserts inside transactions; then
 //! `--queries` recall queries through the core's own retrieval: the identity's state from the hot
 //! layer or, when it is not there, from SQL ([`crate::core::identity::hot_identity`]), then
-//! [`crate::core::context::gather`]. Queries come in conversations of 1 to 9 messages from random
+//! [`crate::core::memory::context::gather`]. Queries come in conversations of 1 to 9 messages from random
 //! identities; each conversation starts cold (the person's state left the hot layer since they last
 //! spoke, as MEMORY_SYNC_INTERVAL or eviction would have it). Three figures, p50/p99 each:
 //! - hot: the later messages of a conversation,
 //! - cold: the first message, loading the identity's state from SQL included,
 //! - every query of the mix.
 
-use crate::core::{context, identity, recall, Core};
+use crate::core::memory::{context, recall};
+use crate::core::{identity, Core};
 use crate::store::crypto;
 use crate::store::entities::{identity as identity_entity, memory, platform_account};
 use anyhow::Context;

@@ -1,56 +1,24 @@
 //! The platform-neutral core: every connector's events arrive here through [`Core`], which implements
-//! the contract's `EventHandler`.
+//! the contract's `EventHandler`. Its folders, one concern each:
 //!
-//! - [`pipeline`]: a message's path, one function per step (dedupe → identity → gates → rate limit →
-//!   store → emotion → context → prompt → LLM → store reply).
-//! - [`intake`]: the bounded queue of acknowledged events and the retry loop that keeps a message
-//!   until it is durably stored.
-//! - [`identity`]: accounts and identities, and an identity's hot state.
-//! - [`hot_load`]: loading a cold identity's hot state from SQL in one round of reads.
-//! - [`linking`]: one-time link codes, linking and unlinking (by users and admins).
+//! - [`turn`]: a message's way in, and [`turn::pipeline`], where a message becomes a reply.
+//! - [`identity`]: accounts, identities and their hot state; linking lives in [`identity::linking`].
+//! - [`memory`]: what is remembered; recall is ranked in [`memory::context`] and [`memory::recall`].
+//! - [`emotion`]: the lexicon-based emotion detector and a person's emotional state.
+//! - [`privacy`]: preferences and sharing settings, isolation, erasure, export and the audit log.
 //! - [`commands`]: the command set every platform shares (help, whoami, link, memory, ...).
-//! - [`context`]: what may be recalled where (visibility, sharing settings) and how it is ranked.
-//! - [`facts`]: the rule-based fact extractor and the typed, versioned fact store.
-//! - [`recall`]: stemming, synonyms and BM25 relevance for recall.
-//! - [`semantic`]: embeddings (EMBEDDING_MODEL) and cosine similarity for recall.
-//! - [`adaptation`]: what feedback taught about a person's preferred replies (SYNC_ADAPTATION_STRATEGIES).
-//! - [`facts_llm`]: fact extraction by the LLM (FACT_EXTRACTION), validated, rules as fallback.
-//! - [`tuning`]: adaptive context size per platform from measured reply latency.
-//! - [`emotion`]: the lexicon-based emotion detector and the identity's emotional state.
-//! - [`preferences`]: preferences and sharing settings read through the identity, with conflicts.
-//! - [`audit`]: the append-only audit log.
-//! - [`erasure`]: erasing a person everywhere (`forget all`, data expiry).
-//! - [`export`]: everything about a person as one JSON document, and its download links.
-//! - [`isolation`]: emergency isolation of one identity or the whole host.
-//! - [`kpi`]: the measured KPIs (visibility latency, consistency checks, health, conflict and
-//!   satisfaction gauges).
-//! - [`maintenance`]: `admin cache clear` and `feedback`.
-//! - [`lifecycle`]: the demo notice and the expiry of old data (DEMO_DATA_TTL, MEMORY_RETENTION_DAYS).
+//! - [`ops`]: the measured KPIs, adaptive context size, cache clear and feedback, data expiry.
+//!
+//! A message's steps, in [`turn::pipeline`]: dedupe → identity → gates → rate limit → store →
+//! emotion → context → prompt → LLM → store reply.
 
-pub mod adaptation;
-pub mod audit;
 pub mod commands;
-pub mod context;
 pub mod emotion;
-pub mod erasure;
-pub mod export;
-pub mod facts;
-pub mod facts_llm;
-pub mod hot_load;
 pub mod identity;
-pub mod inbox;
-pub mod intake;
-pub mod isolation;
-pub mod kpi;
-pub mod lifecycle;
-pub mod linking;
-pub mod maintenance;
-pub mod pipeline;
-pub mod preferences;
-pub mod rate_limit;
-pub mod recall;
-pub mod semantic;
-pub mod tuning;
+pub mod memory;
+pub mod ops;
+pub mod privacy;
+pub mod turn;
 
 use crate::config::Settings;
 use crate::llm::Responder;
@@ -82,13 +50,13 @@ pub struct Core {
     pub responder: Arc<dyn Responder>,
     /// Used when the configured LLM fails, so the person still gets an answer.
     pub fallback: Arc<dyn Responder>,
-    rate_limiter: Arc<rate_limit::RateLimiter>,
+    rate_limiter: Arc<turn::rate_limit::RateLimiter>,
     /// Reply latency per platform and the context size it allows (ADAPTIVE_PERFORMANCE_TUNING).
-    pub tuner: Arc<tuning::Tuner>,
+    pub tuner: Arc<ops::tuning::Tuner>,
     /// Embeddings for recall, when EMBEDDING_MODEL and LLM_BASE_URL are set.
-    pub semantic: Option<semantic::Semantic>,
+    pub semantic: Option<memory::semantic::Semantic>,
     /// The LLM fact extractor, when FACT_EXTRACTION picks it.
-    pub fact_extractor: Option<Arc<facts_llm::LlmFactExtractor>>,
+    pub fact_extractor: Option<Arc<memory::facts_llm::LlmFactExtractor>>,
 }
 
 impl Core {
@@ -100,12 +68,13 @@ impl Core {
     ) -> Core {
         let fallback: Arc<dyn Responder> =
             Arc::new(crate::llm::OfflineResponder::new(personality.clone()));
-        let rate_limiter = Arc::new(rate_limit::RateLimiter::new(
+        let rate_limiter = Arc::new(turn::rate_limit::RateLimiter::new(
             settings.rate_limit_per_minute,
             store.cache.clone(),
         ));
-        let semantic = semantic::Semantic::from_settings(&settings, store.db.clone());
-        let fact_extractor = facts_llm::LlmFactExtractor::from_settings(&settings).map(Arc::new);
+        let semantic = memory::semantic::Semantic::from_settings(&settings, store.db.clone());
+        let fact_extractor =
+            memory::facts_llm::LlmFactExtractor::from_settings(&settings).map(Arc::new);
         Core {
             settings,
             store,
@@ -113,7 +82,7 @@ impl Core {
             responder,
             fallback,
             rate_limiter,
-            tuner: Arc::new(tuning::Tuner::default()),
+            tuner: Arc::new(ops::tuning::Tuner::default()),
             semantic,
             fact_extractor,
         }
@@ -126,13 +95,13 @@ impl Core {
         capabilities: Capabilities,
     ) -> HandlerOutcome {
         let platform = event.account().platform;
-        if let (InboundEvent::Message(_), Some(reply)) = (&event, inbox::stored_reply()) {
+        if let (InboundEvent::Message(_), Some(reply)) = (&event, turn::inbox::stored_reply()) {
             // Taken over from a process that stored this turn but did not deliver its reply.
             return HandlerOutcome::Reply(reply);
         }
         let outcome = match event {
             InboundEvent::Message(message) => {
-                intake::handle_message_retrying(self, message, capabilities).await
+                turn::intake::handle_message_retrying(self, message, capabilities).await
             }
             InboundEvent::Command(command) => {
                 commands::handle_command(self, command, capabilities).await

@@ -1,60 +1,12 @@
-//! Test helpers for the HTTP layer: an echoing stand-in for the core that records what reached it,
-//! a fixed readiness probe, and the router served on 127.0.0.1:0.
+//! Test helpers for the probes: a fixed readiness probe, and the router (plus any merged routes)
+//! served on 127.0.0.1:0.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use super::{router, serve, HttpState, ReadinessProbe};
 use crate::telemetry::install_metrics;
-use std::sync::{Arc, Mutex};
+use axum::Router;
+use std::sync::Arc;
 use tokio::sync::oneshot;
-use whisperengine_contract::{
-    Capabilities, Card, EventHandler, HandlerOutcome, InboundEvent, OutboundReply,
-};
-
-/// Echoes messages and commands back, and records every event it was given.
-#[derive(Default)]
-pub struct RecordingHandler {
-    pub events: Mutex<Vec<InboundEvent>>,
-}
-
-impl RecordingHandler {
-    pub fn calls(&self) -> usize {
-        self.events.lock().unwrap().len()
-    }
-
-    pub fn last(&self) -> InboundEvent {
-        self.events
-            .lock()
-            .unwrap()
-            .last()
-            .cloned()
-            .expect("an event reached the handler")
-    }
-}
-
-#[async_trait::async_trait]
-impl EventHandler for RecordingHandler {
-    async fn handle(&self, event: InboundEvent, _capabilities: Capabilities) -> HandlerOutcome {
-        self.events.lock().unwrap().push(event.clone());
-        match event {
-            InboundEvent::Message(message) => match message.text.as_str() {
-                "say it twice" => HandlerOutcome::Duplicate,
-                "not for you" => HandlerOutcome::Ignored("not addressed"),
-                "show a card" => HandlerOutcome::Reply(
-                    OutboundReply::text("Here you go").with_card(
-                        Card::new("Sync status")
-                            .field("Linked", "2 accounts", true)
-                            .footer("as of now"),
-                    ),
-                ),
-                text => HandlerOutcome::Reply(OutboundReply::text(format!("echo: {text}"))),
-            },
-            InboundEvent::Command(command) => HandlerOutcome::Reply(OutboundReply::text(format!(
-                "command {} {:?}",
-                command.name, command.args
-            ))),
-        }
-    }
-}
 
 /// A readiness probe with a fixed answer.
 pub struct FixedProbe(pub Result<(), String>);
@@ -66,22 +18,12 @@ impl ReadinessProbe for FixedProbe {
     }
 }
 
-/// Settings of a test host; tweak before `spawn`.
-pub fn test_state(handler: Arc<RecordingHandler>) -> HttpState {
+/// A ready host without a metrics token; tweak before `spawn`.
+pub fn test_state() -> HttpState {
     HttpState {
-        intake: None,
-        handler,
         readiness: Arc::new(FixedProbe(Ok(()))),
         metrics: install_metrics(),
-        local_user: "owner".into(),
-        local_is_admin: true,
-        chat_enabled: true,
-        api_token: None,
         metrics_token: None,
-        allowed_hosts: Vec::new(),
-        banner: None,
-        companion_name: "Elena".into(),
-        max_message_chars: 100,
     }
 }
 
@@ -89,58 +31,32 @@ pub fn test_state(handler: Arc<RecordingHandler>) -> HttpState {
 pub struct TestApp {
     pub base_url: String,
     pub client: reqwest::Client,
-    /// Dropping it (or sending) shuts the server down.
-    pub shutdown: Option<oneshot::Sender<()>>,
-    pub server: tokio::task::JoinHandle<std::io::Result<()>>,
+    /// Dropping it shuts the server down.
+    pub _shutdown: oneshot::Sender<()>,
 }
 
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base_url)
     }
-
-    /// POSTs a raw body to `/api/chat` with the given content type.
-    pub async fn post_chat_raw(
-        &self,
-        content_type: Option<&str>,
-        body: impl Into<reqwest::Body>,
-    ) -> reqwest::Response {
-        let mut request = self.client.post(self.url("/api/chat")).body(body);
-        if let Some(content_type) = content_type {
-            request = request.header("content-type", content_type);
-        }
-        request.send().await.unwrap()
-    }
-
-    /// POSTs a JSON value to `/api/chat`.
-    pub async fn post_chat(&self, body: serde_json::Value) -> reqwest::Response {
-        self.post_chat_raw(Some("application/json"), body.to_string())
-            .await
-    }
 }
 
-/// Serves `router(state)` on 127.0.0.1:0.
-pub async fn spawn(state: HttpState) -> TestApp {
+/// Serves `router(state)` merged with `more` on 127.0.0.1:0, as the host does.
+pub async fn spawn_with(state: HttpState, more: Router) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     let (sender, receiver) = oneshot::channel::<()>();
-    let server = tokio::spawn(serve(listener, router(state), async move {
+    tokio::spawn(serve(listener, router(state).merge(more), async move {
         let _ = receiver.await;
     }));
     TestApp {
         base_url: format!("http://{address}"),
         client: reqwest::Client::new(),
-        shutdown: Some(sender),
-        server,
+        _shutdown: sender,
     }
 }
 
-/// The `error` of a refused request, after checking its status.
-pub async fn expect_error(response: reqwest::Response, status: u16) -> String {
-    assert_eq!(response.status().as_u16(), status, "unexpected status");
-    let body: serde_json::Value = response.json().await.expect("a JSON error body");
-    body["error"]
-        .as_str()
-        .expect("an `error` string")
-        .to_string()
+/// Serves `router(state)` on 127.0.0.1:0.
+pub async fn spawn(state: HttpState) -> TestApp {
+    spawn_with(state, Router::new()).await
 }

@@ -3,7 +3,7 @@
 //!
 //! One attempt per call, bounded by a timeout: a query embedding sits on a reply's path, where a
 //! retry would only make the person wait, and stored memories without a vector are embedded again
-//! later in the background (see [`crate::core::semantic`]).
+//! later in the background (see [`crate::core::memory::semantic`]).
 
 use super::LlmError;
 use secrecy::{ExposeSecret, SecretString};

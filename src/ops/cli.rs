@@ -3,7 +3,7 @@
 
 use crate::app;
 use crate::config::Settings;
-use crate::core::isolation::{self, Actor, IsolationTarget};
+use crate::core::privacy::isolation::{self, Actor, IsolationTarget};
 use crate::store::Store;
 use anyhow::Context;
 use clap::Subcommand;
@@ -46,7 +46,8 @@ pub async fn cache(settings: Settings, command: CacheCommand) -> anyhow::Result<
         }
     };
     let store = open_store(&settings).await?;
-    let answer = crate::core::maintenance::clear_cache(&store, Actor::OPERATOR, &target).await?;
+    let answer =
+        crate::core::ops::maintenance::clear_cache(&store, Actor::OPERATOR, &target).await?;
     Ok(match answer {
         Ok(done) => {
             println!("{done}");
@@ -134,7 +135,7 @@ pub async fn audit(settings: Settings, since: &str, as_json: bool) -> anyhow::Re
         }
     };
     let store = open_store(&settings).await?;
-    let entries = crate::core::audit::since(&store.db, since).await?;
+    let entries = crate::core::privacy::audit::since(&store.db, since).await?;
     if as_json {
         println!("{}", serde_json::to_string_pretty(&entries)?);
     } else {
@@ -177,12 +178,12 @@ pub async fn export(settings: Settings, account: &str) -> anyhow::Result<i32> {
         eprintln!("error: no account {account} is stored on this host");
         return Ok(1);
     };
-    let document = crate::core::export::document(&store, found.identity_id).await?;
-    crate::core::audit::record(
+    let document = crate::core::privacy::export::document(&store, found.identity_id).await?;
+    crate::core::privacy::audit::record(
         &store.db,
-        crate::core::audit::AuditEntry::new(
-            crate::core::audit::OPERATOR,
-            crate::core::audit::OPERATOR_PLATFORM,
+        crate::core::privacy::audit::AuditEntry::new(
+            crate::core::privacy::audit::OPERATOR,
+            crate::core::privacy::audit::OPERATOR_PLATFORM,
             "export",
             "ok",
         )

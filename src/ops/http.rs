@@ -1,8 +1,8 @@
 //! `GET /export/{token}`: the download behind an `export` link. A token works once, for
-//! [`crate::core::export::LINK_TTL_MINUTES`] minutes; a wrong, used or expired one gets 404/410 and
+//! [`crate::core::privacy::export::LINK_TTL_MINUTES`] minutes; a wrong, used or expired one gets 404/410 and
 //! changes nothing.
 
-use crate::core::export::{self, Download};
+use crate::core::privacy::export::{self, Download};
 use crate::core::Core;
 use crate::telemetry::names;
 use axum::extract::{Path, State};

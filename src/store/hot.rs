@@ -23,7 +23,7 @@ pub const RECENT_TURNS: usize = 64;
 /// Recallable user memories kept per identity in the hot layer (older ones are still in SQL).
 pub const RECALL_WINDOW: usize = 2000;
 /// Feedback ratings kept per identity and platform: the most the adaptation note reads
-/// ([`crate::core::adaptation`]), whether it reads one platform's or every platform's.
+/// ([`crate::core::memory::adaptation`]), whether it reads one platform's or every platform's.
 pub const RECENT_RATINGS: usize = 10;
 
 /// An account's row, as the core needs it.
@@ -53,7 +53,7 @@ pub struct TurnRecord {
     pub importance: f64,
     pub emotion: Option<String>,
     pub created_at: DateTime<Utc>,
-    /// Stemmed terms of `content`, computed once for recall ([`crate::core::recall::index_terms`]).
+    /// Stemmed terms of `content`, computed once for recall ([`crate::core::memory::recall::index_terms`]).
     pub terms: std::sync::Arc<[String]>,
     /// When it was last brought up in a reply.
     pub last_recalled_at: Option<DateTime<Utc>>,
@@ -448,7 +448,7 @@ mod tests {
             importance: 0.5,
             emotion: None,
             created_at: Utc::now(),
-            terms: crate::core::recall::index_terms(text),
+            terms: crate::core::memory::recall::index_terms(text),
             memory_id: None,
             last_recalled_at: None,
         }

@@ -2,7 +2,7 @@
 
 use super::{maybe_time, pagination, shortened, time};
 use crate::admin::queries::{AuditFilter, ConflictRow, Page};
-use crate::core::audit::AuditRecord;
+use crate::core::privacy::audit::AuditRecord;
 use maud::{html, Markup};
 
 /// Characters of a conflicting value shown in the queue.

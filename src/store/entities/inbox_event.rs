@@ -1,4 +1,4 @@
-//! `inbox_event`: acknowledged platform events not finished yet (see [`crate::core::inbox`]).
+//! `inbox_event`: acknowledged platform events not finished yet (see [`crate::core::turn::inbox`]).
 
 use sea_orm::entity::prelude::*;
 

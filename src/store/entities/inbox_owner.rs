@@ -1,5 +1,5 @@
 //! `inbox_owner`: each host process's heartbeat; the inbox rows of a process whose heartbeat ran
-//! out are taken over (see [`crate::core::inbox`]).
+//! out are taken over (see [`crate::core::turn::inbox`]).
 
 use sea_orm::entity::prelude::*;
 

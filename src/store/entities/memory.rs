@@ -35,7 +35,7 @@ pub struct Model {
     #[sea_orm(default_value = 0)]
     pub recall_count: i32,
     /// The stemmed recall terms of `content`, computed when it was stored
-    /// ([`crate::core::recall::stored_terms`]); sealed like `content` when DATA_ENCRYPTION_KEY is
+    /// ([`crate::core::memory::recall::stored_terms`]); sealed like `content` when DATA_ENCRYPTION_KEY is
     /// set. `None` for rows written before terms were stored: they are indexed from `content`.
     #[sea_orm(column_type = "Text", nullable)]
     pub terms: Option<String>,

@@ -1,0 +1,597 @@
+//! What the companion may bring up where, and what it recalls for a reply.
+//!
+//! Visibility rule, by the kind of conversation the reply goes to:
+//! - a 1:1 DM with the companion: everything of the identity that sharing allows;
+//! - a conversation with several people (group chat, private channel, multi-person DM): what was
+//!   said in that same conversation, plus what the person said publicly in the same
+//!   workspace/server;
+//! - a public channel: only what the person said publicly in that same workspace/server.
+//!
+//! So a DM is never repeated in front of others, a group chat stays in its group, and nothing said
+//! on one platform's channels is aired in another's. Sharing rule: turns from the identity's OTHER
+//! accounts are read only when CROSS_PLATFORM_SYNC_ENABLED and the person's `conversation_history`
+//! sharing are on.
+
+use crate::config::{Settings, SyncCategory};
+use crate::core::memory::facts;
+use crate::core::memory::recall::{self, Query};
+use crate::core::memory::semantic::SemanticScores;
+use crate::core::ops::tuning::Limits;
+use crate::core::privacy::preferences;
+use crate::llm::{KnownFact, RecalledMemory, Speaker, Turn};
+use crate::store::hot::{AccountInfo, FactRecord, IdentityHot, TurnRecord};
+use chrono::{DateTime, Utc};
+
+use whisperengine_contract::{ConversationContext, Platform, Visibility};
+
+/// Turns from other platforms added to the recent history when conversation sharing is on.
+const OTHER_PLATFORM_TURNS: usize = 4;
+/// At most this many facts go into a prompt.
+const MAX_FACTS: usize = 12;
+/// Half-life of the recency factor, in days: decay only ranks, it never deletes.
+const RECENCY_HALF_LIFE_DAYS: f64 = 30.0;
+/// How long a recall keeps its small boost, in hours.
+const RECALL_BOOST_HOURS: f64 = 24.0;
+
+/// Whether a stored record may be brought up in `context` for `account`.
+pub fn is_visible(
+    record: &TurnRecord,
+    account: &AccountInfo,
+    context: &ConversationContext,
+    shares_history: bool,
+) -> bool {
+    is_origin_visible(
+        Origin {
+            account_id: record.account_id,
+            platform: record.platform,
+            scope: &record.scope,
+            channel_id: Some(&record.channel_id),
+            visibility: record.visibility,
+        },
+        account,
+        context,
+        shares_history,
+    )
+}
+
+/// Where something was said: what visibility is decided on.
+#[derive(Debug, Clone, Copy)]
+pub struct Origin<'a> {
+    pub account_id: i64,
+    pub platform: Platform,
+    pub scope: &'a str,
+    /// The conversation; `None` where it is not kept (facts): such an origin is seen in a group
+    /// conversation only when it was public.
+    pub channel_id: Option<&'a str>,
+    pub visibility: Visibility,
+}
+
+/// The visibility rule, for anything with an origin (memories, facts).
+pub fn is_origin_visible(
+    origin: Origin<'_>,
+    account: &AccountInfo,
+    context: &ConversationContext,
+    shares_history: bool,
+) -> bool {
+    if origin.account_id != account.id && !shares_history {
+        return false;
+    }
+    let is_same_place = origin.platform == account.platform && origin.scope == context.scope;
+    let is_public_here = is_same_place && origin.visibility == Visibility::Public;
+    match context.visibility {
+        Visibility::Dm => true,
+        Visibility::Private => {
+            is_public_here
+                || (is_same_place
+                    && origin.visibility != Visibility::Dm
+                    && origin.channel_id == Some(context.channel_id.as_str()))
+        }
+        Visibility::Public => is_public_here,
+    }
+}
+
+/// Whether a fact may be brought up in `context` for `account` (the same rule as memories).
+pub fn is_fact_visible(
+    fact: &FactRecord,
+    account: &AccountInfo,
+    context: &ConversationContext,
+    shares_history: bool,
+) -> bool {
+    is_origin_visible(
+        Origin {
+            account_id: fact.account_id,
+            platform: fact.platform,
+            scope: &fact.scope,
+            channel_id: None,
+            visibility: fact.visibility,
+        },
+        account,
+        context,
+        shares_history,
+    )
+}
+
+/// The context gathered for one reply.
+#[derive(Debug, Default)]
+pub struct Gathered {
+    pub history: Vec<Turn>,
+    pub memories: Vec<RecalledMemory>,
+    pub facts: Vec<KnownFact>,
+    /// Each recalled memory, to update its recall counters.
+    pub recalled: Vec<Recalled>,
+}
+
+/// A memory brought up in a reply: (origin account, created at, `memory` row id when known).
+pub type Recalled = (i64, DateTime<Utc>, Option<i64>);
+
+/// Gathers recent turns, relevant memories and facts for a reply to `text`, with the configured
+/// amount of context. The message being answered must not yet be in `state`.
+pub fn gather(
+    settings: &Settings,
+    state: &IdentityHot,
+    account: &AccountInfo,
+    context: &ConversationContext,
+    text: &str,
+    now: DateTime<Utc>,
+) -> Gathered {
+    let limits = Limits {
+        memories: top_k(settings, account.platform),
+        history_turns: settings.history_turns,
+    };
+    gather_with(settings, state, account, context, text, now, limits)
+}
+
+/// [`gather`] with the amount of context chosen by the caller (adaptive tuning).
+pub fn gather_with(
+    settings: &Settings,
+    state: &IdentityHot,
+    account: &AccountInfo,
+    context: &ConversationContext,
+    text: &str,
+    now: DateTime<Utc>,
+    limits: Limits,
+) -> Gathered {
+    gather_scored(settings, state, account, context, text, now, limits, None)
+}
+
+/// [`gather_with`], with cosine similarity on embeddings added to each memory's relevance when
+/// `semantic` is given (EMBEDDING_MODEL; see [`crate::core::memory::semantic`]).
+#[allow(clippy::too_many_arguments)]
+pub fn gather_scored(
+    settings: &Settings,
+    state: &IdentityHot,
+    account: &AccountInfo,
+    context: &ConversationContext,
+    text: &str,
+    now: DateTime<Utc>,
+    limits: Limits,
+    semantic: Option<&SemanticScores>,
+) -> Gathered {
+    let shares_history = preferences::is_shared(settings, state, SyncCategory::ConversationHistory);
+    let history = recent_history(
+        settings,
+        state,
+        account,
+        context,
+        shares_history,
+        limits.history_turns,
+    );
+    let query = Query::new(text);
+    let (memories, recalled) = recall_memories(
+        settings,
+        state,
+        account,
+        context,
+        &query,
+        shares_history,
+        now,
+        limits.memories,
+        semantic,
+    );
+    let facts = known_facts(state, account, context, &query, shares_history);
+    Gathered {
+        history,
+        memories,
+        facts,
+        recalled,
+    }
+}
+
+/// The recent turns on this account and, when conversation sharing is on, the last few on the
+/// identity's other accounts.
+fn recent_history(
+    settings: &Settings,
+    state: &IdentityHot,
+    account: &AccountInfo,
+    context: &ConversationContext,
+    shares_history: bool,
+    history_turns: usize,
+) -> Vec<Turn> {
+    let visible: Vec<&TurnRecord> = state
+        .recent
+        .iter()
+        .filter(|record| is_visible(record, account, context, shares_history))
+        .collect();
+    let own: Vec<&TurnRecord> = visible
+        .iter()
+        .copied()
+        .filter(|record| record.account_id == account.id)
+        .collect();
+    let mut chosen: Vec<&TurnRecord> = own
+        .iter()
+        .copied()
+        .skip(own.len().saturating_sub(history_turns))
+        .collect();
+    if settings.sync_conversation_history && shares_history {
+        let others: Vec<&TurnRecord> = visible
+            .iter()
+            .copied()
+            .filter(|record| record.account_id != account.id)
+            .collect();
+        chosen.extend(
+            others
+                .iter()
+                .skip(others.len().saturating_sub(OTHER_PLATFORM_TURNS)),
+        );
+        chosen.sort_by_key(|record| record.created_at);
+    }
+    chosen
+        .iter()
+        .map(|record| Turn {
+            speaker: if record.is_user {
+                Speaker::User
+            } else {
+                Speaker::Companion
+            },
+            text: record.content.clone(),
+            platform: record.platform,
+            is_other_platform: record.account_id != account.id,
+            at: record.created_at,
+        })
+        .collect()
+}
+
+/// How much recency weighs: 1 for now, halving every [`RECENCY_HALF_LIFE_DAYS`], never below 0.5.
+pub fn recency_factor(at: DateTime<Utc>, now: DateTime<Utc>) -> f64 {
+    let age_days = (now - at).num_seconds().max(0) as f64 / 86_400.0;
+    0.5 + 0.5 * 0.5_f64.powf(age_days / RECENCY_HALF_LIFE_DAYS)
+}
+
+/// A small boost for a memory brought up lately (so a thread of conversation stays on topic).
+pub fn recall_boost(last_recalled_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> f64 {
+    match last_recalled_at {
+        Some(at) => {
+            let hours = (now - at).num_seconds().max(0) as f64 / 3_600.0;
+            1.0 + 0.1 * (-hours / RECALL_BOOST_HOURS).exp()
+        }
+        None => 1.0,
+    }
+}
+
+/// Top-k memories: (BM25 + w · cosine) relevance × recency × importance × recall boost, over the identity's
+/// memories visible here. Recent turns may be recalled too ("what did I just say my cat was
+/// called?"); questions are not facts, so they are never recalled as something the person told us.
+#[allow(clippy::too_many_arguments)]
+fn recall_memories(
+    settings: &Settings,
+    state: &IdentityHot,
+    account: &AccountInfo,
+    context: &ConversationContext,
+    query: &Query,
+    shares_history: bool,
+    now: DateTime<Utc>,
+    top_k: usize,
+    semantic: Option<&SemanticScores>,
+) -> (Vec<RecalledMemory>, Vec<Recalled>) {
+    let shares_importance = preferences::is_shared(settings, state, SyncCategory::MemoryImportance);
+    let shares_emotional = preferences::is_shared(settings, state, SyncCategory::EmotionalMemories);
+    let candidates: Vec<&TurnRecord> = state
+        .recallable
+        .iter()
+        .filter(|record| !record.content.trim_end().ends_with('?'))
+        .filter(|record| is_visible(record, account, context, shares_history))
+        .filter(|record| {
+            shares_emotional || record.account_id == account.id || record.emotion.is_none()
+        })
+        .collect();
+    let documents: Vec<&[String]> = candidates.iter().map(|record| &record.terms[..]).collect();
+    let mut relevance = recall::bm25(query, &documents);
+    // Semantic recall: relevance = BM25 + w · cosine (0 without embeddings).
+    if let Some(semantic) = semantic {
+        for (score, record) in relevance.iter_mut().zip(&candidates) {
+            *score += semantic.relevance(record);
+        }
+    }
+    let mut scored: Vec<(f64, &TurnRecord)> = candidates
+        .iter()
+        .zip(relevance)
+        .filter(|(_, relevance)| *relevance > 0.0)
+        .map(|(record, relevance)| {
+            // With importance sharing off, another account's importance does not count.
+            let importance = if shares_importance || record.account_id == account.id {
+                record.importance
+            } else {
+                0.5
+            };
+            let score = relevance
+                * (0.5 + importance)
+                * recency_factor(record.created_at, now)
+                * recall_boost(record.last_recalled_at, now);
+            (score, *record)
+        })
+        .collect();
+    scored.sort_by(|a, b| {
+        b.0.partial_cmp(&a.0)
+            .unwrap_or(std::cmp::Ordering::Equal)
+            .then(b.1.created_at.cmp(&a.1.created_at))
+    });
+    scored.truncate(top_k);
+    let recalled = scored
+        .iter()
+        .map(|(_, record)| (record.account_id, record.created_at, record.memory_id))
+        .collect();
+    let memories = scored
+        .into_iter()
+        .map(|(score, record)| RecalledMemory {
+            text: record.content.clone(),
+            platform: record.platform,
+            at: record.created_at,
+            score,
+            is_other_platform: record.account_id != account.id,
+        })
+        .collect();
+    (memories, recalled)
+}
+
+/// How many memories go into a prompt on `platform` (MEMORY_TOP_K, or the platform's own value).
+pub fn top_k(settings: &Settings, platform: Platform) -> usize {
+    settings.memory_top_k_for(platform)
+}
+
+/// The identity's current facts visible here, the ones the message is about first.
+fn known_facts(
+    state: &IdentityHot,
+    account: &AccountInfo,
+    context: &ConversationContext,
+    query: &Query,
+    shares_history: bool,
+) -> Vec<KnownFact> {
+    let visible: Vec<&FactRecord> = state
+        .facts
+        .iter()
+        .filter(|fact| is_fact_visible(fact, account, context, shares_history))
+        .collect();
+    let terms: Vec<std::sync::Arc<[String]>> = visible
+        .iter()
+        .map(|fact| recall::index_terms(&facts::search_text(fact)))
+        .collect();
+    let documents: Vec<&[String]> = terms.iter().map(|terms| &terms[..]).collect();
+    let relevance = recall::bm25(query, &documents);
+    let mut ranked: Vec<(f64, &FactRecord)> = relevance.into_iter().zip(visible).collect();
+    ranked.sort_by(|a, b| {
+        b.0.partial_cmp(&a.0)
+            .unwrap_or(std::cmp::Ordering::Equal)
+            .then(b.1.updated_at.cmp(&a.1.updated_at))
+    });
+    ranked
+        .into_iter()
+        .take(MAX_FACTS)
+        .map(|(score, fact)| KnownFact {
+            phrase: facts::phrase(fact),
+            attribute: fact.attribute.clone(),
+            value: fact.value.clone(),
+            platform: fact.platform,
+            at: fact.updated_at,
+            score,
+            is_other_platform: fact.account_id != account.id,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use whisperengine_contract::Platform;
+
+    fn record(
+        account_id: i64,
+        text: &str,
+        platform: Platform,
+        visibility: Visibility,
+    ) -> TurnRecord {
+        TurnRecord {
+            memory_id: None,
+            terms: recall::index_terms(text),
+            last_recalled_at: None,
+            account_id,
+            is_user: true,
+            content: text.into(),
+            platform,
+            scope: "G1".into(),
+            channel_id: format!("{visibility}-channel"),
+            visibility,
+            importance: 0.6,
+            emotion: None,
+            created_at: Utc::now(),
+        }
+    }
+
+    fn account(id: i64, platform: Platform) -> AccountInfo {
+        AccountInfo {
+            id,
+            identity_id: uuid::Uuid::nil(),
+            platform,
+            scope: "G1".into(),
+            user_id: "u".into(),
+            display_name: None,
+        }
+    }
+
+    fn context(visibility: Visibility) -> ConversationContext {
+        ConversationContext {
+            scope: "G1".into(),
+            channel_id: "c".into(),
+            thread_id: None,
+            visibility,
+        }
+    }
+
+    #[test]
+    fn dms_are_never_brought_up_in_public_channels() {
+        let dm = record(1, "my secret", Platform::Discord, Visibility::Dm);
+        let me = account(1, Platform::Discord);
+        assert!(is_visible(&dm, &me, &context(Visibility::Dm), true));
+        assert!(!is_visible(&dm, &me, &context(Visibility::Public), true));
+        let public = record(1, "hello all", Platform::Discord, Visibility::Public);
+        assert!(is_visible(&public, &me, &context(Visibility::Public), true));
+    }
+
+    #[test]
+    fn a_group_conversation_sees_itself_and_public_content_never_dms_or_other_groups() {
+        let me = account(1, Platform::Slack);
+        let group = |channel: &str| ConversationContext {
+            channel_id: channel.into(),
+            ..context(Visibility::Private)
+        };
+        let dm = record(1, "my secret", Platform::Slack, Visibility::Dm);
+        let public = record(1, "hello all", Platform::Slack, Visibility::Public);
+        let mut here = record(1, "our plan", Platform::Slack, Visibility::Private);
+        here.channel_id = "G-here".into();
+        let mut elsewhere = record(1, "their plan", Platform::Slack, Visibility::Private);
+        elsewhere.channel_id = "G-other".into();
+        assert!(!is_visible(&dm, &me, &group("G-here"), true));
+        assert!(is_visible(&public, &me, &group("G-here"), true));
+        assert!(is_visible(&here, &me, &group("G-here"), true));
+        assert!(!is_visible(&elsewhere, &me, &group("G-here"), true));
+        let mut dm_in_same_channel_id = dm.clone();
+        dm_in_same_channel_id.channel_id = "G-here".into();
+        assert!(!is_visible(
+            &dm_in_same_channel_id,
+            &me,
+            &group("G-here"),
+            true
+        ));
+        let mut other_workspace = here.clone();
+        other_workspace.scope = "T-other".into();
+        assert!(!is_visible(&other_workspace, &me, &group("G-here"), true));
+        // The person's own DM sees all of it.
+        for record in [&dm, &public, &here, &elsewhere] {
+            assert!(is_visible(record, &me, &context(Visibility::Dm), true));
+        }
+    }
+
+    #[test]
+    fn other_accounts_are_read_only_when_sharing_is_on() {
+        let from_slack = record(2, "I love sailing", Platform::Slack, Visibility::Dm);
+        let me = account(1, Platform::Discord);
+        assert!(is_visible(&from_slack, &me, &context(Visibility::Dm), true));
+        assert!(!is_visible(
+            &from_slack,
+            &me,
+            &context(Visibility::Dm),
+            false
+        ));
+        assert!(!is_visible(
+            &from_slack,
+            &me,
+            &context(Visibility::Public),
+            true
+        ));
+    }
+
+    fn state_with(records: Vec<TurnRecord>, switches: &[(&str, &str)]) -> IdentityHot {
+        let mut state = IdentityHot::default();
+        for record in records {
+            state.push_turn(record);
+        }
+        state.preferences = switches
+            .iter()
+            .map(|(key, value)| crate::store::hot::PreferenceRecord {
+                account_id: 1,
+                key: format!("privacy.{key}"),
+                value: value.to_string(),
+                version: 1,
+                updated_at: Utc::now(),
+                updated_by_platform: "discord".into(),
+            })
+            .collect();
+        state
+    }
+
+    #[test]
+    fn emotional_memories_from_other_accounts_follow_their_switch() {
+        let mut sad = record(
+            2,
+            "my exam went badly and I cried",
+            Platform::Slack,
+            Visibility::Dm,
+        );
+        sad.emotion = Some("sadness".into());
+        let calm = record(2, "my exam is on Friday", Platform::Slack, Visibility::Dm);
+        let me = account(1, Platform::Discord);
+        let settings = Settings::default();
+        let recalled = |state: &IdentityHot| -> Vec<String> {
+            gather(
+                &settings,
+                state,
+                &me,
+                &context(Visibility::Dm),
+                "how was my exam",
+                Utc::now(),
+            )
+            .memories
+            .into_iter()
+            .map(|m| m.text)
+            .collect()
+        };
+        let shared = state_with(vec![sad.clone(), calm.clone()], &[]);
+        assert_eq!(recalled(&shared).len(), 2);
+        let off = state_with(vec![sad, calm], &[("emotional_memories", "off")]);
+        assert_eq!(recalled(&off), vec!["my exam is on Friday".to_string()]);
+    }
+
+    #[test]
+    fn top_k_is_per_platform_when_optimizations_are_on() {
+        let mut settings = Settings {
+            memory_top_k_by_platform: vec![(Platform::Teams, 2)],
+            ..Settings::default()
+        };
+        let records: Vec<TurnRecord> = (0..8)
+            .map(|n| {
+                record(
+                    1,
+                    &format!("my sailing trip number {n}"),
+                    Platform::Teams,
+                    Visibility::Dm,
+                )
+            })
+            .collect();
+        let state = state_with(records, &[]);
+        let me = account(1, Platform::Teams);
+        let count = |settings: &Settings| {
+            gather(
+                settings,
+                &state,
+                &me,
+                &context(Visibility::Dm),
+                "sailing",
+                Utc::now(),
+            )
+            .memories
+            .len()
+        };
+        assert_eq!(count(&settings), 2);
+        settings.platform_specific_optimizations = false;
+        assert_eq!(count(&settings), 5);
+    }
+
+    #[test]
+    fn recency_and_recall_only_rank() {
+        let now = Utc::now();
+        assert!((recency_factor(now, now) - 1.0).abs() < 1e-9);
+        let month = recency_factor(now - chrono::Duration::days(30), now);
+        assert!((month - 0.75).abs() < 1e-6, "{month}");
+        assert!(recency_factor(now - chrono::Duration::days(3650), now) >= 0.5);
+        assert!(recall_boost(Some(now), now) > recall_boost(None, now));
+    }
+}

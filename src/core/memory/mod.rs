@@ -1,0 +1,16 @@
+//! What the companion remembers about a person and what it recalls for a reply.
+//!
+//! - [`context`]: what may be recalled where (visibility, sharing settings) and how it is ranked;
+//!   the entry point for a reply's recall is [`context::gather`].
+//! - [`recall`]: stemming, synonyms and BM25 relevance for recall.
+//! - [`semantic`]: embeddings (EMBEDDING_MODEL) and cosine similarity for recall.
+//! - [`facts`]: the rule-based fact extractor and the typed, versioned fact store.
+//! - [`facts_llm`]: fact extraction by the LLM (FACT_EXTRACTION), validated, rules as fallback.
+//! - [`adaptation`]: what feedback taught about a person's preferred replies (SYNC_ADAPTATION_STRATEGIES).
+
+pub mod adaptation;
+pub mod context;
+pub mod facts;
+pub mod facts_llm;
+pub mod recall;
+pub mod semantic;

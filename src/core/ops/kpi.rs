@@ -1,0 +1,271 @@
+//! The seed's KPIs, measured from the shared state (never estimated) and exported on `/metrics`:
+//! cross-platform visibility latency (observed in the pipeline), and a periodic task that refreshes
+//! the health gauges, the conflict and satisfaction gauges from SQL, and compares a sample of the hot
+//! layer with SQL (the consistency checks; a mismatch is repaired by dropping the hot state).
+
+use crate::core::identity;
+use crate::core::{Core, Result};
+use crate::store::hot::{AccountInfo, IdentityHot};
+use crate::telemetry::names;
+use chrono::{DateTime, Utc};
+use lru::LruCache;
+use sea_orm::{ConnectionTrait, Statement};
+use std::num::NonZeroUsize;
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
+
+/// How often the KPI task runs by default.
+pub const KPI_INTERVAL: Duration = Duration::from_secs(15);
+/// Hot identities compared with SQL per run.
+pub const CONSISTENCY_SAMPLE: usize = 20;
+
+/// Per reading account: the newest other-platform turn already counted, so each is counted once.
+fn watermarks() -> &'static Mutex<LruCache<i64, DateTime<Utc>>> {
+    static WATERMARKS: OnceLock<Mutex<LruCache<i64, DateTime<Utc>>>> = OnceLock::new();
+    WATERMARKS.get_or_init(|| {
+        Mutex::new(LruCache::new(
+            NonZeroUsize::new(100_000).unwrap_or(NonZeroUsize::MIN),
+        ))
+    })
+}
+
+/// Records, for each turn written on another platform and used in this reply for the first time
+/// (as far as this process has seen), how long after it was written it became useful here.
+pub fn observe_visibility(
+    account: &AccountInfo,
+    used: impl Iterator<Item = (bool, DateTime<Utc>)>,
+    now: DateTime<Utc>,
+) {
+    let mut watermarks = watermarks()
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let seen_up_to = watermarks.get(&account.id).copied();
+    let mut newest = seen_up_to;
+    for (is_other_platform, written_at) in used {
+        if !is_other_platform || seen_up_to.is_some_and(|seen| written_at <= seen) {
+            continue;
+        }
+        let latency = (now - written_at).to_std().unwrap_or_default();
+        metrics::histogram!(
+            names::CROSS_PLATFORM_VISIBILITY_SECONDS,
+            "platform" => account.platform.as_str()
+        )
+        .record(latency.as_secs_f64());
+        newest = Some(newest.map_or(written_at, |n| n.max(written_at)));
+    }
+    if let Some(newest) = newest {
+        watermarks.put(account.id, newest);
+    }
+}
+
+/// What one consistency run found.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Consistency {
+    pub checked: u64,
+    pub mismatched: u64,
+}
+
+/// Compares up to `sample` hot identities with SQL. A mismatch is counted, logged and repaired (the
+/// hot state is dropped and re-read on next use). Emotion is left out: it is written behind, on
+/// EMOTIONAL_SYNC_INTERVAL, so hot and SQL may differ by design until the next flush.
+pub async fn check_consistency(core: &Core, sample: usize) -> Result<Consistency> {
+    let store = &core.store;
+    let mut result = Consistency::default();
+    for identity_id in store.hot.identity_ids(sample) {
+        let _guard = store.hot.lock_identity(identity_id).await;
+        let Some(hot) = store.hot.identity(identity_id) else {
+            continue;
+        };
+        let stored = identity::load_identity(store, identity_id).await?;
+        result.checked += 1;
+        let is_same = comparable(&hot) == comparable(&stored);
+        metrics::counter!(
+            names::CONSISTENCY_CHECKS,
+            "result" => if is_same { "match" } else { "mismatch" }
+        )
+        .increment(1);
+        if !is_same {
+            result.mismatched += 1;
+            tracing::warn!(identity = %identity_id, "hot state differs from SQL; dropping it");
+            if let Some(state) = store.hot.invalidate_identity(identity_id) {
+                if let Some(snapshot) = state.emotion {
+                    crate::core::emotion::save_state(store, identity_id, &snapshot).await?;
+                }
+            }
+        }
+    }
+    Ok(result)
+}
+
+type Comparable = (
+    Vec<i64>,
+    bool,
+    Vec<(i64, String, String, i64)>,
+    Vec<(i64, String)>,
+);
+
+/// The parts of a hot state that must equal SQL at all times (written through).
+fn comparable(state: &IdentityHot) -> Comparable {
+    let mut accounts: Vec<i64> = state.accounts.iter().map(|a| a.id).collect();
+    accounts.sort_unstable();
+    let mut preferences: Vec<(i64, String, String, i64)> = state
+        .preferences
+        .iter()
+        .map(|p| (p.account_id, p.key.clone(), p.value.clone(), p.version))
+        .collect();
+    preferences.sort();
+    let recent = state
+        .recent
+        .iter()
+        .map(|turn| (turn.account_id, turn.content.clone()))
+        .collect();
+    (accounts, state.isolated, preferences, recent)
+}
+
+/// Sets the database and Redis health gauges.
+pub async fn refresh_health(core: &Core) {
+    let database_up = core.store.db.ping().await.is_ok();
+    metrics::gauge!(names::DATABASE_UP).set(if database_up { 1.0 } else { 0.0 });
+    if let Some(cache) = &core.store.cache {
+        let redis_up = cache.ping().await.is_ok();
+        metrics::gauge!(names::REDIS_UP).set(if redis_up { 1.0 } else { 0.0 });
+    }
+}
+
+/// Sets the conflict gauge (by status and strategy) from `sync_conflict`.
+pub async fn refresh_conflicts(core: &Core) -> Result<()> {
+    let db = &core.store.db;
+    let rows = db
+        .query_all_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT status, strategy, COUNT(*) AS n FROM sync_conflict GROUP BY status, strategy",
+        ))
+        .await?;
+    for row in rows {
+        let status: String = row.try_get("", "status")?;
+        let strategy: String = row.try_get("", "strategy")?;
+        let count: i64 = row.try_get("", "n")?;
+        metrics::gauge!(names::CONFLICTS, "status" => status, "strategy" => strategy)
+            .set(count as f64);
+    }
+    Ok(())
+}
+
+/// Sets the satisfaction gauge (mean feedback score per platform) from `feedback`.
+pub async fn refresh_satisfaction(db: &impl ConnectionTrait) -> Result<()> {
+    let rows = db
+        .query_all_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT platform, SUM(score) AS total, COUNT(*) AS n FROM feedback GROUP BY platform",
+        ))
+        .await?;
+    for row in rows {
+        let platform: String = row.try_get("", "platform")?;
+        let total: i64 = row.try_get("", "total")?;
+        let count: i64 = row.try_get("", "n")?;
+        if count > 0 {
+            metrics::gauge!(names::SATISFACTION, "platform" => platform)
+                .set(total as f64 / count as f64);
+        }
+    }
+    Ok(())
+}
+
+/// Host-wide figures for an admin's `sync status`: people, accounts, memories, conflicts, feedback,
+/// isolation, and this process's hot layer.
+pub async fn host_figures(core: &Core) -> Result<String> {
+    let db = &core.store.db;
+    let count = |table: &str| {
+        let sql = format!("SELECT COUNT(*) AS n FROM {table}");
+        async move {
+            let rows = db
+                .query_all_raw(Statement::from_string(db.get_database_backend(), sql))
+                .await?;
+            let n: i64 = match rows.first() {
+                Some(row) => row.try_get("", "n")?,
+                None => 0,
+            };
+            Ok::<i64, crate::core::CoreError>(n)
+        }
+    };
+    let identities = count("identity").await?;
+    let accounts = count("platform_account").await?;
+    let memories = count("memory").await?;
+    let open_conflicts = count("sync_conflict WHERE status = 'open'").await?;
+    let feedback = count("feedback").await?;
+    let isolated = count("identity WHERE isolated").await?;
+    let host_isolated = crate::core::privacy::isolation::is_host_isolated(db).await?;
+    Ok(format!(
+        "**Host** — {identities} people, {accounts} accounts, {memories} stored messages, \
+         {open_conflicts} open conflicts, {feedback} feedback entries; isolated: {}; \
+         hot identities in this process: {}.",
+        if host_isolated {
+            "the whole host".to_string()
+        } else {
+            format!("{isolated} people")
+        },
+        core.store.hot.len()
+    ))
+}
+
+/// One run of the KPI task.
+pub async fn refresh(core: &Core) -> Result<Consistency> {
+    refresh_health(core).await;
+    refresh_conflicts(core).await?;
+    refresh_satisfaction(&core.store.db).await?;
+    check_consistency(core, CONSISTENCY_SAMPLE).await
+}
+
+/// Runs [`refresh`] every `interval` until the task is dropped.
+pub fn spawn_kpi_task(core: &Core, interval: Duration) -> tokio::task::JoinHandle<()> {
+    let core = core.clone();
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(interval);
+        loop {
+            ticker.tick().await;
+            if let Err(error) = refresh(&core).await {
+                tracing::warn!(%error, "refreshing the KPI gauges failed; will retry");
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use whisperengine_contract::Platform;
+
+    #[test]
+    fn each_other_platform_turn_is_counted_once() {
+        let handle = crate::telemetry::install_metrics();
+        let account = AccountInfo {
+            id: -4242,
+            identity_id: uuid::Uuid::nil(),
+            platform: Platform::Teams,
+            scope: String::new(),
+            user_id: "kpi-test".into(),
+            display_name: None,
+        };
+        let now = Utc::now();
+        let written = now - chrono::TimeDelta::seconds(3);
+        let count = |rendered: &str| {
+            rendered
+                .lines()
+                .find(|line| {
+                    line.starts_with("whisperengine_cross_platform_visibility_seconds_count")
+                        && line.contains("platform=\"teams\"")
+                })
+                .and_then(|line| line.rsplit(' ').next())
+                .and_then(|n| n.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        let before = count(&handle.render());
+        observe_visibility(
+            &account,
+            [(true, written), (false, written)].into_iter(),
+            now,
+        );
+        observe_visibility(&account, [(true, written)].into_iter(), now);
+        assert_eq!(count(&handle.render()), before + 1);
+    }
+}

@@ -1,0 +1,647 @@
+//! A message's path through the core, one function per step, in this order:
+//! dedupe → resolve identity → gates → rate limit → store the user's message → update emotion →
+//! gather context → build the prompt → LLM → store the reply → hand the reply back.
+//!
+//! From the user's message being stored to the reply being stored, the identity's lock is held, so
+//! two platforms writing for the same person at once are serialised and their turns never interleave.
+//!
+//! The user's message, its processed-event mark, its emotion observation and the reply are written
+//! in ONE transaction after the reply is composed (see [`crate::store::writer::Writer::write_once`]):
+//! a failure or a crash before it leaves nothing behind, so the platform's retry runs the message
+//! again and it is stored and answered once; a retry after it finds the mark and answers nothing.
+
+use crate::config::{DeploymentMode, SyncCategory};
+use crate::core::emotion::{self, Detected};
+use crate::core::memory::{context, facts};
+use crate::core::privacy::preferences;
+use crate::core::{identity, Core, Result};
+use crate::llm::{Mood, Prompt};
+use crate::store::entities::{emotion_observation, memory, processed_event};
+use crate::store::hot::{AccountInfo, IdentityHot, TurnRecord};
+use crate::store::writer::{WriteJob, Written};
+use crate::telemetry::names;
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::ExprTrait;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
+use std::time::Instant;
+use tracing::Instrument;
+use whisperengine_contract::{
+    Capabilities, ConversationContext, HandlerOutcome, InboundMessage, OutboundReply, Platform,
+    Visibility,
+};
+
+/// Arousal of every personality's resting state (the files give a baseline valence only).
+const BASELINE_AROUSAL: f64 = 0.3;
+
+/// Runs the pipeline for one message. The reply is neutral markdown: the connector shapes it to its
+/// capabilities (splitting, markup), so the pipeline does not read them yet.
+pub async fn handle_message(
+    core: &Core,
+    message: InboundMessage,
+    _capabilities: Capabilities,
+) -> Result<HandlerOutcome> {
+    let span = tracing::info_span!(
+        "message",
+        platform = %message.author.platform,
+        event_id = %message.event_id,
+        identity = tracing::field::Empty,
+    );
+    async move {
+        let started = Instant::now();
+        let platform = message.author.platform;
+        metrics::counter!(names::MESSAGES_IN, "platform" => platform.as_str()).increment(1);
+        if !message.is_addressed {
+            return Ok(HandlerOutcome::Ignored("not addressed to the companion"));
+        }
+        let is_new = match dedupe(core, platform, &message.event_id).await {
+            Ok(is_new) => is_new,
+            Err(error) => {
+                // The check could not be made (the database is away): drop the marks this attempt
+                // set, or the retry would take its own mark for an earlier delivery and drop the
+                // message as a duplicate, unstored and unanswered.
+                forget_event(core, platform, &message.event_id).await;
+                return Err(error);
+            }
+        };
+        if !is_new {
+            metrics::counter!(names::DUPLICATES, "platform" => platform.as_str()).increment(1);
+            return Ok(HandlerOutcome::Duplicate);
+        }
+        let outcome = process(core, &message).await;
+        if outcome.is_err() {
+            // Nothing was answered: let the platform's retry run again.
+            forget_event(core, platform, &message.event_id).await;
+        }
+        let outcome = outcome?;
+        metrics::histogram!(names::PIPELINE_SECONDS, "platform" => platform.as_str())
+            .record(started.elapsed().as_secs_f64());
+        if matches!(outcome, HandlerOutcome::Reply(_)) {
+            metrics::counter!(names::MESSAGES_OUT, "platform" => platform.as_str()).increment(1);
+            core.tuner
+                .record(&core.settings, platform, started.elapsed());
+        }
+        Ok(outcome)
+    }
+    .instrument(span)
+    .await
+}
+
+async fn process(core: &Core, message: &InboundMessage) -> Result<HandlerOutcome> {
+    let step = Instant::now();
+    let platform = message.author.platform.as_str();
+    let account = identity::resolve_account(&core.store, &message.author).await?;
+    tracing::Span::current().record("identity", tracing::field::display(account.identity_id));
+    if let Some(refusal) = gate(core, &account) {
+        metrics::counter!(names::REJECTED, "reason" => "deployment_mode").increment(1);
+        return Ok(HandlerOutcome::Reply(OutboundReply::private(refusal)));
+    }
+    if !core.rate_limiter.allow(account.identity_id).await {
+        metrics::counter!(names::RATE_LIMITED, "platform" => account.platform.as_str())
+            .increment(1);
+        metrics::counter!(names::REJECTED, "reason" => "rate_limited").increment(1);
+        return Ok(HandlerOutcome::Reply(OutboundReply::private(
+            "You're sending messages faster than I can take them in. Give me a minute and try again.",
+        )));
+    }
+    let text = message.text.trim();
+    if text.is_empty() {
+        return Ok(HandlerOutcome::Ignored("empty message"));
+    }
+    if text.chars().count() > core.settings.max_message_chars {
+        return Ok(HandlerOutcome::Reply(OutboundReply::private(format!(
+            "That message is longer than I can take in ({} characters at most). Could you split it?",
+            core.settings.max_message_chars
+        ))));
+    }
+    // Never the text itself: logs are kept and shipped where the memories' protections do not go.
+    tracing::debug!(chars = text.chars().count(), "message received");
+    // Asked before the identity's lock, so they overlap with waiting for it and with storing.
+    let pending_query = core
+        .semantic
+        .as_ref()
+        .map(|semantic| semantic.start_query(account.identity_id, text));
+    let extracted =
+        crate::core::memory::facts_llm::extract(core.fact_extractor.as_deref(), text).await;
+    let _guard = core.store.hot.lock_identity(account.identity_id).await;
+    let mut state = preferences::privacy_view(
+        &core.settings,
+        crate::core::privacy::isolation::origin_view(
+            identity::hot_identity(&core.store, account.identity_id).await?,
+            &account,
+        ),
+        account.id,
+    );
+    let is_new_conversation =
+        crate::core::ops::lifecycle::is_new_demo_conversation(core, &account, &message.context)
+            .await?;
+    crate::telemetry::record_step(platform, "resolve", step);
+    let step = Instant::now();
+    let detected = emotion::detect(text);
+    let now = Utc::now();
+    let (user_turn, turn_job) = prepare_user_message(
+        message,
+        &account,
+        text,
+        &detected,
+        !extracted.is_empty(),
+        now,
+    );
+    remember_facts(core, message, &account, &mut state, &extracted, now).await?;
+    crate::telemetry::record_step(platform, "store", step);
+    let step = Instant::now();
+    let mood = update_emotion(core, &mut state, &account, &message.context, &detected, now);
+    let limits = core.tuner.limits(&core.settings, account.platform);
+    let semantic = match (&core.semantic, pending_query) {
+        (Some(semantic), Some(query)) => {
+            semantic
+                .prepare(query, &state, account.identity_id, &user_turn)
+                .await
+        }
+        _ => None,
+    };
+    let gathered = context::gather_scored(
+        &core.settings,
+        &state,
+        &account,
+        &message.context,
+        text,
+        now,
+        limits,
+        semantic.as_ref(),
+    );
+    crate::core::ops::kpi::observe_visibility(
+        &account,
+        gathered
+            .history
+            .iter()
+            .map(|turn| (turn.is_other_platform, turn.at))
+            .chain(
+                gathered
+                    .memories
+                    .iter()
+                    .map(|memory| (memory.is_other_platform, memory.at)),
+            ),
+        now,
+    );
+    note_recalled(core, &account, &mut state, &gathered.recalled, now);
+    let mut prompt = build_prompt(core, message, &account, &state, text, gathered, mood, now);
+    if let Some(note) = crate::core::memory::adaptation::note_for(&core.settings, &state, &account)
+    {
+        prompt.system.push_str("\n\n");
+        prompt.system.push_str(&note);
+    }
+    crate::telemetry::record_step(platform, "context", step);
+    let step = Instant::now();
+    let reply_text = respond(core, &prompt).await;
+    crate::telemetry::record_step(platform, "llm", step);
+    let step = Instant::now();
+    let answer = OutboundReply::text(crate::core::ops::lifecycle::with_demo_notice(
+        core,
+        is_new_conversation,
+        reply_text.clone(),
+    ));
+    let Some(reply_turn) =
+        store_turn(core, message, &account, turn_job, &reply_text, &answer).await?
+    else {
+        // Another delivery of this event (a retry, or another host process) stored it first.
+        metrics::counter!(names::DUPLICATES, "platform" => platform).increment(1);
+        return Ok(HandlerOutcome::Duplicate);
+    };
+    if let Some(semantic_index) = &core.semantic {
+        semantic_index.persist(account.identity_id, &user_turn, semantic.as_ref());
+    }
+    remember_turn(core, &account, &mut state, user_turn);
+    remember_turn(core, &account, &mut state, reply_turn);
+    announce_turn(core, account.identity_id);
+    crate::telemetry::record_step(platform, "store_reply", step);
+    Ok(HandlerOutcome::Reply(answer))
+}
+
+/// Other host processes holding this identity's hot state drop it, so the next message they take
+/// for this person (a load balancer may send it to any of them) sees this turn. Sent in the
+/// background: the reply does not wait on Redis; without Redis there is one process, or the
+/// others catch up within MEMORY_SYNC_INTERVAL.
+fn announce_turn(core: &Core, identity_id: uuid::Uuid) {
+    if let Some(cache) = core.store.cache.clone() {
+        tokio::spawn(async move {
+            if let Err(error) = cache.publish_invalidation(Some(identity_id)).await {
+                tracing::debug!(%error, "new turn not announced to other processes");
+            }
+        });
+    }
+}
+
+/// Step 1: true when the event is new. The hot layer catches retries seen by this process, Redis
+/// those seen by any process; without Redis, the processed_event table is asked.
+pub async fn dedupe(core: &Core, platform: Platform, event_id: &str) -> Result<bool> {
+    if !core.store.hot.mark_event(platform, event_id) {
+        return Ok(false);
+    }
+    if let Some(cache) = &core.store.cache {
+        match cache.mark_event(platform, event_id).await {
+            Ok(true) => return Ok(true),
+            // Marked, but the mark may be stale (a delivery that failed and could not unmark it):
+            // SQL, where the mark is written with the turn, decides.
+            Ok(false) => {}
+            Err(error) => tracing::debug!(%error, "dedupe falls back to SQL"),
+        }
+    }
+    let seen =
+        processed_event::Entity::find_by_id((platform.as_str().to_string(), event_id.to_string()))
+            .one(&core.store.db)
+            .await?;
+    Ok(seen.is_none())
+}
+
+async fn forget_event(core: &Core, platform: Platform, event_id: &str) {
+    core.store.hot.unmark_event(platform, event_id);
+    if let Some(cache) = &core.store.cache {
+        let _ = cache.unmark_event(platform, event_id).await;
+    }
+}
+
+/// Step 3: deployment mode and isolation. Returns the refusal to show, if any.
+fn gate(core: &Core, account: &AccountInfo) -> Option<String> {
+    if core.settings.deployment_mode == DeploymentMode::Desktop
+        && account.platform != Platform::Desktop
+    {
+        return Some(
+            "This host runs in desktop mode and only talks through the local chat.".into(),
+        );
+    }
+    None
+}
+
+/// How important a user's message is to remember (0..=1): personal facts, explicit requests and strong
+/// feelings high; small talk low.
+pub fn importance(text: &str, detected: &Detected) -> f64 {
+    let lower = text.to_lowercase();
+    let words = lower.split_whitespace().count();
+    let mut score: f64 = if words <= 3 { 0.1 } else { 0.3 };
+    let personal = [
+        "my ",
+        "i am ",
+        "i'm ",
+        "i live",
+        "i work",
+        "i have",
+        "i've",
+        "i was born",
+        "i like",
+        "i love",
+        "i hate",
+        "i moved",
+        "call me",
+        "i prefer",
+    ];
+    if personal
+        .iter()
+        .any(|marker| lower.starts_with(marker) || lower.contains(&format!(" {marker}")))
+    {
+        score += 0.3;
+    }
+    if lower.contains("remember") || lower.contains("don't forget") || lower.contains("important") {
+        score += 0.3;
+    }
+    score += 0.3 * detected.intensity;
+    score.clamp(0.0, 1.0)
+}
+
+/// Step 5b: facts the message states, stored (a restated or corrected fact replaces the current one,
+/// which is kept as history) and made current in the hot state.
+async fn remember_facts(
+    core: &Core,
+    message: &InboundMessage,
+    account: &AccountInfo,
+    state: &mut IdentityHot,
+    extracted: &[facts::Extracted],
+    now: DateTime<Utc>,
+) -> Result<()> {
+    if extracted.is_empty() {
+        return Ok(());
+    }
+    let outcomes = facts::store(
+        &core.store,
+        account,
+        &message.context,
+        extracted,
+        &mut state.facts,
+        now,
+    )
+    .await?;
+    facts::record_contradictions(
+        &core.store,
+        account.identity_id,
+        &outcomes,
+        core.settings.settings_sync_interval,
+        now,
+    )
+    .await?;
+    let current = state.facts.clone();
+    core.store
+        .hot
+        .update_identity(account.identity_id, |hot| hot.facts = current);
+    Ok(())
+}
+
+/// Step 7b: recalled memories get their recall time (a small ranking boost) and counter. The hot
+/// copies change at once; the SQL counters are updated in the background, off the reply's path.
+fn note_recalled(
+    core: &Core,
+    account: &AccountInfo,
+    state: &mut IdentityHot,
+    recalled: &[context::Recalled],
+    now: DateTime<Utc>,
+) {
+    if recalled.is_empty() {
+        return;
+    }
+    let mark = |hot: &mut IdentityHot| {
+        for record in hot.recallable.iter_mut() {
+            if recalled.iter().any(|(account_id, at, _)| {
+                *account_id == record.account_id && *at == record.created_at
+            }) {
+                record.last_recalled_at = Some(now);
+            }
+        }
+    };
+    mark(state);
+    core.store.hot.update_identity(account.identity_id, mark);
+    let ids: Vec<i64> = recalled.iter().filter_map(|(_, _, id)| *id).collect();
+    if ids.is_empty() {
+        return;
+    }
+    let db = core.store.db.clone();
+    tokio::spawn(async move {
+        let result = memory::Entity::update_many()
+            .col_expr(
+                memory::Column::RecallCount,
+                sea_orm::sea_query::Expr::col(memory::Column::RecallCount).add(1),
+            )
+            .col_expr(
+                memory::Column::LastRecalledAt,
+                sea_orm::sea_query::Expr::value(now),
+            )
+            .filter(memory::Column::Id.is_in(ids))
+            .exec(&db)
+            .await;
+        if let Err(error) = result {
+            tracing::debug!(%error, "recall counters not updated");
+        }
+    });
+}
+
+/// Step 5: the user's message as rows (with its processed-event mark and emotion observation),
+/// written together with the reply by [`store_turn`].
+fn prepare_user_message(
+    message: &InboundMessage,
+    account: &AccountInfo,
+    text: &str,
+    detected: &Detected,
+    states_facts: bool,
+    now: DateTime<Utc>,
+) -> (TurnRecord, WriteJob) {
+    let mut importance = importance(text, detected);
+    if states_facts {
+        // A personal fact is worth remembering even when said in few words ("I'm vegan").
+        importance = importance.max(0.7);
+    }
+    let turn = TurnRecord {
+        memory_id: None,
+        terms: crate::core::memory::recall::index_terms(text),
+        last_recalled_at: None,
+        account_id: account.id,
+        is_user: true,
+        content: text.to_string(),
+        platform: account.platform,
+        scope: message.context.scope.clone(),
+        channel_id: message.context.channel_id.clone(),
+        visibility: message.context.visibility,
+        importance,
+        emotion: (!detected.is_neutral()).then(|| detected.label.to_string()),
+        created_at: now,
+    };
+    let mut job = WriteJob {
+        processed_events: vec![processed_event::ActiveModel {
+            platform: Set(account.platform.as_str().to_string()),
+            event_id: Set(message.event_id.clone()),
+            created_at: Set(now),
+        }],
+        memories: vec![memory_row(message, account, &turn, detected)],
+        observations: Vec::new(),
+        inbox_replies: Vec::new(),
+    };
+    if !detected.is_neutral() {
+        job.observations.push(emotion_observation::ActiveModel {
+            account_id: Set(account.id),
+            memory_id: Set(None),
+            emotion: Set(detected.label.to_string()),
+            valence: Set(detected.valence),
+            intensity: Set(detected.intensity),
+            created_at: Set(now),
+            visibility: Set(Some(message.context.visibility.as_str().to_string())),
+            scope: Set(Some(message.context.scope.clone())),
+            channel_id: Set(Some(message.context.channel_id.clone())),
+            ..Default::default()
+        });
+    }
+    (turn, job)
+}
+
+fn memory_row(
+    message: &InboundMessage,
+    account: &AccountInfo,
+    turn: &TurnRecord,
+    detected: &Detected,
+) -> memory::ActiveModel {
+    memory::ActiveModel {
+        account_id: Set(account.id),
+        role: Set(if turn.is_user { "user" } else { "companion" }.to_string()),
+        content: Set(turn.content.clone()),
+        platform: Set(account.platform.as_str().to_string()),
+        scope: Set(message.context.scope.clone()),
+        channel_id: Set(message.context.channel_id.clone()),
+        thread_id: Set(message.context.thread_id.clone()),
+        visibility: Set(message.context.visibility.as_str().to_string()),
+        importance: Set(turn.importance),
+        emotion: Set(turn.emotion.clone()),
+        emotion_intensity: Set((!detected.is_neutral()).then_some(detected.intensity)),
+        created_at: Set(turn.created_at),
+        last_recalled_at: Set(None),
+        recall_count: Set(0),
+        // Kept with the row so loading it later does not re-stem it (sealed by the writer when
+        // DATA_ENCRYPTION_KEY is set, like the content).
+        terms: Set(Some(crate::core::memory::recall::stored_terms(&turn.terms))),
+        ..Default::default()
+    }
+}
+
+/// Step 6: adds the observation and rebuilds the identity's state (kept hot, flushed on its
+/// interval). Returns the mood to show the responder: the state across linked accounts when
+/// emotional-state sharing is on, otherwise the state from this account's observations alone; in
+/// both cases only from observations whose origin may be seen in `context` (a mood read in a DM
+/// does not colour a reply in a channel or a group chat).
+fn update_emotion(
+    core: &Core,
+    state: &mut IdentityHot,
+    account: &AccountInfo,
+    context: &ConversationContext,
+    detected: &Detected,
+    now: DateTime<Utc>,
+) -> Option<Mood> {
+    let baseline = emotion::Baseline {
+        valence: core.personality.emotional_baseline.valence,
+        arousal: BASELINE_AROUSAL,
+    };
+    let half_life = core.settings.emotion_half_life;
+    if !detected.is_neutral() {
+        let observation = emotion::Observation::of(detected, account, context, now);
+        state.push_observation(observation.clone(), emotion::MAX_OBSERVATIONS);
+        core.store.hot.update_identity(account.identity_id, |hot| {
+            hot.push_observation(observation, emotion::MAX_OBSERVATIONS)
+        });
+    }
+    let shared = emotion::state_of(state.observations.iter(), baseline, half_life, now);
+    let is_seen_here = |observation: &&emotion::Observation| {
+        context::is_origin_visible(observation.origin(), account, context, true)
+    };
+    if !detected.is_neutral() {
+        let snapshot = emotion::snapshot(&shared, state.emotion.as_ref(), account.id, now);
+        state.emotion = Some(snapshot.clone());
+        state.emotion_dirty = true;
+        core.store.hot.update_identity(account.identity_id, |hot| {
+            hot.emotion = Some(snapshot);
+            hot.emotion_dirty = true;
+        });
+    }
+    let own = || {
+        let mine = state
+            .observations
+            .iter()
+            .filter(|observation| observation.account_id == account.id)
+            .filter(is_seen_here);
+        emotion::state_of(mine, baseline, half_life, now)
+    };
+    let mut shown = if preferences::is_shared(&core.settings, state, SyncCategory::EmotionalState) {
+        if context.visibility == Visibility::Dm {
+            shared
+        } else {
+            let seen_here = state.observations.iter().filter(is_seen_here);
+            emotion::state_of(seen_here, baseline, half_life, now)
+        }
+    } else {
+        own()
+    };
+    // The trajectory is an emotional pattern: read across accounts only when that is shared.
+    if !preferences::is_shared(&core.settings, state, SyncCategory::EmotionalPatterns) {
+        shown.trajectory = own().trajectory;
+    }
+    let label = shown.label();
+    (label != "neutral").then(|| Mood {
+        label: label.to_string(),
+        intensity: shown.intensity,
+        valence: shown.valence,
+        trajectory: shown.trajectory,
+    })
+}
+
+/// Steps 7–8: the prompt from the personality, the platform and the gathered context.
+#[allow(clippy::too_many_arguments)]
+fn build_prompt(
+    core: &Core,
+    message: &InboundMessage,
+    account: &AccountInfo,
+    state: &IdentityHot,
+    text: &str,
+    gathered: context::Gathered,
+    mood: Option<Mood>,
+    now: DateTime<Utc>,
+) -> Prompt {
+    let preferred_name = preferences::effective_for(&core.settings, state, account.id)
+        .get("name")
+        .map(|(value, _)| value.clone());
+    Prompt {
+        system: core.personality.system_prompt(
+            account.platform,
+            core.settings.platform_specific_optimizations,
+        ),
+        platform: account.platform,
+        user_name: preferred_name.unwrap_or_else(|| message.author.name().to_string()),
+        user_roles: message.author_roles.clone(),
+        user_text: text.to_string(),
+        history: gathered.history,
+        memories: gathered.memories,
+        facts: gathered.facts,
+        mood,
+        now,
+    }
+}
+
+/// Step 9: the configured responder, falling back to the offline one so the person still gets an answer.
+async fn respond(core: &Core, prompt: &Prompt) -> String {
+    let started = Instant::now();
+    let answer = core.responder.respond(prompt).await;
+    let outcome = if answer.is_ok() { "ok" } else { "error" };
+    metrics::histogram!(names::LLM_SECONDS, "outcome" => outcome)
+        .record(started.elapsed().as_secs_f64());
+    match answer {
+        Ok(reply) => reply,
+        Err(error) => {
+            metrics::counter!(names::LLM_ERRORS).increment(1);
+            tracing::warn!(%error, "LLM failed; answering with the offline responder");
+            metrics::counter!(names::ERRORS, "kind" => "llm").increment(1);
+            core.fallback.respond(prompt).await.unwrap_or_else(|_| {
+                "I lost my train of thought for a moment. Could you say that again?".into()
+            })
+        }
+    }
+}
+
+/// Step 10: the user's message and the companion's reply, written through in one transaction,
+/// with `answer` (what the person is sent) recorded in the event's inbox row when it came through
+/// the inbox. `None` when the event was already processed (nothing was written).
+async fn store_turn(
+    core: &Core,
+    message: &InboundMessage,
+    account: &AccountInfo,
+    mut job: WriteJob,
+    reply: &str,
+    answer: &OutboundReply,
+) -> Result<Option<TurnRecord>> {
+    let turn = TurnRecord {
+        memory_id: None,
+        terms: crate::core::memory::recall::index_terms(reply),
+        last_recalled_at: None,
+        account_id: account.id,
+        is_user: false,
+        content: reply.to_string(),
+        platform: account.platform,
+        scope: message.context.scope.clone(),
+        channel_id: message.context.channel_id.clone(),
+        visibility: message.context.visibility,
+        importance: 0.1,
+        emotion: None,
+        created_at: Utc::now(),
+    };
+    let neutral = emotion::detect("");
+    job.memories
+        .push(memory_row(message, account, &turn, &neutral));
+    if let Some(row) = crate::core::turn::inbox::current_row().await {
+        if let Some(stored) =
+            crate::core::turn::inbox::stored_form(core.store.cipher.as_deref(), answer)
+        {
+            job.inbox_replies.push((row, stored));
+        }
+    }
+    match core.store.writer.write_once(job).await? {
+        Written::Stored => Ok(Some(turn)),
+        Written::AlreadyProcessed => Ok(None),
+    }
+}
+
+fn remember_turn(core: &Core, account: &AccountInfo, state: &mut IdentityHot, turn: TurnRecord) {
+    state.push_turn(turn.clone());
+    core.store
+        .hot
+        .update_identity(account.identity_id, |hot| hot.push_turn(turn));
+}

@@ -1,0 +1,156 @@
+//! `whisperengine bench --load --small` runs end to end (so the bench never rots): the binary spawns
+//! real host processes of itself, drives signed Slack events through them to a fake Slack Web API,
+//! and its JSON has every row with counts that add up and values in range. Timings are printed by
+//! the bench, never asserted here.
+//!
+//! SQLite always; the PostgreSQL + Redis rows (one and two processes) when `TEST_DATABASE_URL` and
+//! `TEST_REDIS_URL` are set, and otherwise the JSON must say why they were skipped.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use crate::common;
+
+use serde_json::Value;
+use std::process::Command;
+
+fn number(row: &Value, field: &str) -> f64 {
+    row[field]
+        .as_f64()
+        .unwrap_or_else(|| panic!("{field} missing in {row}"))
+}
+
+/// Runs the small load bench and returns its JSON (printed after the tables with `--json -`).
+fn run_small_bench(postgres: Option<&str>, redis: Option<&str>) -> Value {
+    let folder = tempfile::tempdir().unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_whisperengine"));
+    command
+        .args(["bench", "--load", "--small", "--json", "-"])
+        .current_dir(folder.path())
+        .env_remove("TEST_DATABASE_URL")
+        .env_remove("TEST_REDIS_URL")
+        .env(
+            "PERSONALITIES_DIR",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/personalities"),
+        );
+    if let (Some(postgres), Some(redis)) = (postgres, redis) {
+        command.args(["--database-url", postgres, "--redis-url", redis]);
+    }
+    let output = command.output().expect("the binary runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "bench failed: {}\n{stdout}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let start = stdout
+        .find("\n{\n")
+        .unwrap_or_else(|| panic!("no JSON in:\n{stdout}"));
+    serde_json::from_str(&stdout[start + 1..]).unwrap_or_else(|error| panic!("{error}:\n{stdout}"))
+}
+
+#[test]
+fn small_load_bench_reports_every_row_with_no_lost_or_doubled_replies() {
+    let postgres = common::postgres_url();
+    let redis = common::redis_url();
+    let has_postgres = postgres.is_some() && redis.is_some();
+    let report = run_small_bench(postgres.as_deref(), redis.as_deref());
+
+    assert_eq!(report["mode"], "small");
+    assert!(number(&report["machine"], "cores") >= 1.0);
+    let runs = report["runs"].as_array().unwrap();
+    let mut expected = vec![("sqlite", 1)];
+    if has_postgres {
+        expected.extend([("postgres+redis", 1), ("postgres+redis", 2)]);
+    }
+    let found: Vec<(&str, u64)> = runs
+        .iter()
+        .map(|run| {
+            (
+                run["database"].as_str().unwrap(),
+                run["processes"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        expected
+            .iter()
+            .map(|(database, processes)| (*database, *processes as u64))
+            .collect::<Vec<_>>()
+    );
+    for run in runs {
+        let messages = number(run, "messages");
+        assert!(messages >= 100.0, "{run}");
+        assert_eq!(
+            number(run, "acknowledged"),
+            messages,
+            "every event acknowledged: {run}"
+        );
+        assert_eq!(
+            number(run, "replied"),
+            messages,
+            "every message answered: {run}"
+        );
+        assert_eq!(number(run, "lost"), 0.0, "{run}");
+        assert_eq!(number(run, "refused"), 0.0, "{run}");
+        assert_eq!(
+            number(run, "extra_posts"),
+            0.0,
+            "nothing answered twice: {run}"
+        );
+        let (p50, p99) = (number(run, "p50_ms"), number(run, "p99_ms"));
+        assert!(p50 > 0.0 && p99 >= p50, "{run}");
+        let rate = number(run, "messages_per_second");
+        let raw = number(run, "raw_inserts_per_second");
+        assert!(rate > 0.0 && raw > 0.0, "{run}");
+        assert!(
+            (number(run, "ratio_to_raw") - rate / raw).abs() < 1e-6,
+            "{run}"
+        );
+    }
+
+    let skipped = report["skipped"].as_array().unwrap();
+    let is_skipped = |database: &str, processes: u64| {
+        skipped.iter().any(|row| {
+            row["database"] == database
+                && row["processes"] == processes
+                && !row["reason"].as_str().unwrap_or_default().is_empty()
+        })
+    };
+    assert!(is_skipped("sqlite", 2), "{skipped:?}");
+    assert_eq!(
+        is_skipped("postgres+redis", 1),
+        !has_postgres,
+        "{skipped:?}"
+    );
+
+    let footprint = report["footprint"].as_array().unwrap();
+    let databases: Vec<&str> = footprint
+        .iter()
+        .map(|row| row["database"].as_str().unwrap())
+        .collect();
+    if has_postgres {
+        assert_eq!(databases, ["sqlite", "postgres+redis"]);
+    } else {
+        assert_eq!(databases, ["sqlite"]);
+    }
+    for row in footprint {
+        assert_eq!(number(row, "identities"), 1000.0, "{row}");
+        assert_eq!(number(row, "touched"), 1000.0, "{row}");
+        assert_eq!(number(row, "touched_replied"), 1000.0, "{row}");
+        let (ready, now, peak) = (
+            number(row, "rss_at_ready_mb"),
+            number(row, "rss_mb"),
+            number(row, "peak_rss_mb"),
+        );
+        assert!(ready > 1.0 && now > 1.0 && peak >= now, "{row}");
+        let starts = row["cold_start_ms"].as_array().unwrap();
+        assert_eq!(starts.len(), 3, "{row}");
+        let median = number(row, "cold_start_median_ms");
+        assert!(median > 0.0, "{row}");
+        assert!(
+            starts.iter().any(|start| start.as_f64() == Some(median)),
+            "{row}"
+        );
+    }
+}

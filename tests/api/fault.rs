@@ -1,0 +1,567 @@
+//! Nothing lost, nothing doubled: the real host binary (`whisperengine serve`) on its OWN
+//! PostgreSQL (initdb into a temporary directory) and its OWN redis-server, both on free loopback
+//! ports, takes thousands of messages through Slack HTTP (signed), Teams (Bot Framework tokens) and
+//! the local chat API while the test kills and restarts Redis, restarts PostgreSQL (checking that
+//! `/readyz` fails while it is down and recovers without a restart) and sends SIGTERM to the host
+//! mid-load and starts it again. Clients behave like the platforms: anything but a 2xx (or a
+//! connection error) is sent again with the same event id.
+//!
+//! At the end every acknowledged message must be stored exactly once (rows counted in SQL) and
+//! answered exactly once (replies counted at the fakes): it prints `lost=N duplicated=M`, both 0.
+//! The shared PostgreSQL and Redis of the other tests are never touched. Needs PostgreSQL's server
+//! binaries (`initdb`, `pg_ctl`; found under /usr/lib/postgresql/*/bin or via PG_BIN) and
+//! `redis-server`; see DEVELOPERS.md.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use crate::common;
+#[path = "fault/processes.rs"]
+mod processes;
+
+use common::fake_slack::{FakeSlack, BOT_TOKEN, BOT_USER, TEAM};
+use common::fake_teams::{
+    start_bot_framework, unix_now, valid_token as teams_token, APP_ID, APP_PASSWORD,
+};
+use processes::{free_port, tail, Host, Postgres, Redis};
+use sea_orm::{ConnectionTrait, Database, Statement};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Messages through Slack. slack-morphism keeps chat.postMessage to Slack's limit of one per
+/// second per workspace, so Slack's share is sent at that pace by one client.
+const SLACK_MESSAGES: usize = 60;
+/// Messages through Teams and through the local API each: 3,000 messages in all.
+const OTHER_MESSAGES: usize = 1_470;
+/// Clients sending at once through Teams and through the local API.
+const CONCURRENCY: usize = 8;
+/// Longest a client keeps resending one message.
+const SEND_DEADLINE: Duration = Duration::from_secs(120);
+const SIGNING_SECRET: &str = "fault-test-signing-secret-0001";
+const TENANT: &str = "tenant-fault";
+const TEAMS_BOT: &str = "28:00000000-aaaa-bbbb-cccc-0000000000f1";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Kind {
+    Slack,
+    Teams,
+    Local,
+}
+
+impl Kind {
+    const ALL: [Kind; 3] = [Kind::Slack, Kind::Teams, Kind::Local];
+
+    fn count(self) -> usize {
+        match self {
+            Kind::Slack => SLACK_MESSAGES,
+            Kind::Teams | Kind::Local => OTHER_MESSAGES,
+        }
+    }
+
+    fn clients(self) -> usize {
+        match self {
+            Kind::Slack => 1,
+            Kind::Teams | Kind::Local => CONCURRENCY,
+        }
+    }
+
+    fn letter(self) -> char {
+        match self {
+            Kind::Slack => 's',
+            Kind::Teams => 't',
+            Kind::Local => 'l',
+        }
+    }
+}
+
+/// The tag a message carries in its text, so its stored row can be found.
+fn tag(kind: Kind, index: usize) -> String {
+    format!("faulttag{}x{index}", kind.letter())
+}
+
+fn slack_ts(index: usize) -> String {
+    format!("1700001000.{index:06}")
+}
+
+fn slack_event(index: usize) -> String {
+    let user = format!("U0FAULT{:03}", index % 50);
+    let ts = slack_ts(index);
+    let text = format!("Tell me about the sea, ref {}", tag(Kind::Slack, index));
+    json!({
+        "token": "verification-token", "team_id": TEAM, "api_app_id": "A0TEST",
+        "type": "event_callback", "event_id": format!("Ev0FAULT{index:05}"), "event_time": unix_now(),
+        "authorizations": [{"team_id": TEAM, "user_id": BOT_USER, "is_bot": true, "is_enterprise_install": false}],
+        "event": {
+            "type": "message", "text": text, "user": user, "ts": ts, "team": TEAM,
+            "channel": format!("D0FAULT{:03}", index % 50), "event_ts": ts, "channel_type": "im"
+        }
+    })
+    .to_string()
+}
+
+fn teams_activity(service_url: &str, index: usize) -> Value {
+    let aad = format!("aad-fault-{}", index % 50);
+    json!({
+        "type": "message", "id": format!("fault-{index}"), "timestamp": "2026-11-25T10:00:00.000Z",
+        "serviceUrl": service_url, "channelId": "msteams",
+        "from": {"id": format!("29:bf-{aad}"), "name": "Fault Tester", "aadObjectId": aad},
+        "conversation": {"id": format!("a:dm-{aad}"), "conversationType": "personal", "tenantId": TENANT},
+        "recipient": {"id": TEAMS_BOT, "name": "Elena"},
+        "text": format!("Tell me about the stars, ref {}", tag(Kind::Teams, index)),
+        "textFormat": "plain", "entities": [], "channelData": {"tenant": {"id": TENANT}}
+    })
+}
+
+/// What the clients saw.
+#[derive(Default)]
+struct Outcomes {
+    /// Messages acknowledged with a 2xx.
+    acked: HashMap<(Kind, usize), ()>,
+    /// Local API: 200 answers with a reply, per message.
+    local_answers: HashMap<usize, usize>,
+    /// Non-2xx answers and connection errors that made a client resend.
+    resends: usize,
+}
+
+/// Sends message `index` of `kind` until a 2xx, the way the platform would (same event id).
+async fn send_until_acknowledged(
+    client: &reqwest::Client,
+    host: &str,
+    kind: Kind,
+    index: usize,
+    service_url: &str,
+    token: &str,
+    outcomes: &Mutex<Outcomes>,
+) {
+    let started = Instant::now();
+    let mut pause = Duration::from_millis(100);
+    let slack_body = slack_event(index);
+    let activity = teams_activity(service_url, index);
+    while started.elapsed() < SEND_DEADLINE {
+        let request = match kind {
+            Kind::Slack => {
+                let now = unix_now();
+                client
+                    .post(format!("{host}/slack/events"))
+                    .header("content-type", "application/json")
+                    .header("x-slack-request-timestamp", now.to_string())
+                    .header(
+                        "x-slack-signature",
+                        common::slack_signing::signature(SIGNING_SECRET, now, &slack_body),
+                    )
+                    .body(slack_body.clone())
+            }
+            Kind::Teams => client
+                .post(format!("{host}/api/messages"))
+                .bearer_auth(token)
+                .json(&activity),
+            Kind::Local => client
+                .post(format!("{host}/api/chat"))
+                .bearer_auth(common::LOCAL_API_TOKEN)
+                .json(&json!({
+                    "text": format!("Tell me about the moon, ref {}", tag(Kind::Local, index)),
+                    "user": format!("fault{}", index % 50),
+                    "event_id": format!("local-fault-{index}"),
+                })),
+        };
+        match request.send().await {
+            Ok(response) if response.status().is_success() => {
+                let mut answered = false;
+                if kind == Kind::Local {
+                    let body: Value = response.json().await.unwrap_or(Value::Null);
+                    answered = !body["reply"].as_str().unwrap_or_default().is_empty();
+                }
+                let mut outcomes = outcomes.lock().unwrap();
+                outcomes.acked.insert((kind, index), ());
+                if answered {
+                    *outcomes.local_answers.entry(index).or_default() += 1;
+                }
+                return;
+            }
+            Ok(response) => {
+                assert!(
+                    response.status().is_server_error(),
+                    "{kind:?} {index}: refused with {} (a client error is not retried by platforms)",
+                    response.status()
+                );
+            }
+            Err(_) => {}
+        }
+        outcomes.lock().unwrap().resends += 1;
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_secs(1));
+    }
+}
+
+async fn status_of(client: &reqwest::Client, url: &str) -> Option<u16> {
+    client
+        .get(url)
+        .timeout(Duration::from_secs(5))
+        .send()
+        .await
+        .ok()
+        .map(|response| response.status().as_u16())
+}
+
+/// Polls `url` until it answers `wanted` (or `within` passes); true when it did.
+async fn wait_for_status(
+    client: &reqwest::Client,
+    url: &str,
+    wanted: u16,
+    within: Duration,
+) -> bool {
+    let started = Instant::now();
+    while started.elapsed() < within {
+        if status_of(client, url).await == Some(wanted) {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn no_acknowledged_message_is_lost_or_doubled_while_redis_postgres_and_the_host_restart() {
+    let test_started = Instant::now();
+    let workdir = tempfile::tempdir().unwrap();
+    let postgres = tokio::task::spawn_blocking(Postgres::init).await.unwrap();
+    let redis_port = free_port();
+    let mut redis = Redis::start(redis_port);
+    let slack = FakeSlack::start().await;
+    for user in 0..50 {
+        slack.add_user(
+            &format!("U0FAULT{user:03}"),
+            &format!("Tester{user}"),
+            false,
+        );
+    }
+    let (bot_address, bot) = start_bot_framework().await;
+    let service_url = format!("http://{bot_address}/");
+    let http_port = free_port();
+    let host_url = format!("http://127.0.0.1:{http_port}");
+    let env: Vec<(String, String)> = [
+        ("DEPLOYMENT_MODE", "cloud".to_string()),
+        ("LOCAL_API_TOKEN", common::LOCAL_API_TOKEN.to_string()),
+        ("DATABASE_URL", postgres.url()),
+        ("REDIS_URL", format!("redis://127.0.0.1:{redis_port}/")),
+        ("HTTP_BIND", format!("127.0.0.1:{http_port}")),
+        (
+            "PERSONALITIES_DIR",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/personalities").to_string(),
+        ),
+        ("RATE_LIMIT_PER_MINUTE", "0".to_string()),
+        ("SLACK_BOT_TOKEN", BOT_TOKEN.to_string()),
+        ("SLACK_SIGNING_SECRET", SIGNING_SECRET.to_string()),
+        ("SLACK_API_URL", slack.api_url().to_string()),
+        ("MICROSOFT_APP_ID", APP_ID.to_string()),
+        ("MICROSOFT_APP_PASSWORD", APP_PASSWORD.to_string()),
+        (
+            "TEAMS_OPENID_METADATA_URL",
+            format!("http://{bot_address}/openid"),
+        ),
+        ("TEAMS_TOKEN_URL", format!("http://{bot_address}/token")),
+        ("TEAMS_ALLOWED_SERVICE_URLS", service_url.clone()),
+        ("RUST_LOG", "info".to_string()),
+        // A short drain and lease: what the stopped host did not finish in 2 s is taken over by
+        // the restarted one from the inbox, so that path runs under load in every run.
+        ("SHUTDOWN_DRAIN_SECONDS", "2".to_string()),
+        ("INBOX_LEASE_SECONDS", "3".to_string()),
+    ]
+    .into_iter()
+    .map(|(key, value)| (key.to_string(), value))
+    .collect();
+    let mut host = Host::start(&env, workdir.path(), 1);
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .unwrap();
+    assert!(
+        wait_for_status(
+            &client,
+            &format!("{host_url}/readyz"),
+            200,
+            Duration::from_secs(60)
+        )
+        .await,
+        "the host did not become ready:\n{}",
+        host.log_tail()
+    );
+
+    // The load: Slack paced at one message a second, Teams and the local API CONCURRENCY clients each. One Bot Framework token
+    // serves every Teams request (valid for an hour, as the real ones).
+    let token = teams_token(&service_url);
+    let outcomes = Arc::new(Mutex::new(Outcomes::default()));
+    let mut clients = Vec::new();
+    for kind in Kind::ALL {
+        let next = Arc::new(AtomicUsize::new(0));
+        for _ in 0..kind.clients() {
+            let (client, host_url, service_url, token, outcomes, next) = (
+                client.clone(),
+                host_url.clone(),
+                service_url.clone(),
+                token.clone(),
+                outcomes.clone(),
+                next.clone(),
+            );
+            clients.push(tokio::spawn(async move {
+                loop {
+                    let index = next.fetch_add(1, Ordering::SeqCst);
+                    if index >= kind.count() {
+                        return;
+                    }
+                    let started = Instant::now();
+                    send_until_acknowledged(
+                        &client,
+                        &host_url,
+                        kind,
+                        index,
+                        &service_url,
+                        &token,
+                        &outcomes,
+                    )
+                    .await;
+                    if kind == Kind::Slack {
+                        tokio::time::sleep(
+                            Duration::from_secs(1).saturating_sub(started.elapsed()),
+                        )
+                        .await;
+                    }
+                }
+            }));
+        }
+    }
+    let total: usize = Kind::ALL.iter().map(|kind| kind.count()).sum();
+    let acked = || outcomes.lock().unwrap().acked.len();
+    let first_log = host.log.clone();
+    let wait_until_acked = |share: usize| {
+        let first_log = &first_log;
+        let acked = &acked;
+        async move {
+            let started = Instant::now();
+            while acked() < total * share / 100 {
+                assert!(
+                    started.elapsed() < Duration::from_secs(90),
+                    "stalled at {} acknowledged:\n{}",
+                    acked(),
+                    tail(first_log)
+                );
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    };
+
+    // (1) Redis killed (its data gone) and started again.
+    wait_until_acked(15).await;
+    redis.kill();
+    // Redis only costs speed: the host stays ready and says it is degraded.
+    let readiness = client
+        .get(format!("{host_url}/readyz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(readiness.status(), 200, "ready without Redis");
+    let readiness: serde_json::Value = readiness.json().await.unwrap();
+    assert!(
+        readiness["degraded"][0]
+            .as_str()
+            .is_some_and(|reason| reason.contains("redis")),
+        "{readiness}"
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let redis = Redis::start(redis_port);
+    println!("redis killed and restarted at {} acknowledged", acked());
+
+    // (2) PostgreSQL stopped and started: /readyz fails meanwhile and recovers without a restart.
+    wait_until_acked(40).await;
+    let pg = Arc::new(postgres);
+    let stopping = pg.clone();
+    tokio::task::spawn_blocking(move || stopping.stop())
+        .await
+        .unwrap();
+    let readyz = format!("{host_url}/readyz");
+    let was_unready = wait_for_status(&client, &readyz, 503, Duration::from_secs(10)).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let starting = pg.clone();
+    tokio::task::spawn_blocking(move || starting.start())
+        .await
+        .unwrap();
+    let recovered = wait_for_status(&client, &readyz, 200, Duration::from_secs(30)).await;
+    println!("postgres restarted at {} acknowledged", acked());
+    assert!(
+        was_unready,
+        "/readyz kept answering 200 with PostgreSQL stopped"
+    );
+    assert!(
+        recovered,
+        "/readyz did not recover after PostgreSQL came back:\n{}",
+        host.log_tail()
+    );
+
+    // (3) SIGTERM to the host mid-load; it drains and exits; a new one takes over the port.
+    wait_until_acked(70).await;
+    let status = tokio::task::spawn_blocking(move || {
+        let status = host.terminate();
+        (status, host)
+    })
+    .await
+    .unwrap();
+    let (status, old_host) = status;
+    println!(
+        "host stopped by SIGTERM at {} acknowledged ({status})",
+        acked()
+    );
+    assert!(
+        status.success(),
+        "the host exited with {status} after SIGTERM:\n{}",
+        old_host.log_tail()
+    );
+    let host = Host::start(&env, workdir.path(), 2);
+    assert!(
+        wait_for_status(&client, &readyz, 200, Duration::from_secs(60)).await,
+        "the restarted host did not become ready:\n{}",
+        host.log_tail()
+    );
+
+    for client in clients {
+        client.await.unwrap();
+    }
+    let acked_keys: Vec<(Kind, usize)> = outcomes.lock().unwrap().acked.keys().copied().collect();
+
+    // Acknowledged Slack and Teams events are answered by the intake after the 200: wait for them.
+    let slack_answers = || {
+        let mut answers: HashMap<String, usize> = HashMap::new();
+        for call in slack.delivered("chat.postMessage") {
+            if let Some(ts) = call.params["thread_ts"].as_str() {
+                *answers.entry(ts.to_string()).or_default() += 1;
+            }
+        }
+        answers
+    };
+    let started = Instant::now();
+    loop {
+        let slack_answered = slack_answers().len();
+        let teams_answered = bot.lock().unwrap().replies.len();
+        let acked_platform = acked_keys
+            .iter()
+            .filter(|(kind, _)| *kind != Kind::Local)
+            .count();
+        if slack_answered + teams_answered >= acked_platform
+            || started.elapsed() > Duration::from_secs(60)
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+
+    // Count stored rows: each message's tag in user rows, and the replies stored with them.
+    let db = Database::connect(pg.url()).await.unwrap();
+    let rows = db
+        .query_all_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT role, content FROM memory".to_string(),
+        ))
+        .await
+        .unwrap();
+    let mut stored: HashMap<String, usize> = HashMap::new();
+    let (mut user_rows, mut companion_rows) = (0, 0);
+    for row in &rows {
+        let role: String = row.try_get("", "role").unwrap();
+        let content: String = row.try_get("", "content").unwrap();
+        if role == "user" {
+            user_rows += 1;
+            if let Some(found) = content
+                .split_whitespace()
+                .find(|word| word.starts_with("faulttag"))
+            {
+                *stored.entry(found.to_string()).or_default() += 1;
+            }
+        } else {
+            companion_rows += 1;
+        }
+    }
+
+    let inbox_left = db
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT COUNT(*) AS left_over FROM inbox_event".to_string(),
+        ))
+        .await
+        .unwrap()
+        .map(|row| row.try_get::<i64>("", "left_over").unwrap())
+        .unwrap_or(-1);
+    let taken_over = std::fs::read_to_string(workdir.path().join("host-2.log"))
+        .unwrap_or_default()
+        .lines()
+        .filter(|line| line.contains("took over an acknowledged event"))
+        .count();
+    let slack_answers = slack_answers();
+    let teams_answers = bot.lock().unwrap().replies.clone();
+    let outcomes = outcomes.lock().unwrap();
+    let (mut lost, mut duplicated) = (0, 0);
+    let mut examples = Vec::new();
+    for &(kind, index) in &acked_keys {
+        let stored_count = stored.get(&tag(kind, index)).copied().unwrap_or(0);
+        let answered = match kind {
+            Kind::Slack => slack_answers.get(&slack_ts(index)).copied().unwrap_or(0),
+            Kind::Teams => teams_answers
+                .get(&format!("fault-{index}"))
+                .copied()
+                .unwrap_or(0),
+            Kind::Local => outcomes.local_answers.get(&index).copied().unwrap_or(0),
+        };
+        if stored_count == 0 || answered == 0 {
+            lost += 1;
+        }
+        if stored_count > 1 || answered > 1 {
+            duplicated += 1;
+        }
+        if (stored_count != 1 || answered != 1) && examples.len() < 10 {
+            examples.push(format!(
+                "{kind:?} {index}: stored {stored_count}, answered {answered}"
+            ));
+        }
+    }
+    println!(
+        "messages={total} acknowledged={} resends={} user_rows={user_rows} reply_rows={companion_rows} elapsed={:.1}s",
+        acked_keys.len(),
+        outcomes.resends,
+        test_started.elapsed().as_secs_f64()
+    );
+    if let Ok(keep) = std::env::var("FAULT_KEEP_LOGS") {
+        for name in ["host-1.log", "host-2.log"] {
+            let _ = std::fs::copy(workdir.path().join(name), format!("{keep}/{name}"));
+        }
+    }
+    println!("lost={lost} duplicated={duplicated} taken_over_from_inbox={taken_over} inbox_left={inbox_left}");
+    assert_eq!(
+        acked_keys.len(),
+        total,
+        "every message is acknowledged in the end (clients resend for up to {SEND_DEADLINE:?})"
+    );
+    assert_eq!(
+        lost,
+        0,
+        "lost messages: {examples:?}\nwarnings and errors of both host runs:\n{}",
+        processes::problems(&[
+            workdir.path().join("host-1.log"),
+            workdir.path().join("host-2.log")
+        ])
+    );
+    assert_eq!(duplicated, 0, "duplicated messages: {examples:?}");
+    assert_eq!(
+        inbox_left, 0,
+        "every inbox row is finished (none set aside)"
+    );
+    assert_eq!(
+        user_rows, total,
+        "one user row per message, none from elsewhere"
+    );
+    assert_eq!(
+        companion_rows, user_rows,
+        "each stored message has its reply stored with it"
+    );
+    drop(host);
+    drop(redis);
+}
