@@ -4,6 +4,8 @@
 //! `ON DELETE CASCADE`, so deleting an account or an identity removes its data (forget,
 //! retention). Foreign keys are declared inside `CREATE TABLE` because SQLite cannot add them
 //! afterwards. Every statement uses `IF NOT EXISTS`, so a half-applied run can be repeated.
+//!
+//! Over 500 lines: the whole initial schema, one table after another.
 
 use sea_orm_migration::{prelude::*, schema::*};
 

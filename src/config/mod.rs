@@ -6,6 +6,8 @@
 //! - `kinds`: the small enums ([`DeploymentMode`], [`ConflictStrategy`], [`SyncCategory`], [`ShardSetting`]).
 //! - `sources`: the layering with the `config` crate; `parse`: one parser per variable;
 //!   `checks`: cross-field validation and the display helpers (passwords and tokens never shown).
+//!
+//! Over 500 lines: one field per setting, each with its documented default; the parsing is in parse.rs.
 
 mod checks;
 mod kinds;

@@ -6,6 +6,8 @@
 //!
 //! Nothing here is the source of truth: SQL is. An entry can be dropped at any time (eviction, an
 //! invalidation from another process) and is rebuilt from SQL the next time it is needed.
+//!
+//! Over 500 lines: the hot layer's types and its one cache, with tests; splitting would scatter one invariant.
 
 use chrono::{DateTime, Utc};
 use lru::LruCache;

@@ -5,6 +5,8 @@
 //! - in a real browser (Debian's chromium through chromedriver): log in, find a person, link two
 //!   accounts, isolate one, see both in the audit log; a wrong token is refused. Screenshots of
 //!   every page go to `target/screenshots/`.
+//!
+//! Over 500 lines: the dashboard over HTTP and in a real browser, one scenario per page and action.
 
 use crate::common;
 #[path = "admin_dashboard/webdriver.rs"]

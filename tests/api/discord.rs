@@ -2,6 +2,8 @@
 //! PostgreSQL + Redis) with serenity pointed at a fake Discord on 127.0.0.1 (REST + gateway
 //! websocket, `tests/api/common/fake_discord.rs`). Gateway payloads are Discord's documented shapes
 //! (`adapters/discord/tests/payloads`).
+//!
+//! Over 500 lines: the Discord connector end to end, one scenario per behaviour.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use crate::common;

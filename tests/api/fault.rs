@@ -11,6 +11,8 @@
 //! The shared PostgreSQL and Redis of the other tests are never touched. Needs PostgreSQL's server
 //! binaries (`initdb`, `pg_ctl`; found under /usr/lib/postgresql/*/bin or via PG_BIN) and
 //! `redis-server`; see DEVELOPERS.md.
+//!
+//! Over 500 lines: one fault scenario end to end; the process helpers are in fault/processes.rs.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use crate::common;

@@ -5,6 +5,8 @@
 //! last test runs the real binary, stops it with SIGTERM while a message is still being answered
 //! (a drain of 1 s against a language model that takes 4 s), and checks that a second process
 //! answers it.
+//!
+//! Over 500 lines: each inbox guarantee is its own scenario against real stores.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use crate::common;

@@ -18,6 +18,8 @@
 //!
 //! Runs on SQLite and on PostgreSQL + Redis. `ISOLATION_RANDOM_SEED` and `ISOLATION_RANDOM_OPS`
 //! change the seed and length; the number of operations run is printed.
+//!
+//! Over 500 lines: the random model and its checker belong together.
 #![allow(clippy::unwrap_used)]
 
 use crate::common;

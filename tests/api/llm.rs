@@ -1,6 +1,8 @@
 //! Specifications of the personality files and the LLM layer: the shipped characters, error
 //! messages for broken files, the offline responder, and the OpenAI client against a fake
 //! OpenAI-compatible server on 127.0.0.1.
+//!
+//! Over 500 lines: the personality files and the LLM client, one scenario per error the client handles.
 #![allow(clippy::unwrap_used)]
 
 use axum::extract::State;

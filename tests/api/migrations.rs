@@ -1,6 +1,8 @@
 //! The schema on real databases: migrations apply and are idempotent, every entity round-trips,
 //! and the constraints the core relies on (uniqueness, cascading deletes) hold — on SQLite
 //! always and on PostgreSQL when `TEST_DATABASE_URL` is set.
+//!
+//! Over 500 lines: every entity round-trips: one block per table.
 #![allow(clippy::unwrap_used)]
 
 use crate::common;

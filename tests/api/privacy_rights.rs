@@ -2,6 +2,8 @@
 //! out a single-use, expiring download link served by the host's HTTP server; `forget all` asks for a
 //! confirmation, then leaves nothing of the person in any table or Redis key but a tombstone; the
 //! audit log records it all and the CLI reads it back.
+//!
+//! Over 500 lines: export and forget end to end, each checked against every table and Redis key.
 
 use crate::common;
 

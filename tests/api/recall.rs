@@ -4,6 +4,8 @@
 //! over those platforms (with small talk in between), and later asks about each fact on ANOTHER
 //! platform. recall@5 is the share of questions whose answer is among the five memories the core
 //! actually put in the prompt (captured from the responder). It is printed and must stay ≥ 0.9.
+//!
+//! Over 500 lines: one recall evaluation with its 50-fact fixture, which is most of the file.
 #![allow(clippy::unwrap_used)]
 
 use crate::common;

@@ -2,6 +2,8 @@
 //! PostgreSQL + Redis) behind `POST /slack/events` and `POST /slack/commands`, slack-morphism
 //! talking to a fake Slack Web API on 127.0.0.1 (`tests/api/common/fake_slack.rs`), requests signed here
 //! the way Slack signs them, and Socket Mode against the fake's websocket endpoint.
+//!
+//! Over 500 lines: the Slack connector end to end (HTTP and Socket Mode), one scenario per behaviour.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use crate::common;

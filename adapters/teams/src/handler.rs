@@ -3,6 +3,8 @@
 //! URL and endorsement, a service URL in the allow-list → hand it to the host's bounded intake and
 //! answer 200 (503 when the intake refuses) → (in the intake) map it to a contract event, call the
 //! core with a typing indicator running, and send the rendered reply to the Bot Framework connector.
+//!
+//! Over 500 lines: the endpoint, its inbox replayer and the typing guard belong together; about half is tests.
 
 use crate::activity::{Activity, OutgoingActivity};
 use crate::auth::{AuthError, Verifier};

@@ -11,6 +11,8 @@
 //! on one platform's channels is aired in another's. Sharing rule: turns from the identity's OTHER
 //! accounts are read only when CROSS_PLATFORM_SYNC_ENABLED and the person's `conversation_history`
 //! sharing are on.
+//!
+//! Over 500 lines: the visibility rule and the ranking it feeds, with their tests (about a third).
 
 use crate::config::{Settings, SyncCategory};
 use crate::core::memory::facts;

@@ -2,6 +2,8 @@
 //! ("my name is", "I live in / I moved to", "I work as", "I love", "my cat is called", "my sister
 //! is called", "my goal is to", "my timezone is", ...), and storing them so a restated or
 //! corrected fact UPDATES the current one (the old row is kept, marked superseded).
+//!
+//! Over 500 lines: the rule extractor and the versioned fact store with tests; the next to split (extractor | store).
 
 use crate::core::Result;
 use crate::store::entities::{fact, sync_conflict};

@@ -2,6 +2,8 @@
 //! When linked accounts hold different values for one key, CONFLICT_RESOLUTION_STRATEGY decides which
 //! one is in effect; a concurrent edit (two platforms within SETTINGS_SYNC_INTERVAL) is recorded in
 //! `sync_conflict` with how it was resolved.
+//!
+//! Over 500 lines: preferences, sharing switches and the three conflict strategies share one state; about a fifth is tests.
 
 use crate::config::{ConflictStrategy, Settings, SyncCategory};
 use crate::core::Result;

@@ -31,6 +31,8 @@
 //! delivers that reply again when the row is taken over (at-least-once delivery for that window).
 //!
 //! [`Settings::inbox_lease`]: crate::config::Settings::inbox_lease
+//!
+//! Over 500 lines: the durable inbox: insert, take-over, replay and its writer task share one state.
 
 use crate::core::turn::intake::{IntakeQueue, Reservation};
 use crate::store::crypto::{sealed, ContentCipher};

@@ -9,6 +9,8 @@
 //! in ONE transaction after the reply is composed (see [`crate::store::writer::Writer::write_once`]):
 //! a failure or a crash before it leaves nothing behind, so the platform's retry runs the message
 //! again and it is stored and answered once; a retry after it finds the mark and answers nothing.
+//!
+//! Over 500 lines: one function per step of a message's path, in order, so the path reads top to bottom.
 
 use crate::config::{DeploymentMode, SyncCategory};
 use crate::core::emotion::{self, Detected};

@@ -11,6 +11,8 @@
 //!
 //! It also answers `POST /v1/chat/completions` like an OpenAI-compatible LLM with a fixed long
 //! markdown answer, for the reply-splitting test.
+//!
+//! Over 500 lines: a protocol-faithful fake: REST and gateway together, as serenity sees them.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use super::payloads;

@@ -20,6 +20,8 @@
 //! never see each other's tables. A schema cannot be dropped from `Drop` (that would need async),
 //! so schemas are left behind and every process sweeps away those older than an hour the first
 //! time it asks for a database; call [`TestDb::cleanup`] to drop one at once.
+//!
+//! Over 500 lines: the shared test helpers in one place (databases, hosts, events, recorder).
 #![allow(dead_code)] // each test binary uses its own subset of these helpers
 
 pub mod fake_discord;
