@@ -3,7 +3,7 @@
 //! change the dashboard makes goes through the core's command set instead.
 
 use crate::core::identity::{account_info, account_label};
-use crate::core::privacy::audit::AuditRecord;
+use crate::core::privacy::audit::{like_escaped, AuditRecord};
 use crate::store::entities::{
     audit_log, feedback, identity, memory, platform_account, sync_conflict,
 };
@@ -187,18 +187,6 @@ pub async fn conflicts_with_status(db: &impl ConnectionTrait, status: &str) -> R
         .filter(sync_conflict::Column::Status.eq(status))
         .count(db)
         .await
-}
-
-/// `text` made safe inside a LIKE pattern (`\` escapes `%`, `_` and itself).
-fn like_escaped(text: &str) -> String {
-    let mut escaped = String::with_capacity(text.len());
-    for character in text.chars() {
-        if matches!(character, '%' | '_' | '\\') {
-            escaped.push('\\');
-        }
-        escaped.push(character);
-    }
-    escaped
 }
 
 /// `expression LIKE pattern ESCAPE '\'`.

@@ -180,7 +180,7 @@ fn like(column: audit_log::Column, pattern: String) -> Expr {
 }
 
 /// `text` made literal inside a LIKE pattern (`\` escapes `%`, `_` and itself).
-fn like_escaped(text: &str) -> String {
+pub fn like_escaped(text: &str) -> String {
     let mut escaped = String::with_capacity(text.len());
     for character in text.chars() {
         if matches!(character, '%' | '_' | '\\') {
