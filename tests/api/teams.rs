@@ -572,7 +572,7 @@ async fn a_refused_bot_token_is_replaced_once_and_the_reply_still_arrives() {
     let fake = FakeBotFramework::start().await;
     let (host, _core) = start_host(&fake, settings_for(&db, false)).await;
     let token = valid_token(&fake.service_url());
-    // Keep typing out of the way: the first connector request of the reply gets the 401.
+    // The reply's first post gets the 401 (a typing indicator sent meanwhile is not refused).
     let help = message_activity(
         &fake,
         "7000",

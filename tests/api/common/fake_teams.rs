@@ -5,7 +5,7 @@
 //!
 //! It answers the way the Bot Framework does: 401 `invalid_client` for a token request with other
 //! credentials than [`APP_ID`] / [`APP_PASSWORD`], `{"id": …}` for a connector request, and 401 to
-//! the next connector requests when told to ([`FakeBotFramework::refuse_next`]). The OpenID
+//! the next message activities when told to ([`FakeBotFramework::refuse_next`]). The OpenID
 //! metadata and JWKS answer 503 while told to ([`FakeBotFramework::set_keys_failing`]), and reads
 //! of the signing keys are counted ([`FakeBotFramework::key_reads`]).
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a broken fake should fail loudly
@@ -169,7 +169,8 @@ impl FakeBotFramework {
         self.state.lock().unwrap().token_requests.len()
     }
 
-    /// Answers the next `count` connector requests with 401.
+    /// Answers the next `count` message activities posted to the connector with 401 (typing
+    /// indicators pass, so when one is sent first depends on no timing).
     pub fn refuse_next(&self, count: usize) {
         self.state.lock().unwrap().refuse_next = count;
     }
@@ -273,7 +274,7 @@ async fn connector(
     Json(body): Json<Value>,
 ) -> (StatusCode, Json<Value>) {
     let mut state = state.lock().unwrap();
-    if state.refuse_next > 0 {
+    if state.refuse_next > 0 && body["type"] == "message" {
         state.refuse_next -= 1;
         return (StatusCode::UNAUTHORIZED, Json(json!({})));
     }
