@@ -11,7 +11,6 @@
 
 use crate::common;
 
-use axum::routing::post;
 use common::fake_slack::{FakeSlack, BOT_TOKEN, BOT_USER, TEAM};
 use common::host::HostProcess;
 use common::slack_signing::signed_event;
@@ -298,26 +297,6 @@ async fn events_a_stopped_process_left_are_taken_over_answered_once_or_set_aside
     }
 }
 
-/// A chat-completions endpoint that answers after `delay`.
-async fn slow_language_model(delay: Duration) -> String {
-    let app = axum::Router::new().route(
-        "/v1/chat/completions",
-        post(move || async move {
-            tokio::time::sleep(delay).await;
-            axum::Json(json!({
-                "id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "slow",
-                "choices": [{"index": 0, "finish_reason": "stop",
-                    "message": {"role": "assistant", "content": "Lisbon is lovely in spring."}}],
-                "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}
-            }))
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    format!("http://{address}/v1")
-}
-
 fn host_env(db: &TestDb, fake: &FakeSlack) -> Vec<(&'static str, String)> {
     let mut env = vec![
         ("DEPLOYMENT_MODE", "cloud".to_string()),
@@ -350,7 +329,9 @@ async fn a_message_acknowledged_by_a_process_stopped_mid_reply_is_answered_by_th
         let mut env = host_env(&db, &fake);
         env.push((
             "LLM_BASE_URL",
-            slow_language_model(Duration::from_secs(4)).await,
+            common::fake_llm::slow(Duration::from_secs(4), "Lisbon is lovely in spring.")
+                .await
+                .to_string(),
         ));
         env.push(("LLM_TIMEOUT", "30".to_string()));
         let mut first = HostProcess::spawn(&env);

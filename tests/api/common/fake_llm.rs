@@ -114,6 +114,31 @@ pub async fn start() -> (url::Url, Arc<FakeLlm>) {
     (base, state)
 }
 
+/// A chat-completions endpoint that answers `content` after `delay` (a slow language model, so an
+/// event stays in the inbox a while); returns its base URL.
+pub async fn slow(delay: std::time::Duration, content: &'static str) -> url::Url {
+    let app = Router::new().route(
+        "/v1/chat/completions",
+        post(move || async move {
+            tokio::time::sleep(delay).await;
+            Json(json!({
+                "id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "slow",
+                "choices": [{"index": 0, "finish_reason": "stop",
+                    "message": {"role": "assistant", "content": content}}],
+                "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}
+            }))
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind the slow LLM");
+    let address = listener.local_addr().expect("slow LLM address");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    format!("http://{address}/v1").parse().expect("a URL")
+}
+
 /// A base URL where nothing listens (the endpoint is down).
 pub async fn dead_url() -> url::Url {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

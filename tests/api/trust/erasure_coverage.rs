@@ -7,7 +7,6 @@
 use crate::common::fake_slack::{FakeSlack, BOT_TOKEN, BOT_USER, TEAM};
 use crate::common::slack_signing::signed_event;
 use crate::common::{command, core_for, message, say, test_setups};
-use axum::routing::post;
 use chrono::{TimeDelta, Utc};
 use sea_orm::{ActiveModelTrait, EntityTrait, Set};
 use serde_json::json;
@@ -40,28 +39,6 @@ fn dm(event_id: &str, user: &str, text: &str) -> String {
     .to_string()
 }
 
-/// A chat-completions endpoint that answers after `delay` (so an event's row stays a while).
-async fn slow_language_model(delay: Duration) -> url::Url {
-    let app = axum::Router::new().route(
-        "/v1/chat/completions",
-        post(move || async move {
-            tokio::time::sleep(delay).await;
-            axum::Json(json!({
-                "id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "slow",
-                "choices": [{"index": 0, "finish_reason": "stop",
-                    "message": {"role": "assistant", "content": "Noted."}}],
-                "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}
-            }))
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("a free port");
-    let address = listener.local_addr().expect("bound");
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    format!("http://{address}/v1").parse().expect("a URL")
-}
-
 #[tokio::test]
 async fn a_stored_slack_event_names_its_sender() {
     for (db, mut settings) in test_setups().await {
@@ -70,7 +47,8 @@ async fn a_stored_slack_event_names_its_sender() {
         settings.slack_bot_token = Some(BOT_TOKEN.to_string().into());
         settings.slack_signing_secret = Some(SIGNING_SECRET.to_string().into());
         settings.slack_api_url = Some(fake.api_url());
-        settings.llm_base_url = Some(slow_language_model(Duration::from_secs(3)).await);
+        settings.llm_base_url =
+            Some(crate::common::fake_llm::slow(Duration::from_secs(3), "Noted.").await);
         settings.llm_timeout = Duration::from_secs(30);
         let (host, core) = crate::common::spawn_app(settings).await;
 
@@ -108,7 +86,8 @@ async fn a_stored_teams_activity_names_its_sender() {
         settings.teams_openid_metadata_url = fake.openid_url().parse().expect("a URL");
         settings.teams_token_url = fake.token_url().parse().expect("a URL");
         settings.teams_allowed_service_urls = vec![fake.service_url().parse().expect("a URL")];
-        settings.llm_base_url = Some(slow_language_model(Duration::from_secs(3)).await);
+        settings.llm_base_url =
+            Some(crate::common::fake_llm::slow(Duration::from_secs(3), "Noted.").await);
         settings.llm_timeout = Duration::from_secs(30);
         let (host, core) = crate::common::spawn_app(settings).await;
 
