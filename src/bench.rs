@@ -133,7 +133,7 @@ pub async fn run(settings: Settings, args: BenchArgs) -> anyhow::Result<()> {
     settings.hot_cache_capacity = settings.hot_cache_capacity.max(10_000);
     let display = settings.database_display();
     let settings = Arc::new(settings);
-    let core = crate::app::build_core(settings.clone()).await?;
+    let core = crate::setup::build_core(settings.clone()).await?;
     println!("Benchmark on {display} (offline responder, rate limit off)");
 
     if args.retrieval_only {
@@ -238,6 +238,7 @@ fn message(user: usize, sequence: usize, prefix: &str) -> InboundEvent {
         is_addressed: true,
         mentions: Vec::new(),
         author_roles: Vec::new(),
+        inbox: None,
     })
 }
 

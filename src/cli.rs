@@ -3,6 +3,7 @@
 
 use crate::app::{self, Application};
 use crate::config::{self, Settings};
+use crate::setup;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use std::sync::Arc;
@@ -136,7 +137,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
 
 async fn chat(settings: Settings, user: Option<String>) -> anyhow::Result<()> {
     let user = user.unwrap_or_else(|| settings.local_user.clone());
-    let core = app::build_core(Arc::new(settings)).await?;
+    let core = setup::build_core(Arc::new(settings)).await?;
     let intro = format!(
         "Talking to {} as `{user}` (data: {}). Type /help for commands, /quit to leave.",
         core.personality.name,
@@ -167,7 +168,7 @@ async fn chat(settings: Settings, user: Option<String>) -> anyhow::Result<()> {
 }
 
 async fn migrate(settings: Settings) -> anyhow::Result<()> {
-    let store = crate::store::Store::connect(&app::store_options(&settings))
+    let store = crate::store::Store::connect(&setup::store_options(&settings))
         .await
         .context("DATABASE_URL")?;
     let applied = store.migrate().await.context("applying migrations")?;

@@ -2,10 +2,10 @@
 //! and each connector's credentials, and prints a table of ok / missing / failing with the reason.
 //! Exit code 1 when anything is failing ("missing" optional parts are not failures).
 
-use crate::app;
 use crate::config::Settings;
 use crate::llm::OpenAiClient;
 use crate::personality::Personality;
+use crate::setup;
 use crate::store::Store;
 
 /// One row of the report.
@@ -57,7 +57,7 @@ pub async fn checks(settings: &Settings) -> Vec<Check> {
             Err(error) => check("personality", Status::Failing, error.to_string()),
         },
     );
-    let mut options = app::store_options(settings);
+    let mut options = setup::store_options(settings);
     options.redis_url = None;
     let mut inbox = None;
     report.push(match Store::connect(&options).await {
@@ -95,7 +95,7 @@ pub async fn checks(settings: &Settings) -> Vec<Check> {
             Err(error) => check("redis", Status::Failing, error.to_string()),
         },
     });
-    report.push(match app::llm_client(settings) {
+    report.push(match setup::llm_client(settings) {
         None => check(
             "llm",
             Status::Missing,
@@ -124,7 +124,7 @@ pub async fn checks(settings: &Settings) -> Vec<Check> {
             report.push(slack_check(settings, reason).await);
             continue;
         }
-        report.push(if is_on && !app::CONNECTORS_BUILT.contains(&name) {
+        report.push(if is_on && !setup::CONNECTORS_BUILT.contains(&name) {
             check(
                 name,
                 Status::Failing,
@@ -207,7 +207,7 @@ async fn inbox_check(store: &Store) -> Check {
 
 /// Asks TEAMS_TOKEN_URL for a token with the app's credentials: proves the app id and password.
 async fn teams_check(settings: &Settings, state: String) -> Check {
-    let Some(config) = app::teams_config(settings) else {
+    let Some(config) = setup::teams_config(settings) else {
         return check("teams", Status::Missing, state);
     };
     let token_url = config.effective_token_url();
@@ -227,7 +227,7 @@ async fn teams_check(settings: &Settings, state: String) -> Check {
 
 /// Asks Discord (or DISCORD_API_URL) who DISCORD_TOKEN belongs to: proves the token.
 async fn discord_check(settings: &Settings, state: String) -> Check {
-    let config = match app::discord_config(settings) {
+    let config = match setup::discord_config(settings) {
         Ok(Some(config)) => config,
         Ok(None) => return check("discord", Status::Missing, state),
         Err(error) => return check("discord", Status::Failing, format!("{error:#}")),
@@ -249,7 +249,7 @@ async fn discord_check(settings: &Settings, state: String) -> Check {
 /// Calls auth.test on SLACK_API_URL with SLACK_BOT_TOKEN (and apps.connections.open with
 /// SLACK_APP_TOKEN in Socket Mode): proves the tokens.
 async fn slack_check(settings: &Settings, state: String) -> Check {
-    let Some(config) = app::slack_config(settings) else {
+    let Some(config) = setup::slack_config(settings) else {
         return check("slack", Status::Missing, state);
     };
     match whisperengine_slack::check_credentials(&config).await {

@@ -11,7 +11,8 @@
 //! - [`http`]: the one HTTP listener (health, readiness, metrics; connectors merge their routes).
 //! - [`telemetry`]: tracing set-up and the Prometheus metrics registry.
 //! - [`admin`]: the admin dashboard at `/admin` (only when `ADMIN_TOKEN` is set).
-//! - [`app`]: wiring settings, store, core and HTTP into the running host.
+//! - [`setup`]: what the settings describe, built (store options, responder, core, connector configs).
+//! - [`app`]: the composition root: wiring settings, store, core and HTTP into the running host.
 //! - [`cli`]: `serve`, `chat`, `migrate`, `doctor`, `bench`.
 //! - [`ops`]: the operator's tools (`admin isolate`, `audit`, `export`, `cache clear`) and data expiry.
 
@@ -26,5 +27,6 @@ pub mod http;
 pub mod llm;
 pub mod ops;
 pub mod personality;
+pub mod setup;
 pub mod store;
 pub mod telemetry;

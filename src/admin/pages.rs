@@ -5,7 +5,7 @@ use crate::admin::kpi;
 use crate::admin::queries::{self, AuditFilter};
 use crate::admin::views::{self, overview, Frame, Nav};
 use crate::admin::{current_session, with_page_headers, AdminState, SignedIn};
-use crate::app::CONNECTORS_BUILT;
+use crate::setup::CONNECTORS_BUILT;
 use crate::telemetry::names;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};

@@ -2,11 +2,12 @@
 //! their linked accounts, the conflicts queue and the audit log with filters. Read-only: every
 //! change the dashboard makes goes through the core's command set instead.
 
-use crate::core::identity::{account_info, account_label};
 use crate::core::privacy::audit::{like_escaped, AuditRecord};
+use crate::store::accounts::account_label;
 use crate::store::entities::{
     audit_log, feedback, identity, memory, platform_account, sync_conflict,
 };
+use crate::store::hot::AccountInfo;
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sea_query::{Expr, Func, LikeExpr, Order};
 use sea_orm::{
@@ -269,7 +270,7 @@ async fn identities_with_accounts(
                 .iter()
                 .filter(|account| account.identity_id == identity.id)
                 .map(|account| AccountRow {
-                    label: account_label(&account_info(account.clone())),
+                    label: account_label(&AccountInfo::from(account.clone())),
                     platform: account.platform.parse().unwrap_or(Platform::Desktop),
                     display_name: account.display_name.clone(),
                     linked_at: account.linked_at,

@@ -320,7 +320,7 @@ async fn open_store(settings: &Settings, url: &str) -> anyhow::Result<Store> {
     settings.database_url = url.to_string();
     settings.redis_url = None;
     settings.data_encryption_key = None;
-    Store::open(&crate::app::store_options(&settings))
+    Store::open(&crate::setup::store_options(&settings))
         .await
         .context("opening the bench database")
 }

@@ -2,7 +2,7 @@
 //! identities (default 10,000), bulk-inserted with multi-row inserts inside transactions; then
 //! `--queries` recall queries through the core's own retrieval: the identity's state from the hot
 //! layer or, when it is not there, from SQL ([`crate::core::identity::hot_identity`]), then
-//! [`crate::core::memory::context::gather`]. Queries come in conversations of 1 to 9 messages from random
+//! [`crate::core::memory::context::RecallRequest`]. Queries come in conversations of 1 to 9 messages from random
 //! identities; each conversation starts cold (the person's state left the hot layer since they last
 //! spoke, as MEMORY_SYNC_INTERVAL or eviction would have it). Three figures, p50/p99 each:
 //! - hot: the later messages of a conversation,
@@ -189,14 +189,15 @@ pub async fn run(
                 .iter()
                 .find(|account| account.id == account_id)
                 .context("the benchmark account belongs to its identity")?;
-            let gathered = context::gather(
+            let gathered = context::RecallRequest::new(
                 &core.settings,
                 &state,
                 account,
                 &context,
                 &query,
                 Utc::now(),
-            );
+            )
+            .gather();
             let elapsed = started.elapsed();
             std::hint::black_box(&gathered);
             if turn == 0 {

@@ -95,13 +95,16 @@ impl Core {
         capabilities: Capabilities,
     ) -> HandlerOutcome {
         let platform = event.account().platform;
-        if let (InboundEvent::Message(_), Some(reply)) = (&event, turn::inbox::stored_reply()) {
-            // Taken over from a process that stored this turn but did not deliver its reply.
-            return HandlerOutcome::Reply(reply);
+        if let InboundEvent::Message(message) = &event {
+            let row = turn::inbox::InboxRow::of(message.inbox.as_ref());
+            if let Some(reply) = row.and_then(turn::inbox::InboxRow::stored_reply) {
+                // Taken over from a process that stored this turn but did not deliver its reply.
+                return HandlerOutcome::Reply(reply.clone());
+            }
         }
         let outcome = match event {
             InboundEvent::Message(message) => {
-                turn::intake::handle_message_retrying(self, message, capabilities).await
+                turn::retry::handle_message_retrying(self, message, capabilities).await
             }
             InboundEvent::Command(command) => {
                 commands::handle_command(self, command, capabilities).await
@@ -124,7 +127,7 @@ impl Core {
         let dirty = self.store.hot.take_dirty_emotions();
         let count = dirty.len();
         for (identity, snapshot) in dirty {
-            emotion::save_state(&self.store, identity, &snapshot).await?;
+            self.store.save_emotion_state(identity, &snapshot).await?;
         }
         self.store.flush().await;
         Ok(count)

@@ -170,7 +170,7 @@ mod tests {
     async fn the_local_chats_rejections_are_counted_by_reason() {
         let local = whisperengine_local::LocalState {
             handler: Arc::new(Silent),
-            intake: None,
+            inbox: None,
             local_user: "owner".into(),
             local_is_admin: true,
             chat_enabled: true,

@@ -1,9 +1,9 @@
 //! The operator's command-line tools. Each opens the store the settings describe (migrating it if
 //! needed), does one thing, audits it as `operator`, and prints the outcome.
 
-use crate::app;
 use crate::config::Settings;
 use crate::core::privacy::isolation::{self, Actor, IsolationTarget};
+use crate::setup;
 use crate::store::Store;
 use anyhow::Context;
 use clap::Subcommand;
@@ -62,7 +62,7 @@ pub async fn cache(settings: Settings, command: CacheCommand) -> anyhow::Result<
 
 /// Opens the store the settings describe, with pending migrations applied.
 async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
-    Store::open(&app::store_options(settings))
+    Store::open(&setup::store_options(settings))
         .await
         .context("DATABASE_URL")
 }
@@ -174,7 +174,7 @@ pub async fn export(settings: Settings, account: &str) -> anyhow::Result<i32> {
         }
     };
     let store = open_store(&settings).await?;
-    let Some(found) = crate::core::identity::find_account(&store.db, &account).await? else {
+    let Some(found) = crate::store::accounts::find_account(&store.db, &account).await? else {
         eprintln!("error: no account {account} is stored on this host");
         return Ok(1);
     };

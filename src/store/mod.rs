@@ -8,10 +8,14 @@
 //! - [`cache`]: Redis (event dedupe, rate-limit windows, invalidation by pub/sub). Losing it costs
 //!   speed, never data: every decision it speeds up has an SQL fallback.
 //! - [`changes`]: the SQL change feed other processes poll when a pub/sub invalidation was missed.
+//! - [`accounts`], [`emotion_state`]: queries on account and emotional-state rows, and the one
+//!   mapping of each stored row.
 
+pub mod accounts;
 pub mod cache;
 pub mod changes;
 pub mod crypto;
+pub mod emotion_state;
 pub mod entities;
 pub mod hot;
 pub mod writer;
@@ -240,6 +244,34 @@ impl Store {
     /// Finishes queued writes; called last on shutdown.
     pub async fn flush(&self) {
         self.writer.flush().await;
+    }
+
+    /// Writes (upserts) an identity's emotional state.
+    pub async fn save_emotion_state(
+        &self,
+        identity: uuid::Uuid,
+        snapshot: &hot::EmotionSnapshot,
+    ) -> std::result::Result<(), DbErr> {
+        emotion_state::save_on(&self.db, identity, snapshot).await
+    }
+
+    /// Drops cached state of identities whose accounts or settings changed, here and in other
+    /// processes (an unsaved emotional state is written first).
+    pub async fn invalidate_identities(&self, identities: &[uuid::Uuid]) {
+        for identity in identities {
+            if let Some(state) = self.hot.invalidate_identity(*identity) {
+                if let Some(snapshot) = state.emotion {
+                    if let Err(error) = self.save_emotion_state(*identity, &snapshot).await {
+                        tracing::warn!(%error, "could not save emotion state of an invalidated identity");
+                    }
+                }
+            }
+            if let Some(cache) = &self.cache {
+                if let Err(error) = cache.publish_invalidation(Some(*identity)).await {
+                    tracing::debug!(%error, "invalidation not published; other processes refresh on their interval");
+                }
+            }
+        }
     }
 }
 

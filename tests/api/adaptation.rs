@@ -14,7 +14,8 @@ use common::{command, core_for, message, say, test_setups, Recorder};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use std::time::{Duration, Instant};
 use whisperengine::config::Settings;
-use whisperengine::core::{identity, Core};
+use whisperengine::core::Core;
+use whisperengine::store::accounts;
 use whisperengine::store::entities::feedback;
 use whisperengine_contract::{Platform, PlatformAccount};
 
@@ -22,7 +23,7 @@ use whisperengine_contract::{Platform, PlatformAccount};
 const LEARNED: &str = "keep replies short";
 
 async fn identity_of(core: &Core, account: &PlatformAccount) -> uuid::Uuid {
-    identity::find_account(&core.store.db, account)
+    accounts::find_account(&core.store.db, account)
         .await
         .unwrap()
         .unwrap()

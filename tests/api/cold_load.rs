@@ -12,6 +12,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrde
 use secrecy::SecretString;
 use whisperengine::core::identity;
 use whisperengine::core::memory::recall;
+use whisperengine::store::accounts;
 use whisperengine::store::crypto::ContentCipher;
 use whisperengine::store::entities::memory;
 use whisperengine::store::hot::{IdentityHot, TurnRecord};
@@ -38,7 +39,7 @@ fn turns(
 }
 
 async fn identity_of(core: &whisperengine::core::Core, account: &PlatformAccount) -> uuid::Uuid {
-    identity::find_account(&core.store.db, account)
+    accounts::find_account(&core.store.db, account)
         .await
         .unwrap()
         .unwrap()
@@ -61,7 +62,7 @@ async fn terms_are_stored_with_each_memory_in_clear_only_without_a_key() {
             )
             .await;
             core.store.flush().await;
-            let account_id = identity::find_account(&core.store.db, &account)
+            let account_id = accounts::find_account(&core.store.db, &account)
                 .await
                 .unwrap()
                 .unwrap()
@@ -219,7 +220,7 @@ async fn memories_stored_without_terms_or_in_an_older_format_are_still_recalled(
             let core = core_for(settings.clone()).await;
             let account = PlatformAccount::new(Platform::Desktop, "", format!("old-{encrypted}"));
             say(&core, message(&account, "hello")).await;
-            let account_id = identity::find_account(&core.store.db, &account)
+            let account_id = accounts::find_account(&core.store.db, &account)
                 .await
                 .unwrap()
                 .unwrap()

@@ -42,7 +42,7 @@ async fn two_platforms_writing_for_one_identity_at_once_lose_nothing_and_keep_or
         }
 
         for account in [&slack, &discord] {
-            let info = whisperengine::core::identity::find_account(&core.store.db, account)
+            let info = whisperengine::store::accounts::find_account(&core.store.db, account)
                 .await
                 .expect("query")
                 .expect("account exists");

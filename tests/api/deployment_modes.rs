@@ -9,7 +9,7 @@ use common::{command, core_for, message, say, test_setups};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use std::time::Duration;
 use whisperengine::config::{DeploymentMode, Settings};
-use whisperengine::core::identity::find_account;
+use whisperengine::store::accounts::find_account;
 use whisperengine::store::entities::{audit_log, fact, identity, memory};
 use whisperengine_contract::{
     ConversationContext, InboundEvent, InboundMessage, Platform, PlatformAccount,
@@ -24,6 +24,7 @@ fn message_in(account: &PlatformAccount, channel: &str, text: &str) -> InboundEv
         is_addressed: true,
         mentions: Vec::new(),
         author_roles: Vec::new(),
+        inbox: None,
     })
 }
 

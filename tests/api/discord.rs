@@ -749,7 +749,7 @@ async fn a_refused_token_stops_the_connector_once_naming_discord_token_and_the_h
     host.stop().await;
 
     let error = whisperengine_discord::check_credentials(
-        &whisperengine::app::discord_config(&discord_settings(
+        &whisperengine::setup::discord_config(&discord_settings(
             &fake,
             settings_for(&db, false),
             "wrong-token",

@@ -85,7 +85,7 @@ async fn while_shutting_down_the_local_api_answers_503_and_stores_nothing() {
     let application = Application::build(settings).await.expect("the host builds");
     let base = format!("http://{}", application.address());
     let core = application.core.clone();
-    let intake = application.intake.clone();
+    let workers = application.workers.clone();
     tokio::spawn(application.run_until_stopped(std::future::pending()));
     let client = reqwest::Client::new();
     let send = |event_id: &'static str| {
@@ -100,7 +100,7 @@ async fn while_shutting_down_the_local_api_answers_503_and_stores_nothing() {
     assert_eq!(accepted.status(), 200);
     assert_eq!(memory_rows(&core).await, 2);
 
-    intake.stop_accepting();
+    workers.stop_accepting();
     let refused = send("local-2").await.expect("answered");
     assert_eq!(refused.status(), 503);
     let body: serde_json::Value = refused.json().await.expect("json");
@@ -140,7 +140,7 @@ async fn while_shutting_down_slack_gets_503_so_it_retries_and_nothing_is_answere
     let application = Application::build(settings).await.expect("the host builds");
     let base = format!("http://{}", application.address());
     let core = application.core.clone();
-    let intake = application.intake.clone();
+    let workers = application.workers.clone();
     tokio::spawn(application.run_until_stopped(std::future::pending()));
     let event = |event_id: &str, ts: &str| {
         serde_json::json!({
@@ -160,7 +160,7 @@ async fn while_shutting_down_slack_gets_503_so_it_retries_and_nothing_is_answere
     assert_eq!(accepted.status(), 200);
     assert_eq!(fake.wait_for("chat.postMessage", 1).await.len(), 1);
 
-    intake.stop_accepting();
+    workers.stop_accepting();
     let refused = post(event("Ev0DURABLE2", "1700000000.000200"))
         .await
         .expect("answered");

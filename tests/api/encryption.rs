@@ -61,7 +61,7 @@ async fn memories_are_sealed_at_rest_and_a_wrong_key_stops_start_up() {
             "{}: {listed}",
             db.name
         );
-        let account = whisperengine::core::identity::find_account(&again.store.db, &slack)
+        let account = whisperengine::store::accounts::find_account(&again.store.db, &slack)
             .await
             .expect("readable")
             .expect("exists");
@@ -102,7 +102,7 @@ async fn memories_are_sealed_at_rest_and_a_wrong_key_stops_start_up() {
 
         let mut wrong = settings.clone();
         wrong.data_encryption_key = key("77");
-        let error = whisperengine::app::build_core(Arc::new(wrong))
+        let error = whisperengine::setup::build_core(Arc::new(wrong))
             .await
             .err()
             .map(|error| format!("{error:#}"))
@@ -114,7 +114,7 @@ async fn memories_are_sealed_at_rest_and_a_wrong_key_stops_start_up() {
         );
         let mut missing = settings.clone();
         missing.data_encryption_key = None;
-        let error = whisperengine::app::build_core(Arc::new(missing))
+        let error = whisperengine::setup::build_core(Arc::new(missing))
             .await
             .err()
             .map(|error| format!("{error:#}"))
@@ -128,7 +128,7 @@ async fn memories_are_sealed_at_rest_and_a_wrong_key_stops_start_up() {
         );
         let mut malformed = settings.clone();
         malformed.data_encryption_key = Some(SecretString::from("not-a-key".to_string()));
-        let error = whisperengine::app::build_core(Arc::new(malformed))
+        let error = whisperengine::setup::build_core(Arc::new(malformed))
             .await
             .err()
             .map(|error| format!("{error:#}"))

@@ -430,7 +430,7 @@ async fn no_acknowledged_message_is_lost_or_doubled_while_redis_postgres_and_the
     }
     let acked_keys: Vec<(Kind, usize)> = outcomes.lock().unwrap().acked.keys().copied().collect();
 
-    // Acknowledged Slack and Teams events are answered by the intake after the 200: wait for them.
+    // Acknowledged Slack and Teams events are answered on the host's workers after the 200: wait for them.
     let slack_answers = || {
         let mut answers: HashMap<String, usize> = HashMap::new();
         for call in slack.delivered("chat.postMessage") {

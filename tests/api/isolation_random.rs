@@ -279,6 +279,7 @@ async fn run(
                 is_addressed: true,
                 mentions: Vec::new(),
                 author_roles: Vec::new(),
+                inbox: None,
             });
             let reply = common::say(core, event).await;
             let Some(prompt) = recorder.take_last() else {

@@ -9,6 +9,7 @@ mod common;
 
 mod adaptation;
 mod admin_dashboard;
+mod architecture;
 mod bench_smoke;
 mod cold_load;
 mod concurrency;

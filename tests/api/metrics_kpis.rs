@@ -37,7 +37,7 @@ async fn metrics_show_every_kpi_after_traffic() {
         say(&core, command(&discord, "feedback 3", false)).await;
         let refused = say(&core, command(&discord, "feedback 9", false)).await;
         assert!(refused.starts_with("Usage"), "{}: {refused}", db.name);
-        let identity = whisperengine::core::identity::find_account(&core.store.db, &slack)
+        let identity = whisperengine::store::accounts::find_account(&core.store.db, &slack)
             .await
             .expect("readable")
             .expect("exists")

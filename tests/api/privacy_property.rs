@@ -175,6 +175,7 @@ async fn check(
             is_addressed: true,
             mentions: Vec::new(),
             author_roles: Vec::new(),
+            inbox: None,
         });
         common::say(core, event).await;
         let prompt = recorder

@@ -33,7 +33,7 @@ async fn add_unknown_table_row(
     text: &str,
 ) {
     let db = &core.store.db;
-    let id = whisperengine::core::identity::find_account(db, account)
+    let id = whisperengine::store::accounts::find_account(db, account)
         .await
         .expect("readable")
         .expect("the account exists")
@@ -346,7 +346,7 @@ async fn forget_all_asks_first_then_leaves_nothing_but_a_tombstone() {
         say(&core, message(&bystander, "My dog is called Rex")).await;
         add_unknown_table_row(&core, &discord, &format!("secret{tag} in a later table")).await;
         core.flush_hot_state().await.expect("flushed");
-        let identity = whisperengine::core::identity::find_account(&core.store.db, &slack)
+        let identity = whisperengine::store::accounts::find_account(&core.store.db, &slack)
             .await
             .expect("readable")
             .expect("the account exists")
@@ -368,7 +368,7 @@ async fn forget_all_asks_first_then_leaves_nothing_but_a_tombstone() {
             .map(|(table, _)| table.as_str())
             .collect();
         let account_ids: Vec<i64> =
-            whisperengine::core::identity::linked_accounts(&core.store.db, identity)
+            whisperengine::store::accounts::linked_accounts(&core.store.db, identity)
                 .await
                 .expect("readable")
                 .iter()
@@ -542,7 +542,7 @@ async fn the_cli_prints_the_audit_log_and_an_export() {
 #[tokio::test]
 async fn forget_one_deletes_only_the_callers_own_memory() {
     for (db, settings) in test_setups().await {
-        let core = whisperengine::app::build_core(std::sync::Arc::new(settings))
+        let core = whisperengine::setup::build_core(std::sync::Arc::new(settings))
             .await
             .expect("the core builds");
         let slack = PlatformAccount::new(Platform::Slack, "T1", "U1");

@@ -82,6 +82,10 @@ pub struct InboundMessage {
     pub mentions: Vec<String>,
     /// The author's role names where the platform has roles (e.g. Discord "moderator").
     pub author_roles: Vec<String>,
+    /// The host's stored copy of the event, when it came through the durable inbox: the connector
+    /// passes on what its job was given, and the core records the reply in it.
+    #[serde(skip)]
+    pub inbox: Option<crate::InboxEntry>,
 }
 
 /// A command: a slash command, a `/whisper …` Slack command, typed text in Teams, `/…` locally.
@@ -94,8 +98,9 @@ pub struct CommandInvocation {
     pub name: String,
     /// Positional arguments after the name, e.g. `["start"]` or `["set", "timezone", "Europe/Lisbon"]`.
     pub args: Vec<String>,
-    /// Whether the platform reports the invoker as an admin (Discord Manage Server, Slack workspace
-    /// admin, configured admin ids). The core trusts this flag only as far as the connector verified it.
+    /// Whether the invoker is on the operator's admin list for this platform (DISCORD_ADMIN_IDS,
+    /// SLACK_ADMIN_IDS, TEAMS_ADMIN_IDS; the local user in desktop mode). A platform's own admin
+    /// flags never set it.
     pub invoker_is_admin: bool,
 }
 

@@ -6,13 +6,14 @@
 //! - [`reply`]: what the core hands back ([`OutboundReply`]: neutral markdown plus an optional [`Card`]).
 //! - [`connector`]: [`Capabilities`], the [`Connector`] trait a platform implements and the
 //!   [`EventHandler`] trait the core implements.
-//! - [`intake`]: the bounded queue an HTTP connector hands acknowledged events to ([`Intake`]).
+//! - [`inbox`]: where a connector hands acknowledged events ([`Inbox`]), stored before they are
+//!   acknowledged and run on the host's workers.
 //! - [`split`]: splitting a long markdown reply below a platform's message limit without breaking
 //!   code blocks or words.
 
 pub mod connector;
 pub mod event;
-pub mod intake;
+pub mod inbox;
 pub mod platform;
 pub mod reply;
 pub mod split;
@@ -21,7 +22,9 @@ pub use connector::{
     Capabilities, Connector, ConnectorError, EventHandler, HandlerOutcome, MarkupDialect, Shutdown,
 };
 pub use event::{CommandInvocation, ConversationContext, InboundEvent, InboundMessage, Visibility};
-pub use intake::{Intake, IntakeFuture, IntakeJob, IntakeRefusal, Replayer};
+pub use inbox::{
+    job_without_entry, Inbox, InboxEntry, InboxFuture, InboxJob, InboxRefusal, JobFuture, Replayer,
+};
 pub use platform::{AccountParseError, Platform, PlatformAccount};
 pub use reply::{Card, CardField, OutboundReply};
 pub use split::split_message;

@@ -96,6 +96,7 @@ pub fn to_message(
             .map(|user| user.id.to_string())
             .collect(),
         author_roles,
+        inbox: None,
     })
 }
 

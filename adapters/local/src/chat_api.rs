@@ -259,23 +259,23 @@ pub async fn chat(
     let ChatBody(request) = body?;
     let event = to_event(request, &state)?;
     tracing::debug!(event_id = event.event_id(), "local chat event");
-    let outcome = match &state.intake {
-        Some(intake) => through_intake(intake.as_ref(), state.handler.clone(), event).await?,
+    let outcome = match &state.inbox {
+        Some(inbox) => through_inbox(inbox.as_ref(), state.handler.clone(), event).await?,
         None => state.handler.handle(event, Capabilities::LOCAL).await,
     };
     Ok(Json(to_response(outcome)))
 }
 
-/// Runs `event` as a job of the host's intake and waits for its outcome: the answer is sent only
+/// Runs `event` as a job on the host's workers and waits for its outcome: the answer is sent only
 /// once the turn is stored, and a refused job (queue full, shutting down) is a 503 with nothing done.
-async fn through_intake(
-    intake: &dyn whisperengine_contract::Intake,
+async fn through_inbox(
+    inbox: &dyn whisperengine_contract::Inbox,
     handler: std::sync::Arc<dyn whisperengine_contract::EventHandler>,
     event: InboundEvent,
 ) -> Result<HandlerOutcome, ChatApiError> {
     let (sender, receiver) = tokio::sync::oneshot::channel();
-    intake
-        .submit(Box::pin(async move {
+    inbox
+        .submit(whisperengine_contract::job_without_entry(async move {
             let _ = sender.send(handler.handle(event, Capabilities::LOCAL).await);
         }))
         .map_err(|_| ChatApiError::Unavailable)?;

@@ -36,6 +36,7 @@ pub fn from_line(
         is_addressed: true,
         mentions: Vec::new(),
         author_roles: Vec::new(),
+        inbox: None,
     }))
 }
 

@@ -6,7 +6,7 @@
 //! - [`event`]: one typed line (a message, or a `/command`) → a contract event; shared by the page's
 //!   API and the terminal.
 //! - [`chat_api`]: `POST /api/chat` and `GET /api/config`: input checks, who may call (loopback in
-//!   desktop mode, LOCAL_API_TOKEN elsewhere, `Host`/`Origin` always), the host's intake.
+//!   desktop mode, LOCAL_API_TOKEN elsewhere, `Host`/`Origin` always), the host's inbox.
 //! - [`page`]: `GET /`, `/app.js`, `/style.css` (embedded, no build step, no external resources).
 //! - [`terminal`]: the chat on stdin/stdout.
 
@@ -25,7 +25,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use axum::Router;
 use std::sync::Arc;
-use whisperengine_contract::{EventHandler, Intake};
+use whisperengine_contract::{EventHandler, Inbox};
 
 /// Largest request body `/api/chat` reads, in bytes.
 pub const MAX_CHAT_BODY_BYTES: usize = 64 * 1024;
@@ -35,10 +35,10 @@ pub const MAX_CHAT_BODY_BYTES: usize = 64 * 1024;
 pub struct LocalState {
     /// The core: every chat message and command goes here.
     pub handler: Arc<dyn EventHandler>,
-    /// The host's bounded intake: `/api/chat` runs its events there, so they count against the
+    /// The host's inbox: `/api/chat` runs its events on the host's workers, so they count against the
     /// same bound and are finished before shutdown; a refusal is a 503. `None` calls the handler
     /// directly (unit tests of the routes).
-    pub intake: Option<Arc<dyn Intake>>,
+    pub inbox: Option<Arc<dyn Inbox>>,
     /// Default user name of the local chat page.
     pub local_user: String,
     /// True in desktop mode: the person at the keyboard owns the host, so their commands are admin

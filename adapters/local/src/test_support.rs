@@ -58,7 +58,7 @@ impl EventHandler for RecordingHandler {
 /// Settings of a test host; tweak before `spawn`.
 pub fn test_state(handler: Arc<RecordingHandler>) -> LocalState {
     LocalState {
-        intake: None,
+        inbox: None,
         handler,
         local_user: "owner".into(),
         local_is_admin: true,

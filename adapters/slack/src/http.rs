@@ -1,9 +1,9 @@
 //! `POST /slack/events` and `POST /slack/commands`: verify the signature over the raw body (before
-//! anything is parsed) → parse → hand the event to the host's bounded intake → answer (Slack
-//! retries after 3 s) → the intake processes it.
+//! anything is parsed) → parse → hand the event to the host's bounded inbox → answer (Slack
+//! retries after 3 s) → the inbox processes it.
 //!
 //! Statuses: 401 for a missing, forged or stale signature; 400 for a body that is not the JSON or
-//! form Slack sends; 413 (from the body limit) for oversized bodies; 503 when the intake refuses
+//! form Slack sends; 413 (from the body limit) for oversized bodies; 503 when the inbox refuses
 //! (full, or the host is shutting down), so Slack delivers the event again later. `url_verification` is answered
 //! with its challenge, and only when signed. Retries (`X-Slack-Retry-Num`) are acknowledged like
 //! first deliveries: the core drops an event id it has seen, so a retry never answers twice, and a
@@ -23,7 +23,7 @@ use slack_morphism::signature_verifier::{
 };
 use std::sync::Arc;
 use whisperengine_contract::{
-    Intake, IntakeJob, IntakeRefusal, Platform, PlatformAccount, Replayer,
+    job_without_entry, Inbox, InboxJob, InboxRefusal, Platform, PlatformAccount, Replayer,
 };
 
 /// Shared by every request of the routes.
@@ -32,11 +32,11 @@ pub struct HttpState {
     /// `None` when SLACK_SIGNING_SECRET is unset: every request is refused.
     verifier: Option<SlackEventSignatureVerifier>,
     /// Takes acknowledged events; a refusal is answered with 503.
-    intake: Arc<dyn Intake>,
+    inbox: Arc<dyn Inbox>,
 }
 
 impl HttpState {
-    pub fn new(runtime: SlackRuntime, intake: Arc<dyn Intake>) -> Self {
+    pub fn new(runtime: SlackRuntime, inbox: Arc<dyn Inbox>) -> Self {
         let verifier = runtime.config.signing_secret.as_ref().map(|secret| {
             SlackEventSignatureVerifier::new(&SlackSigningSecret::new(
                 secret.expose_secret().to_string(),
@@ -45,7 +45,7 @@ impl HttpState {
         HttpState {
             runtime: Arc::new(runtime),
             verifier,
-            intake,
+            inbox,
         }
     }
 }
@@ -72,10 +72,11 @@ pub async fn events(
             Json(serde_json::json!({ "challenge": verification.challenge })).into_response()
         }
         SlackPushEvent::EventCallback(callback) => {
-            let job = Box::pin(state.runtime.clone().on_push(callback));
+            let runtime = state.runtime.clone();
+            let job: InboxJob = Box::new(move |entry| Box::pin(runtime.on_push(callback, entry)));
             acknowledge(
                 state
-                    .intake
+                    .inbox
                     .submit_durable(EVENT_KIND, body.to_string(), job)
                     .await,
             )
@@ -105,10 +106,10 @@ pub async fn commands(
         Ok(command) => command,
         Err(error) => return refuse(StatusCode::BAD_REQUEST, "unreadable_command", &error),
     };
-    let job = Box::pin(state.runtime.clone().on_command(command));
+    let job = job_without_entry(state.runtime.clone().on_command(command));
     acknowledge(
         state
-            .intake
+            .inbox
             .submit_durable(COMMAND_KIND, body.to_string(), job)
             .await,
     )
@@ -127,14 +128,16 @@ struct SlackReplayer {
 }
 
 impl Replayer for SlackReplayer {
-    fn replay(&self, payload: &str) -> Option<IntakeJob> {
+    fn replay(&self, payload: &str) -> Option<InboxJob> {
         let runtime = self.runtime.upgrade()?;
         if self.is_command {
             let command: SlackCommandEvent = serde_urlencoded::from_str(payload).ok()?;
-            return Some(Box::pin(runtime.on_command(command)));
+            return Some(job_without_entry(runtime.on_command(command)));
         }
         match serde_json::from_str(payload).ok()? {
-            SlackPushEvent::EventCallback(callback) => Some(Box::pin(runtime.on_push(callback))),
+            SlackPushEvent::EventCallback(callback) => Some(Box::new(move |entry| {
+                Box::pin(runtime.on_push(callback, entry))
+            })),
             _ => None,
         }
     }
@@ -156,9 +159,9 @@ impl Replayer for SlackReplayer {
 }
 
 /// Registers how stored Slack events and commands are run again.
-pub(crate) fn register_replayers(state: &Arc<HttpState>, intake: &dyn Intake) {
+pub(crate) fn register_replayers(state: &Arc<HttpState>, inbox: &dyn Inbox) {
     for (kind, is_command) in [(EVENT_KIND, false), (COMMAND_KIND, true)] {
-        intake.register_replayer(
+        inbox.register_replayer(
             kind,
             Arc::new(SlackReplayer {
                 runtime: Arc::downgrade(&state.runtime),
@@ -168,14 +171,14 @@ pub(crate) fn register_replayers(state: &Arc<HttpState>, intake: &dyn Intake) {
     }
 }
 
-/// 200 once the intake holds the event; otherwise 503 so that Slack retries it.
-fn acknowledge(submitted: Result<(), IntakeRefusal>) -> Response {
+/// 200 once the inbox holds the event; otherwise 503 so that Slack retries it.
+fn acknowledge(submitted: Result<(), InboxRefusal>) -> Response {
     match submitted {
         Ok(()) => StatusCode::OK.into_response(),
         Err(refusal) => {
             let reason = match refusal {
-                IntakeRefusal::Full => "intake_full",
-                IntakeRefusal::ShuttingDown => "shutting_down",
+                InboxRefusal::Full => "intake_full",
+                InboxRefusal::ShuttingDown => "shutting_down",
             };
             metrics::counter!(REJECTED_METRIC, "reason" => reason).increment(1);
             tracing::warn!(%refusal, "Slack event not acknowledged; Slack will retry");

@@ -10,7 +10,7 @@
 //! - [`users`]: display names and roles (bot, workspace admin) from users.info, cached with a TTL.
 //! - [`runtime`]: one verified event → the core → the rendered reply, shared by both ways in.
 //! - [`http`]: `POST /slack/events` and `POST /slack/commands`: verify the signature, hand the
-//!   event to the host's bounded intake, answer 200 (or 503 when the intake refuses).
+//!   event to the host's bounded inbox, answer 200 (or 503 when the inbox refuses).
 //! - [`socket`]: Socket Mode as a contract [`Connector`](whisperengine_contract::Connector).
 //!
 //! The host merges [`routes`] into its HTTP router and runs [`SocketModeConnector`] when
@@ -36,7 +36,7 @@ use secrecy::SecretString;
 use std::sync::Arc;
 use std::time::Duration;
 use url::Url;
-use whisperengine_contract::{Capabilities, EventHandler, Intake, MarkupDialect};
+use whisperengine_contract::{Capabilities, EventHandler, Inbox, MarkupDialect};
 
 /// Path of the Events API request URL.
 pub const EVENTS_PATH: &str = "/slack/events";
@@ -110,18 +110,18 @@ impl SlackConfig {
 }
 
 /// `POST /slack/events` and `POST /slack/commands`, ready to merge into the host's router. Verified
-/// events go to `intake`, which runs them and drains before the host exits.
+/// events go to `inbox`, which runs them and drains before the host exits.
 pub fn routes(
     config: SlackConfig,
     handler: Arc<dyn EventHandler>,
-    intake: Arc<dyn Intake>,
+    inbox: Arc<dyn Inbox>,
 ) -> Result<Router> {
     let body_limit = config.max_body_bytes;
     let state = Arc::new(http::HttpState::new(
         runtime::SlackRuntime::new(config, handler)?,
-        intake.clone(),
+        inbox.clone(),
     ));
-    http::register_replayers(&state, intake.as_ref());
+    http::register_replayers(&state, inbox.as_ref());
     Ok(Router::new()
         .route(EVENTS_PATH, post(http::events))
         .route(COMMANDS_PATH, post(http::commands))

@@ -156,6 +156,7 @@ pub fn message_from_push(
         is_addressed: true,
         mentions,
         author_roles: Vec::new(),
+        inbox: None,
     };
     let reply_thread = thread_ts.or_else(|| reply_in_thread.then_some(ts));
     let target = ReplyTarget {

@@ -14,7 +14,7 @@ use slack_morphism::prelude::{SlackCommandEvent, SlackEventCallbackBody, SlackPu
 use std::sync::Arc;
 use tokio::sync::OnceCell;
 use whisperengine_contract::{
-    split_message, EventHandler, HandlerOutcome, InboundEvent, OutboundReply,
+    split_message, EventHandler, HandlerOutcome, InboundEvent, InboxEntry, OutboundReply,
 };
 
 /// The role shown in the prompt for a Slack workspace admin or owner.
@@ -56,7 +56,12 @@ impl SlackRuntime {
 
     /// Handles an Events API callback (already acknowledged to Slack).
     #[tracing::instrument(skip_all, fields(platform = "slack", event_id = %callback.event_id.0))]
-    pub async fn on_push(self: Arc<Self>, callback: SlackPushEventCallback) {
+    /// `inbox` is the host's stored copy of the event, handed on with the message.
+    pub async fn on_push(
+        self: Arc<Self>,
+        callback: SlackPushEventCallback,
+        inbox: Option<InboxEntry>,
+    ) {
         if matches!(callback.event, SlackEventCallbackBody::ReactionAdded(_)) {
             return self.on_reaction(callback).await;
         }
@@ -66,6 +71,7 @@ impl SlackRuntime {
                 Ok(mapped) => mapped,
                 Err(skip) => return log_skip(&skip),
             };
+        message.inbox = inbox;
         if let Some(info) = self
             .users
             .lookup(&message.author.scope, &message.author.user_id)

@@ -114,7 +114,7 @@ async fn on_push(
     states: SlackClientEventsUserState,
 ) -> UserCallbackResult<()> {
     if let Some(runtime) = runtime_of(&states).await {
-        tokio::spawn(runtime.on_push(event));
+        tokio::spawn(runtime.on_push(event, None));
     }
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! `POST /api/messages`: verify the token (503 when the signing keys cannot be had, so the Bot
 //! Framework retries) → parse the activity → check it: the `msteams` channel, the token's service
-//! URL and endorsement, a service URL in the allow-list → hand it to the host's bounded intake and
-//! answer 200 (503 when the intake refuses) → (in the intake) map it to a contract event, call the
+//! URL and endorsement, a service URL in the allow-list → hand it to the host's bounded inbox and
+//! answer 200 (503 when the inbox refuses) → (on the host's workers) map it to a contract event, call the
 //! core with a typing indicator running, and send the rendered reply to the Bot Framework connector.
 //!
 //! Over 500 lines: the endpoint, its inbox replayer and the typing guard belong together; about half is tests.
@@ -22,8 +22,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use url::Url;
 use whisperengine_contract::{
-    split_message, EventHandler, HandlerOutcome, Intake, IntakeJob, OutboundReply, Platform,
-    PlatformAccount, Replayer,
+    split_message, EventHandler, HandlerOutcome, Inbox, InboxEntry, InboxJob, OutboundReply,
+    Platform, PlatformAccount, Replayer,
 };
 
 /// How often the typing indicator is repeated while the core works (Teams shows it ~3 s).
@@ -38,7 +38,7 @@ pub struct TeamsState {
     pub(crate) client: ConnectorClient,
     pub(crate) handler: Arc<dyn EventHandler>,
     /// Takes acknowledged activities; a refusal is answered with 503.
-    intake: Arc<dyn Intake>,
+    inbox: Arc<dyn Inbox>,
     welcomed: Mutex<RecentIds>,
 }
 
@@ -48,14 +48,14 @@ impl TeamsState {
         verifier: Verifier,
         client: ConnectorClient,
         handler: Arc<dyn EventHandler>,
-        intake: Arc<dyn Intake>,
+        inbox: Arc<dyn Inbox>,
     ) -> Self {
         TeamsState {
             config,
             verifier,
             client,
             handler,
-            intake,
+            inbox,
             welcomed: Mutex::new(RecentIds::default()),
         }
     }
@@ -98,14 +98,15 @@ pub async fn messages(
         );
         return reject(&AuthError::ServiceUrlNotAllowed);
     }
-    let intake = state.intake.clone();
+    let inbox = state.inbox.clone();
     // Verified and parsed above, so it is UTF-8 JSON; stored as received.
     let payload = String::from_utf8_lossy(&body).into_owned();
-    let job = Box::pin(process(state, activity, service_url));
-    match intake.submit_durable(INBOX_KIND, payload, job).await {
+    let job: InboxJob =
+        Box::new(move |entry| Box::pin(process(state, activity, service_url, entry)));
+    match inbox.submit_durable(INBOX_KIND, payload, job).await {
         Ok(()) => StatusCode::OK,
         Err(refusal) => {
-            // Counted by the host's intake (whisperengine_intake_refused_total).
+            // Counted by the host (whisperengine_intake_refused_total).
             tracing::warn!(%refusal, "Teams activity not acknowledged; the Bot Framework will retry");
             StatusCode::SERVICE_UNAVAILABLE
         }
@@ -133,11 +134,13 @@ pub(crate) const INBOX_KIND: &str = "teams";
 pub(crate) struct TeamsReplayer(pub(crate) std::sync::Weak<TeamsState>);
 
 impl Replayer for TeamsReplayer {
-    fn replay(&self, payload: &str) -> Option<IntakeJob> {
+    fn replay(&self, payload: &str) -> Option<InboxJob> {
         let state = self.0.upgrade()?;
         let activity: Activity = serde_json::from_str(payload).ok()?;
         let service_url = Url::parse(&activity.service_url).ok()?;
-        Some(Box::pin(process(state, activity, service_url)))
+        Some(Box::new(move |entry| {
+            Box::pin(process(state, activity, service_url, entry))
+        }))
     }
 
     fn author(&self, payload: &str) -> Option<PlatformAccount> {
@@ -152,9 +155,15 @@ impl Replayer for TeamsReplayer {
     }
 }
 
-/// Handles one verified activity after the HTTP answer went out, or taken back from the inbox.
+/// Handles one verified activity after the HTTP answer went out, or taken back from the inbox;
+/// `inbox` is the host's stored copy, handed on with the message.
 #[tracing::instrument(skip_all, fields(platform = "teams", kind = %activity.kind))]
-async fn process(state: Arc<TeamsState>, activity: Activity, service_url: Url) {
+async fn process(
+    state: Arc<TeamsState>,
+    activity: Activity,
+    service_url: Url,
+    inbox: Option<InboxEntry>,
+) {
     // Checked on arrival too; checked again here for activities taken back from the inbox, which
     // may have been stored under another allow-list (or before there was one).
     if !state.config.allowed_service_urls.allows(&service_url) {
@@ -167,14 +176,19 @@ async fn process(state: Arc<TeamsState>, activity: Activity, service_url: Url) {
         return;
     }
     match activity.kind.as_str() {
-        "message" => handle_message(&state, &activity, &service_url).await,
+        "message" => handle_message(&state, &activity, &service_url, inbox).await,
         "conversationUpdate" => welcome_if_added(&state, &activity, &service_url).await,
         other => tracing::debug!(kind = other, "activity ignored"),
     }
 }
 
-async fn handle_message(state: &TeamsState, activity: &Activity, service_url: &Url) {
-    let event = match mapping::to_event(activity, &state.config.admin_ids) {
+async fn handle_message(
+    state: &TeamsState,
+    activity: &Activity,
+    service_url: &Url,
+    inbox: Option<InboxEntry>,
+) {
+    let mut event = match mapping::to_event(activity, &state.config.admin_ids) {
         Ok(event) => event,
         Err(skip) => {
             tracing::debug!(?skip, "message not handed to the core");
@@ -184,6 +198,9 @@ async fn handle_message(state: &TeamsState, activity: &Activity, service_url: &U
             return;
         }
     };
+    if let whisperengine_contract::InboundEvent::Message(message) = &mut event {
+        message.inbox = inbox;
+    }
     let is_addressed = match &event {
         whisperengine_contract::InboundEvent::Message(message) => message.is_addressed,
         whisperengine_contract::InboundEvent::Command(_) => true,
@@ -407,10 +424,10 @@ mod tests {
         }
     }
 
-    struct NoIntake;
+    struct NoInbox;
 
-    impl Intake for NoIntake {
-        fn submit(&self, _job: IntakeJob) -> Result<(), whisperengine_contract::IntakeRefusal> {
+    impl Inbox for NoInbox {
+        fn submit(&self, _job: InboxJob) -> Result<(), whisperengine_contract::InboxRefusal> {
             Ok(())
         }
     }
@@ -455,7 +472,7 @@ mod tests {
             verifier,
             client,
             handler.clone(),
-            Arc::new(NoIntake),
+            Arc::new(NoInbox),
         ));
         let replayer = TeamsReplayer(Arc::downgrade(&state));
         let stored = |service_url: String| {
@@ -471,7 +488,7 @@ mod tests {
         let foreign = replayer
             .replay(&stored(format!("http://{attacker}/")))
             .expect("a readable payload");
-        foreign.await;
+        foreign(None).await;
         tokio::time::sleep(Duration::from_millis(100)).await;
         assert_eq!(handler.0.load(Ordering::SeqCst), 0, "no turn was run");
         assert_eq!(attacker_connections.load(Ordering::SeqCst), 0);
@@ -486,7 +503,7 @@ mod tests {
         let allowed = replayer
             .replay(&stored(format!("http://{bot_framework}/")))
             .expect("a readable payload");
-        allowed.await;
+        allowed(None).await;
         assert_eq!(handler.0.load(Ordering::SeqCst), 1);
     }
 }

@@ -146,7 +146,7 @@ fn connector_client(config: &TeamsConfig, http: reqwest::Client) -> client::Conn
 pub fn routes(
     config: TeamsConfig,
     handler: Arc<dyn EventHandler>,
-    intake: Arc<dyn whisperengine_contract::Intake>,
+    inbox: Arc<dyn whisperengine_contract::Inbox>,
 ) -> Router {
     let http = http_client(config.request_timeout);
     let verifier = auth::Verifier::new(
@@ -163,9 +163,9 @@ pub fn routes(
         verifier,
         client,
         handler,
-        intake.clone(),
+        inbox.clone(),
     ));
-    intake.register_replayer(
+    inbox.register_replayer(
         handler::INBOX_KIND,
         Arc::new(handler::TeamsReplayer(Arc::downgrade(&state))),
     );

@@ -80,6 +80,7 @@ pub fn to_event(activity: &Activity, admin_ids: &[String]) -> Result<InboundEven
         is_addressed,
         mentions,
         author_roles: Vec::new(),
+        inbox: None,
     }))
 }
 

@@ -3,12 +3,13 @@
 //! isolation commands.
 
 use crate::config::SyncCategory;
+use crate::core::identity;
 use crate::core::identity::linking;
-use crate::core::identity::{self, account_label};
 use crate::core::privacy::audit::{self, AuditEntry};
 use crate::core::privacy::isolation::{self, IsolationTarget};
 use crate::core::privacy::preferences;
 use crate::core::{Core, Result};
+use crate::store::accounts::{self, account_label};
 use crate::store::entities::{memory, sync_conflict};
 use crate::store::hot::AccountInfo;
 use chrono::Utc;
@@ -180,7 +181,7 @@ pub(super) async fn memory_page(
     let mut query = memory::Entity::find()
         .filter(memory::Column::AccountId.is_in(account_ids))
         .filter(memory::Column::Role.eq("user"));
-    // What may be brought up here (the rule of `context::is_origin_visible`).
+    // What may be brought up here (the rule of `privacy::visibility::is_origin_visible`).
     let context = &invocation.context;
     let here = || {
         Condition::all()
@@ -269,7 +270,7 @@ pub(super) async fn forget_one(
     let account_ids: Vec<i64> = if isolation::is_isolated(&store.db, caller.identity_id).await? {
         vec![caller.id]
     } else {
-        identity::linked_accounts(&store.db, caller.identity_id)
+        accounts::linked_accounts(&store.db, caller.identity_id)
             .await?
             .iter()
             .map(|a| a.id)
@@ -309,7 +310,7 @@ pub(super) async fn forget_one(
     // Drop the hot state first, unsaved emotion included, so the invalidation below cannot write
     // back state that was just changed.
     store.hot.invalidate_identity(caller.identity_id);
-    identity::invalidate(store, &[caller.identity_id]).await;
+    store.invalidate_identities(&[caller.identity_id]).await;
     Ok(OutboundReply::private(if deleted == 0 {
         format!("I couldn't find memory #{id} among your memories. `memory` shows their ids.")
     } else {

@@ -11,12 +11,13 @@
 mod answers;
 pub mod parse;
 
+use crate::core::identity;
 use crate::core::identity::linking::{self, display_code};
-use crate::core::identity::{self, account_label};
 use crate::core::privacy::audit::{self, AuditEntry};
 use crate::core::privacy::{erasure, isolation, preferences};
 use crate::core::turn::pipeline;
 use crate::core::{Core, Result};
+use crate::store::accounts::{self, account_label};
 use crate::store::entities::processed_event;
 use crate::store::hot::AccountInfo;
 use crate::store::writer::WriteJob;
@@ -118,7 +119,7 @@ async fn run(
         }
         Command::LinkRedeem(code) => match linking::redeem(store, caller, &code).await? {
             Ok(_) => {
-                let accounts = identity::linked_accounts(
+                let accounts = accounts::linked_accounts(
                     &store.db,
                     caller.identity_id_after_link(store).await?,
                 )
@@ -249,7 +250,7 @@ async fn run(
             ))
         }
         Command::AdminUnlink(account) => {
-            let Some(account) = identity::find_account(&store.db, &account).await? else {
+            let Some(account) = accounts::find_account(&store.db, &account).await? else {
                 return Ok(OutboundReply::private(format!(
                     "I don't know the account {account}."
                 )));
@@ -315,7 +316,7 @@ impl AccountInfo {
     /// The identity this account points at now (after a link it may have changed).
     async fn identity_id_after_link(&self, store: &crate::store::Store) -> Result<uuid::Uuid> {
         let account = PlatformAccount::new(self.platform, &self.scope, &self.user_id);
-        Ok(identity::find_account(&store.db, &account)
+        Ok(accounts::find_account(&store.db, &account)
             .await?
             .map_or(self.identity_id, |found| found.identity_id))
     }

@@ -13,7 +13,4 @@ pub mod detect;
 pub mod state;
 
 pub use detect::{detect, Detected};
-pub use state::{
-    merge_states, save_state, snapshot, snapshot_of, state_of, Baseline, Observation, State,
-    MAX_OBSERVATIONS,
-};
+pub use state::{merge_states, snapshot, state_of, Baseline, Observation, State, MAX_OBSERVATIONS};

@@ -4,15 +4,14 @@
 //! kept in SQL, and how two linked identities' states merge.
 
 use crate::core::emotion::detect::{coordinates, Detected, LABELS};
-use crate::core::memory::context::Origin;
+use crate::core::privacy::visibility::Origin;
 use crate::core::Result;
 use crate::llm::Trajectory;
 use crate::store::entities::{emotion_observation, emotional_state};
 use crate::store::hot::{AccountInfo, EmotionSnapshot};
-use crate::store::Store;
+use crate::store::{emotion_state, Store};
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::OnConflict;
-use sea_orm::{ConnectionTrait, EntityTrait, Set};
+use sea_orm::{ConnectionTrait, EntityTrait};
 use uuid::Uuid;
 use whisperengine_contract::{ConversationContext, Platform, Visibility};
 
@@ -238,48 +237,6 @@ pub fn snapshot(
     }
 }
 
-/// Writes (upserts) an identity's state.
-pub async fn save_state(store: &Store, identity: Uuid, snapshot: &EmotionSnapshot) -> Result<()> {
-    save_state_on(&store.db, identity, snapshot).await
-}
-
-async fn save_state_on(
-    db: &impl ConnectionTrait,
-    identity: Uuid,
-    snapshot: &EmotionSnapshot,
-) -> Result<()> {
-    let row = emotional_state::ActiveModel {
-        identity_id: Set(identity),
-        mood: Set(snapshot.mood.clone()),
-        valence: Set(snapshot.valence),
-        intensity: Set(snapshot.intensity),
-        updated_at: Set(snapshot.updated_at),
-        updated_by_account_id: Set(snapshot.updated_by_account_id),
-        version: Set(snapshot.version),
-    };
-    let result = emotional_state::Entity::insert(row)
-        .on_conflict(
-            OnConflict::column(emotional_state::Column::IdentityId)
-                .update_columns([
-                    emotional_state::Column::Mood,
-                    emotional_state::Column::Valence,
-                    emotional_state::Column::Intensity,
-                    emotional_state::Column::UpdatedAt,
-                    emotional_state::Column::UpdatedByAccountId,
-                    emotional_state::Column::Version,
-                ])
-                .to_owned(),
-        )
-        .exec_without_returning(db)
-        .await;
-    // A deleted identity (forget all, unlink race) has nothing left to save.
-    match result {
-        Ok(_) => Ok(()),
-        Err(error) if error.to_string().to_lowercase().contains("foreign key") => Ok(()),
-        Err(error) => Err(error.into()),
-    }
-}
-
 /// When two identities are linked, their emotional states merge as a weighted combination (each
 /// weighs by its intensity): both are recent feelings of the same person, so this is not a conflict.
 pub async fn merge_states(
@@ -294,21 +251,21 @@ pub async fn merge_states(
         None => emotional_state::Entity::find_by_id(survivor)
             .one(db)
             .await?
-            .map(snapshot_of),
+            .map(EmotionSnapshot::from),
     };
     let other = match hot_state(absorbed) {
         Some(state) => Some(state),
         None => emotional_state::Entity::find_by_id(absorbed)
             .one(db)
             .await?
-            .map(snapshot_of),
+            .map(EmotionSnapshot::from),
     };
     let merged = match (kept, other) {
         (Some(kept), Some(other)) => merge_two(&kept, &other),
         (Some(only), None) | (None, Some(only)) => only,
         (None, None) => return Ok(()),
     };
-    save_state_on(db, survivor, &merged).await
+    Ok(emotion_state::save_on(db, survivor, &merged).await?)
 }
 
 /// The weighted combination of two states (weights: intensity, equal when both are calm).
@@ -336,18 +293,6 @@ pub fn merge_two(first: &EmotionSnapshot, second: &EmotionSnapshot) -> EmotionSn
         updated_at: newer.updated_at,
         updated_by_account_id: newer.updated_by_account_id,
         version: first.version.max(second.version) + 1,
-    }
-}
-
-/// Maps a stored state row.
-pub fn snapshot_of(row: emotional_state::Model) -> EmotionSnapshot {
-    EmotionSnapshot {
-        mood: row.mood,
-        valence: row.valence,
-        intensity: row.intensity,
-        updated_at: row.updated_at,
-        updated_by_account_id: row.updated_by_account_id,
-        version: row.version,
     }
 }
 

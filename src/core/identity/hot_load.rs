@@ -235,7 +235,11 @@ pub async fn load_identity(store: &Store, identity_id: Uuid) -> Result<IdentityH
         preferences,
         ratings,
     ) = tokio::try_join!(
-        crate::core::identity::linked_accounts(db, identity_id),
+        async {
+            Ok::<_, crate::core::CoreError>(
+                crate::store::accounts::linked_accounts(db, identity_id).await?,
+            )
+        },
         crate::core::privacy::isolation::is_isolated(db, identity_id),
         async {
             Ok(sync_conflict::Entity::find()
@@ -254,7 +258,7 @@ pub async fn load_identity(store: &Store, identity_id: Uuid) -> Result<IdentityH
                 emotional_state::Entity::find_by_id(identity_id)
                     .one(db)
                     .await?
-                    .map(crate::core::emotion::snapshot_of),
+                    .map(crate::store::hot::EmotionSnapshot::from),
             )
         },
         latest_memories(db, identity_id, "user", RECALL_WINDOW),

@@ -2,9 +2,9 @@
 //! unlinking. Data stays stored against its origin account and is read through the identity, so a
 //! link moves no data and an unlink is exact: the account takes its own history with it.
 
-use crate::core::identity::{self, account_label};
 use crate::core::privacy::audit::{self, AuditEntry};
 use crate::core::{emotion, Result};
+use crate::store::accounts::{self, account_label};
 use crate::store::entities::{
     identity as identity_entity, link_attempt, link_code, platform_account,
 };
@@ -207,7 +207,7 @@ pub async fn redeem(
     let Some(issuer) = platform_account::Entity::find_by_id(row.account_id)
         .one(&store.db)
         .await?
-        .map(identity::account_info)
+        .map(AccountInfo::from)
     else {
         return refuse(store, redeemer, "link", None, LinkRefusal::UnknownCode).await;
     };
@@ -291,8 +291,8 @@ async fn link_blocker(
 
 /// The platform+scope both identities have an account on, if any.
 async fn platform_scope_clash(store: &Store, a: Uuid, b: Uuid) -> Result<Option<String>> {
-    let left = identity::linked_accounts(&store.db, a).await?;
-    let right = identity::linked_accounts(&store.db, b).await?;
+    let left = accounts::linked_accounts(&store.db, a).await?;
+    let right = accounts::linked_accounts(&store.db, b).await?;
     Ok(left.iter().find_map(|x| {
         right
             .iter()
@@ -365,7 +365,7 @@ async fn merge(
     )
     .await?;
     transaction.commit().await?;
-    identity::invalidate(store, &[survivor, absorbed]).await;
+    store.invalidate_identities(&[survivor, absorbed]).await;
     metrics::counter!(crate::telemetry::names::LINKS, "outcome" => "linked").increment(1);
     Ok(survivor)
 }
@@ -411,7 +411,9 @@ async fn detach(
     )
     .await?;
     transaction.commit().await?;
-    identity::invalidate(store, &[account.identity_id, fresh]).await;
+    store
+        .invalidate_identities(&[account.identity_id, fresh])
+        .await;
     metrics::counter!(crate::telemetry::names::LINKS, "outcome" => "unlinked").increment(1);
     Ok(fresh)
 }
@@ -423,7 +425,7 @@ pub async fn unlink_platform(
     caller: &AccountInfo,
     platform: whisperengine_contract::Platform,
 ) -> Result<LinkResult<Vec<AccountInfo>>> {
-    let accounts = identity::linked_accounts(&store.db, caller.identity_id).await?;
+    let accounts = accounts::linked_accounts(&store.db, caller.identity_id).await?;
     let targets: Vec<AccountInfo> = if accounts.len() < 2 {
         Vec::new()
     } else if platform == caller.platform {
@@ -459,7 +461,7 @@ pub async fn admin_unlink(
     actor: &AccountInfo,
     account: &AccountInfo,
 ) -> Result<LinkResult<Uuid>> {
-    let accounts = identity::linked_accounts(&store.db, account.identity_id).await?;
+    let accounts = accounts::linked_accounts(&store.db, account.identity_id).await?;
     if accounts.len() < 2 {
         return refuse(
             store,

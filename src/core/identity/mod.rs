@@ -8,47 +8,14 @@ pub mod hot_load;
 pub mod linking;
 
 use crate::core::Result;
+use crate::store::accounts;
 use crate::store::entities::{identity, platform_account};
 use crate::store::hot::{AccountInfo, IdentityHot, Lookup};
 use crate::store::Store;
 use chrono::Utc;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
-    TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, Set, TransactionTrait};
 use uuid::Uuid;
-use whisperengine_contract::{Platform, PlatformAccount};
-
-/// Maps a stored account row.
-pub fn account_info(row: platform_account::Model) -> AccountInfo {
-    AccountInfo {
-        id: row.id,
-        identity_id: row.identity_id,
-        platform: row.platform.parse().unwrap_or(Platform::Desktop),
-        scope: row.scope,
-        user_id: row.user_id,
-        display_name: row.display_name,
-    }
-}
-
-/// The account as written in commands (`slack:T1/U1`).
-pub fn account_label(account: &AccountInfo) -> String {
-    PlatformAccount::new(account.platform, &account.scope, &account.user_id).to_string()
-}
-
-/// Finds an account without creating it.
-pub async fn find_account(
-    db: &impl ConnectionTrait,
-    account: &PlatformAccount,
-) -> Result<Option<AccountInfo>> {
-    let row = platform_account::Entity::find()
-        .filter(platform_account::Column::Platform.eq(account.platform.as_str()))
-        .filter(platform_account::Column::Scope.eq(account.scope.as_str()))
-        .filter(platform_account::Column::UserId.eq(account.user_id.as_str()))
-        .one(db)
-        .await?;
-    Ok(row.map(account_info))
-}
+use whisperengine_contract::PlatformAccount;
 
 /// The account's row, created (with a fresh identity of its own) on first contact.
 pub async fn resolve_account(store: &Store, account: &PlatformAccount) -> Result<AccountInfo> {
@@ -58,7 +25,7 @@ pub async fn resolve_account(store: &Store, account: &PlatformAccount) -> Result
     {
         return Ok(known);
     }
-    let info = match find_account(&store.db, account).await? {
+    let info = match accounts::find_account(&store.db, account).await? {
         Some(found) => {
             if account.display_name.is_some() && found.display_name != account.display_name {
                 platform_account::ActiveModel {
@@ -77,9 +44,11 @@ pub async fn resolve_account(store: &Store, account: &PlatformAccount) -> Result
         None => match create_account(store, account).await {
             Ok(created) => created,
             // Another task or process created it at the same moment: use theirs.
-            Err(_) => find_account(&store.db, account).await?.ok_or_else(|| {
-                crate::core::CoreError::Unexpected(format!("cannot create account {account}"))
-            })?,
+            Err(_) => accounts::find_account(&store.db, account)
+                .await?
+                .ok_or_else(|| {
+                    crate::core::CoreError::Unexpected(format!("cannot create account {account}"))
+                })?,
         },
     };
     store.hot.remember_account(info.clone());
@@ -112,20 +81,7 @@ async fn create_account(store: &Store, account: &PlatformAccount) -> Result<Acco
     .await?;
     transaction.commit().await?;
     tracing::debug!(identity = %identity_id, platform = %account.platform, "new identity");
-    Ok(account_info(row))
-}
-
-/// Every account pointing at the identity, oldest first.
-pub async fn linked_accounts(
-    db: &impl ConnectionTrait,
-    identity_id: Uuid,
-) -> Result<Vec<AccountInfo>> {
-    let rows = platform_account::Entity::find()
-        .filter(platform_account::Column::IdentityId.eq(identity_id))
-        .order_by_asc(platform_account::Column::Id)
-        .all(db)
-        .await?;
-    Ok(rows.into_iter().map(account_info).collect())
+    Ok(AccountInfo::from(row))
 }
 
 /// Builds an identity's hot state from SQL (see [`crate::core::identity::hot_load`]).
@@ -151,36 +107,16 @@ pub async fn hot_identity(store: &Store, identity_id: Uuid) -> Result<IdentityHo
     {
         Ok(Some((evicted, evicted_state))) => {
             if let Some(snapshot) = evicted_state.emotion {
-                crate::core::emotion::save_state(store, evicted, &snapshot).await?;
+                store.save_emotion_state(evicted, &snapshot).await?;
             }
         }
         Ok(None) => {}
         // An invalidation arrived while this was read: serve it to this request, cache nothing.
         Err(uncached) => {
             if let Some(snapshot) = uncached.emotion.filter(|_| uncached.emotion_dirty) {
-                crate::core::emotion::save_state(store, identity_id, &snapshot).await?;
+                store.save_emotion_state(identity_id, &snapshot).await?;
             }
         }
     }
     Ok(state)
-}
-
-/// Drops cached state of identities whose accounts changed, here and in other processes.
-pub async fn invalidate(store: &Store, identities: &[Uuid]) {
-    for identity in identities {
-        if let Some(state) = store.hot.invalidate_identity(*identity) {
-            if let Some(snapshot) = state.emotion {
-                if let Err(error) =
-                    crate::core::emotion::save_state(store, *identity, &snapshot).await
-                {
-                    tracing::warn!(%error, "could not save emotion state of an invalidated identity");
-                }
-            }
-        }
-        if let Some(cache) = &store.cache {
-            if let Err(error) = cache.publish_invalidation(Some(*identity)).await {
-                tracing::debug!(%error, "invalidation not published; other processes refresh on their interval");
-            }
-        }
-    }
 }

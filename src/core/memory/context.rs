@@ -1,30 +1,20 @@
-//! What the companion may bring up where, and what it recalls for a reply.
+//! What the companion recalls for a reply: recent turns, memories and facts, filtered by the
+//! visibility and sharing rules of [`crate::core::privacy::visibility`] and ranked.
 //!
-//! Visibility rule, by the kind of conversation the reply goes to:
-//! - a 1:1 DM with the companion: everything of the identity that sharing allows;
-//! - a conversation with several people (group chat, private channel, multi-person DM): what was
-//!   said in that same conversation, plus what the person said publicly in the same
-//!   workspace/server;
-//! - a public channel: only what the person said publicly in that same workspace/server.
-//!
-//! So a DM is never repeated in front of others, a group chat stays in its group, and nothing said
-//! on one platform's channels is aired in another's. Sharing rule: turns from the identity's OTHER
-//! accounts are read only when CROSS_PLATFORM_SYNC_ENABLED and the person's `conversation_history`
-//! sharing are on.
-//!
-//! Over 500 lines: the visibility rule and the ranking it feeds, with their tests (about a third).
+//! Over 500 lines: the ranking and the visibility cases it must respect, with their tests (about a
+//! third).
 
 use crate::config::{Settings, SyncCategory};
 use crate::core::memory::facts;
 use crate::core::memory::recall::{self, Query};
 use crate::core::memory::semantic::SemanticScores;
-use crate::core::ops::tuning::Limits;
 use crate::core::privacy::preferences;
+use crate::core::privacy::visibility::{is_fact_visible, is_visible};
 use crate::llm::{KnownFact, RecalledMemory, Speaker, Turn};
 use crate::store::hot::{AccountInfo, FactRecord, IdentityHot, TurnRecord};
 use chrono::{DateTime, Utc};
 
-use whisperengine_contract::{ConversationContext, Platform, Visibility};
+use whisperengine_contract::{ConversationContext, Platform};
 
 /// Turns from other platforms added to the recent history when conversation sharing is on.
 const OTHER_PLATFORM_TURNS: usize = 4;
@@ -34,84 +24,6 @@ const MAX_FACTS: usize = 12;
 const RECENCY_HALF_LIFE_DAYS: f64 = 30.0;
 /// How long a recall keeps its small boost, in hours.
 const RECALL_BOOST_HOURS: f64 = 24.0;
-
-/// Whether a stored record may be brought up in `context` for `account`.
-pub fn is_visible(
-    record: &TurnRecord,
-    account: &AccountInfo,
-    context: &ConversationContext,
-    shares_history: bool,
-) -> bool {
-    is_origin_visible(
-        Origin {
-            account_id: record.account_id,
-            platform: record.platform,
-            scope: &record.scope,
-            channel_id: Some(&record.channel_id),
-            visibility: record.visibility,
-        },
-        account,
-        context,
-        shares_history,
-    )
-}
-
-/// Where something was said: what visibility is decided on.
-#[derive(Debug, Clone, Copy)]
-pub struct Origin<'a> {
-    pub account_id: i64,
-    pub platform: Platform,
-    pub scope: &'a str,
-    /// The conversation; `None` where it is not kept (facts): such an origin is seen in a group
-    /// conversation only when it was public.
-    pub channel_id: Option<&'a str>,
-    pub visibility: Visibility,
-}
-
-/// The visibility rule, for anything with an origin (memories, facts).
-pub fn is_origin_visible(
-    origin: Origin<'_>,
-    account: &AccountInfo,
-    context: &ConversationContext,
-    shares_history: bool,
-) -> bool {
-    if origin.account_id != account.id && !shares_history {
-        return false;
-    }
-    let is_same_place = origin.platform == account.platform && origin.scope == context.scope;
-    let is_public_here = is_same_place && origin.visibility == Visibility::Public;
-    match context.visibility {
-        Visibility::Dm => true,
-        Visibility::Private => {
-            is_public_here
-                || (is_same_place
-                    && origin.visibility != Visibility::Dm
-                    && origin.channel_id == Some(context.channel_id.as_str()))
-        }
-        Visibility::Public => is_public_here,
-    }
-}
-
-/// Whether a fact may be brought up in `context` for `account` (the same rule as memories).
-pub fn is_fact_visible(
-    fact: &FactRecord,
-    account: &AccountInfo,
-    context: &ConversationContext,
-    shares_history: bool,
-) -> bool {
-    is_origin_visible(
-        Origin {
-            account_id: fact.account_id,
-            platform: fact.platform,
-            scope: &fact.scope,
-            channel_id: None,
-            visibility: fact.visibility,
-        },
-        account,
-        context,
-        shares_history,
-    )
-}
 
 /// The context gathered for one reply.
 #[derive(Debug, Default)]
@@ -126,89 +38,105 @@ pub struct Gathered {
 /// A memory brought up in a reply: (origin account, created at, `memory` row id when known).
 pub type Recalled = (i64, DateTime<Utc>, Option<i64>);
 
-/// Gathers recent turns, relevant memories and facts for a reply to `text`, with the configured
-/// amount of context. The message being answered must not yet be in `state`.
-pub fn gather(
-    settings: &Settings,
-    state: &IdentityHot,
-    account: &AccountInfo,
-    context: &ConversationContext,
-    text: &str,
-    now: DateTime<Utc>,
-) -> Gathered {
-    let limits = Limits {
-        memories: top_k(settings, account.platform),
-        history_turns: settings.history_turns,
-    };
-    gather_with(settings, state, account, context, text, now, limits)
+/// How much context a reply gets (configured, or chosen by adaptive tuning).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Memories recalled.
+    pub memories: usize,
+    /// Recent turns of the conversation.
+    pub history_turns: usize,
 }
 
-/// [`gather`] with the amount of context chosen by the caller (adaptive tuning).
-pub fn gather_with(
-    settings: &Settings,
-    state: &IdentityHot,
-    account: &AccountInfo,
-    context: &ConversationContext,
-    text: &str,
-    now: DateTime<Utc>,
-    limits: Limits,
-) -> Gathered {
-    gather_scored(settings, state, account, context, text, now, limits, None)
+impl Limits {
+    /// The configured amount for a reply on `platform` (MEMORY_TOP_K, per platform when
+    /// PLATFORM_SPECIFIC_OPTIMIZATIONS is on; HISTORY_TURNS).
+    pub fn configured(settings: &Settings, platform: Platform) -> Limits {
+        Limits {
+            memories: top_k(settings, platform),
+            history_turns: settings.history_turns,
+        }
+    }
 }
 
-/// [`gather_with`], with cosine similarity on embeddings added to each memory's relevance when
-/// `semantic` is given (EMBEDDING_MODEL; see [`crate::core::memory::semantic`]).
-#[allow(clippy::too_many_arguments)]
-pub fn gather_scored(
-    settings: &Settings,
-    state: &IdentityHot,
-    account: &AccountInfo,
-    context: &ConversationContext,
-    text: &str,
-    now: DateTime<Utc>,
-    limits: Limits,
-    semantic: Option<&SemanticScores>,
-) -> Gathered {
-    let shares_history = preferences::is_shared(settings, state, SyncCategory::ConversationHistory);
-    let history = recent_history(
-        settings,
-        state,
-        account,
-        context,
-        shares_history,
-        limits.history_turns,
-    );
-    let query = Query::new(text);
-    let (memories, recalled) = recall_memories(
-        settings,
-        state,
-        account,
-        context,
-        &query,
-        shares_history,
-        now,
-        limits.memories,
-        semantic,
-    );
-    let facts = known_facts(state, account, context, &query, shares_history);
-    Gathered {
-        history,
-        memories,
-        facts,
-        recalled,
+/// What one reply recalls for: whose state, which account asks, where the reply goes, about what,
+/// and how much context it gets. [`RecallRequest::gather`] applies the visibility and sharing
+/// rules and ranks what is left.
+#[derive(Clone, Copy)]
+pub struct RecallRequest<'a> {
+    pub settings: &'a Settings,
+    /// The identity's hot state; the message being answered must not be in it yet.
+    pub state: &'a IdentityHot,
+    /// The account the message came from.
+    pub account: &'a AccountInfo,
+    /// Where the reply goes.
+    pub context: &'a ConversationContext,
+    /// The message being answered.
+    pub text: &'a str,
+    pub now: DateTime<Utc>,
+    pub limits: Limits,
+    /// Cosine similarity on embeddings, added to each memory's relevance (EMBEDDING_MODEL; see
+    /// [`crate::core::memory::semantic`]).
+    pub semantic: Option<&'a SemanticScores>,
+}
+
+impl<'a> RecallRequest<'a> {
+    /// A request with the configured amount of context and no embeddings.
+    pub fn new(
+        settings: &'a Settings,
+        state: &'a IdentityHot,
+        account: &'a AccountInfo,
+        context: &'a ConversationContext,
+        text: &'a str,
+        now: DateTime<Utc>,
+    ) -> RecallRequest<'a> {
+        RecallRequest {
+            settings,
+            state,
+            account,
+            context,
+            text,
+            now,
+            limits: Limits::configured(settings, account.platform),
+            semantic: None,
+        }
+    }
+
+    /// With the amount of context chosen by the caller (adaptive tuning).
+    pub fn with_limits(self, limits: Limits) -> RecallRequest<'a> {
+        RecallRequest { limits, ..self }
+    }
+
+    /// With embedding similarities, when there are any.
+    pub fn with_semantic(self, semantic: Option<&'a SemanticScores>) -> RecallRequest<'a> {
+        RecallRequest { semantic, ..self }
+    }
+
+    /// Gathers recent turns, relevant memories and facts for the reply.
+    pub fn gather(&self) -> Gathered {
+        let shares_history =
+            preferences::is_shared(self.settings, self.state, SyncCategory::ConversationHistory);
+        let query = Query::new(self.text);
+        let (memories, recalled) = recall_memories(self, &query, shares_history);
+        Gathered {
+            history: recent_history(self, shares_history),
+            memories,
+            facts: known_facts(self, &query, shares_history),
+            recalled,
+        }
     }
 }
 
 /// The recent turns on this account and, when conversation sharing is on, the last few on the
 /// identity's other accounts.
-fn recent_history(
-    settings: &Settings,
-    state: &IdentityHot,
-    account: &AccountInfo,
-    context: &ConversationContext,
-    shares_history: bool,
-    history_turns: usize,
-) -> Vec<Turn> {
+fn recent_history(request: &RecallRequest<'_>, shares_history: bool) -> Vec<Turn> {
+    let RecallRequest {
+        settings,
+        state,
+        account,
+        context,
+        ..
+    } = *request;
+    let history_turns = request.limits.history_turns;
     let visible: Vec<&TurnRecord> = state
         .recent
         .iter()
@@ -273,18 +201,21 @@ pub fn recall_boost(last_recalled_at: Option<DateTime<Utc>>, now: DateTime<Utc>)
 /// Top-k memories: (BM25 + w · cosine) relevance × recency × importance × recall boost, over the identity's
 /// memories visible here. Recent turns may be recalled too ("what did I just say my cat was
 /// called?"); questions are not facts, so they are never recalled as something the person told us.
-#[allow(clippy::too_many_arguments)]
 fn recall_memories(
-    settings: &Settings,
-    state: &IdentityHot,
-    account: &AccountInfo,
-    context: &ConversationContext,
+    request: &RecallRequest<'_>,
     query: &Query,
     shares_history: bool,
-    now: DateTime<Utc>,
-    top_k: usize,
-    semantic: Option<&SemanticScores>,
 ) -> (Vec<RecalledMemory>, Vec<Recalled>) {
+    let RecallRequest {
+        settings,
+        state,
+        account,
+        context,
+        now,
+        semantic,
+        ..
+    } = *request;
+    let top_k = request.limits.memories;
     let shares_importance = preferences::is_shared(settings, state, SyncCategory::MemoryImportance);
     let shares_emotional = preferences::is_shared(settings, state, SyncCategory::EmotionalMemories);
     let candidates: Vec<&TurnRecord> = state
@@ -351,13 +282,13 @@ pub fn top_k(settings: &Settings, platform: Platform) -> usize {
 }
 
 /// The identity's current facts visible here, the ones the message is about first.
-fn known_facts(
-    state: &IdentityHot,
-    account: &AccountInfo,
-    context: &ConversationContext,
-    query: &Query,
-    shares_history: bool,
-) -> Vec<KnownFact> {
+fn known_facts(request: &RecallRequest<'_>, query: &Query, shares_history: bool) -> Vec<KnownFact> {
+    let RecallRequest {
+        state,
+        account,
+        context,
+        ..
+    } = *request;
     let visible: Vec<&FactRecord> = state
         .facts
         .iter()
@@ -393,7 +324,7 @@ fn known_facts(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use whisperengine_contract::Platform;
+    use whisperengine_contract::{Platform, Visibility};
 
     fn record(
         account_id: i64,
@@ -533,7 +464,7 @@ mod tests {
         let me = account(1, Platform::Discord);
         let settings = Settings::default();
         let recalled = |state: &IdentityHot| -> Vec<String> {
-            gather(
+            RecallRequest::new(
                 &settings,
                 state,
                 &me,
@@ -541,6 +472,7 @@ mod tests {
                 "how was my exam",
                 Utc::now(),
             )
+            .gather()
             .memories
             .into_iter()
             .map(|m| m.text)
@@ -571,7 +503,7 @@ mod tests {
         let state = state_with(records, &[]);
         let me = account(1, Platform::Teams);
         let count = |settings: &Settings| {
-            gather(
+            RecallRequest::new(
                 settings,
                 &state,
                 &me,
@@ -579,6 +511,7 @@ mod tests {
                 "sailing",
                 Utc::now(),
             )
+            .gather()
             .memories
             .len()
         };

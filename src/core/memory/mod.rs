@@ -1,7 +1,7 @@
 //! What the companion remembers about a person and what it recalls for a reply.
 //!
 //! - [`context`]: what may be recalled where (visibility, sharing settings) and how it is ranked;
-//!   the entry point for a reply's recall is [`context::gather`].
+//!   the entry point for a reply's recall is [`context::RecallRequest`].
 //! - [`recall`]: stemming, synonyms and BM25 relevance for recall.
 //! - [`semantic`]: embeddings (EMBEDDING_MODEL) and cosine similarity for recall.
 //! - [`facts`]: the rule-based fact extractor and the typed, versioned fact store.

@@ -89,7 +89,7 @@ pub async fn check_consistency(core: &Core, sample: usize) -> Result<Consistency
             tracing::warn!(identity = %identity_id, "hot state differs from SQL; dropping it");
             if let Some(state) = store.hot.invalidate_identity(identity_id) {
                 if let Some(snapshot) = state.emotion {
-                    crate::core::emotion::save_state(store, identity_id, &snapshot).await?;
+                    store.save_emotion_state(identity_id, &snapshot).await?;
                 }
             }
         }

@@ -1,10 +1,10 @@
 //! Troubleshooting and satisfaction: `admin cache clear [identity]` (drop the hot layer and the Redis
 //! cache; SQL stays the truth, so nothing stored is lost) and `feedback <1-5> [comment]`.
 
-use crate::core::identity;
 use crate::core::privacy::audit::{self, AuditEntry};
 use crate::core::privacy::isolation::{Actor, IsolationTarget};
 use crate::core::Result;
+use crate::store::accounts;
 use crate::store::entities::feedback;
 use crate::store::hot::{AccountInfo, Rating};
 use crate::store::Store;
@@ -46,7 +46,7 @@ pub async fn clear_cache(
         IsolationTarget::Identity(_) | IsolationTarget::Account(_) => {
             let identity_id = match target {
                 IsolationTarget::Identity(id) => Some(*id),
-                IsolationTarget::Account(account) => identity::find_account(&store.db, account)
+                IsolationTarget::Account(account) => accounts::find_account(&store.db, account)
                     .await?
                     .map(|found| found.identity_id),
                 IsolationTarget::All => None,
@@ -55,7 +55,7 @@ pub async fn clear_cache(
                 None => Err(format!("I don't know {target_text}: nothing cleared.")),
                 Some(id) => {
                     crate::store::changes::record_alone(&store.db, store.origin, &[id]).await?;
-                    identity::invalidate(store, &[id]).await;
+                    store.invalidate_identities(&[id]).await;
                     let mut keys = 0;
                     if let Some(cache) = &store.cache {
                         keys = cache
@@ -87,7 +87,7 @@ pub async fn clear_cache(
 /// Writes every dirty emotion state of this process to SQL.
 async fn save_unsaved_emotions(store: &Store) -> Result<()> {
     for (identity_id, snapshot) in store.hot.take_dirty_emotions() {
-        crate::core::emotion::save_state(store, identity_id, &snapshot).await?;
+        store.save_emotion_state(identity_id, &snapshot).await?;
     }
     Ok(())
 }

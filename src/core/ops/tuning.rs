@@ -29,12 +29,7 @@ pub fn response_time_target(platform: Platform) -> Duration {
     }
 }
 
-/// How much context a reply on one platform gets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
-    pub memories: usize,
-    pub history_turns: usize,
-}
+use crate::core::memory::context::Limits;
 
 #[derive(Debug, Clone, Copy)]
 struct Budget {

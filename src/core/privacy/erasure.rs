@@ -13,9 +13,9 @@
 //! answer stays: it was acknowledged, so it is answered (meeting the person as someone new) and
 //! its row goes once the answer is delivered, as every row does.
 
-use crate::core::identity::{self, account_label};
 use crate::core::privacy::audit::{self, AuditEntry};
 use crate::core::Result;
+use crate::store::accounts::{self, account_label};
 use crate::store::entities::{audit_log, inbox_event};
 use crate::store::hot::AccountInfo;
 use crate::store::Store;
@@ -140,7 +140,7 @@ async fn erase(
     // Queued writes of this person must land before the delete, not after it.
     store.flush().await;
     let guard = store.hot.lock_identity(identity_id).await;
-    let accounts = identity::linked_accounts(&store.db, identity_id).await?;
+    let accounts = accounts::linked_accounts(&store.db, identity_id).await?;
     let account_ids: Vec<i64> = accounts.iter().map(|a| a.id).collect();
     let mut subjects: Vec<String> = accounts.iter().map(account_label).collect();
     subjects.push(identity_id.to_string());
@@ -327,7 +327,7 @@ pub async fn request_forget_all(store: &Store, caller: &AccountInfo) -> Result<S
 
 /// `forget all confirm`: erases the caller's identity when a `forget all` of theirs is recent.
 pub async fn confirm_forget_all(store: &Store, caller: &AccountInfo) -> Result<String> {
-    let accounts = identity::linked_accounts(&store.db, caller.identity_id).await?;
+    let accounts = accounts::linked_accounts(&store.db, caller.identity_id).await?;
     let labels: Vec<String> = accounts.iter().map(account_label).collect();
     let since = Utc::now() - chrono::TimeDelta::minutes(CONFIRM_WITHIN_MINUTES);
     let requested = audit_log::Entity::find()

@@ -8,10 +8,10 @@
 //! `identity_id` column, such as `fact`) is included as it is under `other_tables`, so a new feature's
 //! data is never silently left out.
 
-use crate::core::identity::{self, account_label};
 use crate::core::privacy::audit::{self, AuditEntry};
 use crate::core::privacy::erasure::{live_tables, quote};
 use crate::core::Result;
+use crate::store::accounts::{self, account_label};
 use crate::store::entities::{
     emotion_observation, emotional_state, export_token, feedback, identity as identity_entity,
     inbox_event, memory, preference, sync_conflict,
@@ -60,7 +60,7 @@ const HANDLED_TABLES: &[&str] = &[
 /// The whole export document of an identity.
 pub async fn document(store: &Store, identity_id: Uuid) -> Result<serde_json::Value> {
     let db = &store.db;
-    let accounts = identity::linked_accounts(db, identity_id).await?;
+    let accounts = accounts::linked_accounts(db, identity_id).await?;
     let account_ids: Vec<i64> = accounts.iter().map(|a| a.id).collect();
     let identity_row = identity_entity::Entity::find_by_id(identity_id)
         .one(db)

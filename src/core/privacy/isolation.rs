@@ -7,9 +7,9 @@
 //! here and publishes an invalidation over Redis, and every other process re-reads it from SQL on the
 //! next message (within the pub/sub delivery time, well under a second).
 
-use crate::core::identity;
 use crate::core::privacy::audit::{self, AuditEntry};
 use crate::core::Result;
+use crate::store::accounts;
 use crate::store::entities::{host_setting, identity as identity_entity};
 use crate::store::hot::{AccountInfo, IdentityHot};
 use crate::store::Store;
@@ -113,7 +113,7 @@ async fn resolve(store: &Store, target: &IsolationTarget) -> Result<Resolved> {
     Ok(match target {
         IsolationTarget::All => Resolved::Host,
         IsolationTarget::Identity(id) => Resolved::Identity(*id),
-        IsolationTarget::Account(account) => identity::find_account(&store.db, account)
+        IsolationTarget::Account(account) => accounts::find_account(&store.db, account)
             .await?
             .map_or(Resolved::Unknown, |found| {
                 Resolved::Identity(found.identity_id)
@@ -230,7 +230,7 @@ async fn set_identity_isolation(store: &Store, identity_id: Uuid, isolate: bool)
         row.update(&transaction).await?;
         transaction.commit().await?;
     }
-    identity::invalidate(store, &[identity_id]).await;
+    store.invalidate_identities(&[identity_id]).await;
     Ok(true)
 }
 

@@ -332,7 +332,7 @@ pub async fn set(
         });
     }
     transaction.commit().await?;
-    crate::core::identity::invalidate(store, &[caller.identity_id]).await;
+    store.invalidate_identities(&[caller.identity_id]).await;
     Ok(note)
 }
 
@@ -353,7 +353,7 @@ pub async fn record_link_conflicts(
         ..Settings::default()
     };
     let side = |identity: uuid::Uuid| async move {
-        let accounts = crate::core::identity::linked_accounts(db, identity).await?;
+        let accounts = crate::store::accounts::linked_accounts(db, identity).await?;
         let ids: Vec<i64> = accounts.iter().map(|account| account.id).collect();
         let rows = preference::Entity::find()
             .filter(preference::Column::AccountId.is_in(ids))
@@ -567,7 +567,7 @@ pub async fn resolve(
         .exec(&transaction)
         .await?;
     transaction.commit().await?;
-    crate::core::identity::invalidate(store, &[caller.identity_id]).await;
+    store.invalidate_identities(&[caller.identity_id]).await;
     let others = closed.rows_affected.saturating_sub(1);
     Ok(if others > 0 {
         format!("Done: `{}` is now `{chosen}` on all your linked accounts ({others} other open conflict(s) on it closed too).", conflict.key)

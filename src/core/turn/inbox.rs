@@ -1,8 +1,8 @@
 //! The durable inbox: Slack and Teams events are written to `inbox_event` before they are
 //! acknowledged, so an acknowledged event outlives the process that took it.
 //!
-//! - **Taking an event** ([`DurableIntake::submit_durable`]): a place in the bounded
-//!   [`IntakeQueue`] is reserved first (full or shutting down: 503 at once, nothing stored), then
+//! - **Taking an event** ([`DurableInbox::submit_durable`]): a place in the bounded work queue
+//!   ([`Workers`]) is reserved first (full or shutting down: 503 at once, nothing stored), then
 //!   the row is inserted (on SQLite, inserts queued at the same moment share one statement; on
 //!   PostgreSQL each runs on a connection of its own) and the job starts beside it; the connector
 //!   answers 2xx once the row is stored. (Making the job wait for the insert put a PostgreSQL round
@@ -11,8 +11,10 @@
 //! - **Whose it is**: the row keeps the account that sent the event (the connector's
 //!   [`Replayer::author`]), so `forget all` erases the person's finished and set-aside events and
 //!   `export` includes them (see [`crate::core::privacy::erasure`], [`crate::core::privacy::export`]).
-//! - **Finishing it**: the pipeline records the reply in the row in the same transaction as the turn
-//!   ([`current_row`]); once the connector delivered the reply, the row is deleted.
+//! - **Finishing it**: the job is called with the row ([`InboxRow`], inside the contract's
+//!   `InboxEntry`), the connector puts it on the message, and the pipeline records the reply in the
+//!   row in the same transaction as the turn ([`InboxRow::id_once_stored`]); once the connector
+//!   delivered the reply, the row is deleted.
 //! - **A process that stops**: every process writes a heartbeat to `inbox_owner` every third of
 //!   [`Settings::inbox_lease`], valid for the whole lease. Rows whose owner's heartbeat ran out
 //!   (it exited or died) are claimed by any other process, one compare-and-set update per row, and
@@ -20,7 +22,8 @@
 //!   rows: they are running or queued in it, even when an outage kept its heartbeat from being
 //!   written. (One heartbeat row per process, rather than a lease renewed on every row, keeps the
 //!   renewal from contending with the turns that write replies into the rows.) A row whose turn was already committed is not processed again: its
-//!   stored reply is delivered ([`stored_reply`]), so the message is stored once and answered.
+//!   stored reply is delivered ([`InboxRow::stored_reply`]), so the message is stored once and
+//!   answered.
 //! - **A database that does not take the row** in time: the event is kept in memory only, as
 //!   before the inbox existed (it runs before shutdown, within the drain time), and a warning says
 //!   so; the platform is not made to wait for an outage.
@@ -34,7 +37,7 @@
 //!
 //! Over 500 lines: the durable inbox: insert, take-over, replay and its writer task share one state.
 
-use crate::core::turn::intake::{IntakeQueue, Reservation};
+use crate::core::turn::workers::{Slot, Workers};
 use crate::store::crypto::{sealed, ContentCipher};
 use crate::store::entities::{inbox_event, inbox_owner};
 use sea_orm::sea_query::{Expr, ExprTrait};
@@ -46,7 +49,8 @@ use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use whisperengine_contract::{
-    Intake, IntakeFuture, IntakeJob, IntakeRefusal, OutboundReply, PlatformAccount, Replayer,
+    Inbox, InboxEntry, InboxFuture, InboxJob, InboxRefusal, OutboundReply, PlatformAccount,
+    Replayer,
 };
 
 /// Runs of one row (its first included) before it is set aside.
@@ -72,38 +76,37 @@ pub const RECOVERED_METRIC: &str = "whisperengine_inbox_recovered_total";
 /// Counter: rows set aside after [`MAX_ATTEMPTS`] runs or because they could not be read.
 pub const PARKED_METRIC: &str = "whisperengine_inbox_parked_total";
 
-/// The inbox row a running job came from.
-struct RowContext {
+/// The inbox row a job runs for: the host calls the job with it (inside the contract's
+/// [`InboxEntry`]) and the connector hands it on with the message.
+pub struct InboxRow {
     id: String,
     stored_reply: Option<OutboundReply>,
     /// `Some(true)` once the row is stored, `Some(false)` if storing it failed or timed out.
     stored: tokio::sync::watch::Receiver<Option<bool>>,
 }
 
-tokio::task_local! {
-    static CURRENT: Arc<RowContext>;
-}
+impl InboxRow {
+    /// The row `entry` carries, if it is one of this inbox's.
+    pub fn of(entry: Option<&InboxEntry>) -> Option<&InboxRow> {
+        entry?.get::<InboxRow>()
+    }
 
-/// The inbox row of the event the current task is processing, if it came through the inbox: the
-/// pipeline records the reply there in the turn's transaction. The job starts while its row is
-/// still being inserted (the acknowledgement waits for the insert, the work does not), so this
-/// waits for the insert first, at most as long as the acknowledgement does.
-pub async fn current_row() -> Option<String> {
-    let (id, mut stored) = CURRENT
-        .try_with(|row| (row.id.clone(), row.stored.clone()))
-        .ok()?;
-    let _ = tokio::time::timeout(INSERT_WAIT, stored.wait_for(Option::is_some)).await;
-    Some(id)
-}
+    /// The row's id, for the pipeline to record the reply there in the turn's transaction. The job
+    /// starts while its row is still being inserted (the acknowledgement waits for the insert, the
+    /// work does not), so this waits for the insert first, at most as long as the acknowledgement
+    /// does.
+    pub async fn id_once_stored(&self) -> &str {
+        let mut stored = self.stored.clone();
+        let _ = tokio::time::timeout(INSERT_WAIT, stored.wait_for(Option::is_some)).await;
+        &self.id
+    }
 
-/// The reply already committed for the event the current task is running again (a row taken over
-/// from a process that stopped after storing the turn): it is delivered instead of processing the
-/// message a second time.
-pub fn stored_reply() -> Option<OutboundReply> {
-    CURRENT
-        .try_with(|row| row.stored_reply.clone())
-        .ok()
-        .flatten()
+    /// The reply already committed for this event when it is run again (a row taken over from a
+    /// process that stopped after storing the turn): it is delivered instead of processing the
+    /// message a second time.
+    pub fn stored_reply(&self) -> Option<&OutboundReply> {
+        self.stored_reply.as_ref()
+    }
 }
 
 /// Milliseconds since the Unix epoch (the inbox's clock; processes sharing a database are assumed
@@ -131,7 +134,7 @@ enum Op {
 }
 
 struct Inner {
-    queue: Arc<IntakeQueue>,
+    queue: Arc<Workers>,
     db: DatabaseConnection,
     cipher: Option<Arc<ContentCipher>>,
     owner: String,
@@ -140,26 +143,26 @@ struct Inner {
     ops: mpsc::UnboundedSender<Op>,
 }
 
-/// The host's [`Intake`]: the bounded queue, with Slack and Teams events stored in the inbox.
+/// The host's [`Inbox`]: events stored in SQL before they are acknowledged, run on [`Workers`].
 #[derive(Clone)]
-pub struct DurableIntake {
+pub struct DurableInbox {
     inner: Arc<Inner>,
 }
 
-impl DurableIntake {
+impl DurableInbox {
     /// Starts the inbox's writer on `db`; rows are owned by `owner` (this process), whose heartbeat
     /// is valid for `lease`.
-    /// [`DurableIntake::spawn_upkeep`] starts taking over stopped processes' rows.
+    /// [`DurableInbox::spawn_upkeep`] starts taking over stopped processes' rows.
     pub fn new(
-        queue: Arc<IntakeQueue>,
+        queue: Arc<Workers>,
         db: DatabaseConnection,
         cipher: Option<Arc<ContentCipher>>,
         owner: uuid::Uuid,
         lease: Duration,
-    ) -> DurableIntake {
+    ) -> DurableInbox {
         let (ops, receiver) = mpsc::unbounded_channel();
         tokio::spawn(run_ops(db.clone(), receiver));
-        DurableIntake {
+        DurableInbox {
             inner: Arc::new(Inner {
                 queue,
                 db,
@@ -172,8 +175,8 @@ impl DurableIntake {
         }
     }
 
-    /// The bounded queue jobs run in.
-    pub fn queue(&self) -> &Arc<IntakeQueue> {
+    /// The workers jobs run on.
+    pub fn workers(&self) -> &Arc<Workers> {
         &self.inner.queue
     }
 
@@ -190,7 +193,7 @@ impl DurableIntake {
         let inner = self.inner.clone();
         tokio::spawn(async move {
             let beat_every = (inner.lease / 3).max(Duration::from_millis(200));
-            // The host wrote the first heartbeat before taking events ([`DurableIntake::beat`]).
+            // The host wrote the first heartbeat before taking events ([`DurableInbox::beat`]).
             let mut beat =
                 tokio::time::interval_at(tokio::time::Instant::now() + beat_every, beat_every);
             let mut sweep = tokio::time::interval(SWEEP_EVERY);
@@ -239,8 +242,8 @@ impl DurableIntake {
     }
 }
 
-impl Intake for DurableIntake {
-    fn submit(&self, job: IntakeJob) -> Result<(), IntakeRefusal> {
+impl Inbox for DurableInbox {
+    fn submit(&self, job: InboxJob) -> Result<(), InboxRefusal> {
         self.inner.queue.submit(job)
     }
 
@@ -248,10 +251,10 @@ impl Intake for DurableIntake {
         &self,
         kind: &'static str,
         payload: String,
-        job: IntakeJob,
-    ) -> IntakeFuture<'_> {
+        job: InboxJob,
+    ) -> InboxFuture<'_> {
         Box::pin(async move {
-            let reservation = self.inner.queue.reserve()?;
+            let slot = self.inner.queue.reserve()?;
             let id = uuid::Uuid::new_v4().to_string();
             let now = now_ms();
             let author = self.author_of(kind, &payload);
@@ -289,7 +292,7 @@ impl Intake for DurableIntake {
             // The job starts now, beside the insert: only the acknowledgement waits for the row.
             // Its delete is queued behind the insert, so a row never outlives a finished job.
             let (stored, stored_seen) = tokio::sync::watch::channel(None);
-            run_tracked(&self.inner, reservation, id, None, job, stored_seen);
+            run_tracked(&self.inner, slot, id, None, job, stored_seen);
             let outcome = match tokio::time::timeout(INSERT_WAIT, inserted).await {
                 Ok(Ok(Ok(()))) if queued => Ok(()),
                 Ok(Ok(Err(error))) => Err(error),
@@ -319,25 +322,25 @@ impl Intake for DurableIntake {
     }
 }
 
-/// Queues `job` in `reservation`, running inside the row's context; deletes the row once it ran,
-/// or gives it back (for another attempt) if the job panicked.
+/// Queues `job` in `slot`, called with its row; deletes the row once it ran, or gives it back (for
+/// another attempt) if the job panicked.
 fn run_tracked(
     inner: &Arc<Inner>,
-    reservation: Reservation,
+    slot: Slot,
     id: String,
     stored_reply: Option<OutboundReply>,
-    job: IntakeJob,
+    job: InboxJob,
     stored: tokio::sync::watch::Receiver<Option<bool>>,
 ) {
     let ops = inner.ops.clone();
-    let context = Arc::new(RowContext {
+    let mut row_stored = stored.clone();
+    let work = job(Some(InboxEntry::new(InboxRow {
         id: id.clone(),
         stored_reply,
         stored,
-    });
-    let mut row_stored = context.stored.clone();
-    reservation.run(Box::pin(async move {
-        match tokio::spawn(CURRENT.scope(context, job)).await {
+    })));
+    slot.run(Box::pin(async move {
+        match tokio::spawn(work).await {
             Ok(()) => {
                 // Never before the row's insert finished (a quick job can end first), or the row
                 // would land after its delete and outlive the job.
@@ -432,7 +435,7 @@ async fn take_over(inner: &Arc<Inner>, tidy: bool) -> Result<(), DbErr> {
         .all(&inner.db)
         .await?;
     for (id, stopped_owner) in candidates {
-        let Ok(reservation) = inner.queue.reserve() else {
+        let Ok(slot) = inner.queue.reserve() else {
             // Full or shutting down: the rows stay for a later sweep or another process.
             return Ok(());
         };
@@ -467,7 +470,7 @@ async fn take_over(inner: &Arc<Inner>, tidy: bool) -> Result<(), DbErr> {
                     "took over an acknowledged event a stopped process did not finish"
                 );
                 let (_, stored) = tokio::sync::watch::channel(Some(true));
-                run_tracked(inner, reservation, id, stored_reply, job, stored);
+                run_tracked(inner, slot, id, stored_reply, job, stored);
             }
             Err(reason) => {
                 metrics::counter!(PARKED_METRIC, "kind" => row.kind.clone()).increment(1);
@@ -487,7 +490,7 @@ async fn take_over(inner: &Arc<Inner>, tidy: bool) -> Result<(), DbErr> {
 fn rebuild(
     inner: &Inner,
     row: &inbox_event::Model,
-) -> Result<(IntakeJob, Option<OutboundReply>), &'static str> {
+) -> Result<(InboxJob, Option<OutboundReply>), &'static str> {
     if row.attempts > MAX_ATTEMPTS {
         return Err("it failed too many times");
     }

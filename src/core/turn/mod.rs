@@ -3,12 +3,13 @@
 //! - [`pipeline`]: where a message becomes a reply, one function per step (dedupe → identity →
 //!   gates → rate limit → store → emotion → context → prompt → LLM → store reply).
 //! - [`inbox`]: the durable inbox: events written to SQL before they are acknowledged, taken over
-//!   from a process that stopped.
-//! - [`intake`]: the bounded in-process queue of acknowledged events and the retry loop that keeps a
-//!   message until it is durably stored.
+//!   from a process that stopped; the row travels with the job to the pipeline.
+//! - [`workers`]: the bounded work queue acknowledged events wait in, and the workers that run them.
+//! - [`retry`]: keeping a message until it is durably stored (retries while storage fails).
 //! - [`rate_limit`]: the per-identity rate limit (RATE_LIMIT_PER_MINUTE).
 
 pub mod inbox;
-pub mod intake;
 pub mod pipeline;
 pub mod rate_limit;
+pub mod retry;
+pub mod workers;

@@ -14,8 +14,10 @@
 
 use crate::config::{DeploymentMode, SyncCategory};
 use crate::core::emotion::{self, Detected};
-use crate::core::memory::{context, facts};
+use crate::core::memory::context::{self, RecallRequest};
+use crate::core::memory::facts;
 use crate::core::privacy::preferences;
+use crate::core::turn::inbox::{self, InboxRow};
 use crate::core::{identity, Core, Result};
 use crate::llm::{Mood, Prompt};
 use crate::store::entities::{emotion_observation, memory, processed_event};
@@ -161,16 +163,17 @@ async fn process(core: &Core, message: &InboundMessage) -> Result<HandlerOutcome
         }
         _ => None,
     };
-    let gathered = context::gather_scored(
+    let gathered = RecallRequest::new(
         &core.settings,
         &state,
         &account,
         &message.context,
         text,
         now,
-        limits,
-        semantic.as_ref(),
-    );
+    )
+    .with_limits(limits)
+    .with_semantic(semantic.as_ref())
+    .gather();
     crate::core::ops::kpi::observe_visibility(
         &account,
         gathered
@@ -186,7 +189,12 @@ async fn process(core: &Core, message: &InboundMessage) -> Result<HandlerOutcome
         now,
     );
     note_recalled(core, &account, &mut state, &gathered.recalled, now);
-    let mut prompt = build_prompt(core, message, &account, &state, text, gathered, mood, now);
+    let written_with = WrittenWith {
+        gathered,
+        mood,
+        now,
+    };
+    let mut prompt = build_prompt(core, message, &account, &state, text, written_with);
     if let Some(note) = crate::core::memory::adaptation::note_for(&core.settings, &state, &account)
     {
         prompt.system.push_str("\n\n");
@@ -505,7 +513,12 @@ fn update_emotion(
     }
     let shared = emotion::state_of(state.observations.iter(), baseline, half_life, now);
     let is_seen_here = |observation: &&emotion::Observation| {
-        context::is_origin_visible(observation.origin(), account, context, true)
+        crate::core::privacy::visibility::is_origin_visible(
+            observation.origin(),
+            account,
+            context,
+            true,
+        )
     };
     if !detected.is_neutral() {
         let snapshot = emotion::snapshot(&shared, state.emotion.as_ref(), account.id, now);
@@ -547,18 +560,28 @@ fn update_emotion(
     })
 }
 
+/// What a reply is written with besides the personality: the context gathered, the mood shown
+/// and the time.
+struct WrittenWith {
+    gathered: context::Gathered,
+    mood: Option<Mood>,
+    now: DateTime<Utc>,
+}
+
 /// Steps 7–8: the prompt from the personality, the platform and the gathered context.
-#[allow(clippy::too_many_arguments)]
 fn build_prompt(
     core: &Core,
     message: &InboundMessage,
     account: &AccountInfo,
     state: &IdentityHot,
     text: &str,
-    gathered: context::Gathered,
-    mood: Option<Mood>,
-    now: DateTime<Utc>,
+    written_with: WrittenWith,
 ) -> Prompt {
+    let WrittenWith {
+        gathered,
+        mood,
+        now,
+    } = written_with;
     let preferred_name = preferences::effective_for(&core.settings, state, account.id)
         .get("name")
         .map(|(value, _)| value.clone());
@@ -628,11 +651,10 @@ async fn store_turn(
     let neutral = emotion::detect("");
     job.memories
         .push(memory_row(message, account, &turn, &neutral));
-    if let Some(row) = crate::core::turn::inbox::current_row().await {
-        if let Some(stored) =
-            crate::core::turn::inbox::stored_form(core.store.cipher.as_deref(), answer)
-        {
-            job.inbox_replies.push((row, stored));
+    if let Some(row) = InboxRow::of(message.inbox.as_ref()) {
+        if let Some(stored) = inbox::stored_form(core.store.cipher.as_deref(), answer) {
+            job.inbox_replies
+                .push((row.id_once_stored().await.to_string(), stored));
         }
     }
     match core.store.writer.write_once(job).await? {

@@ -277,7 +277,7 @@ pub async fn spawn_app(
 
 /// A core on `db` built exactly as the host builds it (store opened and migrated).
 pub async fn core_for(settings: whisperengine::config::Settings) -> whisperengine::core::Core {
-    whisperengine::app::build_core(std::sync::Arc::new(settings))
+    whisperengine::setup::build_core(std::sync::Arc::new(settings))
         .await
         .expect("the core builds")
 }
@@ -315,6 +315,7 @@ pub fn message(
         is_addressed: true,
         mentions: Vec::new(),
         author_roles: Vec::new(),
+        inbox: None,
     })
 }
 

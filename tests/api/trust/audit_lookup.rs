@@ -4,7 +4,7 @@
 
 use crate::common::{self, command, core_for, say, test_setups};
 use sea_orm::{EntityTrait, QueryOrder};
-use whisperengine::core::identity::find_account;
+use whisperengine::store::accounts::find_account;
 use whisperengine::store::entities::audit_log;
 use whisperengine_contract::{Platform, PlatformAccount};
 

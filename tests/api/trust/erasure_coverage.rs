@@ -11,7 +11,7 @@ use chrono::{TimeDelta, Utc};
 use sea_orm::{ActiveModelTrait, EntityTrait, Set};
 use serde_json::json;
 use std::time::Duration;
-use whisperengine::core::identity::find_account;
+use whisperengine::store::accounts::find_account;
 use whisperengine::store::entities::{inbox_event, processed_event};
 use whisperengine_contract::{Platform, PlatformAccount};
 

@@ -39,6 +39,7 @@ fn said(account: &PlatformAccount, context: ConversationContext, text: &str) -> 
         is_addressed: true,
         mentions: Vec::new(),
         author_roles: Vec::new(),
+        inbox: None,
     })
 }
 

@@ -9,8 +9,8 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use std::time::Duration;
 use whisperengine::config::DeploymentMode;
-use whisperengine::core::identity::find_account;
 use whisperengine::core::ops::lifecycle;
+use whisperengine::store::accounts::find_account;
 use whisperengine::store::entities::{fact, identity, memory, platform_account, preference};
 use whisperengine_contract::{Platform, PlatformAccount};
 

@@ -7,7 +7,7 @@ use crate::common::{command, core_for, message, say, test_setups};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use secrecy::SecretString;
-use whisperengine::core::identity::find_account;
+use whisperengine::store::accounts::find_account;
 use whisperengine::store::crypto::UNREADABLE;
 use whisperengine::store::entities::{fact, memory};
 use whisperengine_contract::{Platform, PlatformAccount};

@@ -1,48 +1,35 @@
-//! The acknowledgement rule, host side: a bounded queue of acknowledged events ([`IntakeQueue`])
-//! and the retry loop that keeps a message until it is durably stored ([`handle_message_retrying`]).
+//! The acknowledgement rule, host side: the bounded work queue and the workers that run the jobs
+//! of acknowledged events ([`Workers`]).
 //!
-//! An HTTP connector acknowledges an event (2xx) only once the queue took it. Workers run the
-//! queued jobs; a message whose storage fails (database or Redis away, PostgreSQL restarting) is
-//! tried again with a growing pause instead of being answered with an apology, so it is never
-//! dropped while the outage lasts. On shutdown the queue stops taking jobs (connectors answer 503
-//! and the platform retries) and [`IntakeQueue::drain`] waits, for a bounded time, until every
-//! acknowledged job has run.
+//! A connector acknowledges an event only once a place in the queue was taken for it (and, for
+//! stored events, its row was written: see [`crate::core::turn::inbox`]). Workers run the queued
+//! jobs. On shutdown the queue stops taking jobs (connectors answer 503 and the platform retries)
+//! and [`Workers::drain`] waits, for a bounded time, until every acknowledged job has run.
 
-use crate::core::turn::pipeline;
-use crate::core::{Core, Result};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::sync::{mpsc, Mutex, Notify};
-use whisperengine_contract::{
-    Capabilities, HandlerOutcome, InboundMessage, Intake, IntakeJob, IntakeRefusal,
-};
-
-/// How long a message is retried while its storage fails before the person gets an apology.
-pub const RETRY_FOR: Duration = Duration::from_secs(90);
-const FIRST_PAUSE: Duration = Duration::from_millis(50);
-const LONGEST_PAUSE: Duration = Duration::from_secs(2);
+use whisperengine_contract::{Inbox, InboxEntry, InboxJob, InboxRefusal, JobFuture};
 
 /// Gauge: jobs queued or running.
 pub const DEPTH_METRIC: &str = "whisperengine_intake_depth";
 /// Counter: jobs refused, labelled `reason` (`full`, `shutting_down`).
 pub const REFUSED_METRIC: &str = "whisperengine_intake_refused_total";
-/// Counter: message attempts that failed and were retried.
-pub const RETRIES_METRIC: &str = "whisperengine_intake_retries_total";
 
-/// The bounded queue of acknowledged events; cheap to share behind an `Arc`.
-pub struct IntakeQueue {
-    sender: mpsc::Sender<IntakeJob>,
-    /// Queued plus running jobs; incremented before the `accepting` check (see [`Intake::submit`]).
+/// The bounded work queue of acknowledged events and its workers; cheap to share behind an `Arc`.
+pub struct Workers {
+    sender: mpsc::Sender<JobFuture>,
+    /// Queued plus running jobs; incremented before the `accepting` check (see [`Inbox::submit`]).
     pending: Arc<AtomicUsize>,
     accepting: AtomicBool,
     /// Signalled whenever a job finishes.
     finished: Arc<Notify>,
 }
 
-impl IntakeQueue {
+impl Workers {
     /// Starts `workers` tasks running jobs from a queue of `capacity` jobs.
-    pub fn start(capacity: usize, workers: usize) -> Arc<IntakeQueue> {
+    pub fn start(capacity: usize, workers: usize) -> Arc<Workers> {
         let (sender, receiver) = mpsc::channel(capacity.max(1));
         let receiver = Arc::new(Mutex::new(receiver));
         let pending = Arc::new(AtomicUsize::new(0));
@@ -58,7 +45,7 @@ impl IntakeQueue {
                     // In a task of its own, so a panic in one job is reported and costs neither
                     // this worker nor the pending count the drain waits on.
                     if let Err(error) = tokio::spawn(job).await {
-                        tracing::error!(%error, "an intake job failed");
+                        tracing::error!(%error, "a job failed");
                     }
                     let left = pending.fetch_sub(1, Ordering::SeqCst) - 1;
                     metrics::gauge!(DEPTH_METRIC).set(left as f64);
@@ -66,7 +53,7 @@ impl IntakeQueue {
                 }
             });
         }
-        Arc::new(IntakeQueue {
+        Arc::new(Workers {
             sender,
             pending,
             accepting: AtomicBool::new(true),
@@ -84,7 +71,7 @@ impl IntakeQueue {
         self.accepting.load(Ordering::SeqCst)
     }
 
-    /// Stops taking jobs: from now on [`Intake::submit`] answers `ShuttingDown`.
+    /// Stops taking jobs: from now on [`Inbox::submit`] answers `ShuttingDown`.
     pub fn stop_accepting(&self) {
         self.accepting.store(false, Ordering::SeqCst);
     }
@@ -116,27 +103,27 @@ impl IntakeQueue {
     }
 }
 
-impl IntakeQueue {
+impl Workers {
     /// Holds a place for one job, or refuses at once when full or shutting down. The place is
     /// counted as pending (a drain waits for it) until the job it takes has run, or until the
     /// reservation is dropped unused.
-    pub fn reserve(&self) -> std::result::Result<Reservation, IntakeRefusal> {
+    pub fn reserve(&self) -> std::result::Result<Slot, InboxRefusal> {
         // Counted before the check: a drain that has seen `accepting` turn false either sees this
         // job in `pending` or this call sees `accepting` false and refuses.
         self.pending.fetch_add(1, Ordering::SeqCst);
         let permit = if !self.is_accepting() {
-            Err(IntakeRefusal::ShuttingDown)
+            Err(InboxRefusal::ShuttingDown)
         } else {
             match self.sender.clone().try_reserve_owned() {
                 Ok(permit) => Ok(permit),
-                Err(mpsc::error::TrySendError::Full(_)) => Err(IntakeRefusal::Full),
-                Err(mpsc::error::TrySendError::Closed(_)) => Err(IntakeRefusal::ShuttingDown),
+                Err(mpsc::error::TrySendError::Full(_)) => Err(InboxRefusal::Full),
+                Err(mpsc::error::TrySendError::Closed(_)) => Err(InboxRefusal::ShuttingDown),
             }
         };
         match permit {
             Ok(permit) => {
                 metrics::gauge!(DEPTH_METRIC).set(self.pending() as f64);
-                Ok(Reservation {
+                Ok(Slot {
                     permit: Some(permit),
                     pending: self.pending.clone(),
                     finished: self.finished.clone(),
@@ -146,8 +133,8 @@ impl IntakeQueue {
                 self.pending.fetch_sub(1, Ordering::SeqCst);
                 self.finished.notify_waiters();
                 let reason = match refusal {
-                    IntakeRefusal::Full => "full",
-                    IntakeRefusal::ShuttingDown => "shutting_down",
+                    InboxRefusal::Full => "full",
+                    InboxRefusal::ShuttingDown => "shutting_down",
                 };
                 metrics::counter!(REFUSED_METRIC, "reason" => reason).increment(1);
                 Err(refusal)
@@ -156,23 +143,23 @@ impl IntakeQueue {
     }
 }
 
-/// A place held in the queue ([`IntakeQueue::reserve`]).
-pub struct Reservation {
-    permit: Option<mpsc::OwnedPermit<IntakeJob>>,
+/// A place held in the queue ([`Workers::reserve`]).
+pub struct Slot {
+    permit: Option<mpsc::OwnedPermit<JobFuture>>,
     pending: Arc<AtomicUsize>,
     finished: Arc<Notify>,
 }
 
-impl Reservation {
-    /// Queues `job` in the held place.
-    pub fn run(mut self, job: IntakeJob) {
+impl Slot {
+    /// Queues `work` in the held place.
+    pub fn run(mut self, work: JobFuture) {
         if let Some(permit) = self.permit.take() {
-            permit.send(job);
+            permit.send(work);
         }
     }
 }
 
-impl Drop for Reservation {
+impl Drop for Slot {
     fn drop(&mut self) {
         if self.permit.take().is_some() {
             // Given back unused: no job will run in this place.
@@ -182,35 +169,12 @@ impl Drop for Reservation {
     }
 }
 
-impl Intake for IntakeQueue {
-    fn submit(&self, job: IntakeJob) -> std::result::Result<(), IntakeRefusal> {
-        self.reserve()?.run(job);
+/// Without a durable store (tests, and the bench's in-process runs) the work queue is the inbox:
+/// every job runs in memory only.
+impl Inbox for Workers {
+    fn submit(&self, job: InboxJob) -> std::result::Result<(), InboxRefusal> {
+        self.reserve()?.run(job(None::<InboxEntry>));
         Ok(())
-    }
-}
-
-/// Runs the pipeline for `message`, trying again with a growing pause (50 ms doubling to 2 s) while
-/// it fails, for up to [`RETRY_FOR`]. A failed attempt stored nothing of the turn (the pipeline
-/// writes the message, its reply and its processed-event mark in one transaction) and forgot its
-/// dedupe mark, so the next attempt starts clean and the message is stored and answered once.
-pub async fn handle_message_retrying(
-    core: &Core,
-    message: InboundMessage,
-    capabilities: Capabilities,
-) -> Result<HandlerOutcome> {
-    let started = Instant::now();
-    let mut pause = FIRST_PAUSE;
-    loop {
-        match pipeline::handle_message(core, message.clone(), capabilities).await {
-            Ok(outcome) => return Ok(outcome),
-            Err(error) if started.elapsed() + pause < RETRY_FOR => {
-                metrics::counter!(RETRIES_METRIC).increment(1);
-                tracing::warn!(%error, event_id = %message.event_id, retry_in = ?pause, "message not stored yet; retrying");
-                tokio::time::sleep(pause).await;
-                pause = (pause * 2).min(LONGEST_PAUSE);
-            }
-            Err(error) => return Err(error),
-        }
     }
 }
 
@@ -220,9 +184,9 @@ mod tests {
     use super::*;
     use std::sync::atomic::AtomicUsize;
 
-    fn counting_job(done: &Arc<AtomicUsize>, wait: Duration) -> IntakeJob {
+    fn counting_job(done: &Arc<AtomicUsize>, wait: Duration) -> InboxJob {
         let done = done.clone();
-        Box::pin(async move {
+        whisperengine_contract::job_without_entry(async move {
             tokio::time::sleep(wait).await;
             done.fetch_add(1, Ordering::SeqCst);
         })
@@ -231,14 +195,14 @@ mod tests {
     #[tokio::test]
     async fn a_full_queue_refuses_and_a_drain_runs_every_accepted_job() {
         let done = Arc::new(AtomicUsize::new(0));
-        let queue = IntakeQueue::start(4, 1);
+        let queue = Workers::start(4, 1);
         let mut accepted = 0;
         let mut refused = 0;
         for _ in 0..10 {
             match queue.submit(counting_job(&done, Duration::from_millis(20))) {
                 Ok(()) => accepted += 1,
                 Err(refusal) => {
-                    assert_eq!(refusal, IntakeRefusal::Full);
+                    assert_eq!(refusal, InboxRefusal::Full);
                     refused += 1;
                 }
             }
@@ -249,7 +213,7 @@ mod tests {
         assert_eq!(done.load(Ordering::SeqCst), accepted);
         assert_eq!(
             queue.submit(counting_job(&done, Duration::ZERO)),
-            Err(IntakeRefusal::ShuttingDown)
+            Err(InboxRefusal::ShuttingDown)
         );
         assert_eq!(queue.pending(), 0);
     }
@@ -257,7 +221,7 @@ mod tests {
     #[tokio::test]
     async fn a_drain_that_times_out_reports_the_unfinished_jobs() {
         let done = Arc::new(AtomicUsize::new(0));
-        let queue = IntakeQueue::start(8, 1);
+        let queue = Workers::start(8, 1);
         queue
             .submit(counting_job(&done, Duration::from_secs(30)))
             .unwrap();
