@@ -21,6 +21,7 @@ mod retrieval;
 use crate::config::{DeploymentMode, Settings};
 use crate::core::Core;
 use crate::store::entities::{memory, platform_account};
+use crate::store::kinds::MemoryRole;
 use crate::store::Store;
 use anyhow::Context;
 use chrono::Utc;
@@ -207,8 +208,8 @@ async fn raw_inserts(store: &Store, count: usize) -> anyhow::Result<f64> {
     let started = Instant::now();
     for index in 0..count {
         memory::ActiveModel {
-            account_id: Set(account.id),
-            role: Set("user".into()),
+            account_id: Set(account.id.into()),
+            role: Set(MemoryRole::User.into()),
             content: Set(SAMPLE_MESSAGES[index % SAMPLE_MESSAGES.len()].into()),
             platform: Set("desktop".into()),
             scope: Set(String::new()),
@@ -231,7 +232,7 @@ async fn raw_inserts(store: &Store, count: usize) -> anyhow::Result<f64> {
 
 fn message(user: usize, sequence: usize, prefix: &str) -> InboundEvent {
     InboundEvent::Message(InboundMessage {
-        event_id: format!("{prefix}-{user}-{sequence}"),
+        event_id: format!("{prefix}-{user}-{sequence}").into(),
         author: PlatformAccount::new(Platform::Desktop, "", format!("{prefix}-user-{user}")),
         context: ConversationContext::direct("bench"),
         text: SAMPLE_MESSAGES[sequence % SAMPLE_MESSAGES.len()].to_string(),

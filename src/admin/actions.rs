@@ -7,6 +7,7 @@ use crate::admin::auth::{csrf_token_matches, Flash, SessionView};
 use crate::admin::{views, with_page_headers, AdminState, ClientAddress, SignedIn};
 use crate::core::privacy::audit::{self, AuditEntry};
 use crate::core::Core;
+use crate::store::kinds::AuditOutcome;
 use crate::telemetry::names;
 use axum::extract::{Form, State};
 use axum::http::{header, StatusCode};
@@ -56,21 +57,21 @@ pub async fn login(
         state.gate.record_failure(address);
         metrics::counter!(names::HTTP_REJECTED, "route" => "admin", "reason" => "bad_token")
             .increment(1);
-        record_login(&state.core, address, "refused").await;
+        record_login(&state.core, address, AuditOutcome::Refused).await;
         return with_page_headers((
             StatusCode::UNAUTHORIZED,
             Html(views::login_page(Some("That token is not right.")).into_string()),
         ));
     }
     state.gate.clear_failures(address);
-    record_login(&state.core, address, "ok").await;
+    record_login(&state.core, address, AuditOutcome::Ok).await;
     let session = state.gate.open_session();
     let cookie = state.gate.session_cookie(&session);
     with_page_headers(([(header::SET_COOKIE, cookie)], Redirect::to("/admin")))
 }
 
 /// Audits a login attempt; a failure to write is logged, not shown (the login itself stands).
-async fn record_login(core: &Core, address: IpAddr, outcome: &str) {
+async fn record_login(core: &Core, address: IpAddr, outcome: AuditOutcome) {
     let actor = dashboard_account().to_string();
     let written = audit::record(
         &core.store.db,
@@ -271,7 +272,7 @@ pub async fn release_host(
 /// returns its reply text (`None` if the core sent no reply).
 pub async fn run_admin_command(core: &Core, args: Vec<String>) -> Option<String> {
     let invocation = CommandInvocation {
-        event_id: format!("admin-dashboard-{}", uuid::Uuid::new_v4()),
+        event_id: format!("admin-dashboard-{}", uuid::Uuid::new_v4()).into(),
         invoker: dashboard_account(),
         context: ConversationContext {
             scope: "admin".into(),

@@ -5,6 +5,7 @@
 
 use crate::admin::queries;
 use crate::core::Core;
+use crate::store::kinds::ConflictStatus;
 use crate::telemetry::names;
 use chrono::{DateTime, Utc};
 use metrics_exporter_prometheus::PrometheusHandle;
@@ -102,7 +103,8 @@ pub async fn take_sample(
             .values()
             .sum(),
         writes: counter_by_label(&rendered, names::SHARED_STATE_WRITES, "outcome"),
-        open_conflicts: queries::conflicts_with_status(&core.store.db, "open").await?,
+        open_conflicts: queries::conflicts_with_status(&core.store.db, ConflictStatus::Open)
+            .await?,
     })
 }
 

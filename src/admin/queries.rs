@@ -8,6 +8,7 @@ use crate::store::entities::{
     audit_log, feedback, identity, memory, platform_account, sync_conflict,
 };
 use crate::store::hot::AccountInfo;
+use crate::store::kinds::{ConflictStatus, MemoryRole};
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sea_query::{Expr, Func, LikeExpr, Order};
 use sea_orm::{
@@ -109,7 +110,7 @@ pub async fn platform_activity(db: &impl ConnectionTrait) -> Result<Vec<Platform
     for platform in Platform::ALL {
         let from_platform = memory::Entity::find()
             .filter(memory::Column::Platform.eq(platform.as_str()))
-            .filter(memory::Column::Role.eq("user"));
+            .filter(memory::Column::Role.eq(MemoryRole::User));
         let messages = from_platform.clone().count(db).await?;
         let last_message_at = from_platform
             .order_by_desc(memory::Column::Id)
@@ -174,8 +175,8 @@ pub async fn totals(db: &impl ConnectionTrait) -> Result<Totals, DbErr> {
             .filter(identity::Column::Isolated.eq(true))
             .count(db)
             .await?,
-        open_conflicts: conflicts_with_status(db, "open").await?,
-        resolved_conflicts: conflicts_with_status(db, "resolved").await?,
+        open_conflicts: conflicts_with_status(db, ConflictStatus::Open).await?,
+        resolved_conflicts: conflicts_with_status(db, ConflictStatus::Resolved).await?,
         is_host_isolated: crate::core::privacy::isolation::is_host_isolated(db)
             .await
             .map_err(|error| DbErr::Custom(error.to_string()))?,
@@ -183,7 +184,10 @@ pub async fn totals(db: &impl ConnectionTrait) -> Result<Totals, DbErr> {
 }
 
 /// How many conflicts have `status`.
-pub async fn conflicts_with_status(db: &impl ConnectionTrait, status: &str) -> Result<u64, DbErr> {
+pub async fn conflicts_with_status(
+    db: &impl ConnectionTrait,
+    status: ConflictStatus,
+) -> Result<u64, DbErr> {
     sync_conflict::Entity::find()
         .filter(sync_conflict::Column::Status.eq(status))
         .count(db)
@@ -288,7 +292,7 @@ pub async fn conflicts_page(
 ) -> Result<Page<ConflictRow>, DbErr> {
     let page = page.max(1);
     let total_rows = sync_conflict::Entity::find().count(db).await?;
-    let open_first: Expr = Expr::case(sync_conflict::Column::Status.eq("open"), 0)
+    let open_first: Expr = Expr::case(sync_conflict::Column::Status.eq(ConflictStatus::Open), 0)
         .finally(1)
         .into();
     let rows = sync_conflict::Entity::find()

@@ -13,6 +13,8 @@ use crate::core::memory::{context, recall};
 use crate::core::{identity, Core};
 use crate::store::crypto;
 use crate::store::entities::{identity as identity_entity, memory, platform_account};
+use crate::store::ids::{AccountId, IdentityId};
+use crate::store::kinds::MemoryRole;
 use anyhow::Context;
 use chrono::{Duration as ChronoDuration, Utc};
 use rand::rngs::StdRng;
@@ -172,6 +174,8 @@ pub async fn run(
         // layer since their last conversation (MEMORY_SYNC_INTERVAL, default 30 s, makes any older
         // state stale; eviction does the rest), so the first message loads it from SQL: cold.
         let (account_id, identity_id) = accounts[rng.gen_range(0..accounts.len())];
+        let (account_id, identity_id) =
+            (AccountId::from(account_id), IdentityId::from(identity_id));
         let _ = core.store.hot.invalidate_identity(identity_id);
         let length = rng.gen_range(1..=MAX_CONVERSATION);
         for turn in 0..length.min(queries - hot.len() - cold.len()) {
@@ -331,7 +335,7 @@ async fn insert_memories(
                     let terms = recall::stored_terms(&recall::index_terms(&content));
                     memory::ActiveModel {
                         account_id: Set(account_id),
-                        role: Set("user".into()),
+                        role: Set(MemoryRole::User.into()),
                         content: Set(crypto::sealed(cipher, &content)),
                         terms: Set(Some(crypto::sealed(cipher, &terms))),
                         platform: Set(Platform::Desktop.as_str().to_string()),

@@ -56,7 +56,7 @@ pub struct Core {
     /// Embeddings for recall, when EMBEDDING_MODEL and LLM_BASE_URL are set.
     pub semantic: Option<memory::semantic::Semantic>,
     /// The LLM fact extractor, when FACT_EXTRACTION picks it.
-    pub fact_extractor: Option<Arc<memory::facts_llm::LlmFactExtractor>>,
+    pub fact_extractor: Option<Arc<memory::facts::llm::LlmFactExtractor>>,
 }
 
 impl Core {
@@ -74,7 +74,7 @@ impl Core {
         ));
         let semantic = memory::semantic::Semantic::from_settings(&settings, store.db.clone());
         let fact_extractor =
-            memory::facts_llm::LlmFactExtractor::from_settings(&settings).map(Arc::new);
+            memory::facts::llm::LlmFactExtractor::from_settings(&settings).map(Arc::new);
         Core {
             settings,
             store,

@@ -185,7 +185,7 @@ pub async fn export(settings: Settings, account: &str) -> anyhow::Result<i32> {
             crate::core::privacy::audit::OPERATOR,
             crate::core::privacy::audit::OPERATOR_PLATFORM,
             "export",
-            "ok",
+            crate::store::kinds::AuditOutcome::Ok,
         )
         .target(&account.to_string())
         .detail("printed on the command line"),

@@ -3,15 +3,15 @@
 
 use crate::store::entities::platform_account;
 use crate::store::hot::AccountInfo;
+use crate::store::ids::IdentityId;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
-use uuid::Uuid;
 use whisperengine_contract::{Platform, PlatformAccount};
 
 impl From<platform_account::Model> for AccountInfo {
     fn from(row: platform_account::Model) -> AccountInfo {
         AccountInfo {
-            id: row.id,
-            identity_id: row.identity_id,
+            id: row.id.into(),
+            identity_id: row.identity_id.into(),
             platform: row.platform.parse().unwrap_or(Platform::Desktop),
             scope: row.scope,
             user_id: row.user_id,
@@ -42,7 +42,7 @@ pub async fn find_account(
 /// Every account pointing at the identity, oldest first.
 pub async fn linked_accounts(
     db: &impl ConnectionTrait,
-    identity_id: Uuid,
+    identity_id: IdentityId,
 ) -> Result<Vec<AccountInfo>, DbErr> {
     let rows = platform_account::Entity::find()
         .filter(platform_account::Column::IdentityId.eq(identity_id))

@@ -4,6 +4,7 @@
 //! at most every few seconds, so losing Redis costs speed, never data or correctness.
 
 use crate::store::hot::HotLayer;
+use crate::store::ids::IdentityId;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::AsyncCommands;
 use std::sync::{Arc, Mutex};
@@ -208,7 +209,10 @@ impl SharedCache {
     }
 
     /// Tells other host processes to drop what they cache about an identity (`None`: everything).
-    pub async fn publish_invalidation(&self, identity: Option<Uuid>) -> Result<(), CacheError> {
+    pub async fn publish_invalidation(
+        &self,
+        identity: Option<IdentityId>,
+    ) -> Result<(), CacheError> {
         let mut manager = self.manager().await?;
         let target = identity.map_or_else(|| "all".to_string(), |id| id.to_string());
         let _: i64 = manager
@@ -260,7 +264,7 @@ impl SharedCache {
             }
             if target == "all" {
                 hot.clear();
-            } else if let Ok(identity) = target.parse::<Uuid>() {
+            } else if let Ok(identity) = target.parse::<IdentityId>() {
                 hot.invalidate_identity(identity);
             }
         }

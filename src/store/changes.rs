@@ -12,6 +12,7 @@
 
 use crate::store::entities::{state_change, state_counter};
 use crate::store::hot::HotLayer;
+use crate::store::ids::IdentityId;
 use chrono::Utc;
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
@@ -44,7 +45,7 @@ const COUNTER_ID: i32 = 1;
 pub async fn record(
     db: &impl ConnectionTrait,
     origin: Uuid,
-    identities: &[Uuid],
+    identities: &[IdentityId],
 ) -> Result<i64, DbErr> {
     let bumped = bump(db).await?;
     if bumped == 0 {
@@ -67,12 +68,12 @@ pub async fn record(
     let targets: Vec<Option<Uuid>> = if identities.is_empty() {
         vec![None]
     } else {
-        identities.iter().copied().map(Some).collect()
+        identities.iter().map(|id| Some(id.as_uuid())).collect()
     };
     state_change::Entity::insert_many(targets.into_iter().map(|identity_id| {
         state_change::ActiveModel {
             version: Set(version),
-            identity_id: Set(identity_id),
+            identity_id: Set(identity_id.into()),
             origin: Set(origin),
             created_at: Set(now),
             ..Default::default()
@@ -87,7 +88,7 @@ pub async fn record(
 pub async fn record_alone(
     db: &DatabaseConnection,
     origin: Uuid,
-    identities: &[Uuid],
+    identities: &[IdentityId],
 ) -> Result<i64, DbErr> {
     let transaction = db.begin().await?;
     let version = record(&transaction, origin, identities).await?;
@@ -150,7 +151,7 @@ pub fn apply(
     for row in rows.iter().filter(|row| row.origin != origin) {
         match row.identity_id {
             Some(identity) => {
-                hot.invalidate_identity(identity);
+                hot.invalidate_identity(identity.into());
                 dropped += 1;
             }
             None => {
@@ -238,17 +239,17 @@ mod tests {
     use super::*;
     use crate::store::hot::IdentityHot;
 
-    fn change(version: i64, identity: Option<Uuid>, origin: Uuid) -> state_change::Model {
+    fn change(version: i64, identity: Option<IdentityId>, origin: Uuid) -> state_change::Model {
         state_change::Model {
             id: version,
             version,
-            identity_id: identity,
+            identity_id: identity.map(IdentityId::as_uuid),
             origin,
             created_at: Utc::now(),
         }
     }
 
-    fn hot_with(identities: &[Uuid]) -> HotLayer {
+    fn hot_with(identities: &[IdentityId]) -> HotLayer {
         let hot = HotLayer::new(16, Duration::from_secs(3600));
         for identity in identities {
             hot.insert_identity(*identity, IdentityHot::default());
@@ -259,7 +260,11 @@ mod tests {
     #[test]
     fn named_identities_are_dropped_and_own_changes_skipped() {
         let (me, other) = (Uuid::new_v4(), Uuid::new_v4());
-        let (a, b, c) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+        let (a, b, c) = (
+            IdentityId::random(),
+            IdentityId::random(),
+            IdentityId::random(),
+        );
         let hot = hot_with(&[a, b, c]);
         let rows = [change(4, Some(a), other), change(5, Some(b), me)];
         assert_eq!(apply(&hot, me, 3, 5, &rows), Applied::Identities(1));
@@ -274,7 +279,7 @@ mod tests {
     #[test]
     fn a_missing_version_or_a_host_wide_change_clears_everything() {
         let (me, other) = (Uuid::new_v4(), Uuid::new_v4());
-        let a = Uuid::new_v4();
+        let a = IdentityId::random();
         let hot = hot_with(&[a]);
         // Version 5 has no row (pruned): something may have been missed.
         assert_eq!(

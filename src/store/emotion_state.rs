@@ -2,9 +2,9 @@
 
 use crate::store::entities::emotional_state;
 use crate::store::hot::EmotionSnapshot;
+use crate::store::ids::{AccountId, IdentityId};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ConnectionTrait, DbErr, EntityTrait, Set};
-use uuid::Uuid;
 
 impl From<emotional_state::Model> for EmotionSnapshot {
     fn from(row: emotional_state::Model) -> EmotionSnapshot {
@@ -13,7 +13,7 @@ impl From<emotional_state::Model> for EmotionSnapshot {
             valence: row.valence,
             intensity: row.intensity,
             updated_at: row.updated_at,
-            updated_by_account_id: row.updated_by_account_id,
+            updated_by_account_id: row.updated_by_account_id.map(AccountId::from),
             version: row.version,
         }
     }
@@ -22,16 +22,16 @@ impl From<emotional_state::Model> for EmotionSnapshot {
 /// Writes (upserts) an identity's state on `db` (a connection or a transaction).
 pub async fn save_on(
     db: &impl ConnectionTrait,
-    identity: Uuid,
+    identity: IdentityId,
     snapshot: &EmotionSnapshot,
 ) -> Result<(), DbErr> {
     let row = emotional_state::ActiveModel {
-        identity_id: Set(identity),
+        identity_id: Set(identity.into()),
         mood: Set(snapshot.mood.clone()),
         valence: Set(snapshot.valence),
         intensity: Set(snapshot.intensity),
         updated_at: Set(snapshot.updated_at),
-        updated_by_account_id: Set(snapshot.updated_by_account_id),
+        updated_by_account_id: Set(snapshot.updated_by_account_id.map(AccountId::get)),
         version: Set(snapshot.version),
     };
     let result = emotional_state::Entity::insert(row)

@@ -9,13 +9,13 @@
 //!
 //! Over 500 lines: the hot layer's types and its one cache, with tests; splitting would scatter one invariant.
 
+use crate::store::ids::{AccountId, IdentityId};
 use chrono::{DateTime, Utc};
 use lru::LruCache;
 use std::collections::VecDeque;
 use std::hash::{Hash, Hasher};
 use std::num::NonZeroUsize;
 use std::sync::Mutex;
-use uuid::Uuid;
 use whisperengine_contract::{Platform, Visibility};
 
 /// Lock stripes: identities hash onto these, so the lock table never grows or evicts.
@@ -31,8 +31,8 @@ pub const RECENT_RATINGS: usize = 10;
 /// An account's row, as the core needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccountInfo {
-    pub id: i64,
-    pub identity_id: Uuid,
+    pub id: AccountId,
+    pub identity_id: IdentityId,
     pub platform: Platform,
     pub scope: String,
     pub user_id: String,
@@ -44,7 +44,7 @@ pub struct AccountInfo {
 pub struct TurnRecord {
     /// The `memory` row's id; `None` for a turn stored in this session (its id arrives on reload).
     pub memory_id: Option<i64>,
-    pub account_id: i64,
+    pub account_id: AccountId,
     pub is_user: bool,
     pub content: String,
     pub platform: Platform,
@@ -64,7 +64,7 @@ pub struct TurnRecord {
 /// One observation of a person's feeling (see [`crate::core::emotion`]), with its origin account.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Observation {
-    pub account_id: i64,
+    pub account_id: AccountId,
     pub label: String,
     pub valence: f64,
     pub arousal: f64,
@@ -83,7 +83,7 @@ pub struct Observation {
 #[derive(Debug, Clone, PartialEq)]
 pub struct FactRecord {
     pub id: i64,
-    pub account_id: i64,
+    pub account_id: AccountId,
     pub subject: String,
     pub attribute: String,
     pub value: String,
@@ -101,14 +101,14 @@ pub struct EmotionSnapshot {
     pub valence: f64,
     pub intensity: f64,
     pub updated_at: DateTime<Utc>,
-    pub updated_by_account_id: Option<i64>,
+    pub updated_by_account_id: Option<AccountId>,
     pub version: i64,
 }
 
 /// A preference row of one of the identity's accounts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PreferenceRecord {
-    pub account_id: i64,
+    pub account_id: AccountId,
     pub key: String,
     pub value: String,
     pub version: i64,
@@ -225,7 +225,7 @@ impl IdentityHot {
 pub struct HotLayer {
     refresh_after: std::time::Duration,
     accounts: Mutex<LruCache<(Platform, String, String), AccountInfo>>,
-    identities: Mutex<LruCache<Uuid, IdentityHot>>,
+    identities: Mutex<LruCache<IdentityId, IdentityHot>>,
     stripes: Vec<tokio::sync::Mutex<()>>,
     recent_events: Mutex<LruCache<(Platform, String), ()>>,
     /// Bumped by every invalidation, so a state read from SQL before one is not cached after it.
@@ -253,7 +253,7 @@ impl HotLayer {
     }
 
     /// Serialises work for one identity: hold the guard while reading and writing its state.
-    pub async fn lock_identity(&self, identity: Uuid) -> tokio::sync::MutexGuard<'_, ()> {
+    pub async fn lock_identity(&self, identity: IdentityId) -> tokio::sync::MutexGuard<'_, ()> {
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         identity.hash(&mut hasher);
         let stripe = (hasher.finish() as usize) % self.stripes.len();
@@ -277,12 +277,12 @@ impl HotLayer {
     }
 
     /// A copy of the identity's hot state, if loaded.
-    pub fn identity(&self, identity: Uuid) -> Option<IdentityHot> {
+    pub fn identity(&self, identity: IdentityId) -> Option<IdentityHot> {
         lock(&self.identities).get(&identity).cloned()
     }
 
     /// The identity's state if loaded and fresh.
-    pub fn fresh_identity(&self, identity: Uuid) -> Lookup {
+    pub fn fresh_identity(&self, identity: IdentityId) -> Lookup {
         let mut identities = lock(&self.identities);
         let is_stale = match identities.get(&identity) {
             None => return Lookup::Missing,
@@ -305,7 +305,11 @@ impl HotLayer {
     }
 
     /// Runs `change` on the identity's hot state if it is loaded; returns whether it was.
-    pub fn update_identity(&self, identity: Uuid, change: impl FnOnce(&mut IdentityHot)) -> bool {
+    pub fn update_identity(
+        &self,
+        identity: IdentityId,
+        change: impl FnOnce(&mut IdentityHot),
+    ) -> bool {
         match lock(&self.identities).get_mut(&identity) {
             Some(state) => {
                 change(state);
@@ -319,9 +323,9 @@ impl HotLayer {
     /// SQL, so the caller can write it.
     pub fn insert_identity(
         &self,
-        identity: Uuid,
+        identity: IdentityId,
         state: IdentityHot,
-    ) -> Option<(Uuid, IdentityHot)> {
+    ) -> Option<(IdentityId, IdentityHot)> {
         let evicted = lock(&self.identities).push(identity, state);
         evicted.filter(|(id, state)| *id != identity && state.emotion_dirty)
     }
@@ -341,10 +345,10 @@ impl HotLayer {
     /// then the state may predate a change another process made, and it is handed back uncached.
     pub fn insert_identity_if_current(
         &self,
-        identity: Uuid,
+        identity: IdentityId,
         state: IdentityHot,
         generation: u64,
-    ) -> Result<Option<(Uuid, IdentityHot)>, Box<IdentityHot>> {
+    ) -> Result<Option<(IdentityId, IdentityHot)>, Box<IdentityHot>> {
         let mut identities = lock(&self.identities);
         if self.generation() != generation {
             return Err(Box::new(state));
@@ -355,7 +359,7 @@ impl HotLayer {
 
     /// Drops everything cached about an identity and its accounts (after link, unlink, forget, or an
     /// invalidation from another process). Returns the dropped state when its emotion was unsaved.
-    pub fn invalidate_identity(&self, identity: Uuid) -> Option<IdentityHot> {
+    pub fn invalidate_identity(&self, identity: IdentityId) -> Option<IdentityHot> {
         self.bump_generation();
         let stale: Vec<_> = lock(&self.accounts)
             .iter()
@@ -381,7 +385,7 @@ impl HotLayer {
     }
 
     /// States whose emotion changed since they were last saved, marking them clean.
-    pub fn take_dirty_emotions(&self) -> Vec<(Uuid, EmotionSnapshot)> {
+    pub fn take_dirty_emotions(&self) -> Vec<(IdentityId, EmotionSnapshot)> {
         let mut identities = lock(&self.identities);
         let mut dirty = Vec::new();
         for (id, state) in identities.iter_mut() {
@@ -408,7 +412,7 @@ impl HotLayer {
     }
 
     /// Up to `limit` identities currently hot, most recently used first (for consistency checks).
-    pub fn identity_ids(&self, limit: usize) -> Vec<Uuid> {
+    pub fn identity_ids(&self, limit: usize) -> Vec<IdentityId> {
         lock(&self.identities)
             .iter()
             .take(limit)
@@ -440,7 +444,7 @@ mod tests {
 
     fn turn(text: &str, is_user: bool) -> TurnRecord {
         TurnRecord {
-            account_id: 1,
+            account_id: 1.into(),
             is_user,
             content: text.into(),
             platform: Platform::Desktop,
@@ -500,7 +504,11 @@ mod tests {
     #[test]
     fn least_recently_used_identities_are_evicted() {
         let hot = HotLayer::new(2, std::time::Duration::from_secs(60));
-        let (a, b, c) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+        let (a, b, c) = (
+            IdentityId::random(),
+            IdentityId::random(),
+            IdentityId::random(),
+        );
         hot.insert_identity(a, IdentityHot::default());
         hot.insert_identity(b, IdentityHot::default());
         assert!(hot.identity(a).is_some()); // a is now most recent
@@ -522,7 +530,7 @@ mod tests {
     #[test]
     fn stale_states_are_reread_keeping_unsaved_emotion() {
         let hot = HotLayer::new(4, std::time::Duration::ZERO);
-        let id = Uuid::new_v4();
+        let id = IdentityId::random();
         let emotion = EmotionSnapshot {
             mood: "sad".into(),
             valence: -0.5,
@@ -547,7 +555,7 @@ mod tests {
     #[test]
     fn a_state_read_before_an_invalidation_is_not_cached_after_it() {
         let hot = HotLayer::new(4, std::time::Duration::from_secs(60));
-        let (id, other) = (Uuid::new_v4(), Uuid::new_v4());
+        let (id, other) = (IdentityId::random(), IdentityId::random());
         let before = hot.generation();
         // Another process's change arrives while the state is being read from SQL.
         hot.invalidate_identity(other);
@@ -565,7 +573,7 @@ mod tests {
     #[tokio::test]
     async fn the_identity_lock_serialises_work_for_one_identity() {
         let hot = std::sync::Arc::new(HotLayer::new(4, std::time::Duration::from_secs(60)));
-        let identity = Uuid::new_v4();
+        let identity = IdentityId::random();
         let guard = hot.lock_identity(identity).await;
         let other = hot.clone();
         let waiter = tokio::spawn(async move {

@@ -8,6 +8,8 @@
 //! - [`cache`]: Redis (event dedupe, rate-limit windows, invalidation by pub/sub). Losing it costs
 //!   speed, never data: every decision it speeds up has an SQL fallback.
 //! - [`changes`]: the SQL change feed other processes poll when a pub/sub invalidation was missed.
+//! - [`ids`]: the identity and account id types; [`kinds`]: the closed sets of values some
+//!   columns hold (memory role, conflict status, audit outcome).
 //! - [`accounts`], [`emotion_state`]: queries on account and emotional-state rows, and the one
 //!   mapping of each stored row.
 
@@ -18,6 +20,8 @@ pub mod crypto;
 pub mod emotion_state;
 pub mod entities;
 pub mod hot;
+pub mod ids;
+pub mod kinds;
 pub mod writer;
 
 use crate::store::cache::SharedCache;
@@ -249,7 +253,7 @@ impl Store {
     /// Writes (upserts) an identity's emotional state.
     pub async fn save_emotion_state(
         &self,
-        identity: uuid::Uuid,
+        identity: ids::IdentityId,
         snapshot: &hot::EmotionSnapshot,
     ) -> std::result::Result<(), DbErr> {
         emotion_state::save_on(&self.db, identity, snapshot).await
@@ -257,7 +261,7 @@ impl Store {
 
     /// Drops cached state of identities whose accounts or settings changed, here and in other
     /// processes (an unsaved emotional state is written first).
-    pub async fn invalidate_identities(&self, identities: &[uuid::Uuid]) {
+    pub async fn invalidate_identities(&self, identities: &[ids::IdentityId]) {
         for identity in identities {
             if let Some(state) = self.hot.invalidate_identity(*identity) {
                 if let Some(snapshot) = state.emotion {

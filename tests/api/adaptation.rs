@@ -22,7 +22,10 @@ use whisperengine_contract::{Platform, PlatformAccount};
 /// What the note says when a comment asked for shorter replies.
 const LEARNED: &str = "keep replies short";
 
-async fn identity_of(core: &Core, account: &PlatformAccount) -> uuid::Uuid {
+async fn identity_of(
+    core: &Core,
+    account: &PlatformAccount,
+) -> whisperengine::store::ids::IdentityId {
     accounts::find_account(&core.store.db, account)
         .await
         .unwrap()
@@ -37,9 +40,14 @@ async fn system_prompt(core: &Core, recorder: &Recorder, account: &PlatformAccou
 }
 
 /// Stores a rating the way another host process would: a row in SQL, nothing in this process.
-async fn store_elsewhere(core: &Core, identity_id: uuid::Uuid, platform: Platform, comment: &str) {
+async fn store_elsewhere(
+    core: &Core,
+    identity_id: whisperengine::store::ids::IdentityId,
+    platform: Platform,
+    comment: &str,
+) {
     feedback::ActiveModel {
-        identity_id: Set(identity_id),
+        identity_id: Set(identity_id.into()),
         platform: Set(platform.as_str().to_string()),
         score: Set(1),
         comment: Set(Some(comment.to_string())),

@@ -23,7 +23,7 @@ const KEY: &str = "5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5
 /// What must be the same whether a turn was kept hot as it happened or read back from SQL.
 fn comparable(turn: &TurnRecord) -> (i64, bool, String, Vec<String>, String, f64) {
     (
-        turn.account_id,
+        turn.account_id.get(),
         turn.is_user,
         turn.content.clone(),
         turn.terms.to_vec(),
@@ -38,7 +38,10 @@ fn turns(
     turns.iter().map(comparable).collect()
 }
 
-async fn identity_of(core: &whisperengine::core::Core, account: &PlatformAccount) -> uuid::Uuid {
+async fn identity_of(
+    core: &whisperengine::core::Core,
+    account: &PlatformAccount,
+) -> whisperengine::store::ids::IdentityId {
     accounts::find_account(&core.store.db, account)
         .await
         .unwrap()
@@ -239,7 +242,7 @@ async fn memories_stored_without_terms_or_in_an_older_format_are_still_recalled(
                     content.to_string()
                 };
                 memory::ActiveModel {
-                    account_id: Set(account_id),
+                    account_id: Set(account_id.into()),
                     role: Set("user".into()),
                     content: Set(content),
                     platform: Set("desktop".into()),

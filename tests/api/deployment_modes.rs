@@ -17,7 +17,7 @@ use whisperengine_contract::{
 
 fn message_in(account: &PlatformAccount, channel: &str, text: &str) -> InboundEvent {
     InboundEvent::Message(InboundMessage {
-        event_id: uuid::Uuid::new_v4().to_string(),
+        event_id: uuid::Uuid::new_v4().to_string().into(),
         author: account.clone(),
         context: ConversationContext::direct(channel),
         text: text.to_string(),
@@ -79,7 +79,7 @@ async fn make_old(
     core: &whisperengine::core::Core,
     account: &PlatformAccount,
     age: chrono::TimeDelta,
-) -> uuid::Uuid {
+) -> whisperengine::store::ids::IdentityId {
     let id = find_account(&core.store.db, account)
         .await
         .expect("readable")
@@ -126,7 +126,7 @@ async fn the_expiry_task_erases_demo_identities_past_their_ttl_everywhere() {
         };
         if settings.redis_url.is_some() {
             assert!(
-                !redis_keys(old_id).await.is_empty(),
+                !redis_keys(old_id.as_uuid()).await.is_empty(),
                 "{}: keys exist first",
                 db.name
             );
@@ -185,7 +185,7 @@ async fn the_expiry_task_erases_demo_identities_past_their_ttl_everywhere() {
             db.name
         );
         assert!(
-            redis_keys(old_id).await.is_empty(),
+            redis_keys(old_id.as_uuid()).await.is_empty(),
             "{}: Redis keys erased",
             db.name
         );

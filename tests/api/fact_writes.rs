@@ -45,11 +45,11 @@ async fn fact_writes_of_one_call_commit_together_and_may_refer_to_each_other() {
             .writer
             .write_facts(vec![
                 FactWrite::Add {
-                    row: row(account.id, "Lisbon"),
+                    row: row(account.id.get(), "Lisbon"),
                     replaces: None,
                 },
                 FactWrite::Add {
-                    row: row(account.id, "Porto"),
+                    row: row(account.id.get(), "Porto"),
                     replaces: Some(FactRef::Added(0)),
                 },
                 FactWrite::Confirm {
@@ -80,7 +80,7 @@ async fn fact_writes_of_one_call_commit_together_and_may_refer_to_each_other() {
             .writer
             .write_facts(vec![
                 FactWrite::Add {
-                    row: row(account.id, "Braga"),
+                    row: row(account.id.get(), "Braga"),
                     replaces: None,
                 },
                 FactWrite::Confirm {

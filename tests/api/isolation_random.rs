@@ -272,7 +272,7 @@ async fn run(
             };
             model.exists[speaker] = true;
             let event = InboundEvent::Message(InboundMessage {
-                event_id: format!("s{seed}e{step}"),
+                event_id: format!("s{seed}e{step}").into(),
                 author: account(speaker),
                 context: place.context(&format!("c{}", rng.gen_range(0..3))),
                 text,

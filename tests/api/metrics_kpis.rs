@@ -43,7 +43,7 @@ async fn metrics_show_every_kpi_after_traffic() {
             .expect("exists")
             .identity_id;
         sync_conflict::Entity::insert(sync_conflict::ActiveModel {
-            identity_id: Set(identity),
+            identity_id: Set(identity.into()),
             kind: Set("preference".into()),
             key: Set("name".into()),
             kept_value: Set("Ana".into()),

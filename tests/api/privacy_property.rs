@@ -168,7 +168,7 @@ async fn check(
         };
         let author = account(run, step.person, step.platform);
         let event = InboundEvent::Message(InboundMessage {
-            event_id: format!("r{run}e{index}"),
+            event_id: format!("r{run}e{index}").into(),
             author: author.clone(),
             context: step.place.context(&format!("c{index}")),
             text,

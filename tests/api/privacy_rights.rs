@@ -357,8 +357,8 @@ async fn forget_all_asks_first_then_leaves_nothing_but_a_tombstone() {
             name.clone(),
             format!("secret{tag}"),
             identity.to_string(),
-            identity.simple().to_string(),
-            identity.simple().to_string().to_uppercase(),
+            identity.as_uuid().simple().to_string(),
+            identity.as_uuid().simple().to_string().to_uppercase(),
         ];
         let personal = |text: &str| needles.iter().any(|needle| text.contains(needle.as_str()));
         let before = all_rows_as_text(&core.store.db).await;
@@ -372,7 +372,7 @@ async fn forget_all_asks_first_then_leaves_nothing_but_a_tombstone() {
                 .await
                 .expect("readable")
                 .iter()
-                .map(|account| account.id)
+                .map(|account| account.id.get())
                 .collect();
         assert_eq!(account_ids.len(), 2, "{}", db.name);
         let referring_before = rows_referring_to(&core.store.db, &account_ids).await;

@@ -4,6 +4,56 @@ use crate::platform::PlatformAccount;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+/// The platform's id for one event (`slack:Ev0123`, a Discord snowflake, a Teams activity id),
+/// used to drop retries and replays: the same event always carries the same id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct EventId(String);
+
+impl EventId {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for EventId {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<String> for EventId {
+    fn from(id: String) -> EventId {
+        EventId(id)
+    }
+}
+
+impl From<&str> for EventId {
+    fn from(id: &str) -> EventId {
+        EventId(id.to_string())
+    }
+}
+
+impl PartialEq<str> for EventId {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<&str> for EventId {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
+impl fmt::Display for EventId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// Who can read the conversation a message was said in. Decides where a memory may be brought up
 /// again: what was said in a DM is never repeated in a public channel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -71,7 +121,7 @@ impl ConversationContext {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct InboundMessage {
     /// The platform's id for this event, used to drop retries and replays.
-    pub event_id: String,
+    pub event_id: EventId,
     pub author: PlatformAccount,
     pub context: ConversationContext,
     /// The text with any mention of the bot already removed.
@@ -91,7 +141,7 @@ pub struct InboundMessage {
 /// A command: a slash command, a `/whisper …` Slack command, typed text in Teams, `/…` locally.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CommandInvocation {
-    pub event_id: String,
+    pub event_id: EventId,
     pub invoker: PlatformAccount,
     pub context: ConversationContext,
     /// The command path, e.g. `link`, `admin`, `privacy`.

@@ -21,7 +21,9 @@ pub mod split;
 pub use connector::{
     Capabilities, Connector, ConnectorError, EventHandler, HandlerOutcome, MarkupDialect, Shutdown,
 };
-pub use event::{CommandInvocation, ConversationContext, InboundEvent, InboundMessage, Visibility};
+pub use event::{
+    CommandInvocation, ConversationContext, EventId, InboundEvent, InboundMessage, Visibility,
+};
 pub use inbox::{
     job_without_entry, Inbox, InboxEntry, InboxFuture, InboxJob, InboxRefusal, JobFuture, Replayer,
 };

@@ -84,7 +84,7 @@ pub fn to_message(
         .map(|member| role_names(&member.roles, guild_roles))
         .unwrap_or_default();
     Ok(InboundMessage {
-        event_id: event_id_of_message(message.id.get()),
+        event_id: event_id_of_message(message.id.get()).into(),
         author,
         context: context_of(message, place),
         text,

@@ -93,7 +93,7 @@ pub fn to_feedback(
         return Err(ReactionSkip::FromBot);
     };
     Ok(CommandInvocation {
-        event_id: event_id_of_reaction(reaction, user_id),
+        event_id: event_id_of_reaction(reaction, user_id).into(),
         invoker: reactor_account(reaction, user_id),
         context: context_of(reaction),
         name: FEEDBACK_COMMAND.to_string(),

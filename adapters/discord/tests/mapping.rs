@@ -199,7 +199,7 @@ fn a_thumbs_up_on_the_bots_message_is_feedback_5_with_a_per_user_message_and_emo
         vec!["5".to_string(), "(reaction)".to_string()]
     );
     assert_eq!(
-        feedback.event_id,
+        feedback.event_id.as_str(),
         format!("reaction:{BOT_MESSAGE}:{ANA}:👍🏽")
     );
     assert_eq!(feedback.invoker.to_string(), format!("discord:{ANA}"));

@@ -3,7 +3,8 @@
 //! both from the `desktop:` account of `user` in a one-to-one conversation.
 
 use whisperengine_contract::{
-    CommandInvocation, ConversationContext, InboundEvent, InboundMessage, Platform, PlatformAccount,
+    CommandInvocation, ConversationContext, EventId, InboundEvent, InboundMessage, Platform,
+    PlatformAccount,
 };
 
 /// The event for `text` typed by `user` in the conversation `channel_id`; `None` for a bare `/`.
@@ -15,6 +16,7 @@ pub fn from_line(
     event_id: String,
     is_owner: bool,
 ) -> Option<InboundEvent> {
+    let event_id = EventId::from(event_id);
     let account = PlatformAccount::new(Platform::Desktop, "", user);
     let context = ConversationContext::direct(channel_id);
     if text.starts_with('/') {

@@ -144,7 +144,7 @@ pub fn message_from_push(
     let visibility = visibility_of(&channel, channel_type);
     let is_dm = visibility == Visibility::Dm;
     let message = InboundMessage {
-        event_id: format!("slack:{}", callback.event_id.value()),
+        event_id: format!("slack:{}", callback.event_id.value()).into(),
         author: PlatformAccount::new(Platform::Slack, team, user.clone()),
         context: ConversationContext {
             scope: team.to_string(),
@@ -194,7 +194,7 @@ pub fn command_from_slash(
     };
     let visibility = visibility_of(&channel, channel_type);
     let invocation = CommandInvocation {
-        event_id: format!("slack:cmd:{}", event.trigger_id.value()),
+        event_id: format!("slack:cmd:{}", event.trigger_id.value()).into(),
         invoker: PlatformAccount::new(Platform::Slack, team.clone(), user.clone()),
         context: ConversationContext {
             scope: team,
@@ -253,7 +253,7 @@ pub fn feedback_from_reaction(
         .as_ref()
         .map(|t| t.value().as_str());
     Ok(CommandInvocation {
-        event_id: format!("slack:{}", callback.event_id.value()),
+        event_id: format!("slack:{}", callback.event_id.value()).into(),
         invoker: PlatformAccount::new(Platform::Slack, team.clone(), user),
         context: ConversationContext {
             scope: team,

@@ -54,7 +54,10 @@ pub fn to_event(activity: &Activity, admin_ids: &[String]) -> Result<InboundEven
         return Err(Skip::EmptyText);
     }
     // Activity ids in channels are timestamps, unique per conversation only.
-    let event_id = format!("{}|{activity_id}", activity.conversation.id);
+    let event_id = whisperengine_contract::EventId::from(format!(
+        "{}|{activity_id}",
+        activity.conversation.id
+    ));
     let first_word = text
         .split_whitespace()
         .next()

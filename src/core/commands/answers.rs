@@ -12,6 +12,8 @@ use crate::core::{Core, Result};
 use crate::store::accounts::{self, account_label};
 use crate::store::entities::{memory, sync_conflict};
 use crate::store::hot::AccountInfo;
+use crate::store::ids::AccountId;
+use crate::store::kinds::{AuditOutcome, ConflictStatus, MemoryRole};
 use chrono::Utc;
 use sea_orm::{
     ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
@@ -57,7 +59,13 @@ pub(super) async fn refuse_while_isolated(
     let label = account_label(caller);
     audit::record(
         &core.store.db,
-        AuditEntry::new(&label, caller.platform.as_str(), action, "refused").detail("isolated"),
+        AuditEntry::new(
+            &label,
+            caller.platform.as_str(),
+            action,
+            AuditOutcome::Refused,
+        )
+        .detail("isolated"),
     )
     .await?;
     Ok(OutboundReply::private(
@@ -173,14 +181,14 @@ pub(super) async fn memory_page(
     };
     let state = preferences::privacy_view(&core.settings, state, caller.id);
     let shares = preferences::is_shared(&core.settings, &state, SyncCategory::ConversationHistory);
-    let account_ids: Vec<i64> = if shares {
+    let account_ids: Vec<AccountId> = if shares {
         state.accounts.iter().map(|a| a.id).collect()
     } else {
         vec![caller.id]
     };
     let mut query = memory::Entity::find()
         .filter(memory::Column::AccountId.is_in(account_ids))
-        .filter(memory::Column::Role.eq("user"));
+        .filter(memory::Column::Role.eq(MemoryRole::User));
     // What may be brought up here (the rule of `privacy::visibility::is_origin_visible`).
     let context = &invocation.context;
     let here = || {
@@ -267,15 +275,16 @@ pub(super) async fn forget_one(
     let store = &core.store;
     let _guard = store.hot.lock_identity(caller.identity_id).await;
     // While the identity is isolated, each account reaches only its own memories.
-    let account_ids: Vec<i64> = if isolation::is_isolated(&store.db, caller.identity_id).await? {
-        vec![caller.id]
-    } else {
-        accounts::linked_accounts(&store.db, caller.identity_id)
-            .await?
-            .iter()
-            .map(|a| a.id)
-            .collect()
-    };
+    let account_ids: Vec<AccountId> =
+        if isolation::is_isolated(&store.db, caller.identity_id).await? {
+            vec![caller.id]
+        } else {
+            accounts::linked_accounts(&store.db, caller.identity_id)
+                .await?
+                .iter()
+                .map(|a| a.id)
+                .collect()
+        };
     // The facts that message stated go with it; other processes hear of it in the same commit.
     let transaction = store.db.begin().await?;
     crate::store::changes::record(&transaction, store.origin, &[caller.identity_id]).await?;
@@ -300,7 +309,11 @@ pub(super) async fn forget_one(
             &label,
             caller.platform.as_str(),
             "forget",
-            if deleted > 0 { "ok" } else { "refused" },
+            if deleted > 0 {
+                AuditOutcome::Ok
+            } else {
+                AuditOutcome::Refused
+            },
         )
         .target(&target)
         .detail(format!("{deleted} memories removed")),
@@ -358,7 +371,7 @@ pub(super) async fn sync_status(core: &Core, caller: &AccountInfo) -> Result<Out
     for account in &state.accounts {
         let count = memory::Entity::find()
             .filter(memory::Column::AccountId.eq(account.id))
-            .filter(memory::Column::Role.eq("user"))
+            .filter(memory::Column::Role.eq(MemoryRole::User))
             .count(&store.db)
             .await?;
         let last = memory::Entity::find()
@@ -378,12 +391,12 @@ pub(super) async fn sync_status(core: &Core, caller: &AccountInfo) -> Result<Out
     } else {
         let open_conflicts = sync_conflict::Entity::find()
             .filter(sync_conflict::Column::IdentityId.eq(caller.identity_id))
-            .filter(sync_conflict::Column::Status.eq("open"))
+            .filter(sync_conflict::Column::Status.eq(ConflictStatus::Open))
             .count(&store.db)
             .await?;
         let resolved = sync_conflict::Entity::find()
             .filter(sync_conflict::Column::IdentityId.eq(caller.identity_id))
-            .filter(sync_conflict::Column::Status.eq("resolved"))
+            .filter(sync_conflict::Column::Status.eq(ConflictStatus::Resolved))
             .count(&store.db)
             .await?;
         lines.push(format!(

@@ -12,7 +12,7 @@ mod answers;
 pub mod parse;
 
 use crate::core::identity;
-use crate::core::identity::linking::{self, display_code};
+use crate::core::identity::linking;
 use crate::core::privacy::audit::{self, AuditEntry};
 use crate::core::privacy::{erasure, isolation, preferences};
 use crate::core::turn::pipeline;
@@ -20,6 +20,8 @@ use crate::core::{Core, Result};
 use crate::store::accounts::{self, account_label};
 use crate::store::entities::processed_event;
 use crate::store::hot::AccountInfo;
+use crate::store::ids::IdentityId;
+use crate::store::kinds::AuditOutcome;
 use crate::store::writer::WriteJob;
 use crate::telemetry::names;
 use answers::{
@@ -49,7 +51,7 @@ pub async fn handle_command(
         .write(WriteJob {
             processed_events: vec![processed_event::ActiveModel {
                 platform: Set(platform.as_str().to_string()),
-                event_id: Set(invocation.event_id.clone()),
+                event_id: Set(invocation.event_id.to_string()),
                 created_at: Set(Utc::now()),
             }],
             ..WriteJob::default()
@@ -69,7 +71,7 @@ pub async fn handle_command(
                 actor_platform: platform.as_str(),
                 action: command.metric_name(),
                 target: None,
-                outcome: "refused",
+                outcome: AuditOutcome::Refused,
                 detail: Some("not an admin".into()),
             },
         )
@@ -112,8 +114,8 @@ async fn run(
             Ok(OutboundReply::private(format!(
                 "Your link code is **{}**. On your other account, say `link {}` within {} minutes. \
                  It works once; don't share it with anyone else.",
-                display_code(&issued.code),
-                display_code(&issued.code),
+                issued.code,
+                issued.code,
                 linking::CODE_TTL_MINUTES
             )))
         }
@@ -290,7 +292,7 @@ async fn run(
                     actor_platform: caller.platform.as_str(),
                     action: "admin.audit",
                     target: None,
-                    outcome: "ok",
+                    outcome: AuditOutcome::Ok,
                     detail: Some(format!("read {count}")),
                 },
             )
@@ -314,7 +316,7 @@ async fn run(
 }
 impl AccountInfo {
     /// The identity this account points at now (after a link it may have changed).
-    async fn identity_id_after_link(&self, store: &crate::store::Store) -> Result<uuid::Uuid> {
+    async fn identity_id_after_link(&self, store: &crate::store::Store) -> Result<IdentityId> {
         let account = PlatformAccount::new(self.platform, &self.scope, &self.user_id);
         Ok(accounts::find_account(&store.db, &account)
             .await?

@@ -9,10 +9,10 @@ use crate::core::Result;
 use crate::llm::Trajectory;
 use crate::store::entities::{emotion_observation, emotional_state};
 use crate::store::hot::{AccountInfo, EmotionSnapshot};
+use crate::store::ids::{AccountId, IdentityId};
 use crate::store::{emotion_state, Store};
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, EntityTrait};
-use uuid::Uuid;
 use whisperengine_contract::{ConversationContext, Platform, Visibility};
 
 pub use crate::store::hot::Observation;
@@ -45,7 +45,7 @@ impl Observation {
     /// counts as seen in a DM.
     pub fn from_row(row: &emotion_observation::Model, platform: Platform) -> Observation {
         Observation {
-            account_id: row.account_id,
+            account_id: row.account_id.into(),
             label: row.emotion.clone(),
             valence: row.valence,
             arousal: coordinates(&row.emotion).1,
@@ -224,7 +224,7 @@ pub fn trajectory(valences: &[f64]) -> Option<Trajectory> {
 pub fn snapshot(
     state: &State,
     previous: Option<&EmotionSnapshot>,
-    account_id: i64,
+    account_id: AccountId,
     now: DateTime<Utc>,
 ) -> EmotionSnapshot {
     EmotionSnapshot {
@@ -242,8 +242,8 @@ pub fn snapshot(
 pub async fn merge_states(
     db: &impl ConnectionTrait,
     store: &Store,
-    survivor: Uuid,
-    absorbed: Uuid,
+    survivor: IdentityId,
+    absorbed: IdentityId,
 ) -> Result<()> {
     let hot_state = |id| store.hot.identity(id).and_then(|state| state.emotion);
     let kept = match hot_state(survivor) {
@@ -310,8 +310,8 @@ mod tests {
     fn observed(text: &str, minutes: i64) -> Observation {
         let at = Utc::now() - chrono::Duration::minutes(minutes);
         let account = AccountInfo {
-            id: 1,
-            identity_id: Uuid::nil(),
+            id: 1.into(),
+            identity_id: IdentityId::from(uuid::Uuid::nil()),
             platform: Platform::Discord,
             scope: String::new(),
             user_id: "u".into(),
@@ -389,7 +389,7 @@ mod tests {
             valence: -0.6,
             intensity: 0.9,
             updated_at: at,
-            updated_by_account_id: Some(1),
+            updated_by_account_id: Some(1.into()),
             version: 3,
         };
         let calm = EmotionSnapshot {
@@ -397,7 +397,7 @@ mod tests {
             valence: 0.4,
             intensity: 0.1,
             updated_at: at + chrono::Duration::seconds(1),
-            updated_by_account_id: Some(2),
+            updated_by_account_id: Some(2.into()),
             version: 5,
         };
         let merged = merge_two(&sad, &calm);

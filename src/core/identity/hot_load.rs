@@ -28,6 +28,8 @@ use crate::store::entities::{
 use crate::store::hot::{
     IdentityHot, PreferenceRecord, Rating, TurnRecord, RECALL_WINDOW, RECENT_RATINGS, RECENT_TURNS,
 };
+use crate::store::ids::{AccountId, IdentityId};
+use crate::store::kinds::ConflictStatus;
 use crate::store::Store;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Order, Query, SelectStatement, WindowStatement};
@@ -36,7 +38,6 @@ use sea_orm::{
     QuerySelect,
 };
 use std::collections::VecDeque;
-use uuid::Uuid;
 use whisperengine_contract::{Platform, Visibility};
 
 /// The columns of a `memory` row the hot layer keeps (not its channel, thread or recall counter).
@@ -57,7 +58,7 @@ struct WindowRow {
 }
 
 /// `SELECT id FROM platform_account WHERE identity_id = ?`: the identity's accounts, for filters.
-fn accounts_of(identity_id: Uuid) -> SelectStatement {
+fn accounts_of(identity_id: IdentityId) -> SelectStatement {
     Query::select()
         .column(platform_account::Column::Id)
         .from(platform_account::Entity)
@@ -68,7 +69,7 @@ fn accounts_of(identity_id: Uuid) -> SelectStatement {
 /// The latest `limit` memories of the identity spoken by `role`, newest first.
 async fn latest_memories(
     db: &impl ConnectionTrait,
-    identity_id: Uuid,
+    identity_id: IdentityId,
     role: &str,
     limit: usize,
 ) -> Result<Vec<WindowRow>> {
@@ -107,7 +108,7 @@ struct RatingRow {
 }
 
 /// The identity's latest [`RECENT_RATINGS`] feedback ratings of each platform, newest first.
-async fn latest_ratings(db: &impl ConnectionTrait, identity_id: Uuid) -> Result<Vec<Rating>> {
+async fn latest_ratings(db: &impl ConnectionTrait, identity_id: IdentityId) -> Result<Vec<Rating>> {
     let recency = Alias::new("recency");
     let mut window = WindowStatement::partition_by(feedback::Column::Platform);
     window.order_by(feedback::Column::Id, Order::Desc);
@@ -139,7 +140,7 @@ async fn latest_ratings(db: &impl ConnectionTrait, identity_id: Uuid) -> Result<
     Ok(rows
         .into_iter()
         .map(|row| Rating {
-            id: row.id,
+            id: row.id.into(),
             platform: row.platform,
             score: row.score,
             comment: row.comment,
@@ -168,7 +169,7 @@ fn hot_turn(cipher: Option<&ContentCipher>, row: WindowRow, is_user: bool) -> Op
         .unwrap_or_else(|| recall::index_terms(&content));
     Some(TurnRecord {
         memory_id: Some(row.id),
-        account_id: row.account_id,
+        account_id: row.account_id.into(),
         is_user,
         content,
         platform: row.platform.parse().unwrap_or(Platform::Desktop),
@@ -220,7 +221,7 @@ fn windows(
 }
 
 /// Builds an identity's hot state from SQL, in one round of concurrent reads.
-pub async fn load_identity(store: &Store, identity_id: Uuid) -> Result<IdentityHot> {
+pub async fn load_identity(store: &Store, identity_id: IdentityId) -> Result<IdentityHot> {
     let db = &store.db;
     let cipher = store.cipher.as_deref();
     let (
@@ -244,7 +245,7 @@ pub async fn load_identity(store: &Store, identity_id: Uuid) -> Result<IdentityH
         async {
             Ok(sync_conflict::Entity::find()
                 .filter(sync_conflict::Column::IdentityId.eq(identity_id))
-                .filter(sync_conflict::Column::Status.eq("open"))
+                .filter(sync_conflict::Column::Status.eq(ConflictStatus::Open))
                 .filter(sync_conflict::Column::Kind.eq("preference"))
                 .order_by_asc(sync_conflict::Column::Id)
                 .all(db)
@@ -305,7 +306,7 @@ pub async fn load_identity(store: &Store, identity_id: Uuid) -> Result<IdentityH
         .map(|row| {
             let platform = accounts
                 .iter()
-                .find(|account| account.id == row.account_id)
+                .find(|account| account.id == AccountId::from(row.account_id))
                 .map_or(Platform::Desktop, |account| account.platform);
             crate::core::emotion::Observation::from_row(row, platform)
         })
@@ -322,7 +323,7 @@ pub async fn load_identity(store: &Store, identity_id: Uuid) -> Result<IdentityH
         preferences: preferences
             .into_iter()
             .map(|row| PreferenceRecord {
-                account_id: row.account_id,
+                account_id: row.account_id.into(),
                 key: row.key,
                 value: row.value,
                 version: row.version,

@@ -9,6 +9,8 @@ use crate::store::entities::{
     identity as identity_entity, link_attempt, link_code, platform_account,
 };
 use crate::store::hot::AccountInfo;
+use crate::store::ids::{AccountId, IdentityId};
+use crate::store::kinds::AuditOutcome;
 use crate::store::Store;
 use chrono::{DateTime, Duration, Utc};
 use rand::Rng;
@@ -16,7 +18,7 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set, TransactionTrait,
 };
 use sha2::{Digest, Sha256};
-use uuid::Uuid;
+use std::fmt;
 
 /// Characters of a link code: no 0/O, 1/I/L, so codes survive being read aloud or retyped.
 const CODE_ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTUVWXYZ23456789";
@@ -25,10 +27,62 @@ pub const CODE_TTL_MINUTES: i64 = 10;
 /// Wrong codes allowed per account per hour before further attempts are refused.
 pub const MAX_FAILED_ATTEMPTS_PER_HOUR: u64 = 5;
 
+/// A one-time link code, normalised (upper case, no spaces or dashes). Shown as `ABCD-EF2345`
+/// ([`fmt::Display`]); only its hash is stored, and it never appears in debug output or logs.
+#[derive(Clone, PartialEq, Eq)]
+pub struct LinkCode(String);
+
+impl LinkCode {
+    /// A new random code over the unambiguous alphabet.
+    fn generate() -> LinkCode {
+        let mut rng = rand::thread_rng();
+        LinkCode(
+            (0..CODE_LENGTH)
+                .map(|_| CODE_ALPHABET[rng.gen_range(0..CODE_ALPHABET.len())] as char)
+                .collect(),
+        )
+    }
+
+    /// Reads a typed code: any case, spaces and dashes ignored.
+    pub fn from_typed(text: &str) -> LinkCode {
+        LinkCode(
+            text.chars()
+                .filter(|c| !c.is_whitespace() && *c != '-')
+                .flat_map(char::to_uppercase)
+                .collect(),
+        )
+    }
+
+    /// The normalised code.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// What is stored instead of the code.
+    fn hash(&self) -> String {
+        hex::encode(Sha256::digest(self.0.as_bytes()))
+    }
+}
+
+impl fmt::Display for LinkCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0.get(..4).zip(self.0.get(4..)) {
+            Some((head, tail)) if !tail.is_empty() => write!(f, "{head}-{tail}"),
+            _ => f.write_str(&self.0),
+        }
+    }
+}
+
+impl fmt::Debug for LinkCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("LinkCode(…)")
+    }
+}
+
 /// A freshly issued code (shown once; only its hash is stored).
 #[derive(Debug, Clone)]
 pub struct IssuedCode {
-    pub code: String,
+    pub code: LinkCode,
     pub expires_at: DateTime<Utc>,
 }
 
@@ -58,38 +112,10 @@ pub enum LinkRefusal {
 /// The result of a link attempt.
 pub type LinkResult<T> = std::result::Result<T, LinkRefusal>;
 
-fn hash_code(code: &str) -> String {
-    hex::encode(Sha256::digest(code.as_bytes()))
-}
-
-/// Uppercases a typed code and drops spaces and dashes.
-pub fn normalise_code(text: &str) -> String {
-    text.chars()
-        .filter(|c| !c.is_whitespace() && *c != '-')
-        .flat_map(char::to_uppercase)
-        .collect()
-}
-
-/// A code formatted for reading: `ABCD-EF2345`.
-pub fn display_code(code: &str) -> String {
-    if code.len() > 4 {
-        format!("{}-{}", &code[..4], &code[4..])
-    } else {
-        code.to_string()
-    }
-}
-
-fn new_code() -> String {
-    let mut rng = rand::thread_rng();
-    (0..CODE_LENGTH)
-        .map(|_| CODE_ALPHABET[rng.gen_range(0..CODE_ALPHABET.len())] as char)
-        .collect()
-}
-
 /// Issues a one-time code for `issuer`. Earlier unused codes of the same account stop working.
 pub async fn start(store: &Store, issuer: &AccountInfo) -> Result<IssuedCode> {
     let now = Utc::now();
-    let code = new_code();
+    let code = LinkCode::generate();
     let expires_at = now + Duration::minutes(CODE_TTL_MINUTES);
     let transaction = store.db.begin().await?;
     link_code::Entity::delete_many()
@@ -98,8 +124,8 @@ pub async fn start(store: &Store, issuer: &AccountInfo) -> Result<IssuedCode> {
         .exec(&transaction)
         .await?;
     link_code::ActiveModel {
-        code_hash: Set(hash_code(&code)),
-        account_id: Set(issuer.id),
+        code_hash: Set(code.hash()),
+        account_id: Set(issuer.id.into()),
         created_at: Set(now),
         expires_at: Set(expires_at),
         used_at: Set(None),
@@ -115,7 +141,7 @@ pub async fn start(store: &Store, issuer: &AccountInfo) -> Result<IssuedCode> {
             actor_platform: issuer.platform.as_str(),
             action: "link.start",
             target: None,
-            outcome: "ok",
+            outcome: AuditOutcome::Ok,
             detail: None,
         },
     )
@@ -135,7 +161,7 @@ async fn failed_attempts_last_hour(store: &Store, account: &AccountInfo) -> Resu
 
 async fn record_attempt(store: &Store, account: &AccountInfo, succeeded: bool) -> Result<()> {
     link_attempt::ActiveModel {
-        account_id: Set(account.id),
+        account_id: Set(account.id.into()),
         succeeded: Set(succeeded),
         created_at: Set(Utc::now()),
         ..Default::default()
@@ -151,7 +177,7 @@ async fn refuse(
     action: &str,
     target: Option<&str>,
     refusal: LinkRefusal,
-) -> Result<LinkResult<Uuid>> {
+) -> Result<LinkResult<IdentityId>> {
     audit::record(
         &store.db,
         AuditEntry {
@@ -159,7 +185,7 @@ async fn refuse(
             actor_platform: actor.platform.as_str(),
             action,
             target,
-            outcome: "refused",
+            outcome: AuditOutcome::Refused,
             detail: Some(format!("{refusal:?}")),
         },
     )
@@ -168,7 +194,7 @@ async fn refuse(
     Ok(Err(refusal))
 }
 
-async fn is_isolated(store: &Store, identity_id: Uuid) -> Result<bool> {
+async fn is_isolated(store: &Store, identity_id: IdentityId) -> Result<bool> {
     crate::core::privacy::isolation::is_isolated(&store.db, identity_id).await
 }
 
@@ -177,20 +203,22 @@ pub async fn redeem(
     store: &Store,
     redeemer: &AccountInfo,
     typed: &str,
-) -> Result<LinkResult<Uuid>> {
+) -> Result<LinkResult<IdentityId>> {
     if failed_attempts_last_hour(store, redeemer).await? >= MAX_FAILED_ATTEMPTS_PER_HOUR {
         return refuse(store, redeemer, "link", None, LinkRefusal::TooManyAttempts).await;
     }
-    let code = normalise_code(typed);
+    let code = LinkCode::from_typed(typed);
     let row = link_code::Entity::find()
-        .filter(link_code::Column::CodeHash.eq(hash_code(&code)))
+        .filter(link_code::Column::CodeHash.eq(code.hash()))
         .one(&store.db)
         .await?;
     let refusal = match &row {
         None => Some(LinkRefusal::UnknownCode),
         Some(row) if row.used_at.is_some() => Some(LinkRefusal::AlreadyUsed),
         Some(row) if row.expires_at <= Utc::now() => Some(LinkRefusal::Expired),
-        Some(row) if row.account_id == redeemer.id => Some(LinkRefusal::SameAccount),
+        Some(row) if AccountId::from(row.account_id) == redeemer.id => {
+            Some(LinkRefusal::SameAccount)
+        }
         Some(_) => None,
     };
     let row = match (refusal, row) {
@@ -263,7 +291,7 @@ pub async fn admin_link(
     actor: &AccountInfo,
     first: &AccountInfo,
     second: &AccountInfo,
-) -> Result<LinkResult<Uuid>> {
+) -> Result<LinkResult<IdentityId>> {
     let target = format!("{} {}", account_label(first), account_label(second));
     if let Some(refusal) = link_blocker(store, first, second).await? {
         return refuse(store, actor, "admin.link", Some(&target), refusal).await;
@@ -290,7 +318,11 @@ async fn link_blocker(
 }
 
 /// The platform+scope both identities have an account on, if any.
-async fn platform_scope_clash(store: &Store, a: Uuid, b: Uuid) -> Result<Option<String>> {
+async fn platform_scope_clash(
+    store: &Store,
+    a: IdentityId,
+    b: IdentityId,
+) -> Result<Option<String>> {
     let left = accounts::linked_accounts(&store.db, a).await?;
     let right = accounts::linked_accounts(&store.db, b).await?;
     Ok(left.iter().find_map(|x| {
@@ -315,7 +347,7 @@ async fn merge(
     keeper: &AccountInfo,
     joining: &AccountInfo,
     action: &str,
-) -> Result<Uuid> {
+) -> Result<IdentityId> {
     let survivor = keeper.identity_id;
     let absorbed = joining.identity_id;
     let now = Utc::now();
@@ -359,7 +391,7 @@ async fn merge(
                 account_label(keeper),
                 account_label(joining)
             )),
-            outcome: "ok",
+            outcome: AuditOutcome::Ok,
             detail: None,
         },
     )
@@ -376,22 +408,22 @@ async fn detach(
     actor: &AccountInfo,
     account: &AccountInfo,
     action: &str,
-) -> Result<Uuid> {
+) -> Result<IdentityId> {
     let now = Utc::now();
-    let fresh = Uuid::new_v4();
+    let fresh = IdentityId::random();
     let transaction = store.db.begin().await?;
     crate::store::changes::record(&transaction, store.origin, &[account.identity_id, fresh])
         .await?;
     identity_entity::ActiveModel {
-        id: Set(fresh),
+        id: Set(fresh.into()),
         created_at: Set(now),
         isolated: Set(false),
     }
     .insert(&transaction)
     .await?;
     platform_account::ActiveModel {
-        id: Set(account.id),
-        identity_id: Set(fresh),
+        id: Set(account.id.into()),
+        identity_id: Set(fresh.into()),
         linked_at: Set(None),
         linked_by: Set(None),
         ..Default::default()
@@ -405,7 +437,7 @@ async fn detach(
             actor_platform: actor.platform.as_str(),
             action,
             target: Some(&account_label(account)),
-            outcome: "ok",
+            outcome: AuditOutcome::Ok,
             detail: None,
         },
     )
@@ -460,7 +492,7 @@ pub async fn admin_unlink(
     store: &Store,
     actor: &AccountInfo,
     account: &AccountInfo,
-) -> Result<LinkResult<Uuid>> {
+) -> Result<LinkResult<IdentityId>> {
     let accounts = accounts::linked_accounts(&store.db, account.identity_id).await?;
     if accounts.len() < 2 {
         return refuse(
@@ -482,20 +514,31 @@ mod tests {
     #[test]
     fn codes_use_the_unambiguous_alphabet() {
         for _ in 0..200 {
-            let code = new_code();
-            assert_eq!(code.len(), CODE_LENGTH);
-            assert!(code.bytes().all(|b| CODE_ALPHABET.contains(&b)), "{code}");
-            assert!(!code.contains(['0', 'O', '1', 'I', 'L']));
+            let code = LinkCode::generate();
+            let text = code.as_str();
+            assert_eq!(text.len(), CODE_LENGTH);
+            assert!(text.bytes().all(|b| CODE_ALPHABET.contains(&b)), "{code}");
+            assert!(!text.contains(['0', 'O', '1', 'I', 'L']));
         }
     }
 
     #[test]
     fn typed_codes_are_normalised() {
-        assert_eq!(normalise_code(" abcd-ef23 45 "), "ABCDEF2345");
-        assert_eq!(display_code("ABCDEF2345"), "ABCD-EF2345");
         assert_eq!(
-            hash_code("ABCDEF2345"),
-            hash_code(&normalise_code("abcd-ef2345"))
+            LinkCode::from_typed(" abcd-ef23 45 ").as_str(),
+            "ABCDEF2345"
+        );
+        assert_eq!(
+            LinkCode::from_typed("ABCDEF2345").to_string(),
+            "ABCD-EF2345"
+        );
+        assert_eq!(
+            LinkCode::from_typed("ABCDEF2345").hash(),
+            LinkCode::from_typed("abcd-ef2345").hash()
+        );
+        assert_eq!(
+            format!("{:?}", LinkCode::from_typed("ABCDEF2345")),
+            "LinkCode(…)"
         );
     }
 }

@@ -11,10 +11,10 @@ use crate::core::Result;
 use crate::store::accounts;
 use crate::store::entities::{identity, platform_account};
 use crate::store::hot::{AccountInfo, IdentityHot, Lookup};
+use crate::store::ids::IdentityId;
 use crate::store::Store;
 use chrono::Utc;
 use sea_orm::{ActiveModelTrait, Set, TransactionTrait};
-use uuid::Uuid;
 use whisperengine_contract::PlatformAccount;
 
 /// The account's row, created (with a fresh identity of its own) on first contact.
@@ -29,7 +29,7 @@ pub async fn resolve_account(store: &Store, account: &PlatformAccount) -> Result
         Some(found) => {
             if account.display_name.is_some() && found.display_name != account.display_name {
                 platform_account::ActiveModel {
-                    id: Set(found.id),
+                    id: Set(found.id.into()),
                     display_name: Set(account.display_name.clone()),
                     ..Default::default()
                 }
@@ -58,16 +58,16 @@ pub async fn resolve_account(store: &Store, account: &PlatformAccount) -> Result
 async fn create_account(store: &Store, account: &PlatformAccount) -> Result<AccountInfo> {
     let now = Utc::now();
     let transaction = store.db.begin().await?;
-    let identity_id = Uuid::new_v4();
+    let identity_id = IdentityId::random();
     identity::ActiveModel {
-        id: Set(identity_id),
+        id: Set(identity_id.into()),
         created_at: Set(now),
         isolated: Set(false),
     }
     .insert(&transaction)
     .await?;
     let row = platform_account::ActiveModel {
-        identity_id: Set(identity_id),
+        identity_id: Set(identity_id.into()),
         platform: Set(account.platform.as_str().to_string()),
         scope: Set(account.scope.clone()),
         user_id: Set(account.user_id.clone()),
@@ -88,7 +88,7 @@ async fn create_account(store: &Store, account: &PlatformAccount) -> Result<Acco
 pub use crate::core::identity::hot_load::load_identity;
 
 /// The identity's hot state, loaded from SQL when not cached. Call with the identity lock held.
-pub async fn hot_identity(store: &Store, identity_id: Uuid) -> Result<IdentityHot> {
+pub async fn hot_identity(store: &Store, identity_id: IdentityId) -> Result<IdentityHot> {
     let unsaved_emotion = match store.hot.fresh_identity(identity_id) {
         Lookup::Fresh(state) => return Ok(state),
         Lookup::Stale(emotion) => emotion,

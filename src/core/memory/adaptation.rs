@@ -120,7 +120,7 @@ mod tests {
 
     fn rating(platform: &str, score: i16, comment: Option<&str>) -> Rating {
         Rating {
-            id: 0,
+            id: 0.into(),
             platform: platform.into(),
             score,
             comment: comment.map(str::to_string),
@@ -149,8 +149,8 @@ mod tests {
 
     fn account(platform: whisperengine_contract::Platform) -> AccountInfo {
         AccountInfo {
-            id: 1,
-            identity_id: uuid::Uuid::nil(),
+            id: 1.into(),
+            identity_id: uuid::Uuid::nil().into(),
             platform,
             scope: String::new(),
             user_id: "u1".into(),
@@ -163,7 +163,7 @@ mod tests {
         use whisperengine_contract::Platform;
         let mut state = IdentityHot::default();
         state.push_rating(Rating {
-            id: 1,
+            id: 1.into(),
             ..rating("discord", 1, Some("way too long"))
         });
         for id in 2..(RECENT_RATINGS as i64 + 4) {

@@ -12,6 +12,7 @@ use crate::core::privacy::preferences;
 use crate::core::privacy::visibility::{is_fact_visible, is_visible};
 use crate::llm::{KnownFact, RecalledMemory, Speaker, Turn};
 use crate::store::hot::{AccountInfo, FactRecord, IdentityHot, TurnRecord};
+use crate::store::ids::AccountId;
 use chrono::{DateTime, Utc};
 
 use whisperengine_contract::{ConversationContext, Platform};
@@ -36,7 +37,7 @@ pub struct Gathered {
 }
 
 /// A memory brought up in a reply: (origin account, created at, `memory` row id when known).
-pub type Recalled = (i64, DateTime<Utc>, Option<i64>);
+pub type Recalled = (AccountId, DateTime<Utc>, Option<i64>);
 
 /// How much context a reply gets (configured, or chosen by adaptive tuning).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -336,7 +337,7 @@ mod tests {
             memory_id: None,
             terms: recall::index_terms(text),
             last_recalled_at: None,
-            account_id,
+            account_id: account_id.into(),
             is_user: true,
             content: text.into(),
             platform,
@@ -351,8 +352,8 @@ mod tests {
 
     fn account(id: i64, platform: Platform) -> AccountInfo {
         AccountInfo {
-            id,
-            identity_id: uuid::Uuid::nil(),
+            id: id.into(),
+            identity_id: uuid::Uuid::nil().into(),
             platform,
             scope: "G1".into(),
             user_id: "u".into(),
@@ -440,7 +441,7 @@ mod tests {
         state.preferences = switches
             .iter()
             .map(|(key, value)| crate::store::hot::PreferenceRecord {
-                account_id: 1,
+                account_id: 1.into(),
                 key: format!("privacy.{key}"),
                 value: value.to_string(),
                 version: 1,

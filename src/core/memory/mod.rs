@@ -4,13 +4,12 @@
 //!   the entry point for a reply's recall is [`context::RecallRequest`].
 //! - [`recall`]: stemming, synonyms and BM25 relevance for recall.
 //! - [`semantic`]: embeddings (EMBEDDING_MODEL) and cosine similarity for recall.
-//! - [`facts`]: the rule-based fact extractor and the typed, versioned fact store.
-//! - [`facts_llm`]: fact extraction by the LLM (FACT_EXTRACTION), validated, rules as fallback.
+//! - [`facts`]: facts read from messages (rules in [`facts::extract`], the LLM in [`facts::llm`])
+//!   and the typed, versioned fact store ([`facts::store`]).
 //! - [`adaptation`]: what feedback taught about a person's preferred replies (SYNC_ADAPTATION_STRATEGIES).
 
 pub mod adaptation;
 pub mod context;
 pub mod facts;
-pub mod facts_llm;
 pub mod recall;
 pub mod semantic;

@@ -21,6 +21,8 @@ use crate::config::Settings;
 use crate::llm::embeddings::{EmbeddingClient, MAX_BATCH};
 use crate::store::entities::{memory, memory_embedding};
 use crate::store::hot::{IdentityHot, TurnRecord};
+use crate::store::ids::{AccountId, IdentityId};
+use crate::store::kinds::MemoryRole;
 use chrono::{DateTime, Utc};
 use lru::LruCache;
 use sea_orm::{
@@ -32,7 +34,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
-use uuid::Uuid;
 
 /// Weight `w` of cosine similarity next to BM25: relevance = BM25 + w · cosine.
 pub const SEMANTIC_WEIGHT: f64 = 2.0;
@@ -58,12 +59,12 @@ pub const EMBEDDINGS_STORED: &str = "whisperengine_embeddings_stored_total";
 /// databases keep), so a turn stored in this session and the same row read back agree.
 type Key = (i64, i64);
 
-fn key_of(account_id: i64, created_at: DateTime<Utc>) -> Key {
-    (account_id, created_at.timestamp_micros())
+fn key_of(account_id: AccountId, created_at: DateTime<Utc>) -> Key {
+    (account_id.get(), created_at.timestamp_micros())
 }
 
 /// A cached message vector's key: the person and the text.
-type QueryKey = (Uuid, String);
+type QueryKey = (IdentityId, String);
 
 /// What is known of one identity's vectors.
 struct IdentityVectors {
@@ -74,8 +75,8 @@ struct IdentityVectors {
 
 /// Work for the background task.
 struct Job {
-    identity_id: Uuid,
-    account_id: i64,
+    identity_id: IdentityId,
+    account_id: AccountId,
     created_at: DateTime<Utc>,
     memory_id: Option<i64>,
     /// The text to embed, when the vector is not known yet.
@@ -88,7 +89,7 @@ struct Inner {
     db: DatabaseConnection,
     /// Query vectors by (identity, text): kept per person so erasure can drop them.
     queries: Mutex<LruCache<QueryKey, Arc<[f32]>>>,
-    identities: Mutex<LruCache<Uuid, IdentityVectors>>,
+    identities: Mutex<LruCache<IdentityId, IdentityVectors>>,
     /// Memories queued for embedding, so a slow batch is not queued twice.
     pending: Mutex<HashSet<Key>>,
     refresh: Duration,
@@ -203,7 +204,11 @@ impl Semantic {
     }
 
     /// Starts computing the embedding of a message of `identity_id` (or takes it from the cache).
-    pub fn start_query(&self, identity_id: Uuid, text: &str) -> JoinHandle<Option<Arc<[f32]>>> {
+    pub fn start_query(
+        &self,
+        identity_id: IdentityId,
+        text: &str,
+    ) -> JoinHandle<Option<Arc<[f32]>>> {
         let inner = self.inner.clone();
         let key = (identity_id, text.to_string());
         tokio::spawn(async move {
@@ -234,7 +239,7 @@ impl Semantic {
         &self,
         query: JoinHandle<Option<Arc<[f32]>>>,
         state: &IdentityHot,
-        identity_id: Uuid,
+        identity_id: IdentityId,
         turn: &TurnRecord,
     ) -> Option<SemanticScores> {
         let query = match tokio::time::timeout(QUERY_WAIT, query).await {
@@ -264,7 +269,12 @@ impl Semantic {
 
     /// Once the message `turn` is stored: queues its vector (the query's, from [`Semantic::prepare`])
     /// to be written against its `memory` row.
-    pub fn persist(&self, identity_id: Uuid, turn: &TurnRecord, scores: Option<&SemanticScores>) {
+    pub fn persist(
+        &self,
+        identity_id: IdentityId,
+        turn: &TurnRecord,
+        scores: Option<&SemanticScores>,
+    ) {
         let Some(scores) = scores else {
             return;
         };
@@ -286,7 +296,7 @@ impl Semantic {
     async fn vectors_for(
         &self,
         state: &IdentityHot,
-        identity_id: Uuid,
+        identity_id: IdentityId,
     ) -> Arc<HashMap<Key, Arc<[f32]>>> {
         let (known, checked_at) = {
             let mut identities = lock(&self.inner.identities);
@@ -306,7 +316,7 @@ impl Semantic {
         if missing.is_empty() || !is_due {
             return known;
         }
-        let account_ids: Vec<i64> = state.accounts.iter().map(|account| account.id).collect();
+        let account_ids: Vec<AccountId> = state.accounts.iter().map(|account| account.id).collect();
         let since = missing
             .iter()
             .map(|record| record.created_at)
@@ -325,7 +335,7 @@ impl Semantic {
                 .into_iter()
                 .filter_map(|row| {
                     let vector = from_bytes(&row.vector)?;
-                    Some((key_of(row.account_id, row.created_at), vector.into()))
+                    Some((key_of(row.account_id.into(), row.created_at), vector.into()))
                 })
                 .collect(),
             Err(error) => {
@@ -363,7 +373,13 @@ impl Semantic {
         merged
     }
 
-    fn remember(&self, identity_id: Uuid, account_id: i64, at: DateTime<Utc>, vector: Arc<[f32]>) {
+    fn remember(
+        &self,
+        identity_id: IdentityId,
+        account_id: AccountId,
+        at: DateTime<Utc>,
+        vector: Arc<[f32]>,
+    ) {
         remember(&self.inner, identity_id, key_of(account_id, at), vector);
     }
 
@@ -379,7 +395,7 @@ impl Semantic {
     }
 
     /// Drops what is kept in memory for an identity, its cached messages included (after erasure).
-    pub fn forget_identity(&self, identity_id: Uuid) {
+    pub fn forget_identity(&self, identity_id: IdentityId) {
         lock(&self.inner.identities).pop(&identity_id);
         let mut queries = lock(&self.inner.queries);
         let keys: Vec<QueryKey> = queries
@@ -393,7 +409,7 @@ impl Semantic {
     }
 }
 
-fn remember(inner: &Inner, identity_id: Uuid, key: Key, vector: Arc<[f32]>) {
+fn remember(inner: &Inner, identity_id: IdentityId, key: Key, vector: Arc<[f32]>) {
     let mut identities = lock(&inner.identities);
     if let Some(entry) = identities.get_mut(&identity_id) {
         Arc::make_mut(&mut entry.by_memory).insert(key, vector);
@@ -495,7 +511,7 @@ async fn store(inner: &Inner, job: &Job, vector: &[f32]) -> Result<(), sea_orm::
                 .column(memory::Column::Id)
                 .filter(memory::Column::AccountId.eq(job.account_id))
                 .filter(memory::Column::CreatedAt.eq(job.created_at))
-                .filter(memory::Column::Role.eq("user"))
+                .filter(memory::Column::Role.eq(MemoryRole::User))
                 .order_by_desc(memory::Column::Id)
                 .into_tuple::<i64>()
                 .one(&inner.db)
@@ -507,7 +523,7 @@ async fn store(inner: &Inner, job: &Job, vector: &[f32]) -> Result<(), sea_orm::
     };
     let row = memory_embedding::ActiveModel {
         memory_id: Set(memory_id),
-        account_id: Set(job.account_id),
+        account_id: Set(job.account_id.into()),
         model: Set(inner.client.model().to_string()),
         dimensions: Set(i32::try_from(vector.len()).unwrap_or(i32::MAX)),
         vector: Set(to_bytes(vector)),

@@ -6,6 +6,7 @@
 use crate::core::identity;
 use crate::core::{Core, Result};
 use crate::store::hot::{AccountInfo, IdentityHot};
+use crate::store::ids::AccountId;
 use crate::telemetry::names;
 use chrono::{DateTime, Utc};
 use lru::LruCache;
@@ -20,8 +21,8 @@ pub const KPI_INTERVAL: Duration = Duration::from_secs(15);
 pub const CONSISTENCY_SAMPLE: usize = 20;
 
 /// Per reading account: the newest other-platform turn already counted, so each is counted once.
-fn watermarks() -> &'static Mutex<LruCache<i64, DateTime<Utc>>> {
-    static WATERMARKS: OnceLock<Mutex<LruCache<i64, DateTime<Utc>>>> = OnceLock::new();
+fn watermarks() -> &'static Mutex<LruCache<AccountId, DateTime<Utc>>> {
+    static WATERMARKS: OnceLock<Mutex<LruCache<AccountId, DateTime<Utc>>>> = OnceLock::new();
     WATERMARKS.get_or_init(|| {
         Mutex::new(LruCache::new(
             NonZeroUsize::new(100_000).unwrap_or(NonZeroUsize::MIN),
@@ -98,17 +99,17 @@ pub async fn check_consistency(core: &Core, sample: usize) -> Result<Consistency
 }
 
 type Comparable = (
-    Vec<i64>,
+    Vec<AccountId>,
     bool,
-    Vec<(i64, String, String, i64)>,
-    Vec<(i64, String)>,
+    Vec<(AccountId, String, String, i64)>,
+    Vec<(AccountId, String)>,
 );
 
 /// The parts of a hot state that must equal SQL at all times (written through).
 fn comparable(state: &IdentityHot) -> Comparable {
-    let mut accounts: Vec<i64> = state.accounts.iter().map(|a| a.id).collect();
+    let mut accounts: Vec<AccountId> = state.accounts.iter().map(|a| a.id).collect();
     accounts.sort_unstable();
-    let mut preferences: Vec<(i64, String, String, i64)> = state
+    let mut preferences: Vec<(AccountId, String, String, i64)> = state
         .preferences
         .iter()
         .map(|p| (p.account_id, p.key.clone(), p.value.clone(), p.version))
@@ -239,8 +240,8 @@ mod tests {
     fn each_other_platform_turn_is_counted_once() {
         let handle = crate::telemetry::install_metrics();
         let account = AccountInfo {
-            id: -4242,
-            identity_id: uuid::Uuid::nil(),
+            id: AccountId::from(-4242),
+            identity_id: uuid::Uuid::nil().into(),
             platform: Platform::Teams,
             scope: String::new(),
             user_id: "kpi-test".into(),

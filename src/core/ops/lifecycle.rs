@@ -24,13 +24,14 @@ use crate::core::privacy::erasure::{self, live_tables, quote, TableColumns};
 use crate::core::{Core, Result};
 use crate::store::entities::{memory, platform_account, processed_event};
 use crate::store::hot::AccountInfo;
+use crate::store::ids::IdentityId;
+use crate::store::kinds::AuditOutcome;
 use chrono::{DateTime, TimeDelta, Utc};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect, Statement,
     Value,
 };
 use std::time::Duration;
-use uuid::Uuid;
 use whisperengine_contract::ConversationContext;
 
 /// How often the expiry task runs by default.
@@ -89,7 +90,7 @@ pub fn describe_duration(duration: Duration) -> String {
 }
 
 /// The line `sync status` shows about when the person's data goes, if it ever does.
-pub async fn expiry_line(core: &Core, identity_id: Uuid) -> Result<Option<String>> {
+pub async fn expiry_line(core: &Core, identity_id: IdentityId) -> Result<Option<String>> {
     match core.settings.deployment_mode {
         DeploymentMode::Demo => {
             let ttl = describe_duration(core.settings.demo_data_ttl);
@@ -246,7 +247,7 @@ pub async fn expire(core: &Core, now: DateTime<Utc>) -> Result<Expired> {
     if expired.has_personal_data() {
         audit::record(
             &core.store.db,
-            AuditEntry::new("expiry", "host", "expire", "ok").detail(format!(
+            AuditEntry::new("expiry", "host", "expire", AuditOutcome::Ok).detail(format!(
                 "{} identities, {} rows, {} cache keys",
                 expired.identities, expired.rows, expired.redis_keys
             )),
@@ -400,7 +401,7 @@ async fn expire_empty_identities(
         .await?;
     let mut expired = Expired::default();
     for row in candidates {
-        let id: Uuid = row.try_get("", "id")?;
+        let id = IdentityId::from(row.try_get::<uuid::Uuid>("", "id")?);
         // Checked again once queued writes landed: a message stored meanwhile keeps the person.
         let still_empty = Statement::from_sql_and_values(
             backend,

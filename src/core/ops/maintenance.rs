@@ -7,6 +7,7 @@ use crate::core::Result;
 use crate::store::accounts;
 use crate::store::entities::feedback;
 use crate::store::hot::{AccountInfo, Rating};
+use crate::store::kinds::AuditOutcome;
 use crate::store::Store;
 use crate::telemetry::names;
 use chrono::Utc;
@@ -76,7 +77,11 @@ pub async fn clear_cache(
             actor.label,
             actor.platform,
             "admin.cache_clear",
-            if outcome.is_ok() { "ok" } else { "refused" },
+            if outcome.is_ok() {
+                AuditOutcome::Ok
+            } else {
+                AuditOutcome::Refused
+            },
         )
         .target(&target_text),
     )
@@ -109,7 +114,7 @@ pub async fn record_feedback(
         let transaction = store.db.begin().await?;
         crate::store::changes::record(&transaction, store.origin, &[caller.identity_id]).await?;
         let row = feedback::ActiveModel {
-            identity_id: Set(caller.identity_id),
+            identity_id: Set(caller.identity_id.into()),
             platform: Set(caller.platform.as_str().to_string()),
             score: Set(i16::from(score)),
             comment: Set(comment),

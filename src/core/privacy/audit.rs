@@ -5,6 +5,7 @@
 
 use crate::core::Result;
 use crate::store::entities::audit_log;
+use crate::store::kinds::AuditOutcome;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr};
 use sea_orm::{
@@ -21,8 +22,7 @@ pub struct AuditEntry<'a> {
     /// e.g. `link`, `link.start`, `unlink`, `admin.link`, `forget`.
     pub action: &'a str,
     pub target: Option<&'a str>,
-    /// `ok`, `refused`, `failed`.
-    pub outcome: &'a str,
+    pub outcome: AuditOutcome,
     /// Why (for refusals) or what (counts); never message content.
     pub detail: Option<String>,
 }
@@ -34,7 +34,7 @@ impl<'a> AuditEntry<'a> {
         actor: &'a str,
         actor_platform: &'a str,
         action: &'a str,
-        outcome: &'a str,
+        outcome: AuditOutcome,
     ) -> AuditEntry<'a> {
         AuditEntry {
             actor,
@@ -76,7 +76,7 @@ pub async fn record(db: &impl ConnectionTrait, entry: AuditEntry<'_>) -> Result<
         actor_platform: Set(entry.actor_platform.to_string()),
         action: Set(entry.action.to_string()),
         target: Set(entry.target.map(str::to_string)),
-        outcome: Set(entry.outcome.to_string()),
+        outcome: Set(entry.outcome.into()),
         detail: Set(entry.detail),
         ..Default::default()
     }

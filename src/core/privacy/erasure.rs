@@ -18,13 +18,14 @@ use crate::core::Result;
 use crate::store::accounts::{self, account_label};
 use crate::store::entities::{audit_log, inbox_event};
 use crate::store::hot::AccountInfo;
+use crate::store::ids::{AccountId, IdentityId};
+use crate::store::kinds::AuditOutcome;
 use crate::store::Store;
 use chrono::Utc;
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter,
     Statement, TransactionTrait, Value,
 };
-use uuid::Uuid;
 
 /// Tables erasure never deletes from: the audit log is redacted instead, and migrations are schema.
 const PROTECTED_TABLES: &[&str] = &["audit_log", "seaql_migrations"];
@@ -117,7 +118,7 @@ pub struct Erased {
 /// Deletes every row of the identity in every table, its accounts and the identity itself, in one
 /// transaction; then its Redis keys and hot state, redacting the audit log. Call without holding
 /// the identity's lock (this takes it).
-pub async fn erase_identity(store: &Store, identity_id: Uuid) -> Result<Erased> {
+pub async fn erase_identity(store: &Store, identity_id: IdentityId) -> Result<Erased> {
     Ok(erase(store, identity_id, None).await?.unwrap_or_default())
 }
 
@@ -126,7 +127,7 @@ pub async fn erase_identity(store: &Store, identity_id: Uuid) -> Result<Erased> 
 /// since the caller last looked keeps the identity. `None` when it did not erase.
 pub async fn erase_identity_if(
     store: &Store,
-    identity_id: Uuid,
+    identity_id: IdentityId,
     still_due: Statement,
 ) -> Result<Option<Erased>> {
     erase(store, identity_id, Some(still_due)).await
@@ -134,14 +135,14 @@ pub async fn erase_identity_if(
 
 async fn erase(
     store: &Store,
-    identity_id: Uuid,
+    identity_id: IdentityId,
     still_due: Option<Statement>,
 ) -> Result<Option<Erased>> {
     // Queued writes of this person must land before the delete, not after it.
     store.flush().await;
     let guard = store.hot.lock_identity(identity_id).await;
     let accounts = accounts::linked_accounts(&store.db, identity_id).await?;
-    let account_ids: Vec<i64> = accounts.iter().map(|a| a.id).collect();
+    let account_ids: Vec<AccountId> = accounts.iter().map(|a| a.id).collect();
     let mut subjects: Vec<String> = accounts.iter().map(account_label).collect();
     subjects.push(identity_id.to_string());
     let tables = live_tables(&store.db).await?;
@@ -209,8 +210,8 @@ async fn delete_inbox_events(db: &impl ConnectionTrait, accounts: &[AccountInfo]
 async fn delete_rows(
     db: &impl ConnectionTrait,
     tables: &[TableColumns],
-    identity_id: Uuid,
-    account_ids: &[i64],
+    identity_id: IdentityId,
+    account_ids: &[AccountId],
 ) -> Result<Erased> {
     let backend = db.get_database_backend();
     let mut erased = Erased::default();
@@ -298,10 +299,12 @@ async fn delete_rows(
 pub async fn record_tombstone(store: &Store, platform: &str, erased: &Erased) -> Result<()> {
     audit::record(
         &store.db,
-        AuditEntry::new(audit::FORGOTTEN, platform, "forget.all", "ok").detail(format!(
-            "{} rows in {} tables, {} cache keys; {} audit entries redacted",
-            erased.rows, erased.tables, erased.redis_keys, erased.audit_entries_redacted
-        )),
+        AuditEntry::new(audit::FORGOTTEN, platform, "forget.all", AuditOutcome::Ok).detail(
+            format!(
+                "{} rows in {} tables, {} cache keys; {} audit entries redacted",
+                erased.rows, erased.tables, erased.redis_keys, erased.audit_entries_redacted
+            ),
+        ),
     )
     .await
 }
@@ -315,7 +318,12 @@ pub async fn request_forget_all(store: &Store, caller: &AccountInfo) -> Result<S
     let label = account_label(caller);
     audit::record(
         &store.db,
-        AuditEntry::new(&label, caller.platform.as_str(), "forget.request", "ok"),
+        AuditEntry::new(
+            &label,
+            caller.platform.as_str(),
+            "forget.request",
+            AuditOutcome::Ok,
+        ),
     )
     .await?;
     Ok(format!(
@@ -340,8 +348,13 @@ pub async fn confirm_forget_all(store: &Store, caller: &AccountInfo) -> Result<S
         let label = account_label(caller);
         audit::record(
             &store.db,
-            AuditEntry::new(&label, caller.platform.as_str(), "forget.all", "refused")
-                .detail("no `forget all` in the last 5 minutes"),
+            AuditEntry::new(
+                &label,
+                caller.platform.as_str(),
+                "forget.all",
+                AuditOutcome::Refused,
+            )
+            .detail("no `forget all` in the last 5 minutes"),
         )
         .await?;
         return Ok(format!(

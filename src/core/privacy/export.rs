@@ -17,6 +17,8 @@ use crate::store::entities::{
     inbox_event, memory, preference, sync_conflict,
 };
 use crate::store::hot::AccountInfo;
+use crate::store::ids::{AccountId, IdentityId};
+use crate::store::kinds::AuditOutcome;
 use crate::store::Store;
 use chrono::{DateTime, Utc};
 use rand::RngCore;
@@ -26,7 +28,6 @@ use sea_orm::{
 };
 use serde_json::{json, Map};
 use sha2::{Digest, Sha256};
-use uuid::Uuid;
 
 /// How long a download link works.
 pub const LINK_TTL_MINUTES: i64 = 15;
@@ -58,10 +59,10 @@ const HANDLED_TABLES: &[&str] = &[
 ];
 
 /// The whole export document of an identity.
-pub async fn document(store: &Store, identity_id: Uuid) -> Result<serde_json::Value> {
+pub async fn document(store: &Store, identity_id: IdentityId) -> Result<serde_json::Value> {
     let db = &store.db;
     let accounts = accounts::linked_accounts(db, identity_id).await?;
-    let account_ids: Vec<i64> = accounts.iter().map(|a| a.id).collect();
+    let account_ids: Vec<AccountId> = accounts.iter().map(|a| a.id).collect();
     let identity_row = identity_entity::Entity::find_by_id(identity_id)
         .one(db)
         .await?;
@@ -102,7 +103,7 @@ pub async fn document(store: &Store, identity_id: Uuid) -> Result<serde_json::Va
         .await?;
     let audit_entries = audit::about(db, &subjects).await?;
     let inbox = inbox_events_of(db, &accounts).await?;
-    let label_of = |account_id: i64| {
+    let label_of = |account_id: AccountId| {
         accounts
             .iter()
             .find(|a| a.id == account_id)
@@ -126,7 +127,7 @@ pub async fn document(store: &Store, identity_id: Uuid) -> Result<serde_json::Va
         })).collect::<Vec<_>>(),
         "memories": memories.iter().map(|m| json!({
             "id": m.id,
-            "account": label_of(m.account_id),
+            "account": label_of(m.account_id.into()),
             "role": m.role,
             "content": crate::store::crypto::readable(store.cipher.as_deref(), &m.content),
             "platform": m.platform,
@@ -142,7 +143,7 @@ pub async fn document(store: &Store, identity_id: Uuid) -> Result<serde_json::Va
         })).collect::<Vec<_>>(),
         "facts": facts.iter().map(|f| json!({
             "id": f.id,
-            "account": label_of(f.account_id),
+            "account": label_of(f.account_id.into()),
             "subject": f.subject,
             "attribute": f.attribute,
             "value": crate::store::crypto::readable(store.cipher.as_deref(), &f.value),
@@ -163,7 +164,7 @@ pub async fn document(store: &Store, identity_id: Uuid) -> Result<serde_json::Va
             "version": s.version,
         })),
         "emotion_history": observations.iter().map(|o| json!({
-            "account": label_of(o.account_id),
+            "account": label_of(o.account_id.into()),
             "emotion": o.emotion,
             "valence": o.valence,
             "intensity": o.intensity,
@@ -171,7 +172,7 @@ pub async fn document(store: &Store, identity_id: Uuid) -> Result<serde_json::Va
             "created_at": o.created_at,
         })).collect::<Vec<_>>(),
         "preferences": preferences.iter().map(|p| json!({
-            "account": label_of(p.account_id),
+            "account": label_of(p.account_id.into()),
             "key": p.key,
             "value": p.value,
             "version": p.version,
@@ -249,8 +250,8 @@ async fn inbox_events_of<'a>(
 /// Rows of the identity in tables this module does not know (e.g. `fact`), as JSON objects.
 async fn other_tables(
     db: &impl ConnectionTrait,
-    identity_id: Uuid,
-    account_ids: &[i64],
+    identity_id: IdentityId,
+    account_ids: &[AccountId],
 ) -> Result<Map<String, serde_json::Value>> {
     let backend = db.get_database_backend();
     let mut tables = Map::new();
@@ -314,7 +315,7 @@ pub async fn issue_link(store: &Store, caller: &AccountInfo) -> Result<(String, 
     let expires_at = now + chrono::TimeDelta::minutes(LINK_TTL_MINUTES);
     export_token::Entity::insert(export_token::ActiveModel {
         token_hash: Set(hash_token(&token)),
-        identity_id: Set(caller.identity_id),
+        identity_id: Set(caller.identity_id.into()),
         created_at: Set(now),
         expires_at: Set(expires_at),
         used_at: Set(None),
@@ -325,7 +326,7 @@ pub async fn issue_link(store: &Store, caller: &AccountInfo) -> Result<(String, 
     let label = account_label(caller);
     audit::record(
         &store.db,
-        AuditEntry::new(&label, caller.platform.as_str(), "export", "ok")
+        AuditEntry::new(&label, caller.platform.as_str(), "export", AuditOutcome::Ok)
             .detail(format!("download link, valid {LINK_TTL_MINUTES} minutes")),
     )
     .await?;
@@ -374,10 +375,10 @@ pub async fn redeem(store: &Store, token: &str) -> Result<Download> {
     if claimed.rows_affected == 0 {
         return Ok(Download::AlreadyUsed);
     }
-    let document = document(store, row.identity_id).await?;
+    let document = document(store, row.identity_id.into()).await?;
     audit::record(
         &store.db,
-        AuditEntry::new("http", "http", "export.download", "ok")
+        AuditEntry::new("http", "http", "export.download", AuditOutcome::Ok)
             .target(&format!("identity:{}", row.identity_id)),
     )
     .await?;

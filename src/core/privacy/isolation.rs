@@ -12,12 +12,13 @@ use crate::core::Result;
 use crate::store::accounts;
 use crate::store::entities::{host_setting, identity as identity_entity};
 use crate::store::hot::{AccountInfo, IdentityHot};
+use crate::store::ids::IdentityId;
+use crate::store::kinds::AuditOutcome;
 use crate::store::Store;
 use chrono::Utc;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set, TransactionTrait};
 use std::fmt;
-use uuid::Uuid;
 use whisperengine_contract::PlatformAccount;
 
 /// The `host_setting` key of the host-wide isolation switch.
@@ -29,7 +30,7 @@ pub enum IsolationTarget {
     /// Every identity of the host.
     All,
     /// One identity, by its UUID (shown by `whoami` and the dashboard).
-    Identity(Uuid),
+    Identity(IdentityId),
     /// The identity one account belongs to.
     Account(PlatformAccount),
 }
@@ -41,7 +42,7 @@ impl IsolationTarget {
         if text.eq_ignore_ascii_case("all") {
             return Ok(IsolationTarget::All);
         }
-        if let Ok(id) = text.parse::<Uuid>() {
+        if let Ok(id) = text.parse::<IdentityId>() {
             return Ok(IsolationTarget::Identity(id));
         }
         text.parse::<PlatformAccount>()
@@ -90,7 +91,7 @@ pub async fn is_host_isolated(db: &impl ConnectionTrait) -> Result<bool> {
 }
 
 /// Whether the identity is isolated, by itself or host-wide.
-pub async fn is_isolated(db: &impl ConnectionTrait, identity_id: Uuid) -> Result<bool> {
+pub async fn is_isolated(db: &impl ConnectionTrait, identity_id: IdentityId) -> Result<bool> {
     if is_host_isolated(db).await? {
         return Ok(true);
     }
@@ -104,7 +105,7 @@ pub async fn is_isolated(db: &impl ConnectionTrait, identity_id: Uuid) -> Result
 #[derive(Debug, Clone, Copy)]
 enum Resolved {
     Host,
-    Identity(Uuid),
+    Identity(IdentityId),
     /// An account this host has never seen.
     Unknown,
 }
@@ -167,7 +168,11 @@ pub async fn set_isolation(
         actor.label,
         actor.platform,
         action,
-        if outcome.is_ok() { "ok" } else { "refused" },
+        if outcome.is_ok() {
+            AuditOutcome::Ok
+        } else {
+            AuditOutcome::Refused
+        },
     )
     .target(&target_text);
     let entry = match resolved {
@@ -214,7 +219,11 @@ async fn set_host_isolation(store: &Store, actor: Actor<'_>, isolate: bool) -> R
 }
 
 /// Sets one identity's flag; false when there is no such identity.
-async fn set_identity_isolation(store: &Store, identity_id: Uuid, isolate: bool) -> Result<bool> {
+async fn set_identity_isolation(
+    store: &Store,
+    identity_id: IdentityId,
+    isolate: bool,
+) -> Result<bool> {
     let Some(row) = identity_entity::Entity::find_by_id(identity_id)
         .one(&store.db)
         .await?
@@ -271,7 +280,7 @@ mod tests {
     #[test]
     fn targets_parse_as_all_identity_or_account() {
         assert_eq!(IsolationTarget::parse("ALL"), Ok(IsolationTarget::All));
-        let id = Uuid::new_v4();
+        let id = IdentityId::random();
         assert_eq!(
             IsolationTarget::parse(&id.to_string()),
             Ok(IsolationTarget::Identity(id))
@@ -290,8 +299,8 @@ mod tests {
 
     fn account(id: i64) -> AccountInfo {
         AccountInfo {
-            id,
-            identity_id: Uuid::nil(),
+            id: id.into(),
+            identity_id: IdentityId::from(uuid::Uuid::nil()),
             platform: Platform::Slack,
             scope: String::new(),
             user_id: id.to_string(),
@@ -304,7 +313,7 @@ mod tests {
             memory_id: None,
             terms: Vec::new().into(),
             last_recalled_at: None,
-            account_id,
+            account_id: account_id.into(),
             is_user: true,
             content: format!("from {account_id}"),
             platform: Platform::Slack,
@@ -328,8 +337,8 @@ mod tests {
         }
         state.preferences = [1, 2]
             .into_iter()
-            .map(|account_id| PreferenceRecord {
-                account_id,
+            .map(|account_id: i64| PreferenceRecord {
+                account_id: account_id.into(),
                 key: "name".into(),
                 value: format!("name {account_id}"),
                 version: 1,
@@ -344,9 +353,12 @@ mod tests {
     fn an_isolated_state_keeps_only_the_origin_accounts_records() {
         let view = origin_view(state(true), &account(2));
         assert_eq!(view.accounts.len(), 1);
-        assert!(view.recent.iter().all(|turn| turn.account_id == 2));
+        assert!(view.recent.iter().all(|turn| turn.account_id == 2.into()));
         assert_eq!(view.recent.len(), 2);
-        assert!(view.recallable.iter().all(|turn| turn.account_id == 2));
+        assert!(view
+            .recallable
+            .iter()
+            .all(|turn| turn.account_id == 2.into()));
         assert_eq!(view.preferences.len(), 1);
         assert_eq!(view.preferences[0].value, "name 2");
     }

@@ -9,6 +9,8 @@ use crate::config::{ConflictStrategy, Settings, SyncCategory};
 use crate::core::Result;
 use crate::store::entities::{preference, sync_conflict};
 use crate::store::hot::{AccountInfo, IdentityHot, OpenConflict, PreferenceRecord};
+use crate::store::ids::{AccountId, IdentityId};
+use crate::store::kinds::ConflictStatus;
 use crate::store::Store;
 use chrono::Utc;
 use sea_orm::sea_query::{Expr, OnConflict};
@@ -124,7 +126,7 @@ pub fn category_of(key: &str) -> SyncCategory {
 pub fn effective_for(
     settings: &Settings,
     state: &IdentityHot,
-    account_id: i64,
+    account_id: AccountId,
 ) -> BTreeMap<String, (String, String)> {
     let is_readable = |key: &str| is_shared(settings, state, category_of(key));
     let records: Vec<&PreferenceRecord> = state
@@ -178,7 +180,11 @@ fn effective_among(
 /// with them off, other accounts' `privacy.*` choices are dropped, so each account has its own
 /// (the host default where it made none). `privacy.privacy_settings` itself says how choices
 /// travel, so it is always read across the identity.
-pub fn privacy_view(settings: &Settings, mut state: IdentityHot, account_id: i64) -> IdentityHot {
+pub fn privacy_view(
+    settings: &Settings,
+    mut state: IdentityHot,
+    account_id: AccountId,
+) -> IdentityHot {
     if is_shared(settings, &state, SyncCategory::PrivacySettings) {
         return state;
     }
@@ -223,7 +229,7 @@ pub async fn set(
     let transaction = store.db.begin().await?;
     crate::store::changes::record(&transaction, store.origin, &[caller.identity_id]).await?;
     let row = preference::ActiveModel {
-        account_id: Set(caller.id),
+        account_id: Set(caller.id.into()),
         key: Set(key.to_string()),
         value: Set(value.to_string()),
         version: Set(own_version + 1),
@@ -295,7 +301,7 @@ pub async fn set(
             )
         };
         let row = sync_conflict::ActiveModel {
-            identity_id: Set(caller.identity_id),
+            identity_id: Set(caller.identity_id.into()),
             kind: Set("preference".into()),
             key: Set(key.to_string()),
             kept_value: Set(kept_value.clone()),
@@ -303,7 +309,12 @@ pub async fn set(
             kept_platform: Set(kept_platform.clone()),
             other_platform: Set(other_platform),
             strategy: Set(strategy_name(settings).into()),
-            status: Set(if is_open { "open" } else { "resolved" }.into()),
+            status: Set(if is_open {
+                ConflictStatus::Open
+            } else {
+                ConflictStatus::Resolved
+            }
+            .into()),
             resolution: Set((!is_open).then(|| format!("kept the value set on {kept_platform}"))),
             created_at: Set(now),
             resolved_at: Set((!is_open).then_some(now)),
@@ -342,8 +353,8 @@ pub async fn set(
 pub async fn record_link_conflicts(
     db: &impl sea_orm::ConnectionTrait,
     store: &Store,
-    keeper: uuid::Uuid,
-    joining: uuid::Uuid,
+    keeper: IdentityId,
+    joining: IdentityId,
 ) -> Result<usize> {
     let policy = &store.conflict_policy;
     let settings = Settings {
@@ -352,9 +363,9 @@ pub async fn record_link_conflicts(
         platform_priority: policy.platform_priority.clone(),
         ..Settings::default()
     };
-    let side = |identity: uuid::Uuid| async move {
+    let side = |identity: IdentityId| async move {
         let accounts = crate::store::accounts::linked_accounts(db, identity).await?;
-        let ids: Vec<i64> = accounts.iter().map(|account| account.id).collect();
+        let ids: Vec<AccountId> = accounts.iter().map(|account| account.id).collect();
         let rows = preference::Entity::find()
             .filter(preference::Column::AccountId.is_in(ids))
             .all(db)
@@ -362,7 +373,7 @@ pub async fn record_link_conflicts(
         Ok::<_, crate::core::CoreError>(
             rows.into_iter()
                 .map(|row| PreferenceRecord {
-                    account_id: row.account_id,
+                    account_id: row.account_id.into(),
                     key: row.key,
                     value: row.value,
                     version: row.version,
@@ -410,7 +421,7 @@ pub async fn record_link_conflicts(
             }
         };
         sync_conflict::ActiveModel {
-            identity_id: Set(keeper),
+            identity_id: Set(keeper.into()),
             kind: Set("preference".into()),
             key: Set(key.clone()),
             kept_value: Set(kept.value.clone()),
@@ -418,7 +429,12 @@ pub async fn record_link_conflicts(
             kept_platform: Set(kept.updated_by_platform.clone()),
             other_platform: Set(dropped.updated_by_platform.clone()),
             strategy: Set(strategy_name(&settings).into()),
-            status: Set(if is_open { "open" } else { "resolved" }.into()),
+            status: Set(if is_open {
+                ConflictStatus::Open
+            } else {
+                ConflictStatus::Resolved
+            }
+            .into()),
             resolution: Set((!is_open).then(|| {
                 format!(
                     "on link: kept the value set on {}",
@@ -440,18 +456,18 @@ pub async fn record_link_conflicts(
 /// The identity's open conflicts (oldest first) and its latest resolved ones (newest first, at most `resolved`).
 pub async fn list_conflicts(
     store: &Store,
-    identity: uuid::Uuid,
+    identity: IdentityId,
     resolved: u64,
 ) -> Result<(Vec<sync_conflict::Model>, Vec<sync_conflict::Model>)> {
     let open = sync_conflict::Entity::find()
         .filter(sync_conflict::Column::IdentityId.eq(identity))
-        .filter(sync_conflict::Column::Status.eq("open"))
+        .filter(sync_conflict::Column::Status.eq(ConflictStatus::Open))
         .order_by_asc(sync_conflict::Column::Id)
         .all(&store.db)
         .await?;
     let done = sync_conflict::Entity::find()
         .filter(sync_conflict::Column::IdentityId.eq(identity))
-        .filter(sync_conflict::Column::Status.eq("resolved"))
+        .filter(sync_conflict::Column::Status.eq(ConflictStatus::Resolved))
         .order_by_desc(sync_conflict::Column::Id)
         .limit(resolved)
         .all(&store.db)
@@ -497,7 +513,7 @@ pub async fn resolve(
             "There is no conflict #{id} of yours. `conflicts` lists them."
         ));
     };
-    if conflict.status != "open" {
+    if conflict.status != ConflictStatus::Open {
         return Ok(format!(
             "Conflict #{id} is already resolved ({}).",
             conflict.resolution.clone().unwrap_or_default()
@@ -533,7 +549,7 @@ pub async fn resolve(
     }
     for record in holders {
         preference::Entity::insert(preference::ActiveModel {
-            account_id: Set(record.account_id),
+            account_id: Set(record.account_id.into()),
             key: Set(conflict.key.clone()),
             value: Set(chosen.clone()),
             version: Set(record.version + 1),
@@ -555,7 +571,10 @@ pub async fn resolve(
         .await?;
     }
     let closed = sync_conflict::Entity::update_many()
-        .col_expr(sync_conflict::Column::Status, Expr::value("resolved"))
+        .col_expr(
+            sync_conflict::Column::Status,
+            Expr::value(ConflictStatus::Resolved),
+        )
         .col_expr(
             sync_conflict::Column::Resolution,
             Expr::value(format!("you chose `{chosen}` (#{id})")),
@@ -563,7 +582,7 @@ pub async fn resolve(
         .col_expr(sync_conflict::Column::ResolvedAt, Expr::value(now))
         .filter(sync_conflict::Column::IdentityId.eq(caller.identity_id))
         .filter(sync_conflict::Column::Key.eq(conflict.key.as_str()))
-        .filter(sync_conflict::Column::Status.eq("open"))
+        .filter(sync_conflict::Column::Status.eq(ConflictStatus::Open))
         .exec(&transaction)
         .await?;
     transaction.commit().await?;
@@ -582,7 +601,7 @@ pub async fn resolve(
 /// Maps an open conflict row for the hot state.
 pub fn open_conflict(row: &sync_conflict::Model) -> OpenConflict {
     OpenConflict {
-        id: row.id,
+        id: row.id.into(),
         key: row.key.clone(),
         kept_value: row.kept_value.clone(),
         kept_platform: row.kept_platform.clone(),

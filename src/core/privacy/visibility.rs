@@ -14,6 +14,7 @@
 //! sharing are on.
 
 use crate::store::hot::{AccountInfo, FactRecord, TurnRecord};
+use crate::store::ids::AccountId;
 use whisperengine_contract::{ConversationContext, Platform, Visibility};
 
 /// Whether a stored record may be brought up in `context` for `account`.
@@ -40,7 +41,7 @@ pub fn is_visible(
 /// Where something was said: what visibility is decided on.
 #[derive(Debug, Clone, Copy)]
 pub struct Origin<'a> {
-    pub account_id: i64,
+    pub account_id: AccountId,
     pub platform: Platform,
     pub scope: &'a str,
     /// The conversation; `None` where it is not kept (facts): such an origin is seen in a group

@@ -22,6 +22,8 @@ use crate::core::{identity, Core, Result};
 use crate::llm::{Mood, Prompt};
 use crate::store::entities::{emotion_observation, memory, processed_event};
 use crate::store::hot::{AccountInfo, IdentityHot, TurnRecord};
+use crate::store::ids::IdentityId;
+use crate::store::kinds::MemoryRole;
 use crate::store::writer::{WriteJob, Written};
 use crate::telemetry::names;
 use chrono::{DateTime, Utc};
@@ -125,7 +127,7 @@ async fn process(core: &Core, message: &InboundMessage) -> Result<HandlerOutcome
         .as_ref()
         .map(|semantic| semantic.start_query(account.identity_id, text));
     let extracted =
-        crate::core::memory::facts_llm::extract(core.fact_extractor.as_deref(), text).await;
+        crate::core::memory::facts::llm::extract(core.fact_extractor.as_deref(), text).await;
     let _guard = core.store.hot.lock_identity(account.identity_id).await;
     let mut state = preferences::privacy_view(
         &core.settings,
@@ -231,7 +233,7 @@ async fn process(core: &Core, message: &InboundMessage) -> Result<HandlerOutcome
 /// for this person (a load balancer may send it to any of them) sees this turn. Sent in the
 /// background: the reply does not wait on Redis; without Redis there is one process, or the
 /// others catch up within MEMORY_SYNC_INTERVAL.
-fn announce_turn(core: &Core, identity_id: uuid::Uuid) {
+fn announce_turn(core: &Core, identity_id: IdentityId) {
     if let Some(cache) = core.store.cache.clone() {
         tokio::spawn(async move {
             if let Err(error) = cache.publish_invalidation(Some(identity_id)).await {
@@ -434,7 +436,7 @@ fn prepare_user_message(
     let mut job = WriteJob {
         processed_events: vec![processed_event::ActiveModel {
             platform: Set(account.platform.as_str().to_string()),
-            event_id: Set(message.event_id.clone()),
+            event_id: Set(message.event_id.to_string()),
             created_at: Set(now),
         }],
         memories: vec![memory_row(message, account, &turn, detected)],
@@ -443,7 +445,7 @@ fn prepare_user_message(
     };
     if !detected.is_neutral() {
         job.observations.push(emotion_observation::ActiveModel {
-            account_id: Set(account.id),
+            account_id: Set(account.id.into()),
             memory_id: Set(None),
             emotion: Set(detected.label.to_string()),
             valence: Set(detected.valence),
@@ -465,8 +467,13 @@ fn memory_row(
     detected: &Detected,
 ) -> memory::ActiveModel {
     memory::ActiveModel {
-        account_id: Set(account.id),
-        role: Set(if turn.is_user { "user" } else { "companion" }.to_string()),
+        account_id: Set(account.id.into()),
+        role: Set(if turn.is_user {
+            MemoryRole::User
+        } else {
+            MemoryRole::Companion
+        }
+        .into()),
         content: Set(turn.content.clone()),
         platform: Set(account.platform.as_str().to_string()),
         scope: Set(message.context.scope.clone()),

@@ -2,18 +2,18 @@
 //! across processes when it is there, in this process otherwise (and whenever Redis does not answer).
 
 use crate::store::cache::SharedCache;
+use crate::store::ids::IdentityId;
 use lru::LruCache;
 use std::num::NonZeroUsize;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
-use uuid::Uuid;
 
 const WINDOW: Duration = Duration::from_secs(60);
 
 pub struct RateLimiter {
     per_minute: u32,
     cache: Option<SharedCache>,
-    local: Mutex<LruCache<Uuid, (Instant, u32)>>,
+    local: Mutex<LruCache<IdentityId, (Instant, u32)>>,
 }
 
 impl RateLimiter {
@@ -28,7 +28,7 @@ impl RateLimiter {
     }
 
     /// Counts one message; false when the identity is over its limit.
-    pub async fn allow(&self, identity: Uuid) -> bool {
+    pub async fn allow(&self, identity: IdentityId) -> bool {
         if self.per_minute == 0 {
             return true;
         }
@@ -44,7 +44,7 @@ impl RateLimiter {
         self.allow_locally(identity, Instant::now())
     }
 
-    fn allow_locally(&self, identity: Uuid, now: Instant) -> bool {
+    fn allow_locally(&self, identity: IdentityId, now: Instant) -> bool {
         let mut local = self
             .local
             .lock()
@@ -65,12 +65,12 @@ mod tests {
     #[test]
     fn the_local_window_allows_the_limit_then_refuses_until_it_resets() {
         let limiter = RateLimiter::new(3, None);
-        let someone = Uuid::new_v4();
+        let someone = IdentityId::random();
         let start = Instant::now();
         assert!((0..3).all(|_| limiter.allow_locally(someone, start)));
         assert!(!limiter.allow_locally(someone, start));
         assert!(
-            limiter.allow_locally(Uuid::new_v4(), start),
+            limiter.allow_locally(IdentityId::random(), start),
             "others are not affected"
         );
         assert!(limiter.allow_locally(someone, start + WINDOW));

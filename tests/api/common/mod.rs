@@ -305,7 +305,7 @@ pub fn message(
     text: &str,
 ) -> whisperengine_contract::InboundEvent {
     whisperengine_contract::InboundEvent::Message(whisperengine_contract::InboundMessage {
-        event_id: uuid::Uuid::new_v4().to_string(),
+        event_id: uuid::Uuid::new_v4().to_string().into(),
         author: account.clone(),
         context: whisperengine_contract::ConversationContext::direct(format!(
             "dm-{}",
@@ -328,7 +328,7 @@ pub fn command(
     let (name, args) =
         whisperengine_contract::CommandInvocation::parse_text(text).expect("a command");
     whisperengine_contract::InboundEvent::Command(whisperengine_contract::CommandInvocation {
-        event_id: uuid::Uuid::new_v4().to_string(),
+        event_id: uuid::Uuid::new_v4().to_string().into(),
         invoker: account.clone(),
         context: whisperengine_contract::ConversationContext::direct(format!(
             "dm-{}",
@@ -484,7 +484,7 @@ impl whisperengine::llm::Responder for Recorder {
 /// / `updated_at` of its rows in every table (found by `account_id` or `identity_id`).
 pub async fn age_person(
     core: &whisperengine::core::Core,
-    identity_id: uuid::Uuid,
+    identity_id: whisperengine::store::ids::IdentityId,
     age: chrono::TimeDelta,
 ) {
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};

@@ -32,7 +32,7 @@ fn public(channel: &str) -> ConversationContext {
 
 fn said(account: &PlatformAccount, context: ConversationContext, text: &str) -> InboundEvent {
     InboundEvent::Message(InboundMessage {
-        event_id: uuid::Uuid::new_v4().to_string(),
+        event_id: uuid::Uuid::new_v4().to_string().into(),
         author: account.clone(),
         context,
         text: text.into(),
@@ -52,7 +52,7 @@ async fn command_in(
 ) -> String {
     let (name, args) = CommandInvocation::parse_text(text).expect("a command");
     let event = InboundEvent::Command(CommandInvocation {
-        event_id: uuid::Uuid::new_v4().to_string(),
+        event_id: uuid::Uuid::new_v4().to_string().into(),
         invoker: account.clone(),
         context,
         name,

@@ -14,7 +14,10 @@ use whisperengine::store::accounts::find_account;
 use whisperengine::store::entities::{fact, identity, memory, platform_account, preference};
 use whisperengine_contract::{Platform, PlatformAccount};
 
-async fn identity_of(core: &whisperengine::core::Core, account: &PlatformAccount) -> uuid::Uuid {
+async fn identity_of(
+    core: &whisperengine::core::Core,
+    account: &PlatformAccount,
+) -> whisperengine::store::ids::IdentityId {
     find_account(&core.store.db, account)
         .await
         .expect("readable")

@@ -104,7 +104,7 @@ pub fn to_invocation(
         None => ConversationContext::direct(interaction.channel_id.to_string()),
     };
     Ok(CommandInvocation {
-        event_id: event_id_of_interaction(interaction.id.get()),
+        event_id: event_id_of_interaction(interaction.id.get()).into(),
         invoker,
         context,
         name: spec.name.to_string(),
