@@ -1,5 +1,9 @@
 //! The command line: `serve` (default), `chat`, `migrate`, `doctor`, `bench`, and the operator's
 //! `admin isolate|release`, `audit`, `export`, `cache clear` (see [`crate::ops::cli`]).
+//!
+//! `bench` is the `whisperengine-bench` executable (the `bench/` crate, built with
+//! `cargo build --release -p whisperengine-bench`): run from beside this one with the arguments as
+//! given, plus `--host-binary` naming this executable for the host processes of `bench --load`.
 
 use crate::app::{self, Application};
 use crate::config::{self, Settings};
@@ -30,8 +34,14 @@ pub enum Command {
     Migrate,
     /// Check configuration, database, Redis, the LLM endpoint and each connector's credentials.
     Doctor,
-    /// Measure raw writes and the full pipeline on the configured database.
-    Bench(crate::bench::BenchArgs),
+    /// Measure raw writes, the full pipeline and retrieval, or the host under load (`--load`); runs
+    /// `whisperengine-bench` (see `whisperengine bench --help`).
+    #[command(disable_help_flag = true)]
+    Bench {
+        /// The bench's arguments, passed on as given.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
     /// Operator actions without chat access: `admin isolate <target>`, `admin release <target>`.
     Admin {
         #[command(subcommand)]
@@ -60,6 +70,10 @@ pub enum Command {
 
 /// Parses the command line and runs it; returns the process exit code.
 pub async fn run(cli: Cli) -> anyhow::Result<i32> {
+    if let Some(Command::Bench { args }) = &cli.command {
+        // The bench loads the settings itself, exactly as below.
+        return Ok(bench(args));
+    }
     let settings = match config::load() {
         Ok(settings) => settings,
         Err(error) => {
@@ -70,7 +84,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
     let quiet = matches!(
         cli.command,
         Some(Command::Chat { .. })
-            | Some(Command::Bench(_))
             | Some(Command::Admin { .. })
             | Some(Command::Audit { .. })
             | Some(Command::Export { .. })
@@ -84,12 +97,59 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Chat { user } => chat(settings, user).await.map(|()| 0),
         Command::Migrate => migrate(settings).await.map(|()| 0),
         Command::Doctor => crate::doctor::run(&settings).await,
-        Command::Bench(args) => crate::bench::run(settings, args).await.map(|()| 0),
+        Command::Bench { args } => Ok(bench(&args)),
         Command::Admin { command } => crate::ops::cli::admin(settings, command).await,
         Command::Audit { since, json } => crate::ops::cli::audit(settings, &since, json).await,
         Command::Export { account } => crate::ops::cli::export(settings, &account).await,
         Command::Cache { command } => crate::ops::cli::cache(settings, command).await,
     }
+}
+
+/// The bench executable's name.
+const BENCH_EXECUTABLE: &str = "whisperengine-bench";
+
+/// Runs `whisperengine-bench` from beside this executable with `args` (and `--host-binary` naming
+/// this executable unless given), sharing stdin, stdout and stderr; returns its exit code, or 2
+/// when it is not there.
+fn bench(args: &[String]) -> i32 {
+    let this = match std::env::current_exe() {
+        Ok(this) => this,
+        Err(error) => {
+            eprintln!("error: cannot locate this executable to find {BENCH_EXECUTABLE}: {error}");
+            return 2;
+        }
+    };
+    let bench = this.with_file_name(format!(
+        "{BENCH_EXECUTABLE}{}",
+        std::env::consts::EXE_SUFFIX
+    ));
+    if !bench.is_file() {
+        eprintln!(
+            "error: {} is missing: the benchmark is its own executable; build it with \
+             `cargo build --release -p whisperengine-bench` (or `cargo build -p whisperengine-bench` \
+             beside a debug build), then run `whisperengine bench` again",
+            bench.display()
+        );
+        return 2;
+    }
+    let mut command = std::process::Command::new(&bench);
+    command.args(args);
+    if !names_host_binary(args) {
+        command.arg("--host-binary").arg(&this);
+    }
+    match command.status() {
+        Ok(status) => status.code().unwrap_or(1),
+        Err(error) => {
+            eprintln!("error: cannot run {}: {error}", bench.display());
+            2
+        }
+    }
+}
+
+/// Whether the bench's arguments already say which host executable to start.
+fn names_host_binary(args: &[String]) -> bool {
+    args.iter()
+        .any(|arg| arg == "--host-binary" || arg.starts_with("--host-binary="))
 }
 
 async fn serve(settings: Settings) -> anyhow::Result<()> {
@@ -177,4 +237,37 @@ async fn migrate(settings: Settings) -> anyhow::Result<()> {
         store.location()
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bench_args(line: &[&str]) -> Vec<String> {
+        match Cli::try_parse_from(line).unwrap().command {
+            Some(Command::Bench { args }) => args,
+            other => panic!("not bench: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn bench_passes_every_argument_on_as_given() {
+        let line = ["whisperengine", "bench", "--load", "--small", "--json", "-"];
+        assert_eq!(bench_args(&line), ["--load", "--small", "--json", "-"]);
+        assert_eq!(
+            bench_args(&["whisperengine", "bench", "--help"]),
+            ["--help"]
+        );
+        assert!(bench_args(&["whisperengine", "bench"]).is_empty());
+    }
+
+    #[test]
+    fn a_host_binary_given_to_bench_is_kept() {
+        let given = |args: &[&str]| {
+            names_host_binary(&args.iter().map(|arg| arg.to_string()).collect::<Vec<_>>())
+        };
+        assert!(!given(&["--load"]));
+        assert!(given(&["--load", "--host-binary", "/opt/whisperengine"]));
+        assert!(given(&["--load", "--host-binary=/opt/whisperengine"]));
+    }
 }

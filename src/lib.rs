@@ -13,12 +13,12 @@
 //! - [`admin`]: the admin dashboard at `/admin` (only when `ADMIN_TOKEN` is set).
 //! - [`setup`]: what the settings describe, built (store options, responder, core, connector configs).
 //! - [`app`]: the composition root: wiring settings, store, core and HTTP into the running host.
-//! - [`cli`]: `serve`, `chat`, `migrate`, `doctor`, `bench`.
+//! - [`cli`]: `serve`, `chat`, `migrate`, `doctor`, and `bench`, which runs the `whisperengine-bench`
+//!   executable (the `bench/` crate) beside this one.
 //! - [`ops`]: the operator's tools (`admin isolate`, `audit`, `export`, `cache clear`) and data expiry.
 
 pub mod admin;
 pub mod app;
-pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod core;

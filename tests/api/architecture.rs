@@ -251,7 +251,9 @@ fn crate_sources() -> Vec<PathBuf> {
             roots.push(source);
         }
     }
-    roots.push(workspace.join("migrations/src"));
+    for member in ["bench", "fakes", "migrations"] {
+        roots.push(workspace.join(member).join("src"));
+    }
     roots
 }
 

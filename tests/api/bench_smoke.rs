@@ -1,7 +1,8 @@
-//! `whisperengine bench --load --small` runs end to end (so the bench never rots): the binary spawns
-//! real host processes of itself, drives signed Slack events through them to a fake Slack Web API,
-//! and its JSON has every row with counts that add up and values in range. Timings are printed by
-//! the bench, never asserted here.
+//! `whisperengine bench --load --small` runs end to end (so the bench never rots): the load bench
+//! (`whisperengine_bench::run_load`, in process) spawns real host processes of the `whisperengine`
+//! binary, drives signed Slack events through them to the fake Slack Web API, and its JSON has every
+//! row with counts that add up and values in range. Timings are printed by the bench, never asserted
+//! here.
 //!
 //! SQLite always; the PostgreSQL + Redis rows (one and two processes) when `TEST_DATABASE_URL` and
 //! `TEST_REDIS_URL` are set, and otherwise the JSON must say why they were skipped.
@@ -10,7 +11,7 @@
 use crate::common;
 
 use serde_json::Value;
-use std::process::Command;
+use whisperengine_bench::{run_load, LoadOptions};
 
 fn number(row: &Value, field: &str) -> f64 {
     row[field]
@@ -18,42 +19,36 @@ fn number(row: &Value, field: &str) -> f64 {
         .unwrap_or_else(|| panic!("{field} missing in {row}"))
 }
 
-/// Runs the small load bench and returns its JSON (printed after the tables with `--json -`).
-fn run_small_bench(postgres: Option<&str>, redis: Option<&str>) -> Value {
-    let folder = tempfile::tempdir().unwrap();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_whisperengine"));
-    command
-        .args(["bench", "--load", "--small", "--json", "-"])
-        .current_dir(folder.path())
-        .env_remove("TEST_DATABASE_URL")
-        .env_remove("TEST_REDIS_URL")
-        .env(
-            "PERSONALITIES_DIR",
-            concat!(env!("CARGO_MANIFEST_DIR"), "/personalities"),
-        );
-    if let (Some(postgres), Some(redis)) = (postgres, redis) {
-        command.args(["--database-url", postgres, "--redis-url", redis]);
-    }
-    let output = command.output().expect("the binary runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "bench failed: {}\n{stdout}\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let start = stdout
-        .find("\n{\n")
-        .unwrap_or_else(|| panic!("no JSON in:\n{stdout}"));
-    serde_json::from_str(&stdout[start + 1..]).unwrap_or_else(|error| panic!("{error}:\n{stdout}"))
+/// Runs the small load bench as `whisperengine bench --load --small --json -` would, with the
+/// PostgreSQL and Redis URLs only when both are given, and returns its JSON.
+async fn run_small_bench(postgres: Option<&str>, redis: Option<&str>) -> Value {
+    // What the bench reads from the configuration: the defaults, and the repository's characters.
+    let settings = whisperengine::config::Settings {
+        personalities_dir: concat!(env!("CARGO_MANIFEST_DIR"), "/personalities").into(),
+        ..Default::default()
+    };
+    let (database_url, redis_url) = match (postgres, redis) {
+        (Some(postgres), Some(redis)) => (Some(postgres.to_string()), Some(redis.to_string())),
+        _ => (None, None),
+    };
+    let report = run_load(LoadOptions {
+        settings,
+        is_small: true,
+        database_url,
+        redis_url,
+        host_binary: env!("CARGO_BIN_EXE_whisperengine").into(),
+    })
+    .await
+    .unwrap_or_else(|error| panic!("bench failed: {error:#}"));
+    serde_json::to_value(&report).expect("the report is JSON")
 }
 
-#[test]
-fn small_load_bench_reports_every_row_with_no_lost_or_doubled_replies() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn small_load_bench_reports_every_row_with_no_lost_or_doubled_replies() {
     let postgres = common::postgres_url();
     let redis = common::redis_url();
     let has_postgres = postgres.is_some() && redis.is_some();
-    let report = run_small_bench(postgres.as_deref(), redis.as_deref());
+    let report = run_small_bench(postgres.as_deref(), redis.as_deref()).await;
 
     assert_eq!(report["mode"], "small");
     assert!(number(&report["machine"], "cores") >= 1.0);

@@ -1,6 +1,6 @@
 //! The Discord connector end to end: the real host (real core, SQLite and — when configured —
 //! PostgreSQL + Redis) with serenity pointed at a fake Discord on 127.0.0.1 (REST + gateway
-//! websocket, `tests/api/common/fake_discord.rs`). Gateway payloads are Discord's documented shapes
+//! websocket, `fakes/src/discord.rs`). Gateway payloads are Discord's documented shapes
 //! (`adapters/discord/tests/payloads`).
 //!
 //! Over 500 lines: the Discord connector end to end, one scenario per behaviour.

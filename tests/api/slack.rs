@@ -1,6 +1,6 @@
 //! The Slack connector end to end: the real host (real core, SQLite and — when configured —
 //! PostgreSQL + Redis) behind `POST /slack/events` and `POST /slack/commands`, slack-morphism
-//! talking to a fake Slack Web API on 127.0.0.1 (`tests/api/common/fake_slack.rs`), requests signed here
+//! talking to a fake Slack Web API on 127.0.0.1 (`fakes/src/slack.rs`), requests signed here
 //! the way Slack signs them, and Socket Mode against the fake's websocket endpoint.
 //!
 //! Over 500 lines: the Slack connector end to end (HTTP and Socket Mode), one scenario per behaviour.

@@ -69,7 +69,7 @@ async fn start_host(
     fake: &FakeBotFramework,
     mut settings: Settings,
 ) -> (String, whisperengine::core::Core) {
-    fake.configure(&mut settings);
+    common::configure_teams(fake, &mut settings);
     settings.teams_admin_ids = vec![ADMIN_AAD.to_string()];
     common::spawn_app(settings).await
 }

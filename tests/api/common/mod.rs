@@ -24,17 +24,15 @@
 //! Over 500 lines: the shared test helpers in one place (databases, hosts, events, recorder).
 #![allow(dead_code)] // each test binary uses its own subset of these helpers
 
-pub mod fake_discord;
-pub mod fake_llm;
-pub mod fake_slack;
-pub mod fake_teams;
 pub mod host;
 pub mod metrics;
-/// Discord gateway and interaction payloads, shared with the Discord crate's own tests.
-#[path = "../../../adapters/discord/tests/payloads/mod.rs"]
-pub mod payloads;
 pub mod place;
-pub mod slack_signing;
+/// The fakes of the platforms (the `whisperengine-fakes` crate, `fakes/`), under the names the
+/// tests use; [`payloads`] are Discord's, shared with the Discord crate's own tests.
+pub use whisperengine_fakes::{
+    discord as fake_discord, llm as fake_llm, payloads, slack as fake_slack, slack_signing,
+    teams as fake_teams,
+};
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -233,6 +231,19 @@ fn schema_created_at(schema: &str) -> Option<u64> {
     } else {
         None
     }
+}
+
+/// Points a host's Teams connector at `fake`: app id and password, OpenID metadata, token endpoint,
+/// and the fake's connector as the only allowed service URL.
+pub fn configure_teams(
+    fake: &fake_teams::FakeBotFramework,
+    settings: &mut whisperengine::config::Settings,
+) {
+    settings.microsoft_app_id = Some(fake_teams::APP_ID.to_string());
+    settings.microsoft_app_password = Some(fake_teams::APP_PASSWORD.to_string().into());
+    settings.teams_openid_metadata_url = fake.openid_url().parse().expect("a URL");
+    settings.teams_token_url = fake.token_url().parse().expect("a URL");
+    settings.teams_allowed_service_urls = vec![fake.service_url().parse().expect("a URL")];
 }
 
 /// LOCAL_API_TOKEN of the test hosts: outside desktop mode the local chat API needs it.

@@ -60,7 +60,7 @@ fn personal(service_url: &str, id: &str, text: &str) -> Value {
 
 /// The host on `settings`, talking to `fake` (keys, token, and the only allowed service URL).
 async fn start_host(fake: &FakeBotFramework, mut settings: Settings) -> (String, Core) {
-    fake.configure(&mut settings);
+    common::configure_teams(fake, &mut settings);
     common::spawn_app(settings).await
 }
 

@@ -1,6 +1,7 @@
 //! Discord gateway payloads in the shapes Discord documents (API v10): the `d` of READY,
 //! GUILD_CREATE, MESSAGE_CREATE, MESSAGE_REACTION_ADD and INTERACTION_CREATE dispatches. Shared by the crate's mapping
-//! tests and the host's end-to-end test (which includes this file by path).
+//! tests and the fake Discord of `whisperengine-fakes` (which includes this file by path), which
+//! the host's end-to-end tests use.
 #![allow(dead_code)]
 
 use serde_json::{json, Value};

@@ -1,20 +1,15 @@
 //! The retrieval benchmark: `--memories` stored memories (default 1,000,000) across `--identities`
 //! identities (default 10,000), bulk-inserted with multi-row inserts inside transactions; then
 //! `--queries` recall queries through the core's own retrieval: the identity's state from the hot
-//! layer or, when it is not there, from SQL ([`crate::core::identity::hot_identity`]), then
-//! [`crate::core::memory::context::RecallRequest`]. Queries come in conversations of 1 to 9 messages from random
-//! identities; each conversation starts cold (the person's state left the hot layer since they last
-//! spoke, as MEMORY_SYNC_INTERVAL or eviction would have it). Three figures, p50/p99 each:
+//! layer or, when it is not there, from SQL ([`whisperengine::core::identity::hot_identity`]),
+//! then [`whisperengine::core::memory::context::RecallRequest`]. Queries come in conversations of 1
+//! to 9 messages from random identities; each conversation starts cold (the person's state left
+//! the hot layer since they last spoke, as MEMORY_SYNC_INTERVAL or eviction would have it). Three
+//! figures, p50/p99 each:
 //! - hot: the later messages of a conversation,
 //! - cold: the first message, loading the identity's state from SQL included,
 //! - every query of the mix.
 
-use crate::core::memory::{context, recall};
-use crate::core::{identity, Core};
-use crate::store::crypto;
-use crate::store::entities::{identity as identity_entity, memory, platform_account};
-use crate::store::ids::{AccountId, IdentityId};
-use crate::store::kinds::MemoryRole;
 use anyhow::Context;
 use chrono::{Duration as ChronoDuration, Utc};
 use rand::rngs::StdRng;
@@ -25,6 +20,12 @@ use sea_orm::{
 use serde::Serialize;
 use std::time::{Duration, Instant};
 use uuid::Uuid;
+use whisperengine::store::ids::{AccountId, IdentityId};
+use whisperengine::store::kinds::MemoryRole;
+use whisperengine::core::memory::{context, recall};
+use whisperengine::core::{identity, Core};
+use whisperengine::store::crypto;
+use whisperengine::store::entities::{identity as identity_entity, memory, platform_account};
 use whisperengine_contract::{ConversationContext, Platform};
 
 /// Rows per INSERT statement (well under SQLite's and PostgreSQL's bind-parameter limits).

@@ -3,7 +3,6 @@
 //! the host processes in turn by a fixed number of workers. Each worker waits for its message's reply
 //! to reach the fake Slack before sending the next (a closed loop: `concurrency` messages in flight).
 
-use super::fake_slack::{FakeSlack, TEAM};
 use hmac::{Hmac, Mac};
 use serde_json::json;
 use sha2::Sha256;
@@ -11,6 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
+use whisperengine_fakes::slack::{FakeSlack, BOT_USER, TEAM};
 
 /// The signing secret the hosts are given.
 pub const SIGNING_SECRET: &str = "bench-signing-secret-5c1e0b7d9a";
@@ -159,7 +159,7 @@ fn direct_message(event_id: &str, ts: &str, user: usize, index: usize) -> String
             "channel": channel, "event_ts": ts, "channel_type": "im"
         },
         "type": "event_callback",
-        "authorizations": [{"enterprise_id": null, "team_id": TEAM, "user_id": "U0BENCHBOT", "is_bot": true, "is_enterprise_install": false}],
+        "authorizations": [{"enterprise_id": null, "team_id": TEAM, "user_id": BOT_USER, "is_bot": true, "is_enterprise_install": false}],
         "is_ext_shared_channel": false,
         "event_id": event_id,
         "event_time": chrono::Utc::now().timestamp(),

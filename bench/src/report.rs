@@ -2,10 +2,10 @@
 //! machine it ran on; printed as a table and serialized as JSON.
 
 use super::driver::{Outcome, Plan};
-use super::fake_slack::FakeSlack;
 use super::host::Memory;
 use super::percentile;
 use serde::Serialize;
+use whisperengine_fakes::slack::FakeSlack;
 
 /// Everything one `bench --load` run measured.
 #[derive(Debug, Serialize)]

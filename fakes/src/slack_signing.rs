@@ -2,12 +2,12 @@
 //! `X-Slack-Request-Timestamp` and `X-Slack-Signature: v0=` + hex HMAC-SHA256(signing secret,
 //! `v0:{timestamp}:{body}`). One helper per request kind: an Events API callback (JSON) and a
 //! slash command (form); [`Endpoint`] and [`sign`] build the unsigned and mis-signed variants.
-#![allow(clippy::expect_used)] // test code
+#![allow(clippy::expect_used)] // a broken fake should fail loudly
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use super::unix_now;
+use crate::unix_now;
 
 /// The host's Slack endpoints, each with the content type Slack posts to it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,12 +1,23 @@
-//! A fake Slack on 127.0.0.1 for end-to-end tests: the Web API methods the connector calls
-//! (`chat.postMessage`, `chat.postEphemeral`, `users.info`, `auth.test`, `apps.connections.open`),
-//! a slash command `response_url`, and a Socket Mode websocket endpoint (tokio-tungstenite).
+//! A fake Slack on 127.0.0.1 for end-to-end tests and the load bench: the Web API methods the
+//! connector calls (`chat.postMessage`, `chat.postEphemeral`, `users.info`, `auth.test`,
+//! `apps.connections.open`), a slash command `response_url`, and a Socket Mode websocket endpoint
+//! (tokio-tungstenite).
 //!
 //! It answers the way Slack does: HTTP 200 with `{"ok": false, "error": …}` for refused calls, 429
 //! with `Retry-After` when told to rate limit, tokens checked per method (bot token for the Web API,
 //! app-level token for `apps.connections.open`). Every call is recorded with its parameters (JSON or
 //! form body, or the query string of a GET such as `users.info?user=…`).
-#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a broken fake should fail loudly
+//!
+//! For the load bench, two opt-ins: `users.info` answers any user id, not only the members added
+//! with [`FakeSlack::add_user`] ([`FakeSlack::answer_any_user`], or [`FakeSlack::start_open`]); and
+//! replies are matched to the message they answer. The host replies in the message's thread, so a
+//! `chat.postMessage` whose `thread_ts` is the `ts` of a message awaited with
+//! [`FakeSlack::expect_reply`] wakes its receiver with the arrival time, and posts per awaited `ts`
+//! are counted to catch doubled replies ([`FakeSlack::extra_posts`], [`FakeSlack::stray_calls`]).
+//!
+//! Over 500 lines: a protocol-faithful fake: the Web API, Socket Mode and the bench's reply
+//! matching together, as slack-morphism sees them, with the tests of its own bookkeeping.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a broken fake should fail loudly
 
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
@@ -20,7 +31,8 @@ use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 
 pub const BOT_TOKEN: &str = "xoxb-1111-2222-fake-bot-token";
@@ -53,7 +65,6 @@ pub enum Failure {
 
 #[derive(Default)]
 struct FakeState {
-    base: String,
     websocket_url: String,
     calls: Vec<Call>,
     users: HashMap<String, Value>,
@@ -63,6 +74,32 @@ struct FakeState {
     sockets: Vec<mpsc::UnboundedSender<String>>,
     /// Frames received from the client over the websockets (acknowledgements).
     acks: Vec<Value>,
+    /// Whether `users.info` answers any user id (not only the added ones).
+    answers_any_user: bool,
+    /// Receivers of the reply to the message with this `ts`, still waiting.
+    awaited: HashMap<String, oneshot::Sender<Instant>>,
+    /// `chat.postMessage` calls seen per awaited `ts`.
+    posts: HashMap<String, u64>,
+    /// `chat.postMessage` calls whose `thread_ts` named no awaited message.
+    unmatched: u64,
+    /// Calls refused for a wrong or missing token.
+    refused: u64,
+}
+
+impl FakeState {
+    /// Counts a delivered `chat.postMessage` in the thread `thread_ts` (arrived at `arrived`) and
+    /// wakes whoever awaits the reply to that message.
+    fn match_reply(&mut self, thread_ts: &str, arrived: Instant) {
+        let is_known = self.posts.contains_key(thread_ts) || self.awaited.contains_key(thread_ts);
+        if !is_known {
+            self.unmatched += 1;
+            return;
+        }
+        *self.posts.entry(thread_ts.to_string()).or_default() += 1;
+        if let Some(receiver) = self.awaited.remove(thread_ts) {
+            let _ = receiver.send(arrived);
+        }
+    }
 }
 
 /// The running fake.
@@ -72,13 +109,29 @@ pub struct FakeSlack {
 }
 
 impl FakeSlack {
+    /// Binds two free ports on 127.0.0.1 (Web API, Socket Mode) and starts answering; panics when
+    /// it cannot.
     pub async fn start() -> FakeSlack {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let address = listener.local_addr().unwrap();
-        let websocket = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let websocket_address = websocket.local_addr().unwrap();
+        FakeSlack::try_start()
+            .await
+            .expect("the fake Slack binds 127.0.0.1")
+    }
+
+    /// [`FakeSlack::start`], answering `users.info` for any user id (the load bench's users are
+    /// never added), and an error instead of a panic when it cannot bind.
+    pub async fn start_open() -> std::io::Result<FakeSlack> {
+        let fake = FakeSlack::try_start().await?;
+        fake.answer_any_user(true);
+        Ok(fake)
+    }
+
+    /// [`FakeSlack::start`], with an error instead of a panic when it cannot bind.
+    pub async fn try_start() -> std::io::Result<FakeSlack> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let address = listener.local_addr()?;
+        let websocket = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let websocket_address = websocket.local_addr()?;
         let state = Arc::new(Mutex::new(FakeState {
-            base: format!("http://{address}"),
             websocket_url: format!("ws://{websocket_address}/link/?ticket=fake-ticket"),
             next_ts: 1_700_000_100,
             ..FakeState::default()
@@ -89,7 +142,7 @@ impl FakeSlack {
             .with_state(state.clone());
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         tokio::spawn(accept_websockets(websocket, state.clone()));
-        FakeSlack { address, state }
+        Ok(FakeSlack { address, state })
     }
 
     /// SLACK_API_URL for the host.
@@ -129,15 +182,7 @@ impl FakeSlack {
 
     /// Adds a workspace member `users.info` knows.
     pub fn add_user(&self, id: &str, display_name: &str, is_admin: bool) {
-        let user = json!({
-            "id": id, "team_id": TEAM, "name": display_name.to_lowercase(), "deleted": false,
-            "real_name": format!("{display_name} Real"), "tz": "Europe/Lisbon",
-            "is_admin": is_admin, "is_owner": false, "is_primary_owner": false,
-            "is_restricted": false, "is_ultra_restricted": false, "is_bot": false, "is_app_user": false,
-            "updated": 1_700_000_000,
-            "profile": {"display_name": display_name, "real_name": format!("{display_name} Real"),
-                        "display_name_normalized": display_name, "team": TEAM}
-        });
+        let user = member(id, display_name, is_admin);
         self.state
             .lock()
             .unwrap()
@@ -208,6 +253,54 @@ impl FakeSlack {
         socket.send(frame.to_string()).unwrap();
     }
 
+    /// Whether `users.info` answers any user id: an unknown one as a member (not an admin) whose
+    /// display name is the id. Off by default: only added users are found.
+    pub fn answer_any_user(&self, answers: bool) {
+        self.state.lock().unwrap().answers_any_user = answers;
+    }
+
+    /// Awaits the reply to the message with `ts`: the receiver gets the arrival time of the first
+    /// delivered `chat.postMessage` whose `thread_ts` is `ts`.
+    pub fn expect_reply(&self, ts: &str) -> oneshot::Receiver<Instant> {
+        let (sender, receiver) = oneshot::channel();
+        self.state
+            .lock()
+            .unwrap()
+            .awaited
+            .insert(ts.to_string(), sender);
+        receiver
+    }
+
+    /// Stops awaiting the reply to the message with `ts` (a reply that still comes is then counted
+    /// among the [`FakeSlack::stray_calls`]).
+    pub fn give_up(&self, ts: &str) {
+        self.state.lock().unwrap().awaited.remove(ts);
+    }
+
+    /// Posts beyond the first in the thread of an awaited message (0 when nothing was answered
+    /// twice).
+    pub fn extra_posts(&self) -> u64 {
+        let state = self.state.lock().unwrap();
+        state.posts.values().map(|count| count - 1).sum()
+    }
+
+    /// Posts that answered no awaited message, plus calls refused for a wrong or missing token.
+    pub fn stray_calls(&self) -> u64 {
+        let state = self.state.lock().unwrap();
+        state.unmatched + state.refused
+    }
+
+    /// Forgets the recorded calls, the awaited replies and the counts (between bench runs); added
+    /// users, queued failures and websockets stay.
+    pub fn reset(&self) {
+        let mut state = self.state.lock().unwrap();
+        state.calls.clear();
+        state.awaited.clear();
+        state.posts.clear();
+        state.unmatched = 0;
+        state.refused = 0;
+    }
+
     /// Waits (up to 10 s) for an acknowledgement frame carrying `envelope_id`.
     pub async fn wait_for_ack(&self, envelope_id: &str) -> Option<Value> {
         for _ in 0..200 {
@@ -261,6 +354,7 @@ async fn web_api(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let arrived = Instant::now();
     let params = params_of(query.as_deref(), &headers, &body);
     let token = headers
         .get("authorization")
@@ -284,6 +378,7 @@ async fn web_api(
         .get_mut(&method)
         .and_then(VecDeque::pop_front);
     let (status, headers_out, answer) = if token.as_deref() != Some(expected_token) {
+        state.refused += 1;
         (
             StatusCode::OK,
             None,
@@ -302,12 +397,20 @@ async fn web_api(
             None => (StatusCode::OK, None, answer(&mut state, &method, &params)),
         }
     };
+    let ok = status == StatusCode::OK && answer["ok"] == true;
+    if ok && method == "chat.postMessage" {
+        let thread_ts = params
+            .get("thread_ts")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        state.match_reply(thread_ts, arrived);
+    }
     state.calls.push(Call {
         method,
         http_method: request_method.to_string(),
         token,
         params: Value::Object(params),
-        ok: status == StatusCode::OK && answer["ok"] == true,
+        ok,
     });
     let mut response = (status, Json(answer)).into_response();
     if let Some(seconds) = headers_out {
@@ -338,6 +441,9 @@ fn answer(state: &mut FakeState, method: &str, params: &Map<String, Value>) -> V
                 .unwrap_or_default();
             match state.users.get(user) {
                 Some(user) => json!({"ok": true, "user": user}),
+                None if state.answers_any_user && !user.is_empty() => {
+                    json!({"ok": true, "user": member(user, user, false)})
+                }
                 None => json!({"ok": false, "error": "user_not_found"}),
             }
         }
@@ -349,6 +455,19 @@ fn answer(state: &mut FakeState, method: &str, params: &Map<String, Value>) -> V
         "apps.connections.open" => json!({"ok": true, "url": state.websocket_url}),
         _ => json!({"ok": false, "error": "unknown_method"}),
     }
+}
+
+/// A workspace member as `users.info` describes one.
+fn member(id: &str, display_name: &str, is_admin: bool) -> Value {
+    json!({
+        "id": id, "team_id": TEAM, "name": display_name.to_lowercase(), "deleted": false,
+        "real_name": format!("{display_name} Real"), "tz": "Europe/Lisbon",
+        "is_admin": is_admin, "is_owner": false, "is_primary_owner": false,
+        "is_restricted": false, "is_ultra_restricted": false, "is_bot": false, "is_app_user": false,
+        "updated": 1_700_000_000,
+        "profile": {"display_name": display_name, "real_name": format!("{display_name} Real"),
+                    "display_name_normalized": display_name, "team": TEAM}
+    })
 }
 
 /// A slash command's response_url: records the message like a Web API call named `response_url`.
@@ -410,5 +529,99 @@ async fn accept_websockets(listener: tokio::net::TcpListener, state: Arc<Mutex<F
                 }
             }
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn call(fake: &FakeSlack, method: &str, token: &str, body: Value) -> Value {
+        reqwest::Client::new()
+            .post(format!("{}/{method}", fake.api_url()))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    fn post_in(thread_ts: &str) -> Value {
+        json!({"channel": "D0001", "text": "hello", "thread_ts": thread_ts})
+    }
+
+    #[tokio::test]
+    async fn users_info_knows_only_added_users_unless_told_to_answer_any() {
+        let fake = FakeSlack::start().await;
+        fake.add_user("U0KNOWN", "Known", false);
+        let known = call(&fake, "users.info", BOT_TOKEN, json!({"user": "U0KNOWN"})).await;
+        assert_eq!(known["user"]["profile"]["display_name"], "Known");
+        let unknown = call(&fake, "users.info", BOT_TOKEN, json!({"user": "U0OTHER"})).await;
+        assert_eq!(unknown["error"], "user_not_found");
+
+        fake.answer_any_user(true);
+        let any = call(&fake, "users.info", BOT_TOKEN, json!({"user": "U0OTHER"})).await;
+        assert_eq!(any["ok"], true, "{any}");
+        assert_eq!(any["user"]["id"], "U0OTHER");
+        assert_eq!(any["user"]["team_id"], TEAM);
+        let known = call(&fake, "users.info", BOT_TOKEN, json!({"user": "U0KNOWN"})).await;
+        assert_eq!(known["user"]["profile"]["display_name"], "Known");
+    }
+
+    #[tokio::test]
+    async fn a_reply_wakes_whoever_awaits_its_message_and_doubles_and_strays_are_counted() {
+        let fake = FakeSlack::start_open().await.unwrap();
+        let before = Instant::now();
+        let reply = fake.expect_reply("1700000000.000001");
+        let abandoned = fake.expect_reply("1700000000.000002");
+        fake.give_up("1700000000.000002");
+        drop(abandoned);
+
+        call(
+            &fake,
+            "chat.postMessage",
+            BOT_TOKEN,
+            post_in("1700000000.000001"),
+        )
+        .await;
+        let arrived = reply.await.expect("the reply was seen");
+        assert!(arrived >= before);
+        assert_eq!((fake.extra_posts(), fake.stray_calls()), (0, 0));
+
+        // A second answer to the same message, one to a message given up on, one to nothing sent,
+        // and one with another token.
+        call(
+            &fake,
+            "chat.postMessage",
+            BOT_TOKEN,
+            post_in("1700000000.000001"),
+        )
+        .await;
+        call(
+            &fake,
+            "chat.postMessage",
+            BOT_TOKEN,
+            post_in("1700000000.000002"),
+        )
+        .await;
+        call(
+            &fake,
+            "chat.postMessage",
+            BOT_TOKEN,
+            post_in("1700000000.000009"),
+        )
+        .await;
+        let refused = call(&fake, "auth.test", "xoxb-wrong", json!({})).await;
+        assert_eq!(refused["error"], "invalid_auth");
+        assert_eq!(fake.extra_posts(), 1);
+        assert_eq!(fake.stray_calls(), 3);
+        assert_eq!(fake.delivered("chat.postMessage").len(), 4);
+
+        fake.reset();
+        assert_eq!((fake.extra_posts(), fake.stray_calls()), (0, 0));
+        assert!(fake.calls().is_empty());
     }
 }

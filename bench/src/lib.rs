@@ -1,34 +1,40 @@
-//! `whisperengine bench`: in one run, on one database, measures (a) raw inserts/s of a memory row
-//! through sea-orm, (b) full-pipeline messages/s with the offline responder for 1, 100 and 10,000
-//! distinct users, (c) pipeline latency p50/p99; prints (b)/(a) and, with `--json`, writes JSON.
+//! WhisperEngine's benchmark, the `whisperengine-bench` executable (`whisperengine bench …` runs it
+//! with the same arguments). In one run, on one database, it measures (a) raw inserts/s of a memory
+//! row through sea-orm, (b) full-pipeline messages/s with the offline responder for 1, 100 and
+//! 10,000 distinct users, (c) pipeline latency p50/p99; prints (b)/(a) and, with `--json`, writes
+//! JSON.
 //!
 //! (d) retrieval over `--memories` stored memories across `--identities` identities, p50/p99
 //! (see [`retrieval`]); `--retrieval-only` runs just that.
 //!
-//! (e)/(f) `--load`: the real HTTP path with host processes, and the footprint (see [`load`]);
-//! `--small` shrinks it to seconds for CI.
+//! (e)/(f) `--load`: the real HTTP path with host processes of the `whisperengine` executable
+//! (`--host-binary`), and the footprint (see [`load`], in process: [`run_load`]); `--small` shrinks
+//! it to seconds for CI. The Slack the hosts reply to is [`whisperengine_fakes::slack`].
 //!
 //! By default it runs on a fresh SQLite file in a temporary folder (never on your data); pass
 //! `--database-url` to measure PostgreSQL or another file.
 
 mod driver;
-mod fake_slack;
 mod host;
 mod load;
-mod report;
+pub mod report;
 mod retrieval;
 
-use crate::config::{DeploymentMode, Settings};
-use crate::core::Core;
-use crate::store::entities::{memory, platform_account};
-use crate::store::kinds::MemoryRole;
-use crate::store::Store;
+pub use load::{run_load, LoadOptions};
+pub use report::LoadReport;
+
 use anyhow::Context;
 use chrono::Utc;
 use sea_orm::{ActiveModelTrait, EntityTrait, Set};
 use serde::Serialize;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use whisperengine::store::kinds::MemoryRole;
+use whisperengine::config::{DeploymentMode, Settings};
+use whisperengine::core::Core;
+use whisperengine::store::entities::{memory, platform_account};
+use whisperengine::store::Store;
 use whisperengine_contract::{
     Capabilities, ConversationContext, EventHandler, InboundEvent, InboundMessage, Platform,
     PlatformAccount,
@@ -71,6 +77,10 @@ pub struct BenchArgs {
     /// With `--load`: Redis for the PostgreSQL rows (default: TEST_REDIS_URL).
     #[arg(long, requires = "load")]
     pub redis_url: Option<String>,
+    /// With `--load`: the host executable to start (`<PATH> serve`); default: `whisperengine` next
+    /// to this executable.
+    #[arg(long, value_name = "PATH")]
+    pub host_binary: Option<PathBuf>,
 }
 
 #[derive(Debug, Serialize)]
@@ -108,16 +118,24 @@ const SAMPLE_MESSAGES: &[&str] = &[
     "thanks, that really helps",
 ];
 
+/// Runs what `args` ask for on `settings` (as loaded for the host), printing the figures.
 pub async fn run(settings: Settings, args: BenchArgs) -> anyhow::Result<()> {
     if args.load {
-        return load::run(
+        let host_binary = match args.host_binary {
+            Some(path) => path,
+            None => default_host_binary()?,
+        };
+        let options = LoadOptions {
             settings,
-            args.small,
-            args.database_url,
-            args.redis_url,
-            args.json.as_deref(),
-        )
-        .await;
+            is_small: args.small,
+            database_url: args
+                .database_url
+                .or_else(|| non_empty_env("TEST_DATABASE_URL")),
+            redis_url: args.redis_url.or_else(|| non_empty_env("TEST_REDIS_URL")),
+            host_binary,
+        };
+        let report = run_load(options).await?;
+        return write_json(args.json.as_deref(), &report);
     }
     let folder = tempfile::tempdir().context("creating a temporary folder")?;
     let database_url = args.database_url.clone().unwrap_or_else(|| {
@@ -134,7 +152,7 @@ pub async fn run(settings: Settings, args: BenchArgs) -> anyhow::Result<()> {
     settings.hot_cache_capacity = settings.hot_cache_capacity.max(10_000);
     let display = settings.database_display();
     let settings = Arc::new(settings);
-    let core = crate::setup::build_core(settings.clone()).await?;
+    let core = whisperengine::setup::build_core(settings.clone()).await?;
     println!("Benchmark on {display} (offline responder, rate limit off)");
 
     if args.retrieval_only {
@@ -182,6 +200,18 @@ pub async fn run(settings: Settings, args: BenchArgs) -> anyhow::Result<()> {
     write_json(args.json.as_deref(), &report)
 }
 
+/// The `whisperengine` executable next to this one (where `cargo build` puts both).
+fn default_host_binary() -> anyhow::Result<PathBuf> {
+    let executable = std::env::current_exe().context("locating this executable")?;
+    Ok(executable.with_file_name(format!("whisperengine{}", std::env::consts::EXE_SUFFIX)))
+}
+
+fn non_empty_env(name: &str) -> Option<String> {
+    std::env::var(name)
+        .ok()
+        .filter(|value| !value.trim().is_empty())
+}
+
 /// Writes the report as JSON to `target` ("-" for stdout), when asked.
 fn write_json(target: Option<&str>, report: &impl Serialize) -> anyhow::Result<()> {
     if let Some(target) = target {
@@ -197,7 +227,7 @@ fn write_json(target: Option<&str>, report: &impl Serialize) -> anyhow::Result<(
 }
 
 async fn raw_inserts(store: &Store, count: usize) -> anyhow::Result<f64> {
-    let account = crate::core::identity::resolve_account(
+    let account = whisperengine::core::identity::resolve_account(
         store,
         &PlatformAccount::new(Platform::Desktop, "", "bench-raw"),
     )
@@ -309,5 +339,34 @@ async fn pipeline_run(
         ratio_to_raw: rate / raw,
         p50_ms: percentile(&latencies, 0.5),
         p99_ms: percentile(&latencies, 0.99),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: BenchArgs,
+    }
+
+    #[test]
+    fn the_load_bench_takes_the_host_executable_to_start() {
+        let cli = Cli::try_parse_from([
+            "whisperengine-bench",
+            "--load",
+            "--small",
+            "--json",
+            "-",
+            "--host-binary",
+            "/opt/whisperengine",
+        ]);
+        let args = cli.unwrap().args;
+        assert!(args.load && args.small);
+        assert_eq!(args.json.as_deref(), Some("-"));
+        assert_eq!(args.host_binary, Some(PathBuf::from("/opt/whisperengine")));
     }
 }

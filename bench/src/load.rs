@@ -1,11 +1,11 @@
 //! `whisperengine bench --load`: the host measured from the outside, the way Slack sees it.
 //!
-//! (e) Throughput and latency through the real HTTP path: host processes of this binary (`serve`)
+//! (e) Throughput and latency through the real HTTP path: host processes (`<host binary> serve`)
 //! get signed Slack Events API DMs on `/slack/events` (signature check, JSON parsing, pipeline,
 //! storage, offline responder) and reply through slack-morphism to a fake Slack Web API on
-//! 127.0.0.1 ([`super::fake_slack`]); a message counts once its reply reached the fake. Rows: SQLite
-//! with one process, PostgreSQL + Redis with one and two processes, each beside the raw insert rate
-//! measured on the same database in the same run.
+//! 127.0.0.1 ([`whisperengine_fakes::slack`]); a message counts once its reply reached the fake.
+//! Rows: SQLite with one process, PostgreSQL + Redis with one and two processes, each beside the
+//! raw insert rate measured on the same database in the same run.
 //! (f) Footprint: resident memory of a host with many known identities after it touched them, and
 //! cold start (spawn → first 200 of `/readyz`).
 //!
@@ -13,17 +13,17 @@
 //! dropped at the end; Redis keys carry a prefix of their own.
 
 use super::driver::{self, Plan, SIGNING_SECRET};
-use super::fake_slack::{FakeSlack, BOT_TOKEN, TEAM};
 use super::host::HostProcess;
 use super::report::{Footprint, LoadReport, LoadRun, Machine, Skipped};
-use crate::config::Settings;
-use crate::store::entities::{identity, platform_account};
-use crate::store::Store;
-use anyhow::Context;
+use anyhow::{bail, Context};
 use chrono::Utc;
 use sea_orm::{ConnectionTrait, Database, EntityTrait, Set};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use whisperengine::config::Settings;
+use whisperengine::store::entities::{identity, platform_account};
+use whisperengine::store::Store;
+use whisperengine_fakes::slack::{FakeSlack, BOT_TOKEN, TEAM};
 
 /// Sizes of one bench run.
 #[derive(Debug, Clone, Copy)]
@@ -68,19 +68,44 @@ struct Backend {
     schema: Option<(String, String)>,
 }
 
-/// Runs the load and footprint bench and prints (and, with `json`, writes) the report.
-pub async fn run(
-    settings: Settings,
-    is_small: bool,
-    database_url: Option<String>,
-    redis_url: Option<String>,
-    json: Option<&str>,
-) -> anyhow::Result<()> {
+/// What one load bench run measures, and with what.
+#[derive(Debug, Clone)]
+pub struct LoadOptions {
+    /// The settings the hosts share with the bench: `personality`, `personalities_dir`,
+    /// `hot_cache_capacity`, and what opening the bench's own store reads. Everything else a host
+    /// gets is set by the bench (its environment is nothing but that).
+    pub settings: Settings,
+    /// `--small`: seconds (what CI runs) instead of the figures docs/benchmarks.md quotes.
+    pub is_small: bool,
+    /// The PostgreSQL server for the PostgreSQL rows (another URL is ignored); with `redis_url`,
+    /// or those rows are skipped.
+    pub database_url: Option<String>,
+    /// Redis for the PostgreSQL rows.
+    pub redis_url: Option<String>,
+    /// The `whisperengine` executable started as `<host_binary> serve`.
+    pub host_binary: PathBuf,
+}
+
+/// Runs the load and footprint bench, prints its tables and returns the report.
+pub async fn run_load(options: LoadOptions) -> anyhow::Result<LoadReport> {
+    let LoadOptions {
+        settings,
+        is_small,
+        database_url,
+        redis_url,
+        host_binary,
+    } = options;
+    if !host_binary.is_file() {
+        bail!(
+            "the host executable {} is missing: build it with `cargo build --release` (it lands \
+             next to whisperengine-bench), or pass --host-binary <PATH>",
+            host_binary.display()
+        );
+    }
     let sizes = Sizes::new(is_small);
     let folder = tempfile::tempdir().context("creating a temporary folder")?;
-    let settings = Arc::new(settings);
     let fake = Arc::new(
-        FakeSlack::start()
+        FakeSlack::start_open()
             .await
             .context("starting the fake Slack")?,
     );
@@ -108,11 +133,8 @@ pub async fn run(
         redis_url: None,
         schema: None,
     }];
-    let postgres = database_url
-        .filter(|url| url.starts_with("postgres"))
-        .or_else(|| non_empty_env("TEST_DATABASE_URL"));
-    let redis = redis_url.or_else(|| non_empty_env("TEST_REDIS_URL"));
-    match (postgres, redis) {
+    let postgres = database_url.filter(|url| url.starts_with("postgres"));
+    match (postgres, redis_url) {
         (Some(server), Some(redis)) => backends.push(fresh_postgres(&server, redis).await?),
         (postgres, redis) => {
             let missing = match (postgres, redis) {
@@ -129,38 +151,60 @@ pub async fn run(
             }
         }
     }
+    let rig = Rig {
+        settings: &settings,
+        host_binary: &host_binary,
+        sizes,
+        folder: folder.path(),
+        fake: &fake,
+        client: &client,
+    };
     for backend in &backends {
-        let result = run_backend(
-            &settings,
-            backend,
-            sizes,
-            folder.path(),
-            &fake,
-            &client,
-            &mut report,
-        )
-        .await;
+        let result = run_backend(&rig, backend, &mut report).await;
         if let Some((server, schema)) = &backend.schema {
             drop_schema(server, schema).await;
         }
         result.with_context(|| format!("{} rows", backend.name))?;
     }
     report.print();
-    if let Some(target) = json {
-        super::write_json(Some(target), &report)?;
+    Ok(report)
+}
+
+/// What every row of one run shares: the hosts' settings and executable, the sizes, the working
+/// folder, the fake Slack and the HTTP client.
+struct Rig<'a> {
+    settings: &'a Settings,
+    host_binary: &'a Path,
+    sizes: Sizes,
+    folder: &'a Path,
+    fake: &'a Arc<FakeSlack>,
+    client: &'a reqwest::Client,
+}
+
+impl Rig<'_> {
+    /// A host process with `environment`, working in `home`, ready.
+    async fn start_host(
+        &self,
+        environment: &[(String, String)],
+        home: &Path,
+    ) -> anyhow::Result<HostProcess> {
+        HostProcess::start(self.host_binary, environment, home, self.client).await
     }
-    Ok(())
 }
 
 async fn run_backend(
-    settings: &Arc<Settings>,
+    rig: &Rig<'_>,
     backend: &Backend,
-    sizes: Sizes,
-    folder: &Path,
-    fake: &Arc<FakeSlack>,
-    client: &reqwest::Client,
     report: &mut LoadReport,
 ) -> anyhow::Result<()> {
+    let Rig {
+        settings,
+        sizes,
+        folder,
+        fake,
+        client,
+        ..
+    } = *rig;
     let store = open_store(settings, &backend.database_url).await?;
     let raw = super::raw_inserts(&store, sizes.messages).await?;
     seed_identities(&store, sizes.identities).await?;
@@ -185,7 +229,7 @@ async fn run_backend(
                 "{}-{processes}-{number}",
                 backend.name.replace('+', "-")
             ));
-            hosts.push(HostProcess::start(&environment, &home, client).await?);
+            hosts.push(rig.start_host(&environment, &home).await?);
         }
         fake.reset();
         // Users beyond the seeded identities: these runs measure messaging, not the seed.
@@ -219,27 +263,31 @@ async fn run_backend(
     }
     report
         .footprint
-        .push(footprint(backend, &environment, sizes, folder, fake, client).await?);
+        .push(footprint(rig, backend, &environment).await?);
     Ok(())
 }
 
 /// Cold starts, then one host that touches as many seeded identities as its hot layer holds.
 async fn footprint(
+    rig: &Rig<'_>,
     backend: &Backend,
     environment: &[(String, String)],
-    sizes: Sizes,
-    folder: &Path,
-    fake: &Arc<FakeSlack>,
-    client: &reqwest::Client,
 ) -> anyhow::Result<Footprint> {
+    let Rig {
+        sizes,
+        folder,
+        fake,
+        client,
+        ..
+    } = *rig;
     let home = folder.join(format!("{}-footprint", backend.name.replace('+', "-")));
     let mut cold_starts = Vec::new();
     for _ in 0..sizes.cold_starts {
-        let host = HostProcess::start(environment, &home, client).await?;
+        let host = rig.start_host(environment, &home).await?;
         cold_starts.push(host.ready_after.as_secs_f64() * 1000.0);
         host.stop().await;
     }
-    let host = HostProcess::start(environment, &home, client).await?;
+    let host = rig.start_host(environment, &home).await?;
     let at_ready = host.memory()?;
     let capacity = environment
         .iter()
@@ -301,7 +349,7 @@ fn host_environment(
         ("RATE_LIMIT_PER_MINUTE", "0".to_string()),
         ("SLACK_BOT_TOKEN", BOT_TOKEN.to_string()),
         ("SLACK_SIGNING_SECRET", SIGNING_SECRET.to_string()),
-        ("SLACK_API_URL", fake.api_url()),
+        ("SLACK_API_URL", fake.api_url().to_string()),
         ("RUST_LOG", "warn".to_string()),
     ]
     .into_iter()
@@ -320,7 +368,7 @@ async fn open_store(settings: &Settings, url: &str) -> anyhow::Result<Store> {
     settings.database_url = url.to_string();
     settings.redis_url = None;
     settings.data_encryption_key = None;
-    Store::open(&crate::setup::store_options(&settings))
+    Store::open(&whisperengine::setup::store_options(&settings))
         .await
         .context("opening the bench database")
 }
@@ -397,8 +445,21 @@ async fn drop_schema(server: &str, schema: &str) {
     }
 }
 
-fn non_empty_env(name: &str) -> Option<String> {
-    std::env::var(name)
-        .ok()
-        .filter(|value| !value.trim().is_empty())
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_missing_host_executable_is_named_with_how_to_build_it() {
+        let options = LoadOptions {
+            settings: Settings::default(),
+            is_small: true,
+            database_url: None,
+            redis_url: None,
+            host_binary: PathBuf::from("/nonexistent/whisperengine"),
+        };
+        let error = run_load(options).await.unwrap_err().to_string();
+        assert!(error.contains("/nonexistent/whisperengine"), "{error}");
+        assert!(error.contains("cargo build --release"), "{error}");
+    }
 }

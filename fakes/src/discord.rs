@@ -15,7 +15,7 @@
 //! Over 500 lines: a protocol-faithful fake: REST and gateway together, as serenity sees them.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
-use super::payloads;
+use crate::payloads;
 use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};

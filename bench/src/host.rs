@@ -1,6 +1,7 @@
-//! Host processes for the load bench: real child processes of this very binary (`serve`), configured
-//! only through their environment, each in its own working folder (no stray `.env` is read), with
-//! the time from spawn to the first 200 of `/readyz` and their resident memory from `/proc`.
+//! Host processes for the load bench: real child processes of the `whisperengine` executable
+//! (`serve`), configured only through their environment, each in its own working folder (no stray
+//! `.env` is read), with the time from spawn to the first 200 of `/readyz` and their resident memory
+//! from `/proc`.
 
 use anyhow::{bail, Context};
 use std::path::{Path, PathBuf};
@@ -31,13 +32,14 @@ pub struct Memory {
 }
 
 impl HostProcess {
-    /// Spawns `serve` with exactly `environment` (nothing inherited) in `folder` and waits for ready.
+    /// Spawns `<executable> serve` with exactly `environment` (nothing inherited) in `folder` and
+    /// waits for ready.
     pub async fn start(
+        executable: &Path,
         environment: &[(String, String)],
         folder: &Path,
         client: &reqwest::Client,
     ) -> anyhow::Result<HostProcess> {
-        let executable = std::env::current_exe().context("locating this binary")?;
         std::fs::create_dir_all(folder)
             .with_context(|| format!("creating {}", folder.display()))?;
         let log = folder.join("host.log");
@@ -53,7 +55,7 @@ impl HostProcess {
             .stdout(Stdio::piped())
             .stderr(log_file)
             .spawn()
-            .context("starting a host process")?;
+            .with_context(|| format!("starting a host process of {}", executable.display()))?;
         let address = read_address(&mut child);
         let mut host = HostProcess {
             child,

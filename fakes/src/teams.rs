@@ -8,7 +8,7 @@
 //! the next message activities when told to ([`FakeBotFramework::refuse_next`]). The OpenID
 //! metadata and JWKS answer 503 while told to ([`FakeBotFramework::set_keys_failing`]), and reads
 //! of the signing keys are counted ([`FakeBotFramework::key_reads`]).
-#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a broken fake should fail loudly
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a broken fake should fail loudly
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
@@ -22,7 +22,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-pub use super::unix_now;
+pub use crate::unix_now;
 
 /// The bot's Microsoft App ID: the audience of inbound tokens and the token endpoint's client id.
 pub const APP_ID: &str = "00000000-aaaa-bbbb-cccc-000000000001";
@@ -31,8 +31,7 @@ pub const APP_PASSWORD: &str = "test-client-secret";
 /// The key id of the signing key in the JWKS.
 pub const KID: &str = "test-key-1";
 /// The private key (DER) the Bot Framework signs inbound tokens with; its public half is the JWKS.
-pub const SIGNING_KEY: &[u8] =
-    include_bytes!("../../../adapters/teams/tests/keys/bot_framework.der");
+pub const SIGNING_KEY: &[u8] = include_bytes!("../../adapters/teams/tests/keys/bot_framework.der");
 /// The scope the connector asks the token endpoint for.
 const SCOPE: &str = "https://api.botframework.com/.default";
 /// The issuer of inbound tokens (and of the OpenID metadata).
@@ -91,16 +90,6 @@ pub struct FakeBotFramework {
 }
 
 impl FakeBotFramework {
-    /// Points the host's Teams connector at this fake: app id and password, OpenID metadata, token
-    /// endpoint, and this fake's connector as the only allowed service URL.
-    pub fn configure(&self, settings: &mut whisperengine::config::Settings) {
-        settings.microsoft_app_id = Some(APP_ID.to_string());
-        settings.microsoft_app_password = Some(APP_PASSWORD.to_string().into());
-        settings.teams_openid_metadata_url = self.openid_url().parse().expect("a URL");
-        settings.teams_token_url = self.token_url().parse().expect("a URL");
-        settings.teams_allowed_service_urls = vec![self.service_url().parse().expect("a URL")];
-    }
-
     /// Starts the fake with [`Options::default`].
     pub async fn start() -> FakeBotFramework {
         FakeBotFramework::start_with(Options::default()).await
