@@ -30,10 +30,10 @@ use serde::Serialize;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use whisperengine::store::kinds::MemoryRole;
 use whisperengine::config::{DeploymentMode, Settings};
 use whisperengine::core::Core;
 use whisperengine::store::entities::{memory, platform_account};
+use whisperengine::store::kinds::MemoryRole;
 use whisperengine::store::Store;
 use whisperengine_contract::{
     Capabilities, ConversationContext, EventHandler, InboundEvent, InboundMessage, Platform,

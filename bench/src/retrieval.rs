@@ -20,12 +20,12 @@ use sea_orm::{
 use serde::Serialize;
 use std::time::{Duration, Instant};
 use uuid::Uuid;
-use whisperengine::store::ids::{AccountId, IdentityId};
-use whisperengine::store::kinds::MemoryRole;
 use whisperengine::core::memory::{context, recall};
 use whisperengine::core::{identity, Core};
 use whisperengine::store::crypto;
 use whisperengine::store::entities::{identity as identity_entity, memory, platform_account};
+use whisperengine::store::ids::{AccountId, IdentityId};
+use whisperengine::store::kinds::MemoryRole;
 use whisperengine_contract::{ConversationContext, Platform};
 
 /// Rows per INSERT statement (well under SQLite's and PostgreSQL's bind-parameter limits).

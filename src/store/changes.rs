@@ -73,7 +73,7 @@ pub async fn record(
     state_change::Entity::insert_many(targets.into_iter().map(|identity_id| {
         state_change::ActiveModel {
             version: Set(version),
-            identity_id: Set(identity_id.into()),
+            identity_id: Set(identity_id),
             origin: Set(origin),
             created_at: Set(now),
             ..Default::default()

@@ -106,6 +106,7 @@ mod tests {
         assert_eq!(AuditOutcome::parse("refused"), Some(AuditOutcome::Refused));
         assert_eq!(AuditOutcome::parse("maybe"), None);
         assert_eq!(Value::from(MemoryRole::User), Value::from("user"));
-        assert!(String::from("open") == ConflictStatus::Open);
+        let stored = String::from("open");
+        assert!(stored == ConflictStatus::Open);
     }
 }

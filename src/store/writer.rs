@@ -437,7 +437,7 @@ async fn apply_facts(
             } => {
                 let id = resolve(fact, &ids)?;
                 fact::ActiveModel {
-                    id: Set(id.into()),
+                    id: Set(id),
                     confidence: Set(confidence),
                     updated_at: Set(updated_at),
                     ..Default::default()

@@ -91,7 +91,12 @@ fn sqlite_only() -> TestDb {
 
 #[tokio::test]
 async fn a_valid_activity_gets_exactly_one_reply_with_the_token_from_the_token_endpoint() {
-    for (db, settings) in test_setups().await {
+    for (db, mut settings) in test_setups().await {
+        // A reply that takes a moment to compose, as with a real model: the person sees the
+        // companion typing meanwhile (an instant reply may come before any typing indicator).
+        settings.llm_base_url = Some(
+            common::fake_llm::slow(Duration::from_millis(800), "Hello Ana, good to see you!").await,
+        );
         let fake = FakeBotFramework::start().await;
         let (host, _core) = start_host(&fake, settings).await;
         let token = valid_token(&fake.service_url());

@@ -140,7 +140,7 @@ async fn latest_ratings(db: &impl ConnectionTrait, identity_id: IdentityId) -> R
     Ok(rows
         .into_iter()
         .map(|row| Rating {
-            id: row.id.into(),
+            id: row.id,
             platform: row.platform,
             score: row.score,
             comment: row.comment,

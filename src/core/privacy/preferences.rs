@@ -601,7 +601,7 @@ pub async fn resolve(
 /// Maps an open conflict row for the hot state.
 pub fn open_conflict(row: &sync_conflict::Model) -> OpenConflict {
     OpenConflict {
-        id: row.id.into(),
+        id: row.id,
         key: row.key.clone(),
         kept_value: row.kept_value.clone(),
         kept_platform: row.kept_platform.clone(),

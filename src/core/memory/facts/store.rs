@@ -270,7 +270,7 @@ pub fn fact_record(
 
 fn fact_record_with(row: &fact::Model, value: String) -> FactRecord {
     FactRecord {
-        id: row.id.into(),
+        id: row.id,
         account_id: row.account_id.into(),
         subject: row.subject.clone(),
         attribute: row.attribute.clone(),
