@@ -46,10 +46,7 @@ pub struct Tuner {
 impl Tuner {
     /// The context a reply on `platform` gets now.
     pub fn limits(&self, settings: &Settings, platform: Platform) -> Limits {
-        let base = Limits {
-            memories: settings.memory_top_k_for(platform),
-            history_turns: settings.history_turns,
-        };
+        let base = Limits::configured(settings, platform);
         if !settings.adaptive_performance_tuning {
             return base;
         }
