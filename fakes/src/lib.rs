@@ -22,7 +22,7 @@
 pub mod discord;
 pub mod llm;
 /// Discord gateway and interaction payloads, shared with the Discord crate's own tests.
-#[path = "../../adapters/discord/tests/payloads/mod.rs"]
+#[path = "../../adapters/discord/src/tests/payloads.rs"]
 pub mod payloads;
 pub mod slack;
 pub mod slack_signing;

@@ -5,22 +5,4 @@
 //! Input: the command text.
 #![no_main]
 
-use libfuzzer_sys::fuzz_target;
-use whisperengine::core::commands::parse::parse;
-use whisperengine_contract::CommandInvocation;
-
-fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else {
-        return;
-    };
-    let Some((name, args)) = CommandInvocation::parse_text(text) else {
-        return;
-    };
-    match parse(&name, &args) {
-        Ok(command) => {
-            let _ = command.is_admin();
-            let _ = command.metric_name();
-        }
-        Err(usage) => assert!(!usage.trim().is_empty(), "a refusal without a message"),
-    }
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| whisperengine_fuzz_checks::commands::check(data));

@@ -5,41 +5,4 @@
 //! Input: one payload's JSON; each kind is tried, as the gateway's `t` would pick one.
 #![no_main]
 
-use libfuzzer_sys::fuzz_target;
-use serenity::all::{ChannelId, CommandInteraction, Message, Reaction, UserId};
-use whisperengine_discord::commands::to_invocation;
-use whisperengine_discord::mapping::{to_message, Place};
-use whisperengine_discord::reaction::to_feedback;
-
-const BOT_ID: u64 = 1_100_000_000_000_000_001;
-const LISTED_CHANNEL: u64 = 1_300_000_000_000_000_002;
-const MODERATOR_ROLE: u64 = 1_400_000_000_000_000_001;
-const ADMIN_ID: u64 = 1_000_000_000_000_000_009;
-
-fuzz_target!(|data: &[u8]| {
-    if let Ok(message) = serde_json::from_slice::<Message>(data) {
-        let roles = [(MODERATOR_ROLE, "Moderator".to_string())];
-        for place in [
-            Place::default(),
-            Place {
-                thread_parent: Some(ChannelId::new(LISTED_CHANNEL)),
-            },
-        ] {
-            if let Ok(inbound) = to_message(&message, BOT_ID, &[LISTED_CHANNEL], &roles, place) {
-                assert!(
-                    !inbound.text.is_empty(),
-                    "an empty message reached the core"
-                );
-            }
-        }
-    }
-    if let Ok(reaction) = serde_json::from_slice::<Reaction>(data) {
-        let _ = to_feedback(&reaction, BOT_ID, UserId::new(BOT_ID));
-        if let Some(author) = reaction.message_author_id {
-            let _ = to_feedback(&reaction, BOT_ID, author);
-        }
-    }
-    if let Ok(interaction) = serde_json::from_slice::<CommandInteraction>(data) {
-        let _ = to_invocation(&interaction, &[ADMIN_ID]);
-    }
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| whisperengine_fuzz_checks::discord_payloads::check(data));

@@ -251,7 +251,7 @@ fn crate_sources() -> Vec<PathBuf> {
             roots.push(source);
         }
     }
-    for member in ["bench", "fakes", "migrations"] {
+    for member in ["bench", "fakes", "fuzz/checks", "migrations"] {
         roots.push(workspace.join(member).join("src"));
     }
     roots

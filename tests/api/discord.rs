@@ -1,7 +1,7 @@
 //! The Discord connector end to end: the real host (real core, SQLite and — when configured —
 //! PostgreSQL + Redis) with serenity pointed at a fake Discord on 127.0.0.1 (REST + gateway
 //! websocket, `fakes/src/discord.rs`). Gateway payloads are Discord's documented shapes
-//! (`adapters/discord/tests/payloads`).
+//! (`adapters/discord/src/tests/payloads.rs`).
 //!
 //! Over 500 lines: the Discord connector end to end, one scenario per behaviour.
 #![allow(clippy::unwrap_used, clippy::expect_used)]

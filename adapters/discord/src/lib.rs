@@ -117,6 +117,11 @@ pub fn invite_url(application_id: u64) -> String {
 
 #[cfg(test)]
 mod tests {
+    //! Besides the invite: [`mapping`] drives Discord's documented [`payloads`] through serenity's
+    //! model types into the connector's mapping and rendering.
+    mod mapping;
+    pub mod payloads;
+
     use super::*;
 
     #[test]

@@ -9,6 +9,7 @@
 //!   SLACK_API_URL, with 429 retries.
 //! - [`users`]: display names and roles (bot, workspace admin) from users.info, cached with a TTL.
 //! - [`runtime`]: one verified event → the core → the rendered reply, shared by both ways in.
+//! - [`signature`]: Slack's request signature (HMAC-SHA256 over the raw body, 5-minute window).
 //! - [`http`]: `POST /slack/events` and `POST /slack/commands`: verify the signature, hand the
 //!   event to the host's bounded inbox, answer 200 (or 503 when the inbox refuses).
 //! - [`socket`]: Socket Mode as a contract [`Connector`](whisperengine_contract::Connector).
@@ -23,6 +24,7 @@ pub mod http;
 pub mod mapping;
 pub mod mrkdwn;
 pub mod runtime;
+pub mod signature;
 pub mod socket;
 pub mod users;
 

@@ -192,7 +192,8 @@ mod tests {
         })
     }
 
-    #[tokio::test]
+    // The clock is paused: the jobs' sleeps and the drain's deadline pass in virtual time.
+    #[tokio::test(start_paused = true)]
     async fn a_full_queue_refuses_and_a_drain_runs_every_accepted_job() {
         let done = Arc::new(AtomicUsize::new(0));
         let queue = Workers::start(4, 1);
@@ -218,7 +219,7 @@ mod tests {
         assert_eq!(queue.pending(), 0);
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_drain_that_times_out_reports_the_unfinished_jobs() {
         let done = Arc::new(AtomicUsize::new(0));
         let queue = Workers::start(8, 1);
@@ -228,7 +229,13 @@ mod tests {
         queue
             .submit(counting_job(&done, Duration::from_secs(30)))
             .unwrap();
+        let started = tokio::time::Instant::now();
         assert_eq!(queue.drain(Duration::from_millis(100)).await, 2);
+        assert_eq!(
+            started.elapsed(),
+            Duration::from_millis(100),
+            "gave up at the deadline"
+        );
         assert_eq!(done.load(Ordering::SeqCst), 0);
     }
 }

@@ -5,16 +5,14 @@
 //! Over 500 lines: one case per payload shape Discord documents.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod payloads;
-
-use payloads::*;
+use super::payloads::*;
+use crate::commands::{self, Refusal};
+use crate::mapping::{self, Place, Skip};
+use crate::reaction::{self, ReactionSkip};
+use crate::render;
 use serde_json::{json, Value};
 use serenity::all::{CommandInteraction, Interaction, Message, Reaction, UserId};
 use whisperengine_contract::{Card, OutboundReply, Visibility};
-use whisperengine_discord::commands::{self, Refusal};
-use whisperengine_discord::mapping::{self, Place, Skip};
-use whisperengine_discord::reaction::{self, ReactionSkip};
-use whisperengine_discord::render;
 
 const BOT: u64 = 1100000000000000001;
 const ANA: &str = "80351110224678912";
