@@ -15,7 +15,7 @@ pub mod pronouns;
 
 pub use offline::OfflineResponder;
 pub use openai::OpenAiClient;
-pub use prompt::{describe_age, Prompt};
+pub use prompt::{describe_age, FactQuestion, Prompt};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -59,6 +59,8 @@ pub struct RecalledMemory {
 pub struct KnownFact {
     /// The fact in the second person: "you live in Lisbon", "your cat is called Miso".
     pub phrase: String,
+    /// Whose fact it is: `user` for the person, else "sister", "cat", ...
+    pub subject: String,
     /// `location`, `job`, `pet`, ...
     pub attribute: String,
     pub value: String,
@@ -67,6 +69,9 @@ pub struct KnownFact {
     pub at: DateTime<Utc>,
     /// Relevance to the message being answered (0 when unrelated).
     pub score: f64,
+    /// Whether it answers the question asked: its subject and attribute are what the question is
+    /// about ("where does my sister live?" → the sister's location, not the person's).
+    pub answers_question: bool,
     pub is_other_platform: bool,
 }
 

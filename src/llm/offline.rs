@@ -63,14 +63,27 @@ impl OfflineResponder {
             }
         }
         // A question a current fact answers is answered from the fact: facts are corrected over
-        // time ("I moved to Lisbon"), memories are what was said then.
+        // time ("I moved to Lisbon"), memories are what was said then. Only a fact whose subject
+        // and attribute are what was asked answers: the person's city is no answer to "where
+        // does my sister live?".
         let answering_fact = prompt
             .facts
-            .first()
-            .filter(|fact| fact.score > 0.0 && is_question(text));
+            .iter()
+            .find(|fact| fact.answers_question)
+            .filter(|_| is_question(text));
+        // For such a question without an answering fact, only a memory that can answer it (it
+        // names whom it is about and says the kind of thing asked) is brought up; otherwise the
+        // honest answer is "I don't know yet", not another fact.
+        let memory = match &prompt.question {
+            Some(question) if is_question(text) => prompt
+                .memories
+                .iter()
+                .find(|memory| question.may_be_answered_by(&memory.text)),
+            _ => prompt.memories.first(),
+        };
         match answering_fact {
             Some(fact) => sentences.push(recall_fact(fact)),
-            None => match prompt.memories.first().and_then(recall) {
+            None => match memory.and_then(recall) {
                 Some(recalled) => sentences.push(recalled),
                 None if is_question(text) => sentences.push(self.answer(text, seed)),
                 None => {}
@@ -155,6 +168,9 @@ fn recall(memory: &RecalledMemory) -> Option<String> {
     if text.chars().all(|c| !c.is_alphanumeric()) {
         return None;
     }
+    // "I made a bowl in pottery class yesterday… have you tried it?": the statement is what they
+    // told us; the question after it was for then.
+    let text = statement_before_question(text).unwrap_or(text);
     if text.ends_with('?') {
         // A question they asked; turning it around would garble it, so quote it.
         let place = if memory.is_other_platform {
@@ -174,6 +190,20 @@ fn recall(memory: &RecalledMemory) -> Option<String> {
     } else {
         format!("You mentioned earlier that {clause}{ending}")
     })
+}
+
+/// The sentences before a closing question, when there are any: "We adopted a kitten! Cute,
+/// right?" → "We adopted a kitten".
+fn statement_before_question(text: &str) -> Option<&str> {
+    if !text.ends_with('?') {
+        return None;
+    }
+    let cut = text[..text.len() - 1].rfind(['.', '!', '…', '?', '\n'])?;
+    let statement = text[..cut].trim_end_matches(['.', '!', '…', ' ']).trim();
+    statement
+        .chars()
+        .any(char::is_alphanumeric)
+        .then_some(statement)
 }
 
 /// "You told me on Slack that your cat is called Miso." / "As far as I know, you live in Lisbon."
@@ -301,6 +331,24 @@ mod tests {
             "You asked me on Teams, \"do octopuses dream?\""
         );
         assert_eq!(recall(&memory(" ... ", Platform::Slack, true)), None);
+    }
+
+    #[test]
+    fn a_statement_before_a_question_is_recalled_without_the_question() {
+        let said = memory(
+            "I made a bowl in pottery class yesterday… have you ever tried it?",
+            Platform::Slack,
+            true,
+        );
+        assert_eq!(
+            recall(&said).as_deref(),
+            Some("You told me on Slack that you made a bowl in pottery class yesterday.")
+        );
+        let asked = memory("is it raining in Oslo?", Platform::Slack, false);
+        assert_eq!(
+            recall(&asked).as_deref(),
+            Some("You asked me earlier, \"is it raining in Oslo?\"")
+        );
     }
 
     #[test]

@@ -28,8 +28,39 @@ pub struct Prompt {
     /// Current facts about the user, the most relevant first.
     pub facts: Vec<KnownFact>,
     pub mood: Option<Mood>,
+    /// What the message asks about when a fact could answer it (see [`FactQuestion`]).
+    pub question: Option<FactQuestion>,
     /// "Now" for ages such as "3 days ago"; a field so replies are reproducible.
     pub now: DateTime<Utc>,
+}
+
+/// A question a fact could answer ("where does my sister live?"): whose fact, and words a memory
+/// that answers it holds. A memory without them is no answer, however many words it shares.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct FactQuestion {
+    /// Who it is about when not the person: "sister", "cat".
+    pub about: Option<String>,
+    /// Words of which an answering memory holds at least one ("live", "moved", "based").
+    pub cues: Vec<String>,
+}
+
+impl FactQuestion {
+    /// Whether `text` (a memory) can answer the question: it names whom the question is about
+    /// and holds one of its cue words.
+    pub fn may_be_answered_by(&self, text: &str) -> bool {
+        let text = text.to_lowercase();
+        let words: Vec<&str> = text
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|word| !word.is_empty())
+            .collect();
+        let names_whom = self.about.as_ref().is_none_or(|about| {
+            let about: Vec<&str> = about.split_whitespace().collect();
+            words
+                .windows(about.len().max(1))
+                .any(|window| window == about.as_slice())
+        });
+        names_whom && self.cues.iter().any(|cue| words.contains(&cue.as_str()))
+    }
 }
 
 impl Prompt {
@@ -267,6 +298,7 @@ mod tests {
                 valence: 0.7,
                 trajectory: None,
             }),
+            question: None,
             now: now(),
         }
     }

@@ -50,6 +50,7 @@ fn prompt(platform: Platform, user_text: &str) -> Prompt {
         memories: Vec::new(),
         facts: Vec::new(),
         mood: None,
+        question: None,
         now: now(),
     }
 }

@@ -21,6 +21,7 @@ mod discord;
 mod durable;
 mod emotion;
 mod encryption;
+mod fact_answers;
 mod fact_writes;
 mod facts_llm;
 mod fault;

@@ -34,6 +34,8 @@ pub struct Gathered {
     pub facts: Vec<KnownFact>,
     /// Each recalled memory, to update its recall counters.
     pub recalled: Vec<Recalled>,
+    /// What the message asks about, when a fact could answer it.
+    pub question: Option<crate::llm::FactQuestion>,
 }
 
 /// A memory brought up in a reply: (origin account, created at, `memory` row id when known).
@@ -123,6 +125,7 @@ impl<'a> RecallRequest<'a> {
             memories,
             facts: known_facts(self, &query, shares_history),
             recalled,
+            question: facts::question::asked(self.text).map(|asked| asked.for_responder()),
         }
     }
 }
@@ -201,7 +204,8 @@ pub fn recall_boost(last_recalled_at: Option<DateTime<Utc>>, now: DateTime<Utc>)
 
 /// Top-k memories: (BM25 + w · cosine) relevance × recency × importance × recall boost, over the identity's
 /// memories visible here. Recent turns may be recalled too ("what did I just say my cat was
-/// called?"); questions are not facts, so they are never recalled as something the person told us.
+/// called?"); a message that only asks states nothing, so it is never recalled as something the
+/// person told us ([`recall::is_pure_question`]).
 fn recall_memories(
     request: &RecallRequest<'_>,
     query: &Query,
@@ -222,7 +226,7 @@ fn recall_memories(
     let candidates: Vec<&TurnRecord> = state
         .recallable
         .iter()
-        .filter(|record| !record.content.trim_end().ends_with('?'))
+        .filter(|record| !recall::is_pure_question(&record.content))
         .filter(|record| is_visible(record, account, context, shares_history))
         .filter(|record| {
             shares_emotional || record.account_id == account.id || record.emotion.is_none()
@@ -282,14 +286,22 @@ pub fn top_k(settings: &Settings, platform: Platform) -> usize {
     settings.memory_top_k_for(platform)
 }
 
-/// The identity's current facts visible here, the ones the message is about first.
+/// Added to the relevance of a fact that answers the question asked (its subject and attribute
+/// match), so it comes before every fact that merely shares words with the question.
+const ANSWER_BONUS: f64 = 100.0;
+
+/// The identity's current facts visible here, the ones the message is about first: a fact that
+/// answers the question ("where does my sister live?" → the sister's location) before any other,
+/// then by relevance.
 fn known_facts(request: &RecallRequest<'_>, query: &Query, shares_history: bool) -> Vec<KnownFact> {
     let RecallRequest {
         state,
         account,
         context,
+        text,
         ..
     } = *request;
+    let asked = facts::question::asked(text);
     let visible: Vec<&FactRecord> = state
         .facts
         .iter()
@@ -301,22 +313,38 @@ fn known_facts(request: &RecallRequest<'_>, query: &Query, shares_history: bool)
         .collect();
     let documents: Vec<&[String]> = terms.iter().map(|terms| &terms[..]).collect();
     let relevance = recall::bm25(query, &documents);
-    let mut ranked: Vec<(f64, &FactRecord)> = relevance.into_iter().zip(visible).collect();
+    let mut ranked: Vec<(f64, bool, &FactRecord)> = relevance
+        .into_iter()
+        .zip(visible)
+        .map(|(relevance, fact)| {
+            let answers = asked
+                .as_ref()
+                .is_some_and(|asked| asked.is_answered_by(fact));
+            let score = if answers {
+                relevance + ANSWER_BONUS
+            } else {
+                relevance
+            };
+            (score, answers, fact)
+        })
+        .collect();
     ranked.sort_by(|a, b| {
         b.0.partial_cmp(&a.0)
             .unwrap_or(std::cmp::Ordering::Equal)
-            .then(b.1.updated_at.cmp(&a.1.updated_at))
+            .then(b.2.updated_at.cmp(&a.2.updated_at))
     });
     ranked
         .into_iter()
         .take(MAX_FACTS)
-        .map(|(score, fact)| KnownFact {
+        .map(|(score, answers_question, fact)| KnownFact {
             phrase: facts::phrase(fact),
+            subject: fact.subject.clone(),
             attribute: fact.attribute.clone(),
             value: fact.value.clone(),
             platform: fact.platform,
             at: fact.updated_at,
             score,
+            answers_question,
             is_other_platform: fact.account_id != account.id,
         })
         .collect()

@@ -119,6 +119,62 @@ pub fn index_terms(text: &str) -> Arc<[String]> {
         .collect()
 }
 
+/// Openings of a question that carries news: "did you know I adopted a cat?".
+const TELLING_QUESTIONS: &[&str] = &[
+    "did you know",
+    "guess what",
+    "you know what",
+    "can you believe",
+    "would you believe",
+    "did i tell you",
+    "did i mention",
+];
+
+/// Words that open a question ("where do I live", "did I say").
+const QUESTION_OPENERS: &[&str] = &[
+    "what", "what's", "whats", "who", "who's", "whom", "whose", "where", "where's", "when", "why",
+    "which", "how", "how's", "do", "does", "did", "is", "isn't", "are", "aren't", "was", "were",
+    "can", "could", "would", "will", "should", "shall", "have", "has", "had", "am", "may", "right",
+    "remind",
+];
+
+/// Words people put before a question ("so what's my dog called?").
+const LEAD_INS: &[&str] = &[
+    "so", "and", "but", "ok", "okay", "hmm", "oh", "well", "then", "also", "hey", "btw", "wait",
+];
+
+/// Whether `text` only asks and states nothing, so it is never recalled as something the person
+/// told us. A message that states something is recallable even when it ends with a question: "I
+/// made a bowl in pottery class yesterday… have you tried it?", "my sister lives in Tromsø, did I
+/// say?". A part (a sentence, or a clause between commas) that does not open like a question and
+/// holds two or more content words counts as a statement.
+pub fn is_pure_question(text: &str) -> bool {
+    let text = text.trim_end();
+    if !text.ends_with('?') {
+        return false;
+    }
+    let lower = text.to_lowercase().replace(['’', '‘'], "'");
+    if TELLING_QUESTIONS
+        .iter()
+        .any(|opening| lower.contains(opening))
+    {
+        return false;
+    }
+    !lower
+        .split(['.', '!', '?', '…', ';', ',', '\n'])
+        .any(|part| {
+            let mut words = part
+                .split_whitespace()
+                .map(|word| word.trim_matches(|c: char| !c.is_alphanumeric() && c != '\''))
+                .filter(|word| !word.is_empty())
+                .skip_while(|word| LEAD_INS.contains(word));
+            let opens_a_question = words
+                .next()
+                .is_none_or(|first| QUESTION_OPENERS.contains(&first));
+            !opens_a_question && index_terms(part).len() >= 2
+        })
+}
+
 /// Format tag of stored terms (`memory.terms`). Bump it whenever [`index_terms`] changes (tokenizer,
 /// stop words, stemmer): terms stored in an older format are then recomputed from the content when
 /// loaded instead of being trusted.
@@ -222,6 +278,27 @@ pub fn bm25(query: &Query, documents: &[&[String]]) -> Vec<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_questions_that_state_nothing_are_pure_questions() {
+        for question in [
+            "what's my cat called?",
+            "Where do I live?",
+            "hmm. which city was I born in?",
+            "ok! and my sister?",
+        ] {
+            assert!(is_pure_question(question), "{question}");
+        }
+        for statement in [
+            "I made a bowl in pottery class yesterday… have you ever tried it?",
+            "We finally adopted a kitten. Her name is Pixel. Cute, right?",
+            "Did you know I moved to Ghent?",
+            "I love sailing",
+            "my sister lives in Tromsø, did I say?",
+        ] {
+            assert!(!is_pure_question(statement), "{statement}");
+        }
+    }
 
     fn score(query: &str, documents: &[&str]) -> Vec<f64> {
         let terms: Vec<Arc<[String]>> = documents.iter().map(|d| index_terms(d)).collect();

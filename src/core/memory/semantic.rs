@@ -309,7 +309,7 @@ impl Semantic {
         let missing: Vec<&TurnRecord> = state
             .recallable
             .iter()
-            .filter(|record| !record.content.trim_end().ends_with('?'))
+            .filter(|record| !crate::core::memory::recall::is_pure_question(&record.content))
             .filter(|record| !known.contains_key(&key_of(record.account_id, record.created_at)))
             .collect();
         let is_due = checked_at.is_none_or(|at| at.elapsed() >= self.inner.refresh);
@@ -428,7 +428,7 @@ fn remember(inner: &Inner, identity_id: IdentityId, key: Key, vector: Arc<[f32]>
 
 /// Whether a message's vector is kept: questions are never recalled, so theirs is not.
 fn is_kept(turn: &TurnRecord) -> bool {
-    turn.is_user && !turn.content.trim_end().ends_with('?')
+    turn.is_user && !crate::core::memory::recall::is_pure_question(&turn.content)
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

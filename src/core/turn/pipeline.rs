@@ -605,6 +605,7 @@ fn build_prompt(
         memories: gathered.memories,
         facts: gathered.facts,
         mood,
+        question: gathered.question,
         now,
     }
 }

@@ -167,7 +167,7 @@ fn extract_sentence(sentence: &str, found: &mut Vec<Extracted>) {
             sentence,
             &["i'm from ", "i am from ", "i grew up in ", "i was born in "],
         )
-        .and_then(|rest| value_after(rest, 3))
+        .and_then(place_after)
         {
             push(found, "user", "hometown", title_case(&place), 0.8);
         }
@@ -251,9 +251,15 @@ fn extract_sentence(sentence: &str, found: &mut Vec<Extracted>) {
                 0.8,
             );
         }
+        if let Some(instrument) =
+            after(sentence, &["i play the "]).and_then(|rest| value_after(rest, 2))
+        {
+            push(found, "user", "plays", instrument, 0.8);
+        }
         extract_named(sentence, PETS, "pet", found);
         extract_named(sentence, FAMILY, "family", found);
         extract_named(sentence, PARTNERS, "partner", found);
+        extract_about_others(sentence, found);
     }
     // Dislikes first, so "I don't like X" is not read as liking X.
     if let Some(thing) = after(
@@ -261,6 +267,8 @@ fn extract_sentence(sentence: &str, found: &mut Vec<Extracted>) {
         &[
             "i don't like ",
             "i do not like ",
+            "i no longer like ",
+            "i don't love ",
             "i hate ",
             "i dislike ",
             "i can't stand ",
@@ -305,6 +313,112 @@ fn extract_sentence(sentence: &str, found: &mut Vec<Extracted>) {
                 }
             }
         }
+    }
+}
+
+/// A place after "born in" / "from": a year before it is skipped ("born in 1987 in gdańsk" →
+/// "gdańsk"); a year alone is no place.
+fn place_after(rest: &str) -> Option<String> {
+    let rest = rest.trim_start();
+    let first = rest.split(|c: char| c.is_whitespace() || c == ',').next()?;
+    let rest = if !first.is_empty() && first.chars().all(|c| c.is_ascii_digit()) {
+        let after_year = rest[first.len()..].trim_start_matches([',', ' ']);
+        after_year.strip_prefix("in ")?
+    } else {
+        rest
+    };
+    value_after(rest, 3).filter(|place| !place.chars().all(|c| c.is_ascii_digit() || c == ' '))
+}
+
+/// What a person says about the people and animals around them, kept as facts of THEIR OWN
+/// subject so they never pass for the person's: "my sister ingrid lives in tromsø" → the sister's
+/// name is Ingrid and her location Tromsø; "my daughter plays the cello"; "my brother works as a
+/// nurse"; "my dad was born in cork".
+fn extract_about_others(sentence: &str, found: &mut Vec<Extracted>) {
+    const CLAUSES: &[(&str, &str)] = &[
+        ("lives in ", "location"),
+        ("is living in ", "location"),
+        ("moved to ", "location"),
+        ("has moved to ", "location"),
+        ("just moved to ", "location"),
+        ("is based in ", "location"),
+        ("was born in ", "hometown"),
+        ("grew up in ", "hometown"),
+        ("is from ", "hometown"),
+        ("comes from ", "hometown"),
+        ("works as a ", "job"),
+        ("works as an ", "job"),
+        ("works as ", "job"),
+        ("works at ", "workplace"),
+        ("works for ", "workplace"),
+        ("plays the ", "plays"),
+        ("loves ", "likes"),
+        ("likes ", "likes"),
+        ("enjoys ", "likes"),
+        ("is allergic to ", "allergy"),
+    ];
+    let kinds = PETS.iter().chain(FAMILY).chain(PARTNERS);
+    for kind in kinds {
+        let Some(rest) = after(sentence, &[format!("my {kind} ").as_str()]) else {
+            continue;
+        };
+        // An optional name between the kind and the clause: "my sister ingrid lives in …".
+        let (name, clause_text) = match CLAUSES.iter().find(|(clause, _)| rest.starts_with(clause))
+        {
+            Some(_) => (None, rest),
+            None => {
+                let mut words = rest.splitn(2, ' ');
+                let (Some(name), Some(after_name)) = (words.next(), words.next()) else {
+                    continue;
+                };
+                let name = name.trim_matches(|c: char| !c.is_alphanumeric());
+                let is_name = !name.is_empty()
+                    && name.chars().all(|c| c.is_alphabetic() || c == '-')
+                    && !VALUE_ENDS.contains(&name)
+                    && ![
+                        "is", "was", "has", "and", "who", "just", "also", "still", "now",
+                    ]
+                    .contains(&name);
+                if !is_name {
+                    continue;
+                }
+                (Some(name), after_name)
+            }
+        };
+        let Some((clause, attribute)) = CLAUSES
+            .iter()
+            .find(|(clause, _)| clause_text.starts_with(clause))
+        else {
+            continue;
+        };
+        let rest = &clause_text[clause.len()..];
+        let value = match *attribute {
+            "hometown" => place_after(rest).map(|place| title_case(&place)),
+            "location" | "workplace" => value_after(rest, 3).map(|value| title_case(&value)),
+            "plays" => value_after(rest, 2),
+            _ => value_after(rest, 4),
+        };
+        let Some(value) = value else {
+            continue;
+        };
+        let attribute: &'static str = attribute;
+        if let Some(name) = name {
+            let naming = if PETS.contains(kind) {
+                "pet"
+            } else if PARTNERS.contains(kind) {
+                "partner"
+            } else {
+                "family"
+            };
+            if !found
+                .iter()
+                .any(|fact| fact.subject == *kind && fact.attribute == naming)
+            {
+                push(found, kind, naming, title_case(name), 0.75);
+            }
+        }
+        push(found, kind, attribute, value, 0.75);
+        return;
     }
 }
 
@@ -411,6 +525,72 @@ mod tests {
         assert_eq!(
             one("my goal is to run a marathon"),
             ("user".into(), "goal", "run a marathon".into())
+        );
+    }
+
+    fn all(text: &str) -> Vec<(String, &'static str, String)> {
+        extract(text)
+            .into_iter()
+            .map(|fact| (fact.subject, fact.attribute, fact.value))
+            .collect()
+    }
+
+    #[test]
+    fn facts_about_relatives_and_pets_keep_their_own_subject() {
+        assert_eq!(
+            all("My sister Ingrid lives in Tromsø"),
+            vec![
+                ("sister".into(), "family", "Ingrid".into()),
+                ("sister".into(), "location", "Tromsø".into()),
+            ]
+        );
+        assert_eq!(
+            all("My daughter Mireille plays the cello"),
+            vec![
+                ("daughter".into(), "family", "Mireille".into()),
+                ("daughter".into(), "plays", "cello".into()),
+            ]
+        );
+        assert_eq!(
+            all("my brother works as a nurse in Leeds"),
+            vec![("brother".into(), "job", "nurse".into())]
+        );
+        assert_eq!(
+            all("My dad was born in 1951 in Cork."),
+            vec![("dad".into(), "hometown", "Cork".into())]
+        );
+        assert_eq!(
+            all("my best friend Noor moved to Utrecht last spring"),
+            vec![
+                ("best friend".into(), "family", "Noor".into()),
+                ("best friend".into(), "location", "Utrecht".into()),
+            ]
+        );
+        assert!(all("my sister no longer lives in Oslo").is_empty());
+    }
+
+    #[test]
+    fn born_in_is_the_hometown_and_a_year_is_no_place() {
+        assert_eq!(
+            all("I was born in 1987 in Gdańsk"),
+            vec![("user".into(), "hometown", "Gdańsk".into())]
+        );
+        assert!(all("I was born in 1987").is_empty());
+        assert_eq!(
+            one("I grew up in Porto"),
+            ("user".into(), "hometown", "Porto".into())
+        );
+    }
+
+    #[test]
+    fn a_value_said_not_to_hold_any_more_is_not_part_of_the_new_one() {
+        assert_eq!(
+            one("These days my favourite drink is matcha, not espresso any more"),
+            ("user".into(), "likes", "matcha (drink)".into())
+        );
+        assert_eq!(
+            one("I no longer like espresso"),
+            ("user".into(), "dislikes", "espresso".into())
         );
     }
 

@@ -40,6 +40,10 @@ pub(crate) const VALUE_ENDS: &[&str] = &[
     "to",
     "from",
     "every",
+    // "matcha, not espresso": what follows "not" is what the value is not.
+    "not",
+    "instead",
+    "rather",
 ];
 
 pub(crate) const PETS: &[&str] = &[

@@ -6,12 +6,15 @@
 //!   "my sister is called", "my goal is to", "my timezone is", ...); the words it knows are in
 //!   [`lexicon`]. Pure rules, no database.
 //! - [`llm`]: the LLM extractor (FACT_EXTRACTION), keeping to the same attributes.
+//! - [`question`]: what a question asks about (whose fact, which attribute), so the fact that
+//!   answers it is told apart from facts that merely share its words. Pure rules.
 //! - [`store`]: the versioned fact rows: storing, superseding, contradictions, loading.
 //! - Here: what a fact is, which facts replace each other, and how one is said back.
 
 pub mod extract;
 pub mod lexicon;
 pub mod llm;
+pub mod question;
 pub mod store;
 
 pub use extract::extract;
@@ -51,11 +54,12 @@ pub const ATTRIBUTES: &[&str] = &[
     "diet",
     "allergy",
     "languages",
+    "plays",
 ];
 
 /// Attributes a person has several values of at once (a new value adds to them); every other
 /// known attribute has one value at a time, and a new value replaces the old one.
-const MULTI_VALUED: &[&str] = &["likes", "dislikes", "goal", "allergy"];
+const MULTI_VALUED: &[&str] = &["likes", "dislikes", "goal", "allergy", "plays"];
 
 /// Whether a new value for (subject, attribute) replaces the current one rather than adding to it.
 pub fn is_single_valued(attribute: &str) -> bool {
@@ -68,7 +72,13 @@ pub(crate) fn same_slot(current: &FactRecord, new: &Extracted) -> bool {
         return false;
     }
     if current.attribute == new.attribute {
-        return is_single_valued(new.attribute) || current.value.eq_ignore_ascii_case(&new.value);
+        // One favourite per kind: "my favourite drink is matcha" replaces "… is espresso".
+        let same_favourite = new.attribute == "likes"
+            && favourite_kind(&new.value).is_some()
+            && favourite_kind(&current.value) == favourite_kind(&new.value);
+        return is_single_valued(new.attribute)
+            || same_favourite
+            || current.value.eq_ignore_ascii_case(&new.value);
     }
     // Liking what you said you disliked (or the reverse) replaces it.
     matches!(
@@ -76,9 +86,31 @@ pub(crate) fn same_slot(current: &FactRecord, new: &Extracted) -> bool {
         ("likes", "dislikes") | ("dislikes", "likes")
     ) && current.value.eq_ignore_ascii_case(&new.value)
 }
-/// The fact as a short phrase in the second person: "you live in Lisbon", "your cat is called Miso".
+/// The kind of a favourite, stored as "matcha (drink)" → "drink".
+pub fn favourite_kind(value: &str) -> Option<&str> {
+    let open = value.rfind(" (")?;
+    value[open + 2..]
+        .strip_suffix(')')
+        .filter(|kind| !kind.is_empty())
+}
+
+/// The fact as a short phrase in the second person: "you live in Lisbon", "your cat is called
+/// Miso", "your sister lives in Tromsø", "your favourite drink is matcha".
 pub fn phrase(fact: &FactRecord) -> String {
     let value = &fact.value;
+    if fact.subject != "user" && !matches!(fact.attribute.as_str(), "pet" | "family" | "partner") {
+        let who = format!("your {}", fact.subject);
+        return match fact.attribute.as_str() {
+            "location" => format!("{who} lives in {value}"),
+            "hometown" => format!("{who} is from {value}"),
+            "job" => format!("{who} works as {}", with_article(value)),
+            "workplace" => format!("{who} works at {value}"),
+            "plays" => format!("{who} plays the {value}"),
+            "likes" => format!("{who} likes {value}"),
+            "allergy" => format!("{who} is allergic to {value}"),
+            other => format!("{who}'s {other} is {value}"),
+        };
+    }
     match fact.attribute.as_str() {
         "name" => format!("your name is {value}"),
         "pronouns" => format!("your pronouns are {value}"),
@@ -89,12 +121,16 @@ pub fn phrase(fact: &FactRecord) -> String {
         "timezone" => format!("your time zone is {value}"),
         "birthday" => format!("your birthday is {value}"),
         "goal" => format!("you want to {value}"),
-        "likes" => format!("you like {value}"),
+        "likes" => match (favourite_kind(value), value.rfind(" (")) {
+            (Some(kind), Some(open)) => format!("your favourite {kind} is {}", &value[..open]),
+            _ => format!("you like {value}"),
+        },
         "dislikes" => format!("you don't like {value}"),
         "pet" | "family" | "partner" => format!("your {} is called {value}", fact.subject),
         "diet" => format!("you're {value}"),
         "allergy" => format!("you're allergic to {value}"),
         "languages" => format!("you speak {value}"),
+        "plays" => format!("you play the {value}"),
         other => format!("your {other} is {value}"),
     }
 }
@@ -130,6 +166,7 @@ pub fn search_text(fact: &FactRecord) -> String {
         "diet" => "diet eat food",
         "allergy" => "allergic allergy",
         "languages" => "languages speak",
+        "plays" => "play instrument",
         other => other,
     };
     format!("{} {attribute_words} {}", fact.subject, fact.value)
@@ -171,5 +208,29 @@ mod tests {
             phrase(&record("pet", "cat", "Miso")),
             "your cat is called Miso"
         );
+    }
+
+    #[test]
+    fn one_favourite_per_kind_and_relatives_phrased_as_theirs() {
+        let matcha = &extract("my favourite drink is matcha")[0];
+        assert!(same_slot(
+            &record("likes", "user", "espresso (drink)"),
+            matcha
+        ));
+        assert!(!same_slot(&record("likes", "user", "Dune (book)"), matcha));
+        assert!(!same_slot(&record("likes", "user", "espresso"), matcha));
+        assert_eq!(
+            phrase(&record("likes", "user", "matcha (drink)")),
+            "your favourite drink is matcha"
+        );
+        assert_eq!(
+            phrase(&record("location", "sister", "Tromsø")),
+            "your sister lives in Tromsø"
+        );
+        let sisters_city = &extract("my sister lives in Bergen")[0];
+        assert!(!same_slot(
+            &record("location", "user", "Oslo"),
+            sisters_city
+        ));
     }
 }

@@ -1,0 +1,107 @@
+//! Facts that keep who is who, end to end through the core with the offline responder, on SQLite
+//! and (when configured) PostgreSQL + Redis: a person tells the companion about themselves and
+//! their family on Slack, then asks on Discord. The answer comes from the fact whose subject and
+//! attribute the question names (the sister's city is not the person's, "born in" is not "lives
+//! in", a value said to hold no more never wins), says where it was told, and is "I don't know
+//! yet" when nothing answers, rather than another fact.
+
+use crate::common;
+use whisperengine_contract::{Platform, PlatformAccount};
+
+/// (question asked on Discord, words the reply must hold, words it must not hold).
+const ASKED: [(&str, &[&str], &[&str]); 7] = [
+    (
+        "where does my sister live?",
+        &["Tromsø", "on Slack"],
+        &["Lisbon"],
+    ),
+    ("which city was I born in?", &["Gdańsk"], &["Lisbon"]),
+    (
+        "what instrument does my daughter play?",
+        &["cello"],
+        &["Radiohead"],
+    ),
+    ("what's my favourite drink?", &["matcha"], &["espresso"]),
+    ("where do I live?", &["Lisbon"], &["Tromsø", "Gdańsk"]),
+    ("what's my sister called?", &["Ingrid"], &["Mireille"]),
+    (
+        "where does my brother live?",
+        &["don't know"],
+        &["Lisbon", "Tromsø", "Gdańsk"],
+    ),
+];
+
+#[tokio::test]
+async fn the_offline_responder_answers_from_the_fact_the_question_is_about() {
+    for (_db, settings) in common::test_setups().await {
+        let core = common::core_for(settings).await;
+        let slack = PlatformAccount::new(Platform::Slack, "T1", "U1");
+        let discord = PlatformAccount::new(Platform::Discord, "", "4242");
+        common::say(&core, common::message(&slack, "hello")).await;
+        common::say(&core, common::message(&discord, "hello")).await;
+        common::link_by_admin(&core, &slack, &discord).await;
+        for told in [
+            "I live in Lisbon, near the castle.",
+            "My sister Ingrid lives in Tromsø",
+            "I was born in 1987 in Gdańsk",
+            "My favourite band is Radiohead.",
+            "My daughter Mireille plays the cello",
+            "My favourite drink is espresso.",
+            "These days my favourite drink is matcha, not espresso any more",
+        ] {
+            common::say(&core, common::message(&slack, told)).await;
+        }
+        for (question, must, must_not) in ASKED {
+            let reply = common::say(&core, common::message(&discord, question)).await;
+            for word in must {
+                assert!(reply.contains(word), "{question} → {reply:?}: no {word}");
+            }
+            for word in must_not {
+                assert!(!reply.contains(word), "{question} → {reply:?}: says {word}");
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_statement_that_ends_with_a_question_is_recalled() {
+    for (_db, settings) in common::test_setups().await {
+        let mut core = common::core_for(settings).await;
+        let recorder = common::Recorder::install(&mut core);
+        let slack = PlatformAccount::new(Platform::Slack, "T1", "U1");
+        common::say(
+            &core,
+            common::message(
+                &slack,
+                "I made a lopsided bowl in pottery class yesterday… have you ever tried it?",
+            ),
+        )
+        .await;
+        common::say(
+            &core,
+            common::message(&slack, "what's the capital of Peru?"),
+        )
+        .await;
+        let reply = common::say(
+            &core,
+            common::message(&slack, "what did I make in pottery class?"),
+        )
+        .await;
+        let prompt = recorder.last();
+        let recalled: Vec<&str> = prompt
+            .memories
+            .iter()
+            .map(|memory| memory.text.as_str())
+            .collect();
+        assert!(
+            recalled.iter().any(|text| text.contains("lopsided bowl")),
+            "{recalled:?}"
+        );
+        assert!(
+            !recalled.iter().any(|text| text.contains("capital of Peru")),
+            "a pure question is never recalled: {recalled:?}"
+        );
+        assert!(reply.contains("lopsided bowl"), "{reply}");
+        assert!(!reply.contains("have you ever tried"), "{reply}");
+    }
+}
