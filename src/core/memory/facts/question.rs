@@ -131,9 +131,7 @@ pub fn asked(text: &str) -> Option<Asked> {
     let mut attributes: Vec<&'static str> = Vec::new();
     if favourite.is_some() {
         attributes.push("likes");
-    } else if has("born") && has_any(&["when", "year", "date", "day", "birthday"]) {
-        attributes.push("birthday");
-    } else if has("birthday") {
+    } else if has("birthday") || (has("born") && has_any(&["when", "year", "date", "day"])) {
         attributes.push("birthday");
     } else if has("born")
         || phrase("grew up")
