@@ -234,6 +234,31 @@ fn recall_memories(
         .collect();
     let documents: Vec<&[String]> = candidates.iter().map(|record| &record.terms[..]).collect();
     let mut relevance = recall::bm25(query, &documents);
+    // A second round with the names the best memories of the first round hold, for questions that
+    // join two memories ("where does the friend I went climbing with live?").
+    let mut best_first: Vec<(f64, &TurnRecord)> = relevance
+        .iter()
+        .copied()
+        .zip(candidates.iter().copied())
+        .filter(|(score, _)| *score > 0.0)
+        .collect();
+    best_first.sort_by(|a, b| b.0.partial_cmp(&a.0).unwrap_or(std::cmp::Ordering::Equal));
+    let seeds = &best_first[..best_first.len().min(recall::EXPANSION_SEEDS)];
+    let expansion = query.expansion(seeds.iter().map(|(_, record)| record.content.as_str()));
+    if let (false, Some((lowest_seed, _))) = (expansion.is_empty(), seeds.last()) {
+        // What the second round finds comes after the memories it started from, never before.
+        let ceiling = lowest_seed * 0.999;
+        for ((score, extra), record) in relevance
+            .iter_mut()
+            .zip(recall::bm25(&expansion, &documents))
+            .zip(&candidates)
+        {
+            let is_seed = seeds.iter().any(|(_, seed)| std::ptr::eq(*seed, *record));
+            if extra > 0.0 && !is_seed {
+                *score = (*score + extra).min(ceiling).max(*score);
+            }
+        }
+    }
     // Semantic recall: relevance = BM25 + w · cosine (0 without embeddings).
     if let Some(semantic) = semantic {
         for (score, record) in relevance.iter_mut().zip(&candidates) {

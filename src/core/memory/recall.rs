@@ -235,6 +235,79 @@ impl Query {
     }
 }
 
+/// Weight of a name taken from the first round's best memories in the second round.
+const EXPANSION_WEIGHT: f64 = 0.5;
+/// How many of the first round's best memories lend their names to the second round.
+pub const EXPANSION_SEEDS: usize = 2;
+
+impl Query {
+    /// The second round of a recall: the names (people, pets, places, things with a capital) in
+    /// `seeds` — the first round's best memories — that the question did not use. "Where does the
+    /// friend I went climbing with live?" finds "I went climbing with Noor" first, and then, by
+    /// "Noor", "Noor lives in Utrecht": the two memories the answer joins.
+    pub fn expansion<'t>(&self, seeds: impl IntoIterator<Item = &'t str>) -> Query {
+        let mut terms: Vec<(String, f64)> = Vec::new();
+        for text in seeds {
+            for name in names_in(text) {
+                for term in index_terms(&name).iter() {
+                    let known = self
+                        .terms
+                        .iter()
+                        .chain(&terms)
+                        .any(|(held, _)| held == term);
+                    if !known {
+                        terms.push((term.clone(), EXPANSION_WEIGHT));
+                    }
+                }
+            }
+        }
+        Query { terms }
+    }
+}
+
+/// Words English writes with a capital that name no one: days and months.
+const CALENDAR_WORDS: &[&str] = &[
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+];
+
+/// Words written with a capital that are not where a sentence starts, nor "I", nor a day or
+/// month: the names in a message.
+fn names_in(text: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut sentence_start = true;
+    for word in text.split_whitespace() {
+        let bare = word.trim_matches(|c: char| !c.is_alphanumeric());
+        let is_name = !sentence_start
+            && bare.chars().next().is_some_and(char::is_uppercase)
+            && !matches!(bare, "I" | "I'm" | "I've" | "I'll" | "I'd")
+            && !CALENDAR_WORDS.contains(&bare.to_lowercase().as_str());
+        if is_name {
+            names.push(bare.to_string());
+        }
+        sentence_start =
+            word.ends_with(['.', '!', '?', '…', ':']) || bare.is_empty() && sentence_start;
+    }
+    names
+}
+
 /// BM25 score of each document for `query`, with document frequencies over `documents` alone.
 pub fn bm25(query: &Query, documents: &[&[String]]) -> Vec<f64> {
     let count = documents.len();
@@ -278,6 +351,32 @@ pub fn bm25(query: &Query, documents: &[&[String]]) -> Vec<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_second_round_looks_for_the_names_the_first_round_found() {
+        let query = Query::new("where does the friend I went climbing with live?");
+        let expansion = query.expansion([
+            "Last Sunday I went climbing with Noor at the quarry.",
+            "I love climbing. Sunday was great.",
+        ]);
+        let terms: Vec<&str> = expansion
+            .terms
+            .iter()
+            .map(|(term, _)| term.as_str())
+            .collect();
+        assert_eq!(
+            terms,
+            vec![stem("noor")],
+            "a name, not the sentence's first word"
+        );
+        let documents: Vec<Arc<[String]>> = ["Noor lives in Utrecht now", "I went to Utrecht"]
+            .iter()
+            .map(|text| index_terms(text))
+            .collect();
+        let documents: Vec<&[String]> = documents.iter().map(|terms| &terms[..]).collect();
+        let scores = bm25(&expansion, &documents);
+        assert!(scores[0] > 0.0 && scores[1] == 0.0, "{scores:?}");
+    }
 
     #[test]
     fn only_questions_that_state_nothing_are_pure_questions() {
