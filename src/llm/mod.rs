@@ -7,6 +7,7 @@
 //! - [`embeddings`]: the `/embeddings` client (semantic recall).
 //! - [`offline`]: the offline responder; [`pronouns`]: "my cat" → "your cat" for it.
 
+pub mod dates;
 pub mod embeddings;
 pub mod offline;
 pub mod openai;

@@ -81,9 +81,16 @@ impl OfflineResponder {
                 .find(|memory| question.may_be_answered_by(&memory.text)),
             _ => prompt.memories.first(),
         };
+        let recall_memory = |memory: &RecalledMemory| {
+            if asks_when(text) {
+                recall_dated(memory, &prompt.zone())
+            } else {
+                recall(memory)
+            }
+        };
         match answering_fact {
             Some(fact) => sentences.push(recall_fact(fact)),
-            None => match memory.and_then(recall) {
+            None => match memory.and_then(recall_memory) {
                 Some(recalled) => sentences.push(recalled),
                 None if is_question(text) => sentences.push(self.answer(text, seed)),
                 None => {}
@@ -190,6 +197,87 @@ fn recall(memory: &RecalledMemory) -> Option<String> {
     } else {
         format!("You mentioned earlier that {clause}{ending}")
     })
+}
+
+/// "When did I adopt Pixel?", "what day did I …", "how long ago did I …".
+fn asks_when(text: &str) -> bool {
+    let lower = text.trim_start().to_lowercase();
+    lower.starts_with("when ")
+        || [
+            "what day",
+            "what date",
+            "which day",
+            "how long ago",
+            "what year",
+            "which year",
+        ]
+        .iter()
+        .any(|phrase| lower.contains(phrase))
+}
+
+/// A memory brought up with the day it was said, and the day its relative words meant: "On Wed 4
+/// March 2026 you told me on Slack that you adopted Pixel yesterday (Tue 3 March 2026)."
+fn recall_dated(memory: &RecalledMemory, zone: &super::dates::Zone) -> Option<String> {
+    let text = one_line(&memory.text, MAX_RECALL_CHARS);
+    let text = statement_before_question(&text)
+        .unwrap_or(&text)
+        .to_string();
+    let text = text.trim_end_matches(['.', ' ', '!']).trim();
+    if text.chars().all(|c| !c.is_alphanumeric()) {
+        return None;
+    }
+    let meant = super::dates::resolved_in(text, memory.at, zone);
+    let meant = match meant.as_slice() {
+        [] => String::new(),
+        [(_, day)] => format!(" ({day})"),
+        many => format!(
+            " ({})",
+            many.iter()
+                .map(|(said, day)| format!("{said}: {day}"))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
+    };
+    let place = if memory.is_other_platform {
+        format!(" {}", where_phrase(memory.platform))
+    } else {
+        String::new()
+    };
+    Some(format!(
+        "On {} you told me{place} that {}{meant}.",
+        zone.day(memory.at),
+        lowercase_opening(&to_second_person(text))
+    ))
+}
+
+/// "We adopted …" → "we adopted …" inside a sentence; names keep their capital.
+fn lowercase_opening(clause: &str) -> String {
+    const OPENINGS: &[&str] = &[
+        "We",
+        "My",
+        "Our",
+        "The",
+        "A",
+        "An",
+        "It",
+        "This",
+        "That",
+        "Today",
+        "Yesterday",
+        "Last",
+        "Your",
+        "You",
+    ];
+    let first = clause.split_whitespace().next().unwrap_or("");
+    if OPENINGS.contains(&first) {
+        let mut chars = clause.chars();
+        chars
+            .next()
+            .map(|c| c.to_lowercase().chain(chars).collect())
+            .unwrap_or_default()
+    } else {
+        clause.to_string()
+    }
 }
 
 /// The sentences before a closing question, when there are any: "We adopted a kitten! Cute,
@@ -348,6 +436,20 @@ mod tests {
         assert_eq!(
             recall(&asked).as_deref(),
             Some("You asked me earlier, \"is it raining in Oslo?\"")
+        );
+    }
+
+    #[test]
+    fn a_when_question_gets_the_day_it_was_said_and_the_day_it_meant() {
+        let mut said = memory("We adopted Pixel yesterday!", Platform::Slack, true);
+        said.at = chrono::DateTime::parse_from_rfc3339("2026-03-04T10:00:00Z")
+            .map(|at| at.with_timezone(&chrono::Utc))
+            .unwrap_or_default();
+        assert!(asks_when("When did we adopt Pixel?"));
+        assert!(!asks_when("What is Pixel?"));
+        assert_eq!(
+            recall_dated(&said, &super::super::dates::Zone::default()).as_deref(),
+            Some("On Wed 4 March 2026 you told me on Slack that we adopted Pixel yesterday (Tue 3 March 2026).")
         );
     }
 

@@ -30,6 +30,8 @@ pub struct Prompt {
     pub mood: Option<Mood>,
     /// What the message asks about when a fact could answer it (see [`FactQuestion`]).
     pub question: Option<FactQuestion>,
+    /// The person's time zone (the `timezone` preference), for the dates the reply shows.
+    pub time_zone: Option<String>,
     /// "Now" for ages such as "3 days ago"; a field so replies are reproducible.
     pub now: DateTime<Utc>,
 }
@@ -64,6 +66,11 @@ impl FactQuestion {
 }
 
 impl Prompt {
+    /// The person's time zone, UTC when unset or unknown.
+    pub fn zone(&self) -> super::dates::Zone {
+        super::dates::Zone::named(self.time_zone.as_deref())
+    }
+
     /// The chat messages for an OpenAI-compatible endpoint: one system message (the character, then
     /// the context: platform, memories as "- on slack, 3 days ago: ...", mood), the history as
     /// user/assistant turns (turns from other platforms prefixed "[on discord]"), then the user text.
@@ -114,6 +121,7 @@ impl Prompt {
                 system,
                 "\n\nWhat {name} told you before (most relevant first; use only what fits):"
             );
+            let zone = self.zone();
             for memory in &self.memories {
                 let place = if memory.is_other_platform {
                     format!("on {}", memory.platform.as_str())
@@ -122,10 +130,19 @@ impl Prompt {
                 };
                 let _ = write!(
                     system,
-                    "\n- {place}, {}: {}",
+                    "\n- {place}, {} ({}): {}",
                     describe_age(memory.at, self.now),
+                    zone.day(memory.at),
                     one_line(&memory.text, MAX_MEMORY_CHARS)
                 );
+                let meant = super::dates::resolved_in(&memory.text, memory.at, &zone);
+                if !meant.is_empty() {
+                    let meant: Vec<String> = meant
+                        .iter()
+                        .map(|(said, day)| format!("\"{said}\" = {day}"))
+                        .collect();
+                    let _ = write!(system, " [{}]", meant.join("; "));
+                }
             }
         }
         if !self.facts.is_empty() {
@@ -299,6 +316,7 @@ mod tests {
                 trajectory: None,
             }),
             question: None,
+            time_zone: None,
             now: now(),
         }
     }
@@ -310,12 +328,16 @@ mod tests {
         assert_eq!(roles, ["system", "user", "assistant", "user"]);
         let system = &messages[0].content;
         assert!(system.starts_with("You are Elena."));
+        let three_days_ago = (now() - Duration::days(3)).format("%a %-d %B %Y");
         assert!(
-            system.contains("- on slack, 3 days ago: my cat is called Miso"),
+            system.contains(&format!(
+                "- on slack, 3 days ago ({three_days_ago}): my cat is called Miso"
+            )),
             "{system}"
         );
         assert!(
-            system.contains("- on discord (here), 5 minutes ago: I live in Lisbon"),
+            system.contains("- on discord (here), 5 minutes ago (")
+                && system.contains("): I live in Lisbon"),
             "{system}"
         );
         assert!(system.contains("Ana seems strongly happy"), "{system}");

@@ -105,3 +105,56 @@ async fn a_statement_that_ends_with_a_question_is_recalled() {
         assert!(!reply.contains("have you ever tried"), "{reply}");
     }
 }
+
+#[tokio::test]
+async fn a_when_question_gets_the_day_it_was_said_and_the_day_yesterday_meant_in_the_persons_zone()
+{
+    for (_db, settings) in common::test_setups().await {
+        let core = common::core_for(settings.clone()).await;
+        let slack = PlatformAccount::new(Platform::Slack, "T1", "U1");
+        common::say(&core, common::message(&slack, "hello")).await;
+        let set = common::say(
+            &core,
+            common::command(&slack, "prefs set timezone Asia/Tokyo", false),
+        )
+        .await;
+        assert!(set.contains("Asia/Tokyo"), "{set}");
+        common::say(
+            &core,
+            common::message(&slack, "We adopted a kitten called Pixel yesterday!"),
+        )
+        .await;
+        let identity = whisperengine::store::accounts::find_account(&core.store.db, &slack)
+            .await
+            .unwrap()
+            .unwrap()
+            .identity_id;
+        common::age_person(&core, identity, chrono::TimeDelta::days(40)).await;
+
+        // A fresh process reads the aged rows.
+        let mut later = common::core_for(settings).await;
+        let recorder = common::Recorder::install(&mut later);
+        let reply = common::say(&later, common::message(&slack, "When did we adopt Pixel?")).await;
+        let prompt = recorder.last();
+        let told = prompt
+            .memories
+            .iter()
+            .find(|memory| memory.text.contains("Pixel"))
+            .expect("the adoption is recalled");
+        // Tokyo is UTC+9 all year.
+        let said_on = (told.at + chrono::TimeDelta::hours(9)).date_naive();
+        let said = said_on.format("%a %-d %B %Y").to_string();
+        let meant = (said_on - chrono::TimeDelta::days(1))
+            .format("%a %-d %B %Y")
+            .to_string();
+        assert!(
+            reply.contains(&format!("On {said}")) && reply.contains(&format!("({meant})")),
+            "{reply}"
+        );
+        let system = common::prompt_text(&prompt);
+        assert!(
+            system.contains(&format!("[\"yesterday\" = {meant}]")),
+            "{system}"
+        );
+    }
+}

@@ -51,6 +51,7 @@ fn prompt(platform: Platform, user_text: &str) -> Prompt {
         facts: Vec::new(),
         mood: None,
         question: None,
+        time_zone: None,
         now: now(),
     }
 }

@@ -589,9 +589,9 @@ fn build_prompt(
         mood,
         now,
     } = written_with;
-    let preferred_name = preferences::effective_for(&core.settings, state, account.id)
-        .get("name")
-        .map(|(value, _)| value.clone());
+    let preferences = preferences::effective_for(&core.settings, state, account.id);
+    let preferred_name = preferences.get("name").map(|(value, _)| value.clone());
+    let time_zone = preferences.get("timezone").map(|(value, _)| value.clone());
     Prompt {
         system: core.personality.system_prompt(
             account.platform,
@@ -606,6 +606,7 @@ fn build_prompt(
         facts: gathered.facts,
         mood,
         question: gathered.question,
+        time_zone,
         now,
     }
 }
