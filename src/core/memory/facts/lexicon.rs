@@ -98,3 +98,11 @@ pub(crate) const PARTNERS: &[&str] = &[
     "fiance",
     "fiancee",
 ];
+
+/// Whether `subject` is a relation, a partner or an animal the rules know ("sister", "cat").
+pub(crate) fn is_relation_or_animal(subject: &str) -> bool {
+    PETS.iter()
+        .chain(FAMILY)
+        .chain(PARTNERS)
+        .any(|kind| *kind == subject)
+}
