@@ -37,6 +37,7 @@ mod multiprocess;
 mod privacy_property;
 mod privacy_rights;
 mod recall;
+mod refusals;
 mod semantic;
 mod slack;
 mod sync_switches;

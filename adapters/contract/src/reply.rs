@@ -68,6 +68,11 @@ pub struct OutboundReply {
     pub card: Option<Card>,
     /// Whether only the invoker should see it (personal command answers), where the platform can do that.
     pub ephemeral: bool,
+    /// Set on a refusal the person may send again after this many seconds (the rate limit): the
+    /// message was not taken in, so the same event sent again is not a duplicate. An API that can
+    /// say so (the local chat API: 429 with `Retry-After`) does; chat platforms show the text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_seconds: Option<u32>,
 }
 
 impl OutboundReply {
@@ -77,6 +82,7 @@ impl OutboundReply {
             text: text.into(),
             card: None,
             ephemeral: false,
+            retry_after_seconds: None,
         }
     }
 
@@ -86,6 +92,12 @@ impl OutboundReply {
             ephemeral: true,
             ..OutboundReply::text(text)
         }
+    }
+
+    /// Marks the reply as a refusal to send again after `seconds`.
+    pub fn retry_after(mut self, seconds: u32) -> Self {
+        self.retry_after_seconds = Some(seconds);
+        self
     }
 
     pub fn with_card(mut self, card: Card) -> Self {

@@ -253,7 +253,7 @@ pub async fn chat(
     State(state): State<LocalState>,
     headers: HeaderMap,
     body: Result<ChatBody, ChatApiError>,
-) -> Result<Json<ChatResponse>, ChatApiError> {
+) -> Result<Response, ChatApiError> {
     // Availability, origin and the caller come before the body's own faults.
     admit(&state, &headers)?;
     let ChatBody(request) = body?;
@@ -263,7 +263,25 @@ pub async fn chat(
         Some(inbox) => through_inbox(inbox.as_ref(), state.handler.clone(), event).await?,
         None => state.handler.handle(event, Capabilities::LOCAL).await,
     };
-    Ok(Json(to_response(outcome)))
+    // A refusal to send again later (the rate limit): nothing was taken in, so the client is told
+    // to send the same event_id again after `Retry-After` seconds; the body carries the words.
+    let retry_after = match &outcome {
+        HandlerOutcome::Reply(reply) => reply.retry_after_seconds,
+        _ => None,
+    };
+    let body = Json(to_response(outcome));
+    Ok(match retry_after {
+        Some(seconds) => {
+            metrics::counter!(REJECTED_METRIC, "route" => ROUTE, "reason" => "rate_limited")
+                .increment(1);
+            let mut response = (StatusCode::TOO_MANY_REQUESTS, body).into_response();
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(seconds));
+            response
+        }
+        None => body.into_response(),
+    })
 }
 
 /// Runs `event` as a job on the host's workers and waits for its outcome: the answer is sent only

@@ -73,12 +73,20 @@ pub async fn handle_message(
             metrics::counter!(names::DUPLICATES, "platform" => platform.as_str()).increment(1);
             return Ok(HandlerOutcome::Duplicate);
         }
-        let outcome = process(core, &message).await;
-        if outcome.is_err() {
-            // Nothing was answered: let the platform's retry run again.
-            forget_event(core, platform, &message.event_id).await;
-        }
-        let outcome = outcome?;
+        let outcome = match process(core, &message).await {
+            Ok(Turn::Stored(outcome)) => outcome,
+            Ok(Turn::NotStored(outcome)) => {
+                // A refused message is not a processed one: sent again later (after the rate
+                // limit's minute), the same event is taken in, not dropped as a duplicate.
+                forget_event(core, platform, &message.event_id).await;
+                outcome
+            }
+            Err(error) => {
+                // Nothing was answered: let the platform's retry run again.
+                forget_event(core, platform, &message.event_id).await;
+                return Err(error);
+            }
+        };
         metrics::histogram!(names::PIPELINE_SECONDS, "platform" => platform.as_str())
             .record(started.elapsed().as_secs_f64());
         if matches!(outcome, HandlerOutcome::Reply(_)) {
@@ -92,31 +100,49 @@ pub async fn handle_message(
     .await
 }
 
-async fn process(core: &Core, message: &InboundMessage) -> Result<HandlerOutcome> {
+/// What became of a message that was taken in.
+enum Turn {
+    /// Stored with its reply (or found stored by another delivery): its event is processed.
+    Stored(HandlerOutcome),
+    /// Refused or ignored before anything was stored: its event stays unprocessed.
+    NotStored(HandlerOutcome),
+}
+
+/// How long a person refused by the rate limit waits before sending again (its window).
+const RATE_LIMIT_RETRY_AFTER_SECONDS: u32 = 60;
+
+async fn process(core: &Core, message: &InboundMessage) -> Result<Turn> {
     let step = Instant::now();
     let platform = message.author.platform.as_str();
     let account = identity::resolve_account(&core.store, &message.author).await?;
     tracing::Span::current().record("identity", tracing::field::display(account.identity_id));
     if let Some(refusal) = gate(core, &account) {
         metrics::counter!(names::REJECTED, "reason" => "deployment_mode").increment(1);
-        return Ok(HandlerOutcome::Reply(OutboundReply::private(refusal)));
+        return Ok(Turn::NotStored(HandlerOutcome::Reply(
+            OutboundReply::private(refusal),
+        )));
     }
     if !core.rate_limiter.allow(account.identity_id).await {
         metrics::counter!(names::RATE_LIMITED, "platform" => account.platform.as_str())
             .increment(1);
         metrics::counter!(names::REJECTED, "reason" => "rate_limited").increment(1);
-        return Ok(HandlerOutcome::Reply(OutboundReply::private(
-            "You're sending messages faster than I can take them in. Give me a minute and try again.",
+        return Ok(Turn::NotStored(HandlerOutcome::Reply(
+            OutboundReply::private(
+                "You're sending messages faster than I can take them in. Give me a minute and try again.",
+            )
+            .retry_after(RATE_LIMIT_RETRY_AFTER_SECONDS),
         )));
     }
     let text = message.text.trim();
     if text.is_empty() {
-        return Ok(HandlerOutcome::Ignored("empty message"));
+        return Ok(Turn::NotStored(HandlerOutcome::Ignored("empty message")));
     }
     if text.chars().count() > core.settings.max_message_chars {
-        return Ok(HandlerOutcome::Reply(OutboundReply::private(format!(
-            "That message is longer than I can take in ({} characters at most). Could you split it?",
-            core.settings.max_message_chars
+        return Ok(Turn::NotStored(HandlerOutcome::Reply(OutboundReply::private(
+            format!(
+                "That message is longer than I can take in ({} characters at most). Could you split it?",
+                core.settings.max_message_chars
+            ),
         ))));
     }
     // Never the text itself: logs are kept and shipped where the memories' protections do not go.
@@ -217,7 +243,7 @@ async fn process(core: &Core, message: &InboundMessage) -> Result<HandlerOutcome
     else {
         // Another delivery of this event (a retry, or another host process) stored it first.
         metrics::counter!(names::DUPLICATES, "platform" => platform).increment(1);
-        return Ok(HandlerOutcome::Duplicate);
+        return Ok(Turn::Stored(HandlerOutcome::Duplicate));
     };
     if let Some(semantic_index) = &core.semantic {
         semantic_index.persist(account.identity_id, &user_turn, semantic.as_ref());
@@ -226,7 +252,7 @@ async fn process(core: &Core, message: &InboundMessage) -> Result<HandlerOutcome
     remember_turn(core, &account, &mut state, reply_turn);
     announce_turn(core, account.identity_id);
     crate::telemetry::record_step(platform, "store_reply", step);
-    Ok(HandlerOutcome::Reply(answer))
+    Ok(Turn::Stored(HandlerOutcome::Reply(answer)))
 }
 
 /// Other host processes holding this identity's hot state drop it, so the next message they take

@@ -350,6 +350,14 @@
       } catch (_) {
         data = null;
       }
+      if (response.status === 429 && data && data.reply) {
+        // Not taken in (sending too fast): the companion says so, and the text is kept to send again.
+        appendReply(data.reply, null);
+        if (!message.value) {
+          message.value = text;
+        }
+        return;
+      }
       if (!response.ok) {
         const reason = data && data.error ? data.error : "The host answered " + response.status + ".";
         appendError(reason);
