@@ -16,7 +16,7 @@ pub mod pronouns;
 
 pub use offline::OfflineResponder;
 pub use openai::OpenAiClient;
-pub use prompt::{describe_age, FactQuestion, Prompt};
+pub use prompt::{describe_age, FactQuestion, Prompt, ReplyStyle};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

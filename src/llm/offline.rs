@@ -88,6 +88,7 @@ impl OfflineResponder {
                 recall(memory)
             }
         };
+        let substance = sentences.len();
         match answering_fact {
             Some(fact) => sentences.push(recall_fact(fact)),
             None => match memory.and_then(recall_memory) {
@@ -112,7 +113,18 @@ impl OfflineResponder {
                 }
             }
         }
+        if prompt.style.is_short() && sentences.len() > 1 {
+            // One sentence: the answer when there is one, else the opening.
+            let kept = sentences
+                .get(substance)
+                .cloned()
+                .unwrap_or_else(|| sentences[0].clone());
+            sentences = vec![kept];
+        }
         sentences.truncate(MAX_SENTENCES);
+        if prompt.style.other_language().is_some() {
+            sentences.push("(Without a language model I can only answer in English.)".into());
+        }
         sentences.join(" ")
     }
 

@@ -32,8 +32,40 @@ pub struct Prompt {
     pub question: Option<FactQuestion>,
     /// The person's time zone (the `timezone` preference), for the dates the reply shows.
     pub time_zone: Option<String>,
+    /// How the person asked to be talked to (their preferences).
+    pub style: ReplyStyle,
     /// "Now" for ages such as "3 days ago"; a field so replies are reproducible.
     pub now: DateTime<Utc>,
+}
+
+/// How the person asked to be talked to: the `tone`, `verbosity`, `pronouns` and `language`
+/// preferences in effect where the reply goes (unset ones are `None`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ReplyStyle {
+    /// "warm", "playful", "direct", "formal", or the person's own word.
+    pub tone: Option<String>,
+    /// `short`, `medium` or `long`.
+    pub verbosity: Option<String>,
+    pub pronouns: Option<String>,
+    /// The language to answer in, as the person wrote it ("Portuguese", "pt").
+    pub language: Option<String>,
+}
+
+impl ReplyStyle {
+    /// Whether replies should be kept short.
+    pub fn is_short(&self) -> bool {
+        self.verbosity.as_deref() == Some("short")
+    }
+
+    /// The language asked for when it is not English.
+    pub fn other_language(&self) -> Option<&str> {
+        self.language.as_deref().map(str::trim).filter(|language| {
+            !matches!(
+                language.to_lowercase().as_str(),
+                "" | "en" | "english" | "en-us" | "en-gb" | "en_us" | "en_gb"
+            )
+        })
+    }
 }
 
 /// A question a fact could answer ("where does my sister live?"): whose fact, and words a memory
@@ -90,6 +122,39 @@ impl Prompt {
         }
         messages.push(ChatMessage::user(self.user_text.clone()));
         messages
+    }
+
+    /// The person's preferences as instructions; their values are quoted, on one line each.
+    fn render_style(&self, system: &mut String, name: &str) {
+        let style = &self.style;
+        let mut asks: Vec<String> = Vec::new();
+        if let Some(tone) = &style.tone {
+            asks.push(format!("Talk in a \"{}\" tone.", one_line(tone, 60)));
+        }
+        match style.verbosity.as_deref() {
+            Some("short") => asks.push("Keep replies short: one or two sentences.".into()),
+            Some("long") => {
+                asks.push("They like fuller replies: take a paragraph or two when it helps.".into())
+            }
+            Some("medium") => asks.push("Keep replies to a few sentences.".into()),
+            _ => {}
+        }
+        if let Some(pronouns) = &style.pronouns {
+            asks.push(format!(
+                "Their pronouns are \"{}\"; use them when you speak of them.",
+                one_line(pronouns, 40)
+            ));
+        }
+        if let Some(language) = &style.language {
+            asks.push(format!("Answer in \"{}\".", one_line(language, 40)));
+        }
+        if !asks.is_empty() {
+            let _ = write!(
+                system,
+                "\n\nHow {name} asked you to talk (their preferences): {}",
+                asks.join(" ")
+            );
+        }
     }
 
     fn render_system(&self) -> String {
@@ -160,6 +225,7 @@ impl Prompt {
                 );
             }
         }
+        self.render_style(&mut system, name);
         if let Some(mood) = &self.mood {
             let label = mood.label.trim();
             if !label.is_empty() && !label.eq_ignore_ascii_case("neutral") {
@@ -317,6 +383,7 @@ mod tests {
             }),
             question: None,
             time_zone: None,
+            style: ReplyStyle::default(),
             now: now(),
         }
     }

@@ -52,6 +52,7 @@ fn prompt(platform: Platform, user_text: &str) -> Prompt {
         mood: None,
         question: None,
         time_zone: None,
+        style: Default::default(),
         now: now(),
     }
 }

@@ -38,6 +38,7 @@ mod privacy_property;
 mod privacy_rights;
 mod recall;
 mod refusals;
+mod reply_style;
 mod semantic;
 mod slack;
 mod sync_switches;

@@ -53,6 +53,11 @@ pub fn validate(key: &str, value: &str) -> std::result::Result<(), String> {
         "verbosity" if !["short", "medium", "long"].contains(&value) => {
             Err("verbosity must be short, medium or long.".into())
         }
+        // Dates in replies are shown in it: it must be a zone the time zone database knows.
+        "timezone" if jiff::tz::TimeZone::get(value.trim()).is_err() => Err(
+            "timezone must be a time zone name such as Europe/Lisbon, America/New_York or UTC."
+                .into(),
+        ),
         _ => Ok(()),
     }
 }

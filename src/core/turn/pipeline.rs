@@ -617,7 +617,14 @@ fn build_prompt(
     } = written_with;
     let preferences = preferences::effective_for(&core.settings, state, account.id);
     let preferred_name = preferences.get("name").map(|(value, _)| value.clone());
-    let time_zone = preferences.get("timezone").map(|(value, _)| value.clone());
+    let preference = |key: &str| preferences.get(key).map(|(value, _)| value.clone());
+    let time_zone = preference("timezone");
+    let style = crate::llm::ReplyStyle {
+        tone: preference("tone"),
+        verbosity: preference("verbosity"),
+        pronouns: preference("pronouns"),
+        language: preference("language"),
+    };
     Prompt {
         system: core.personality.system_prompt(
             account.platform,
@@ -633,6 +640,7 @@ fn build_prompt(
         mood,
         question: gathered.question,
         time_zone,
+        style,
         now,
     }
 }

@@ -1,0 +1,112 @@
+//! Preferences that act, end to end through the core on SQLite and (when configured) PostgreSQL +
+//! Redis: `tone`, `verbosity`, `pronouns` and `language` set on Slack reach the next Discord
+//! prompt as instructions (and not when the person turned that sharing off), a short verbosity
+//! gives a one-sentence offline reply, a language other than English is answered with a plain
+//! word that the offline responder speaks English only, and a time zone must be a real one.
+
+use crate::common;
+use whisperengine_contract::{Platform, PlatformAccount};
+
+#[tokio::test]
+async fn preferences_set_on_one_platform_shape_the_next_reply_on_another() {
+    for (_db, settings) in common::test_setups().await {
+        let mut core = common::core_for(settings).await;
+        let recorder = common::Recorder::install(&mut core);
+        let slack = PlatformAccount::new(Platform::Slack, "T1", "U1");
+        let discord = PlatformAccount::new(Platform::Discord, "", "4242");
+        common::say(&core, common::message(&slack, "hello")).await;
+        common::say(&core, common::message(&discord, "hello")).await;
+        common::link_by_admin(&core, &slack, &discord).await;
+        common::say(&core, common::message(&slack, "My cat is called Miso.")).await;
+
+        let before = common::say(
+            &core,
+            common::message(&discord, "Good morning! what's my cat called?"),
+        )
+        .await;
+        assert!(before.contains("Miso"), "{before}");
+        let sentences_before = before.matches(['.', '!', '?']).count();
+        assert!(sentences_before >= 2, "a greeting and the answer: {before}");
+
+        for preference in [
+            "prefs set tone playful",
+            "prefs set verbosity short",
+            "prefs set pronouns she/her",
+            "prefs set language Portuguese",
+        ] {
+            let answer = common::say(&core, common::command(&slack, preference, false)).await;
+            assert!(
+                !answer.to_lowercase().contains("must"),
+                "{preference}: {answer}"
+            );
+        }
+        let after = common::say(
+            &core,
+            common::message(&discord, "Good morning! what's my cat called?"),
+        )
+        .await;
+        let prompt = common::prompt_text(&recorder.last());
+        for instruction in [
+            "Talk in a \"playful\" tone.",
+            "Keep replies short: one or two sentences.",
+            "Their pronouns are \"she/her\"",
+            "Answer in \"Portuguese\".",
+        ] {
+            assert!(
+                prompt.contains(instruction),
+                "{instruction} not in {prompt}"
+            );
+        }
+        assert!(after.contains("Miso"), "{after}");
+        assert!(
+            !after.contains("Good morning") && !after.to_lowercase().starts_with("hi"),
+            "short: the answer alone: {after}"
+        );
+        assert!(
+            after.ends_with("(Without a language model I can only answer in English.)"),
+            "{after}"
+        );
+
+        // AI settings (tone, verbosity) no longer shared: Discord goes back to its own.
+        common::say(
+            &core,
+            common::command(&discord, "privacy set ai_settings off", false),
+        )
+        .await;
+        common::say(&core, common::message(&discord, "and my cat?")).await;
+        let prompt = common::prompt_text(&recorder.last());
+        assert!(
+            !prompt.contains("playful") && !prompt.contains("Keep replies short"),
+            "{prompt}"
+        );
+        assert!(
+            prompt.contains("Answer in \"Portuguese\"."),
+            "UI preferences are still shared"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_time_zone_that_does_not_exist_is_refused_and_changes_nothing() {
+    let db = common::fresh_sqlite();
+    let core = common::core_for(common::settings_for(&db, false)).await;
+    let ana = PlatformAccount::new(Platform::Slack, "T1", "U1");
+    common::say(&core, common::message(&ana, "hello")).await;
+    let refused = common::say(
+        &core,
+        common::command(&ana, "prefs set timezone Mars/Olympus", false),
+    )
+    .await;
+    assert!(
+        refused.contains("timezone must be a time zone name"),
+        "{refused}"
+    );
+    let listed = common::say(&core, common::command(&ana, "prefs", false)).await;
+    assert!(!listed.contains("Mars"), "{listed}");
+    let accepted = common::say(
+        &core,
+        common::command(&ana, "prefs set timezone America/New_York", false),
+    )
+    .await;
+    assert!(accepted.contains("America/New_York"), "{accepted}");
+}
