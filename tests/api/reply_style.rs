@@ -110,3 +110,44 @@ async fn a_time_zone_that_does_not_exist_is_refused_and_changes_nothing() {
     .await;
     assert!(accepted.contains("America/New_York"), "{accepted}");
 }
+
+#[tokio::test]
+async fn conversation_history_turned_on_by_the_person_brings_the_other_platforms_turns() {
+    for (_db, mut settings) in common::test_setups().await {
+        settings.sync_conversation_history = false;
+        let mut core = common::core_for(settings).await;
+        let recorder = common::Recorder::install(&mut core);
+        let slack = PlatformAccount::new(Platform::Slack, "T1", "U1");
+        let discord = PlatformAccount::new(Platform::Discord, "", "4242");
+        common::say(&core, common::message(&slack, "hello")).await;
+        common::say(&core, common::message(&discord, "hello")).await;
+        common::link_by_admin(&core, &slack, &discord).await;
+        common::say(
+            &core,
+            common::message(&slack, "Planning a trip to Kyoto in spring"),
+        )
+        .await;
+        let from_slack = |prompt: &whisperengine::llm::Prompt| {
+            prompt
+                .history
+                .iter()
+                .any(|turn| turn.is_other_platform && turn.text.contains("Kyoto"))
+        };
+        common::say(&core, common::message(&discord, "so anyway")).await;
+        assert!(
+            !from_slack(&recorder.last()),
+            "host default off: Discord sees only its own turns"
+        );
+        common::say(
+            &core,
+            common::command(&discord, "privacy set conversation_history on", false),
+        )
+        .await;
+        common::say(&core, common::message(&discord, "so anyway, again")).await;
+        assert!(
+            from_slack(&recorder.last()),
+            "the person's own choice decides: {:?}",
+            recorder.last().history
+        );
+    }
+}

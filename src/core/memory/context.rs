@@ -134,7 +134,6 @@ impl<'a> RecallRequest<'a> {
 /// identity's other accounts.
 fn recent_history(request: &RecallRequest<'_>, shares_history: bool) -> Vec<Turn> {
     let RecallRequest {
-        settings,
         state,
         account,
         context,
@@ -156,7 +155,8 @@ fn recent_history(request: &RecallRequest<'_>, shares_history: bool) -> Vec<Turn
         .copied()
         .skip(own.len().saturating_sub(history_turns))
         .collect();
-    if settings.sync_conversation_history && shares_history {
+    // The person's own `privacy set conversation_history on|off` decides over the host default.
+    if shares_history {
         let others: Vec<&TurnRecord> = visible
             .iter()
             .copied()
