@@ -36,6 +36,7 @@ mod multiprocess;
 mod privacy_property;
 mod privacy_rights;
 mod recall;
+mod recall_eval;
 mod semantic;
 mod slack;
 mod sync_switches;
