@@ -391,4 +391,20 @@ mod tests {
         assert_eq!(args.json.as_deref(), Some("-"));
         assert_eq!(args.host_binary, Some(PathBuf::from("/opt/whisperengine")));
     }
+
+    #[test]
+    fn small_goes_with_the_load_bench_or_the_recall_evaluation_alone() {
+        let parse = |line: &[&str]| Cli::try_parse_from(line).map(|cli| cli.args);
+        let recall = parse(&[
+            "whisperengine-bench",
+            "--recall",
+            "--small",
+            "--json",
+            "r.json",
+        ]);
+        let recall = recall.unwrap();
+        assert!(recall.recall && recall.small && !recall.load);
+        assert!(parse(&["whisperengine-bench", "--small"]).is_err());
+        assert!(parse(&["whisperengine-bench", "--load", "--recall"]).is_err());
+    }
 }

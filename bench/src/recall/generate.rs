@@ -1074,7 +1074,7 @@ fn plan_pet(p: &mut Planner<'_>) {
         &[
             "{pet} is terrified of {fear}",
             "nothing scares {pet} like {fear}, {they} bolted straight under the sofa",
-            "{pet} hid behind the curtains again, {fear} is {their} worst enemy",
+            "{pet} hid behind the curtains again, {their} worst enemy: {fear}",
         ],
         &slots,
     );

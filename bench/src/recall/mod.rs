@@ -23,6 +23,9 @@ pub use run::{run_recall, RecallOptions};
 use chrono::NaiveDate;
 use serde::Serialize;
 
+/// The seed of the evaluation set.
+pub const SEED: u64 = 20_261_207;
+
 /// The day the questions are asked, in the set's own calendar. When the set is run, every date
 /// moves by the same amount so that this day is today: ages stay as written.
 pub const QUESTION_DAY: (i32, u32, u32) = (2026, 12, 7);

@@ -21,6 +21,8 @@ pub struct QuestionResult {
     pub text: String,
     pub about: String,
     pub evidence: Vec<usize>,
+    /// The evidence turns' texts, for reading the JSON.
+    pub evidence_text: Vec<String>,
     pub host_at_5: Vec<Option<usize>>,
     pub host_at_10: Vec<Option<usize>>,
     pub bm25_at_10: Vec<usize>,
@@ -150,7 +152,7 @@ impl RecallReport {
         let (host_misses, bm25_misses) = misses(set, &results);
         RecallReport {
             mode: if is_small { "small" } else { "full" },
-            seed: super::run::SEED,
+            seed: super::SEED,
             conversations: set.len(),
             sessions: set.iter().map(|c| c.sessions.len()).sum(),
             turns: set.iter().map(|c| c.turns.len()).sum(),

@@ -17,7 +17,7 @@
 
 use super::bm25;
 use super::report::{QuestionResult, RecallReport};
-use super::{evaluation_set, Conversation, QUESTION_DAY};
+use super::{evaluation_set, Conversation, QUESTION_DAY, SEED};
 use anyhow::Context;
 use chrono::{DateTime, Duration as ChronoDuration, NaiveDate, Utc};
 use sea_orm::sea_query::Expr;
@@ -35,8 +35,6 @@ use whisperengine_contract::{
     PlatformAccount,
 };
 
-/// The seed of the evaluation set.
-pub const SEED: u64 = 20_261_207;
 /// Conversations in a full run and in `--small`.
 pub const FULL_CONVERSATIONS: usize = 10;
 pub const SMALL_CONVERSATIONS: usize = 2;
@@ -75,6 +73,11 @@ pub async fn run_recall(options: RecallOptions) -> anyhow::Result<RecallReport> 
                 text: question.text.clone(),
                 about: question.about.clone(),
                 evidence: question.evidence.clone(),
+                evidence_text: question
+                    .evidence
+                    .iter()
+                    .map(|&turn| conversation.turns[turn].text.clone())
+                    .collect(),
                 host_at_5: at_5[question_number].clone(),
                 host_at_10: at_10[question_number].clone(),
                 bm25_at_10: index.top(&question.text, TOP_KS[1]),
