@@ -11,16 +11,23 @@
 //! (`--host-binary`), and the footprint (see [`load`], in process: [`run_load`]); `--small` shrinks
 //! it to seconds for CI. The Slack the hosts reply to is [`whisperengine_fakes::slack`].
 //!
+//! (g) `--recall`: the recall evaluation — conversations of our own over months of sessions, and
+//! questions about them; how often the memories the host puts into the prompt hold the evidence,
+//! next to plain BM25 over the same turns (see [`recall`], in process: [`run_recall`]); `--small`
+//! runs two conversations, for CI.
+//!
 //! By default it runs on a fresh SQLite file in a temporary folder (never on your data); pass
 //! `--database-url` to measure PostgreSQL or another file.
 
 mod driver;
 mod host;
 mod load;
+pub mod recall;
 pub mod report;
 mod retrieval;
 
 pub use load::{run_load, LoadOptions};
+pub use recall::{run_recall, RecallOptions, RecallReport};
 pub use report::LoadReport;
 
 use anyhow::Context;
@@ -41,6 +48,7 @@ use whisperengine_contract::{
 };
 
 #[derive(Debug, Clone, clap::Args)]
+#[command(group(clap::ArgGroup::new("small_modes").args(["load", "recall"]).multiple(false)))]
 pub struct BenchArgs {
     /// Database to measure (default: a fresh SQLite file in a temporary folder). With `--load`: the
     /// PostgreSQL server for the PostgreSQL rows, used through a fresh schema that is dropped
@@ -71,8 +79,13 @@ pub struct BenchArgs {
     /// Run only the load and footprint bench: host processes behind the Slack HTTP endpoint.
     #[arg(long)]
     pub load: bool,
-    /// With `--load`: a few hundred messages and 1,000 identities (what CI runs).
-    #[arg(long, requires = "load")]
+    /// Run only the recall evaluation: how often the memories put into the prompt hold the
+    /// evidence for a question, for the host at MEMORY_TOP_K 5 and 10 and for plain BM25.
+    #[arg(long)]
+    pub recall: bool,
+    /// With `--load`: a few hundred messages and 1,000 identities; with `--recall`: two
+    /// conversations (what CI runs).
+    #[arg(long, requires = "small_modes")]
     pub small: bool,
     /// With `--load`: Redis for the PostgreSQL rows (default: TEST_REDIS_URL).
     #[arg(long, requires = "load")]
@@ -135,6 +148,15 @@ pub async fn run(settings: Settings, args: BenchArgs) -> anyhow::Result<()> {
             host_binary,
         };
         let report = run_load(options).await?;
+        return write_json(args.json.as_deref(), &report);
+    }
+    if args.recall {
+        let report = run_recall(RecallOptions {
+            settings,
+            is_small: args.small,
+        })
+        .await?;
+        print!("{}", report.table());
         return write_json(args.json.as_deref(), &report);
     }
     let folder = tempfile::tempdir().context("creating a temporary folder")?;
@@ -368,5 +390,21 @@ mod tests {
         assert!(args.load && args.small);
         assert_eq!(args.json.as_deref(), Some("-"));
         assert_eq!(args.host_binary, Some(PathBuf::from("/opt/whisperengine")));
+    }
+
+    #[test]
+    fn small_goes_with_the_load_bench_or_the_recall_evaluation_alone() {
+        let parse = |line: &[&str]| Cli::try_parse_from(line).map(|cli| cli.args);
+        let recall = parse(&[
+            "whisperengine-bench",
+            "--recall",
+            "--small",
+            "--json",
+            "r.json",
+        ]);
+        let recall = recall.unwrap();
+        assert!(recall.recall && recall.small && !recall.load);
+        assert!(parse(&["whisperengine-bench", "--small"]).is_err());
+        assert!(parse(&["whisperengine-bench", "--load", "--recall"]).is_err());
     }
 }

@@ -37,6 +37,7 @@ mod multiprocess;
 mod privacy_property;
 mod privacy_rights;
 mod recall;
+mod recall_eval;
 mod refusals;
 mod reply_style;
 mod semantic;
