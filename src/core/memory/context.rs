@@ -119,7 +119,18 @@ impl<'a> RecallRequest<'a> {
         let shares_history =
             preferences::is_shared(self.settings, self.state, SyncCategory::ConversationHistory);
         let query = Query::new(self.text);
-        let (memories, recalled) = recall_memories(self, &query, shares_history);
+        // "Where is my sister living?" also looks for the sister's name ("Chiara has a flat in
+        // Turin"): the names of the relatives, partners and pets the question speaks of.
+        let names: Vec<(&str, &str)> = self
+            .state
+            .facts
+            .iter()
+            .filter(|fact| matches!(fact.attribute.as_str(), "family" | "partner" | "pet"))
+            .filter(|fact| is_fact_visible(fact, self.account, self.context, shares_history))
+            .map(|fact| (fact.subject.as_str(), fact.value.as_str()))
+            .collect();
+        let memory_query = query.with_names_of(names);
+        let (memories, recalled) = recall_memories(self, &memory_query, shares_history);
         Gathered {
             history: recent_history(self, shares_history),
             memories,

@@ -235,6 +235,37 @@ impl Query {
     }
 }
 
+impl Query {
+    /// The query with the names of those it speaks of: for each (relation, name) — ("sister",
+    /// "Chiara"), ("cat", "Miso") — whose relation the query holds, the name's terms at full
+    /// weight (the name is who the person means).
+    pub fn with_names_of<'n>(&self, names: impl IntoIterator<Item = (&'n str, &'n str)>) -> Query {
+        let mut query = self.clone();
+        let typed: Vec<&str> = self
+            .terms
+            .iter()
+            .filter(|(_, weight)| *weight >= 1.0)
+            .map(|(term, _)| term.as_str())
+            .collect();
+        for (relation, name) in names {
+            let relation_terms = index_terms(relation);
+            let is_spoken_of = !relation_terms.is_empty()
+                && relation_terms
+                    .iter()
+                    .all(|term| typed.contains(&term.as_str()));
+            if !is_spoken_of {
+                continue;
+            }
+            for term in index_terms(name).iter() {
+                if !query.terms.iter().any(|(held, _)| held == term) {
+                    query.terms.push((term.clone(), 1.0));
+                }
+            }
+        }
+        query
+    }
+}
+
 /// Weight of a name taken from the first round's best memories in the second round.
 const EXPANSION_WEIGHT: f64 = 0.5;
 /// How many of the first round's best memories lend their names to the second round.
@@ -351,6 +382,19 @@ pub fn bm25(query: &Query, documents: &[&[String]]) -> Vec<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_relation_in_the_question_brings_its_name() {
+        let query = Query::new("Where is my sister living these days?").with_names_of([
+            ("sister", "Chiara"),
+            ("cat", "Miso"),
+            ("best friend", "Noor"),
+        ]);
+        let terms: Vec<&str> = query.terms.iter().map(|(term, _)| term.as_str()).collect();
+        assert!(terms.contains(&stem("chiara").as_str()), "{terms:?}");
+        assert!(!terms.contains(&stem("miso").as_str()), "{terms:?}");
+        assert!(!terms.contains(&stem("noor").as_str()), "{terms:?}");
+    }
 
     #[test]
     fn the_second_round_looks_for_the_names_the_first_round_found() {

@@ -10,7 +10,82 @@ pub fn extract(text: &str) -> Vec<Extracted> {
     for sentence in sentences(text) {
         extract_sentence(&sentence, &mut found);
     }
+    extract_names_in_passing(text, &mut found);
     found
+}
+
+/// Words between "my" and a relation that do not change who it is ("my older sister").
+const RELATION_ADJECTIVES: &[&str] = &[
+    "older", "younger", "little", "big", "baby", "twin", "elder", "eldest", "oldest", "youngest",
+    "kid", "dear", "lovely", "new", "old", "late",
+];
+
+/// "my younger sister Chiara called", "Chiara, my sister, came over": a relative's or pet's name
+/// said in passing, told by its capital letter in the person's own writing.
+fn extract_names_in_passing(text: &str, found: &mut Vec<Extracted>) {
+    let words: Vec<&str> = text
+        .split_whitespace()
+        .map(|word| word.trim_matches(|c: char| !c.is_alphanumeric() && c != '\''))
+        .collect();
+    let lower: Vec<String> = words.iter().map(|word| word.to_lowercase()).collect();
+    let is_name = |word: &str| {
+        word.chars().next().is_some_and(char::is_uppercase)
+            && word.chars().all(|c| c.is_alphabetic() || c == '-')
+            && !matches!(word, "I" | "I'm" | "I've")
+    };
+    let kinds: Vec<&str> = PETS.iter().chain(FAMILY).chain(PARTNERS).copied().collect();
+    let naming = |kind: &str| {
+        if PETS.contains(&kind) {
+            "pet"
+        } else if PARTNERS.contains(&kind) {
+            "partner"
+        } else {
+            "family"
+        }
+    };
+    // The kind (one or two words) starting at `at`, and where it ends.
+    let kind_at = |at: usize| -> Option<(&str, usize)> {
+        kinds.iter().copied().find_map(|kind| {
+            let parts: Vec<&str> = kind.split(' ').collect();
+            let matches = parts
+                .iter()
+                .enumerate()
+                .all(|(offset, part)| lower.get(at + offset).is_some_and(|word| word == part));
+            matches.then_some((kind, at + parts.len()))
+        })
+    };
+    for at in 0..words.len() {
+        if lower[at] != "my" {
+            continue;
+        }
+        let mut next = at + 1;
+        while lower
+            .get(next)
+            .is_some_and(|word| RELATION_ADJECTIVES.contains(&word.as_str()))
+        {
+            next += 1;
+        }
+        let Some((kind, after)) = kind_at(next) else {
+            continue;
+        };
+        let attribute = naming(kind);
+        if found
+            .iter()
+            .any(|fact| fact.subject == kind && fact.attribute == attribute)
+        {
+            continue;
+        }
+        // "my sister Chiara …"
+        let following = words.get(after).copied().filter(|word| is_name(word));
+        // "Chiara, my sister, …"
+        let before = at
+            .checked_sub(1)
+            .and_then(|before| words.get(before).copied())
+            .filter(|word| is_name(word) && text.contains(&format!("{word}, my")));
+        if let Some(name) = following.or(before) {
+            push(found, kind, attribute, name.to_string(), 0.7);
+        }
+    }
 }
 
 /// Lower-cased sentences with typographic apostrophes folded and "remember that" dropped.
@@ -36,6 +111,14 @@ fn sentences(text: &str) -> Vec<String> {
             lower.to_string()
         })
         .filter(|sentence| !sentence.is_empty())
+        .map(|sentence| {
+            // "my older sister lives in …" is about "my sister".
+            let mut sentence = sentence;
+            for adjective in RELATION_ADJECTIVES {
+                sentence = sentence.replace(&format!("my {adjective} "), "my ");
+            }
+            sentence
+        })
         .collect()
 }
 
@@ -567,6 +650,19 @@ mod tests {
             ]
         );
         assert!(all("my sister no longer lives in Oslo").is_empty());
+        assert_eq!(
+            all("my older sister Chiara called me for two hours tonight"),
+            vec![("sister".into(), "family", "Chiara".into())]
+        );
+        assert_eq!(
+            all("Chiara, my younger sister, came over for dinner"),
+            vec![("sister".into(), "family", "Chiara".into())]
+        );
+        assert_eq!(
+            all("my little brother lives in Turin"),
+            vec![("brother".into(), "location", "Turin".into())]
+        );
+        assert!(all("my sister is the funniest person I know").is_empty());
     }
 
     #[test]
