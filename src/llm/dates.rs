@@ -73,6 +73,35 @@ pub fn resolved_in(text: &str, said_at: DateTime<Utc>, zone: &Zone) -> Vec<(Stri
             ("this", Some(part @ ("morning" | "afternoon" | "evening")), _) => {
                 add(format!("this {part}"), day_name(said_on));
             }
+            ("fortnight", Some("ago"), _) if index > 0 && number(words[index - 1]).is_some() => {
+                add(
+                    format!("{} fortnight ago", words[index - 1]),
+                    format!(
+                        "the week of {}",
+                        day_name(week_start(said_on - Duration::weeks(2), 0))
+                    ),
+                );
+            }
+            ("on", Some(day), _) if weekday(day).is_some() => {
+                if let Some(weekday) = weekday(day) {
+                    add(
+                        format!("on {day}"),
+                        day_name(nearest_weekday(said_on, weekday, -1)),
+                    );
+                }
+            }
+            ("earlier" | "this", Some("this"), Some(unit @ ("week" | "month" | "year")))
+                if word == "earlier" =>
+            {
+                let meant = match unit {
+                    "week" => format!("the week of {}", day_name(week_start(said_on, 0))),
+                    "month" => month_name(said_on, 0),
+                    _ => said_on.year().to_string(),
+                };
+                add(format!("earlier this {unit}"), meant);
+                index += 3;
+                continue;
+            }
             ("last" | "next", Some(unit), _) => {
                 let step: i64 = if word == "last" { -1 } else { 1 };
                 let said = format!("{word} {unit}");
@@ -124,6 +153,54 @@ pub fn resolved_in(text: &str, said_at: DateTime<Utc>, zone: &Zone) -> Vec<(Stri
         index += 1;
     }
     found
+}
+
+/// "When did I adopt Pixel?", "what day did I …", "how long ago did I …": a question answered by
+/// when something happened.
+pub fn asks_when(text: &str) -> bool {
+    let lower = text.trim_start().to_lowercase();
+    lower.starts_with("when ")
+        || [
+            "what day",
+            "what date",
+            "which day",
+            "how long ago",
+            "what year",
+            "which year",
+            "what month",
+        ]
+        .iter()
+        .any(|phrase| lower.contains(phrase))
+}
+
+/// Whether `text` says when something happened: a relative date ("yesterday", "last week", "on
+/// Saturday"), a month or a year.
+pub fn tells_when(text: &str) -> bool {
+    const MONTHS: [&str; 12] = [
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+    ];
+    if !resolved_in(text, Utc::now(), &Zone::default()).is_empty() {
+        return true;
+    }
+    text.to_lowercase()
+        .split(|c: char| !c.is_alphanumeric())
+        .any(|word| {
+            (word != "may" && MONTHS.contains(&word))
+                || (word.len() == 4
+                    && word.chars().all(|c| c.is_ascii_digit())
+                    && (word.starts_with("19") || word.starts_with("20")))
+        })
 }
 
 fn weekday(word: &str) -> Option<Weekday> {
@@ -229,6 +306,36 @@ mod tests {
             ]
         );
         assert!(resolved_in("I love Fridays", said, &zone).is_empty());
+        assert_eq!(
+            resolved_in(
+                "joined on Saturday, then earlier this month and a fortnight ago",
+                said,
+                &zone
+            ),
+            vec![
+                (
+                    "on saturday".to_string(),
+                    "Sat 28 February 2026".to_string()
+                ),
+                ("earlier this month".to_string(), "March 2026".to_string()),
+                (
+                    "a fortnight ago".to_string(),
+                    "the week of Mon 16 February 2026".to_string()
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn when_questions_and_memories_that_say_when() {
+        assert!(asks_when("When did I adopt Pixel?"));
+        assert!(asks_when("how long ago did I move?"));
+        assert!(!asks_when("Where do I live?"));
+        assert!(tells_when("we adopted a dog the day before yesterday"));
+        assert!(tells_when("I moved to Ghent in March"));
+        assert!(tells_when("I joined the club on Saturday"));
+        assert!(!tells_when("I may join the club"));
+        assert!(!tells_when("I love my dog"));
     }
 
     #[test]

@@ -82,7 +82,7 @@ impl OfflineResponder {
             _ => prompt.memories.first(),
         };
         let recall_memory = |memory: &RecalledMemory| {
-            if asks_when(text) {
+            if super::dates::asks_when(text) {
                 recall_dated(memory, &prompt.zone())
             } else {
                 recall(memory)
@@ -209,22 +209,6 @@ fn recall(memory: &RecalledMemory) -> Option<String> {
     } else {
         format!("You mentioned earlier that {clause}{ending}")
     })
-}
-
-/// "When did I adopt Pixel?", "what day did I …", "how long ago did I …".
-fn asks_when(text: &str) -> bool {
-    let lower = text.trim_start().to_lowercase();
-    lower.starts_with("when ")
-        || [
-            "what day",
-            "what date",
-            "which day",
-            "how long ago",
-            "what year",
-            "which year",
-        ]
-        .iter()
-        .any(|phrase| lower.contains(phrase))
 }
 
 /// A memory brought up with the day it was said, and the day its relative words meant: "On Wed 4
@@ -457,8 +441,6 @@ mod tests {
         said.at = chrono::DateTime::parse_from_rfc3339("2026-03-04T10:00:00Z")
             .map(|at| at.with_timezone(&chrono::Utc))
             .unwrap_or_default();
-        assert!(asks_when("When did we adopt Pixel?"));
-        assert!(!asks_when("What is Pixel?"));
         assert_eq!(
             recall_dated(&said, &super::super::dates::Zone::default()).as_deref(),
             Some("On Wed 4 March 2026 you told me on Slack that we adopted Pixel yesterday (Tue 3 March 2026).")

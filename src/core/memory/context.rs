@@ -23,6 +23,8 @@ const OTHER_PLATFORM_TURNS: usize = 4;
 const MAX_FACTS: usize = 12;
 /// Half-life of the recency factor, in days: decay only ranks, it never deletes.
 const RECENCY_HALF_LIFE_DAYS: f64 = 30.0;
+/// How much more a memory that says when something happened counts for a "when" question.
+const WHEN_BOOST: f64 = 1.5;
 /// How long a recall keeps its small boost, in hours.
 const RECALL_BOOST_HOURS: f64 = 24.0;
 
@@ -276,6 +278,7 @@ fn recall_memories(
             *score += semantic.relevance(record);
         }
     }
+    let asks_when = crate::llm::dates::asks_when(request.text);
     let mut scored: Vec<(f64, &TurnRecord)> = candidates
         .iter()
         .zip(relevance)
@@ -287,10 +290,17 @@ fn recall_memories(
             } else {
                 0.5
             };
+            // A "when did I …" question is answered by a memory that says when.
+            let says_when = if asks_when && crate::llm::dates::tells_when(&record.content) {
+                WHEN_BOOST
+            } else {
+                1.0
+            };
             let score = relevance
                 * (0.5 + importance)
                 * recency_factor(record.created_at, now)
-                * recall_boost(record.last_recalled_at, now);
+                * recall_boost(record.last_recalled_at, now)
+                * says_when;
             (score, *record)
         })
         .collect();
