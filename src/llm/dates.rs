@@ -155,6 +155,29 @@ pub fn resolved_in(text: &str, said_at: DateTime<Utc>, zone: &Zone) -> Vec<(Stri
     found
 }
 
+/// The days of the week, then the months, in lower case.
+pub const CALENDAR_WORDS: [&str; 19] = [
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+];
+
 /// "When did I adopt Pixel?", "what day did I …", "how long ago did I …": a question answered by
 /// when something happened.
 pub fn asks_when(text: &str) -> bool {
@@ -176,27 +199,13 @@ pub fn asks_when(text: &str) -> bool {
 /// Whether `text` says when something happened: a relative date ("yesterday", "last week", "on
 /// Saturday"), a month or a year.
 pub fn tells_when(text: &str) -> bool {
-    const MONTHS: [&str; 12] = [
-        "january",
-        "february",
-        "march",
-        "april",
-        "may",
-        "june",
-        "july",
-        "august",
-        "september",
-        "october",
-        "november",
-        "december",
-    ];
     if !resolved_in(text, Utc::now(), &Zone::default()).is_empty() {
         return true;
     }
     text.to_lowercase()
         .split(|c: char| !c.is_alphanumeric())
         .any(|word| {
-            (word != "may" && MONTHS.contains(&word))
+            (word != "may" && CALENDAR_WORDS[7..].contains(&word))
                 || (word.len() == 4
                     && word.chars().all(|c| c.is_ascii_digit())
                     && (word.starts_with("19") || word.starts_with("20")))

@@ -35,11 +35,7 @@ const ASKED: [(&str, &[&str], &[&str]); 7] = [
 async fn the_offline_responder_answers_from_the_fact_the_question_is_about() {
     for (_db, settings) in common::test_setups().await {
         let core = common::core_for(settings).await;
-        let slack = PlatformAccount::new(Platform::Slack, "T1", "U1");
-        let discord = PlatformAccount::new(Platform::Discord, "", "4242");
-        common::say(&core, common::message(&slack, "hello")).await;
-        common::say(&core, common::message(&discord, "hello")).await;
-        common::link_by_admin(&core, &slack, &discord).await;
+        let (slack, discord) = common::linked_slack_and_discord(&core).await;
         for told in [
             "I live in Lisbon, near the castle.",
             "My sister Ingrid lives in Tromsø",

@@ -12,11 +12,7 @@ async fn preferences_set_on_one_platform_shape_the_next_reply_on_another() {
     for (_db, settings) in common::test_setups().await {
         let mut core = common::core_for(settings).await;
         let recorder = common::Recorder::install(&mut core);
-        let slack = PlatformAccount::new(Platform::Slack, "T1", "U1");
-        let discord = PlatformAccount::new(Platform::Discord, "", "4242");
-        common::say(&core, common::message(&slack, "hello")).await;
-        common::say(&core, common::message(&discord, "hello")).await;
-        common::link_by_admin(&core, &slack, &discord).await;
+        let (slack, discord) = common::linked_slack_and_discord(&core).await;
         common::say(&core, common::message(&slack, "My cat is called Miso.")).await;
 
         let before = common::say(
@@ -117,11 +113,7 @@ async fn conversation_history_turned_on_by_the_person_brings_the_other_platforms
         settings.sync_conversation_history = false;
         let mut core = common::core_for(settings).await;
         let recorder = common::Recorder::install(&mut core);
-        let slack = PlatformAccount::new(Platform::Slack, "T1", "U1");
-        let discord = PlatformAccount::new(Platform::Discord, "", "4242");
-        common::say(&core, common::message(&slack, "hello")).await;
-        common::say(&core, common::message(&discord, "hello")).await;
-        common::link_by_admin(&core, &slack, &discord).await;
+        let (slack, discord) = common::linked_slack_and_discord(&core).await;
         common::say(
             &core,
             common::message(&slack, "Planning a trip to Kyoto in spring"),

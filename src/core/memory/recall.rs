@@ -476,29 +476,6 @@ impl Query {
     }
 }
 
-/// Words English writes with a capital that name no one: days and months.
-const CALENDAR_WORDS: &[&str] = &[
-    "monday",
-    "tuesday",
-    "wednesday",
-    "thursday",
-    "friday",
-    "saturday",
-    "sunday",
-    "january",
-    "february",
-    "march",
-    "april",
-    "may",
-    "june",
-    "july",
-    "august",
-    "september",
-    "october",
-    "november",
-    "december",
-];
-
 /// Words written with a capital that are not where a sentence starts, nor "I", nor a day or
 /// month: the names in a message.
 fn names_in(text: &str) -> Vec<String> {
@@ -509,7 +486,7 @@ fn names_in(text: &str) -> Vec<String> {
         let is_name = !sentence_start
             && bare.chars().next().is_some_and(char::is_uppercase)
             && !matches!(bare, "I" | "I'm" | "I've" | "I'll" | "I'd")
-            && !CALENDAR_WORDS.contains(&bare.to_lowercase().as_str());
+            && !crate::llm::dates::CALENDAR_WORDS.contains(&bare.to_lowercase().as_str());
         if is_name {
             names.push(bare.to_string());
         }

@@ -407,6 +407,22 @@ pub async fn memory_contents(core: &whisperengine::core::Core) -> Vec<String> {
         .collect()
 }
 
+/// One person's Slack and Discord accounts, each greeted once, linked by an admin.
+pub async fn linked_slack_and_discord(
+    core: &whisperengine::core::Core,
+) -> (
+    whisperengine_contract::PlatformAccount,
+    whisperengine_contract::PlatformAccount,
+) {
+    use whisperengine_contract::{Platform, PlatformAccount};
+    let slack = PlatformAccount::new(Platform::Slack, "T1", "U1");
+    let discord = PlatformAccount::new(Platform::Discord, "", "4242");
+    say(core, message(&slack, "hello")).await;
+    say(core, message(&discord, "hello")).await;
+    link_by_admin(core, &slack, &discord).await;
+    (slack, discord)
+}
+
 /// Sends an event and returns the reply text ("" for no reply).
 pub async fn say(
     core: &whisperengine::core::Core,
