@@ -2,7 +2,8 @@
 //!
 //! - [`context`]: what may be recalled where (visibility, sharing settings) and how it is ranked;
 //!   the entry point for a reply's recall is [`context::RecallRequest`].
-//! - [`recall`]: stemming, synonyms and BM25 relevance for recall.
+//! - [`recall`]: stemming, synonyms, BM25 relevance and the second round for recall; the words it
+//!   knows are in [`words`].
 //! - [`semantic`]: embeddings (EMBEDDING_MODEL) and cosine similarity for recall.
 //! - [`facts`]: facts read from messages (rules in [`facts::extract`], the LLM in [`facts::llm`])
 //!   and the typed, versioned fact store ([`facts::store`]).
@@ -13,3 +14,4 @@ pub mod context;
 pub mod facts;
 pub mod recall;
 pub mod semantic;
+pub mod words;

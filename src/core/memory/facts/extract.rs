@@ -1,7 +1,9 @@
 //! The rule-based extractor: reads facts from the common English ways people say things about
 //! themselves, sentence by sentence. Pure rules, no database.
 
-use super::lexicon::{FAMILY, PARTNERS, PETS, VALUE_ENDS};
+use super::lexicon::{FAMILY, PARTNERS, PETS};
+use super::relatives::{extract_about_others, extract_names_in_passing, RELATION_ADJECTIVES};
+use super::text::{after, place_after, push, title_case, value_after};
 use super::Extracted;
 
 /// Reads the facts stated in `text`.
@@ -12,80 +14,6 @@ pub fn extract(text: &str) -> Vec<Extracted> {
     }
     extract_names_in_passing(text, &mut found);
     found
-}
-
-/// Words between "my" and a relation that do not change who it is ("my older sister").
-const RELATION_ADJECTIVES: &[&str] = &[
-    "older", "younger", "little", "big", "baby", "twin", "elder", "eldest", "oldest", "youngest",
-    "kid", "dear", "lovely", "new", "old", "late",
-];
-
-/// "my younger sister Chiara called", "Chiara, my sister, came over": a relative's or pet's name
-/// said in passing, told by its capital letter in the person's own writing.
-fn extract_names_in_passing(text: &str, found: &mut Vec<Extracted>) {
-    let words: Vec<&str> = text
-        .split_whitespace()
-        .map(|word| word.trim_matches(|c: char| !c.is_alphanumeric() && c != '\''))
-        .collect();
-    let lower: Vec<String> = words.iter().map(|word| word.to_lowercase()).collect();
-    let is_name = |word: &str| {
-        word.chars().next().is_some_and(char::is_uppercase)
-            && word.chars().all(|c| c.is_alphabetic() || c == '-')
-            && !matches!(word, "I" | "I'm" | "I've")
-    };
-    let kinds: Vec<&str> = PETS.iter().chain(FAMILY).chain(PARTNERS).copied().collect();
-    let naming = |kind: &str| {
-        if PETS.contains(&kind) {
-            "pet"
-        } else if PARTNERS.contains(&kind) {
-            "partner"
-        } else {
-            "family"
-        }
-    };
-    // The kind (one or two words) starting at `at`, and where it ends.
-    let kind_at = |at: usize| -> Option<(&str, usize)> {
-        kinds.iter().copied().find_map(|kind| {
-            let parts: Vec<&str> = kind.split(' ').collect();
-            let matches = parts
-                .iter()
-                .enumerate()
-                .all(|(offset, part)| lower.get(at + offset).is_some_and(|word| word == part));
-            matches.then_some((kind, at + parts.len()))
-        })
-    };
-    for at in 0..words.len() {
-        if lower[at] != "my" {
-            continue;
-        }
-        let mut next = at + 1;
-        while lower
-            .get(next)
-            .is_some_and(|word| RELATION_ADJECTIVES.contains(&word.as_str()))
-        {
-            next += 1;
-        }
-        let Some((kind, after)) = kind_at(next) else {
-            continue;
-        };
-        let attribute = naming(kind);
-        if found
-            .iter()
-            .any(|fact| fact.subject == kind && fact.attribute == attribute)
-        {
-            continue;
-        }
-        // "my sister Chiara …"
-        let following = words.get(after).copied().filter(|word| is_name(word));
-        // "Chiara, my sister, …"
-        let before = at
-            .checked_sub(1)
-            .and_then(|before| words.get(before).copied())
-            .filter(|word| is_name(word) && text.contains(&format!("{word}, my")));
-        if let Some(name) = following.or(before) {
-            push(found, kind, attribute, name.to_string(), 0.7);
-        }
-    }
 }
 
 /// Lower-cased sentences with typographic apostrophes folded and "remember that" dropped.
@@ -122,54 +50,6 @@ fn sentences(text: &str) -> Vec<String> {
         .collect()
 }
 
-/// The value after a pattern: up to `max_words` words, stopping at a word that ends a value.
-fn value_after(rest: &str, max_words: usize) -> Option<String> {
-    let words: Vec<&str> = rest
-        .split(|c: char| c.is_whitespace() || c == ',')
-        .filter(|word| !word.is_empty())
-        .take_while(|word| !VALUE_ENDS.contains(word))
-        .take(max_words)
-        .collect();
-    let value = words.join(" ");
-    let value = value.trim_matches(|c: char| !c.is_alphanumeric());
-    (!value.is_empty()).then(|| value.to_string())
-}
-
-/// Capitalises each word ("são paulo" → "São Paulo"), for names and places.
-fn title_case(value: &str) -> String {
-    value
-        .split(' ')
-        .map(|word| {
-            let mut chars = word.chars();
-            match chars.next() {
-                Some(first) => first.to_uppercase().chain(chars).collect(),
-                None => String::new(),
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// `rest` after the first of `patterns` found at a word boundary.
-fn after<'a>(sentence: &'a str, patterns: &[&str]) -> Option<&'a str> {
-    patterns.iter().find_map(|pattern| {
-        let mut search_from = 0;
-        while let Some(index) = sentence[search_from..].find(pattern) {
-            let start = search_from + index;
-            let is_word_start = start == 0
-                || sentence[..start]
-                    .chars()
-                    .last()
-                    .is_some_and(|c| !c.is_alphanumeric());
-            if is_word_start {
-                return Some(&sentence[start + pattern.len()..]);
-            }
-            search_from = start + pattern.len();
-        }
-        None
-    })
-}
-
 fn is_negated(sentence: &str) -> bool {
     [
         "don't live",
@@ -183,24 +63,6 @@ fn is_negated(sentence: &str) -> bool {
     ]
     .iter()
     .any(|marker| sentence.contains(marker))
-}
-
-fn push(
-    found: &mut Vec<Extracted>,
-    subject: &str,
-    attribute: &'static str,
-    value: String,
-    confidence: f64,
-) {
-    if value.chars().count() > 120 {
-        return;
-    }
-    found.push(Extracted {
-        subject: subject.to_string(),
-        attribute,
-        value,
-        confidence,
-    });
 }
 
 fn extract_sentence(sentence: &str, found: &mut Vec<Extracted>) {
@@ -396,112 +258,6 @@ fn extract_sentence(sentence: &str, found: &mut Vec<Extracted>) {
                 }
             }
         }
-    }
-}
-
-/// A place after "born in" / "from": a year before it is skipped ("born in 1987 in gdańsk" →
-/// "gdańsk"); a year alone is no place.
-fn place_after(rest: &str) -> Option<String> {
-    let rest = rest.trim_start();
-    let first = rest.split(|c: char| c.is_whitespace() || c == ',').next()?;
-    let rest = if !first.is_empty() && first.chars().all(|c| c.is_ascii_digit()) {
-        let after_year = rest[first.len()..].trim_start_matches([',', ' ']);
-        after_year.strip_prefix("in ")?
-    } else {
-        rest
-    };
-    value_after(rest, 3).filter(|place| !place.chars().all(|c| c.is_ascii_digit() || c == ' '))
-}
-
-/// What a person says about the people and animals around them, kept as facts of THEIR OWN
-/// subject so they never pass for the person's: "my sister ingrid lives in tromsø" → the sister's
-/// name is Ingrid and her location Tromsø; "my daughter plays the cello"; "my brother works as a
-/// nurse"; "my dad was born in cork".
-fn extract_about_others(sentence: &str, found: &mut Vec<Extracted>) {
-    const CLAUSES: &[(&str, &str)] = &[
-        ("lives in ", "location"),
-        ("is living in ", "location"),
-        ("moved to ", "location"),
-        ("has moved to ", "location"),
-        ("just moved to ", "location"),
-        ("is based in ", "location"),
-        ("was born in ", "hometown"),
-        ("grew up in ", "hometown"),
-        ("is from ", "hometown"),
-        ("comes from ", "hometown"),
-        ("works as a ", "job"),
-        ("works as an ", "job"),
-        ("works as ", "job"),
-        ("works at ", "workplace"),
-        ("works for ", "workplace"),
-        ("plays the ", "plays"),
-        ("loves ", "likes"),
-        ("likes ", "likes"),
-        ("enjoys ", "likes"),
-        ("is allergic to ", "allergy"),
-    ];
-    let kinds = PETS.iter().chain(FAMILY).chain(PARTNERS);
-    for kind in kinds {
-        let Some(rest) = after(sentence, &[format!("my {kind} ").as_str()]) else {
-            continue;
-        };
-        // An optional name between the kind and the clause: "my sister ingrid lives in …".
-        let (name, clause_text) = match CLAUSES.iter().find(|(clause, _)| rest.starts_with(clause))
-        {
-            Some(_) => (None, rest),
-            None => {
-                let mut words = rest.splitn(2, ' ');
-                let (Some(name), Some(after_name)) = (words.next(), words.next()) else {
-                    continue;
-                };
-                let name = name.trim_matches(|c: char| !c.is_alphanumeric());
-                let is_name = !name.is_empty()
-                    && name.chars().all(|c| c.is_alphabetic() || c == '-')
-                    && !VALUE_ENDS.contains(&name)
-                    && ![
-                        "is", "was", "has", "and", "who", "just", "also", "still", "now",
-                    ]
-                    .contains(&name);
-                if !is_name {
-                    continue;
-                }
-                (Some(name), after_name)
-            }
-        };
-        let Some((clause, attribute)) = CLAUSES
-            .iter()
-            .find(|(clause, _)| clause_text.starts_with(clause))
-        else {
-            continue;
-        };
-        let rest = &clause_text[clause.len()..];
-        let value = match *attribute {
-            "hometown" => place_after(rest).map(|place| title_case(&place)),
-            "location" | "workplace" => value_after(rest, 3).map(|value| title_case(&value)),
-            "plays" => value_after(rest, 2),
-            _ => value_after(rest, 4),
-        };
-        let Some(value) = value else {
-            continue;
-        };
-        let attribute: &'static str = attribute;
-        if let Some(name) = name {
-            let naming = if PETS.contains(kind) {
-                "pet"
-            } else if PARTNERS.contains(kind) {
-                "partner"
-            } else {
-                "family"
-            };
-            if !found
-                .iter()
-                .any(|fact| fact.subject == *kind && fact.attribute == naming)
-            {
-                push(found, kind, naming, title_case(name), 0.75);
-            }
-        }
-        push(found, kind, attribute, value, 0.75);
-        return;
     }
 }
 

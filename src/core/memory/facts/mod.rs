@@ -6,6 +6,7 @@
 //!   "my sister is called", "my goal is to", "my timezone is", ...); the words it knows are in
 //!   [`lexicon`]. Pure rules, no database.
 //! - [`llm`]: the LLM extractor (FACT_EXTRACTION), keeping to the same attributes.
+//! - [`relatives`]: facts about relatives, partners and pets, under their own subject. Pure rules.
 //! - [`question`]: what a question asks about (whose fact, which attribute), so the fact that
 //!   answers it is told apart from facts that merely share its words. Pure rules.
 //! - [`store`]: the versioned fact rows: storing, superseding, contradictions, loading.
@@ -15,7 +16,9 @@ pub mod extract;
 pub mod lexicon;
 pub mod llm;
 pub mod question;
+pub mod relatives;
 pub mod store;
+mod text;
 
 pub use extract::extract;
 pub use store::{
