@@ -1,6 +1,9 @@
 //! Linking accounts into one identity: one-time codes for people, direct links for admins, and
 //! unlinking. Data stays stored against its origin account and is read through the identity, so a
 //! link moves no data and an unlink is exact: the account takes its own history with it.
+//!
+//! Over 500 lines: the three ways accounts are joined and parted share one set of checks (limits,
+//! isolation, audit) that reads best in one place.
 
 use crate::core::privacy::audit::{self, AuditEntry};
 use crate::core::{emotion, Result};
