@@ -419,6 +419,8 @@ mod tests {
             vec![("brother".into(), "location", "Turin".into())]
         );
         assert!(all("my sister is the funniest person I know").is_empty());
+        assert!(all("Hi, my sister says hello").is_empty());
+        assert!(all("I saw my mom Monday and my dad Yesterday").is_empty());
     }
 
     #[test]

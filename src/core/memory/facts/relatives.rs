@@ -12,6 +12,50 @@ pub(super) const RELATION_ADJECTIVES: &[&str] = &[
     "kid", "dear", "lovely", "new", "old", "late",
 ];
 
+/// Words written with a capital that are no one's name: "Hi, my sister …", "I think my dad …".
+const NOT_NAMES: &[&str] = &[
+    "i",
+    "hi",
+    "hey",
+    "hello",
+    "oh",
+    "ok",
+    "okay",
+    "yes",
+    "no",
+    "well",
+    "so",
+    "and",
+    "but",
+    "also",
+    "today",
+    "tonight",
+    "yesterday",
+    "tomorrow",
+    "honestly",
+    "guess",
+    "sorry",
+    "thanks",
+    "btw",
+    "anyway",
+    "luckily",
+    "sadly",
+    "apparently",
+    "finally",
+    "the",
+    "a",
+    "an",
+    "my",
+    "we",
+    "he",
+    "she",
+    "they",
+    "it",
+    "lol",
+    "haha",
+    "wow",
+];
+
 /// "my younger sister Chiara called", "Chiara, my sister, came over": a relative's or pet's name
 /// said in passing, told by its capital letter in the person's own writing.
 pub(super) fn extract_names_in_passing(text: &str, found: &mut Vec<Extracted>) {
@@ -21,9 +65,11 @@ pub(super) fn extract_names_in_passing(text: &str, found: &mut Vec<Extracted>) {
         .collect();
     let lower: Vec<String> = words.iter().map(|word| word.to_lowercase()).collect();
     let is_name = |word: &str| {
+        let lower = word.to_lowercase();
         word.chars().next().is_some_and(char::is_uppercase)
             && word.chars().all(|c| c.is_alphabetic() || c == '-')
-            && !matches!(word, "I" | "I'm" | "I've")
+            && !NOT_NAMES.contains(&lower.as_str())
+            && !crate::llm::dates::CALENDAR_WORDS.contains(&lower.as_str())
     };
     let kinds: Vec<&str> = PETS.iter().chain(FAMILY).chain(PARTNERS).copied().collect();
     let naming = |kind: &str| {
