@@ -90,9 +90,7 @@ pub fn resolved_in(text: &str, said_at: DateTime<Utc>, zone: &Zone) -> Vec<(Stri
                     );
                 }
             }
-            ("earlier" | "this", Some("this"), Some(unit @ ("week" | "month" | "year")))
-                if word == "earlier" =>
-            {
+            ("earlier", Some("this"), Some(unit @ ("week" | "month" | "year"))) => {
                 let meant = match unit {
                     "week" => format!("the week of {}", day_name(week_start(said_on, 0))),
                     "month" => month_name(said_on, 0),
