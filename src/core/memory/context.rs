@@ -133,12 +133,13 @@ impl<'a> RecallRequest<'a> {
             .collect();
         let memory_query = query.with_names_of(names);
         let (memories, recalled) = recall_memories(self, &memory_query, shares_history);
+        let asked = facts::question::asked(self.text);
         Gathered {
             history: recent_history(self, shares_history),
             memories,
-            facts: known_facts(self, &query, shares_history),
+            facts: known_facts(self, &query, asked.as_ref(), shares_history),
             recalled,
-            question: facts::question::asked(self.text).map(|asked| asked.for_responder()),
+            question: asked.map(|asked| asked.for_responder()),
         }
     }
 }
@@ -339,15 +340,18 @@ const ANSWER_BONUS: f64 = 100.0;
 /// The identity's current facts visible here, the ones the message is about first: a fact that
 /// answers the question ("where does my sister live?" → the sister's location) before any other,
 /// then by relevance.
-fn known_facts(request: &RecallRequest<'_>, query: &Query, shares_history: bool) -> Vec<KnownFact> {
+fn known_facts(
+    request: &RecallRequest<'_>,
+    query: &Query,
+    asked: Option<&facts::question::Asked>,
+    shares_history: bool,
+) -> Vec<KnownFact> {
     let RecallRequest {
         state,
         account,
         context,
-        text,
         ..
     } = *request;
-    let asked = facts::question::asked(text);
     let visible: Vec<&FactRecord> = state
         .facts
         .iter()
@@ -363,9 +367,7 @@ fn known_facts(request: &RecallRequest<'_>, query: &Query, shares_history: bool)
         .into_iter()
         .zip(visible)
         .map(|(relevance, fact)| {
-            let answers = asked
-                .as_ref()
-                .is_some_and(|asked| asked.is_answered_by(fact));
+            let answers = asked.is_some_and(|asked| asked.is_answered_by(fact));
             let score = if answers {
                 relevance + ANSWER_BONUS
             } else {

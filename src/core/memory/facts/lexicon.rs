@@ -99,10 +99,23 @@ pub(crate) const PARTNERS: &[&str] = &[
     "fiancee",
 ];
 
+/// Every relation, partner and animal the rules know ("sister", "best friend", "cat").
+pub(crate) fn kinds() -> impl Iterator<Item = &'static str> {
+    PETS.iter().chain(FAMILY).chain(PARTNERS).copied()
+}
+
 /// Whether `subject` is a relation, a partner or an animal the rules know ("sister", "cat").
 pub(crate) fn is_relation_or_animal(subject: &str) -> bool {
-    PETS.iter()
-        .chain(FAMILY)
-        .chain(PARTNERS)
-        .any(|kind| *kind == subject)
+    kinds().any(|kind| kind == subject)
+}
+
+/// The attribute a kind's name is kept under: `pet`, `partner`, else `family`.
+pub(crate) fn naming_attribute(kind: &str) -> &'static str {
+    if PETS.contains(&kind) {
+        "pet"
+    } else if PARTNERS.contains(&kind) {
+        "partner"
+    } else {
+        "family"
+    }
 }

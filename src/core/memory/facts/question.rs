@@ -5,7 +5,7 @@
 //! else, or about another attribute, never passes for the answer.
 
 use super::favourite_kind;
-use super::lexicon::{FAMILY, PARTNERS, PETS};
+use super::lexicon::kinds;
 use crate::store::hot::FactRecord;
 
 /// What a question asks about.
@@ -190,8 +190,7 @@ pub fn asked(text: &str) -> Option<Asked> {
 
 /// The kind in "my sister", "my best friend's", "my cat" — the first one named.
 fn named_subject(question: &str) -> Option<String> {
-    let kinds = PETS.iter().chain(FAMILY).chain(PARTNERS);
-    kinds
+    kinds()
         .filter_map(|kind| {
             let at = find_word(question, &format!("my {kind}"))?;
             Some((at, kind.to_string()))

@@ -2,7 +2,7 @@
 //! never pass for the person's: a relative's name said in passing ("my older sister Chiara"), and
 //! what they do and where they live ("my sister Ingrid lives in Tromsø"). Pure rules, no database.
 
-use super::lexicon::{FAMILY, PARTNERS, PETS, VALUE_ENDS};
+use super::lexicon::{kinds, naming_attribute, VALUE_ENDS};
 use super::text::{after, place_after, push, title_case, value_after};
 use super::Extracted;
 
@@ -71,16 +71,7 @@ pub(super) fn extract_names_in_passing(text: &str, found: &mut Vec<Extracted>) {
             && !NOT_NAMES.contains(&lower.as_str())
             && !crate::llm::dates::CALENDAR_WORDS.contains(&lower.as_str())
     };
-    let kinds: Vec<&str> = PETS.iter().chain(FAMILY).chain(PARTNERS).copied().collect();
-    let naming = |kind: &str| {
-        if PETS.contains(&kind) {
-            "pet"
-        } else if PARTNERS.contains(&kind) {
-            "partner"
-        } else {
-            "family"
-        }
-    };
+    let kinds: Vec<&str> = kinds().collect();
     // The kind (one or two words) starting at `at`, and where it ends.
     let kind_at = |at: usize| -> Option<(&str, usize)> {
         kinds.iter().copied().find_map(|kind| {
@@ -106,7 +97,7 @@ pub(super) fn extract_names_in_passing(text: &str, found: &mut Vec<Extracted>) {
         let Some((kind, after)) = kind_at(next) else {
             continue;
         };
-        let attribute = naming(kind);
+        let attribute = naming_attribute(kind);
         if found
             .iter()
             .any(|fact| fact.subject == kind && fact.attribute == attribute)
@@ -153,8 +144,7 @@ pub(super) fn extract_about_others(sentence: &str, found: &mut Vec<Extracted>) {
         ("enjoys ", "likes"),
         ("is allergic to ", "allergy"),
     ];
-    let kinds = PETS.iter().chain(FAMILY).chain(PARTNERS);
-    for kind in kinds {
+    for kind in kinds() {
         let Some(rest) = after(sentence, &[format!("my {kind} ").as_str()]) else {
             continue;
         };
@@ -199,16 +189,10 @@ pub(super) fn extract_about_others(sentence: &str, found: &mut Vec<Extracted>) {
         };
         let attribute: &'static str = attribute;
         if let Some(name) = name {
-            let naming = if PETS.contains(kind) {
-                "pet"
-            } else if PARTNERS.contains(kind) {
-                "partner"
-            } else {
-                "family"
-            };
+            let naming = naming_attribute(kind);
             if !found
                 .iter()
-                .any(|fact| fact.subject == *kind && fact.attribute == naming)
+                .any(|fact| fact.subject == kind && fact.attribute == naming)
             {
                 push(found, kind, naming, title_case(name), 0.75);
             }
