@@ -4,6 +4,7 @@
 use crate::event::InboundEvent;
 use crate::platform::Platform;
 use crate::reply::OutboundReply;
+use crate::stream::ReplySink;
 use async_trait::async_trait;
 use std::future::Future;
 use std::pin::Pin;
@@ -63,6 +64,19 @@ pub trait EventHandler: Send + Sync {
     /// Handles one event. Never fails from the connector's point of view: errors become a reply
     /// explaining what went wrong (without internals) or an `Ignored` outcome.
     async fn handle(&self, event: InboundEvent, capabilities: Capabilities) -> HandlerOutcome;
+
+    /// Handles one event like [`EventHandler::handle`], pushing the reply's text into `sink` while
+    /// it is composed (see [`crate::stream`] for the rules). The returned outcome is still the
+    /// whole truth. A handler that cannot stream just answers.
+    async fn handle_streaming(
+        &self,
+        event: InboundEvent,
+        capabilities: Capabilities,
+        sink: Arc<dyn ReplySink>,
+    ) -> HandlerOutcome {
+        drop(sink);
+        self.handle(event, capabilities).await
+    }
 }
 
 /// Resolves when the host is shutting down.

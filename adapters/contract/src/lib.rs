@@ -8,6 +8,8 @@
 //!   [`EventHandler`] trait the core implements.
 //! - [`inbox`]: where a connector hands acknowledged events ([`Inbox`]), stored before they are
 //!   acknowledged and run on the host's workers.
+//! - [`stream`]: a reply shown while it is written ([`ReplySink`] for the core, [`ReplyStream`]
+//!   for the connector) and the [`stable_prefix`] of half-written markdown that is safe to show.
 //! - [`split`]: splitting a long markdown reply below a platform's message limit without breaking
 //!   code blocks or words.
 
@@ -17,6 +19,7 @@ pub mod inbox;
 pub mod platform;
 pub mod reply;
 pub mod split;
+pub mod stream;
 
 pub use connector::{
     Capabilities, Connector, ConnectorError, EventHandler, HandlerOutcome, MarkupDialect, Shutdown,
@@ -30,3 +33,4 @@ pub use inbox::{
 pub use platform::{AccountParseError, Platform, PlatformAccount};
 pub use reply::{Card, CardField, OutboundReply};
 pub use split::split_message;
+pub use stream::{reply_stream, stable_prefix, NoStream, ReplySink, ReplyStream};
