@@ -215,6 +215,9 @@ async fn chat(settings: Settings, user: Option<String>) -> anyhow::Result<()> {
         &user,
         &core.personality.name,
         &intro,
+        core.settings
+            .stream_replies
+            .contains(&whisperengine_contract::Platform::Desktop),
         stdin,
         tokio::io::stdout(),
     )

@@ -5,15 +5,22 @@
 //!   nana, bake / bread / kitchen, taught / show) land on the same dimension, every other content
 //!   word on a dimension picked by its hash, so a paraphrase gets nearly the same vector as the
 //!   statement it paraphrases while sharing no word with it;
-//! - a chat completion answers with the text the test set (the fact extractor's JSON, valid or not).
+//! - a chat completion answers with the text the test set (the fact extractor's JSON, valid or not);
+//!   asked with `stream: true`, it streams [`FakeLlm::stream_answer`] (or that text) as server-sent
+//!   events the way OpenAI does (`data: {chunk}` per delta, then `data: [DONE]`), at the pace of
+//!   its [`StreamPace`], and can break the connection part-way.
 #![allow(dead_code)]
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::sse::{Event, Sse};
+use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use serde_json::{json, Value};
+use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 /// Dimensions of the fake vectors.
 pub const DIMENSIONS: usize = 64;
@@ -74,12 +81,46 @@ pub struct FakeLlm {
     pub chat_requests: Mutex<Vec<String>>,
     /// How long the embeddings endpoint takes to answer, in milliseconds (a slow endpoint).
     pub embedding_delay_ms: std::sync::atomic::AtomicU64,
+    /// What streamed chat completions write; `chat_answer` when unset.
+    pub stream_answer: Mutex<Option<String>>,
+    /// How streamed chat completions are paced.
+    pub stream_pace: Mutex<StreamPace>,
+    /// How many streamed chat completions were asked for.
+    pub stream_requests: std::sync::atomic::AtomicUsize,
+}
+
+/// How the fake writes a streamed reply: `words_per_chunk` words per event, the first after
+/// `first_token`, the next ones `interval` apart; with `cut_after`, the connection breaks after
+/// that many events (no `[DONE]`), like a model server that died mid-reply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StreamPace {
+    pub first_token: Duration,
+    pub interval: Duration,
+    pub words_per_chunk: usize,
+    pub cut_after: Option<usize>,
+}
+
+impl Default for StreamPace {
+    fn default() -> Self {
+        StreamPace {
+            first_token: Duration::from_millis(20),
+            interval: Duration::from_millis(20),
+            words_per_chunk: 2,
+            cut_after: None,
+        }
+    }
 }
 
 impl FakeLlm {
     /// Sets what chat completions answer from now on.
     pub fn answer_chat_with(&self, content: &str) {
         *self.chat_answer.lock().expect("fake lock") = content.to_string();
+    }
+
+    /// Sets what streamed chat completions write and how fast.
+    pub fn stream_with(&self, content: &str, pace: StreamPace) {
+        *self.stream_answer.lock().expect("fake lock") = Some(content.to_string());
+        *self.stream_pace.lock().expect("fake lock") = pace;
     }
 
     /// How many texts were sent for embedding, over all requests.
@@ -184,7 +225,7 @@ async fn embeddings(
     ))
 }
 
-async fn chat(State(state): State<Arc<FakeLlm>>, Json(body): Json<Value>) -> Json<Value> {
+async fn chat(State(state): State<Arc<FakeLlm>>, Json(body): Json<Value>) -> Response {
     let user = body["messages"]
         .as_array()
         .and_then(|messages| messages.last())
@@ -193,9 +234,83 @@ async fn chat(State(state): State<Arc<FakeLlm>>, Json(body): Json<Value>) -> Jso
         .to_string();
     state.chat_requests.lock().expect("fake lock").push(user);
     let content = state.chat_answer.lock().expect("fake lock").clone();
+    if body["stream"] == json!(true) {
+        state
+            .stream_requests
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let content = state
+            .stream_answer
+            .lock()
+            .expect("fake lock")
+            .clone()
+            .unwrap_or(content);
+        let pace = *state.stream_pace.lock().expect("fake lock");
+        return stream_reply(content, pace);
+    }
     Json(json!({
         "id": "chatcmpl-fake",
         "object": "chat.completion",
         "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}]
     }))
+    .into_response()
+}
+
+/// `content` as OpenAI's chat-completion chunks: a role chunk, `words_per_chunk` words per content
+/// chunk (each word keeps the space before it), a finish chunk and `[DONE]`.
+pub fn stream_reply(content: String, pace: StreamPace) -> Response {
+    let mut pieces: Vec<String> = Vec::new();
+    let mut current = String::new();
+    let mut words = 0;
+    for (index, word) in content.split(' ').enumerate() {
+        if index > 0 {
+            current.push(' ');
+        }
+        current.push_str(word);
+        words += 1;
+        if words == pace.words_per_chunk.max(1) {
+            pieces.push(std::mem::take(&mut current));
+            words = 0;
+        }
+    }
+    if !current.is_empty() {
+        pieces.push(current);
+    }
+    let chunk = |delta: Value, finish: Value| {
+        json!({
+            "id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 1,
+            "model": "fake", "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]
+        })
+        .to_string()
+    };
+    let (sender, receiver) = tokio::sync::mpsc::channel::<Result<Event, Infallible>>(4);
+    tokio::spawn(async move {
+        let _ = sender
+            .send(Ok(Event::default().data(chunk(
+                json!({"role": "assistant", "content": ""}),
+                Value::Null,
+            ))))
+            .await;
+        tokio::time::sleep(pace.first_token).await;
+        for (sent, piece) in pieces.into_iter().enumerate() {
+            if pace.cut_after == Some(sent) {
+                // Dropping the sender mid-reply ends the body without `[DONE]`.
+                return;
+            }
+            if sent > 0 {
+                tokio::time::sleep(pace.interval).await;
+            }
+            let event = Event::default().data(chunk(json!({"content": piece}), Value::Null));
+            if sender.send(Ok(event)).await.is_err() {
+                return;
+            }
+        }
+        let _ = sender
+            .send(Ok(Event::default().data(chunk(json!({}), json!("stop")))))
+            .await;
+        let _ = sender.send(Ok(Event::default().data("[DONE]"))).await;
+    });
+    let events = futures_util::stream::unfold(receiver, |mut receiver| async move {
+        receiver.recv().await.map(|event| (event, receiver))
+    });
+    Sse::new(events).into_response()
 }

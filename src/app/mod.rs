@@ -23,7 +23,7 @@ use secrecy::ExposeSecret;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use supervise::{run_connector, wait_for_connectors};
-use whisperengine_contract::{Connector, EventHandler, Inbox};
+use whisperengine_contract::{Connector, EventHandler, Inbox, Platform};
 
 /// The running host: its core, its bound HTTP listener and the connectors that run as tasks.
 pub struct Application {
@@ -100,6 +100,7 @@ impl Application {
             banner: banner(&settings),
             companion_name: core.personality.name.clone(),
             max_message_chars: settings.max_message_chars,
+            stream_replies: settings.stream_replies.contains(&Platform::Desktop),
         };
         let mut router = crate::http::router(state)
             .merge(whisperengine_local::routes(local))

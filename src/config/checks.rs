@@ -227,6 +227,7 @@ impl fmt::Debug for Settings {
                 "platform_specific_optimizations",
                 &self.platform_specific_optimizations,
             )
+            .field("stream_replies", &self.stream_replies)
             .field(
                 "adaptive_performance_tuning",
                 &self.adaptive_performance_tuning,

@@ -60,6 +60,7 @@ pub const VARIABLES: &[&str] = &[
     "CONFLICT_RESOLUTION_STRATEGY",
     "PLATFORM_PRIORITY",
     "PLATFORM_SPECIFIC_OPTIMIZATIONS",
+    "STREAM_REPLIES",
     "ADAPTIVE_PERFORMANCE_TUNING",
     "SYNC_CONVERSATION_HISTORY",
     "SYNC_MEMORY_IMPORTANCE",
@@ -156,6 +157,9 @@ pub struct Settings {
     pub platform_priority: Vec<Platform>,
     /// `PLATFORM_SPECIFIC_OPTIMIZATIONS` [true]: shape replies for each platform (length, markup, cards).
     pub platform_specific_optimizations: bool,
+    /// `STREAM_REPLIES` [discord,slack,teams,desktop]: platforms where a reply from the language
+    /// model appears while it is written (`none` for none).
+    pub stream_replies: Vec<Platform>,
     /// `ADAPTIVE_PERFORMANCE_TUNING` [true]: adapt work per reply (e.g. context size) to measured latency and load.
     pub adaptive_performance_tuning: bool,
     /// `SYNC_CONVERSATION_HISTORY` [true].
@@ -346,6 +350,7 @@ impl Default for Settings {
             conflict_resolution_strategy: ConflictStrategy::LatestWins,
             platform_priority: Platform::ALL.to_vec(),
             platform_specific_optimizations: true,
+            stream_replies: Platform::ALL.to_vec(),
             adaptive_performance_tuning: true,
             sync_conversation_history: true,
             sync_memory_importance: true,

@@ -345,6 +345,12 @@ pub(super) fn settings_from(values: &HashMap<String, String>) -> Result<Settings
         Some(text) => read_platforms("PLATFORM_PRIORITY", text)?,
     };
 
+    let stream_replies = match raw.text("STREAM_REPLIES") {
+        None => d.stream_replies,
+        Some(text) if matches!(text.trim(), "none" | "off") => Vec::new(),
+        Some(text) => read_platforms("STREAM_REPLIES", text)?,
+    };
+
     let personality = raw.string_or("PERSONALITY", d.personality);
     if !is_name(&personality) {
         return Err(expected(
@@ -426,6 +432,7 @@ pub(super) fn settings_from(values: &HashMap<String, String>) -> Result<Settings
             "PLATFORM_SPECIFIC_OPTIMIZATIONS",
             d.platform_specific_optimizations,
         )?,
+        stream_replies,
         adaptive_performance_tuning: raw
             .bool_or("ADAPTIVE_PERFORMANCE_TUNING", d.adaptive_performance_tuning)?,
         sync_conversation_history: raw

@@ -26,7 +26,7 @@ use crate::personality::Personality;
 use crate::store::{Store, StoreError};
 use async_trait::async_trait;
 use std::sync::Arc;
-use whisperengine_contract::{Capabilities, EventHandler, HandlerOutcome, InboundEvent};
+use whisperengine_contract::{Capabilities, EventHandler, HandlerOutcome, InboundEvent, ReplySink};
 
 /// Errors inside the core. User-facing refusals are replies, not errors; these are failures.
 #[derive(Debug, thiserror::Error)]
@@ -94,6 +94,16 @@ impl Core {
         event: InboundEvent,
         capabilities: Capabilities,
     ) -> HandlerOutcome {
+        self.handle_event_streaming(event, capabilities, None).await
+    }
+
+    /// [`Core::handle_event`], pushing a conversational reply into `sink` as it is written.
+    pub async fn handle_event_streaming(
+        &self,
+        event: InboundEvent,
+        capabilities: Capabilities,
+        sink: Option<&dyn ReplySink>,
+    ) -> HandlerOutcome {
         let platform = event.account().platform;
         if let InboundEvent::Message(message) = &event {
             let row = turn::inbox::InboxRow::of(message.inbox.as_ref());
@@ -104,7 +114,7 @@ impl Core {
         }
         let outcome = match event {
             InboundEvent::Message(message) => {
-                turn::retry::handle_message_retrying(self, message, capabilities).await
+                turn::retry::handle_message_retrying(self, message, capabilities, sink).await
             }
             InboundEvent::Command(command) => {
                 commands::handle_command(self, command, capabilities).await
@@ -153,5 +163,15 @@ impl Core {
 impl EventHandler for Core {
     async fn handle(&self, event: InboundEvent, capabilities: Capabilities) -> HandlerOutcome {
         self.handle_event(event, capabilities).await
+    }
+
+    async fn handle_streaming(
+        &self,
+        event: InboundEvent,
+        capabilities: Capabilities,
+        sink: Arc<dyn ReplySink>,
+    ) -> HandlerOutcome {
+        self.handle_event_streaming(event, capabilities, Some(sink.as_ref()))
+            .await
     }
 }

@@ -179,6 +179,7 @@ mod tests {
             banner: None,
             companion_name: "Elena".into(),
             max_message_chars: 100,
+            stream_replies: false,
         };
         let app = spawn_with(test_state(), whisperengine_local::routes(local)).await;
         let metrics_text = || async {

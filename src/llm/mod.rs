@@ -3,7 +3,7 @@
 //! in-character [`OfflineResponder`].
 //!
 //! - [`prompt`]: the prompt, its rendering into chat messages, ages in words.
-//! - [`openai`]: the HTTP client with timeouts and retries.
+//! - [`openai`]: the HTTP client with timeouts and retries, whole or streamed.
 //! - [`embeddings`]: the `/embeddings` client (semantic recall).
 //! - [`offline`]: the offline responder; [`pronouns`]: "my cat" → "your cat" for it.
 
@@ -20,7 +20,7 @@ pub use prompt::{describe_age, FactQuestion, Prompt, ReplyStyle};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use whisperengine_contract::Platform;
+use whisperengine_contract::{Platform, ReplySink};
 
 /// Who said a turn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -163,6 +163,10 @@ pub enum LlmError {
     /// The client settings cannot work (a base URL that is not http(s), a key that is not a header).
     #[error("invalid language model settings: {0}")]
     InvalidConfig(String),
+    /// A streamed reply stopped after some of it was written (and shown): `partial` is that text,
+    /// `reason` what stopped it. Not retried: the person has already seen the start.
+    #[error("the language model's reply was cut off: {reason}")]
+    Interrupted { partial: String, reason: String },
 }
 
 impl LlmError {
@@ -171,7 +175,9 @@ impl LlmError {
         match self {
             LlmError::Timeout | LlmError::Transport(_) => true,
             LlmError::Http { status, .. } => *status == 429 || *status >= 500,
-            LlmError::BadResponse(_) | LlmError::InvalidConfig(_) => false,
+            LlmError::BadResponse(_)
+            | LlmError::InvalidConfig(_)
+            | LlmError::Interrupted { .. } => false,
         }
     }
 }
@@ -181,6 +187,18 @@ impl LlmError {
 pub trait Responder: Send + Sync {
     /// The reply text.
     async fn respond(&self, prompt: &Prompt) -> Result<String, LlmError>;
+
+    /// The reply text, pushing it into `sink` as it is written (see
+    /// [`whisperengine_contract::stream`]). What was pushed is a preview; the returned text is the
+    /// reply. A responder that cannot stream answers whole and pushes nothing.
+    async fn respond_streaming(
+        &self,
+        prompt: &Prompt,
+        sink: &dyn ReplySink,
+    ) -> Result<String, LlmError> {
+        let _ = sink;
+        self.respond(prompt).await
+    }
 
     /// For logs and `doctor`, e.g. "offline responder (Elena Rodriguez)" or
     /// "gpt-4o-mini at http://127.0.0.1:9999/v1". Never includes the key.

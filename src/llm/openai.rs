@@ -1,5 +1,10 @@
 //! A client for OpenAI-compatible chat endpoints (OpenAI, LM Studio, Ollama, vLLM, llama.cpp, ...)
-//! with a timeout per attempt and retries with backoff on failures worth retrying.
+//! with a timeout per attempt and retries with backoff on failures worth retrying; a reply is
+//! fetched whole or streamed ([`stream`]).
+
+mod stream;
+
+pub use stream::STREAM_TOTAL_FACTOR;
 
 use super::{LlmError, Prompt, Responder};
 use secrecy::{ExposeSecret, SecretString};
@@ -36,6 +41,8 @@ struct ChatRequest<'a> {
     messages: Vec<super::ChatMessage>,
     max_tokens: u32,
     temperature: f32,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    stream: bool,
 }
 
 #[derive(Deserialize)]
@@ -178,16 +185,14 @@ impl OpenAiClient {
             messages,
             max_tokens,
             temperature,
+            stream: false,
         };
         let mut retries_done = 0;
         loop {
             match self.attempt(&request).await {
                 Ok(reply) => return Ok(reply),
                 Err(failure) if failure.error.is_retryable() && retries_done < self.max_retries => {
-                    let delay = failure
-                        .retry_after
-                        .unwrap_or_else(|| BASE_BACKOFF.saturating_mul(1 << retries_done.min(8)))
-                        .min(MAX_RETRY_DELAY);
+                    let delay = self.retry_delay(&failure, retries_done);
                     retries_done += 1;
                     tracing::warn!(
                         error = %failure.error,
@@ -209,22 +214,8 @@ impl OpenAiClient {
             .send()
             .await
             .map_err(|error| self.transport_error(error))?;
-        let status = response.status();
-        if !status.is_success() {
-            let retry_after = response
-                .headers()
-                .get(reqwest::header::RETRY_AFTER)
-                .and_then(|value| value.to_str().ok())
-                .and_then(|value| value.trim().parse::<u64>().ok())
-                .map(Duration::from_secs);
-            let body = response.text().await.unwrap_or_default();
-            return Err(Failure {
-                error: LlmError::Http {
-                    status: status.as_u16(),
-                    body: self.redact(&truncate(&body, MAX_ERROR_BODY_CHARS)),
-                },
-                retry_after,
-            });
+        if !response.status().is_success() {
+            return Err(self.failure_of(response).await);
         }
         let body = response
             .bytes()
@@ -248,6 +239,25 @@ impl OpenAiClient {
             .into());
         }
         Ok(content)
+    }
+
+    /// The failure an error status stands for, with the server's `Retry-After`.
+    async fn failure_of(&self, response: reqwest::Response) -> Failure {
+        let status = response.status();
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let body = response.text().await.unwrap_or_default();
+        Failure {
+            error: LlmError::Http {
+                status: status.as_u16(),
+                body: self.redact(&truncate(&body, MAX_ERROR_BODY_CHARS)),
+            },
+            retry_after,
+        }
     }
 
     fn authorize(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
@@ -289,6 +299,20 @@ impl OpenAiClient {
 impl Responder for OpenAiClient {
     async fn respond(&self, prompt: &Prompt) -> Result<String, LlmError> {
         self.complete(prompt).await
+    }
+
+    async fn respond_streaming(
+        &self,
+        prompt: &Prompt,
+        sink: &dyn whisperengine_contract::ReplySink,
+    ) -> Result<String, LlmError> {
+        self.chat_streaming(
+            prompt.to_chat_messages(),
+            self.max_tokens,
+            self.temperature,
+            sink,
+        )
+        .await
     }
 
     fn describe(&self) -> String {

@@ -42,6 +42,7 @@ mod refusals;
 mod reply_style;
 mod semantic;
 mod slack;
+mod streaming;
 mod sync_switches;
 mod teams;
 mod trust;

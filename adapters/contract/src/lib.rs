@@ -33,4 +33,6 @@ pub use inbox::{
 pub use platform::{AccountParseError, Platform, PlatformAccount};
 pub use reply::{Card, CardField, OutboundReply};
 pub use split::split_message;
-pub use stream::{reply_stream, stable_prefix, NoStream, ReplySink, ReplyStream};
+pub use stream::{
+    handle_with_preview, reply_stream, stable_prefix, NoStream, ReplySink, ReplyStream,
+};

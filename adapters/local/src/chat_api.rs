@@ -1,5 +1,6 @@
 //! The local chat's JSON API: `POST /api/chat` (a message or `/command` from the page, answered with
-//! the companion's reply) and `GET /api/config` (what the page needs to start).
+//! the companion's reply, as JSON or, when asked, as server-sent events while it is written: see
+//! [`stream`]) and `GET /api/config` (what the page needs to start).
 //!
 //! Every input is checked before the core sees it; a refused request gets a 4xx with
 //! `{"error": "<reason>"}` and is counted in `whisperengine_http_rejected_total`.
@@ -259,10 +260,18 @@ pub async fn chat(
     let ChatBody(request) = body?;
     let event = to_event(request, &state)?;
     tracing::debug!(event_id = event.event_id(), "local chat event");
+    if state.stream_replies && stream::is_accepted(&headers) {
+        return stream::answer(&state, event).await;
+    }
     let outcome = match &state.inbox {
         Some(inbox) => through_inbox(inbox.as_ref(), state.handler.clone(), event).await?,
         None => state.handler.handle(event, Capabilities::LOCAL).await,
     };
+    Ok(outcome_response(outcome))
+}
+
+/// The JSON answer to `outcome`.
+fn outcome_response(outcome: HandlerOutcome) -> Response {
     // A refusal to send again later (the rate limit): nothing was taken in, so the client is told
     // to send the same event_id again after `Retry-After` seconds; the body carries the words.
     let retry_after = match &outcome {
@@ -270,7 +279,7 @@ pub async fn chat(
         _ => None,
     };
     let body = Json(to_response(outcome));
-    Ok(match retry_after {
+    match retry_after {
         Some(seconds) => {
             metrics::counter!(REJECTED_METRIC, "route" => ROUTE, "reason" => "rate_limited")
                 .increment(1);
@@ -281,7 +290,7 @@ pub async fn chat(
             response
         }
         None => body.into_response(),
-    })
+    }
 }
 
 /// Runs `event` as a job on the host's workers and waits for its outcome: the answer is sent only
@@ -445,6 +454,8 @@ fn is_loopback_name(host: &str) -> bool {
     bare.parse::<std::net::IpAddr>()
         .is_ok_and(|address| address.is_loopback())
 }
+
+pub mod stream;
 
 #[cfg(test)]
 mod tests;

@@ -57,6 +57,9 @@ pub struct LocalState {
     pub companion_name: String,
     /// Longest chat message accepted, in characters.
     pub max_message_chars: usize,
+    /// Whether `/api/chat` may answer a client that accepts `text/event-stream` with the reply as
+    /// it is written (STREAM_REPLIES names `desktop`).
+    pub stream_replies: bool,
 }
 
 /// The local chat's routes: the page, its assets and the JSON API.

@@ -22,13 +22,15 @@ const PROMPT: &[u8] = b"you> ";
 ///
 /// Prints `intro`, then a `you> ` prompt per line. Lines starting with `/` are commands run as the
 /// host's owner (the person at the terminal owns the host); other lines are messages from `user`.
-/// Replies are printed whole as `{companion_name}> {reply}`, a card as plain lines after it;
-/// duplicates and ignored events print nothing.
+/// Replies are printed as `{companion_name}> {reply}`, a card as plain lines after it; with
+/// `stream`, a reply from the language model is printed as it is written. Duplicates and ignored
+/// events print nothing.
 pub async fn run_terminal<R, W>(
     handler: Arc<dyn EventHandler>,
     user: &str,
     companion_name: &str,
     intro: &str,
+    stream: bool,
     mut input: R,
     mut output: W,
 ) -> std::io::Result<()>
@@ -67,6 +69,10 @@ where
                 .await?;
             continue;
         };
+        if stream {
+            answer_streaming(handler.as_ref(), event, companion_name, &mut output).await?;
+            continue;
+        }
         match handler.handle(event, TERMINAL_CAPABILITIES).await {
             HandlerOutcome::Reply(reply) => {
                 let rendered = render_reply(companion_name, &reply);
@@ -75,6 +81,69 @@ where
             HandlerOutcome::Duplicate | HandlerOutcome::Ignored(_) => {}
         }
     }
+}
+
+/// Runs `event`, printing the reply's text as it arrives, then what the final reply adds (its
+/// card, or the whole reply again when it is not what was printed).
+async fn answer_streaming<W>(
+    handler: &dyn EventHandler,
+    event: InboundEvent,
+    companion_name: &str,
+    output: &mut W,
+) -> std::io::Result<()>
+where
+    W: AsyncWrite + Unpin,
+{
+    let (sink, mut stream) = whisperengine_contract::reply_stream();
+    let mut printed = String::new();
+    let printing = async {
+        while let Some(text) = stream.next().await {
+            if printed.is_empty() {
+                output
+                    .write_all(format!("{companion_name}> ").as_bytes())
+                    .await?;
+            }
+            // The text only grows, so what was printed is a prefix of it.
+            output
+                .write_all(text.get(printed.len()..).unwrap_or_default().as_bytes())
+                .await?;
+            output.flush().await?;
+            printed = text;
+        }
+        Ok::<(), std::io::Error>(())
+    };
+    let (outcome, printed_ok) = tokio::join!(
+        handler.handle_streaming(event, TERMINAL_CAPABILITIES, sink),
+        printing
+    );
+    printed_ok?;
+    let reply = match outcome {
+        HandlerOutcome::Reply(reply) => Some(reply),
+        HandlerOutcome::Duplicate | HandlerOutcome::Ignored(_) => None,
+    };
+    if printed.is_empty() {
+        if let Some(reply) = reply {
+            output
+                .write_all(render_reply(companion_name, &reply).as_bytes())
+                .await?;
+        }
+        return Ok(());
+    }
+    output.write_all(b"\n").await?;
+    let Some(reply) = reply else {
+        return Ok(());
+    };
+    if reply.text.trim_end() != printed.trim_end() {
+        // Not what was shown (it changed at the end): the reply as it stands.
+        output
+            .write_all(render_reply(companion_name, &reply).as_bytes())
+            .await?;
+    } else if let Some(card) = &reply.card {
+        output
+            .write_all(format!("{}\n", card_lines(card).join("\n")).as_bytes())
+            .await?;
+    }
+    Ok(())
 }
 
 fn is_quit(text: &str) -> bool {
@@ -122,6 +191,10 @@ mod tests {
     use whisperengine_contract::{Platform, Visibility};
 
     async fn chat(input: &[u8]) -> (String, Arc<RecordingHandler>) {
+        chat_with(input, false).await
+    }
+
+    async fn chat_with(input: &[u8], stream: bool) -> (String, Arc<RecordingHandler>) {
         let handler = Arc::new(RecordingHandler::default());
         let mut output = Vec::new();
         run_terminal(
@@ -129,6 +202,7 @@ mod tests {
             "owner",
             "Elena",
             "Hi, I am Elena. Type /help.",
+            stream,
             input,
             &mut output,
         )
@@ -153,6 +227,20 @@ mod tests {
         assert_eq!(message.context.visibility, Visibility::Dm);
         assert!(message.is_addressed);
         assert!(uuid::Uuid::parse_str(&message.event_id).is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_streamed_reply_is_printed_as_it_arrives_and_corrected_when_the_end_differs() {
+        let (output, _) = chat_with(b"stream one two three\nhello\n", true).await;
+        assert_eq!(
+            output,
+            "Hi, I am Elena. Type /help.\nyou> Elena> one two three\nyou> Elena> echo: hello\nyou> \n"
+        );
+        let (output, _) = chat_with(b"stream words that change\n", true).await;
+        assert!(
+            output.contains("Elena> words that change\nElena> words that change, finally\n"),
+            "{output}"
+        );
     }
 
     #[tokio::test]

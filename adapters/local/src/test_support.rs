@@ -6,7 +6,7 @@ use crate::{routes, LocalState};
 use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
 use whisperengine_contract::{
-    Capabilities, Card, EventHandler, HandlerOutcome, InboundEvent, OutboundReply,
+    Capabilities, Card, EventHandler, HandlerOutcome, InboundEvent, OutboundReply, ReplySink,
 };
 
 /// Echoes messages and commands back, and records every event it was given.
@@ -53,6 +53,40 @@ impl EventHandler for RecordingHandler {
             ))),
         }
     }
+
+    /// `stream <words>` is written word by word into the sink, then answered with the words (and
+    /// `, finally` when the words end in `change`, a final reply that differs from the stream).
+    async fn handle_streaming(
+        &self,
+        event: InboundEvent,
+        capabilities: Capabilities,
+        sink: std::sync::Arc<dyn ReplySink>,
+    ) -> HandlerOutcome {
+        let words = match &event {
+            InboundEvent::Message(message) => {
+                message.text.strip_prefix("stream ").map(str::to_string)
+            }
+            InboundEvent::Command(_) => None,
+        };
+        let Some(words) = words else {
+            return self.handle(event, capabilities).await;
+        };
+        self.events.lock().unwrap().push(event);
+        for (index, word) in words.split(' ').enumerate() {
+            sink.push(&if index == 0 {
+                word.to_string()
+            } else {
+                format!(" {word}")
+            });
+            tokio::task::yield_now().await;
+        }
+        let reply = if words.ends_with("change") {
+            format!("{words}, finally")
+        } else {
+            words
+        };
+        HandlerOutcome::Reply(OutboundReply::text(reply))
+    }
 }
 
 /// Settings of a test host; tweak before `spawn`.
@@ -68,6 +102,7 @@ pub fn test_state(handler: Arc<RecordingHandler>) -> LocalState {
         banner: None,
         companion_name: "Elena".into(),
         max_message_chars: 100,
+        stream_replies: true,
     }
 }
 

@@ -7,9 +7,11 @@
 //! - [`workers`]: the bounded work queue acknowledged events wait in, and the workers that run them.
 //! - [`retry`]: keeping a message until it is durably stored (retries while storage fails).
 //! - [`rate_limit`]: the per-identity rate limit (RATE_LIMIT_PER_MINUTE).
+//! - [`streaming`]: the sinks a reply is streamed through (notice first, retries).
 
 pub mod inbox;
 pub mod pipeline;
 pub mod rate_limit;
 pub mod retry;
+pub mod streaming;
 pub mod workers;

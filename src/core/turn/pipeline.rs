@@ -18,8 +18,9 @@ use crate::core::memory::context::{self, RecallRequest};
 use crate::core::memory::facts;
 use crate::core::privacy::preferences;
 use crate::core::turn::inbox::{self, InboxRow};
+use crate::core::turn::streaming::NoticeFirst;
 use crate::core::{identity, Core, Result};
-use crate::llm::{Mood, Prompt};
+use crate::llm::{LlmError, Mood, Prompt};
 use crate::store::entities::{emotion_observation, memory, processed_event};
 use crate::store::hot::{AccountInfo, IdentityHot, TurnRecord};
 use crate::store::ids::IdentityId;
@@ -33,18 +34,21 @@ use std::time::Instant;
 use tracing::Instrument;
 use whisperengine_contract::{
     Capabilities, ConversationContext, HandlerOutcome, InboundMessage, OutboundReply, Platform,
-    Visibility,
+    ReplySink, Visibility,
 };
 
 /// Arousal of every personality's resting state (the files give a baseline valence only).
 const BASELINE_AROUSAL: f64 = 0.3;
 
 /// Runs the pipeline for one message. The reply is neutral markdown: the connector shapes it to its
-/// capabilities (splitting, markup), so the pipeline does not read them yet.
+/// capabilities (splitting, markup), so the pipeline does not read them yet. With a `sink`, a
+/// conversational reply is pushed into it as the language model writes it (refusals and other
+/// private answers never are).
 pub async fn handle_message(
     core: &Core,
     message: InboundMessage,
     _capabilities: Capabilities,
+    sink: Option<&dyn ReplySink>,
 ) -> Result<HandlerOutcome> {
     let span = tracing::info_span!(
         "message",
@@ -73,7 +77,7 @@ pub async fn handle_message(
             metrics::counter!(names::DUPLICATES, "platform" => platform.as_str()).increment(1);
             return Ok(HandlerOutcome::Duplicate);
         }
-        let outcome = match process(core, &message).await {
+        let outcome = match process(core, &message, sink).await {
             Ok(Turn::Stored(outcome)) => outcome,
             Ok(Turn::NotStored(outcome)) => {
                 // A refused message is not a processed one: sent again later (after the rate
@@ -111,7 +115,11 @@ enum Turn {
 /// How long a person refused by the rate limit waits before sending again (its window).
 const RATE_LIMIT_RETRY_AFTER_SECONDS: u32 = 60;
 
-async fn process(core: &Core, message: &InboundMessage) -> Result<Turn> {
+async fn process(
+    core: &Core,
+    message: &InboundMessage,
+    sink: Option<&dyn ReplySink>,
+) -> Result<Turn> {
     let step = Instant::now();
     let platform = message.author.platform.as_str();
     let account = identity::resolve_account(&core.store, &message.author).await?;
@@ -230,7 +238,13 @@ async fn process(core: &Core, message: &InboundMessage) -> Result<Turn> {
     }
     crate::telemetry::record_step(platform, "context", step);
     let step = Instant::now();
-    let reply_text = respond(core, &prompt).await;
+    let reply_text = match sink {
+        Some(sink) if is_new_conversation => {
+            let notice = crate::core::ops::lifecycle::demo_notice(core);
+            respond(core, &prompt, Some(&NoticeFirst::new(sink, notice))).await
+        }
+        sink => respond(core, &prompt, sink).await,
+    };
     crate::telemetry::record_step(platform, "llm", step);
     let step = Instant::now();
     let answer = OutboundReply::text(crate::core::ops::lifecycle::with_demo_notice(
@@ -645,15 +659,33 @@ fn build_prompt(
     }
 }
 
-/// Step 9: the configured responder, falling back to the offline one so the person still gets an answer.
-async fn respond(core: &Core, prompt: &Prompt) -> String {
+/// What ends a reply whose stream stopped part-way: the person sees why it stops there.
+pub const CUT_OFF_NOTE: &str =
+    "_(My reply was cut off there. Ask me to go on if you want the rest.)_";
+
+/// Step 9: the configured responder (streamed into `sink` when there is one), falling back to the
+/// offline one so the person still gets an answer. A stream cut part-way ends with
+/// [`CUT_OFF_NOTE`] rather than being answered again: the person has seen its start.
+async fn respond(core: &Core, prompt: &Prompt, sink: Option<&dyn ReplySink>) -> String {
     let started = Instant::now();
-    let answer = core.responder.respond(prompt).await;
+    let answer = match sink {
+        Some(sink) => core.responder.respond_streaming(prompt, sink).await,
+        None => core.responder.respond(prompt).await,
+    };
     let outcome = if answer.is_ok() { "ok" } else { "error" };
     metrics::histogram!(names::LLM_SECONDS, "outcome" => outcome)
         .record(started.elapsed().as_secs_f64());
     match answer {
         Ok(reply) => reply,
+        Err(LlmError::Interrupted { partial, reason }) => {
+            metrics::counter!(names::LLM_ERRORS).increment(1);
+            tracing::warn!(%reason, "LLM stream cut off; ending the reply with a note");
+            let note = format!("\n\n{CUT_OFF_NOTE}");
+            if let Some(sink) = sink {
+                sink.push(&note);
+            }
+            format!("{partial}{note}")
+        }
         Err(error) => {
             metrics::counter!(names::LLM_ERRORS).increment(1);
             tracing::warn!(%error, "LLM failed; answering with the offline responder");

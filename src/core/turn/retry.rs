@@ -3,9 +3,10 @@
 //! an apology, so it is never dropped while the outage lasts.
 
 use crate::core::turn::pipeline;
+use crate::core::turn::streaming::Tracked;
 use crate::core::{Core, Result};
 use std::time::{Duration, Instant};
-use whisperengine_contract::{Capabilities, HandlerOutcome, InboundMessage};
+use whisperengine_contract::{Capabilities, HandlerOutcome, InboundMessage, ReplySink};
 
 /// How long a message is retried while its storage fails before the person gets an apology.
 pub const RETRY_FOR: Duration = Duration::from_secs(90);
@@ -19,15 +20,24 @@ pub const RETRIES_METRIC: &str = "whisperengine_intake_retries_total";
 /// it fails, for up to [`RETRY_FOR`]. A failed attempt stored nothing of the turn (the pipeline
 /// writes the message, its reply and its processed-event mark in one transaction) and forgot its
 /// dedupe mark, so the next attempt starts clean and the message is stored and answered once.
+///
+/// With a `sink`, an attempt streams its reply only while no earlier attempt pushed any text, so
+/// what the person sees is never two replies run together.
 pub async fn handle_message_retrying(
     core: &Core,
     message: InboundMessage,
     capabilities: Capabilities,
+    sink: Option<&dyn ReplySink>,
 ) -> Result<HandlerOutcome> {
     let started = Instant::now();
     let mut pause = FIRST_PAUSE;
+    let tracked = sink.map(Tracked::new);
     loop {
-        match pipeline::handle_message(core, message.clone(), capabilities).await {
+        let attempt_sink = tracked
+            .as_ref()
+            .filter(|tracked| !tracked.has_pushed())
+            .map(|tracked| tracked as &dyn ReplySink);
+        match pipeline::handle_message(core, message.clone(), capabilities, attempt_sink).await {
             Ok(outcome) => return Ok(outcome),
             Err(error) if started.elapsed() + pause < RETRY_FOR => {
                 metrics::counter!(RETRIES_METRIC).increment(1);

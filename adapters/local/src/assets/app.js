@@ -260,6 +260,74 @@
     appendEntry("from-companion", companionName, content);
   }
 
+  // A reply shown while it is written: `delta` events append text to one entry (re-rendered as
+  // markdown each time), and the final `reply` event replaces it with the reply as stored.
+  async function showStream(response) {
+    const content = document.createElement("div");
+    content.className = "markdown";
+    let entry = null;
+    let shown = "";
+    let final = null;
+    const reader = response.body.getReader();
+    const decoder = new TextDecoder();
+    let buffered = "";
+    const handleFrame = function (frame) {
+      let name = "message";
+      let data = "";
+      frame.split("\n").forEach(function (line) {
+        if (line.startsWith("event:")) {
+          name = line.slice(6).trim();
+        } else if (line.startsWith("data:")) {
+          data += line.slice(5).replace(/^ /, "");
+        }
+      });
+      if (!data) {
+        return;
+      }
+      const parsed = JSON.parse(data);
+      if (name === "delta") {
+        shown += parsed.text || "";
+        if (!entry) {
+          setBusy(false);
+          entry = appendEntry("from-companion", companionName, content);
+        }
+        content.innerHTML = renderMarkdown(shown);
+        scrollToEnd();
+      } else if (name === "reply") {
+        final = parsed;
+      }
+    };
+    for (;;) {
+      const chunk = await reader.read();
+      if (chunk.done) {
+        break;
+      }
+      buffered += decoder.decode(chunk.value, { stream: true }).replace(/\r\n/g, "\n");
+      let end = buffered.indexOf("\n\n");
+      while (end >= 0) {
+        handleFrame(buffered.slice(0, end));
+        buffered = buffered.slice(end + 2);
+        end = buffered.indexOf("\n\n");
+      }
+    }
+    if (final && final.error) {
+      appendError(final.error);
+      return;
+    }
+    if (final && !final.duplicate && (final.reply || final.card)) {
+      content.innerHTML = renderMarkdown(final.reply || "");
+      if (final.card) {
+        content.appendChild(renderCard(final.card));
+      }
+      if (!entry) {
+        appendEntry("from-companion", companionName, content);
+      }
+    } else if (final && entry) {
+      entry.remove();
+    }
+    scrollToEnd();
+  }
+
   function appendError(text) {
     appendEntry("error", "Error", textNode(text));
   }
@@ -336,13 +404,21 @@
       const post = function () {
         return fetch("/api/chat", {
           method: "POST",
-          headers: apiHeaders({ "Content-Type": "application/json" }),
+          headers: apiHeaders({
+            "Content-Type": "application/json",
+            Accept: "text/event-stream, application/json",
+          }),
           body: body,
         });
       };
       let response = await post();
       if (response.status === 401 && askForToken()) {
         response = await post();
+      }
+      const type = response.headers.get("Content-Type") || "";
+      if (response.ok && type.startsWith("text/event-stream")) {
+        await showStream(response);
+        return;
       }
       let data = null;
       try {

@@ -1,0 +1,208 @@
+//! Streamed chat completions (`stream: true`, server-sent events): the reply's text is pushed into
+//! a [`ReplySink`] as it arrives.
+//!
+//! The rules, beside the whole-reply client's:
+//! - Before any text arrived, a failure is retried like a whole request (timeouts, unreachable
+//!   endpoint, 429, 5xx) and then reported, so the caller can fall back to the offline responder.
+//! - The first text must arrive within the timeout (counted from sending the request), each
+//!   further chunk within the timeout of the one before, and the whole reply within
+//!   [`STREAM_TOTAL_FACTOR`] timeouts.
+//! - After text has started, a failure is [`LlmError::Interrupted`] with the text so far: it is
+//!   never retried, since the person has seen the start.
+
+use super::{Failure, OpenAiClient};
+use crate::llm::{ChatMessage, LlmError};
+use eventsource_stream::Eventsource;
+use futures_util::StreamExt;
+use serde::Deserialize;
+use std::time::Duration;
+use tokio::time::Instant;
+use whisperengine_contract::ReplySink;
+
+/// A streamed reply may take this many timeouts in all (a long answer from a slow model).
+pub const STREAM_TOTAL_FACTOR: u32 = 4;
+
+#[derive(Deserialize)]
+struct Chunk {
+    #[serde(default)]
+    choices: Vec<ChunkChoice>,
+}
+
+#[derive(Deserialize)]
+struct ChunkChoice {
+    delta: Option<Delta>,
+    finish_reason: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Delta {
+    content: Option<String>,
+}
+
+/// How one streamed attempt failed.
+enum StreamFailure {
+    /// Before any text: may be retried or answered by the fallback.
+    Before(Failure),
+    /// After text was pushed.
+    After { partial: String, reason: String },
+}
+
+impl From<LlmError> for StreamFailure {
+    fn from(error: LlmError) -> Self {
+        StreamFailure::Before(error.into())
+    }
+}
+
+impl OpenAiClient {
+    /// The model's answer to `messages`, streamed into `sink`, with this client's timeout and
+    /// retries before the first text.
+    #[tracing::instrument(skip_all, fields(model = %self.model))]
+    pub async fn chat_streaming(
+        &self,
+        messages: Vec<ChatMessage>,
+        max_tokens: u32,
+        temperature: f32,
+        sink: &dyn ReplySink,
+    ) -> Result<String, LlmError> {
+        let request = super::ChatRequest {
+            model: &self.model,
+            messages,
+            max_tokens,
+            temperature,
+            stream: true,
+        };
+        let mut retries_done = 0;
+        loop {
+            match self.stream_attempt(&request, sink).await {
+                Ok(reply) => return Ok(reply),
+                Err(StreamFailure::After { partial, reason }) => {
+                    return Err(LlmError::Interrupted { partial, reason })
+                }
+                Err(StreamFailure::Before(failure))
+                    if failure.error.is_retryable() && retries_done < self.max_retries =>
+                {
+                    let delay = self.retry_delay(&failure, retries_done);
+                    retries_done += 1;
+                    tracing::warn!(
+                        error = %failure.error,
+                        retry = retries_done,
+                        delay_ms = delay.as_millis() as u64,
+                        "language model stream failed before any text; retrying"
+                    );
+                    tokio::time::sleep(delay).await;
+                }
+                Err(StreamFailure::Before(failure)) => return Err(failure.error),
+            }
+        }
+    }
+
+    async fn stream_attempt(
+        &self,
+        request: &super::ChatRequest<'_>,
+        sink: &dyn ReplySink,
+    ) -> Result<String, StreamFailure> {
+        let started = Instant::now();
+        let first_text_by = started + self.timeout;
+        let send = self
+            .authorize(self.http.post(self.chat_url.clone()))
+            .timeout(self.timeout.saturating_mul(STREAM_TOTAL_FACTOR))
+            .json(request)
+            .send();
+        let response = tokio::time::timeout_at(first_text_by, send)
+            .await
+            .map_err(|_| LlmError::Timeout)?
+            .map_err(|error| self.transport_error(error))?;
+        if !response.status().is_success() {
+            return Err(StreamFailure::Before(self.failure_of(response).await));
+        }
+        let mut events = response.bytes_stream().eventsource();
+        let mut text = String::new();
+        let mut finished = false;
+        loop {
+            let deadline = if text.is_empty() {
+                first_text_by
+            } else {
+                Instant::now() + self.timeout
+            };
+            let event = match tokio::time::timeout_at(deadline, events.next()).await {
+                Err(_) => Err(LlmError::Timeout),
+                Ok(None) if finished => break,
+                Ok(None) => Err(LlmError::Transport(
+                    "the stream ended before the reply was finished".into(),
+                )),
+                Ok(Some(Err(error))) => Err(self.stream_error(error)),
+                Ok(Some(Ok(event))) => Ok(event),
+            };
+            let event = match event {
+                Ok(event) => event,
+                Err(error) => return Err(self.failed_after(text, error)),
+            };
+            let data = event.data.trim();
+            if data == "[DONE]" {
+                break;
+            }
+            if data.is_empty() {
+                continue;
+            }
+            let chunk: Chunk = match serde_json::from_str(data) {
+                Ok(chunk) => chunk,
+                Err(error) => {
+                    let error =
+                        LlmError::BadResponse(format!("not an OpenAI stream chunk: {error}"));
+                    return Err(self.failed_after(text, error));
+                }
+            };
+            for choice in chunk.choices.into_iter().take(1) {
+                finished |= choice.finish_reason.is_some();
+                let Some(content) = choice.delta.and_then(|delta| delta.content) else {
+                    continue;
+                };
+                // Leading whitespace is dropped, as the whole-reply client trims its answer.
+                let content = if text.is_empty() {
+                    content.trim_start()
+                } else {
+                    content.as_str()
+                };
+                if !content.is_empty() {
+                    sink.push(content);
+                    text.push_str(content);
+                }
+            }
+        }
+        let reply = text.trim_end().to_string();
+        if reply.is_empty() {
+            return Err(LlmError::BadResponse("the stream carried no reply text".into()).into());
+        }
+        Ok(reply)
+    }
+
+    /// A failure after `text` was pushed is an interruption; before, an ordinary failure.
+    fn failed_after(&self, text: String, error: LlmError) -> StreamFailure {
+        if text.trim().is_empty() {
+            StreamFailure::Before(error.into())
+        } else {
+            StreamFailure::After {
+                partial: text.trim_end().to_string(),
+                reason: error.to_string(),
+            }
+        }
+    }
+
+    fn stream_error(
+        &self,
+        error: eventsource_stream::EventStreamError<reqwest::Error>,
+    ) -> LlmError {
+        match error {
+            eventsource_stream::EventStreamError::Transport(error) => self.transport_error(error),
+            other => LlmError::BadResponse(format!("not a server-sent event stream: {other}")),
+        }
+    }
+
+    /// The pause before retry `retries_done + 1`: the server's `Retry-After`, else backoff.
+    pub(super) fn retry_delay(&self, failure: &Failure, retries_done: u32) -> Duration {
+        failure
+            .retry_after
+            .unwrap_or_else(|| super::BASE_BACKOFF.saturating_mul(1 << retries_done.min(8)))
+            .min(super::MAX_RETRY_DELAY)
+    }
+}
