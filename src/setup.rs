@@ -95,6 +95,9 @@ pub fn discord_config(
         return Ok(None);
     };
     let mut config = whisperengine_discord::DiscordConfig::new(token);
+    config.stream_replies = settings
+        .stream_replies
+        .contains(&whisperengine_contract::Platform::Discord);
     config.application_id = discord_id(
         "DISCORD_APPLICATION_ID",
         settings.discord_application_id.as_deref(),

@@ -15,6 +15,7 @@
 //! Over 500 lines: a protocol-faithful fake: REST and gateway together, as serenity sees them.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+use crate::llm::StreamPace;
 use crate::payloads;
 use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
@@ -25,7 +26,7 @@ use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio_tungstenite_021::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite_021::tungstenite::protocol::CloseFrame;
@@ -81,7 +82,22 @@ struct State {
     heartbeats: usize,
     /// Close the gateway with 4014 (disallowed intents) when IDENTIFY asks for Message Content.
     refuse_message_content: bool,
+    /// How the fake LLM streams when asked to (`stream: true`); whole answers when `None`.
+    llm_stream: Option<StreamPace>,
+    /// Enforce Discord's per-channel limit on message writes (posts and edits) with bucket
+    /// headers and 429s.
+    enforce_write_limit: bool,
+    /// Per channel: when its current window started and the writes in it.
+    write_windows: HashMap<String, (Instant, usize)>,
+    /// Writes refused with 429.
+    rate_limited: usize,
 }
+
+/// Message writes (posts and edits) allowed per channel in each [`WRITE_WINDOW`], as Discord's
+/// per-channel bucket does.
+pub const WRITES_PER_WINDOW: usize = 5;
+/// The window of [`WRITES_PER_WINDOW`].
+pub const WRITE_WINDOW: Duration = Duration::from_secs(5);
 
 /// The fake: a REST server and a gateway server, sharing their state.
 #[derive(Clone)]
@@ -183,8 +199,12 @@ impl FakeDiscord {
         let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
         if path == "/v1/chat/completions" {
             let mut state = self.state.lock().unwrap();
+            let streamed = body["stream"] == json!(true);
             state.llm_requests.push(body);
             let answer = state.llm_answer.clone();
+            if let (true, Some(pace)) = (streamed, state.llm_stream) {
+                return crate::llm::stream_reply(answer, pace);
+            }
             return Json(json!({
                 "id": "chatcmpl-1", "object": "chat.completion", "model": "fake",
                 "choices": [{"index": 0, "message": {"role": "assistant", "content": answer}, "finish_reason": "stop"}]
@@ -223,12 +243,49 @@ impl FakeDiscord {
             }
             ("POST", ["channels", _, "typing"]) => StatusCode::NO_CONTENT.into_response(),
             ("POST", ["channels", channel, "messages"]) => {
+                let headers = match self.take_write(channel) {
+                    Ok(headers) => headers,
+                    Err(refusal) => return *refusal,
+                };
                 let message = self.message_json(channel, &body);
                 let id = message["id"].as_str().unwrap_or_default().to_string();
                 let mut state = self.state.lock().unwrap();
                 state.messages.insert(id.clone(), message.clone());
                 state.sent.push((channel.to_string(), id));
-                Json(message).into_response()
+                with_headers(Json(message).into_response(), headers)
+            }
+            ("PATCH", ["channels", channel, "messages", id]) => {
+                let known = self.state.lock().unwrap().messages.get(*id).cloned();
+                let Some(mut message) = known.filter(|message| message["channel_id"] == *channel)
+                else {
+                    return error(StatusCode::NOT_FOUND, 10008, "Unknown Message");
+                };
+                let headers = match self.take_write(channel) {
+                    Ok(headers) => headers,
+                    Err(refusal) => return *refusal,
+                };
+                if let Some(content) = body.get("content") {
+                    message["content"] = content.clone();
+                }
+                message["edited_timestamp"] = json!("2024-01-01T00:00:01.000000+00:00");
+                self.state
+                    .lock()
+                    .unwrap()
+                    .messages
+                    .insert(id.to_string(), message.clone());
+                with_headers(Json(message).into_response(), headers)
+            }
+            ("DELETE", ["channels", channel, "messages", id]) => {
+                let mut state = self.state.lock().unwrap();
+                let is_here = state
+                    .messages
+                    .get(*id)
+                    .is_some_and(|message| message["channel_id"] == *channel);
+                if !is_here {
+                    return error(StatusCode::NOT_FOUND, 10008, "Unknown Message");
+                }
+                state.messages.remove(*id);
+                StatusCode::NO_CONTENT.into_response()
             }
             ("GET", ["channels", channel, "messages", id]) => {
                 let known = self.state.lock().unwrap().messages.get(*id).cloned();
@@ -286,6 +343,83 @@ impl FakeDiscord {
     fn message_json(&self, channel: &str, body: &Value) -> Value {
         let content = body["content"].as_str().unwrap_or_default();
         payloads::dm_message(&self.new_id(), channel, payloads::bot_user(), content)
+    }
+
+    /// Makes the fake LLM stream its answer at `pace` when asked to.
+    pub fn stream_llm_answers(&self, pace: StreamPace) {
+        self.state.lock().unwrap().llm_stream = Some(pace);
+    }
+
+    /// Makes message writes count against Discord's per-channel bucket: answers carry
+    /// `X-RateLimit-*` headers and writes past the bucket get 429.
+    pub fn enforce_write_limit(&self) {
+        self.state.lock().unwrap().enforce_write_limit = true;
+    }
+
+    /// Message writes refused with 429 so far.
+    pub fn rate_limited(&self) -> usize {
+        self.state.lock().unwrap().rate_limited
+    }
+
+    /// The contents of the bot's messages in `channel` that still exist, oldest first.
+    pub fn bot_messages_in(&self, channel: &str) -> Vec<String> {
+        let state = self.state.lock().unwrap();
+        state
+            .sent
+            .iter()
+            .filter(|(to, _)| to == channel)
+            .filter_map(|(_, id)| state.messages.get(id))
+            .map(|message| message["content"].as_str().unwrap_or_default().to_string())
+            .collect()
+    }
+
+    /// Edits of messages in `channel` (`PATCH /channels/{channel}/messages/{id}`) so far.
+    pub fn edits_in(&self, channel: &str) -> Vec<Call> {
+        let prefix = format!("/api/v10/channels/{channel}/messages/");
+        self.calls()
+            .into_iter()
+            .filter(|call| call.method == "PATCH" && call.path.starts_with(&prefix))
+            .collect()
+    }
+
+    /// Counts one message write in `channel`: the bucket headers to answer with, or the 429.
+    fn take_write(&self, channel: &str) -> Result<Vec<(&'static str, String)>, Box<Response>> {
+        let mut state = self.state.lock().unwrap();
+        if !state.enforce_write_limit {
+            return Ok(Vec::new());
+        }
+        let now = Instant::now();
+        let window = state
+            .write_windows
+            .entry(channel.to_string())
+            .or_insert((now, 0));
+        if now.duration_since(window.0) >= WRITE_WINDOW {
+            *window = (now, 0);
+        }
+        let reset_after = WRITE_WINDOW.saturating_sub(now.duration_since(window.0));
+        let headers = |remaining: usize| {
+            vec![
+                ("x-ratelimit-limit", WRITES_PER_WINDOW.to_string()),
+                ("x-ratelimit-remaining", remaining.to_string()),
+                (
+                    "x-ratelimit-reset-after",
+                    format!("{:.3}", reset_after.as_secs_f64()),
+                ),
+                ("x-ratelimit-bucket", format!("messages-{channel}")),
+            ]
+        };
+        if window.1 >= WRITES_PER_WINDOW {
+            state.rate_limited += 1;
+            let body = json!({
+                "message": "You are being rate limited.",
+                "retry_after": reset_after.as_secs_f64(),
+                "global": false
+            });
+            let response = (StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response();
+            return Err(Box::new(with_headers(response, headers(0))));
+        }
+        window.1 += 1;
+        Ok(headers(WRITES_PER_WINDOW - window.1))
     }
 
     /// Ids of the messages the bot sent to `channel`, in order.
@@ -540,6 +674,15 @@ impl FakeDiscord {
             _ => Vec::new(),
         }
     }
+}
+
+fn with_headers(mut response: Response, headers: Vec<(&'static str, String)>) -> Response {
+    for (name, value) in headers {
+        if let Ok(value) = axum::http::HeaderValue::from_str(&value) {
+            response.headers_mut().insert(name, value);
+        }
+    }
+    response
 }
 
 fn error(status: StatusCode, code: u64, message: &str) -> Response {

@@ -221,24 +221,7 @@ impl OpenAiClient {
             .bytes()
             .await
             .map_err(|error| self.transport_error(error))?;
-        let parsed: ChatResponse = serde_json::from_slice(&body).map_err(|error| {
-            LlmError::BadResponse(format!("not an OpenAI chat completion: {error}"))
-        })?;
-        let content = parsed
-            .choices
-            .into_iter()
-            .next()
-            .and_then(|choice| choice.message)
-            .and_then(|message| message.content)
-            .map(|content| content.trim().to_string())
-            .unwrap_or_default();
-        if content.is_empty() {
-            return Err(LlmError::BadResponse(
-                "no reply text in choices[0].message.content".into(),
-            )
-            .into());
-        }
-        Ok(content)
+        Ok(parse_completion(&body)?)
     }
 
     /// The failure an error status stands for, with the server's `Retry-After`.
@@ -332,6 +315,27 @@ impl fmt::Debug for OpenAiClient {
             .field("temperature", &self.temperature)
             .finish()
     }
+}
+
+/// The reply text of a whole (not streamed) chat completion.
+fn parse_completion(body: &[u8]) -> Result<String, LlmError> {
+    let parsed: ChatResponse = serde_json::from_slice(body).map_err(|error| {
+        LlmError::BadResponse(format!("not an OpenAI chat completion: {error}"))
+    })?;
+    let content = parsed
+        .choices
+        .into_iter()
+        .next()
+        .and_then(|choice| choice.message)
+        .and_then(|message| message.content)
+        .map(|content| content.trim().to_string())
+        .unwrap_or_default();
+    if content.is_empty() {
+        return Err(LlmError::BadResponse(
+            "no reply text in choices[0].message.content".into(),
+        ));
+    }
+    Ok(content)
 }
 
 /// The base URL without user info, query or fragment, and without the trailing slash.

@@ -10,6 +10,8 @@
 //!   acknowledged and run on the host's workers.
 //! - [`stream`]: a reply shown while it is written ([`ReplySink`] for the core, [`ReplyStream`]
 //!   for the connector) and the [`stable_prefix`] of half-written markdown that is safe to show.
+//! - [`preview`]: the connector's side: a [`Preview`] shows the growing text, and
+//!   [`handle_with_preview`] runs the core and the preview together.
 //! - [`split`]: splitting a long markdown reply below a platform's message limit without breaking
 //!   code blocks or words.
 
@@ -17,6 +19,7 @@ pub mod connector;
 pub mod event;
 pub mod inbox;
 pub mod platform;
+pub mod preview;
 pub mod reply;
 pub mod split;
 pub mod stream;
@@ -31,8 +34,7 @@ pub use inbox::{
     job_without_entry, Inbox, InboxEntry, InboxFuture, InboxJob, InboxRefusal, JobFuture, Replayer,
 };
 pub use platform::{AccountParseError, Platform, PlatformAccount};
+pub use preview::{handle_with_preview, Preview};
 pub use reply::{Card, CardField, OutboundReply};
 pub use split::split_message;
-pub use stream::{
-    handle_with_preview, reply_stream, stable_prefix, NoStream, ReplySink, ReplyStream,
-};
+pub use stream::{reply_stream, stable_prefix, NoStream, ReplySink, ReplyStream};

@@ -15,9 +15,6 @@
 //! - When nothing was pushed, the connector sends the final reply as it always did.
 //! - The sink is dropped when composing ends, so [`ReplyStream::next`] then returns `None`.
 
-use crate::connector::{Capabilities, EventHandler, HandlerOutcome};
-use crate::event::InboundEvent;
-use std::future::Future;
 use std::sync::Arc;
 use tokio::sync::watch;
 
@@ -76,31 +73,6 @@ pub fn reply_stream() -> (Arc<dyn ReplySink>, ReplyStream) {
         Arc::new(WatchSink { text: sender }),
         ReplyStream { text: receiver },
     )
-}
-
-/// Runs `event` through `handler` while showing its reply as it is written: `show` is called with
-/// the whole text so far each time more has arrived (pushes made while `show` is busy fold into
-/// one call, so a slow platform edits less often and never falls behind). Both run in this task,
-/// so composing goes on while a platform call is in flight. Returns the outcome (the truth, see
-/// the module doc) once composing has ended and the last `show` has returned.
-pub async fn handle_with_preview<S, F>(
-    handler: &dyn EventHandler,
-    event: InboundEvent,
-    capabilities: Capabilities,
-    mut show: S,
-) -> HandlerOutcome
-where
-    S: FnMut(String) -> F,
-    F: Future<Output = ()>,
-{
-    let (sink, mut stream) = reply_stream();
-    let showing = async move {
-        while let Some(text) = stream.next().await {
-            show(text).await;
-        }
-    };
-    let (outcome, ()) = tokio::join!(handler.handle_streaming(event, capabilities, sink), showing);
-    outcome
 }
 
 /// The longest prefix of `text` (neutral markdown being written) that shows the same once the
@@ -230,56 +202,6 @@ mod tests {
         drop(sink);
         assert_eq!(stream.next().await, None);
         assert_eq!(stream.current(), "Hello, world");
-    }
-
-    struct Writer;
-
-    #[async_trait::async_trait]
-    impl EventHandler for Writer {
-        async fn handle(
-            &self,
-            _event: InboundEvent,
-            _capabilities: Capabilities,
-        ) -> HandlerOutcome {
-            HandlerOutcome::Ignored("not streamed")
-        }
-
-        async fn handle_streaming(
-            &self,
-            _event: InboundEvent,
-            _capabilities: Capabilities,
-            sink: Arc<dyn ReplySink>,
-        ) -> HandlerOutcome {
-            for word in ["one ", "two ", "three"] {
-                sink.push(word);
-                tokio::task::yield_now().await;
-            }
-            HandlerOutcome::Reply(crate::OutboundReply::text("one two three"))
-        }
-    }
-
-    #[tokio::test]
-    async fn the_preview_sees_the_text_grow_while_the_handler_composes() {
-        let event = InboundEvent::Command(crate::CommandInvocation {
-            event_id: "e-1".into(),
-            invoker: crate::PlatformAccount::new(crate::Platform::Desktop, "local", "me"),
-            context: crate::ConversationContext::direct("local"),
-            name: "help".into(),
-            args: Vec::new(),
-            invoker_is_admin: false,
-        });
-        let mut shown = Vec::new();
-        let outcome = handle_with_preview(&Writer, event, Capabilities::LOCAL, |text| {
-            shown.push(text);
-            std::future::ready(())
-        })
-        .await;
-        assert_eq!(
-            outcome,
-            HandlerOutcome::Reply(crate::OutboundReply::text("one two three"))
-        );
-        assert!(shown.len() >= 2, "{shown:?}");
-        assert_eq!(shown.last().map(String::as_str), Some("one two three"));
     }
 
     #[test]

@@ -9,6 +9,7 @@ use crate::commands;
 use crate::mapping::{self, Place};
 use crate::reaction;
 use crate::render;
+use crate::stream::{Finished, MessagePreview};
 use crate::CAPABILITIES;
 use serenity::all::{
     ChannelId, ChannelType, Command, CommandInteraction, Context, GuildId, Interaction, Message,
@@ -18,7 +19,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
-use whisperengine_contract::{EventHandler, HandlerOutcome, InboundEvent, OutboundReply};
+use whisperengine_contract::{
+    handle_with_preview, EventHandler, HandlerOutcome, InboundEvent, OutboundReply,
+};
 
 /// Counter of Discord events by outcome (`reply`, `duplicate`, `ignored`, `skipped`, `refused`,
 /// `feedback` for a reaction taken as feedback).
@@ -74,6 +77,7 @@ pub struct GatewayHandler {
     channels: Vec<u64>,
     commands_registered: AtomicBool,
     in_flight: Arc<InFlight>,
+    stream_replies: bool,
 }
 
 impl GatewayHandler {
@@ -91,6 +95,7 @@ impl GatewayHandler {
             channels: config.channels.clone(),
             commands_registered: AtomicBool::new(false),
             in_flight,
+            stream_replies: config.stream_replies,
         }
     }
 
@@ -136,11 +141,27 @@ impl GatewayHandler {
                 }
             };
         let typing = message.channel_id.start_typing(&ctx.http);
-        let outcome = self
-            .core
-            .handle(InboundEvent::Message(inbound), CAPABILITIES)
-            .await;
-        typing.stop();
+        let reply_to = message.guild_id.map(|_| (message.channel_id, message.id));
+        let event = InboundEvent::Message(inbound);
+        let outcome = if self.stream_replies {
+            let mut preview =
+                MessagePreview::new(ctx.http.clone(), message.channel_id, reply_to, typing);
+            let outcome =
+                handle_with_preview(self.core.as_ref(), event, CAPABILITIES, &mut preview).await;
+            if preview.finish(&outcome).await == Finished::Done {
+                count(match outcome {
+                    HandlerOutcome::Reply(_) => "reply",
+                    HandlerOutcome::Duplicate => "duplicate",
+                    HandlerOutcome::Ignored(_) => "ignored",
+                });
+                return;
+            }
+            outcome
+        } else {
+            let outcome = self.core.handle(event, CAPABILITIES).await;
+            typing.stop();
+            outcome
+        };
         let reply = match outcome {
             HandlerOutcome::Reply(reply) => reply,
             HandlerOutcome::Duplicate => {
@@ -155,7 +176,6 @@ impl GatewayHandler {
             }
         };
         count("reply");
-        let reply_to = message.guild_id.map(|_| (message.channel_id, message.id));
         for part in render::channel_messages(&reply, reply_to) {
             if let Err(error) = message.channel_id.send_message(&ctx.http, part).await {
                 tracing::warn!(%error, channel = %message.channel_id, "Discord reply not delivered");

@@ -8,6 +8,8 @@
 //!   `feedback` command; its reply is not posted (reactions are silent).
 //! - [`render`]: contract replies → Discord messages, embeds and interaction responses (split at
 //!   2,000 characters, no mass mentions).
+//! - [`stream`]: a reply shown while it is written (a message posted, then edited at the pace
+//!   Discord's bucket headers allow).
 //! - [`handler`]: serenity's event handler tying them to the core's [`EventHandler`].
 //! - [`connector`]: [`DiscordConnector`], the contract's `Connector`: token check, shards, shutdown.
 //!
@@ -22,6 +24,7 @@ pub mod handler;
 pub mod mapping;
 pub mod reaction;
 pub mod render;
+pub mod stream;
 
 pub use connector::{check_credentials, DiscordConnector};
 pub use error::{DiscordError, Result};
@@ -77,6 +80,8 @@ pub struct DiscordConfig {
     pub shards: ShardPlan,
     /// How long shutdown waits for events already being handled.
     pub shutdown_grace: Duration,
+    /// Show replies while they are written (STREAM_REPLIES names `discord`).
+    pub stream_replies: bool,
 }
 
 impl DiscordConfig {
@@ -91,6 +96,7 @@ impl DiscordConfig {
             api_url: None,
             shards: ShardPlan::Auto,
             shutdown_grace: Duration::from_secs(10),
+            stream_replies: true,
         }
     }
 }

@@ -9,6 +9,8 @@
 //!   [`STREAM_TOTAL_FACTOR`] timeouts.
 //! - After text has started, a failure is [`LlmError::Interrupted`] with the text so far: it is
 //!   never retried, since the person has seen the start.
+//! - An endpoint that ignores `stream: true` and answers one JSON completion is read as such; its
+//!   reply is returned without being pushed (nothing was written gradually to show).
 
 use super::{Failure, OpenAiClient};
 use crate::llm::{ChatMessage, LlmError};
@@ -114,6 +116,20 @@ impl OpenAiClient {
             .map_err(|error| self.transport_error(error))?;
         if !response.status().is_success() {
             return Err(StreamFailure::Before(self.failure_of(response).await));
+        }
+        let is_whole = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .is_some_and(|value| value.starts_with("application/json"));
+        if is_whole {
+            // An endpoint that does not stream answers the whole completion: it is returned
+            // without being pushed, so the connector sends it the ordinary way.
+            let body = tokio::time::timeout_at(first_text_by, response.bytes())
+                .await
+                .map_err(|_| LlmError::Timeout)?
+                .map_err(|error| self.transport_error(error))?;
+            return Ok(super::parse_completion(&body)?);
         }
         let mut events = response.bytes_stream().eventsource();
         let mut text = String::new();
