@@ -147,5 +147,8 @@ pub fn slack_config(settings: &Settings) -> Option<whisperengine_slack::SlackCon
     config.admin_ids = settings.slack_admin_ids.clone();
     config.api_url = settings.slack_api_url.clone();
     config.reply_in_thread = settings.slack_reply_in_thread;
+    config.stream_replies = settings
+        .stream_replies
+        .contains(&whisperengine_contract::Platform::Slack);
     Some(config)
 }

@@ -1,5 +1,6 @@
 //! A fake Slack on 127.0.0.1 for end-to-end tests and the load bench: the Web API methods the
-//! connector calls (`chat.postMessage`, `chat.postEphemeral`, `users.info`, `auth.test`,
+//! connector calls (`chat.postMessage`, `chat.update`, `chat.delete`, `chat.startStream`,
+//! `chat.appendStream`, `chat.stopStream`, `chat.postEphemeral`, `users.info`, `auth.test`,
 //! `apps.connections.open`), a slash command `response_url`, and a Socket Mode websocket endpoint
 //! (tokio-tungstenite).
 //!
@@ -84,6 +85,25 @@ struct FakeState {
     unmatched: u64,
     /// Calls refused for a wrong or missing token.
     refused: u64,
+    /// The bot's messages by `ts`, in posting order (posted, updated, streamed, deleted).
+    messages: Vec<BotMessage>,
+    /// `chat.startStream` answers this error (a workspace where streaming is not available).
+    refuse_streams: bool,
+}
+
+/// A message the bot posted or streamed, as the fake keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BotMessage {
+    pub ts: String,
+    pub channel: String,
+    pub thread_ts: Option<String>,
+    /// mrkdwn text, or the markdown streamed so far.
+    pub text: String,
+    /// Whether it was written by `chat.startStream`.
+    pub streamed: bool,
+    /// A stream not stopped yet.
+    pub streaming: bool,
+    pub deleted: bool,
 }
 
 impl FakeState {
@@ -211,6 +231,23 @@ impl FakeSlack {
 
     pub fn calls(&self) -> Vec<Call> {
         self.state.lock().unwrap().calls.clone()
+    }
+
+    /// The bot's messages in `channel` that were not deleted, in posting order.
+    pub fn bot_messages(&self, channel: &str) -> Vec<BotMessage> {
+        self.state
+            .lock()
+            .unwrap()
+            .messages
+            .iter()
+            .filter(|message| message.channel == channel && !message.deleted)
+            .cloned()
+            .collect()
+    }
+
+    /// Makes `chat.startStream` answer `method_not_supported_for_channel_type`.
+    pub fn refuse_streams(&self) {
+        self.state.lock().unwrap().refuse_streams = true;
     }
 
     /// Calls of `method` that were answered `ok: true`.
@@ -398,7 +435,7 @@ async fn web_api(
         }
     };
     let ok = status == StatusCode::OK && answer["ok"] == true;
-    if ok && method == "chat.postMessage" {
+    if ok && (method == "chat.postMessage" || method == "chat.startStream") {
         let thread_ts = params
             .get("thread_ts")
             .and_then(Value::as_str)
@@ -426,14 +463,31 @@ fn answer(state: &mut FakeState, method: &str, params: &Map<String, Value>) -> V
     state.next_ts += 1;
     let ts = format!("{}.000100", state.next_ts);
     match method {
-        "chat.postMessage" => json!({
+        "chat.postMessage" => {
+            let channel = text_param(params, "channel");
+            state.messages.push(BotMessage {
+                ts: ts.clone(),
+                channel,
+                thread_ts: params
+                    .get("thread_ts")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+                text: text_param(params, "text"),
+                streamed: false,
+                streaming: false,
+                deleted: false,
+            });
+            json!({
             "ok": true,
             "channel": params.get("channel").cloned().unwrap_or_default(),
             "ts": ts,
             "message": {"type": "message", "subtype": "bot_message", "text": params.get("text").cloned().unwrap_or_default(),
                         "user": BOT_USER, "bot_id": BOT_ID, "ts": ts, "team": TEAM}
-        }),
+            })
+        }
         "chat.postEphemeral" => json!({"ok": true, "message_ts": ts}),
+        "chat.update" | "chat.delete" | "chat.startStream" | "chat.appendStream"
+        | "chat.stopStream" => state.write_message(method, params, &ts),
         "users.info" => {
             let user = params
                 .get("user")
@@ -454,6 +508,79 @@ fn answer(state: &mut FakeState, method: &str, params: &Map<String, Value>) -> V
         }),
         "apps.connections.open" => json!({"ok": true, "url": state.websocket_url}),
         _ => json!({"ok": false, "error": "unknown_method"}),
+    }
+}
+
+fn text_param(params: &Map<String, Value>, name: &str) -> String {
+    params
+        .get(name)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string()
+}
+
+impl FakeState {
+    /// `chat.update`, `chat.delete` and the chat streams, as Slack answers them: the message must
+    /// be the bot's and in `channel`; a stream is appended to or stopped only while it streams, and
+    /// a streaming message is not updated; outside a DM a stream names its recipient.
+    fn write_message(&mut self, method: &str, params: &Map<String, Value>, new_ts: &str) -> Value {
+        let channel = text_param(params, "channel");
+        if method == "chat.startStream" {
+            if self.refuse_streams {
+                return json!({"ok": false, "error": "method_not_supported_for_channel_type"});
+            }
+            let is_dm = channel.starts_with('D');
+            let named = params.contains_key("recipient_user_id")
+                && params.contains_key("recipient_team_id");
+            if channel.is_empty() || (!is_dm && !named) {
+                return json!({"ok": false, "error": "invalid_arguments"});
+            }
+            self.messages.push(BotMessage {
+                ts: new_ts.to_string(),
+                channel: channel.clone(),
+                thread_ts: params
+                    .get("thread_ts")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+                text: text_param(params, "markdown_text"),
+                streamed: true,
+                streaming: true,
+                deleted: false,
+            });
+            return json!({"ok": true, "channel": channel, "ts": new_ts});
+        }
+        let ts = text_param(params, "ts");
+        let Some(message) = self
+            .messages
+            .iter_mut()
+            .find(|message| message.ts == ts && message.channel == channel && !message.deleted)
+        else {
+            return json!({"ok": false, "error": "message_not_found"});
+        };
+        match method {
+            "chat.update" if message.streaming => {
+                return json!({"ok": false, "error": "cant_update_message"})
+            }
+            "chat.update" => {
+                message.text = text_param(params, "text");
+                return json!({
+                    "ok": true, "channel": channel, "ts": ts, "text": message.text,
+                    "message": {"type": "message", "text": message.text, "user": BOT_USER,
+                                "bot_id": BOT_ID, "team": TEAM,
+                                "edited": {"user": BOT_USER, "ts": new_ts}}
+                });
+            }
+            "chat.delete" => message.deleted = true,
+            "chat.appendStream" | "chat.stopStream" if !message.streaming => {
+                return json!({"ok": false, "error": "message_not_in_streaming_state"})
+            }
+            "chat.appendStream" => message.text.push_str(&text_param(params, "markdown_text")),
+            _ => {
+                message.text.push_str(&text_param(params, "markdown_text"));
+                message.streaming = false;
+            }
+        }
+        json!({"ok": true, "channel": channel, "ts": ts})
     }
 }
 

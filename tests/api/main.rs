@@ -43,6 +43,7 @@ mod refusals;
 mod reply_style;
 mod semantic;
 mod slack;
+mod slack_stream;
 mod streaming;
 mod sync_switches;
 mod teams;

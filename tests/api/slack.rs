@@ -21,13 +21,13 @@ use whisperengine::store::entities::{feedback, memory, platform_account, process
 use whisperengine_contract::{Platform, PlatformAccount};
 
 const SIGNING_SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
-const ANA: &str = "U0ANA0001";
+pub(crate) const ANA: &str = "U0ANA0001";
 const ADMIN: &str = "U0ADMIN01";
 const LISTED_ADMIN: &str = "U0LISTED1";
-const DM_CHANNEL: &str = "D0ANADM01";
+pub(crate) const DM_CHANNEL: &str = "D0ANADM01";
 
 /// The host in HTTP mode (signing secret set), pointed at the fake; returns its base URL and core.
-async fn start_host(
+pub(crate) async fn start_host(
     fake: &FakeSlack,
     mut settings: Settings,
 ) -> (String, whisperengine::core::Core) {
@@ -42,7 +42,7 @@ async fn start_host(
 }
 
 /// Posts `event` to the Events API endpoint, signed; returns the status.
-async fn post_event(host: &str, event: &Value) -> u16 {
+pub(crate) async fn post_event(host: &str, event: &Value) -> u16 {
     signed_event(host, SIGNING_SECRET, &event.to_string())
         .send()
         .await
@@ -65,7 +65,7 @@ async fn post_event_retry(host: &str, event: &Value) -> u16 {
 }
 
 /// The `event_callback` envelope Slack posts for `event`.
-fn callback(event_id: &str, event: Value) -> Value {
+pub(crate) fn callback(event_id: &str, event: Value) -> Value {
     json!({
         "token": "Jhj5dZrVaK7ZwHHjRyZWjbDl",
         "team_id": TEAM,
@@ -81,7 +81,7 @@ fn callback(event_id: &str, event: Value) -> Value {
 }
 
 /// A `message.im` event from `user` in their DM with the companion.
-fn dm(event_id: &str, ts: &str, user: &str, text: &str) -> Value {
+pub(crate) fn dm(event_id: &str, ts: &str, user: &str, text: &str) -> Value {
     callback(
         event_id,
         json!({

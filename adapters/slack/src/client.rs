@@ -13,11 +13,12 @@ use crate::{SlackConfig, API_ERRORS_METRIC};
 use secrecy::{ExposeSecret, SecretString};
 use slack_morphism::errors::SlackClientError;
 use slack_morphism::prelude::{
-    SlackApiAppsConnectionOpenRequest, SlackApiAuthTestResponse, SlackApiChatPostEphemeralRequest,
-    SlackApiChatPostMessageRequest, SlackApiPostWebhookMessageRequest, SlackApiToken,
-    SlackApiTokenValue, SlackApiUsersInfoRequest, SlackBlock, SlackChannelId,
-    SlackClientHyperConnector, SlackHyperClient, SlackMessageContent, SlackTs, SlackUser,
-    SlackUserId,
+    SlackApiAppsConnectionOpenRequest, SlackApiAuthTestResponse, SlackApiChatAppendStreamRequest,
+    SlackApiChatDeleteRequest, SlackApiChatPostEphemeralRequest, SlackApiChatPostMessageRequest,
+    SlackApiChatStartStreamRequest, SlackApiChatStopStreamRequest, SlackApiChatUpdateRequest,
+    SlackApiPostWebhookMessageRequest, SlackApiToken, SlackApiTokenValue, SlackApiUsersInfoRequest,
+    SlackBlock, SlackChannelId, SlackClientHyperConnector, SlackHyperClient, SlackMessageContent,
+    SlackTeamId, SlackTs, SlackUser, SlackUserId,
 };
 use slack_morphism::SlackClient;
 use std::sync::Arc;
@@ -35,6 +36,14 @@ pub struct Outgoing {
 }
 
 impl Outgoing {
+    /// A plain mrkdwn message.
+    pub fn text(text: impl Into<String>) -> Self {
+        Outgoing {
+            text: text.into(),
+            blocks: None,
+        }
+    }
+
     fn content(&self) -> SlackMessageContent {
         SlackMessageContent::new()
             .with_text(self.text.clone())
@@ -66,13 +75,13 @@ impl SlackApi {
         self.client.clone()
     }
 
-    /// `chat.postMessage`, in `thread_ts`'s thread when given.
+    /// `chat.postMessage`, in `thread_ts`'s thread when given; the posted message's `ts`.
     pub async fn post_message(
         &self,
         channel: &str,
         thread_ts: Option<&str>,
         message: &Outgoing,
-    ) -> Result<()> {
+    ) -> Result<String> {
         let request = SlackApiChatPostMessageRequest::new(
             SlackChannelId::new(channel.to_string()),
             message.content(),
@@ -81,8 +90,97 @@ impl SlackApi {
         let session = self.client.open_session(&self.token);
         self.retrying(|| session.chat_post_message(&request))
             .await
-            .map(|_| ())
+            .map(|response| response.ts.0)
             .map_err(|error| api_error("chat.postMessage", &error))
+    }
+
+    /// `chat.update` of the bot's message `ts`. With `retry`, a 429 is waited out and retried;
+    /// without, it is reported at once (a preview step skipped is replaced by the next).
+    pub async fn update_message(
+        &self,
+        channel: &str,
+        ts: &str,
+        message: &Outgoing,
+        retry: bool,
+    ) -> Result<()> {
+        let request = SlackApiChatUpdateRequest::new(
+            SlackChannelId::new(channel.to_string()),
+            message.content(),
+            SlackTs::new(ts.to_string()),
+        );
+        let session = self.client.open_session(&self.token);
+        let answer = if retry {
+            self.retrying(|| session.chat_update(&request)).await
+        } else {
+            session.chat_update(&request).await
+        };
+        answer
+            .map(|_| ())
+            .map_err(|error| api_error("chat.update", &error))
+    }
+
+    /// `chat.delete` of the bot's message `ts`.
+    pub async fn delete_message(&self, channel: &str, ts: &str) -> Result<()> {
+        let request = SlackApiChatDeleteRequest::new(
+            SlackChannelId::new(channel.to_string()),
+            SlackTs::new(ts.to_string()),
+        );
+        let session = self.client.open_session(&self.token);
+        self.retrying(|| session.chat_delete(&request))
+            .await
+            .map(|_| ())
+            .map_err(|error| api_error("chat.delete", &error))
+    }
+
+    /// `chat.startStream` in `thread_ts`'s thread with the first `markdown`; the stream's `ts`.
+    /// `recipient` (user, team) is who the streamed text is for: Slack needs it outside DMs.
+    pub async fn start_stream(
+        &self,
+        channel: &str,
+        thread_ts: &str,
+        recipient: Option<(&str, &str)>,
+        markdown: &str,
+    ) -> Result<String> {
+        let request = SlackApiChatStartStreamRequest::new(SlackChannelId::new(channel.to_string()))
+            .with_thread_ts(SlackTs::new(thread_ts.to_string()))
+            .opt_recipient_user_id(recipient.map(|(user, _)| SlackUserId::new(user.to_string())))
+            .opt_recipient_team_id(recipient.map(|(_, team)| SlackTeamId::new(team.to_string())))
+            .with_markdown_text(markdown.to_string());
+        let session = self.client.open_session(&self.token);
+        session
+            .chat_start_stream(&request)
+            .await
+            .map(|response| response.ts.0)
+            .map_err(|error| api_error("chat.startStream", &error))
+    }
+
+    /// `chat.appendStream`: `markdown` added to the stream `ts`. A 429 is reported, not retried.
+    pub async fn append_stream(&self, channel: &str, ts: &str, markdown: &str) -> Result<()> {
+        let request = SlackApiChatAppendStreamRequest::new(
+            SlackChannelId::new(channel.to_string()),
+            SlackTs::new(ts.to_string()),
+        )
+        .with_markdown_text(markdown.to_string());
+        let session = self.client.open_session(&self.token);
+        session
+            .chat_append_stream(&request)
+            .await
+            .map(|_| ())
+            .map_err(|error| api_error("chat.appendStream", &error))
+    }
+
+    /// `chat.stopStream`: the stream `ts` ends, with `markdown` as its last words when given.
+    pub async fn stop_stream(&self, channel: &str, ts: &str, markdown: Option<&str>) -> Result<()> {
+        let request = SlackApiChatStopStreamRequest::new(
+            SlackChannelId::new(channel.to_string()),
+            SlackTs::new(ts.to_string()),
+            SlackMessageContent::new().opt_markdown_text(markdown.map(str::to_string)),
+        );
+        let session = self.client.open_session(&self.token);
+        self.retrying(|| session.chat_stop_stream(&request))
+            .await
+            .map(|_| ())
+            .map_err(|error| api_error("chat.stopStream", &error))
     }
 
     /// `chat.postEphemeral`: only `user` sees it.

@@ -5,9 +5,12 @@
 //!   where the answer goes. Pure functions.
 //! - [`mrkdwn`]: the core's markdown → Slack mrkdwn, escaped so replies cannot ping `@channel`.
 //! - [`blocks`]: the contract's cards → Block Kit sections.
-//! - [`client`]: the Web API (chat.postMessage, chat.postEphemeral, users.info, auth.test) on
+//! - [`client`]: the Web API (chat.postMessage/update/delete, the chat streams, chat.postEphemeral,
+//!   users.info, auth.test) on
 //!   SLACK_API_URL, with 429 retries.
 //! - [`users`]: display names and roles (bot, workspace admin) from users.info, cached with a TTL.
+//! - [`stream`]: a reply shown while it is written (Slack's chat streaming in threads, else a
+//!   message posted and updated).
 //! - [`runtime`]: one verified event → the core → the rendered reply, shared by both ways in.
 //! - [`signature`]: Slack's request signature (HMAC-SHA256 over the raw body, 5-minute window).
 //! - [`http`]: `POST /slack/events` and `POST /slack/commands`: verify the signature, hand the
@@ -26,6 +29,7 @@ pub mod mrkdwn;
 pub mod runtime;
 pub mod signature;
 pub mod socket;
+pub mod stream;
 pub mod users;
 
 pub use error::{Result, SlackError};
@@ -83,6 +87,8 @@ pub struct SlackConfig {
     pub user_cache_ttl: Duration,
     /// Retries of a rate-limited (429) Web API call.
     pub max_retries: usize,
+    /// Show replies while they are written (STREAM_REPLIES names `slack`).
+    pub stream_replies: bool,
 }
 
 impl SlackConfig {
@@ -99,6 +105,7 @@ impl SlackConfig {
             max_body_bytes: 128 * 1024,
             user_cache_ttl: Duration::from_secs(10 * 60),
             max_retries: 3,
+            stream_replies: true,
         }
     }
 

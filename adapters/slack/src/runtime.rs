@@ -8,13 +8,15 @@ use crate::client::{Outgoing, SlackApi};
 use crate::error::Result;
 use crate::mapping::{self, ReplyTarget, Skip};
 use crate::mrkdwn::to_mrkdwn;
+use crate::stream::{Finished, MessagePreview};
 use crate::users::UserDirectory;
 use crate::{SlackConfig, CAPABILITIES};
 use slack_morphism::prelude::{SlackCommandEvent, SlackEventCallbackBody, SlackPushEventCallback};
 use std::sync::Arc;
 use tokio::sync::OnceCell;
 use whisperengine_contract::{
-    split_message, EventHandler, HandlerOutcome, InboundEvent, InboxEntry, OutboundReply,
+    handle_with_preview, split_message, EventHandler, HandlerOutcome, InboundEvent, InboundMessage,
+    InboxEntry, OutboundReply,
 };
 
 /// The role shown in the prompt for a Slack workspace admin or owner.
@@ -95,7 +97,27 @@ impl SlackRuntime {
                 .dispatch(InboundEvent::Command(invocation), &target)
                 .await;
         }
-        self.dispatch(InboundEvent::Message(message), &target).await;
+        self.dispatch_message(message, &target).await;
+    }
+
+    /// A conversational message: its reply shown while it is written when STREAM_REPLIES names
+    /// Slack (see [`crate::stream`]), else answered whole.
+    async fn dispatch_message(&self, message: InboundMessage, target: &ReplyTarget) {
+        if !self.config.stream_replies {
+            return self.dispatch(InboundEvent::Message(message), target).await;
+        }
+        let team = message.author.scope.clone();
+        let mut preview = MessagePreview::new(&self.api, target, team);
+        let outcome = handle_with_preview(
+            self.handler.as_ref(),
+            InboundEvent::Message(message),
+            CAPABILITIES,
+            &mut preview,
+        )
+        .await;
+        if preview.finish(&outcome).await == Finished::NotShown {
+            self.answer(outcome, target).await;
+        }
     }
 
     /// Handles a `reaction_added` event: 👍/👎 on the companion's own message is recorded as
@@ -158,7 +180,12 @@ impl SlackRuntime {
     }
 
     async fn dispatch(&self, event: InboundEvent, target: &ReplyTarget) {
-        match self.handler.handle(event, CAPABILITIES).await {
+        let outcome = self.handler.handle(event, CAPABILITIES).await;
+        self.answer(outcome, target).await;
+    }
+
+    async fn answer(&self, outcome: HandlerOutcome, target: &ReplyTarget) {
+        match outcome {
             HandlerOutcome::Reply(reply) => self.deliver(target, &reply).await,
             HandlerOutcome::Duplicate => tracing::debug!("duplicate Slack event dropped"),
             HandlerOutcome::Ignored(reason) => tracing::debug!(reason, "no reply"),
@@ -187,6 +214,7 @@ impl SlackRuntime {
                 self.api
                     .post_message(&target.channel, target.thread_ts.as_deref(), message)
                     .await
+                    .map(|_| ())
             };
             if sent.is_err() {
                 // The client logged and counted it; later parts would read oddly without this one.
