@@ -25,10 +25,12 @@ mod load;
 pub mod recall;
 pub mod report;
 mod retrieval;
+pub mod stream;
 
 pub use load::{run_load, LoadOptions};
 pub use recall::{run_recall, RecallOptions, RecallReport};
 pub use report::LoadReport;
+pub use stream::{run_stream, StreamOptions, StreamReport};
 
 use anyhow::Context;
 use chrono::Utc;
@@ -48,7 +50,7 @@ use whisperengine_contract::{
 };
 
 #[derive(Debug, Clone, clap::Args)]
-#[command(group(clap::ArgGroup::new("small_modes").args(["load", "recall"]).multiple(false)))]
+#[command(group(clap::ArgGroup::new("small_modes").args(["load", "recall", "stream"]).multiple(false)))]
 pub struct BenchArgs {
     /// Database to measure (default: a fresh SQLite file in a temporary folder). With `--load`: the
     /// PostgreSQL server for the PostgreSQL rows, used through a fresh schema that is dropped
@@ -83,8 +85,12 @@ pub struct BenchArgs {
     /// evidence for a question, for the host at MEMORY_TOP_K 5 and 10 and for plain BM25.
     #[arg(long)]
     pub recall: bool,
+    /// Run only the streaming bench: time to the first visible text of a reply per platform,
+    /// against a fake LLM writing at a fixed rate (Discord, Slack and the local chat in one host).
+    #[arg(long)]
+    pub stream: bool,
     /// With `--load`: a few hundred messages and 1,000 identities; with `--recall`: two
-    /// conversations (what CI runs).
+    /// conversations; with `--stream`: 5 replies per platform (what CI runs).
     #[arg(long, requires = "small_modes")]
     pub small: bool,
     /// With `--load`: Redis for the PostgreSQL rows (default: TEST_REDIS_URL).
@@ -148,6 +154,15 @@ pub async fn run(settings: Settings, args: BenchArgs) -> anyhow::Result<()> {
             host_binary,
         };
         let report = run_load(options).await?;
+        return write_json(args.json.as_deref(), &report);
+    }
+    if args.stream {
+        let report = run_stream(StreamOptions {
+            settings,
+            replies: if args.small { 5 } else { 30 },
+        })
+        .await?;
+        print!("{}", report.table());
         return write_json(args.json.as_deref(), &report);
     }
     if args.recall {

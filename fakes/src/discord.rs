@@ -45,6 +45,8 @@ pub struct Call {
     pub path: String,
     pub authorization: Option<String>,
     pub body: Value,
+    /// When the fake received it.
+    pub at: Instant,
 }
 
 /// What the test tells the current gateway connection to do.
@@ -216,6 +218,7 @@ impl FakeDiscord {
             path: path.clone(),
             authorization: authorization.clone(),
             body: body.clone(),
+            at: Instant::now(),
         });
         let segments: Vec<&str> = path.trim_start_matches("/api/v10/").split('/').collect();
         // Interaction callbacks and webhooks are authorised by the interaction token in the path.

@@ -149,3 +149,34 @@ async fn small_load_bench_reports_every_row_with_no_lost_or_doubled_replies() {
         );
     }
 }
+
+/// `whisperengine bench --stream --small` runs end to end: every platform's reply streams (more
+/// than one write each), nothing is refused, and no first text comes before the fake model's
+/// first token. Timings beyond that are printed by the bench, never asserted.
+#[tokio::test]
+async fn the_streaming_bench_measures_every_platform() {
+    let settings = whisperengine::config::Settings {
+        personalities_dir: concat!(env!("CARGO_MANIFEST_DIR"), "/personalities").into(),
+        ..Default::default()
+    };
+    let report = whisperengine_bench::run_stream(whisperengine_bench::StreamOptions {
+        settings,
+        replies: 2,
+    })
+    .await
+    .unwrap();
+    let platforms: Vec<&str> = report
+        .rows
+        .iter()
+        .map(|row| row.platform.as_str())
+        .collect();
+    assert_eq!(platforms, ["local", "discord", "slack"]);
+    let first_token = whisperengine_bench::stream::FIRST_TOKEN.as_secs_f64() * 1000.0;
+    for row in &report.rows {
+        assert_eq!(row.replies, 2, "{row:?}");
+        assert_eq!(row.refused, 0, "{row:?}");
+        assert!(row.writes_per_reply >= 2.0, "{row:?}");
+        assert!(row.first_text_p50_ms >= first_token, "{row:?}");
+        assert!(row.llm_first_token_p50_ms >= first_token, "{row:?}");
+    }
+}
