@@ -10,7 +10,7 @@
 
 use crate::common;
 #[path = "admin_dashboard/webdriver.rs"]
-mod webdriver;
+pub(crate) mod webdriver;
 
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use std::path::PathBuf;
