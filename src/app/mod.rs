@@ -134,6 +134,7 @@ impl Application {
             if slack.app_token.is_some() {
                 connectors.push(Arc::new(whisperengine_slack::SocketModeConnector::new(
                     slack,
+                    shared_inbox.clone(),
                 )));
             }
         }

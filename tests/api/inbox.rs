@@ -1,5 +1,6 @@
-//! The durable inbox: Slack events are stored before they are acknowledged, and events a
-//! stopped process left are taken over by the next one and answered exactly once.
+//! The durable inbox: Slack events (over HTTP and Socket Mode) are stored before they are
+//! acknowledged, and events a stopped process left are taken over by the next one and answered
+//! exactly once.
 //!
 //! In-process hosts take over rows written as a stopped process leaves them (heartbeat expired); the
 //! last test runs the real binary, stops it with SIGTERM while a message is still being answered
@@ -376,6 +377,86 @@ async fn a_message_acknowledged_by_a_process_stopped_mid_reply_is_answered_by_th
         )
         .await;
         // Give a double answer the time to show.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(
+            fake.delivered("chat.postMessage").len(),
+            1,
+            "{}: answered once",
+            db.name
+        );
+        assert_eq!(
+            stored_user_messages(&conn, text).await,
+            1,
+            "{}: stored once",
+            db.name
+        );
+        drop(second);
+        conn.close().await.unwrap();
+        db.cleanup().await;
+    }
+}
+
+/// The same over Socket Mode: the envelope is acknowledged only once its event is in the inbox,
+/// so a process stopped mid-reply leaves it to the next one, which answers it once.
+#[tokio::test]
+async fn a_socket_mode_message_acknowledged_by_a_process_stopped_mid_reply_is_answered_by_the_next_one(
+) {
+    for (db, _) in test_setups().await {
+        let fake = FakeSlack::start().await;
+        fake.add_user(ANA, "Ana", false);
+        let conn = db.connect_migrated().await;
+        let text = "My sister Ingrid moved to Tromsø last spring";
+        let mut env = host_env(&db, &fake);
+        env.push(("SLACK_APP_TOKEN", common::fake_slack::APP_TOKEN.to_string()));
+        let mut slow = env.clone();
+        slow.push((
+            "LLM_BASE_URL",
+            common::fake_llm::slow(Duration::from_secs(4), "Tromsø has long winters.")
+                .await
+                .to_string(),
+        ));
+        slow.push(("LLM_TIMEOUT", "30".to_string()));
+        let mut first = HostProcess::spawn(&slow);
+        assert!(
+            fake.wait_for_sockets(1).await >= 1,
+            "{}: connected",
+            db.name
+        );
+        let envelope_id = "3c1e1f9a-socket-inbox-1";
+        fake.send_frame(&json!({
+            "envelope_id": envelope_id,
+            "payload": dm("EvSOCKSTOP1", text),
+            "type": "events_api",
+            "accepts_response_payload": false,
+            "retry_attempt": 0,
+            "retry_reason": ""
+        }));
+        assert!(
+            fake.wait_for_ack(envelope_id).await.is_some(),
+            "{}: acknowledged",
+            db.name
+        );
+        assert_eq!(
+            inbox_event::Entity::find().count(&conn).await.unwrap(),
+            1,
+            "{}: stored before the acknowledgement",
+            db.name
+        );
+        let status = first.terminate();
+        assert!(status.success(), "{}: exits cleanly: {status}", db.name);
+        assert_eq!(stored_user_messages(&conn, text).await, 0, "{}", db.name);
+        assert!(fake.delivered("chat.postMessage").is_empty());
+
+        let second = HostProcess::spawn(&env);
+        wait_until(
+            "the second process answers",
+            Duration::from_secs(30),
+            || async {
+                !fake.delivered("chat.postMessage").is_empty()
+                    && inbox_event::Entity::find().count(&conn).await.unwrap() == 0
+            },
+        )
+        .await;
         tokio::time::sleep(Duration::from_millis(500)).await;
         assert_eq!(
             fake.delivered("chat.postMessage").len(),

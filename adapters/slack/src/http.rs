@@ -115,8 +115,8 @@ pub async fn commands(
 }
 
 /// The kinds Slack events are stored under in the host's inbox (the verified body as received).
-const EVENT_KIND: &str = "slack.event";
-const COMMAND_KIND: &str = "slack.command";
+pub(crate) const EVENT_KIND: &str = "slack.event";
+pub(crate) const COMMAND_KIND: &str = "slack.command";
 
 /// Runs stored Slack bodies again (in a process that took them over from one that stopped). They
 /// were verified when they arrived; the signature is not checked again (its 5-minute window may
@@ -159,11 +159,17 @@ impl Replayer for SlackReplayer {
 
 /// Registers how stored Slack events and commands are run again.
 pub(crate) fn register_replayers(state: &Arc<HttpState>, inbox: &dyn Inbox) {
+    register_replayers_for(&state.runtime, inbox);
+}
+
+/// Registers `runtime` to run stored Slack events and commands again (the HTTP routes and Socket
+/// Mode store the same shapes).
+pub(crate) fn register_replayers_for(runtime: &Arc<SlackRuntime>, inbox: &dyn Inbox) {
     for (kind, is_command) in [(EVENT_KIND, false), (COMMAND_KIND, true)] {
         inbox.register_replayer(
             kind,
             Arc::new(SlackReplayer {
-                runtime: Arc::downgrade(&state.runtime),
+                runtime: Arc::downgrade(runtime),
                 is_command,
             }),
         );
