@@ -93,6 +93,9 @@ struct State {
     write_windows: HashMap<String, (Instant, usize)>,
     /// Writes refused with 429.
     rate_limited: usize,
+    /// Messages the bot posted with a nonce, by (channel, nonce): a post repeating the nonce with
+    /// `enforce_nonce` gets the earlier message back, as Discord answers it.
+    nonces: HashMap<(String, String), String>,
 }
 
 /// Message writes (posts and edits) allowed per channel in each [`WRITE_WINDOW`], as Discord's
@@ -246,6 +249,21 @@ impl FakeDiscord {
             }
             ("POST", ["channels", _, "typing"]) => StatusCode::NO_CONTENT.into_response(),
             ("POST", ["channels", channel, "messages"]) => {
+                let nonce = body["nonce"]
+                    .as_str()
+                    .map(str::to_string)
+                    .or_else(|| body["nonce"].as_u64().map(|nonce| nonce.to_string()));
+                if let (Some(nonce), true) = (&nonce, body["enforce_nonce"] == json!(true)) {
+                    let state = self.state.lock().unwrap();
+                    let earlier = state
+                        .nonces
+                        .get(&(channel.to_string(), nonce.clone()))
+                        .and_then(|id| state.messages.get(id))
+                        .cloned();
+                    if let Some(earlier) = earlier {
+                        return Json(earlier).into_response();
+                    }
+                }
                 let headers = match self.take_write(channel) {
                     Ok(headers) => headers,
                     Err(refusal) => return *refusal,
@@ -254,6 +272,9 @@ impl FakeDiscord {
                 let id = message["id"].as_str().unwrap_or_default().to_string();
                 let mut state = self.state.lock().unwrap();
                 state.messages.insert(id.clone(), message.clone());
+                if let Some(nonce) = nonce {
+                    state.nonces.insert((channel.to_string(), nonce), id.clone());
+                }
                 state.sent.push((channel.to_string(), id));
                 with_headers(Json(message).into_response(), headers)
             }

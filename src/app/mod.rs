@@ -119,6 +119,7 @@ impl Application {
         if let Some(discord) = discord_config(&settings)? {
             connectors.push(Arc::new(whisperengine_discord::DiscordConnector::new(
                 discord,
+                Some(shared_inbox.clone()),
             )));
         }
         if let Some(slack) = slack_config(&settings) {

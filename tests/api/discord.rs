@@ -1014,7 +1014,7 @@ async fn a_gateway_refusing_the_message_content_intent_says_to_enable_it() {
     fake.refuse_message_content();
     let mut config = whisperengine_discord::DiscordConfig::new(TOKEN.to_string().into());
     config.api_url = Some(fake.api_url());
-    let connector = std::sync::Arc::new(whisperengine_discord::DiscordConnector::new(config));
+    let connector = std::sync::Arc::new(whisperengine_discord::DiscordConnector::new(config, None));
     let run = connector.run(
         std::sync::Arc::new(Silent),
         Box::pin(std::future::pending::<()>()),

@@ -3,13 +3,14 @@
 
 use crate::error::{DiscordError, Result};
 use crate::handler::{GatewayHandler, InFlight};
+use crate::turn::{TurnReplayer, TurnRunner, MESSAGE_KIND};
 use crate::{DiscordConfig, ShardPlan, CAPABILITIES};
 use async_trait::async_trait;
 use secrecy::ExposeSecret;
 use serenity::all::{ApplicationId, ClientBuilder, CurrentUser, GatewayIntents, Http, HttpBuilder};
 use std::sync::Arc;
 use whisperengine_contract::{
-    Capabilities, Connector, ConnectorError, EventHandler, Platform, Shutdown,
+    Capabilities, Connector, ConnectorError, EventHandler, Inbox, Platform, Shutdown,
 };
 
 /// The gateway intents the bot asks for. Message Content is privileged: it must be enabled in the
@@ -27,11 +28,13 @@ pub fn intents() -> GatewayIntents {
 /// The Discord connector.
 pub struct DiscordConnector {
     config: DiscordConfig,
+    inbox: Option<Arc<dyn Inbox>>,
 }
 
 impl DiscordConnector {
-    pub fn new(config: DiscordConfig) -> Self {
-        DiscordConnector { config }
+    /// A connector whose messages go to `inbox` before their turn starts (`None`: run at once).
+    pub fn new(config: DiscordConfig, inbox: Option<Arc<dyn Inbox>>) -> Self {
+        DiscordConnector { config, inbox }
     }
 }
 
@@ -104,8 +107,22 @@ impl Connector for DiscordConnector {
         let me = http.get_current_user().await.map_err(DiscordError::from)?;
         tracing::info!(bot = %me.name, id = %me.id, shards = ?self.config.shards, "Discord token accepted; connecting to the gateway");
         let in_flight = Arc::new(InFlight::default());
-        let gateway_handler =
-            GatewayHandler::new(&self.config, me.id.get(), handler, in_flight.clone());
+        let runner = TurnRunner {
+            core: handler.clone(),
+            http: Arc::new(http_client(&self.config)),
+            stream_replies: self.config.stream_replies,
+        };
+        if let Some(inbox) = &self.inbox {
+            inbox.register_replayer(MESSAGE_KIND, Arc::new(TurnReplayer(runner.clone())));
+        }
+        let gateway_handler = GatewayHandler::new(
+            &self.config,
+            me.id.get(),
+            handler,
+            in_flight.clone(),
+            runner,
+            self.inbox.clone(),
+        );
         let mut client = ClientBuilder::new_with_http(http, intents())
             .event_handler(gateway_handler)
             .await

@@ -9,7 +9,7 @@ use crate::commands;
 use crate::mapping::{self, Place};
 use crate::reaction;
 use crate::render;
-use crate::stream::{Finished, MessagePreview};
+use crate::turn::{StoredTurn, TurnRunner, MESSAGE_KIND};
 use crate::CAPABILITIES;
 use serenity::all::{
     ChannelId, ChannelType, Command, CommandInteraction, Context, GuildId, Interaction, Message,
@@ -19,9 +19,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
-use whisperengine_contract::{
-    handle_with_preview, EventHandler, HandlerOutcome, InboundEvent, OutboundReply,
-};
+use whisperengine_contract::{EventHandler, HandlerOutcome, InboundEvent, Inbox, OutboundReply};
 
 /// Counter of Discord events by outcome (`reply`, `duplicate`, `ignored`, `skipped`, `refused`,
 /// `feedback` for a reaction taken as feedback).
@@ -77,7 +75,9 @@ pub struct GatewayHandler {
     channels: Vec<u64>,
     commands_registered: AtomicBool,
     in_flight: Arc<InFlight>,
-    stream_replies: bool,
+    runner: TurnRunner,
+    /// Where messages are stored before their turn starts (`None`: run at once).
+    inbox: Option<Arc<dyn Inbox>>,
 }
 
 impl GatewayHandler {
@@ -86,6 +86,8 @@ impl GatewayHandler {
         bot_id: u64,
         core: Arc<dyn EventHandler>,
         in_flight: Arc<InFlight>,
+        runner: TurnRunner,
+        inbox: Option<Arc<dyn Inbox>>,
     ) -> Self {
         GatewayHandler {
             core,
@@ -95,7 +97,8 @@ impl GatewayHandler {
             channels: config.channels.clone(),
             commands_registered: AtomicBool::new(false),
             in_flight,
-            stream_replies: config.stream_replies,
+            runner,
+            inbox,
         }
     }
 
@@ -140,48 +143,31 @@ impl GatewayHandler {
                     return;
                 }
             };
-        let typing = message.channel_id.start_typing(&ctx.http);
-        let reply_to = message.guild_id.map(|_| (message.channel_id, message.id));
-        let event = InboundEvent::Message(inbound);
-        let outcome = if self.stream_replies {
-            let mut preview =
-                MessagePreview::new(ctx.http.clone(), message.channel_id, reply_to, typing);
-            let outcome =
-                handle_with_preview(self.core.as_ref(), event, CAPABILITIES, &mut preview).await;
-            if preview.finish(&outcome).await == Finished::Done {
-                count(match outcome {
-                    HandlerOutcome::Reply(_) => "reply",
-                    HandlerOutcome::Duplicate => "duplicate",
-                    HandlerOutcome::Ignored(_) => "ignored",
-                });
-                return;
-            }
-            outcome
-        } else {
-            let outcome = self.core.handle(event, CAPABILITIES).await;
-            typing.stop();
-            outcome
+        let turn = StoredTurn {
+            message: inbound,
+            channel_id: message.channel_id.get(),
+            message_id: message.id.get(),
+            in_guild: message.guild_id.is_some(),
         };
-        let reply = match outcome {
-            HandlerOutcome::Reply(reply) => reply,
-            HandlerOutcome::Duplicate => {
-                tracing::debug!(message = %message.id, "replayed Discord message dropped");
-                count("duplicate");
-                return;
-            }
-            HandlerOutcome::Ignored(reason) => {
-                tracing::debug!(reason, "no reply");
-                count("ignored");
-                return;
-            }
-        };
-        count("reply");
-        for part in render::channel_messages(&reply, reply_to) {
-            if let Err(error) = message.channel_id.send_message(&ctx.http, part).await {
-                tracing::warn!(%error, channel = %message.channel_id, "Discord reply not delivered");
-                return;
+        let _in_flight = self.in_flight.enter();
+        if let Some(inbox) = &self.inbox {
+            match serde_json::to_string(&turn) {
+                Ok(payload) => {
+                    let job = self.runner.job(turn.clone());
+                    match inbox.submit_durable(MESSAGE_KIND, payload, job).await {
+                        Ok(()) => return,
+                        // Discord never sends the message again: it is answered here and now.
+                        Err(refusal) => {
+                            tracing::warn!(%refusal, "Discord message not queued; answering it directly")
+                        }
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "Discord message not storable; answering it directly")
+                }
             }
         }
+        self.runner.run(turn, None).await;
     }
 
     /// A reaction: 👍/👎 by a person on the bot's message becomes `feedback`; nothing is posted.

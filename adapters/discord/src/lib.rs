@@ -10,6 +10,8 @@
 //!   2,000 characters, no mass mentions).
 //! - [`stream`]: a reply shown while it is written (a message posted, then edited at the pace
 //!   Discord's bucket headers allow).
+//! - [`turn`]: one message's turn, stored in the host's inbox before it starts (taken over by
+//!   another process after a crash), replies with nonces Discord enforces.
 //! - [`handler`]: serenity's event handler tying them to the core's [`EventHandler`].
 //! - [`connector`]: [`DiscordConnector`], the contract's `Connector`: token check, shards, shutdown.
 //!
@@ -25,6 +27,7 @@ pub mod mapping;
 pub mod reaction;
 pub mod render;
 pub mod stream;
+pub mod turn;
 
 pub use connector::{check_credentials, DiscordConnector};
 pub use error::{DiscordError, Result};

@@ -91,6 +91,9 @@ pub struct MessagePreview {
     bucket: Bucket,
     /// A write failed for another reason than the rate limit: nothing more is shown.
     failed: bool,
+    /// The answered message's id: posts carry nonces derived from it (see
+    /// [`crate::turn::reply_nonce`]), so a taken-over turn gets its earlier posts back.
+    nonces_of: Option<u64>,
 }
 
 /// What became of a preview at the end.
@@ -118,7 +121,14 @@ impl MessagePreview {
             posted: Vec::new(),
             bucket: Bucket::default(),
             failed: false,
+            nonces_of: None,
         }
+    }
+
+    /// Posts carry nonces derived from the answered message `message_id`, enforced by Discord.
+    pub fn with_nonces_of(mut self, message_id: u64) -> Self {
+        self.nonces_of = Some(message_id);
+        self
     }
 
     /// Ends the preview with `outcome`: the final reply replaces what was shown.
@@ -174,7 +184,7 @@ impl MessagePreview {
                     self.posted[index].1 = part.clone();
                 }
                 None => {
-                    let id = self.post(part, index == 0).await?;
+                    let id = self.post(part, index).await?;
                     self.stop_typing();
                     self.posted.push((id, part.clone()));
                 }
@@ -183,12 +193,17 @@ impl MessagePreview {
         Ok(())
     }
 
-    async fn post(&mut self, content: &str, is_first: bool) -> Result<MessageId, WriteError> {
+    async fn post(&mut self, content: &str, index: usize) -> Result<MessageId, WriteError> {
         let mut body = CreateMessage::new()
             .content(content)
             .allowed_mentions(render::allowed_mentions());
-        if let (true, Some(reference)) = (is_first, self.reply_to) {
+        if let (0, Some(reference)) = (index, self.reply_to) {
             body = body.reference_message(reference);
+        }
+        if let Some(message_id) = self.nonces_of {
+            body = body
+                .nonce(crate::turn::reply_nonce(message_id, index))
+                .enforce_nonce(true);
         }
         let route = Route::ChannelMessages {
             channel_id: self.channel,

@@ -1,0 +1,123 @@
+//! One Discord message's turn, durable: the message (already mapped to the contract) is written to
+//! the host's inbox before the turn starts, so a process that dies between MESSAGE_CREATE and the
+//! reply leaves it to the next process, which runs it (Discord itself never sends a message
+//! again). Replies carry a nonce derived from the message with `enforce_nonce`, so a taken-over
+//! turn whose reply was already posted gets the earlier message back from Discord instead of a
+//! second one.
+
+use crate::render;
+use crate::stream::{Finished, MessagePreview};
+use crate::CAPABILITIES;
+use serde::{Deserialize, Serialize};
+use serenity::all::{ChannelId, CreateMessage, Http, MessageId, Nonce};
+use std::sync::Arc;
+use whisperengine_contract::{
+    handle_with_preview, EventHandler, HandlerOutcome, InboundEvent, InboundMessage, InboxEntry,
+    InboxJob, PlatformAccount, Replayer,
+};
+
+/// The kind Discord messages are stored under in the host's inbox.
+pub const MESSAGE_KIND: &str = "discord.message";
+/// Counter of Discord events by outcome (shared with the gateway handler).
+use crate::handler::EVENTS_METRIC;
+
+/// What a turn needs, as stored in the inbox: the contract message and where the reply goes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StoredTurn {
+    pub message: InboundMessage,
+    pub channel_id: u64,
+    /// The message answered; its id is referenced by the reply in servers.
+    pub message_id: u64,
+    pub in_guild: bool,
+}
+
+/// Runs turns: the core, then the reply (streamed when `stream_replies`).
+#[derive(Clone)]
+pub struct TurnRunner {
+    pub core: Arc<dyn EventHandler>,
+    pub http: Arc<Http>,
+    pub stream_replies: bool,
+}
+
+/// The nonce of part `index` of the reply to the message `message_id` (Discord keeps nonces of up
+/// to 25 characters).
+pub fn reply_nonce(message_id: u64, index: usize) -> Nonce {
+    Nonce::String(format!("r{message_id}{index:02}"))
+}
+
+impl TurnRunner {
+    /// The inbox job of `turn`.
+    pub fn job(&self, turn: StoredTurn) -> InboxJob {
+        let runner = self.clone();
+        Box::new(move |entry| Box::pin(async move { runner.run(turn, entry).await }))
+    }
+
+    /// Runs `turn`: the core, then the reply posted (or the preview ended with it).
+    pub async fn run(&self, turn: StoredTurn, entry: Option<InboxEntry>) {
+        let StoredTurn {
+            mut message,
+            channel_id,
+            message_id,
+            in_guild,
+        } = turn;
+        message.inbox = entry;
+        let channel = ChannelId::new(channel_id.max(1));
+        let answered = MessageId::new(message_id.max(1));
+        let reply_to = in_guild.then_some((channel, answered));
+        let typing = channel.start_typing(&self.http);
+        let event = InboundEvent::Message(message);
+        let outcome = if self.stream_replies {
+            let mut preview = MessagePreview::new(self.http.clone(), channel, reply_to, typing)
+                .with_nonces_of(message_id);
+            let outcome =
+                handle_with_preview(self.core.as_ref(), event, CAPABILITIES, &mut preview).await;
+            if preview.finish(&outcome).await == Finished::Done {
+                count(&outcome);
+                return;
+            }
+            outcome
+        } else {
+            let outcome = self.core.handle(event, CAPABILITIES).await;
+            typing.stop();
+            outcome
+        };
+        count(&outcome);
+        let HandlerOutcome::Reply(reply) = outcome else {
+            return;
+        };
+        let parts = render::channel_messages(&reply, reply_to);
+        for (index, part) in parts.into_iter().enumerate() {
+            let part: CreateMessage = part
+                .nonce(reply_nonce(message_id, index))
+                .enforce_nonce(true);
+            if let Err(error) = channel.send_message(&self.http, part).await {
+                tracing::warn!(%error, %channel, "Discord reply not delivered");
+                return;
+            }
+        }
+    }
+}
+
+fn count(outcome: &HandlerOutcome) {
+    let outcome = match outcome {
+        HandlerOutcome::Reply(_) => "reply",
+        HandlerOutcome::Duplicate => "duplicate",
+        HandlerOutcome::Ignored(_) => "ignored",
+    };
+    metrics::counter!(EVENTS_METRIC, "outcome" => outcome).increment(1);
+}
+
+/// Runs stored Discord turns again in a process that took them over.
+pub struct TurnReplayer(pub TurnRunner);
+
+impl Replayer for TurnReplayer {
+    fn replay(&self, payload: &str) -> Option<InboxJob> {
+        let turn: StoredTurn = serde_json::from_str(payload).ok()?;
+        Some(self.0.job(turn))
+    }
+
+    fn author(&self, payload: &str) -> Option<PlatformAccount> {
+        let turn: StoredTurn = serde_json::from_str(payload).ok()?;
+        Some(turn.message.author)
+    }
+}
