@@ -2,7 +2,8 @@
 //! Framework retries) → parse the activity → check it: the `msteams` channel, the token's service
 //! URL and endorsement, a service URL in the allow-list → hand it to the host's bounded inbox and
 //! answer 200 (503 when the inbox refuses) → (on the host's workers) map it to a contract event, call the
-//! core with a typing indicator running, and send the rendered reply to the Bot Framework connector.
+//! core with a typing indicator running, and send the rendered reply to the Bot Framework connector
+//! (in a 1:1 chat shown while it is written, see [`crate::stream`]).
 //!
 //! Over 500 lines: the endpoint, its inbox replayer and the typing guard belong together; about half is tests.
 
@@ -206,6 +207,11 @@ async fn handle_message(
         whisperengine_contract::InboundEvent::Command(_) => true,
     };
     let typing = is_addressed.then(|| start_typing(state, activity, service_url));
+    if state.config.stream_replies && activity.is_personal() {
+        // Teams streams replies in 1:1 chats only.
+        crate::stream::reply_while_written(state, activity, service_url, event, typing).await;
+        return;
+    }
     let outcome = state.handler.handle(event, CAPABILITIES).await;
     drop(typing);
     match outcome {
@@ -218,7 +224,11 @@ async fn handle_message(
 /// Starts a typing indicator, repeated until the returned guard is dropped. Being a guard, it
 /// stops however the turn ends: with an outcome, a panic (unwinding drops it) or the job being
 /// cancelled.
-fn start_typing(state: &TeamsState, activity: &Activity, service_url: &Url) -> AbortOnDrop {
+pub(crate) fn start_typing(
+    state: &TeamsState,
+    activity: &Activity,
+    service_url: &Url,
+) -> AbortOnDrop {
     let typing = OutgoingActivity::typing_to(activity);
     let conversation = activity.conversation.id.clone();
     let service_url = service_url.clone();
@@ -237,7 +247,7 @@ fn start_typing(state: &TeamsState, activity: &Activity, service_url: &Url) -> A
 }
 
 /// Aborts its task when dropped.
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
+pub(crate) struct AbortOnDrop(tokio::task::JoinHandle<()>);
 
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {
@@ -247,7 +257,7 @@ impl Drop for AbortOnDrop {
 
 /// Sends `reply`: a card as an Adaptive Card attachment (it carries the same content as the text),
 /// otherwise the markdown text split below Teams' size limit.
-async fn send_reply(
+pub(crate) async fn send_reply(
     state: &TeamsState,
     activity: &Activity,
     service_url: &Url,

@@ -9,6 +9,7 @@
 //! - [`card`]: Adaptive Cards from the contract's neutral cards.
 //! - [`mapping`]: activity → contract event (identity, context, mentions, typed commands).
 //! - [`handler`]: the `POST /api/messages` route tying them together.
+//! - [`stream`]: a reply in a 1:1 chat shown while it is written (Teams' streaming activities).
 //!
 //! The host merges [`routes`] into its HTTP router; the crate depends on the contract only, never
 //! on the core.
@@ -21,6 +22,7 @@ pub mod error;
 pub mod handler;
 pub mod mapping;
 pub mod service_url;
+pub mod stream;
 pub mod token;
 
 pub use error::{Result, TeamsError};
@@ -85,6 +87,9 @@ pub struct TeamsConfig {
     pub key_refresh_interval: Duration,
     /// Timeout of each outbound HTTP request.
     pub request_timeout: Duration,
+    /// Whether replies in 1:1 chats are shown while they are written (Teams' streaming
+    /// activities); group chats and channels always get the finished reply.
+    pub stream_replies: bool,
 }
 
 impl TeamsConfig {
@@ -101,6 +106,7 @@ impl TeamsConfig {
             max_body_bytes: 256 * 1024,
             key_refresh_interval: Duration::from_secs(5 * 60),
             request_timeout: Duration::from_secs(15),
+            stream_replies: true,
         }
     }
 

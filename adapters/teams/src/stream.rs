@@ -1,0 +1,408 @@
+//! A reply in a 1:1 chat shown while it is written, with Teams' streaming protocol: `typing`
+//! activities carrying a `streaminfo` entity (`streamType: streaming`, a `streamSequence` that
+//! grows by one per request) and the whole text so far, the first of which opens the stream (the
+//! service answers its id), then one `message` with `streamType: final` that ends it with the final
+//! reply.
+//!
+//! The limits Teams sets are kept: about one request a second per stream ([`UPDATE_EVERY`], the
+//! final included), each update's text starts with the previous one's (only the stable prefix of
+//! the markdown is shown, and an update is sent only when it grew), a stream lasts at most two
+//! minutes (no updates after [`STREAM_FOR_AT_MOST`]; the final still closes it) and the text fits
+//! one message. The typing indicator runs until the first update shows.
+//!
+//! The final reply is never lost: when an update fails, no more are sent and the reply goes out
+//! as an ordinary message; when the final fails, the reply goes out as ordinary messages too.
+//! When nothing was shown, the reply is sent exactly as a reply that is not streamed.
+
+use crate::activity::{Activity, OutgoingActivity};
+use crate::card::adaptive_card;
+use crate::handler::{send_reply, split_for_teams, AbortOnDrop, TeamsState};
+use crate::CAPABILITIES;
+use serde_json::{json, Value};
+use std::time::Duration;
+use tokio::time::Instant;
+use url::Url;
+use whisperengine_contract::{handle_with_preview, stable_prefix, HandlerOutcome, InboundEvent};
+
+/// Least time between two requests of one stream: Teams takes about one a second.
+pub const UPDATE_EVERY: Duration = Duration::from_millis(1_000);
+/// No update is sent once a stream is this old (Teams ends a stream after two minutes); the final
+/// message still closes it.
+pub const STREAM_FOR_AT_MOST: Duration = Duration::from_secs(90);
+
+/// One streaming update to send: its sequence number and the whole text shown with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Update {
+    /// `streamSequence`: 1 for the first request of the stream, one more for each next.
+    pub sequence: u32,
+    /// The whole text shown so far (never a delta).
+    pub text: String,
+}
+
+/// Decides what a stream shows next from the text written so far: the pacing, sequence and
+/// growth rules, without I/O.
+#[derive(Debug, Clone)]
+pub struct StreamPacer {
+    every: Duration,
+    lifetime: Duration,
+    max_len: usize,
+    shown: String,
+    sequence: u32,
+    started: Option<Instant>,
+    last_sent: Option<Instant>,
+}
+
+impl StreamPacer {
+    /// A pacer sending at most one request per `every`, no update once the stream is `lifetime`
+    /// old, and no update longer than `max_len` bytes.
+    pub fn new(every: Duration, lifetime: Duration, max_len: usize) -> Self {
+        StreamPacer {
+            every,
+            lifetime,
+            max_len,
+            shown: String::new(),
+            sequence: 0,
+            started: None,
+            last_sent: None,
+        }
+    }
+
+    /// The pacer Teams' limits call for.
+    pub fn for_teams() -> Self {
+        StreamPacer::new(
+            UPDATE_EVERY,
+            STREAM_FOR_AT_MOST,
+            CAPABILITIES.max_message_length,
+        )
+    }
+
+    /// The update to send for `text` (the whole reply written so far) at `now`, or `None` when its
+    /// stable prefix did not grow, does not start with what was shown, is too long for one
+    /// message, or the stream is too old. Pacing is the caller's: wait for
+    /// [`StreamPacer::next_allowed`] first.
+    pub fn update(&self, text: &str, now: Instant) -> Option<Update> {
+        if self
+            .started
+            .is_some_and(|started| now.saturating_duration_since(started) >= self.lifetime)
+        {
+            return None;
+        }
+        let prefix = stable_prefix(text);
+        if prefix.len() <= self.shown.len()
+            || !prefix.starts_with(&self.shown)
+            || prefix.len() > self.max_len
+        {
+            return None;
+        }
+        Some(Update {
+            sequence: self.sequence + 1,
+            text: prefix.to_string(),
+        })
+    }
+
+    /// Records that `update` was taken by the service at `now`.
+    pub fn delivered(&mut self, update: Update, now: Instant) {
+        self.sequence = update.sequence;
+        self.shown = update.text;
+        self.started.get_or_insert(now);
+        self.last_sent = Some(now);
+    }
+
+    /// When the next request of the stream (an update or the final) may go; `None`: at once.
+    pub fn next_allowed(&self) -> Option<Instant> {
+        self.last_sent.map(|last| last + self.every)
+    }
+
+    /// The text the last delivered update showed ("" before the first).
+    pub fn shown(&self) -> &str {
+        &self.shown
+    }
+}
+
+/// The `streaminfo` entity of a streaming update; the first has no stream id yet.
+fn streaming_entity(stream_id: Option<&str>, sequence: u32) -> Value {
+    let mut entity = json!({
+        "type": "streaminfo",
+        "streamType": "streaming",
+        "streamSequence": sequence,
+    });
+    if let Some(id) = stream_id {
+        entity["streamId"] = json!(id);
+    }
+    entity
+}
+
+/// The `streaminfo` entity of the message that ends stream `stream_id`.
+fn final_entity(stream_id: &str) -> Value {
+    json!({"type": "streaminfo", "streamId": stream_id, "streamType": "final"})
+}
+
+/// What one turn has shown so far, and how to show more.
+struct Streamer<'a> {
+    state: &'a TeamsState,
+    activity: &'a Activity,
+    service_url: &'a Url,
+    typing: Option<AbortOnDrop>,
+    pacer: StreamPacer,
+    stream_id: Option<String>,
+    failed: bool,
+}
+
+impl Streamer<'_> {
+    /// Posts `outgoing` in reply to the inbound activity; the id the service answers.
+    async fn send(&self, outgoing: &OutgoingActivity) -> crate::Result<Option<String>> {
+        self.state
+            .client
+            .send(
+                self.service_url,
+                &self.activity.conversation.id,
+                self.activity.id.as_deref(),
+                outgoing,
+            )
+            .await
+    }
+
+    /// Shows `text` (the whole reply so far) when its stable prefix grew, then waits until the
+    /// next request may go, so text written meanwhile folds into the next update.
+    async fn show(&mut self, text: String) {
+        if self.failed {
+            return;
+        }
+        let Some(update) = self.pacer.update(&text, Instant::now()) else {
+            return;
+        };
+        // The text itself now shows that the companion is writing.
+        self.typing = None;
+        let outgoing = OutgoingActivity {
+            kind: "typing",
+            entities: vec![streaming_entity(self.stream_id.as_deref(), update.sequence)],
+            ..OutgoingActivity::message_to(self.activity, Some(update.text.clone()), Vec::new())
+        };
+        match self.send(&outgoing).await {
+            Ok(id) => {
+                if self.stream_id.is_none() {
+                    match id {
+                        Some(id) => self.stream_id = Some(id),
+                        None => {
+                            tracing::warn!(
+                                "Teams opened no stream (no id answered); the reply follows as a message"
+                            );
+                            self.failed = true;
+                            return;
+                        }
+                    }
+                }
+                self.pacer.delivered(update, Instant::now());
+                if let Some(at) = self.pacer.next_allowed() {
+                    tokio::time::sleep_until(at).await;
+                }
+            }
+            Err(error) => {
+                tracing::warn!(%error, "Teams streaming update not delivered; the reply follows as a message");
+                self.failed = true;
+            }
+        }
+    }
+}
+
+/// Runs `event` through the core showing its reply while it is written, then ends what was shown
+/// with the outcome (see the module doc). `typing` runs until the first update shows.
+pub(crate) async fn reply_while_written(
+    state: &TeamsState,
+    activity: &Activity,
+    service_url: &Url,
+    event: InboundEvent,
+    typing: Option<AbortOnDrop>,
+) {
+    let streamer = tokio::sync::Mutex::new(Streamer {
+        state,
+        activity,
+        service_url,
+        typing,
+        pacer: StreamPacer::for_teams(),
+        stream_id: None,
+        failed: false,
+    });
+    let outcome = {
+        let streamer = &streamer;
+        handle_with_preview(
+            state.handler.as_ref(),
+            event,
+            crate::CAPABILITIES,
+            |text| async move {
+                streamer.lock().await.show(text).await;
+            },
+        )
+        .await
+    };
+    let streamer = streamer.into_inner();
+    let Streamer {
+        typing,
+        pacer,
+        stream_id,
+        failed,
+        ..
+    } = streamer;
+    drop(typing);
+    match (stream_id, failed) {
+        (Some(stream_id), false) => {
+            finish(state, activity, service_url, &stream_id, &pacer, outcome).await;
+        }
+        _ => match outcome {
+            HandlerOutcome::Reply(reply) => send_reply(state, activity, service_url, &reply).await,
+            HandlerOutcome::Duplicate => tracing::debug!("duplicate activity"),
+            HandlerOutcome::Ignored(reason) => tracing::debug!(reason, "no reply"),
+        },
+    }
+}
+
+/// Ends stream `stream_id` with the outcome: the final reply (a card as its attachment; text too
+/// long for one message continues in ordinary messages), or, when there is no reply after all,
+/// the text already shown, so the stream closes as it is.
+async fn finish(
+    state: &TeamsState,
+    activity: &Activity,
+    service_url: &Url,
+    stream_id: &str,
+    pacer: &StreamPacer,
+    outcome: HandlerOutcome,
+) {
+    let (mut last, rest, reply) = match outcome {
+        HandlerOutcome::Reply(reply) => match &reply.card {
+            Some(card) => (
+                OutgoingActivity::message_to(activity, None, vec![adaptive_card(card)]),
+                Vec::new(),
+                Some(reply),
+            ),
+            None => {
+                let mut parts = split_for_teams(&reply.text).into_iter();
+                let first = parts.next().unwrap_or_else(|| pacer.shown().to_string());
+                (
+                    OutgoingActivity::message_to(activity, Some(first), Vec::new()),
+                    parts.collect(),
+                    Some(reply),
+                )
+            }
+        },
+        HandlerOutcome::Duplicate | HandlerOutcome::Ignored(_) => {
+            tracing::debug!("no reply after all; the stream ends with what it showed");
+            (
+                OutgoingActivity::message_to(activity, Some(pacer.shown().to_string()), Vec::new()),
+                Vec::new(),
+                None,
+            )
+        }
+    };
+    last.entities = vec![final_entity(stream_id)];
+    if let Some(at) = pacer.next_allowed() {
+        tokio::time::sleep_until(at).await;
+    }
+    let send = |outgoing: OutgoingActivity| async move {
+        state
+            .client
+            .send(
+                service_url,
+                &activity.conversation.id,
+                activity.id.as_deref(),
+                &outgoing,
+            )
+            .await
+    };
+    if let Err(error) = send(last).await {
+        tracing::warn!(%error, "Teams stream not ended; the reply follows as a message");
+        if let Some(reply) = reply {
+            send_reply(state, activity, service_url, &reply).await;
+        }
+        return;
+    }
+    for part in rest {
+        let outgoing = OutgoingActivity::message_to(activity, Some(part), Vec::new());
+        if let Err(error) = send(outgoing).await {
+            tracing::warn!(%error, "Teams reply not delivered");
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pacer() -> StreamPacer {
+        StreamPacer::new(Duration::from_secs(1), Duration::from_secs(90), 40)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn updates_show_the_stable_prefix_only_when_it_grows_with_sequence_numbers_from_one() {
+        let mut pacer = pacer();
+        let now = Instant::now();
+        assert_eq!(
+            pacer.next_allowed(),
+            None,
+            "the first update may go at once"
+        );
+        assert_eq!(pacer.update("Hel", now), None, "no whole word yet");
+        let first = pacer.update("Hello the", now).unwrap();
+        assert_eq!(
+            first,
+            Update {
+                sequence: 1,
+                text: "Hello".into()
+            }
+        );
+        pacer.delivered(first, now);
+        assert_eq!(pacer.next_allowed(), Some(now + Duration::from_secs(1)));
+        assert_eq!(pacer.update("Hello the", now), None, "nothing new to show");
+        assert_eq!(
+            pacer.update("Hello **the", now),
+            None,
+            "open markup is held back"
+        );
+        let second = pacer.update("Hello there, friend", now).unwrap();
+        assert_eq!(second.sequence, 2);
+        assert_eq!(second.text, "Hello there,");
+        assert!(second.text.starts_with(pacer.shown()));
+        pacer.delivered(second, now + Duration::from_secs(1));
+        assert_eq!(pacer.shown(), "Hello there,");
+        assert_eq!(pacer.next_allowed(), Some(now + Duration::from_secs(2)));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn text_that_no_longer_starts_with_what_was_shown_or_is_too_long_is_not_shown() {
+        let mut pacer = pacer();
+        let now = Instant::now();
+        pacer.delivered(pacer.update("Hello there ", now).unwrap(), now);
+        assert_eq!(pacer.update("Goodbye there friend ", now), None);
+        let long = format!("Hello there {} ", "word ".repeat(20));
+        assert_eq!(pacer.update(&long, now), None, "longer than one message");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stream_older_than_its_lifetime_gets_no_more_updates() {
+        let mut pacer = pacer();
+        let start = Instant::now();
+        pacer.delivered(pacer.update("One ", start).unwrap(), start);
+        let later = start + Duration::from_secs(89);
+        let update = pacer.update("One two ", later).unwrap();
+        pacer.delivered(update, later);
+        assert_eq!(
+            pacer.update("One two three ", start + Duration::from_secs(90)),
+            None
+        );
+    }
+
+    #[test]
+    fn entities_follow_the_streaming_protocol() {
+        assert_eq!(
+            streaming_entity(None, 1),
+            json!({"type": "streaminfo", "streamType": "streaming", "streamSequence": 1})
+        );
+        assert_eq!(
+            streaming_entity(Some("s-1"), 2),
+            json!({"type": "streaminfo", "streamType": "streaming", "streamSequence": 2, "streamId": "s-1"})
+        );
+        let last = final_entity("s-1");
+        assert_eq!(last["streamType"], "final");
+        assert!(last.get("streamSequence").is_none());
+    }
+}
