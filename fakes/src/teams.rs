@@ -96,6 +96,11 @@ pub struct BotFrameworkState {
     pub streams: Vec<FakeStream>,
     /// Streaming requests refused, in arrival order.
     pub rejections: Vec<Rejection>,
+    /// Streaming updates with at least this `streamSequence` are answered 503 (an outage, not a
+    /// protocol refusal: not in `rejections`).
+    fail_stream_updates_from: Option<u64>,
+    /// Streaming updates answered 503 on purpose.
+    pub failed_stream_updates: usize,
 }
 
 /// One stream the bot opened.
@@ -219,6 +224,16 @@ impl FakeBotFramework {
         self.state.lock().unwrap().rejections.clone()
     }
 
+    /// Answers streaming updates with `streamSequence` ≥ `sequence` with 503 from now on.
+    pub fn fail_stream_updates_from(&self, sequence: u64) {
+        self.state.lock().unwrap().fail_stream_updates_from = Some(sequence);
+    }
+
+    /// How many streaming updates were answered 503 on purpose.
+    pub fn failed_stream_updates(&self) -> usize {
+        self.state.lock().unwrap().failed_stream_updates
+    }
+
     /// Accepted activities carrying a `streaminfo` entity (updates and finals), in order.
     pub fn streaming_activities(&self) -> Vec<Sent> {
         self.sent()
@@ -327,6 +342,17 @@ async fn connector(
     }
     let mut id = "reply-id".to_string();
     if let Some(info) = stream_info(&body) {
+        let sequence = info["streamSequence"].as_u64();
+        if body["type"] == "typing"
+            && sequence
+                .is_some_and(|n| state.fail_stream_updates_from.is_some_and(|from| n >= from))
+        {
+            state.failed_stream_updates += 1;
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({"error": {"code": "ServiceError", "message": "unavailable"}})),
+            );
+        }
         match check_stream(&mut state, &info, &body) {
             Ok(stream_id) => id = stream_id,
             Err((status, reason)) => {

@@ -837,3 +837,93 @@ async fn with_streaming_off_for_teams_a_personal_chat_gets_one_plain_message() {
     assert_eq!(stored.len(), 1, "{stored:?}");
     assert_eq!(messages[0].body["text"].as_str().unwrap(), stored[0]);
 }
+
+#[tokio::test]
+async fn when_a_streaming_update_fails_the_reply_still_arrives_as_a_plain_message() {
+    let db = sqlite_only();
+    let fake = FakeBotFramework::start().await;
+    fake.fail_stream_updates_from(2);
+    let (host, core) = streaming_teams_host(&fake, &db, true).await;
+    let token = valid_token(&fake.service_url());
+    let activity = personal(&fake, "7300", "aad-ana", "I want to go sailing at dawn");
+    assert_eq!(
+        post_activity(&host, Some(&token), &activity).await,
+        StatusCode::OK
+    );
+    let messages = fake.wait_for_messages(1).await;
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert_eq!(
+        fake.failed_stream_updates(),
+        1,
+        "no update after the failure"
+    );
+    assert!(fake.rejections().is_empty(), "{:?}", fake.rejections());
+    let streams = fake.streams();
+    assert_eq!(streams.len(), 1);
+    assert_eq!(streams[0].updates.len(), 1);
+    assert!(!has_stream_info(&messages[0].body), "a plain message");
+    let stored = stored_streamed_replies(&core).await;
+    assert_eq!(stored.len(), 1, "{stored:?}");
+    assert_eq!(messages[0].body["text"].as_str().unwrap(), stored[0]);
+}
+
+#[tokio::test]
+async fn the_fake_bot_framework_refuses_what_teams_refuses_in_a_stream() {
+    let fake = FakeBotFramework::start().await;
+    let client = reqwest::Client::new();
+    let post = |conversation: &'static str, body: Value| {
+        let request = client
+            .post(format!(
+                "{}v3/conversations/{conversation}/activities",
+                fake.service_url()
+            ))
+            .json(&body);
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            let body: Value = response.json().await.unwrap();
+            (status, body)
+        }
+    };
+    let update = |conversation: &str, text: &str, sequence: u64, id: Option<&str>| {
+        let mut info =
+            json!({"type": "streaminfo", "streamType": "streaming", "streamSequence": sequence});
+        if let Some(id) = id {
+            info["streamId"] = json!(id);
+        }
+        json!({"type": "typing", "text": text, "conversation": {"id": conversation}, "entities": [info]})
+    };
+    let (status, body) = post(
+        "19:crew@thread.v2",
+        update("19:crew@thread.v2", "Hi", 1, None),
+    )
+    .await;
+    assert_eq!(status, 400, "not in a group chat: {body}");
+    let (status, body) = post("a:dm", update("a:dm", "Hello", 1, None)).await;
+    assert_eq!(status, 200);
+    let id = body["id"].as_str().unwrap().to_string();
+    let (status, _) = post("a:dm", update("a:dm", "Hello there", 2, Some(&id))).await;
+    assert_eq!(status, 429, "within a second of the previous update");
+    tokio::time::sleep(Duration::from_millis(950)).await;
+    let (status, _) = post("a:dm", update("a:dm", "Goodbye", 2, Some(&id))).await;
+    assert_eq!(status, 400, "not cumulative");
+    let (status, _) = post("a:dm", update("a:dm", "Hello there", 1, Some(&id))).await;
+    assert_eq!(status, 400, "the sequence did not grow");
+    let (status, _) = post("a:dm", update("a:dm", "Hello there", 2, Some(&id))).await;
+    assert_eq!(status, 200);
+    assert_eq!(fake.rejections().len(), 4);
+    tokio::time::sleep(Duration::from_millis(950)).await;
+    let last = json!({"type": "message", "text": "Hello there, Ana.", "conversation": {"id": "a:dm"},
+        "entities": [{"type": "streaminfo", "streamType": "final", "streamId": id}]});
+    let (status, _) = post("a:dm", last.clone()).await;
+    assert_eq!(status, 200);
+    let streams = fake.streams();
+    assert_eq!(streams[0].updates.len(), 2);
+    assert_eq!(streams[0].final_message.as_ref(), Some(&last));
+    let (status, _) = post(
+        "a:dm",
+        update("a:dm", "Hello there, Ana. More", 3, Some(&id)),
+    )
+    .await;
+    assert_eq!(status, 400, "the stream has ended");
+}
