@@ -16,6 +16,9 @@
 //! message ends the stream. Streaming outside a 1:1 chat (a conversation id not starting with
 //! `a:`, as Teams' personal conversation ids do) is refused with 400. Refusals are recorded
 //! ([`FakeBotFramework::rejections`]) and refused requests are not in [`BotFrameworkState::sent`].
+//!
+//! Over 500 lines: the token service, the keys and the connector with its streaming checks are
+//! one fake service, as they are one service in production.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a broken fake should fail loudly
 
 use axum::extract::State;

@@ -9,6 +9,7 @@
 //! - [`card`]: Adaptive Cards from the contract's neutral cards.
 //! - [`mapping`]: activity → contract event (identity, context, mentions, typed commands).
 //! - [`handler`]: the `POST /api/messages` route tying them together.
+//! - [`reply`]: a finished reply sent (cards, text split below the size limit).
 //! - [`stream`]: a reply in a 1:1 chat shown while it is written (Teams' streaming activities).
 //!
 //! The host merges [`routes`] into its HTTP router; the crate depends on the contract only, never
@@ -21,6 +22,7 @@ pub mod client;
 pub mod error;
 pub mod handler;
 pub mod mapping;
+pub mod reply;
 pub mod service_url;
 pub mod stream;
 pub mod token;
@@ -66,7 +68,8 @@ pub const CAPABILITIES: Capabilities = Capabilities {
 };
 
 /// Settings of the connector (from MICROSOFT_APP_ID, MICROSOFT_APP_PASSWORD, MICROSOFT_APP_TENANT_ID,
-/// TEAMS_ADMIN_IDS, TEAMS_OPENID_METADATA_URL, TEAMS_TOKEN_URL, TEAMS_ALLOWED_SERVICE_URLS).
+/// TEAMS_ADMIN_IDS, TEAMS_OPENID_METADATA_URL, TEAMS_TOKEN_URL, TEAMS_ALLOWED_SERVICE_URLS,
+/// STREAM_REPLIES).
 #[derive(Debug, Clone)]
 pub struct TeamsConfig {
     /// The bot's Microsoft app id: the audience of inbound tokens and the client id of outbound ones.

@@ -16,13 +16,16 @@
 
 use crate::activity::{Activity, OutgoingActivity};
 use crate::card::adaptive_card;
-use crate::handler::{send_reply, split_for_teams, AbortOnDrop, TeamsState};
+use crate::client::ConnectorClient;
+use crate::reply::{send_reply, split_for_teams, AbortOnDrop};
 use crate::CAPABILITIES;
 use serde_json::{json, Value};
 use std::time::Duration;
 use tokio::time::Instant;
 use url::Url;
-use whisperengine_contract::{handle_with_preview, stable_prefix, HandlerOutcome, InboundEvent};
+use whisperengine_contract::{
+    handle_with_preview, stable_prefix, EventHandler, HandlerOutcome, InboundEvent,
+};
 
 /// Least time between two requests of one stream: Teams takes about one a second.
 pub const UPDATE_EVERY: Duration = Duration::from_millis(1_000);
@@ -139,7 +142,7 @@ fn final_entity(stream_id: &str) -> Value {
 
 /// What one turn has shown so far, and how to show more.
 struct Streamer<'a> {
-    state: &'a TeamsState,
+    client: &'a ConnectorClient,
     activity: &'a Activity,
     service_url: &'a Url,
     typing: Option<AbortOnDrop>,
@@ -151,8 +154,7 @@ struct Streamer<'a> {
 impl Streamer<'_> {
     /// Posts `outgoing` in reply to the inbound activity; the id the service answers.
     async fn send(&self, outgoing: &OutgoingActivity) -> crate::Result<Option<String>> {
-        self.state
-            .client
+        self.client
             .send(
                 self.service_url,
                 &self.activity.conversation.id,
@@ -208,14 +210,15 @@ impl Streamer<'_> {
 /// Runs `event` through the core showing its reply while it is written, then ends what was shown
 /// with the outcome (see the module doc). `typing` runs until the first update shows.
 pub(crate) async fn reply_while_written(
-    state: &TeamsState,
+    client: &ConnectorClient,
+    handler: &dyn EventHandler,
     activity: &Activity,
     service_url: &Url,
     event: InboundEvent,
     typing: Option<AbortOnDrop>,
 ) {
     let streamer = tokio::sync::Mutex::new(Streamer {
-        state,
+        client,
         activity,
         service_url,
         typing,
@@ -225,14 +228,9 @@ pub(crate) async fn reply_while_written(
     });
     let outcome = {
         let streamer = &streamer;
-        handle_with_preview(
-            state.handler.as_ref(),
-            event,
-            crate::CAPABILITIES,
-            |text| async move {
-                streamer.lock().await.show(text).await;
-            },
-        )
+        handle_with_preview(handler, event, crate::CAPABILITIES, |text| async move {
+            streamer.lock().await.show(text).await;
+        })
         .await
     };
     let streamer = streamer.into_inner();
@@ -246,10 +244,10 @@ pub(crate) async fn reply_while_written(
     drop(typing);
     match (stream_id, failed) {
         (Some(stream_id), false) => {
-            finish(state, activity, service_url, &stream_id, &pacer, outcome).await;
+            finish(client, activity, service_url, &stream_id, &pacer, outcome).await;
         }
         _ => match outcome {
-            HandlerOutcome::Reply(reply) => send_reply(state, activity, service_url, &reply).await,
+            HandlerOutcome::Reply(reply) => send_reply(client, activity, service_url, &reply).await,
             HandlerOutcome::Duplicate => tracing::debug!("duplicate activity"),
             HandlerOutcome::Ignored(reason) => tracing::debug!(reason, "no reply"),
         },
@@ -260,7 +258,7 @@ pub(crate) async fn reply_while_written(
 /// long for one message continues in ordinary messages), or, when there is no reply after all,
 /// the text already shown, so the stream closes as it is.
 async fn finish(
-    state: &TeamsState,
+    client: &ConnectorClient,
     activity: &Activity,
     service_url: &Url,
     stream_id: &str,
@@ -298,8 +296,7 @@ async fn finish(
         tokio::time::sleep_until(at).await;
     }
     let send = |outgoing: OutgoingActivity| async move {
-        state
-            .client
+        client
             .send(
                 service_url,
                 &activity.conversation.id,
@@ -311,7 +308,7 @@ async fn finish(
     if let Err(error) = send(last).await {
         tracing::warn!(%error, "Teams stream not ended; the reply follows as a message");
         if let Some(reply) = reply {
-            send_reply(state, activity, service_url, &reply).await;
+            send_reply(client, activity, service_url, &reply).await;
         }
         return;
     }
