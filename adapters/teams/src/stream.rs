@@ -13,6 +13,9 @@
 //! The final reply is never lost: when an update fails, no more are sent and the reply goes out
 //! as an ordinary message; when the final fails, the reply goes out as ordinary messages too.
 //! When nothing was shown, the reply is sent exactly as a reply that is not streamed.
+//!
+//! Over 500 lines: the pacing rules and the turn that applies them belong together; about half
+//! is tests, with a recording connector service and a scripted core.
 
 use crate::activity::{Activity, OutgoingActivity};
 use crate::card::adaptive_card;
@@ -386,6 +389,159 @@ mod tests {
             pacer.update("One two three ", start + Duration::from_secs(90)),
             None
         );
+    }
+
+    use crate::service_url::AllowedServiceUrls;
+    use crate::token::TokenClient;
+    use std::sync::{Arc, Mutex};
+    use whisperengine_contract::{
+        Capabilities, Card, CommandInvocation, ConversationContext, OutboundReply, Platform,
+        PlatformAccount, ReplySink,
+    };
+
+    /// A core stand-in that pushes `pushes` (50 ms apart) and then answers `outcome`.
+    struct Scripted {
+        pushes: Vec<&'static str>,
+        outcome: HandlerOutcome,
+    }
+
+    #[async_trait::async_trait]
+    impl EventHandler for Scripted {
+        async fn handle(
+            &self,
+            _event: InboundEvent,
+            _capabilities: Capabilities,
+        ) -> HandlerOutcome {
+            self.outcome.clone()
+        }
+
+        async fn handle_streaming(
+            &self,
+            _event: InboundEvent,
+            _capabilities: Capabilities,
+            sink: Arc<dyn ReplySink>,
+        ) -> HandlerOutcome {
+            for push in &self.pushes {
+                sink.push(push);
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            self.outcome.clone()
+        }
+    }
+
+    /// A connector service on 127.0.0.1 recording every activity posted to it (answering the
+    /// stream id `s-1`), with a token endpoint; its base URL and the bodies.
+    async fn service() -> (Url, Arc<Mutex<Vec<Value>>>) {
+        use axum::routing::post;
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let recorded = seen.clone();
+        let app = axum::Router::new()
+            .route(
+                "/token",
+                post(|| async { axum::Json(json!({"access_token": "token", "expires_in": 3600})) }),
+            )
+            .route(
+                "/v3/{*rest}",
+                post(move |axum::Json(body): axum::Json<Value>| async move {
+                    recorded.lock().unwrap().push(body);
+                    axum::Json(json!({"id": "s-1"}))
+                }),
+            );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        (Url::parse(&format!("http://{address}/")).unwrap(), seen)
+    }
+
+    /// Runs one turn of `handler` in a 1:1 chat against a fresh service; what it was sent.
+    async fn turn(handler: Scripted) -> Vec<Value> {
+        let (base, seen) = service().await;
+        let http = reqwest::Client::new();
+        let tokens = TokenClient::new(
+            http.clone(),
+            base.join("token").unwrap(),
+            "app".into(),
+            secrecy::SecretString::from("secret"),
+        );
+        let client =
+            ConnectorClient::new(http, tokens, AllowedServiceUrls::new(vec![base.clone()]));
+        let activity: Activity = serde_json::from_value(json!({
+            "type": "message", "id": "1", "serviceUrl": base.as_str(), "channelId": "msteams",
+            "from": {"id": "29:ana", "aadObjectId": "aad-ana"},
+            "conversation": {"id": "a:dm", "conversationType": "personal", "tenantId": "t1"},
+            "recipient": {"id": "28:app"}, "text": "hello"
+        }))
+        .unwrap();
+        let event = InboundEvent::Command(CommandInvocation {
+            event_id: "e-1".into(),
+            invoker: PlatformAccount::new(Platform::Teams, "t1", "aad-ana"),
+            context: ConversationContext::direct("a:dm"),
+            name: "help".into(),
+            args: Vec::new(),
+            invoker_is_admin: false,
+        });
+        reply_while_written(&client, &handler, &activity, &base, event, None).await;
+        let sent = seen.lock().unwrap().clone();
+        sent
+    }
+
+    fn stream_type(body: &Value) -> Option<&str> {
+        body["entities"]
+            .as_array()?
+            .iter()
+            .find(|entity| entity["type"] == "streaminfo")?["streamType"]
+            .as_str()
+    }
+
+    #[tokio::test]
+    async fn a_duplicate_found_after_text_showed_ends_the_stream_with_what_it_showed() {
+        let sent = turn(Scripted {
+            pushes: vec!["Hello ", "there ", "my friend"],
+            outcome: HandlerOutcome::Duplicate,
+        })
+        .await;
+        let (last, updates) = sent.split_last().unwrap();
+        assert!(!updates.is_empty());
+        assert!(updates
+            .iter()
+            .all(|body| stream_type(body) == Some("streaming")));
+        assert_eq!(stream_type(last), Some("final"));
+        assert_eq!(last["type"], "message");
+        assert_eq!(last["text"], updates.last().unwrap()["text"]);
+    }
+
+    #[tokio::test]
+    async fn a_card_outcome_ends_the_stream_with_the_card_attached() {
+        let mut reply = OutboundReply::text("Who you are");
+        reply.card = Some(Card::new("Who you are"));
+        let sent = turn(Scripted {
+            pushes: vec!["Who ", "you ", "are "],
+            outcome: HandlerOutcome::Reply(reply),
+        })
+        .await;
+        let last = sent.last().unwrap();
+        assert_eq!(stream_type(last), Some("final"));
+        assert_eq!(
+            last["attachments"][0]["contentType"],
+            "application/vnd.microsoft.card.adaptive"
+        );
+        assert_eq!(
+            sent.iter().filter(|body| body["type"] == "message").count(),
+            1
+        );
+    }
+
+    #[tokio::test]
+    async fn when_nothing_was_pushed_the_reply_is_one_plain_message() {
+        let sent = turn(Scripted {
+            pushes: Vec::new(),
+            outcome: HandlerOutcome::Reply(OutboundReply::text("Hello there")),
+        })
+        .await;
+        assert_eq!(sent.len(), 1, "{sent:?}");
+        assert_eq!(sent[0]["type"], "message");
+        assert_eq!(sent[0]["text"], "Hello there");
+        assert!(sent[0].get("entities").is_none());
     }
 
     #[test]
