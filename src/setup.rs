@@ -80,6 +80,9 @@ pub fn teams_config(settings: &Settings) -> Option<whisperengine_teams::TeamsCon
     config.token_url = settings.teams_token_url.clone();
     config.allowed_service_urls =
         whisperengine_teams::AllowedServiceUrls::new(settings.teams_allowed_service_urls.clone());
+    config.stream_replies = settings
+        .stream_replies
+        .contains(&whisperengine_contract::Platform::Teams);
     Some(config)
 }
 

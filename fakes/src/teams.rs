@@ -8,6 +8,17 @@
 //! the next message activities when told to ([`FakeBotFramework::refuse_next`]). The OpenID
 //! metadata and JWKS answer 503 while told to ([`FakeBotFramework::set_keys_failing`]), and reads
 //! of the signing keys are counted ([`FakeBotFramework::key_reads`]).
+//!
+//! Streaming (`streaminfo` entities) is checked the way Teams does: a `typing` activity with a
+//! `streaminfo` and no `streamId` opens a stream and is answered with its id; updates must name an
+//! open stream, grow `streamSequence`, carry text starting with the previous update's, and come
+//! at least [`STREAM_UPDATE_GAP`] after the stream's previous request (else 429); the `final`
+//! message ends the stream. Streaming outside a 1:1 chat (a conversation id not starting with
+//! `a:`, as Teams' personal conversation ids do) is refused with 400. Refusals are recorded
+//! ([`FakeBotFramework::rejections`]) and refused requests are not in [`BotFrameworkState::sent`].
+//!
+//! Over 500 lines: the token service, the keys and the connector with its streaming checks are
+//! one fake service, as they are one service in production.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a broken fake should fail loudly
 
 use axum::extract::State;
@@ -20,9 +31,12 @@ use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 pub use crate::unix_now;
+
+/// The least time between two requests of one stream the fake takes (Teams: about one a second).
+pub const STREAM_UPDATE_GAP: Duration = Duration::from_millis(900);
 
 /// The bot's Microsoft App ID: the audience of inbound tokens and the token endpoint's client id.
 pub const APP_ID: &str = "00000000-aaaa-bbbb-cccc-000000000001";
@@ -81,6 +95,40 @@ pub struct BotFrameworkState {
     pub token_requests: Vec<HashMap<String, String>>,
     /// Answer 401 to this many connector requests first (to test the token refresh).
     refuse_next: usize,
+    /// Streams by id, in the order they were opened.
+    pub streams: Vec<FakeStream>,
+    /// Streaming requests refused, in arrival order.
+    pub rejections: Vec<Rejection>,
+    /// Streaming updates with at least this `streamSequence` are answered 503 (an outage, not a
+    /// protocol refusal: not in `rejections`).
+    fail_stream_updates_from: Option<u64>,
+    /// Streaming updates answered 503 on purpose.
+    pub failed_stream_updates: usize,
+}
+
+/// One stream the bot opened.
+#[derive(Debug, Clone)]
+pub struct FakeStream {
+    pub id: String,
+    pub conversation: String,
+    /// The accepted `typing` updates (bodies), in order.
+    pub updates: Vec<Value>,
+    /// The `final` message that ended it, once it came.
+    pub final_message: Option<Value>,
+    last_sequence: u64,
+    last_text: String,
+    last_at: Instant,
+    opened_at: Instant,
+}
+
+/// A streaming request the fake refused.
+#[derive(Debug, Clone)]
+pub struct Rejection {
+    /// 400 or 429.
+    pub status: u16,
+    /// Why, as the error body's message says.
+    pub reason: String,
+    pub body: Value,
 }
 
 /// The running fake: token service, OpenID metadata + JWKS, connector.
@@ -167,6 +215,34 @@ impl FakeBotFramework {
     /// Makes the OpenID metadata and the JWKS answer 503 (`true`) or work again (`false`).
     pub fn set_keys_failing(&self, failing: bool) {
         self.state.lock().unwrap().keys_failing = failing;
+    }
+
+    /// Every stream the bot opened, with its updates and final message.
+    pub fn streams(&self) -> Vec<FakeStream> {
+        self.state.lock().unwrap().streams.clone()
+    }
+
+    /// Streaming requests refused (400, 429).
+    pub fn rejections(&self) -> Vec<Rejection> {
+        self.state.lock().unwrap().rejections.clone()
+    }
+
+    /// Answers streaming updates with `streamSequence` ≥ `sequence` with 503 from now on.
+    pub fn fail_stream_updates_from(&self, sequence: u64) {
+        self.state.lock().unwrap().fail_stream_updates_from = Some(sequence);
+    }
+
+    /// How many streaming updates were answered 503 on purpose.
+    pub fn failed_stream_updates(&self) -> usize {
+        self.state.lock().unwrap().failed_stream_updates
+    }
+
+    /// Accepted activities carrying a `streaminfo` entity (updates and finals), in order.
+    pub fn streaming_activities(&self) -> Vec<Sent> {
+        self.sent()
+            .into_iter()
+            .filter(|sent| stream_info(&sent.body).is_some())
+            .collect()
     }
 
     /// How many reads of the signing keys started (OpenID metadata requests), answered or not.
@@ -267,6 +343,39 @@ async fn connector(
         state.refuse_next -= 1;
         return (StatusCode::UNAUTHORIZED, Json(json!({})));
     }
+    let mut id = "reply-id".to_string();
+    if let Some(info) = stream_info(&body) {
+        let sequence = info["streamSequence"].as_u64();
+        if body["type"] == "typing"
+            && sequence
+                .is_some_and(|n| state.fail_stream_updates_from.is_some_and(|from| n >= from))
+        {
+            state.failed_stream_updates += 1;
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({"error": {"code": "ServiceError", "message": "unavailable"}})),
+            );
+        }
+        match check_stream(&mut state, &info, &body) {
+            Ok(stream_id) => id = stream_id,
+            Err((status, reason)) => {
+                state.rejections.push(Rejection {
+                    status: status.as_u16(),
+                    reason: reason.clone(),
+                    body: body.clone(),
+                });
+                let code = if status == StatusCode::TOO_MANY_REQUESTS {
+                    "Throttled"
+                } else {
+                    "BadArgument"
+                };
+                return (
+                    status,
+                    Json(json!({"error": {"code": code, "message": reason}})),
+                );
+            }
+        }
+    }
     if body["type"] == "message" {
         if let Some(reply_to) = body["replyToId"].as_str() {
             *state.replies.entry(reply_to.to_string()).or_default() += 1;
@@ -282,7 +391,113 @@ async fn connector(
         authorization,
         body,
     });
-    (StatusCode::OK, Json(json!({ "id": "reply-id" })))
+    (StatusCode::OK, Json(json!({ "id": id })))
+}
+
+/// The activity's `streaminfo` entity, if it has one.
+fn stream_info(body: &Value) -> Option<Value> {
+    body["entities"]
+        .as_array()?
+        .iter()
+        .find(|entity| entity["type"] == "streaminfo")
+        .cloned()
+}
+
+/// Checks a streaming request against the protocol and records it; the stream's id, or the
+/// refusal's status and reason.
+fn check_stream(
+    state: &mut BotFrameworkState,
+    info: &Value,
+    body: &Value,
+) -> Result<String, (StatusCode, String)> {
+    let bad = |reason: &str| Err((StatusCode::BAD_REQUEST, reason.to_string()));
+    let conversation = body["conversation"]["id"].as_str().unwrap_or_default();
+    if !conversation.starts_with("a:") {
+        return bad("streaming is supported in 1:1 chats only");
+    }
+    let kind = body["type"].as_str().unwrap_or_default();
+    let stream_type = info["streamType"].as_str().unwrap_or_default();
+    let text = body["text"].as_str().unwrap_or_default().to_string();
+    let now = Instant::now();
+    match (kind, stream_type) {
+        ("typing", "streaming" | "informative") => {
+            let Some(sequence) = info["streamSequence"].as_u64() else {
+                return bad("streamSequence is required");
+            };
+            let Some(stream_id) = info["streamId"].as_str() else {
+                if sequence < 1 {
+                    return bad("streamSequence starts at 1");
+                }
+                let id = format!("stream-{}", state.streams.len() + 1);
+                state.streams.push(FakeStream {
+                    id: id.clone(),
+                    conversation: conversation.to_string(),
+                    updates: vec![body.clone()],
+                    final_message: None,
+                    last_sequence: sequence,
+                    last_text: if stream_type == "streaming" {
+                        text
+                    } else {
+                        String::new()
+                    },
+                    last_at: now,
+                    opened_at: now,
+                });
+                return Ok(id);
+            };
+            let Some(stream) = state.streams.iter_mut().find(|s| s.id == stream_id) else {
+                return bad("unknown streamId");
+            };
+            if stream.final_message.is_some() {
+                return bad("the stream has ended");
+            }
+            if now.duration_since(stream.opened_at) > Duration::from_secs(120) {
+                return bad("the stream has timed out");
+            }
+            if sequence <= stream.last_sequence {
+                return bad("streamSequence must increase");
+            }
+            if stream_type == "streaming" && !text.starts_with(&stream.last_text) {
+                return bad("the streamed content must start with the previous content");
+            }
+            if now.duration_since(stream.last_at) < STREAM_UPDATE_GAP {
+                return Err((
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "more than one update a second".into(),
+                ));
+            }
+            stream.last_sequence = sequence;
+            if stream_type == "streaming" {
+                stream.last_text = text;
+            }
+            stream.last_at = now;
+            stream.updates.push(body.clone());
+            Ok(stream.id.clone())
+        }
+        ("message", "final") => {
+            let Some(stream_id) = info["streamId"].as_str() else {
+                return bad("a final message names its streamId");
+            };
+            if info.get("streamSequence").is_some() {
+                return bad("a final message has no streamSequence");
+            }
+            let Some(stream) = state.streams.iter_mut().find(|s| s.id == stream_id) else {
+                return bad("unknown streamId");
+            };
+            if stream.final_message.is_some() {
+                return bad("the stream has ended");
+            }
+            if now.duration_since(stream.last_at) < STREAM_UPDATE_GAP {
+                return Err((
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "more than one update a second".into(),
+                ));
+            }
+            stream.final_message = Some(body.clone());
+            Ok(stream.id.clone())
+        }
+        _ => bad("unexpected streamType for this activity type"),
+    }
 }
 
 /// Claims of a valid Bot Framework token for an activity from `service_url`.

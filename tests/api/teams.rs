@@ -645,3 +645,285 @@ async fn doctor_checks_the_teams_credentials_with_a_token_request() {
         "no secret in the report"
     );
 }
+
+/// A reply long enough to need several streaming updates at one a second (26 chunks of two
+/// words, 150 ms apart).
+const STREAMED_REPLY: &str = "Sailing at dawn sounds wonderful, Ana. The water is calm, the light \
+    is soft and the harbour is still asleep. Take a warm jacket, check the wind before you leave \
+    and tell someone when you expect to be back. I would love to hear how the first morning on \
+    the water goes for you.";
+
+/// The host on a fresh SQLite database with a language model that streams [`STREAMED_REPLY`];
+/// `stream_replies`: whether Teams is among STREAM_REPLIES.
+async fn streaming_teams_host(
+    fake: &FakeBotFramework,
+    db: &TestDb,
+    stream_replies: bool,
+) -> (String, whisperengine::core::Core) {
+    let (llm, fake_llm) = common::fake_llm::start().await;
+    fake_llm.answer_chat_with(STREAMED_REPLY);
+    fake_llm.stream_with(
+        STREAMED_REPLY,
+        common::fake_llm::StreamPace {
+            first_token: Duration::from_millis(20),
+            interval: Duration::from_millis(150),
+            words_per_chunk: 2,
+            cut_after: None,
+        },
+    );
+    let mut settings = settings_for(db, false);
+    settings.llm_base_url = Some(llm);
+    settings.fact_extraction = whisperengine::config::FactExtraction::Rules;
+    if !stream_replies {
+        settings
+            .stream_replies
+            .retain(|platform| *platform != Platform::Teams);
+    }
+    start_host(fake, settings).await
+}
+
+/// The companion's stored rows of [`STREAMED_REPLY`] (polled: they are written after the reply).
+async fn stored_streamed_replies(core: &whisperengine::core::Core) -> Vec<String> {
+    let mut rows = Vec::new();
+    for _ in 0..50 {
+        rows = common::memory_contents(core)
+            .await
+            .into_iter()
+            .filter(|content| content.starts_with("Sailing at dawn"))
+            .collect();
+        if !rows.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    rows
+}
+
+fn has_stream_info(body: &Value) -> bool {
+    body["entities"]
+        .as_array()
+        .is_some_and(|entities| entities.iter().any(|e| e["type"] == "streaminfo"))
+}
+
+#[tokio::test]
+async fn a_personal_chat_sees_the_reply_grow_then_one_final_message_equal_to_the_stored_reply() {
+    let db = sqlite_only();
+    let fake = FakeBotFramework::start().await;
+    let (host, core) = streaming_teams_host(&fake, &db, true).await;
+    let token = valid_token(&fake.service_url());
+    let activity = personal(&fake, "7000", "aad-ana", "I want to go sailing at dawn");
+    assert_eq!(
+        post_activity(&host, Some(&token), &activity).await,
+        StatusCode::OK
+    );
+    let messages = fake.wait_for_messages(1).await;
+    assert_eq!(
+        messages.len(),
+        1,
+        "one message ends the stream: {messages:?}"
+    );
+    assert!(fake.rejections().is_empty(), "{:?}", fake.rejections());
+
+    let streams = fake.streams();
+    assert_eq!(streams.len(), 1, "{streams:?}");
+    let stream = &streams[0];
+    assert_eq!(stream.conversation, "a:dm-aad-ana");
+    assert!(
+        stream.updates.len() >= 2,
+        "several updates: {:?}",
+        stream.updates
+    );
+    let mut previous_text = String::new();
+    for (index, update) in stream.updates.iter().enumerate() {
+        assert_eq!(update["type"], "typing");
+        let info = update["entities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|entity| entity["type"] == "streaminfo")
+            .unwrap();
+        assert_eq!(info["streamType"], "streaming");
+        assert_eq!(info["streamSequence"], json!(index + 1));
+        if index == 0 {
+            assert!(info.get("streamId").is_none(), "the first opens the stream");
+        } else {
+            assert_eq!(info["streamId"], json!(stream.id));
+        }
+        let text = update["text"].as_str().unwrap().to_string();
+        assert!(text.len() > previous_text.len(), "{text:?}");
+        assert!(text.starts_with(&previous_text), "cumulative: {text:?}");
+        assert!(STREAMED_REPLY.starts_with(&text), "{text:?}");
+        previous_text = text;
+    }
+
+    let last = stream.final_message.clone().expect("the stream was ended");
+    assert_eq!(last, messages[0].body);
+    assert_eq!(last["type"], "message");
+    assert_eq!(last["replyToId"], "7000");
+    let info = last["entities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|entity| entity["type"] == "streaminfo")
+        .unwrap()
+        .clone();
+    assert_eq!(info["streamType"], "final");
+    assert_eq!(info["streamId"], json!(stream.id));
+    assert!(info.get("streamSequence").is_none());
+    let stored = stored_streamed_replies(&core).await;
+    assert_eq!(stored.len(), 1, "the reply is stored once: {stored:?}");
+    assert_eq!(last["text"].as_str().unwrap(), stored[0]);
+
+    // The typing indicator stopped once the text itself showed.
+    let sent = fake.sent();
+    let first_update = sent
+        .iter()
+        .position(|sent| has_stream_info(&sent.body))
+        .unwrap();
+    assert!(
+        sent[first_update..]
+            .iter()
+            .all(|sent| sent.body["type"] != "typing" || has_stream_info(&sent.body)),
+        "no plain typing indicator after the first update"
+    );
+}
+
+#[tokio::test]
+async fn a_group_chat_gets_one_plain_message_and_no_stream() {
+    let db = sqlite_only();
+    let fake = FakeBotFramework::start().await;
+    let (host, core) = streaming_teams_host(&fake, &db, true).await;
+    let token = valid_token(&fake.service_url());
+    let mention = json!([{"type": "mention", "mentioned": {"id": BOT_ID, "name": "Elena"}, "text": "<at>Elena</at>"}]);
+    let activity = message_activity(
+        &fake,
+        "7100",
+        ("19:crew@thread.v2", "groupChat"),
+        "aad-ana",
+        "<at>Elena</at> I want to go sailing at dawn",
+        mention,
+    );
+    assert_eq!(
+        post_activity(&host, Some(&token), &activity).await,
+        StatusCode::OK
+    );
+    let messages = fake.wait_for_messages(1).await;
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert!(fake.streams().is_empty());
+    assert!(fake.rejections().is_empty(), "{:?}", fake.rejections());
+    assert!(fake.sent().iter().all(|sent| !has_stream_info(&sent.body)));
+    let stored = stored_streamed_replies(&core).await;
+    assert_eq!(stored.len(), 1, "{stored:?}");
+    assert_eq!(messages[0].body["text"].as_str().unwrap(), stored[0]);
+}
+
+#[tokio::test]
+async fn with_streaming_off_for_teams_a_personal_chat_gets_one_plain_message() {
+    let db = sqlite_only();
+    let fake = FakeBotFramework::start().await;
+    let (host, core) = streaming_teams_host(&fake, &db, false).await;
+    let token = valid_token(&fake.service_url());
+    let activity = personal(&fake, "7200", "aad-ana", "I want to go sailing at dawn");
+    assert_eq!(
+        post_activity(&host, Some(&token), &activity).await,
+        StatusCode::OK
+    );
+    let messages = fake.wait_for_messages(1).await;
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert!(fake.streams().is_empty());
+    assert!(fake.rejections().is_empty(), "{:?}", fake.rejections());
+    assert!(fake.sent().iter().all(|sent| !has_stream_info(&sent.body)));
+    let stored = stored_streamed_replies(&core).await;
+    assert_eq!(stored.len(), 1, "{stored:?}");
+    assert_eq!(messages[0].body["text"].as_str().unwrap(), stored[0]);
+}
+
+#[tokio::test]
+async fn when_a_streaming_update_fails_the_reply_still_arrives_as_a_plain_message() {
+    let db = sqlite_only();
+    let fake = FakeBotFramework::start().await;
+    fake.fail_stream_updates_from(2);
+    let (host, core) = streaming_teams_host(&fake, &db, true).await;
+    let token = valid_token(&fake.service_url());
+    let activity = personal(&fake, "7300", "aad-ana", "I want to go sailing at dawn");
+    assert_eq!(
+        post_activity(&host, Some(&token), &activity).await,
+        StatusCode::OK
+    );
+    let messages = fake.wait_for_messages(1).await;
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert_eq!(
+        fake.failed_stream_updates(),
+        1,
+        "no update after the failure"
+    );
+    assert!(fake.rejections().is_empty(), "{:?}", fake.rejections());
+    let streams = fake.streams();
+    assert_eq!(streams.len(), 1);
+    assert_eq!(streams[0].updates.len(), 1);
+    assert!(!has_stream_info(&messages[0].body), "a plain message");
+    let stored = stored_streamed_replies(&core).await;
+    assert_eq!(stored.len(), 1, "{stored:?}");
+    assert_eq!(messages[0].body["text"].as_str().unwrap(), stored[0]);
+}
+
+#[tokio::test]
+async fn the_fake_bot_framework_refuses_what_teams_refuses_in_a_stream() {
+    let fake = FakeBotFramework::start().await;
+    let client = reqwest::Client::new();
+    let post = |conversation: &'static str, body: Value| {
+        let request = client
+            .post(format!(
+                "{}v3/conversations/{conversation}/activities",
+                fake.service_url()
+            ))
+            .json(&body);
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            let body: Value = response.json().await.unwrap();
+            (status, body)
+        }
+    };
+    let update = |conversation: &str, text: &str, sequence: u64, id: Option<&str>| {
+        let mut info =
+            json!({"type": "streaminfo", "streamType": "streaming", "streamSequence": sequence});
+        if let Some(id) = id {
+            info["streamId"] = json!(id);
+        }
+        json!({"type": "typing", "text": text, "conversation": {"id": conversation}, "entities": [info]})
+    };
+    let (status, body) = post(
+        "19:crew@thread.v2",
+        update("19:crew@thread.v2", "Hi", 1, None),
+    )
+    .await;
+    assert_eq!(status, 400, "not in a group chat: {body}");
+    let (status, body) = post("a:dm", update("a:dm", "Hello", 1, None)).await;
+    assert_eq!(status, 200);
+    let id = body["id"].as_str().unwrap().to_string();
+    let (status, _) = post("a:dm", update("a:dm", "Hello there", 2, Some(&id))).await;
+    assert_eq!(status, 429, "within a second of the previous update");
+    tokio::time::sleep(Duration::from_millis(950)).await;
+    let (status, _) = post("a:dm", update("a:dm", "Goodbye", 2, Some(&id))).await;
+    assert_eq!(status, 400, "not cumulative");
+    let (status, _) = post("a:dm", update("a:dm", "Hello there", 1, Some(&id))).await;
+    assert_eq!(status, 400, "the sequence did not grow");
+    let (status, _) = post("a:dm", update("a:dm", "Hello there", 2, Some(&id))).await;
+    assert_eq!(status, 200);
+    assert_eq!(fake.rejections().len(), 4);
+    tokio::time::sleep(Duration::from_millis(950)).await;
+    let last = json!({"type": "message", "text": "Hello there, Ana.", "conversation": {"id": "a:dm"},
+        "entities": [{"type": "streaminfo", "streamType": "final", "streamId": id}]});
+    let (status, _) = post("a:dm", last.clone()).await;
+    assert_eq!(status, 200);
+    let streams = fake.streams();
+    assert_eq!(streams[0].updates.len(), 2);
+    assert_eq!(streams[0].final_message.as_ref(), Some(&last));
+    let (status, _) = post(
+        "a:dm",
+        update("a:dm", "Hello there, Ana. More", 3, Some(&id)),
+    )
+    .await;
+    assert_eq!(status, 400, "the stream has ended");
+}

@@ -21,9 +21,7 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use whisperengine_contract::{EventHandler, HandlerOutcome, InboundEvent, Inbox, OutboundReply};
 
-/// Counter of Discord events by outcome (`reply`, `duplicate`, `ignored`, `skipped`, `refused`,
-/// `feedback` for a reaction taken as feedback).
-pub const EVENTS_METRIC: &str = "whisperengine_discord_events_total";
+pub use crate::turn::EVENTS_METRIC;
 
 /// Counts events being handled, so shutdown can wait for them.
 #[derive(Default)]

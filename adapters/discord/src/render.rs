@@ -6,7 +6,7 @@
 use crate::MESSAGE_LIMIT;
 use serenity::all::{
     ChannelId, Colour, CreateAllowedMentions, CreateEmbed, CreateEmbedFooter,
-    CreateInteractionResponseFollowup, CreateMessage, EditInteractionResponse, MessageId,
+    CreateInteractionResponseFollowup, CreateMessage, EditInteractionResponse, MessageId, Nonce,
 };
 use whisperengine_contract::{split_message, Card, OutboundReply};
 
@@ -81,6 +81,12 @@ pub fn channel_messages(
             }
         })
         .collect()
+}
+
+/// The nonce of part `index` of the reply to the message `message_id` (Discord keeps nonces of up
+/// to 25 characters).
+pub fn reply_nonce(message_id: u64, index: usize) -> Nonce {
+    Nonce::String(format!("r{message_id}{index:02}"))
 }
 
 /// An interaction answer: the edit of the deferred response, then follow-ups for further parts.

@@ -92,7 +92,7 @@ pub struct MessagePreview {
     /// A write failed for another reason than the rate limit: nothing more is shown.
     failed: bool,
     /// The answered message's id: posts carry nonces derived from it (see
-    /// [`crate::turn::reply_nonce`]), so a taken-over turn gets its earlier posts back.
+    /// [`render::reply_nonce`]), so a taken-over turn gets its earlier posts back.
     nonces_of: Option<u64>,
 }
 
@@ -202,7 +202,7 @@ impl MessagePreview {
         }
         if let Some(message_id) = self.nonces_of {
             body = body
-                .nonce(crate::turn::reply_nonce(message_id, index))
+                .nonce(render::reply_nonce(message_id, index))
                 .enforce_nonce(true);
         }
         let route = Route::ChannelMessages {

@@ -9,7 +9,7 @@ use crate::render;
 use crate::stream::{Finished, MessagePreview};
 use crate::CAPABILITIES;
 use serde::{Deserialize, Serialize};
-use serenity::all::{ChannelId, CreateMessage, Http, MessageId, Nonce};
+use serenity::all::{ChannelId, CreateMessage, Http, MessageId};
 use std::sync::Arc;
 use whisperengine_contract::{
     handle_with_preview, EventHandler, HandlerOutcome, InboundEvent, InboundMessage, InboxEntry,
@@ -18,8 +18,9 @@ use whisperengine_contract::{
 
 /// The kind Discord messages are stored under in the host's inbox.
 pub const MESSAGE_KIND: &str = "discord.message";
-/// Counter of Discord events by outcome (shared with the gateway handler).
-use crate::handler::EVENTS_METRIC;
+/// Counter of Discord events by outcome (`reply`, `duplicate`, `ignored`, `skipped`, `refused`,
+/// `feedback` for a reaction taken as feedback).
+pub const EVENTS_METRIC: &str = "whisperengine_discord_events_total";
 
 /// What a turn needs, as stored in the inbox: the contract message and where the reply goes.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -37,12 +38,6 @@ pub struct TurnRunner {
     pub core: Arc<dyn EventHandler>,
     pub http: Arc<Http>,
     pub stream_replies: bool,
-}
-
-/// The nonce of part `index` of the reply to the message `message_id` (Discord keeps nonces of up
-/// to 25 characters).
-pub fn reply_nonce(message_id: u64, index: usize) -> Nonce {
-    Nonce::String(format!("r{message_id}{index:02}"))
 }
 
 impl TurnRunner {
@@ -88,7 +83,7 @@ impl TurnRunner {
         let parts = render::channel_messages(&reply, reply_to);
         for (index, part) in parts.into_iter().enumerate() {
             let part: CreateMessage = part
-                .nonce(reply_nonce(message_id, index))
+                .nonce(render::reply_nonce(message_id, index))
                 .enforce_nonce(true);
             if let Err(error) = channel.send_message(&self.http, part).await {
                 tracing::warn!(%error, %channel, "Discord reply not delivered");

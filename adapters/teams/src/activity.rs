@@ -135,6 +135,9 @@ pub struct OutgoingActivity {
     pub text_format: Option<&'static str>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub attachments: Vec<Value>,
+    /// Entities such as `streaminfo` (a reply shown while it is written).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub entities: Vec<Value>,
     /// The bot (the inbound activity's recipient).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub from: Option<ChannelAccount>,
@@ -154,6 +157,7 @@ impl OutgoingActivity {
             text_format: text.as_ref().map(|_| "markdown"),
             text,
             attachments,
+            entities: Vec::new(),
             from: inbound.recipient.clone(),
             recipient: Some(inbound.from.clone()),
             conversation: ConversationAccount {

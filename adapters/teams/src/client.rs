@@ -30,7 +30,9 @@ impl ConnectorClient {
     }
 
     /// Posts `activity` into `conversation_id`, as a reply to `reply_to_id` when given
-    /// (`…/activities/{reply_to_id}`), else as a new activity (`…/activities`).
+    /// (`…/activities/{reply_to_id}`), else as a new activity (`…/activities`). Returns the id of
+    /// the created activity when the service names one (`{"id": …}`; for a streaming update, the
+    /// stream's id).
     ///
     /// `service_url` must come from a verified activity: it is where the bot's token is sent. One
     /// outside the allow-list is refused before the token is even requested.
@@ -40,7 +42,7 @@ impl ConnectorClient {
         conversation_id: &str,
         reply_to_id: Option<&str>,
         activity: &OutgoingActivity,
-    ) -> Result<()> {
+    ) -> Result<Option<String>> {
         if !self.allowed.allows(service_url) {
             metrics::counter!(OUTBOUND_REFUSED_METRIC, "reason" => "service_url_not_allowed")
                 .increment(1);
@@ -61,7 +63,14 @@ impl ConnectorClient {
                 .await?;
             let status = response.status();
             if status.is_success() {
-                return Ok(());
+                // The body is small JSON; an unreadable one still means the activity was taken.
+                let id = response
+                    .json::<CreatedActivity>()
+                    .await
+                    .ok()
+                    .and_then(|created| created.id)
+                    .filter(|id| !id.is_empty());
+                return Ok(id);
             }
             if status == reqwest::StatusCode::UNAUTHORIZED && !is_retry {
                 // The token may have been revoked or rotated early: get a new one and try once more.
@@ -80,6 +89,13 @@ impl ConnectorClient {
     pub fn tokens(&self) -> &TokenClient {
         &self.tokens
     }
+}
+
+/// The body of a connector answer: `{"id": …}` (the created activity, or the stream).
+#[derive(serde::Deserialize)]
+struct CreatedActivity {
+    #[serde(default)]
+    id: Option<String>,
 }
 
 /// `{service_url}/v3/conversations/{conversation}/activities[/{activity}]`, with the ids
@@ -159,6 +175,7 @@ mod tests {
             text: None,
             text_format: None,
             attachments: Vec::new(),
+            entities: Vec::new(),
             from: None,
             recipient: None,
             conversation: Default::default(),

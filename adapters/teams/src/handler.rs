@@ -2,15 +2,15 @@
 //! Framework retries) → parse the activity → check it: the `msteams` channel, the token's service
 //! URL and endorsement, a service URL in the allow-list → hand it to the host's bounded inbox and
 //! answer 200 (503 when the inbox refuses) → (on the host's workers) map it to a contract event, call the
-//! core with a typing indicator running, and send the rendered reply to the Bot Framework connector.
-//!
-//! Over 500 lines: the endpoint, its inbox replayer and the typing guard belong together; about half is tests.
+//! core with a typing indicator running, and send the rendered reply to the Bot Framework connector
+//! (in a 1:1 chat shown while it is written, see [`crate::stream`]).
 
 use crate::activity::{Activity, OutgoingActivity};
 use crate::auth::{AuthError, Verifier};
-use crate::card::adaptive_card;
 use crate::client::ConnectorClient;
 use crate::mapping::{self, Skip};
+pub use crate::reply::split_for_teams;
+use crate::reply::{send_reply, AbortOnDrop};
 use crate::{
     TeamsConfig, AUTH_REJECTED_METRIC, CAPABILITIES, OUTBOUND_REFUSED_METRIC, TEAMS_CHANNEL_ID,
 };
@@ -22,8 +22,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use url::Url;
 use whisperengine_contract::{
-    split_message, EventHandler, HandlerOutcome, Inbox, InboxEntry, InboxJob, OutboundReply,
-    Platform, PlatformAccount, Replayer,
+    EventHandler, HandlerOutcome, Inbox, InboxEntry, InboxJob, Platform, PlatformAccount, Replayer,
 };
 
 /// How often the typing indicator is repeated while the core works (Teams shows it ~3 s).
@@ -206,10 +205,25 @@ async fn handle_message(
         whisperengine_contract::InboundEvent::Command(_) => true,
     };
     let typing = is_addressed.then(|| start_typing(state, activity, service_url));
+    if state.config.stream_replies && activity.is_personal() {
+        // Teams streams replies in 1:1 chats only.
+        crate::stream::reply_while_written(
+            &state.client,
+            state.handler.as_ref(),
+            activity,
+            service_url,
+            event,
+            typing,
+        )
+        .await;
+        return;
+    }
     let outcome = state.handler.handle(event, CAPABILITIES).await;
     drop(typing);
     match outcome {
-        HandlerOutcome::Reply(reply) => send_reply(state, activity, service_url, &reply).await,
+        HandlerOutcome::Reply(reply) => {
+            send_reply(&state.client, activity, service_url, &reply).await
+        }
         HandlerOutcome::Duplicate => tracing::debug!("duplicate activity"),
         HandlerOutcome::Ignored(reason) => tracing::debug!(reason, "no reply"),
     }
@@ -218,7 +232,11 @@ async fn handle_message(
 /// Starts a typing indicator, repeated until the returned guard is dropped. Being a guard, it
 /// stops however the turn ends: with an outcome, a panic (unwinding drops it) or the job being
 /// cancelled.
-fn start_typing(state: &TeamsState, activity: &Activity, service_url: &Url) -> AbortOnDrop {
+pub(crate) fn start_typing(
+    state: &TeamsState,
+    activity: &Activity,
+    service_url: &Url,
+) -> AbortOnDrop {
     let typing = OutgoingActivity::typing_to(activity);
     let conversation = activity.conversation.id.clone();
     let service_url = service_url.clone();
@@ -234,73 +252,6 @@ fn start_typing(state: &TeamsState, activity: &Activity, service_url: &Url) -> A
             tokio::time::sleep(TYPING_EVERY).await;
         }
     }))
-}
-
-/// Aborts its task when dropped.
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
-/// Sends `reply`: a card as an Adaptive Card attachment (it carries the same content as the text),
-/// otherwise the markdown text split below Teams' size limit.
-async fn send_reply(
-    state: &TeamsState,
-    activity: &Activity,
-    service_url: &Url,
-    reply: &OutboundReply,
-) {
-    let activities: Vec<OutgoingActivity> = match &reply.card {
-        Some(card) => vec![OutgoingActivity::message_to(
-            activity,
-            None,
-            vec![adaptive_card(card)],
-        )],
-        None => split_for_teams(&reply.text)
-            .into_iter()
-            .map(|part| OutgoingActivity::message_to(activity, Some(part), Vec::new()))
-            .collect(),
-    };
-    for outgoing in &activities {
-        if let Err(error) = state
-            .client
-            .send(
-                service_url,
-                &activity.conversation.id,
-                activity.id.as_deref(),
-                outgoing,
-            )
-            .await
-        {
-            tracing::warn!(%error, "Teams reply not delivered");
-            return;
-        }
-    }
-}
-
-/// Splits `text` into parts of at most [`CAPABILITIES`]' length in characters and in bytes (Teams
-/// limits the size of the whole activity, so multi-byte text needs shorter parts).
-pub fn split_for_teams(text: &str) -> Vec<String> {
-    let max = CAPABILITIES.max_message_length;
-    split_message(text, max)
-        .into_iter()
-        .flat_map(|part| {
-            if part.len() <= max {
-                return vec![part];
-            }
-            let chars = part.chars().count().max(1);
-            let average = split_message(&part, max * chars / part.len());
-            if average.iter().all(|piece| piece.len() <= max) {
-                average
-            } else {
-                // Four bytes is the longest UTF-8 character: this always fits.
-                split_message(&part, max / 4)
-            }
-        })
-        .collect()
 }
 
 /// On `conversationUpdate` adding the bot: a short welcome saying how to start and link accounts.

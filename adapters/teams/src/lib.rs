@@ -9,6 +9,8 @@
 //! - [`card`]: Adaptive Cards from the contract's neutral cards.
 //! - [`mapping`]: activity → contract event (identity, context, mentions, typed commands).
 //! - [`handler`]: the `POST /api/messages` route tying them together.
+//! - [`reply`]: a finished reply sent (cards, text split below the size limit).
+//! - [`stream`]: a reply in a 1:1 chat shown while it is written (Teams' streaming activities).
 //!
 //! The host merges [`routes`] into its HTTP router; the crate depends on the contract only, never
 //! on the core.
@@ -20,7 +22,9 @@ pub mod client;
 pub mod error;
 pub mod handler;
 pub mod mapping;
+pub mod reply;
 pub mod service_url;
+pub mod stream;
 pub mod token;
 
 pub use error::{Result, TeamsError};
@@ -64,7 +68,8 @@ pub const CAPABILITIES: Capabilities = Capabilities {
 };
 
 /// Settings of the connector (from MICROSOFT_APP_ID, MICROSOFT_APP_PASSWORD, MICROSOFT_APP_TENANT_ID,
-/// TEAMS_ADMIN_IDS, TEAMS_OPENID_METADATA_URL, TEAMS_TOKEN_URL, TEAMS_ALLOWED_SERVICE_URLS).
+/// TEAMS_ADMIN_IDS, TEAMS_OPENID_METADATA_URL, TEAMS_TOKEN_URL, TEAMS_ALLOWED_SERVICE_URLS,
+/// STREAM_REPLIES).
 #[derive(Debug, Clone)]
 pub struct TeamsConfig {
     /// The bot's Microsoft app id: the audience of inbound tokens and the client id of outbound ones.
@@ -85,6 +90,9 @@ pub struct TeamsConfig {
     pub key_refresh_interval: Duration,
     /// Timeout of each outbound HTTP request.
     pub request_timeout: Duration,
+    /// Whether replies in 1:1 chats are shown while they are written (Teams' streaming
+    /// activities); group chats and channels always get the finished reply.
+    pub stream_replies: bool,
 }
 
 impl TeamsConfig {
@@ -101,6 +109,7 @@ impl TeamsConfig {
             max_body_bytes: 256 * 1024,
             key_refresh_interval: Duration::from_secs(5 * 60),
             request_timeout: Duration::from_secs(15),
+            stream_replies: true,
         }
     }
 
