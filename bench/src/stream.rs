@@ -3,11 +3,12 @@
 //! [`FIRST_TOKEN`], then two words every [`TOKEN_INTERVAL`]).
 //!
 //! One host in this process (the real core and connectors, SQLite) talks to the fake Discord
-//! (enforcing its 5-writes-per-5-s channel bucket), the fake Slack Web API and the local chat API.
+//! (enforcing its 5-writes-per-5-s channel bucket), the fake Slack Web API, the fake Bot Framework
+//! (enforcing one streaming request a second) and the local chat API.
 //! Each reply goes to a new person in a new DM, one after another. Time to first text is the
-//! request in (the gateway dispatch, the signed Slack event, the `POST /api/chat`) → the first
-//! chunk at the fake platform (the first message post, the `chat.startStream`, the first SSE
-//! delta), beside the fake LLM's own time to its first token measured the same way; the table
+//! request in (the gateway dispatch, the signed Slack event, the Teams activity, the
+//! `POST /api/chat`) → the first chunk at the fake platform (the first message post, the
+//! `chat.startStream`, the first streaming update, the first SSE delta), beside the fake LLM's own time to its first token measured the same way; the table
 //! shows both and what the host adds. Platform calls per reply and writes refused with 429 are
 //! counted.
 
@@ -150,7 +151,14 @@ pub async fn run_stream(options: StreamOptions) -> anyhow::Result<StreamReport> 
     settings.slack_signing_secret = Some(SLACK_SECRET.to_string().into());
     settings.slack_app_token = None;
     settings.slack_api_url = Some(slack.api_url());
-    settings.microsoft_app_id = None;
+    let teams = whisperengine_fakes::teams::FakeBotFramework::start().await;
+    settings.microsoft_app_id = Some(whisperengine_fakes::teams::APP_ID.to_string());
+    settings.microsoft_app_password =
+        Some(whisperengine_fakes::teams::APP_PASSWORD.to_string().into());
+    settings.teams_openid_metadata_url = teams.openid_url().parse().context("the fake's URL")?;
+    settings.teams_token_url = teams.token_url().parse().context("the fake's URL")?;
+    settings.teams_allowed_service_urls =
+        vec![teams.service_url().parse().context("the fake's URL")?];
     let application = Application::build(settings)
         .await
         .context("building the host")?;
@@ -166,6 +174,7 @@ pub async fn run_stream(options: StreamOptions) -> anyhow::Result<StreamReport> 
     rows.push(local_row(&client, &base, &llm_url, options.replies, &answer).await?);
     rows.push(discord_row(&client, &discord, &llm_url, options.replies, &answer).await?);
     rows.push(slack_row(&client, &base, &slack, &llm_url, options.replies, &answer).await?);
+    rows.push(teams_row(&client, &base, &teams, &llm_url, options.replies, &answer).await?);
     let _ = stop.send(());
     let _ = tokio::time::timeout(Duration::from_secs(20), host).await;
     Ok(StreamReport {
@@ -395,4 +404,70 @@ async fn slack_row(
         .filter(|call| !call.ok && call.method.starts_with("chat."))
         .count();
     Ok(measured.row("slack", refused))
+}
+
+async fn teams_row(
+    client: &reqwest::Client,
+    base: &str,
+    teams: &whisperengine_fakes::teams::FakeBotFramework,
+    llm_url: &reqwest::Url,
+    replies: usize,
+    answer: &str,
+) -> anyhow::Result<StreamRow> {
+    let mut measured = Measured::new();
+    let token = whisperengine_fakes::teams::valid_token(&teams.service_url());
+    for index in 0..replies {
+        measured.llm.push(llm_first_token(client, llm_url).await?);
+        let aad = format!("aad-stream-{index}");
+        let conversation = format!("a:dm-{aad}");
+        let activity = serde_json::json!({
+            "type": "message", "id": format!("9{index:05}"),
+            "timestamp": chrono::Utc::now().to_rfc3339(),
+            "serviceUrl": teams.service_url(), "channelId": "msteams",
+            "from": {"id": format!("29:bf-{aad}"), "name": "Bench", "aadObjectId": aad},
+            "conversation": {"id": conversation, "conversationType": "personal",
+                "tenantId": "tenant-bench"},
+            "recipient": {"id": "28:bench-bot", "name": "Elena"},
+            "text": "Tell me a story", "textFormat": "plain", "entities": [],
+            "channelData": {"tenant": {"id": "tenant-bench"}}
+        });
+        let started = std::time::Instant::now();
+        let status = client
+            .post(format!("{base}/api/messages"))
+            .bearer_auth(&token)
+            .json(&activity)
+            .send()
+            .await
+            .context("posting a Teams activity")?
+            .status();
+        if !status.is_success() {
+            bail!("the host answered a Teams activity with {status}");
+        }
+        let deadline = Instant::now() + REPLY_TIMEOUT;
+        let stream = loop {
+            let finished = teams.streams().into_iter().find(|stream| {
+                stream.conversation == conversation && stream.final_message.is_some()
+            });
+            if let Some(stream) = finished {
+                break stream;
+            }
+            if Instant::now() > deadline {
+                bail!("no final Teams reply in {conversation}");
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        };
+        let final_text = stream
+            .final_message
+            .as_ref()
+            .and_then(|message| message["text"].as_str())
+            .unwrap_or_default();
+        if final_text != answer {
+            bail!("the Teams stream did not end with the model's reply");
+        }
+        measured
+            .first_text
+            .push(stream.opened_at.saturating_duration_since(started));
+        measured.writes += stream.updates.len() + 1;
+    }
+    Ok(measured.row("teams", teams.rejections().len()))
 }

@@ -118,7 +118,8 @@ pub struct FakeStream {
     last_sequence: u64,
     last_text: String,
     last_at: Instant,
-    opened_at: Instant,
+    /// When the first update arrived (the stream opened).
+    pub opened_at: Instant,
 }
 
 /// A streaming request the fake refused.

@@ -170,7 +170,7 @@ async fn the_streaming_bench_measures_every_platform() {
         .iter()
         .map(|row| row.platform.as_str())
         .collect();
-    assert_eq!(platforms, ["local", "discord", "slack"]);
+    assert_eq!(platforms, ["local", "discord", "slack", "teams"]);
     let first_token = whisperengine_bench::stream::FIRST_TOKEN.as_secs_f64() * 1000.0;
     for row in &report.rows {
         assert_eq!(row.replies, 2, "{row:?}");
