@@ -218,6 +218,20 @@ async fn llm_first_token(
     bail!("the fake LLM streamed no content")
 }
 
+/// Polls `check` every 5 ms until it answers, for at most [`REPLY_TIMEOUT`].
+async fn wait_for<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> anyhow::Result<T> {
+    let deadline = Instant::now() + REPLY_TIMEOUT;
+    loop {
+        if let Some(found) = check() {
+            return Ok(found);
+        }
+        if Instant::now() > deadline {
+            bail!("{what} did not come within {} s", REPLY_TIMEOUT.as_secs());
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
 struct Measured {
     first_text: Vec<Duration>,
     llm: Vec<Duration>,
@@ -310,13 +324,10 @@ async fn discord_row(
         );
         let started = std::time::Instant::now();
         discord.dispatch("MESSAGE_CREATE", message);
-        let deadline = Instant::now() + REPLY_TIMEOUT;
-        while discord.bot_messages_in(&channel) != [answer.to_string()] {
-            if Instant::now() > deadline {
-                bail!("no final Discord reply in {channel}");
-            }
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
+        wait_for("the final Discord reply", || {
+            (discord.bot_messages_in(&channel) == [answer.to_string()]).then_some(())
+        })
+        .await?;
         let posts = discord.messages_to(&channel);
         let Some(first) = posts.first() else {
             bail!("no Discord post in {channel}");
@@ -374,20 +385,14 @@ async fn slack_row(
             .await
             .context("no Slack reply in time")?
             .context("the fake Slack dropped the awaited reply")?;
-        let deadline = Instant::now() + REPLY_TIMEOUT;
-        loop {
-            let done = slack
+        wait_for("the final Slack reply", || {
+            slack
                 .bot_messages(&channel)
                 .iter()
-                .any(|message| message.text == answer && !message.streaming);
-            if done {
-                break;
-            }
-            if Instant::now() > deadline {
-                bail!("no final Slack reply in {channel}");
-            }
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
+                .any(|message| message.text == answer && !message.streaming)
+                .then_some(())
+        })
+        .await?;
         measured
             .first_text
             .push(arrived.saturating_duration_since(started));

@@ -8,45 +8,18 @@ use crate::common;
 use crate::common::fake_discord::FakeDiscord;
 use crate::common::host::HostProcess;
 use crate::common::payloads::{dm_message, user};
+use crate::inbox::{now_ms, stored_user_messages, wait_until};
 
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
+use sea_orm::{ActiveModelTrait, EntityTrait, PaginatorTrait, Set};
 use serde_json::json;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 use whisperengine::app::Application;
-use whisperengine::store::entities::{inbox_event, memory, processed_event};
+use whisperengine::store::entities::{inbox_event, processed_event};
 use whisperengine_contract::{Platform, PlatformAccount};
 
 const TOKEN: &str = "MTEwMDAwMDAwMDAwMDAwMDAwMQ.fake.bot-token";
 const ANA: &str = "80351110224678912";
 const DM_CHANNEL: &str = "1600000000000000001";
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|elapsed| elapsed.as_millis() as i64)
-        .unwrap_or_default()
-}
-
-async fn wait_until<F: std::future::Future<Output = bool>>(
-    what: &str,
-    limit: Duration,
-    mut check: impl FnMut() -> F,
-) {
-    let started = Instant::now();
-    while !check().await {
-        assert!(started.elapsed() < limit, "timed out waiting until {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-async fn stored_user_messages(db: &sea_orm::DatabaseConnection, text: &str) -> u64 {
-    memory::Entity::find()
-        .filter(memory::Column::Role.eq("user"))
-        .filter(memory::Column::Content.eq(text))
-        .count(db)
-        .await
-        .unwrap()
-}
 
 fn host_env(db: &common::TestDb, fake: &FakeDiscord) -> Vec<(&'static str, String)> {
     let mut env = vec![

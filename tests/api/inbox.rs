@@ -30,7 +30,7 @@ const SIGNING_SECRET: &str = "inbox-test-signing-secret";
 const ANA: &str = "U0ANA0001";
 const DM_CHANNEL: &str = "D0ANADM01";
 
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
@@ -98,7 +98,7 @@ fn posted(fake: &FakeSlack, needle: &str) -> Vec<String> {
         .collect()
 }
 
-async fn wait_until<F: std::future::Future<Output = bool>>(
+pub(crate) async fn wait_until<F: std::future::Future<Output = bool>>(
     what: &str,
     limit: Duration,
     mut check: impl FnMut() -> F,
@@ -117,7 +117,7 @@ async fn row(db: &DatabaseConnection, id: &str) -> Option<inbox_event::Model> {
         .unwrap()
 }
 
-async fn stored_user_messages(db: &DatabaseConnection, text: &str) -> u64 {
+pub(crate) async fn stored_user_messages(db: &DatabaseConnection, text: &str) -> u64 {
     memory::Entity::find()
         .filter(memory::Column::Role.eq("user"))
         .filter(memory::Column::Content.eq(text))

@@ -807,12 +807,20 @@ async fn a_group_chat_gets_one_plain_message_and_no_stream() {
         post_activity(&host, Some(&token), &activity).await,
         StatusCode::OK
     );
+    assert_one_plain_message_equal_to_the_stored_reply(&fake, &core).await;
+}
+
+/// One message arrived, with no streaming at all, and it is the reply stored once.
+async fn assert_one_plain_message_equal_to_the_stored_reply(
+    fake: &FakeBotFramework,
+    core: &whisperengine::core::Core,
+) {
     let messages = fake.wait_for_messages(1).await;
     assert_eq!(messages.len(), 1, "{messages:?}");
     assert!(fake.streams().is_empty());
     assert!(fake.rejections().is_empty(), "{:?}", fake.rejections());
     assert!(fake.sent().iter().all(|sent| !has_stream_info(&sent.body)));
-    let stored = stored_streamed_replies(&core).await;
+    let stored = stored_streamed_replies(core).await;
     assert_eq!(stored.len(), 1, "{stored:?}");
     assert_eq!(messages[0].body["text"].as_str().unwrap(), stored[0]);
 }
@@ -828,14 +836,7 @@ async fn with_streaming_off_for_teams_a_personal_chat_gets_one_plain_message() {
         post_activity(&host, Some(&token), &activity).await,
         StatusCode::OK
     );
-    let messages = fake.wait_for_messages(1).await;
-    assert_eq!(messages.len(), 1, "{messages:?}");
-    assert!(fake.streams().is_empty());
-    assert!(fake.rejections().is_empty(), "{:?}", fake.rejections());
-    assert!(fake.sent().iter().all(|sent| !has_stream_info(&sent.body)));
-    let stored = stored_streamed_replies(&core).await;
-    assert_eq!(stored.len(), 1, "{stored:?}");
-    assert_eq!(messages[0].body["text"].as_str().unwrap(), stored[0]);
+    assert_one_plain_message_equal_to_the_stored_reply(&fake, &core).await;
 }
 
 #[tokio::test]
