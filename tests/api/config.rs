@@ -169,6 +169,7 @@ fn each_bad_value_is_refused_naming_its_variable_and_what_it_got() {
         ("CROSS_PLATFORM_SYNC_ENABLED", "perhaps", "true or false"),
         ("CONFLICT_RESOLUTION_STRATEGY", "coin_flip", "latest_wins"),
         ("PLATFORM_PRIORITY", "discord,skype", "skype"),
+        ("STREAM_REPLIES", "discord,irc", "irc"),
         ("LLM_BASE_URL", "ftp://models.example", "http(s) URL"),
         ("DISCORD_API_URL", "localhost", "http(s) URL"),
         (
@@ -301,9 +302,17 @@ fn values_are_read_in_their_documented_forms() {
         ("DISCORD_ADMIN_IDS", "80351110224678912, 123"),
         ("HTTP_BIND", "0.0.0.0:3000"),
         ("EMBEDDING_MODEL", ""),
+        ("STREAM_REPLIES", "slack, desktop"),
     ])
     .unwrap();
     assert_eq!(settings.memory_sync_interval, Duration::from_secs(5));
+    assert_eq!(
+        settings.stream_replies,
+        vec![Platform::Slack, Platform::Desktop]
+    );
+    assert_eq!(load_env(&[]).unwrap().stream_replies, Platform::ALL.to_vec());
+    let off = load_env(&[("STREAM_REPLIES", "none")]).unwrap();
+    assert!(off.stream_replies.is_empty());
     assert!(!settings.sync_default(SyncCategory::EmotionalState));
     assert!(settings.sync_default(SyncCategory::EmotionalPatterns));
     assert_eq!(
