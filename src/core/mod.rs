@@ -26,7 +26,9 @@ use crate::personality::Personality;
 use crate::store::{Store, StoreError};
 use async_trait::async_trait;
 use std::sync::Arc;
-use whisperengine_contract::{Capabilities, EventHandler, HandlerOutcome, InboundEvent, ReplySink};
+use whisperengine_contract::{
+    Capabilities, EventHandler, HandlerOutcome, InboundEvent, Platform, ReplySink,
+};
 
 /// Errors inside the core. User-facing refusals are replies, not errors; these are failures.
 #[derive(Debug, thiserror::Error)]
@@ -173,5 +175,36 @@ impl EventHandler for Core {
     ) -> HandlerOutcome {
         self.handle_event_streaming(event, capabilities, Some(sink.as_ref()))
             .await
+    }
+
+    /// A processed-event row written only if none exists: the first process to write it wins.
+    /// When the database cannot be asked, true (doing it twice beats not at all).
+    async fn claim_event(&self, platform: Platform, event_id: &str) -> bool {
+        use crate::store::entities::processed_event;
+        use sea_orm::sea_query::OnConflict;
+        use sea_orm::{EntityTrait, Set};
+        let row = processed_event::ActiveModel {
+            platform: Set(platform.as_str().to_string()),
+            event_id: Set(event_id.to_string()),
+            created_at: Set(chrono::Utc::now()),
+        };
+        let inserted = processed_event::Entity::insert(row)
+            .on_conflict(
+                OnConflict::columns([
+                    processed_event::Column::Platform,
+                    processed_event::Column::EventId,
+                ])
+                .do_nothing()
+                .to_owned(),
+            )
+            .exec_without_returning(&self.store.db)
+            .await;
+        match inserted {
+            Ok(rows) => rows > 0,
+            Err(error) => {
+                tracing::warn!(%error, %platform, "event not claimed in the database; going ahead");
+                true
+            }
+        }
     }
 }

@@ -310,7 +310,10 @@ fn values_are_read_in_their_documented_forms() {
         settings.stream_replies,
         vec![Platform::Slack, Platform::Desktop]
     );
-    assert_eq!(load_env(&[]).unwrap().stream_replies, Platform::ALL.to_vec());
+    assert_eq!(
+        load_env(&[]).unwrap().stream_replies,
+        Platform::ALL.to_vec()
+    );
     let off = load_env(&[("STREAM_REPLIES", "none")]).unwrap();
     assert!(off.stream_replies.is_empty());
     assert!(!settings.sync_default(SyncCategory::EmotionalState));

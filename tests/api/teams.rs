@@ -569,6 +569,16 @@ async fn installing_the_bot_sends_one_welcome_that_explains_linking() {
         text.contains("Elena") && text.contains("link start"),
         "{text}"
     );
+
+    // The same update delivered to another process (or this one after a restart) on the same
+    // database: the welcome was claimed in SQL, so it is not sent again.
+    let (other_host, _other_core) = start_host(&fake, settings_for(&db, false)).await;
+    assert_eq!(
+        post_activity(&other_host, Some(&token), &installed).await,
+        StatusCode::OK
+    );
+    let messages = fake.wait_for_messages(2).await;
+    assert_eq!(messages.len(), 1, "still one welcome: {messages:?}");
 }
 
 #[tokio::test]

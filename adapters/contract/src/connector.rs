@@ -77,6 +77,15 @@ pub trait EventHandler: Send + Sync {
         drop(sink);
         self.handle(event, capabilities).await
     }
+
+    /// Claims `event_id` of `platform` once for the whole host (every process, across restarts):
+    /// true the first time it is asked, false after. For what a connector does on its own without
+    /// the core (a welcome when the companion is added), so a platform's redelivery or a second
+    /// process does not do it twice. A handler without a store says true.
+    async fn claim_event(&self, platform: Platform, event_id: &str) -> bool {
+        let _ = (platform, event_id);
+        true
+    }
 }
 
 /// Resolves when the host is shutting down.

@@ -271,9 +271,16 @@ async fn welcome_if_added(state: &TeamsState, activity: &Activity, service_url: 
         let is_new = state
             .welcomed
             .lock()
-            .map(|mut recent| recent.insert(key))
+            .map(|mut recent| recent.insert(key.clone()))
             .unwrap_or(true);
-        if !is_new {
+        // Here first (a retry to this process), then for the whole host (another process, or
+        // this one after a restart).
+        if !is_new
+            || !state
+                .handler
+                .claim_event(Platform::Teams, &format!("welcome:{key}"))
+                .await
+        {
             return;
         }
     }
