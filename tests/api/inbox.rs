@@ -526,6 +526,45 @@ async fn a_message_whose_duplicate_check_failed_is_retried_not_dropped() {
     }
 }
 
+/// A command whose run failed (its table away for a moment) leaves no processed mark: the same
+/// event sent again runs it, instead of being dropped as a duplicate of a command that never
+/// finished. The same holds for a command whose process stopped mid-run: the mark is written only
+/// once the command has run.
+#[tokio::test]
+async fn a_command_whose_run_failed_runs_when_sent_again() {
+    for db in common::fresh_databases().await {
+        let core = common::core_for(common::settings_for(&db, false)).await;
+        let conn = db.connect().await;
+        let execute = |sql: &'static str| {
+            let conn = conn.clone();
+            async move {
+                use sea_orm::ConnectionTrait;
+                conn.execute_unprepared(sql).await.unwrap();
+            }
+        };
+        let ana = whisperengine_contract::PlatformAccount::new(
+            whisperengine_contract::Platform::Slack,
+            TEAM,
+            ANA,
+        );
+        let link_start = common::command(&ana, "link start", false);
+        execute("ALTER TABLE link_code RENAME TO link_code_away").await;
+        let failed = common::say(&core, link_start.clone()).await;
+        assert!(failed.contains("went wrong"), "{}: {failed}", db.name);
+        execute("ALTER TABLE link_code_away RENAME TO link_code").await;
+        let again = common::say(&core, link_start.clone()).await;
+        assert!(
+            !common::link_code_in(&again, "**").is_empty(),
+            "{}: the retry ran the command: {again}",
+            db.name
+        );
+        // Once it ran, the same event is a duplicate.
+        assert_eq!(common::say(&core, link_start).await, "", "{}", db.name);
+        conn.close().await.unwrap();
+        db.cleanup().await;
+    }
+}
+
 /// A `message.im` event from Ana in DM channel `channel` (one per message, so each answer names
 /// the message it answers).
 fn dm_in(event_id: &str, channel: &str, text: &str) -> String {

@@ -42,21 +42,55 @@ pub async fn handle_command(
     capabilities: Capabilities,
 ) -> Result<HandlerOutcome> {
     let platform = invocation.invoker.platform;
-    if !pipeline::dedupe(core, platform, &invocation.event_id).await? {
+    let is_new = match pipeline::dedupe(core, platform, &invocation.event_id).await {
+        Ok(is_new) => is_new,
+        Err(error) => {
+            pipeline::forget_event(core, platform, &invocation.event_id).await;
+            return Err(error);
+        }
+    };
+    if !is_new {
         metrics::counter!(names::DUPLICATES, "platform" => platform.as_str()).increment(1);
         return Ok(HandlerOutcome::Duplicate);
     }
-    core.store
+    let event_id = invocation.event_id.to_string();
+    // The processed mark is written once the command has run: a command whose process stopped
+    // mid-run (or whose run failed) leaves none, so the taking-over process or the platform's
+    // retry runs it instead of dropping it as a duplicate.
+    // Boxed: the commands' future is large, and callers run it on small test-thread stacks too.
+    let outcome = match Box::pin(answer_command(core, invocation, capabilities)).await {
+        Ok(outcome) => outcome,
+        Err(error) => {
+            pipeline::forget_event(core, platform, &event_id).await;
+            return Err(error);
+        }
+    };
+    let marked = core
+        .store
         .writer
         .write(WriteJob {
             processed_events: vec![processed_event::ActiveModel {
                 platform: Set(platform.as_str().to_string()),
-                event_id: Set(invocation.event_id.to_string()),
+                event_id: Set(event_id.clone()),
                 created_at: Set(Utc::now()),
             }],
             ..WriteJob::default()
         })
-        .await?;
+        .await;
+    if let Err(error) = marked {
+        // It ran; without its mark a redelivery may run it again, which beats losing the answer.
+        tracing::warn!(%error, "command ran but its processed mark was not written");
+    }
+    Ok(outcome)
+}
+
+/// Parses, checks and runs a command that is not a duplicate.
+async fn answer_command(
+    core: &Core,
+    invocation: CommandInvocation,
+    capabilities: Capabilities,
+) -> Result<HandlerOutcome> {
+    let platform = invocation.invoker.platform;
     let command = match parse(&invocation.name, &invocation.args) {
         Ok(command) => command,
         Err(usage) => return Ok(HandlerOutcome::Reply(OutboundReply::private(usage))),

@@ -305,7 +305,8 @@ pub async fn dedupe(core: &Core, platform: Platform, event_id: &str) -> Result<b
     Ok(seen.is_none())
 }
 
-async fn forget_event(core: &Core, platform: Platform, event_id: &str) {
+/// Drops this attempt's dedupe marks (hot layer and Redis), so a retry of the event is taken in.
+pub(crate) async fn forget_event(core: &Core, platform: Platform, event_id: &str) {
     core.store.hot.unmark_event(platform, event_id);
     if let Some(cache) = &core.store.cache {
         let _ = cache.unmark_event(platform, event_id).await;
