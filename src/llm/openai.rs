@@ -187,9 +187,20 @@ impl OpenAiClient {
             temperature,
             stream: false,
         };
+        self.with_retries(|| self.attempt(&request)).await
+    }
+
+    /// Runs `attempt` again after failures worth retrying (timeouts, unreachable endpoint, 429,
+    /// 5xx; never an interrupted stream), at most `max_retries` more times, with backoff or the
+    /// server's `Retry-After`.
+    async fn with_retries<Attempt, Answer>(&self, mut attempt: Attempt) -> Result<String, LlmError>
+    where
+        Attempt: FnMut() -> Answer,
+        Answer: std::future::Future<Output = Result<String, Failure>>,
+    {
         let mut retries_done = 0;
         loop {
-            match self.attempt(&request).await {
+            match attempt().await {
                 Ok(reply) => return Ok(reply),
                 Err(failure) if failure.error.is_retryable() && retries_done < self.max_retries => {
                     let delay = self.retry_delay(&failure, retries_done);

@@ -41,20 +41,6 @@ struct Delta {
     content: Option<String>,
 }
 
-/// How one streamed attempt failed.
-enum StreamFailure {
-    /// Before any text: may be retried or answered by the fallback.
-    Before(Failure),
-    /// After text was pushed.
-    After { partial: String, reason: String },
-}
-
-impl From<LlmError> for StreamFailure {
-    fn from(error: LlmError) -> Self {
-        StreamFailure::Before(error.into())
-    }
-}
-
 impl OpenAiClient {
     /// The model's answer to `messages`, streamed into `sink`, with this client's timeout and
     /// retries before the first text.
@@ -73,36 +59,15 @@ impl OpenAiClient {
             temperature,
             stream: true,
         };
-        let mut retries_done = 0;
-        loop {
-            match self.stream_attempt(&request, sink).await {
-                Ok(reply) => return Ok(reply),
-                Err(StreamFailure::After { partial, reason }) => {
-                    return Err(LlmError::Interrupted { partial, reason })
-                }
-                Err(StreamFailure::Before(failure))
-                    if failure.error.is_retryable() && retries_done < self.max_retries =>
-                {
-                    let delay = self.retry_delay(&failure, retries_done);
-                    retries_done += 1;
-                    tracing::warn!(
-                        error = %failure.error,
-                        retry = retries_done,
-                        delay_ms = delay.as_millis() as u64,
-                        "language model stream failed before any text; retrying"
-                    );
-                    tokio::time::sleep(delay).await;
-                }
-                Err(StreamFailure::Before(failure)) => return Err(failure.error),
-            }
-        }
+        self.with_retries(|| self.stream_attempt(&request, sink))
+            .await
     }
 
     async fn stream_attempt(
         &self,
         request: &super::ChatRequest<'_>,
         sink: &dyn ReplySink,
-    ) -> Result<String, StreamFailure> {
+    ) -> Result<String, Failure> {
         let started = Instant::now();
         let first_text_by = started + self.timeout;
         let send = self
@@ -115,7 +80,7 @@ impl OpenAiClient {
             .map_err(|_| LlmError::Timeout)?
             .map_err(|error| self.transport_error(error))?;
         if !response.status().is_success() {
-            return Err(StreamFailure::Before(self.failure_of(response).await));
+            return Err(self.failure_of(response).await);
         }
         let is_whole = response
             .headers()
@@ -192,15 +157,17 @@ impl OpenAiClient {
         Ok(reply)
     }
 
-    /// A failure after `text` was pushed is an interruption; before, an ordinary failure.
-    fn failed_after(&self, text: String, error: LlmError) -> StreamFailure {
+    /// A failure after `text` was pushed is an interruption (never retried); before, an ordinary
+    /// failure.
+    fn failed_after(&self, text: String, error: LlmError) -> Failure {
         if text.trim().is_empty() {
-            StreamFailure::Before(error.into())
+            error.into()
         } else {
-            StreamFailure::After {
+            LlmError::Interrupted {
                 partial: text.trim_end().to_string(),
                 reason: error.to_string(),
             }
+            .into()
         }
     }
 
