@@ -10,7 +10,6 @@ use crate::common::fake_llm::StreamPace;
 use crate::common::payloads::*;
 
 use std::time::Duration;
-use whisperengine::app::Application;
 use whisperengine::config::{FactExtraction, Settings};
 use whisperengine_contract::Platform;
 
@@ -18,24 +17,15 @@ const TOKEN: &str = "MTEwMDAwMDAwMDAwMDAwMDAwMQ.fake.bot-token";
 const ANA: &str = "80351110224678912";
 const DM_CHANNEL: &str = "1600000000000000001";
 
-struct Host {
-    core: whisperengine::core::Core,
-    _stop: tokio::sync::oneshot::Sender<()>,
-}
-
-async fn start(fake: &FakeDiscord, mut settings: Settings) -> Host {
+/// The host on `settings` talking to `fake` (REST, gateway and LLM), once the gateway is ready.
+async fn start(fake: &FakeDiscord, mut settings: Settings) -> whisperengine::core::Core {
     settings.discord_token = Some(TOKEN.to_string().into());
     settings.discord_api_url = Some(fake.api_url().parse().unwrap());
     settings.llm_base_url = Some(fake.llm_url().parse().unwrap());
     settings.fact_extraction = FactExtraction::Rules;
-    let application = Application::build(settings).await.expect("the host builds");
-    let core = application.core.clone();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(application.run_until_stopped(async move {
-        let _ = stopped.await;
-    }));
+    let (_base, core) = common::spawn_app(settings).await;
     fake.wait_until_ready().await;
-    Host { core, _stop: stop }
+    core
 }
 
 fn from_ana(id: &str, text: &str) -> serde_json::Value {
@@ -70,7 +60,7 @@ async fn a_reply_is_posted_then_edited_at_the_buckets_pace_and_ends_as_the_store
             words_per_chunk: 2,
             cut_after: None,
         });
-        let host = start(&fake, settings).await;
+        let core = start(&fake, settings).await;
         fake.dispatch(
             "MESSAGE_CREATE",
             from_ana("1500000000000000090", "Tell me a story"),
@@ -90,8 +80,7 @@ async fn a_reply_is_posted_then_edited_at_the_buckets_pace_and_ends_as_the_store
         let edits = fake.edits_in(DM_CHANNEL);
         assert!(edits.len() >= 2, "{}: {} edits", db.name, edits.len());
         assert_eq!(fake.rate_limited(), 0, "{}: no write refused", db.name);
-        assert_eq!(stored_replies(&host.core, &answer).await, 1, "{}", db.name);
-        drop(host);
+        assert_eq!(stored_replies(&core, &answer).await, 1, "{}", db.name);
         db.cleanup().await;
     }
 }
@@ -110,7 +99,7 @@ async fn a_streamed_reply_past_2000_characters_goes_on_in_a_second_message() {
         words_per_chunk: 40,
         cut_after: None,
     });
-    let host = start(&fake, common::settings_for(&db, false)).await;
+    let core = start(&fake, common::settings_for(&db, false)).await;
     fake.dispatch(
         "MESSAGE_CREATE",
         from_ana("1500000000000000091", "A long one please"),
@@ -130,7 +119,7 @@ async fn a_streamed_reply_past_2000_characters_goes_on_in_a_second_message() {
     assert_eq!(shown.len(), 2, "{shown:?}");
     assert!(shown.iter().all(|part| part.chars().count() <= 2000));
     assert_eq!(fake.rate_limited(), 0);
-    assert_eq!(stored_replies(&host.core, &answer).await, 1);
+    assert_eq!(stored_replies(&core, &answer).await, 1);
 }
 
 #[tokio::test]
@@ -142,7 +131,7 @@ async fn with_streaming_off_for_discord_the_reply_is_one_whole_message() {
     fake.stream_llm_answers(StreamPace::default());
     let mut settings = common::settings_for(&db, false);
     settings.stream_replies = vec![Platform::Slack, Platform::Desktop];
-    let _host = start(&fake, settings).await;
+    let _core = start(&fake, settings).await;
     fake.dispatch("MESSAGE_CREATE", from_ana("1500000000000000092", "Hello"));
     let posts = fake.wait_for_messages(DM_CHANNEL, 1).await;
     assert_eq!(posts.len(), 1);

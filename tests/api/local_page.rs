@@ -7,7 +7,6 @@ use crate::common;
 use crate::common::fake_llm::{self, StreamPace};
 
 use std::time::Duration;
-use whisperengine::app::Application;
 use whisperengine::config::{DeploymentMode, FactExtraction};
 
 #[tokio::test]
@@ -32,12 +31,7 @@ async fn in_a_real_browser_the_reply_appears_while_it_is_written() {
     settings.local_api_token = None;
     settings.llm_base_url = Some(llm);
     settings.fact_extraction = FactExtraction::Rules;
-    let app = Application::build(settings).await.expect("the host builds");
-    let base = format!("http://{}", app.address());
-    let (_stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(app.run_until_stopped(async move {
-        let _ = stopped.await;
-    }));
+    let (base, _core) = common::spawn_app(settings).await;
 
     let browser = driver.open_browser().await;
     browser.goto(&format!("{base}/")).await;

@@ -9,7 +9,6 @@ use secrecy::SecretString;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
-use whisperengine::app::Application;
 use whisperengine::config::{DeploymentMode, FactExtraction};
 use whisperengine::core::turn::pipeline::CUT_OFF_NOTE;
 use whisperengine::llm::{ChatMessage, LlmError, OpenAiClient};
@@ -119,7 +118,6 @@ struct StreamingHost {
     core: whisperengine::core::Core,
     fake: Arc<fake_llm::FakeLlm>,
     client: reqwest::Client,
-    _stop: tokio::sync::oneshot::Sender<()>,
     _db: common::TestDb,
 }
 
@@ -136,19 +134,12 @@ async fn streaming_host(stream_replies: bool) -> StreamingHost {
     if !stream_replies {
         settings.stream_replies.clear();
     }
-    let app = Application::build(settings).await.expect("app builds");
-    let base = format!("http://{}", app.address());
-    let core = app.core.clone();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(app.run_until_stopped(async move {
-        let _ = stopped.await;
-    }));
+    let (base, core) = common::spawn_app(settings).await;
     StreamingHost {
         base,
         core,
         fake,
         client: reqwest::Client::new(),
-        _stop: stop,
         _db: db,
     }
 }
