@@ -428,15 +428,16 @@ pub async fn say(
     core: &whisperengine::core::Core,
     event: whisperengine_contract::InboundEvent,
 ) -> String {
-    match core
-        .handle_event(
-            event,
-            whisperengine_contract::Capabilities {
-                supports_ephemeral: true,
-                ..whisperengine_contract::Capabilities::LOCAL
-            },
-        )
-        .await
+    // Boxed: a command's future is large in a debug build, and this one is polled on the test
+    // thread's stack.
+    match Box::pin(core.handle_event(
+        event,
+        whisperengine_contract::Capabilities {
+            supports_ephemeral: true,
+            ..whisperengine_contract::Capabilities::LOCAL
+        },
+    ))
+    .await
     {
         whisperengine_contract::HandlerOutcome::Reply(reply) => reply.text,
         _ => String::new(),
