@@ -60,6 +60,11 @@ pub enum Command {
         #[command(subcommand)]
         command: crate::ops::cli::CacheCommand,
     },
+    /// The local model's file: `model fetch [name]`, `model list`, `model path`, `model remove`.
+    Model {
+        #[command(subcommand)]
+        command: crate::ops::model::ModelCommand,
+    },
     /// Print everything stored about one person (the identity of an account) as JSON.
     Export {
         /// The account, e.g. `slack:T0123/U0456`.
@@ -88,6 +93,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             | Some(Command::Audit { .. })
             | Some(Command::Export { .. })
             | Some(Command::Cache { .. })
+            | Some(Command::Model { .. })
     );
     // serenity's info-level spans carry whole gateway payloads and request bodies (message
     // content): keep its logs at warn unless RUST_LOG asks for more.
@@ -102,6 +108,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Audit { since, json } => crate::ops::cli::audit(settings, &since, json).await,
         Command::Export { account } => crate::ops::cli::export(settings, &account).await,
         Command::Cache { command } => crate::ops::cli::cache(settings, command).await,
+        Command::Model { command } => crate::ops::model::run(settings, command).await,
     }
 }
 
@@ -177,6 +184,9 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     println!("  database:   {database}");
     println!("  redis:      {redis}");
     println!("  responder:  {}", core.responder.describe());
+    if let Some(absence) = setup::local_model_absence(&core.settings) {
+        println!("              {absence}");
+    }
     println!("  local chat: http://{}/", application.address());
     if let Some(note) = local_chat_note {
         println!("              {note}");

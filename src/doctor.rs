@@ -96,11 +96,7 @@ pub async fn checks(settings: &Settings) -> Vec<Check> {
         },
     });
     report.push(match setup::llm_client(settings) {
-        None => check(
-            "llm",
-            Status::Missing,
-            "LLM_BASE_URL not set: the offline responder answers",
-        ),
+        None => local_model_check(settings),
         Some(Ok(client)) => match client.check().await {
             Ok(()) => check("llm", Status::Ok, client_description(&client)),
             Err(error) => check(
@@ -290,4 +286,48 @@ pub async fn run(settings: &Settings) -> anyhow::Result<i32> {
         println!("\nAll required checks pass.");
         Ok(0)
     }
+}
+
+/// Without an LLM endpoint: whether the local model's file is there and loads.
+fn local_model_check(settings: &Settings) -> Check {
+    if let Some(absence) = setup::local_model_absence(settings) {
+        return check("llm", Status::Missing, absence);
+    }
+    match setup::local_model_file(settings) {
+        Ok(Some(path)) => match local_model_loads(&path) {
+            Ok(description) => check("llm", Status::Ok, description),
+            Err(error) => check(
+                "llm",
+                Status::Failing,
+                format!("LOCAL_MODEL {}: {error}", path.display()),
+            ),
+        },
+        Ok(None) => check(
+            "llm",
+            Status::Missing,
+            "no local model: the offline responder answers",
+        ),
+        Err(error) => check("llm", Status::Failing, error.to_string()),
+    }
+}
+
+#[cfg(feature = "local-model")]
+fn local_model_loads(path: &std::path::Path) -> Result<String, String> {
+    let model = whisperengine_local_model::Model::load(path).map_err(|error| error.to_string())?;
+    let info = model.info();
+    Ok(format!(
+        "local model {}{} ({} chat format) at {}",
+        info.name,
+        info.size
+            .as_deref()
+            .map(|size| format!(" {size}"))
+            .unwrap_or_default(),
+        info.chat_format.as_str(),
+        path.display()
+    ))
+}
+
+#[cfg(not(feature = "local-model"))]
+fn local_model_loads(_path: &std::path::Path) -> Result<String, String> {
+    Err("this build has no local model (built without the `local-model` feature)".into())
 }

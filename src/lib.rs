@@ -25,6 +25,7 @@ pub mod core;
 pub mod doctor;
 pub mod http;
 pub mod llm;
+pub mod models;
 pub mod ops;
 pub mod personality;
 pub mod setup;

@@ -42,15 +42,87 @@ pub fn llm_client(settings: &Settings) -> Option<Result<OpenAiClient, crate::llm
     })
 }
 
-/// The responder the settings ask for: the LLM endpoint, or the offline responder.
-pub fn responder(
+/// The local model file the settings point at, if there is one to load: `None` for `off`, with an
+/// LLM endpoint set, or when the catalogue model has not been fetched. A `LOCAL_MODEL` path that
+/// does not exist is an error.
+pub fn local_model_file(settings: &Settings) -> anyhow::Result<Option<std::path::PathBuf>> {
+    if settings.llm_base_url.is_some() {
+        return Ok(None);
+    }
+    match &settings.local_model {
+        crate::models::LocalModelChoice::Off => Ok(None),
+        crate::models::LocalModelChoice::Named(model) => {
+            let path = settings.model_dir.file(model);
+            Ok(path.is_file().then_some(path))
+        }
+        crate::models::LocalModelChoice::File(path) if path.is_file() => Ok(Some(path.clone())),
+        crate::models::LocalModelChoice::File(path) => Err(anyhow::anyhow!(
+            "LOCAL_MODEL: there is no file at {}",
+            path.display()
+        )),
+    }
+}
+
+/// Why no local model runs, when none does, in a line for the start-up log and `doctor`.
+pub fn local_model_absence(settings: &Settings) -> Option<String> {
+    if settings.llm_base_url.is_some() {
+        return None;
+    }
+    match &settings.local_model {
+        crate::models::LocalModelChoice::Off => {
+            Some("LOCAL_MODEL=off and no LLM_BASE_URL: the offline responder answers".into())
+        }
+        crate::models::LocalModelChoice::Named(model) if !settings.model_dir.file(model).is_file() => {
+            Some(format!(
+                "no LLM_BASE_URL and {} is not fetched: the offline responder answers; `whisperengine model fetch` downloads it{}",
+                model.name,
+                model
+                    .bytes
+                    .map(|bytes| format!(" ({} MB)", bytes / 1_000_000))
+                    .unwrap_or_default()
+            ))
+        }
+        _ if !cfg!(feature = "local-model") => Some(
+            "this build has no local model (built without the `local-model` feature): the offline responder answers".into(),
+        ),
+        _ => None,
+    }
+}
+
+/// The responder the settings ask for: the LLM endpoint; else the local model when its file is
+/// there (loaded now); else the offline responder.
+pub async fn responder(
     settings: &Settings,
     personality: &Arc<Personality>,
 ) -> anyhow::Result<Arc<dyn Responder>> {
-    Ok(match llm_client(settings) {
-        Some(client) => Arc::new(client.context("LLM_BASE_URL")?),
-        None => Arc::new(OfflineResponder::new(personality.clone())),
-    })
+    if let Some(client) = llm_client(settings) {
+        return Ok(Arc::new(client.context("LLM_BASE_URL")?));
+    }
+    #[cfg(feature = "local-model")]
+    if let Some(path) = local_model_file(settings)? {
+        let options = crate::llm::local::LocalOptions {
+            max_tokens: settings.local_model_max_tokens,
+            temperature: settings.local_model_temperature,
+            context_tokens: settings.local_model_context,
+            timeout: settings.llm_timeout,
+            seed: 299_792_458,
+        };
+        let system = personality.system_prompt(
+            whisperengine_contract::Platform::Desktop,
+            settings.platform_specific_optimizations,
+        );
+        let local = crate::llm::local::LocalResponder::load(&path, options, Some(system))
+            .await
+            .context("LOCAL_MODEL")?;
+        tracing::info!(model = %local.describe(), "replies are written by the local model");
+        return Ok(Arc::new(local));
+    }
+    #[cfg(not(feature = "local-model"))]
+    local_model_file(settings)?;
+    if let Some(absence) = local_model_absence(settings) {
+        tracing::info!("{absence}");
+    }
+    Ok(Arc::new(OfflineResponder::new(personality.clone())))
 }
 
 /// Builds the core (store opened and migrated) from settings.
@@ -62,7 +134,7 @@ pub async fn build_core(settings: Arc<Settings>) -> anyhow::Result<Core> {
     let store = Store::open(&store_options(&settings))
         .await
         .context("DATABASE_URL")?;
-    let responder = responder(&settings, &personality)?;
+    let responder = responder(&settings, &personality).await?;
     Ok(Core::new(settings, store, personality, responder))
 }
 

@@ -186,6 +186,7 @@ pub async fn run(settings: Settings, args: BenchArgs) -> anyhow::Result<()> {
     settings.deployment_mode = DeploymentMode::Cloud;
     settings.rate_limit_per_minute = 0;
     settings.llm_base_url = None;
+    settings.local_model = whisperengine::models::LocalModelChoice::Off;
     settings.hot_cache_capacity = settings.hot_cache_capacity.max(10_000);
     let display = settings.database_display();
     let settings = Arc::new(settings);

@@ -91,6 +91,12 @@ pub const VARIABLES: &[&str] = &[
     "LLM_MAX_RETRIES",
     "LLM_MAX_TOKENS",
     "LLM_TEMPERATURE",
+    "LOCAL_MODEL",
+    "MODEL_DIR",
+    "MODEL_HUB_URL",
+    "LOCAL_MODEL_MAX_TOKENS",
+    "LOCAL_MODEL_TEMPERATURE",
+    "LOCAL_MODEL_CONTEXT",
     "EMBEDDING_MODEL",
     "FACT_EXTRACTION",
     "RATE_LIMIT_PER_MINUTE",
@@ -235,6 +241,21 @@ pub struct Settings {
     pub llm_max_tokens: u32,
     /// `LLM_TEMPERATURE` [0.8], from 0 to 2.
     pub llm_temperature: f32,
+    /// `LOCAL_MODEL` [smollm2-135m]: the model run in process when `LLM_BASE_URL` is not set: a
+    /// catalogue name (fetched into `MODEL_DIR` by `whisperengine model fetch`), a path to a GGUF
+    /// file, or `off`. With no such file the offline responder answers.
+    pub local_model: crate::models::LocalModelChoice,
+    /// `MODEL_DIR` [`$XDG_CACHE_HOME/whisperengine/models` or `~/.cache/whisperengine/models`].
+    pub model_dir: crate::models::ModelDir,
+    /// `MODEL_HUB_URL` [https://huggingface.co]: where `model fetch` downloads catalogue models.
+    pub model_hub_url: Url,
+    /// `LOCAL_MODEL_MAX_TOKENS` [160]: the longest reply of the local model, in tokens.
+    pub local_model_max_tokens: u32,
+    /// `LOCAL_MODEL_TEMPERATURE` [0.3], from 0 (always the likeliest word) to 2.
+    pub local_model_temperature: f32,
+    /// `LOCAL_MODEL_CONTEXT` [2048]: prompt plus reply, in tokens; older history is left out to
+    /// fit, before memories and facts.
+    pub local_model_context: usize,
     /// `EMBEDDING_MODEL` [none = keyword recall only].
     pub embedding_model: Option<String>,
     /// `FACT_EXTRACTION` [auto]: `auto` (the LLM when `LLM_BASE_URL` is set), `llm` or `rules`.
@@ -381,6 +402,12 @@ impl Default for Settings {
             llm_max_retries: 2,
             llm_max_tokens: 400,
             llm_temperature: 0.8,
+            local_model: crate::models::LocalModelChoice::Named(crate::models::DEFAULT_MODEL),
+            model_dir: crate::models::ModelDir::default_location(),
+            model_hub_url: Url::parse("https://huggingface.co").expect("a valid URL"),
+            local_model_max_tokens: 160,
+            local_model_temperature: 0.3,
+            local_model_context: 2048,
             embedding_model: None,
             fact_extraction: FactExtraction::Auto,
             rate_limit_per_minute: 20,

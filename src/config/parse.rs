@@ -476,6 +476,33 @@ pub(super) fn settings_from(values: &HashMap<String, String>) -> Result<Settings
         llm_max_retries: raw.whole_or("LLM_MAX_RETRIES", d.llm_max_retries, 0)?,
         llm_max_tokens: raw.whole_or("LLM_MAX_TOKENS", d.llm_max_tokens, 1)?,
         llm_temperature,
+        local_model: match raw.text("LOCAL_MODEL") {
+            None => d.local_model,
+            Some(text) => crate::models::LocalModelChoice::parse(text)
+                .map_err(|what| expected("LOCAL_MODEL", &what, text))?,
+        },
+        model_dir: raw
+            .optional_string("MODEL_DIR")
+            .map(|dir| crate::models::ModelDir(PathBuf::from(dir)))
+            .unwrap_or(d.model_dir),
+        model_hub_url: raw.http_url("MODEL_HUB_URL")?.unwrap_or(d.model_hub_url),
+        local_model_max_tokens: raw.whole_or(
+            "LOCAL_MODEL_MAX_TOKENS",
+            d.local_model_max_tokens,
+            1,
+        )?,
+        local_model_temperature: raw.parse_or(
+            "LOCAL_MODEL_TEMPERATURE",
+            d.local_model_temperature,
+            |text| {
+                text.trim()
+                    .parse::<f32>()
+                    .ok()
+                    .filter(|t| (0.0..=2.0).contains(t))
+            },
+            "a number from 0 to 2",
+        )?,
+        local_model_context: raw.whole_or("LOCAL_MODEL_CONTEXT", d.local_model_context, 256)?,
         embedding_model: raw.optional_string("EMBEDDING_MODEL"),
         fact_extraction: raw.enum_or("FACT_EXTRACTION", d.fact_extraction)?,
         rate_limit_per_minute: raw.whole_or("RATE_LIMIT_PER_MINUTE", d.rate_limit_per_minute, 0)?,

@@ -1,14 +1,17 @@
 //! The language-model layer: what a reply is built from ([`Prompt`]), who writes it ([`Responder`]):
-//! an OpenAI-compatible endpoint ([`OpenAiClient`]) or, with none configured, the deterministic
-//! in-character [`OfflineResponder`].
+//! an OpenAI-compatible endpoint ([`OpenAiClient`]), with none configured a small model run in
+//! process (`local`), and without a model file the deterministic in-character [`OfflineResponder`].
 //!
 //! - [`prompt`]: the prompt, its rendering into chat messages, ages in words.
 //! - [`openai`]: the HTTP client with timeouts and retries, whole or streamed.
 //! - [`embeddings`]: the `/embeddings` client (semantic recall).
+//! - `local`: a small GGUF model run in process (with the `local-model` feature).
 //! - [`offline`]: the offline responder; [`pronouns`]: "my cat" → "your cat" for it.
 
 pub mod dates;
 pub mod embeddings;
+#[cfg(feature = "local-model")]
+pub mod local;
 pub mod offline;
 pub mod openai;
 pub mod prompt;

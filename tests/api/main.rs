@@ -36,6 +36,7 @@ mod llm;
 mod local_page;
 mod metrics_kpis;
 mod migrations;
+mod model_fetch;
 mod multiprocess;
 mod privacy_property;
 mod privacy_rights;

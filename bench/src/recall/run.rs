@@ -110,6 +110,7 @@ async fn host_recall(
     settings.rate_limit_per_minute = 0;
     settings.redis_url = None;
     settings.llm_base_url = None;
+    settings.local_model = whisperengine::models::LocalModelChoice::Off;
     settings.embedding_model = None;
     settings.fact_extraction = FactExtraction::Rules;
     settings.memory_top_k = top_k;

