@@ -33,6 +33,7 @@ mod isolation;
 mod isolation_random;
 mod link_flow;
 mod llm;
+mod local_model;
 mod local_page;
 mod metrics_kpis;
 mod migrations;
