@@ -22,6 +22,7 @@
 mod driver;
 mod host;
 mod load;
+pub mod local_model;
 pub mod recall;
 pub mod report;
 mod retrieval;
@@ -50,7 +51,7 @@ use whisperengine_contract::{
 };
 
 #[derive(Debug, Clone, clap::Args)]
-#[command(group(clap::ArgGroup::new("small_modes").args(["load", "recall", "stream"]).multiple(false)))]
+#[command(group(clap::ArgGroup::new("small_modes").args(["load", "recall", "stream", "local_model"]).multiple(false)))]
 pub struct BenchArgs {
     /// Database to measure (default: a fresh SQLite file in a temporary folder). With `--load`: the
     /// PostgreSQL server for the PostgreSQL rows, used through a fresh schema that is dropped
@@ -89,8 +90,13 @@ pub struct BenchArgs {
     /// against a fake LLM writing at a fixed rate (Discord, Slack and the local chat in one host).
     #[arg(long)]
     pub stream: bool,
+    /// Run only the local model bench: load time, first token, tokens/s, reply time and memory of
+    /// the in-process model LOCAL_MODEL picks (fetched first with `whisperengine model fetch`).
+    #[arg(long)]
+    pub local_model: bool,
     /// With `--load`: a few hundred messages and 1,000 identities; with `--recall`: two
-    /// conversations; with `--stream`: 5 replies per platform (what CI runs).
+    /// conversations; with `--stream`: 5 replies per platform; with `--local-model`: 2 replies
+    /// per prompt (what CI runs).
     #[arg(long, requires = "small_modes")]
     pub small: bool,
     /// With `--load`: Redis for the PostgreSQL rows (default: TEST_REDIS_URL).
@@ -154,6 +160,13 @@ pub async fn run(settings: Settings, args: BenchArgs) -> anyhow::Result<()> {
             host_binary,
         };
         let report = run_load(options).await?;
+        return write_json(args.json.as_deref(), &report);
+    }
+    if args.local_model {
+        let replies = if args.small { 2 } else { 10 };
+        let report =
+            tokio::task::spawn_blocking(move || local_model::run(&settings, replies)).await??;
+        print!("{}", report.table());
         return write_json(args.json.as_deref(), &report);
     }
     if args.stream {

@@ -249,6 +249,13 @@ impl Model {
         Ok(tokens.len())
     }
 
+    /// Drops the kept prompt start (the next reply reads its whole prompt).
+    pub fn forget(&self) {
+        if let Ok(mut cache) = self.prefix.lock() {
+            *cache = prefix::PrefixCache::default();
+        }
+    }
+
     /// The attention state after reading `tokens` and the logits for the next token, starting
     /// from the kept prompt start when it matches; returns how many tokens it saved.
     fn read_prompt(&self, tokens: &[u32]) -> Result<(ModelWeights, Tensor, usize), Error> {

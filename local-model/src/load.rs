@@ -5,7 +5,8 @@ use candle_core::quantized::gguf_file::{self, Value};
 use candle_core::quantized::{GgmlDType, QTensor};
 use candle_core::Device;
 use candle_transformers::models::quantized_llama::ModelWeights;
-use std::io::{Cursor, Read, Seek};
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom};
 use std::path::Path;
 use std::sync::Mutex;
 
@@ -78,11 +79,13 @@ pub(crate) fn load(path: &Path) -> Result<Model, Error> {
     })
 }
 
-/// The file rewritten in memory with its slow tensors in Q8_0.
+/// The file rewritten with its slow tensors in Q8_0, into an anonymous temporary file (deleted
+/// when closed): the converted tensors are dropped before the model reads them back, so memory
+/// never holds two copies of the weights.
 fn converted<R: Read + Seek>(
     content: gguf_file::Content,
     reader: &mut R,
-) -> Result<(gguf_file::Content, Cursor<Vec<u8>>), Error> {
+) -> Result<(gguf_file::Content, BufReader<File>), Error> {
     let mut tensors = Vec::with_capacity(content.tensor_infos.len());
     for (name, info) in &content.tensor_infos {
         let tensor = content.tensor(reader, name, &Device::Cpu)?;
@@ -102,11 +105,16 @@ fn converted<R: Read + Seek>(
         .iter()
         .map(|(name, tensor)| (*name, tensor))
         .collect();
-    let mut buffer = Cursor::new(Vec::new());
-    gguf_file::write(&mut buffer, &metadata, &tensor_refs)?;
+    let mut writer = BufWriter::new(tempfile::tempfile()?);
+    gguf_file::write(&mut writer, &metadata, &tensor_refs)?;
+    drop(tensor_refs);
     drop(tensors);
-    buffer.set_position(0);
+    let file = writer
+        .into_inner()
+        .map_err(|error| Error::Io(error.into_error()))?;
+    let mut reader = BufReader::new(file);
+    reader.seek(SeekFrom::Start(0))?;
     let content =
-        gguf_file::Content::read(&mut buffer).map_err(|error| Error::Format(error.to_string()))?;
-    Ok((content, buffer))
+        gguf_file::Content::read(&mut reader).map_err(|error| Error::Format(error.to_string()))?;
+    Ok((content, reader))
 }
