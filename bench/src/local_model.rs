@@ -95,7 +95,7 @@ pub fn run(settings: &Settings, replies: usize) -> anyhow::Result<LocalModelRepo
         "host prompt, read whole",
         1,
         true,
-        &host_prompt,
+        host_prompt,
     )?);
     // As the host runs: the personality's prompt read once at start-up, then every reply starts
     // from it.
