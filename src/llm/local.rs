@@ -82,28 +82,25 @@ impl LocalResponder {
             turn: Arc::new(tokio::sync::Semaphore::new(1)),
         })
     }
+}
 
-    /// The model's prompt for `prompt`: the oldest history left out until it fits the budget.
-    fn prompt_text(&self, prompt: &Prompt) -> Result<String, LlmError> {
-        let mut messages: Vec<Message> =
-            prompt.to_chat_messages().into_iter().map(message).collect();
-        let budget = self
-            .options
-            .context_tokens
-            .min(whisperengine_local_model::MAX_CONTEXT_TOKENS)
-            .saturating_sub(self.options.max_tokens as usize);
-        loop {
-            let text = self.model.chat_prompt(&messages);
-            let tokens = self
-                .model
-                .count_tokens(&text)
-                .map_err(|error| LlmError::BadResponse(error.to_string()))?;
-            // The system message (first) and the message being answered (last) always stay.
-            if tokens <= budget || messages.len() <= 2 {
-                return Ok(text);
-            }
-            messages.remove(1);
+/// The model's prompt for `messages`: the oldest history left out until it fits the budget.
+fn prompt_text(
+    model: &Model,
+    options: &LocalOptions,
+    mut messages: Vec<Message>,
+) -> Result<String, whisperengine_local_model::Error> {
+    let budget = options
+        .context_tokens
+        .min(whisperengine_local_model::MAX_CONTEXT_TOKENS)
+        .saturating_sub(options.max_tokens as usize);
+    loop {
+        let text = model.chat_prompt(&messages);
+        // The system message (first) and the message being answered (last) always stay.
+        if messages.len() <= 2 || model.count_tokens(&text)? <= budget {
+            return Ok(text);
         }
+        messages.remove(1);
     }
 }
 
@@ -136,7 +133,8 @@ impl Responder for LocalResponder {
             .await
             .map_err(|_| LlmError::Timeout)?
             .map_err(|_| LlmError::Timeout)?;
-        let text = self.prompt_text(prompt)?;
+        let messages: Vec<Message> = prompt.to_chat_messages().into_iter().map(message).collect();
+        let local = self.options.clone();
         let options = GenerateOptions {
             max_tokens: self.options.max_tokens as usize,
             temperature: f64::from(self.options.temperature),
@@ -147,6 +145,7 @@ impl Responder for LocalResponder {
         let model = self.model.clone();
         let writing = tokio::task::spawn_blocking(move || {
             let _permit = permit;
+            let text = prompt_text(&model, &local, messages)?;
             model.generate(&text, &options, &mut |piece| {
                 sender.send(piece.to_string()).is_ok()
             })
