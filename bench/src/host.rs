@@ -100,18 +100,7 @@ impl HostProcess {
         let path = format!("/proc/{}/status", self.child.id());
         let status = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
         let field = |name: &str| -> anyhow::Result<f64> {
-            status
-                .lines()
-                .find_map(|line| line.strip_prefix(name))
-                .and_then(|rest| {
-                    rest.trim()
-                        .trim_end_matches("kB")
-                        .trim()
-                        .parse::<f64>()
-                        .ok()
-                })
-                .map(|kilobytes| kilobytes / 1024.0)
-                .with_context(|| format!("{name} missing in {path}"))
+            status_mb(&status, name).with_context(|| format!("{name} missing in {path}"))
         };
         Ok(Memory {
             rss_mb: field("VmRSS:")?,
@@ -179,4 +168,19 @@ fn read_address(child: &mut Child) -> tokio::sync::oneshot::Receiver<String> {
         });
     }
     receiver
+}
+
+/// A `/proc/<pid>/status` figure (`VmRSS:`, `VmHWM:`, given with its colon) in MB.
+pub(crate) fn status_mb(status: &str, name: &str) -> Option<f64> {
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix(name))
+        .and_then(|rest| {
+            rest.trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse::<f64>()
+                .ok()
+        })
+        .map(|kilobytes| kilobytes / 1024.0)
 }

@@ -190,17 +190,7 @@ fn millis(duration: Duration) -> f64 {
 fn resident(field: &str) -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|status| {
-            status.lines().find_map(|line| {
-                let rest = line.strip_prefix(field)?.strip_prefix(':')?;
-                rest.trim()
-                    .trim_end_matches("kB")
-                    .trim()
-                    .parse::<f64>()
-                    .ok()
-            })
-        })
-        .map(|kilobytes| kilobytes / 1024.0)
+        .and_then(|status| super::host::status_mb(&status, &format!("{field}:")))
         .unwrap_or(0.0)
 }
 

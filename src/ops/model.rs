@@ -57,17 +57,20 @@ fn chosen(settings: &Settings, name: Option<&str>) -> Result<&'static CatalogueM
     }
 }
 
+/// [`chosen`], or `None` after saying on stderr why there is none.
+fn chosen_or_say_why(settings: &Settings, name: Option<&str>) -> Option<&'static CatalogueModel> {
+    chosen(settings, name)
+        .map_err(|message| eprintln!("error: {message}"))
+        .ok()
+}
+
 async fn fetch_command(
     settings: &Settings,
     name: Option<String>,
     from_file: Option<PathBuf>,
 ) -> anyhow::Result<i32> {
-    let model = match chosen(settings, name.as_deref()) {
-        Ok(model) => model,
-        Err(message) => {
-            eprintln!("error: {message}");
-            return Ok(2);
-        }
+    let Some(model) = chosen_or_say_why(settings, name.as_deref()) else {
+        return Ok(2);
     };
     let dest = settings.model_dir.file(model);
     let result = match from_file {
@@ -212,12 +215,8 @@ fn path(settings: &Settings) -> i32 {
 }
 
 fn remove(settings: &Settings, name: Option<String>) -> anyhow::Result<i32> {
-    let model = match chosen(settings, name.as_deref()) {
-        Ok(model) => model,
-        Err(message) => {
-            eprintln!("error: {message}");
-            return Ok(2);
-        }
+    let Some(model) = chosen_or_say_why(settings, name.as_deref()) else {
+        return Ok(2);
     };
     let dest = settings.model_dir.file(model);
     let mut removed = false;
