@@ -86,13 +86,9 @@ pub fn run(settings: &Settings, replies: usize) -> anyhow::Result<LocalModelRepo
         Ok(())
     };
     // As the host runs: the personality's prompt is read once at start-up and kept.
-    let host_start = host_prompt(0);
-    let persona = &host_start[..host_start
-        .find("\n\nContext for this reply")
-        .unwrap_or(host_start.len())];
     let persona_kept = || {
         model.forget();
-        model.warm(persona).map(|_| ())
+        model.warm(&system).map(|_| ())
     };
     let keep_going = || Ok(());
     let mut rows = Vec::new();

@@ -62,6 +62,15 @@ impl ChatFormat {
         }
     }
 
+    /// Where the first message's text ends in a prompt rendered by [`ChatFormat::render`] (at its
+    /// end marker).
+    pub fn system_end(self, prompt: &str) -> Option<usize> {
+        prompt.find(match self {
+            ChatFormat::ChatMl => "<|im_end|>",
+            ChatFormat::Llama3 => "<|eot_id|>",
+        })
+    }
+
     /// The prompt for `messages`, ending where the assistant's reply starts. Markers inside a
     /// message's text are defused, so nobody can end a turn or fake a system message by typing
     /// them.

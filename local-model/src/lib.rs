@@ -231,11 +231,21 @@ impl Model {
         })
     }
 
-    /// Reads `text` (the start every prompt will have, e.g. the chat format's system message up to
-    /// the personality's end) and keeps its attention state, so the first reply does not pay for
-    /// it. The last tokens are left out: the next prompt may merge them with what follows.
-    pub fn warm(&self, text: &str) -> Result<usize, Error> {
-        let mut tokens = self.encode(text)?;
+    /// Reads the system message `system` (the start every prompt will have, e.g. the
+    /// personality's system prompt) and keeps its attention state, so the first reply does not pay
+    /// for it; returns how many tokens were kept. The message's end marker and its last tokens are
+    /// left out: what follows differs with every reply and may merge with them.
+    pub fn warm(&self, system: &str) -> Result<usize, Error> {
+        let prompt = self.chat_prompt(&[Message {
+            role: Role::System,
+            content: system.to_string(),
+        }]);
+        let start = self
+            .info
+            .chat_format
+            .system_end(&prompt)
+            .map_or("", |end| &prompt[..end]);
+        let mut tokens = self.encode(start)?;
         tokens.truncate(tokens.len().saturating_sub(2));
         if tokens.len() < 2 {
             return Ok(0);

@@ -58,17 +58,7 @@ impl LocalResponder {
         let model = Arc::new(model);
         if let Some(system) = system {
             let warming = model.clone();
-            let text = warming.chat_prompt(&[Message {
-                role: Role::System,
-                content: system,
-            }]);
-            // Up to the end of the system text: what follows differs with every reply.
-            let start = text
-                .find("<|im_end|>")
-                .or_else(|| text.find("<|eot_id|>"))
-                .map(|end| text[..end].to_string())
-                .unwrap_or_default();
-            tokio::task::spawn_blocking(move || match warming.warm(&start) {
+            tokio::task::spawn_blocking(move || match warming.warm(&system) {
                 Ok(tokens) => tracing::debug!(tokens, "local model: personality prompt read"),
                 Err(error) => {
                     tracing::warn!(%error, "local model: reading the personality prompt failed")
