@@ -254,12 +254,12 @@ impl Model {
         let chunk = Tensor::new(tokens.as_slice(), &Device::Cpu)?.unsqueeze(0)?;
         state.forward(&chunk, 0)?;
         if let Ok(mut cache) = self.prefix.lock() {
-            cache.keep(&tokens, &state);
+            cache.pin(&tokens, &state);
         }
         Ok(tokens.len())
     }
 
-    /// Drops the kept prompt start (the next reply reads its whole prompt).
+    /// Drops the kept prompt starts, the pinned one too (the next reply reads its whole prompt).
     pub fn forget(&self) {
         if let Ok(mut cache) = self.prefix.lock() {
             *cache = prefix::PrefixCache::default();

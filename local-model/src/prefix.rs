@@ -1,6 +1,8 @@
-//! The kept prompt start: the attention state after the longest token prefix two successive
-//! prompts shared (the personality's system prompt, or more when one person writes twice), so
-//! the next prompt that starts the same way reads only what follows.
+//! The kept prompt starts: the attention state of the personality's system prompt (pinned, read at
+//! start-up) and of the longest token prefix two successive prompts shared (more when one person
+//! writes twice), so the next prompt that starts the same way reads only what follows. The
+//! pinned start stays when the other is replaced, so a prompt from someone else still starts from
+//! the personality instead of being read whole.
 
 use candle_transformers::models::quantized_llama::ModelWeights;
 
@@ -9,6 +11,7 @@ const MIN_KEEP_TOKENS: usize = 16;
 
 #[derive(Default)]
 pub(crate) struct PrefixCache {
+    pinned: Option<(Vec<u32>, ModelWeights)>,
     kept: Option<(Vec<u32>, ModelWeights)>,
     last: Vec<u32>,
 }
@@ -37,12 +40,15 @@ impl Plan {
 impl PrefixCache {
     pub fn plan(&self, tokens: &[u32], base: &ModelWeights) -> Plan {
         let limit = tokens.len().saturating_sub(1);
-        let (start, reused) = match &self.kept {
-            Some((kept, state)) if kept.len() <= limit && tokens.starts_with(kept) => {
-                (state.clone(), kept.len())
-            }
-            _ => (base.clone(), 0),
-        };
+        let (start, reused) = [&self.kept, &self.pinned]
+            .into_iter()
+            .flatten()
+            .filter(|(kept, _)| kept.len() <= limit && tokens.starts_with(kept))
+            .max_by_key(|(kept, _)| kept.len())
+            .map_or_else(
+                || (base.clone(), 0),
+                |(kept, state)| (state.clone(), kept.len()),
+            );
         let common = common_prefix(&self.last, tokens).min(limit);
         let keep_at = if common >= MIN_KEEP_TOKENS && common > reused {
             common
@@ -58,6 +64,11 @@ impl PrefixCache {
 
     pub fn keep(&mut self, tokens: &[u32], state: &ModelWeights) {
         self.kept = Some((tokens.to_vec(), state.clone()));
+    }
+
+    /// Keeps `tokens` for good (until [`PrefixCache::default`] replaces the cache).
+    pub fn pin(&mut self, tokens: &[u32], state: &ModelWeights) {
+        self.pinned = Some((tokens.to_vec(), state.clone()));
     }
 
     pub fn saw(&mut self, tokens: &[u32]) {
