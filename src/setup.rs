@@ -177,6 +177,7 @@ pub fn discord_config(
         "DISCORD_APPLICATION_ID",
         settings.discord_application_id.as_deref(),
     )?;
+    config.catch_up_window = settings.catch_up_window;
     config.guild_id = discord_id("DISCORD_GUILD_ID", settings.discord_guild_id.as_deref())?;
     config.admin_ids = discord_ids("DISCORD_ADMIN_IDS", &settings.discord_admin_ids)?;
     config.channels = discord_ids("DISCORD_CHANNELS", &settings.discord_channels)?;
@@ -222,6 +223,7 @@ pub fn slack_config(settings: &Settings) -> Option<whisperengine_slack::SlackCon
     config.admin_ids = settings.slack_admin_ids.clone();
     config.api_url = settings.slack_api_url.clone();
     config.reply_in_thread = settings.slack_reply_in_thread;
+    config.catch_up_window = settings.catch_up_window;
     config.stream_replies = settings
         .stream_replies
         .contains(&whisperengine_contract::Platform::Slack);

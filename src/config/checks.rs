@@ -252,6 +252,7 @@ impl fmt::Debug for Settings {
             .field("intake_workers", &self.intake_workers)
             .field("shutdown_drain", &self.shutdown_drain)
             .field("inbox_lease", &self.inbox_lease)
+            .field("catch_up_window", &self.catch_up_window)
             .field("personality", &self.personality)
             .field("personalities_dir", &self.personalities_dir)
             .field("local_user", &self.local_user)

@@ -79,6 +79,7 @@ pub const VARIABLES: &[&str] = &[
     "INTAKE_WORKERS",
     "SHUTDOWN_DRAIN_SECONDS",
     "INBOX_LEASE_SECONDS",
+    "CATCH_UP_WINDOW",
     "PERSONALITY",
     "PERSONALITIES_DIR",
     "LOCAL_USER",
@@ -210,6 +211,10 @@ pub struct Settings {
     /// `INBOX_LEASE_SECONDS` [30]: how long a process that stopped (or died) keeps its unfinished
     /// inbox events before another process takes them over.
     pub inbox_lease: Duration,
+    /// `CATCH_UP_WINDOW` [10m]: on start, how far back the Discord and Slack connectors look for
+    /// messages to the companion that arrived while no process was running (`0` or `off`: not at
+    /// all; at most 24h).
+    pub catch_up_window: Duration,
 
     // --- personality and local chat ---
     /// `PERSONALITY` [elena]: the character, a file name in `personalities_dir`.
@@ -390,6 +395,7 @@ impl Default for Settings {
             intake_workers: 256,
             shutdown_drain: Duration::from_secs(30),
             inbox_lease: Duration::from_secs(30),
+            catch_up_window: Duration::from_secs(10 * 60),
             personality: "elena".to_string(),
             personalities_dir: PathBuf::from("personalities"),
             local_user: "me".to_string(),

@@ -203,6 +203,14 @@ fn read_http_url(text: &str) -> Option<Url> {
 }
 
 /// `24h`, `30m`, `90s`, `2d`, `1h30m` or plain seconds; at least one second.
+/// CATCH_UP_WINDOW: a duration up to a day, or `0` / `off` for no catch-up.
+fn read_catch_up_window(text: &str) -> Option<Duration> {
+    if text == "0" || text.eq_ignore_ascii_case("off") {
+        return Some(Duration::ZERO);
+    }
+    read_duration(text).filter(|window| *window <= Duration::from_secs(24 * 60 * 60))
+}
+
 pub(super) fn read_duration(text: &str) -> Option<Duration> {
     if let Ok(seconds) = text.parse::<u64>() {
         return (seconds >= 1).then(|| Duration::from_secs(seconds));
@@ -461,6 +469,12 @@ pub(super) fn settings_from(values: &HashMap<String, String>) -> Result<Settings
         intake_workers: raw.whole_or("INTAKE_WORKERS", d.intake_workers, 1)?,
         shutdown_drain: raw.seconds_or("SHUTDOWN_DRAIN_SECONDS", d.shutdown_drain)?,
         inbox_lease: raw.seconds_or("INBOX_LEASE_SECONDS", d.inbox_lease)?,
+        catch_up_window: raw.parse_or(
+            "CATCH_UP_WINDOW",
+            d.catch_up_window,
+            read_catch_up_window,
+            "a duration up to 24h like 10m, 90s or 2h, or 0 / off",
+        )?,
         personality,
         personalities_dir: raw
             .optional_string("PERSONALITIES_DIR")
@@ -578,6 +592,19 @@ mod tests {
                 "{text}"
             );
         }
+    }
+
+    #[test]
+    fn the_catch_up_window_reads_off_and_refuses_more_than_a_day() {
+        assert_eq!(read_catch_up_window("off"), Some(Duration::ZERO));
+        assert_eq!(read_catch_up_window("0"), Some(Duration::ZERO));
+        assert_eq!(read_catch_up_window("10m"), Some(Duration::from_secs(600)));
+        assert_eq!(
+            read_catch_up_window("24h"),
+            Some(Duration::from_secs(86_400))
+        );
+        assert_eq!(read_catch_up_window("25h"), None);
+        assert_eq!(read_catch_up_window("soon"), None);
     }
 
     #[test]

@@ -27,7 +27,8 @@ use crate::store::{Store, StoreError};
 use async_trait::async_trait;
 use std::sync::Arc;
 use whisperengine_contract::{
-    Capabilities, EventHandler, HandlerOutcome, InboundEvent, Platform, ReplySink,
+    Capabilities, EventHandler, HandlerOutcome, InboundEvent, Platform, RecentConversation,
+    ReplySink,
 };
 
 /// Errors inside the core. User-facing refusals are replies, not errors; these are failures.
@@ -175,6 +176,51 @@ impl EventHandler for Core {
     ) -> HandlerOutcome {
         self.handle_event_streaming(event, capabilities, Some(sink.as_ref()))
             .await
+    }
+
+    /// The channels of `platform` with the latest messages from people in the last 30 days, read
+    /// from the stored messages. A database that cannot be asked knows none (catch-up is skipped).
+    async fn recent_conversations(
+        &self,
+        platform: Platform,
+        limit: usize,
+    ) -> Vec<RecentConversation> {
+        use crate::store::entities::memory;
+        use sea_orm::sea_query::{Expr, Func};
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+        let since = chrono::Utc::now() - chrono::Duration::days(30);
+        let rows: Result<Vec<(String, String, String)>, _> = memory::Entity::find()
+            .select_only()
+            .column(memory::Column::Scope)
+            .column(memory::Column::ChannelId)
+            .column(memory::Column::Visibility)
+            .filter(memory::Column::Platform.eq(platform.as_str()))
+            .filter(memory::Column::Role.eq(crate::store::kinds::MemoryRole::User))
+            .filter(memory::Column::CreatedAt.gt(since))
+            .group_by(memory::Column::Scope)
+            .group_by(memory::Column::ChannelId)
+            .group_by(memory::Column::Visibility)
+            .order_by_desc(Func::max(Expr::col(memory::Column::CreatedAt)))
+            .limit(limit as u64)
+            .into_tuple()
+            .all(&self.store.db)
+            .await;
+        match rows {
+            Ok(rows) => rows
+                .into_iter()
+                .filter_map(|(scope, channel_id, visibility)| {
+                    Some(RecentConversation {
+                        scope,
+                        channel_id,
+                        visibility: whisperengine_contract::Visibility::parse(&visibility)?,
+                    })
+                })
+                .collect(),
+            Err(error) => {
+                tracing::warn!(%error, %platform, "recent conversations not read; no catch-up");
+                Vec::new()
+            }
+        }
     }
 
     /// A processed-event row written only if none exists: the first process to write it wins.

@@ -1,7 +1,7 @@
 //! The two traits that meet at the platform boundary: [`Connector`] (a platform implements it) and
 //! [`EventHandler`] (the core implements it), plus what a connector tells the core about its platform.
 
-use crate::event::InboundEvent;
+use crate::event::{InboundEvent, Visibility};
 use crate::platform::Platform;
 use crate::reply::OutboundReply;
 use crate::stream::ReplySink;
@@ -58,6 +58,16 @@ pub enum HandlerOutcome {
     Ignored(&'static str),
 }
 
+/// A conversation the companion recently spoke in on a platform, most recent first: where a
+/// connector looks for messages that arrived while no process was running (catch-up).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecentConversation {
+    /// Guild id (Discord), team id (Slack); empty for Discord DMs.
+    pub scope: String,
+    pub channel_id: String,
+    pub visibility: Visibility,
+}
+
 /// Implemented by the core: every connector calls it for each verified inbound event.
 #[async_trait]
 pub trait EventHandler: Send + Sync {
@@ -85,6 +95,17 @@ pub trait EventHandler: Send + Sync {
     async fn claim_event(&self, platform: Platform, event_id: &str) -> bool {
         let _ = (platform, event_id);
         true
+    }
+
+    /// The conversations on `platform` where people spoke with the companion most recently (at
+    /// most `limit`, most recent first). A handler without a store knows none.
+    async fn recent_conversations(
+        &self,
+        platform: Platform,
+        limit: usize,
+    ) -> Vec<RecentConversation> {
+        let _ = (platform, limit);
+        Vec::new()
     }
 }
 

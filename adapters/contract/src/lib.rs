@@ -25,7 +25,8 @@ pub mod split;
 pub mod stream;
 
 pub use connector::{
-    Capabilities, Connector, ConnectorError, EventHandler, HandlerOutcome, MarkupDialect, Shutdown,
+    Capabilities, Connector, ConnectorError, EventHandler, HandlerOutcome, MarkupDialect,
+    RecentConversation, Shutdown,
 };
 pub use event::{
     CommandInvocation, ConversationContext, EventId, InboundEvent, InboundMessage, Visibility,

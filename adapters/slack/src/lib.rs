@@ -89,6 +89,9 @@ pub struct SlackConfig {
     pub max_retries: usize,
     /// Show replies while they are written (STREAM_REPLIES names `slack`).
     pub stream_replies: bool,
+    /// On start, how far back to look for messages to the companion that arrived while no process
+    /// was running (CATCH_UP_WINDOW; zero: no catch-up).
+    pub catch_up_window: Duration,
 }
 
 impl SlackConfig {
@@ -106,6 +109,7 @@ impl SlackConfig {
             user_cache_ttl: Duration::from_secs(10 * 60),
             max_retries: 3,
             stream_replies: true,
+            catch_up_window: Duration::from_secs(10 * 60),
         }
     }
 
