@@ -70,7 +70,6 @@ struct FakeState {
     calls: Vec<Call>,
     users: HashMap<String, Value>,
     failures: HashMap<String, VecDeque<Failure>>,
-    next_ts: u64,
     /// Senders to the connected websockets, in connection order.
     sockets: Vec<mpsc::UnboundedSender<String>>,
     /// Frames received from the client over the websockets (acknowledgements).
@@ -89,6 +88,11 @@ struct FakeState {
     messages: Vec<BotMessage>,
     /// `chat.startStream` answers this error (a workspace where streaming is not available).
     refuse_streams: bool,
+    /// People's messages in the conversations' history (`conversations.history` / `.replies`),
+    /// as Slack lists them, with their `channel`.
+    history: Vec<Value>,
+    /// The last `ts` handed out, as (seconds, sequence).
+    last_ts: (u64, u64),
 }
 
 /// A message the bot posted or streamed, as the fake keeps it.
@@ -104,6 +108,8 @@ pub struct BotMessage {
     /// A stream not stopped yet.
     pub streaming: bool,
     pub deleted: bool,
+    /// The message metadata it was posted, updated or stopped with (`event_type`, `event_payload`).
+    pub metadata: Option<Value>,
 }
 
 impl FakeState {
@@ -153,7 +159,6 @@ impl FakeSlack {
         let websocket_address = websocket.local_addr()?;
         let state = Arc::new(Mutex::new(FakeState {
             websocket_url: format!("ws://{websocket_address}/link/?ticket=fake-ticket"),
-            next_ts: 1_700_000_100,
             ..FakeState::default()
         }));
         let app = Router::new()
@@ -269,6 +274,32 @@ impl FakeSlack {
         }
         tokio::time::sleep(Duration::from_millis(300)).await;
         self.delivered(method)
+    }
+
+    /// Adds a person's message to `channel`'s history (what `conversations.history` lists): `ts`,
+    /// `user`, `text`, and `thread_ts` for a reply in a thread.
+    pub fn add_history_message(
+        &self,
+        channel: &str,
+        ts: &str,
+        user: &str,
+        text: &str,
+        thread_ts: Option<&str>,
+    ) {
+        let mut message = json!({
+            "type": "message", "user": user, "text": text, "ts": ts, "team": TEAM,
+            "channel": channel,
+        });
+        if let Some(thread_ts) = thread_ts {
+            message["thread_ts"] = json!(thread_ts);
+        }
+        self.state.lock().unwrap().history.push(message);
+    }
+
+    /// Adds any message object (a bot's, a channel join) to `channel`'s history as given.
+    pub fn add_history_raw(&self, channel: &str, mut message: Value) {
+        message["channel"] = json!(channel);
+        self.state.lock().unwrap().history.push(message);
     }
 
     /// Waits until `count` websockets are connected (or 10 s); returns how many are.
@@ -460,8 +491,11 @@ async fn web_api(
 
 /// The successful answer of a Web API method.
 fn answer(state: &mut FakeState, method: &str, params: &Map<String, Value>) -> Value {
-    state.next_ts += 1;
-    let ts = format!("{}.000100", state.next_ts);
+    // Like Slack's, a new message's `ts` is later than the thread it is posted in.
+    if let Some(thread_ts) = params.get("thread_ts").and_then(Value::as_str) {
+        state.last_ts = state.last_ts.max(ts_key(thread_ts));
+    }
+    let ts = state.new_ts();
     match method {
         "chat.postMessage" => {
             let channel = text_param(params, "channel");
@@ -476,6 +510,7 @@ fn answer(state: &mut FakeState, method: &str, params: &Map<String, Value>) -> V
                 streamed: false,
                 streaming: false,
                 deleted: false,
+                metadata: metadata_param(params),
             });
             json!({
             "ok": true,
@@ -507,8 +542,24 @@ fn answer(state: &mut FakeState, method: &str, params: &Map<String, Value>) -> V
             "is_enterprise_install": false
         }),
         "apps.connections.open" => json!({"ok": true, "url": state.websocket_url}),
+        "conversations.history" | "conversations.replies" => state.history_of(method, params),
         _ => json!({"ok": false, "error": "unknown_method"}),
     }
+}
+
+/// The `metadata` parameter: a JSON object, or the JSON text of one (form posts).
+fn metadata_param(params: &Map<String, Value>) -> Option<Value> {
+    match params.get("metadata")? {
+        Value::String(text) => serde_json::from_str(text).ok(),
+        Value::Object(object) => Some(Value::Object(object.clone())),
+        _ => None,
+    }
+}
+
+/// A `ts` as (seconds, micro part), for ordering; (0, 0) when unreadable.
+fn ts_key(ts: &str) -> (u64, u64) {
+    let (seconds, micros) = ts.split_once('.').unwrap_or((ts, "0"));
+    (seconds.parse().unwrap_or(0), micros.parse().unwrap_or(0))
 }
 
 fn text_param(params: &Map<String, Value>, name: &str) -> String {
@@ -520,6 +571,87 @@ fn text_param(params: &Map<String, Value>, name: &str) -> String {
 }
 
 impl FakeState {
+    /// A new message `ts`: now, after every earlier one.
+    fn new_ts(&mut self) -> String {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|since| since.as_secs())
+            .unwrap_or(0);
+        self.last_ts = if now > self.last_ts.0 {
+            (now, 100)
+        } else {
+            (self.last_ts.0, self.last_ts.1 + 1)
+        };
+        format!("{}.{:06}", self.last_ts.0, self.last_ts.1)
+    }
+
+    /// `conversations.history` (top-level messages of `channel`, newest first) or
+    /// `conversations.replies` (the thread `ts`: its parent, then its replies, oldest first), newer
+    /// than `oldest`, at most `limit`; metadata only with `include_all_metadata=true`, as Slack
+    /// answers.
+    fn history_of(&self, method: &str, params: &Map<String, Value>) -> Value {
+        let channel = text_param(params, "channel");
+        if channel.is_empty() {
+            return json!({"ok": false, "error": "channel_not_found"});
+        }
+        let oldest = ts_key(&text_param(params, "oldest"));
+        let inclusive = text_param(params, "inclusive") == "true";
+        let limit: usize = text_param(params, "limit").parse().unwrap_or(100);
+        let with_metadata = text_param(params, "include_all_metadata") == "true";
+        let thread = (method == "conversations.replies").then(|| text_param(params, "ts"));
+        let bots = self
+            .messages
+            .iter()
+            .filter(|message| message.channel == channel && !message.deleted)
+            .map(|message| {
+                let mut listed = json!({
+                    "type": "message", "user": BOT_USER, "bot_id": BOT_ID, "text": message.text,
+                    "ts": message.ts, "team": TEAM,
+                });
+                if let Some(thread_ts) = &message.thread_ts {
+                    listed["thread_ts"] = json!(thread_ts);
+                }
+                if let (true, Some(metadata)) = (with_metadata, &message.metadata) {
+                    listed["metadata"] = metadata.clone();
+                }
+                listed
+            });
+        let people = self
+            .history
+            .iter()
+            .filter(|message| message["channel"] == channel.as_str())
+            .map(|message| {
+                let mut listed = message.clone();
+                if let Some(object) = listed.as_object_mut() {
+                    object.remove("channel");
+                    if !with_metadata {
+                        object.remove("metadata");
+                    }
+                }
+                listed
+            });
+        let mut listed: Vec<Value> = bots
+            .chain(people)
+            .filter(|message| {
+                let ts = message["ts"].as_str().unwrap_or_default();
+                let parent = message["thread_ts"].as_str();
+                let in_place = match &thread {
+                    Some(thread) => ts == thread || parent == Some(thread.as_str()),
+                    None => parent.is_none() || parent == Some(ts),
+                };
+                let key = ts_key(ts);
+                in_place && (key > oldest || (inclusive && key == oldest))
+            })
+            .collect();
+        listed.sort_by_key(|message| ts_key(message["ts"].as_str().unwrap_or_default()));
+        if thread.is_none() {
+            listed.reverse();
+        }
+        let has_more = listed.len() > limit;
+        listed.truncate(limit);
+        json!({"ok": true, "messages": listed, "has_more": has_more})
+    }
+
     /// `chat.update`, `chat.delete` and the chat streams, as Slack answers them: the message must
     /// be the bot's and in `channel`; a stream is appended to or stopped only while it streams, and
     /// a streaming message is not updated; outside a DM a stream names its recipient.
@@ -546,6 +678,7 @@ impl FakeState {
                 streamed: true,
                 streaming: true,
                 deleted: false,
+                metadata: None,
             });
             return json!({"ok": true, "channel": channel, "ts": new_ts});
         }
@@ -563,6 +696,9 @@ impl FakeState {
             }
             "chat.update" => {
                 message.text = text_param(params, "text");
+                if let Some(metadata) = metadata_param(params) {
+                    message.metadata = Some(metadata);
+                }
                 return json!({
                     "ok": true, "channel": channel, "ts": ts, "text": message.text,
                     "message": {"type": "message", "text": message.text, "user": BOT_USER,
@@ -578,6 +714,9 @@ impl FakeState {
             _ => {
                 message.text.push_str(&text_param(params, "markdown_text"));
                 message.streaming = false;
+                if let Some(metadata) = metadata_param(params) {
+                    message.metadata = Some(metadata);
+                }
             }
         }
         json!({"ok": true, "channel": channel, "ts": ts})

@@ -39,7 +39,10 @@ pub(crate) fn now_ms() -> i64 {
 
 /// A `message.im` event from Ana, as Slack posts it to the Events API.
 fn dm(event_id: &str, text: &str) -> Value {
-    let ts = format!("{}.000100", now_ms() / 1000);
+    // Slack's `ts` is unique within a channel: it names the message.
+    static SEQUENCE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(100);
+    let sequence = SEQUENCE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let ts = format!("{}.{sequence:06}", now_ms() / 1000);
     json!({
         "token": "Jhj5dZrVaK7ZwHHjRyZWjbDl",
         "team_id": TEAM,
@@ -183,6 +186,35 @@ async fn events_a_stopped_process_left_are_taken_over_answered_once_or_set_aside
         );
         let answered_id = answered.id.clone().unwrap();
         answered.insert(&conn).await.unwrap();
+        // 6. Its turn was committed and its reply posted (the process died before deleting the
+        //    row): the reply is found in the thread by its metadata and not posted again.
+        let posted_event = dm("EvLEFT0006", "answered and posted before the crash");
+        let posted_ts = posted_event["event"]["ts"].as_str().unwrap().to_string();
+        let seconds = posted_ts.split('.').next().unwrap();
+        fake.add_history_raw(
+            DM_CHANNEL,
+            json!({
+                "type": "message", "user": BOT_USER, "bot_id": "B0BOT0001", "team": TEAM,
+                "text": "the reply already posted", "ts": format!("{seconds}.999000"),
+                "thread_ts": posted_ts,
+                "metadata": {"event_type": "whisperengine_reply", "event_payload": {
+                    "reply_to": format!("slack:msg:{DM_CHANNEL}:{posted_ts}"), "part": "0"}}
+            }),
+        );
+        let already_posted = left_row(
+            "slack.event",
+            &posted_event.to_string(),
+            Some(
+                serde_json::to_string(&whisperengine_contract::OutboundReply::text(
+                    "the reply already posted",
+                ))
+                .unwrap(),
+            ),
+            1,
+            &stopped,
+        );
+        let already_posted_id = already_posted.id.clone().unwrap();
+        already_posted.insert(&conn).await.unwrap();
         // 3. A live process holds it: left alone.
         let held = left_row(
             "slack.event",
@@ -218,7 +250,9 @@ async fn events_a_stopped_process_left_are_taken_over_answered_once_or_set_aside
             "the left rows are finished",
             Duration::from_secs(20),
             || async {
-                row(&conn, &fresh_id).await.is_none() && row(&conn, &answered_id).await.is_none()
+                row(&conn, &fresh_id).await.is_none()
+                    && row(&conn, &answered_id).await.is_none()
+                    && row(&conn, &already_posted_id).await.is_none()
             },
         )
         .await;
@@ -228,6 +262,17 @@ async fn events_a_stopped_process_left_are_taken_over_answered_once_or_set_aside
             "{}",
             db.name
         );
+        assert!(
+            posted(&fake, "the reply already posted").is_empty(),
+            "{}: a reply found in the thread is not posted again",
+            db.name
+        );
+        let looked = fake
+            .delivered("conversations.replies")
+            .into_iter()
+            .filter(|call| call.params["ts"] == posted_ts.as_str())
+            .count();
+        assert_eq!(looked, 1, "{}: one look in the thread", db.name);
         assert_eq!(
             stored_user_messages(&conn, answered_text).await,
             0,
@@ -575,9 +620,9 @@ fn dm_in(event_id: &str, channel: &str, text: &str) -> String {
 
 /// SIGKILL mid-load: the killed process neither drains nor deletes anything. Every message it
 /// acknowledged is still stored exactly once and answered by the process that replaces it (its
-/// inbox rows are taken over once the killed one's heartbeat runs out). A reply delivered in the
-/// last milliseconds before the kill, whose row was not deleted yet, is delivered again: that
-/// count is printed, and is the one thing SIGKILL costs.
+/// inbox rows are taken over once the killed one's heartbeat runs out). A reply posted in the
+/// last milliseconds before the kill, whose row was not deleted yet, is found in the thread by
+/// its metadata and not posted again: no message is answered twice.
 #[tokio::test]
 async fn nothing_acknowledged_is_lost_when_the_host_is_killed_mid_load() {
     const MESSAGES: usize = 240;
@@ -680,10 +725,13 @@ async fn nothing_acknowledged_is_lost_when_the_host_is_killed_mid_load() {
             assert!(answered >= 1, "{}: message {index} not answered", db.name);
             answered_twice += usize::from(answered > 1);
         }
+        // Each taken-over turn looks in its thread once before posting.
+        let looked = fake.delivered("conversations.replies").len();
         println!(
-            "{}: SIGKILL after {killed_at} of {MESSAGES} acknowledged: lost=0 stored_twice=0 answered_twice={answered_twice}",
+            "{}: SIGKILL after {killed_at} of {MESSAGES} acknowledged: lost=0 stored_twice=0 answered_twice={answered_twice} taken_over_turns_that_looked={looked}",
             db.name
         );
+        assert_eq!(answered_twice, 0, "{}: messages answered twice", db.name);
         conn.close().await.unwrap();
         db.cleanup().await;
     }

@@ -47,6 +47,7 @@ mod refusals;
 mod reply_style;
 mod semantic;
 mod slack;
+mod slack_catch_up;
 mod slack_stream;
 mod streaming;
 mod sync_switches;

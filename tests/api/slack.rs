@@ -29,8 +29,13 @@ pub(crate) const DM_CHANNEL: &str = "D0ANADM01";
 /// The host in HTTP mode (signing secret set), pointed at the fake; returns its base URL and core.
 pub(crate) async fn start_host(
     fake: &FakeSlack,
-    mut settings: Settings,
+    settings: Settings,
 ) -> (String, whisperengine::core::Core) {
+    common::spawn_app(slack_settings(fake, settings)).await
+}
+
+/// `settings` for the HTTP mode against the fake, whose users it adds.
+pub(crate) fn slack_settings(fake: &FakeSlack, mut settings: Settings) -> Settings {
     fake.add_user(ANA, "Ana", false);
     fake.add_user(ADMIN, "Boss", true);
     fake.add_user(LISTED_ADMIN, "Listed", false);
@@ -38,7 +43,7 @@ pub(crate) async fn start_host(
     settings.slack_signing_secret = Some(SIGNING_SECRET.to_string().into());
     settings.slack_api_url = Some(fake.api_url());
     settings.slack_admin_ids = vec![LISTED_ADMIN.to_string()];
-    common::spawn_app(settings).await
+    settings
 }
 
 /// Posts `event` to the Events API endpoint, signed; returns the status.

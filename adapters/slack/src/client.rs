@@ -16,9 +16,10 @@ use slack_morphism::prelude::{
     SlackApiAppsConnectionOpenRequest, SlackApiAuthTestResponse, SlackApiChatAppendStreamRequest,
     SlackApiChatDeleteRequest, SlackApiChatPostEphemeralRequest, SlackApiChatPostMessageRequest,
     SlackApiChatStartStreamRequest, SlackApiChatStopStreamRequest, SlackApiChatUpdateRequest,
+    SlackApiConversationsHistoryRequest, SlackApiConversationsHistoryResponse,
     SlackApiPostWebhookMessageRequest, SlackApiToken, SlackApiTokenValue, SlackApiUsersInfoRequest,
-    SlackBlock, SlackChannelId, SlackClientHyperConnector, SlackHyperClient, SlackMessageContent,
-    SlackTeamId, SlackTs, SlackUser, SlackUserId,
+    SlackBlock, SlackChannelId, SlackClientHyperConnector, SlackHistoryMessage, SlackHyperClient,
+    SlackMessageContent, SlackMessageMetadata, SlackTeamId, SlackTs, SlackUser, SlackUserId,
 };
 use slack_morphism::SlackClient;
 use std::sync::Arc;
@@ -27,12 +28,49 @@ use url::Url;
 /// Slack's Web API base URL.
 pub const DEFAULT_API_URL: &str = "https://slack.com/api";
 
+/// The metadata event type every reply carries (Slack message metadata).
+pub const REPLY_EVENT_TYPE: &str = "whisperengine_reply";
+/// Most messages one look for earlier replies reads (one request).
+const REPLY_LOOKUP_LIMIT: u16 = 200;
+
+/// Which reply a posted message is: part `part` of the answer to the message whose event id is
+/// `key`. Sent as message metadata, so a process that takes a turn over can see what was posted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplyMark {
+    pub key: String,
+    pub part: usize,
+}
+
+impl ReplyMark {
+    fn metadata(&self) -> SlackMessageMetadata {
+        SlackMessageMetadata::new(REPLY_EVENT_TYPE.to_string()).with_event_payload(
+            [
+                ("reply_to".to_string(), self.key.clone()),
+                ("part".to_string(), self.part.to_string()),
+            ]
+            .into_iter()
+            .collect(),
+        )
+    }
+
+    /// The mark a message's metadata carries, if it is one of ours.
+    fn of(metadata: Option<&SlackMessageMetadata>) -> Option<ReplyMark> {
+        let metadata = metadata.filter(|m| m.event_type == REPLY_EVENT_TYPE)?;
+        let payload = metadata.event_payload.as_ref()?;
+        Some(ReplyMark {
+            key: payload.get("reply_to")?.clone(),
+            part: payload.get("part")?.parse().ok()?,
+        })
+    }
+}
+
 /// A message to post: mrkdwn text, optionally with Block Kit blocks (the text is then the
-/// notification fallback).
+/// notification fallback), and which reply it is.
 #[derive(Debug, Clone, Default)]
 pub struct Outgoing {
     pub text: String,
     pub blocks: Option<Vec<SlackBlock>>,
+    pub mark: Option<ReplyMark>,
 }
 
 impl Outgoing {
@@ -41,14 +79,33 @@ impl Outgoing {
         Outgoing {
             text: text.into(),
             blocks: None,
+            mark: None,
         }
+    }
+
+    /// This message marked as part `part` of the reply to `key` (no mark without a key).
+    pub fn marked(mut self, key: Option<&str>, part: usize) -> Self {
+        self.mark = key.map(|key| ReplyMark {
+            key: key.to_string(),
+            part,
+        });
+        self
     }
 
     fn content(&self) -> SlackMessageContent {
         SlackMessageContent::new()
             .with_text(self.text.clone())
             .opt_blocks(self.blocks.clone())
+            .opt_metadata(self.mark.as_ref().map(ReplyMark::metadata))
     }
+}
+
+/// A reply already in the conversation: which part it is, its `ts` and its text (mrkdwn).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostedPart {
+    pub part: usize,
+    pub ts: String,
+    pub text: Option<String>,
 }
 
 /// The bot's Web API client. Cheap to clone.
@@ -169,12 +226,21 @@ impl SlackApi {
             .map_err(|error| api_error("chat.appendStream", &error))
     }
 
-    /// `chat.stopStream`: the stream `ts` ends, with `markdown` as its last words when given.
-    pub async fn stop_stream(&self, channel: &str, ts: &str, markdown: Option<&str>) -> Result<()> {
+    /// `chat.stopStream`: the stream `ts` ends, with `markdown` as its last words when given, and
+    /// `mark` as its metadata.
+    pub async fn stop_stream(
+        &self,
+        channel: &str,
+        ts: &str,
+        markdown: Option<&str>,
+        mark: Option<&ReplyMark>,
+    ) -> Result<()> {
         let request = SlackApiChatStopStreamRequest::new(
             SlackChannelId::new(channel.to_string()),
             SlackTs::new(ts.to_string()),
-            SlackMessageContent::new().opt_markdown_text(markdown.map(str::to_string)),
+            SlackMessageContent::new()
+                .opt_markdown_text(markdown.map(str::to_string))
+                .opt_metadata(mark.map(ReplyMark::metadata)),
         );
         let session = self.client.open_session(&self.token);
         self.retrying(|| session.chat_stop_stream(&request))
@@ -211,6 +277,75 @@ impl SlackApi {
             .await
             .map(|_| ())
             .map_err(|error| api_error("response_url", &error))
+    }
+
+    /// The parts of the reply to `key` already posted in `channel` after the message `after`: in
+    /// the thread `thread_ts` (`conversations.replies`) or at the top level
+    /// (`conversations.history`), read with their metadata. One request of at most
+    /// [`REPLY_LOOKUP_LIMIT`] messages.
+    pub async fn posted_parts(
+        &self,
+        channel: &str,
+        thread_ts: Option<&str>,
+        after: &str,
+        key: &str,
+    ) -> Result<Vec<PostedPart>> {
+        let limit = REPLY_LOOKUP_LIMIT.to_string();
+        let (method, mut params) = match thread_ts {
+            Some(thread) => ("conversations.replies", vec![("ts", thread)]),
+            None => ("conversations.history", Vec::new()),
+        };
+        params.extend([
+            ("channel", channel),
+            ("oldest", after),
+            // The answered message itself may share its second with a reply; the metadata
+            // decides what is a reply.
+            ("inclusive", "true"),
+            ("limit", limit.as_str()),
+            // slack-morphism's `conversations_replies` has no way to ask for metadata.
+            ("include_all_metadata", "true"),
+        ]);
+        let params: Vec<(&str, Option<&str>)> = params
+            .into_iter()
+            .map(|(name, value)| (name, Some(value)))
+            .collect();
+        let session = self.client.open_session(&self.token);
+        let history: SlackApiConversationsHistoryResponse = self
+            .retrying(|| session.http_session_api.http_get(method, &params, None))
+            .await
+            .map_err(|error| api_error(method, &error))?;
+        Ok(history
+            .messages
+            .iter()
+            .filter_map(|message| {
+                let mark = ReplyMark::of(message.content.metadata.as_ref())?;
+                (mark.key == key).then(|| PostedPart {
+                    part: mark.part,
+                    ts: message.origin.ts.0.clone(),
+                    text: message.content.text.clone(),
+                })
+            })
+            .collect())
+    }
+
+    /// `conversations.history` of `channel` since `oldest` (at most `limit` messages, newest first),
+    /// with metadata.
+    pub async fn history_since(
+        &self,
+        channel: &str,
+        oldest: &str,
+        limit: u16,
+    ) -> Result<Vec<SlackHistoryMessage>> {
+        let request = SlackApiConversationsHistoryRequest::new()
+            .with_channel(SlackChannelId::new(channel.to_string()))
+            .with_oldest(SlackTs::new(oldest.to_string()))
+            .with_limit(limit)
+            .with_include_all_metadata(true);
+        let session = self.client.open_session(&self.token);
+        self.retrying(|| session.conversations_history(&request))
+            .await
+            .map(|response| response.messages)
+            .map_err(|error| api_error("conversations.history", &error))
     }
 
     /// `users.info`.

@@ -9,7 +9,8 @@
 //! first deliveries: the core drops an event id it has seen, so a retry never answers twice, and a
 //! first delivery that was lost still gets its answer.
 
-use crate::runtime::SlackRuntime;
+use crate::catch_up::CATCH_UP_KIND;
+use crate::runtime::{Arrival, SlackRuntime};
 use crate::signature::check_signature;
 use crate::REJECTED_METRIC;
 use axum::body::Bytes;
@@ -27,7 +28,7 @@ use whisperengine_contract::{
 
 /// Shared by every request of the routes.
 pub struct HttpState {
-    runtime: Arc<SlackRuntime>,
+    pub(crate) runtime: Arc<SlackRuntime>,
     /// `None` when SLACK_SIGNING_SECRET is unset: every request is refused.
     verifier: Option<SlackEventSignatureVerifier>,
     /// Takes acknowledged events; a refusal is answered with 503.
@@ -72,7 +73,8 @@ pub async fn events(
         }
         SlackPushEvent::EventCallback(callback) => {
             let runtime = state.runtime.clone();
-            let job: InboxJob = Box::new(move |entry| Box::pin(runtime.on_push(callback, entry)));
+            let job: InboxJob =
+                Box::new(move |entry| Box::pin(runtime.on_push(callback, entry, Arrival::Live)));
             acknowledge(
                 state
                     .inbox
@@ -124,6 +126,9 @@ pub(crate) const COMMAND_KIND: &str = "slack.command";
 struct SlackReplayer {
     runtime: std::sync::Weak<SlackRuntime>,
     is_command: bool,
+    /// How the stored events of this kind arrived first: a taken-over live event, or one read
+    /// from history at start (still late).
+    arrival: Arrival,
 }
 
 impl Replayer for SlackReplayer {
@@ -133,9 +138,10 @@ impl Replayer for SlackReplayer {
             let command: SlackCommandEvent = serde_urlencoded::from_str(payload).ok()?;
             return Some(job_without_entry(runtime.on_command(command)));
         }
+        let arrival = self.arrival;
         match serde_json::from_str(payload).ok()? {
             SlackPushEvent::EventCallback(callback) => Some(Box::new(move |entry| {
-                Box::pin(runtime.on_push(callback, entry))
+                Box::pin(runtime.on_push(callback, entry, arrival))
             })),
             _ => None,
         }
@@ -165,12 +171,18 @@ pub(crate) fn register_replayers(state: &Arc<HttpState>, inbox: &dyn Inbox) {
 /// Registers `runtime` to run stored Slack events and commands again (the HTTP routes and Socket
 /// Mode store the same shapes).
 pub(crate) fn register_replayers_for(runtime: &Arc<SlackRuntime>, inbox: &dyn Inbox) {
-    for (kind, is_command) in [(EVENT_KIND, false), (COMMAND_KIND, true)] {
+    let kinds = [
+        (EVENT_KIND, false, Arrival::TakenOver),
+        (COMMAND_KIND, true, Arrival::TakenOver),
+        (CATCH_UP_KIND, false, Arrival::CaughtUp),
+    ];
+    for (kind, is_command, arrival) in kinds {
         inbox.register_replayer(
             kind,
             Arc::new(SlackReplayer {
                 runtime: Arc::downgrade(runtime),
                 is_command,
+                arrival,
             }),
         );
     }

@@ -16,11 +16,13 @@
 //! - [`http`]: `POST /slack/events` and `POST /slack/commands`: verify the signature, hand the
 //!   event to the host's bounded inbox, answer 200 (or 503 when the inbox refuses).
 //! - [`socket`]: Socket Mode as a contract [`Connector`](whisperengine_contract::Connector).
+//! - [`catch_up`]: on start, the DMs and mentions that arrived while no process was running.
 //!
 //! The host merges [`routes`] into its HTTP router and runs [`SocketModeConnector`] when
 //! SLACK_APP_TOKEN is set. The crate depends on the contract only, never on the core.
 
 pub mod blocks;
+pub mod catch_up;
 pub mod client;
 pub mod error;
 pub mod http;
@@ -130,11 +132,16 @@ pub fn routes(
     inbox: Arc<dyn Inbox>,
 ) -> Result<Router> {
     let body_limit = config.max_body_bytes;
+    // With Socket Mode on, its connector catches up once it is connected.
+    let catches_up = config.app_token.is_none();
     let state = Arc::new(http::HttpState::new(
         runtime::SlackRuntime::new(config, handler)?,
         inbox.clone(),
     ));
     http::register_replayers(&state, inbox.as_ref());
+    if catches_up {
+        catch_up::spawn(state.runtime.clone(), inbox.clone());
+    }
     Ok(Router::new()
         .route(EVENTS_PATH, post(http::events))
         .route(COMMANDS_PATH, post(http::commands))

@@ -3,8 +3,11 @@
 //! [`InboundMessage`]; a slash command becomes a [`CommandInvocation`]; a 👍/👎 `reaction_added` on
 //! one of the companion's own messages becomes a silent `feedback` invocation.
 //!
-//! Identity is (team id, user id). Event ids are `slack:<event_id>` (the Events API's id, the same
-//! on every retry) and `slack:cmd:<trigger_id>` for slash commands.
+//! Identity is (team id, user id). A message's event id is `slack:msg:<channel>:<ts>`: Slack's
+//! `ts` is unique within a channel, so every delivery of one message (a retry, the `message.im` and
+//! `app_mention` of the same words, a catch-up read from history) has one id. Reactions are
+//! `slack:<event_id>` (the Events API's id, the same on every retry) and slash commands
+//! `slack:cmd:<trigger_id>`.
 
 use slack_morphism::prelude::{
     SlackCommandEvent, SlackEventCallbackBody, SlackPushEventCallback, SlackReactionsItem,
@@ -71,6 +74,11 @@ pub struct ReplyTarget {
     pub always_ephemeral: bool,
     /// A slash command's `response_url` (answers where the bot is not in the channel).
     pub response_url: Option<Url>,
+    /// The answered message's event id, carried in every reply's metadata so a reply already
+    /// posted can be found again (`None` for slash commands).
+    pub reply_key: Option<String>,
+    /// The answered message's `ts`: replies to it are newer.
+    pub message_ts: Option<String>,
 }
 
 /// A push event as a message for the core. `bot_user_id` is the companion's own user (from
@@ -143,8 +151,9 @@ pub fn message_from_push(
     }
     let visibility = visibility_of(&channel, channel_type);
     let is_dm = visibility == Visibility::Dm;
+    let event_id = message_event_id(&channel, &ts);
     let message = InboundMessage {
-        event_id: format!("slack:{}", callback.event_id.value()).into(),
+        event_id: event_id.clone().into(),
         author: PlatformAccount::new(Platform::Slack, team, user.clone()),
         context: ConversationContext {
             scope: team.to_string(),
@@ -158,7 +167,7 @@ pub fn message_from_push(
         author_roles: Vec::new(),
         inbox: None,
     };
-    let reply_thread = thread_ts.or_else(|| reply_in_thread.then_some(ts));
+    let reply_thread = thread_ts.or_else(|| reply_in_thread.then(|| ts.clone()));
     let target = ReplyTarget {
         channel,
         user,
@@ -166,8 +175,15 @@ pub fn message_from_push(
         is_dm,
         always_ephemeral: false,
         response_url: None,
+        reply_key: Some(event_id),
+        message_ts: Some(ts),
     };
     Ok((message, target))
+}
+
+/// The event id of the message `ts` in `channel`, however it reached the host.
+pub fn message_event_id(channel: &str, ts: &str) -> String {
+    format!("slack:msg:{channel}:{ts}")
 }
 
 /// A slash command as a command invocation (admin flag and display name are the caller's to fill).
@@ -213,6 +229,8 @@ pub fn command_from_slash(
         is_dm: visibility == Visibility::Dm,
         always_ephemeral: true,
         response_url: Some(event.response_url.value().clone()),
+        reply_key: None,
+        message_ts: None,
     };
     Ok((invocation, target))
 }

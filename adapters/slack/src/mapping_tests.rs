@@ -51,7 +51,12 @@ fn dm(text: &str) -> Value {
 fn a_direct_message_becomes_an_addressed_dm_answered_in_a_thread() {
     let (message, target) =
         message_from_push(&envelope(dm("Hello &amp; welcome &lt;3")), Some(BOT), true).unwrap();
-    assert_eq!(message.event_id, "slack:Ev0PV52K21");
+    assert_eq!(message.event_id, "slack:msg:D0PNCRP9N:1700000000.000100");
+    assert_eq!(
+        target.reply_key.as_deref(),
+        Some("slack:msg:D0PNCRP9N:1700000000.000100")
+    );
+    assert_eq!(target.message_ts.as_deref(), Some("1700000000.000100"));
     assert_eq!(message.author.to_string(), "slack:T061EG9R6/U061F7AUR");
     assert_eq!(message.text, "Hello & welcome <3");
     assert!(message.is_addressed);
@@ -242,7 +247,7 @@ fn short_messages_starting_with_a_command_word_are_typed_commands() {
     let command = typed_command(&message).expect("a typed command");
     assert_eq!(command.name, "link");
     assert_eq!(command.args, vec!["ABCD-EF2345".to_string()]);
-    assert_eq!(command.event_id, "slack:Ev0PV52K21");
+    assert_eq!(command.event_id, "slack:msg:D0PNCRP9N:1700000000.000100");
     assert_eq!(command.invoker, message.author);
 
     for conversation in [

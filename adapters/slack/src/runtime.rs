@@ -4,7 +4,7 @@
 //! 👍/👎 reactions on the companion's messages go to the core as `feedback` and are never answered.
 
 use crate::blocks::card_blocks;
-use crate::client::{Outgoing, SlackApi};
+use crate::client::{Outgoing, PostedPart, SlackApi};
 use crate::error::Result;
 use crate::mapping::{self, ReplyTarget, Skip};
 use crate::mrkdwn::to_mrkdwn;
@@ -21,15 +21,32 @@ use whisperengine_contract::{
 
 /// The role shown in the prompt for a Slack workspace admin or owner.
 pub const WORKSPACE_ADMIN_ROLE: &str = "workspace admin";
+/// The first line of a reply to a message read from history on start (see [`Arrival::CaughtUp`]).
+pub const LATE_NOTE: &str = "_(Sorry for the late answer: I was offline when you wrote this.)_";
+/// Counter: reply parts a taken-over turn found already posted (and did not post again).
+pub const ALREADY_POSTED_METRIC: &str = "whisperengine_slack_replies_already_posted_total";
 /// Web API errors after which an ephemeral answer is retried through the command's response_url.
 const NOT_IN_CHANNEL: [&str; 3] = ["channel_not_found", "not_in_channel", "user_not_in_channel"];
+
+/// How an event reached the runtime.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arrival {
+    /// From Slack just now (Events API or Socket Mode).
+    Live,
+    /// Run again from the inbox after the process that took it stopped: some of its reply may
+    /// already be posted, so what is there (found by its metadata) is not posted again.
+    TakenOver,
+    /// Read from the conversation's history on start: it arrived while no process was running.
+    /// Its reply says it is late, and is checked for like a taken-over one.
+    CaughtUp,
+}
 
 /// What every event needs: settings, the Web API, the user cache and the core.
 pub struct SlackRuntime {
     pub(crate) config: SlackConfig,
     pub(crate) api: SlackApi,
     users: UserDirectory,
-    handler: Arc<dyn EventHandler>,
+    pub(crate) handler: Arc<dyn EventHandler>,
     /// The companion's own user id, from `auth.test` (asked once it succeeds).
     bot_user_id: OnceCell<String>,
 }
@@ -48,7 +65,7 @@ impl SlackRuntime {
     }
 
     /// The bot's user id, asking `auth.test` until it answers once.
-    async fn bot_user_id(&self) -> Option<&str> {
+    pub(crate) async fn bot_user_id(&self) -> Option<&str> {
         self.bot_user_id
             .get_or_try_init(|| async { self.api.auth_test().await.map(|me| me.user_id.0) })
             .await
@@ -56,13 +73,14 @@ impl SlackRuntime {
             .map(String::as_str)
     }
 
-    /// Handles an Events API callback (already acknowledged to Slack).
+    /// Handles an Events API callback (already acknowledged to Slack). `inbox` is the host's
+    /// stored copy of the event, handed on with the message.
     #[tracing::instrument(skip_all, fields(platform = "slack", event_id = %callback.event_id.0))]
-    /// `inbox` is the host's stored copy of the event, handed on with the message.
     pub async fn on_push(
         self: Arc<Self>,
         callback: SlackPushEventCallback,
         inbox: Option<InboxEntry>,
+        arrival: Arrival,
     ) {
         if matches!(callback.event, SlackEventCallbackBody::ReactionAdded(_)) {
             return self.on_reaction(callback).await;
@@ -94,17 +112,25 @@ impl SlackRuntime {
         if let Some(mut invocation) = mapping::typed_command(&message) {
             invocation.invoker_is_admin = self.is_admin(&invocation.invoker);
             return self
-                .dispatch(InboundEvent::Command(invocation), &target)
+                .dispatch(InboundEvent::Command(invocation), &target, arrival)
                 .await;
         }
-        self.dispatch_message(message, &target).await;
+        self.dispatch_message(message, &target, arrival).await;
     }
 
     /// A conversational message: its reply shown while it is written when STREAM_REPLIES names
-    /// Slack (see [`crate::stream`]), else answered whole.
-    async fn dispatch_message(&self, message: InboundMessage, target: &ReplyTarget) {
-        if !self.config.stream_replies {
-            return self.dispatch(InboundEvent::Message(message), target).await;
+    /// Slack (see [`crate::stream`]), else answered whole. A message that is not live is answered
+    /// whole: it is late already, and what an earlier process posted is looked for first.
+    async fn dispatch_message(
+        &self,
+        message: InboundMessage,
+        target: &ReplyTarget,
+        arrival: Arrival,
+    ) {
+        if !self.config.stream_replies || arrival != Arrival::Live {
+            return self
+                .dispatch(InboundEvent::Message(message), target, arrival)
+                .await;
         }
         let team = message.author.scope.clone();
         let mut preview = MessagePreview::new(&self.api, target, team);
@@ -116,7 +142,7 @@ impl SlackRuntime {
         )
         .await;
         if preview.finish(&outcome).await == Finished::NotShown {
-            self.answer(outcome, target).await;
+            self.answer(outcome, target, arrival).await;
         }
     }
 
@@ -175,52 +201,94 @@ impl SlackRuntime {
         if let Some(name) = info.and_then(|info| info.display_name) {
             invocation.invoker = invocation.invoker.with_display_name(name);
         }
-        self.dispatch(InboundEvent::Command(invocation), &target)
+        self.dispatch(InboundEvent::Command(invocation), &target, Arrival::Live)
             .await;
     }
 
-    async fn dispatch(&self, event: InboundEvent, target: &ReplyTarget) {
+    async fn dispatch(&self, event: InboundEvent, target: &ReplyTarget, arrival: Arrival) {
         let outcome = self.handler.handle(event, CAPABILITIES).await;
-        self.answer(outcome, target).await;
+        self.answer(outcome, target, arrival).await;
     }
 
-    async fn answer(&self, outcome: HandlerOutcome, target: &ReplyTarget) {
+    async fn answer(&self, outcome: HandlerOutcome, target: &ReplyTarget, arrival: Arrival) {
         match outcome {
-            HandlerOutcome::Reply(reply) => self.deliver(target, &reply).await,
+            HandlerOutcome::Reply(reply) => self.deliver(target, &reply, arrival).await,
             HandlerOutcome::Duplicate => tracing::debug!("duplicate Slack event dropped"),
             HandlerOutcome::Ignored(reason) => tracing::debug!(reason, "no reply"),
         }
     }
 
     /// Sends `reply`: a card as Block Kit (its title as the notification text), otherwise the text
-    /// in mrkdwn, split below Slack's limit. Ephemeral for slash commands and for personal replies
-    /// outside a DM. Failures are logged and counted by the client, never raised.
-    pub async fn deliver(&self, target: &ReplyTarget, reply: &OutboundReply) {
+    /// in mrkdwn, split below Slack's limit, each part marked with the answered message (see
+    /// [`crate::client::ReplyMark`]). Ephemeral for slash commands and for personal replies
+    /// outside a DM. A turn that is not live first looks for the parts an earlier process posted:
+    /// a part already there is not posted again (one showing other text, a preview cut short, is
+    /// updated to the reply). Failures are logged and counted by the client, never raised.
+    pub async fn deliver(&self, target: &ReplyTarget, reply: &OutboundReply, arrival: Arrival) {
+        let text = match arrival {
+            Arrival::CaughtUp => format!("{LATE_NOTE}\n{}", to_mrkdwn(&reply.text)),
+            Arrival::Live | Arrival::TakenOver => to_mrkdwn(&reply.text),
+        };
         let messages: Vec<Outgoing> = match &reply.card {
             Some(card) => vec![Outgoing {
                 text: to_mrkdwn(&card.title),
                 blocks: Some(card_blocks(card)),
+                mark: None,
             }],
-            None => split_message(&to_mrkdwn(&reply.text), CAPABILITIES.max_message_length)
+            None => split_message(&text, CAPABILITIES.max_message_length)
                 .into_iter()
-                .map(|text| Outgoing { text, blocks: None })
+                .map(Outgoing::text)
                 .collect(),
         };
+        let key = target.reply_key.as_deref();
         let is_private = target.always_ephemeral || (reply.ephemeral && !target.is_dm);
-        for message in &messages {
-            let sent = if is_private {
-                self.send_ephemeral(target, message).await
-            } else {
-                self.api
-                    .post_message(&target.channel, target.thread_ts.as_deref(), message)
+        let posted = match arrival {
+            Arrival::Live => Vec::new(),
+            Arrival::TakenOver | Arrival::CaughtUp if is_private => Vec::new(),
+            Arrival::TakenOver | Arrival::CaughtUp => self.posted_parts(target).await,
+        };
+        for (index, message) in messages.into_iter().enumerate() {
+            let message = message.marked(key, index);
+            let earlier = posted.iter().find(|part| part.part == index);
+            let sent = match earlier {
+                _ if is_private => self.send_ephemeral(target, &message).await,
+                Some(part) if part.text.as_deref() == Some(message.text.as_str()) => {
+                    metrics::counter!(ALREADY_POSTED_METRIC).increment(1);
+                    tracing::debug!(part = index, "reply part already posted; not posted again");
+                    Ok(())
+                }
+                Some(part) => {
+                    metrics::counter!(ALREADY_POSTED_METRIC).increment(1);
+                    self.api
+                        .update_message(&target.channel, &part.ts, &message, true)
+                        .await
+                }
+                None => self
+                    .api
+                    .post_message(&target.channel, target.thread_ts.as_deref(), &message)
                     .await
-                    .map(|_| ())
+                    .map(|_| ()),
             };
             if sent.is_err() {
                 // The client logged and counted it; later parts would read oddly without this one.
                 return;
             }
         }
+    }
+
+    /// The parts of the reply to `target`'s message already in the conversation. When they cannot
+    /// be read, none: posting again beats not answering.
+    async fn posted_parts(&self, target: &ReplyTarget) -> Vec<PostedPart> {
+        let (Some(key), Some(after)) = (&target.reply_key, &target.message_ts) else {
+            return Vec::new();
+        };
+        self.api
+            .posted_parts(&target.channel, target.thread_ts.as_deref(), after, key)
+            .await
+            .unwrap_or_else(|error| {
+                tracing::warn!(%error, "earlier replies not read; the reply is posted");
+                Vec::new()
+            })
     }
 
     /// chat.postEphemeral, or the command's response_url where the bot is not in the channel.

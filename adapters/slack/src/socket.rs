@@ -7,7 +7,7 @@
 //! again; one stored and acknowledged survives a restart and is taken over like an HTTP event.
 
 use crate::client::api_token;
-use crate::runtime::SlackRuntime;
+use crate::runtime::{Arrival, SlackRuntime};
 use crate::{SlackConfig, CAPABILITIES};
 use async_trait::async_trait;
 use slack_morphism::prelude::{
@@ -107,6 +107,7 @@ impl Connector for SocketModeConnector {
             .map_err(|error| failed(&crate::client::error_code(&error)))?;
         listener.start().await;
         tracing::info!("Slack Socket Mode started");
+        crate::catch_up::spawn(runtime.clone(), self.inbox.clone());
         shutdown.await;
         listener.shutdown().await;
         tracing::info!("Slack Socket Mode stopped");
@@ -142,7 +143,8 @@ async fn on_push(
     let body = serde_json::to_string(&SlackPushEvent::EventCallback(event.clone()))
         .map_err(|error| NotStored(format!("unserialisable event: {error}")))?;
     let runtime = state.runtime.clone();
-    let job: InboxJob = Box::new(move |entry| Box::pin(runtime.on_push(event, entry)));
+    let job: InboxJob =
+        Box::new(move |entry| Box::pin(runtime.on_push(event, entry, Arrival::Live)));
     state
         .inbox
         .submit_durable(crate::http::EVENT_KIND, body, job)

@@ -10,7 +10,9 @@
 //!   `chat.update` as the text grows.
 //!
 //! Only [`stable_prefix`] text is shown, so half-written markup never shows broken (converted to
-//! mrkdwn only as a whole stable prefix). Writes are at least [`MIN_WRITE_GAP`] apart, and a
+//! mrkdwn only as a whole stable prefix). Every message the reply is shown in carries its
+//! [`ReplyMark`](crate::client::ReplyMark) as metadata (a stream from its end), so a process that
+//! takes the turn over finds it. Writes are at least [`MIN_WRITE_GAP`] apart, and a
 //! preview step Slack answers 429 is skipped, not retried (the next one carries newer text);
 //! final writes are retried. The final reply is never lost: when the preview cannot be turned
 //! into it, the preview is removed and the reply is delivered the ordinary way.
@@ -122,7 +124,7 @@ impl<'a> MessagePreview<'a> {
                     .post_message(
                         &self.target.channel,
                         self.target.thread_ts.as_deref(),
-                        &text(stable),
+                        &self.marked(text(stable), 0),
                     )
                     .await?;
                 self.shown = Shown::Message {
@@ -150,7 +152,12 @@ impl<'a> MessagePreview<'a> {
                 }
                 self.pace().await;
                 self.api
-                    .update_message(&self.target.channel, &ts, &text(stable), false)
+                    .update_message(
+                        &self.target.channel,
+                        &ts,
+                        &self.marked(text(stable), 0),
+                        false,
+                    )
                     .await?;
                 self.shown = Shown::Message {
                     ts,
@@ -209,10 +216,11 @@ impl<'a> MessagePreview<'a> {
         match reply.strip_prefix(sent) {
             Some(rest) if fits => {
                 let rest = (!rest.is_empty()).then_some(rest);
-                self.api.stop_stream(channel, ts, rest).await
+                let mark = self.marked(Outgoing::default(), 0).mark;
+                self.api.stop_stream(channel, ts, rest, mark.as_ref()).await
             }
             _ => {
-                self.api.stop_stream(channel, ts, None).await?;
+                self.api.stop_stream(channel, ts, None, None).await?;
                 self.end_message(ts, parts).await
             }
         }
@@ -224,23 +232,36 @@ impl<'a> MessagePreview<'a> {
             return Ok(());
         };
         self.api
-            .update_message(&self.target.channel, ts, &Outgoing::text(first), true)
+            .update_message(
+                &self.target.channel,
+                ts,
+                &self.marked(Outgoing::text(first), 0),
+                true,
+            )
             .await?;
-        for part in rest {
+        for (index, part) in rest.iter().enumerate() {
             self.api
                 .post_message(
                     &self.target.channel,
                     self.target.thread_ts.as_deref(),
-                    &Outgoing::text(part),
+                    &self.marked(Outgoing::text(part), index + 1),
                 )
                 .await?;
         }
         Ok(())
     }
 
+    /// `message` marked as part `part` of the reply (see [`crate::client::ReplyMark`]).
+    fn marked(&self, message: Outgoing, part: usize) -> Outgoing {
+        message.marked(self.target.reply_key.as_deref(), part)
+    }
+
     async fn remove(&self, ts: &str, is_stream: bool) {
         if is_stream {
-            let _ = self.api.stop_stream(&self.target.channel, ts, None).await;
+            let _ = self
+                .api
+                .stop_stream(&self.target.channel, ts, None, None)
+                .await;
         }
         if let Err(error) = self.api.delete_message(&self.target.channel, ts).await {
             tracing::debug!(%error, "Slack preview message not deleted");

@@ -263,6 +263,9 @@ pub fn settings_for(db: &TestDb, with_redis: bool) -> whisperengine::config::Set
         local_api_token: Some(LOCAL_API_TOKEN.into()),
         // The offline responder, even on a machine where the local model was fetched.
         local_model: whisperengine::models::LocalModelChoice::Off,
+        // Reading history on start is tested where it is the subject (slack_catch_up,
+        // discord_catch_up); elsewhere it would add Web API calls the tests do not expect.
+        catch_up_window: std::time::Duration::ZERO,
         ..Default::default()
     };
     if with_redis {

@@ -20,7 +20,10 @@ const ANA: &str = "U0ANA0042";
 
 /// A `message.im` event from `user`, as Slack posts it to the Events API.
 fn dm(event_id: &str, user: &str, text: &str) -> String {
-    let ts = format!("{}.000100", Utc::now().timestamp());
+    // Slack's `ts` is unique within a channel: it names the message.
+    static SEQUENCE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(100);
+    let sequence = SEQUENCE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let ts = format!("{}.{sequence:06}", Utc::now().timestamp());
     json!({
         "token": "Jhj5dZrVaK7ZwHHjRyZWjbDl",
         "team_id": TEAM,
