@@ -313,6 +313,26 @@ impl FakeSlack {
         self.state.lock().unwrap().sockets.len()
     }
 
+    /// Sends a frame to the first open websocket, as Slack delivers each envelope to one
+    /// connection; false when none is open (the client is away: Slack would deliver it later).
+    pub fn try_send_frame(&self, frame: &Value) -> bool {
+        let state = self.state.lock().unwrap();
+        state
+            .sockets
+            .iter()
+            .any(|socket| socket.send(frame.to_string()).is_ok())
+    }
+
+    /// Whether an acknowledgement carrying `envelope_id` has arrived.
+    pub fn acknowledged(&self, envelope_id: &str) -> bool {
+        self.state
+            .lock()
+            .unwrap()
+            .acks
+            .iter()
+            .any(|ack| ack["envelope_id"] == envelope_id)
+    }
+
     /// Sends a frame to the first connected websocket, as Slack delivers each envelope to one
     /// connection.
     pub fn send_frame(&self, frame: &Value) {
@@ -772,7 +792,7 @@ async fn accept_websockets(listener: tokio::net::TcpListener, state: Arc<Mutex<F
                 return;
             }
             let (sender, mut outgoing) = mpsc::unbounded_channel::<String>();
-            state.lock().unwrap().sockets.push(sender);
+            state.lock().unwrap().sockets.push(sender.clone());
             loop {
                 tokio::select! {
                     frame = outgoing.recv() => match frame {
@@ -794,6 +814,12 @@ async fn accept_websockets(listener: tokio::net::TcpListener, state: Arc<Mutex<F
                     },
                 }
             }
+            // A closed connection gets no more envelopes.
+            state
+                .lock()
+                .unwrap()
+                .sockets
+                .retain(|open| !open.same_channel(&sender));
         });
     }
 }

@@ -1,7 +1,7 @@
 //! Nothing lost, nothing doubled: the real host binary (`whisperengine serve`) on its OWN
 //! PostgreSQL (initdb into a temporary directory) and its OWN redis-server, both on free loopback
-//! ports, takes thousands of messages through Slack HTTP (signed), Teams (Bot Framework tokens) and
-//! the local chat API while the test kills and restarts Redis, restarts PostgreSQL (checking that
+//! ports, takes thousands of messages through Slack HTTP (signed), Slack Socket Mode (envelopes
+//! sent again until acknowledged), Teams (Bot Framework tokens) and the local chat API while the test kills and restarts Redis, restarts PostgreSQL (checking that
 //! `/readyz` fails while it is down and recovers without a restart) and sends SIGTERM to the host
 //! mid-load and starts it again. Clients behave like the platforms: anything but a 2xx (or a
 //! connection error) is sent again with the same event id.
@@ -19,7 +19,7 @@ use crate::common;
 #[path = "fault/processes.rs"]
 mod processes;
 
-use common::fake_slack::{FakeSlack, BOT_TOKEN, BOT_USER, TEAM};
+use common::fake_slack::{FakeSlack, APP_TOKEN, BOT_TOKEN, BOT_USER, TEAM};
 use common::fake_teams::{
     start_bot_framework, unix_now, valid_token as teams_token, APP_ID, APP_PASSWORD,
 };
@@ -31,9 +31,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// Messages through Slack. slack-morphism keeps chat.postMessage to Slack's limit of one per
-/// second per workspace, so Slack's share is sent at that pace by one client.
+/// Messages through Slack's Events API, and as many through Socket Mode. slack-morphism keeps
+/// chat.postMessage to Slack's limit of one per second per workspace, so each Slack share is sent
+/// at that pace by one client.
 const SLACK_MESSAGES: usize = 60;
+/// How long a Socket Mode client waits for an envelope's acknowledgement before sending it again.
+const ACK_WAIT: Duration = Duration::from_secs(5);
 /// Messages through Teams and through the local API each: 3,000 messages in all.
 const OTHER_MESSAGES: usize = 1_470;
 /// Clients sending at once through Teams and through the local API.
@@ -47,23 +50,24 @@ const TEAMS_BOT: &str = "28:00000000-aaaa-bbbb-cccc-0000000000f1";
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 enum Kind {
     Slack,
+    Socket,
     Teams,
     Local,
 }
 
 impl Kind {
-    const ALL: [Kind; 3] = [Kind::Slack, Kind::Teams, Kind::Local];
+    const ALL: [Kind; 4] = [Kind::Slack, Kind::Socket, Kind::Teams, Kind::Local];
 
     fn count(self) -> usize {
         match self {
-            Kind::Slack => SLACK_MESSAGES,
+            Kind::Slack | Kind::Socket => SLACK_MESSAGES,
             Kind::Teams | Kind::Local => OTHER_MESSAGES,
         }
     }
 
     fn clients(self) -> usize {
         match self {
-            Kind::Slack => 1,
+            Kind::Slack | Kind::Socket => 1,
             Kind::Teams | Kind::Local => CONCURRENCY,
         }
     }
@@ -71,9 +75,15 @@ impl Kind {
     fn letter(self) -> char {
         match self {
             Kind::Slack => 's',
+            Kind::Socket => 'k',
             Kind::Teams => 't',
             Kind::Local => 'l',
         }
+    }
+
+    /// Whether Slack answers it (counted at the fake Slack by thread).
+    fn is_slack(self) -> bool {
+        matches!(self, Kind::Slack | Kind::Socket)
     }
 }
 
@@ -82,24 +92,63 @@ fn tag(kind: Kind, index: usize) -> String {
     format!("faulttag{}x{index}", kind.letter())
 }
 
-fn slack_ts(index: usize) -> String {
-    format!("1700001000.{index:06}")
+/// The `ts` of Slack message `index` of `kind` (the thread its answer goes to).
+fn slack_ts(kind: Kind, index: usize) -> String {
+    match kind {
+        Kind::Socket => format!("1700002000.{index:06}"),
+        _ => format!("1700001000.{index:06}"),
+    }
 }
 
-fn slack_event(index: usize) -> String {
+fn slack_event(kind: Kind, index: usize) -> Value {
     let user = format!("U0FAULT{:03}", index % 50);
-    let ts = slack_ts(index);
-    let text = format!("Tell me about the sea, ref {}", tag(Kind::Slack, index));
+    let ts = slack_ts(kind, index);
+    let text = format!("Tell me about the sea, ref {}", tag(kind, index));
     json!({
         "token": "verification-token", "team_id": TEAM, "api_app_id": "A0TEST",
-        "type": "event_callback", "event_id": format!("Ev0FAULT{index:05}"), "event_time": unix_now(),
+        "type": "event_callback", "event_id": format!("Ev0FAULT{}{index:05}", kind.letter()),
+        "event_time": unix_now(),
         "authorizations": [{"team_id": TEAM, "user_id": BOT_USER, "is_bot": true, "is_enterprise_install": false}],
         "event": {
             "type": "message", "text": text, "user": user, "ts": ts, "team": TEAM,
             "channel": format!("D0FAULT{:03}", index % 50), "event_ts": ts, "channel_type": "im"
         }
     })
-    .to_string()
+}
+
+/// Sends Socket Mode message `index` until its envelope is acknowledged, the way Slack does: an
+/// envelope not acknowledged in time (or with no connection open) is delivered again.
+async fn send_over_socket(slack: &FakeSlack, index: usize, outcomes: &Mutex<Outcomes>) {
+    let started = Instant::now();
+    let payload = slack_event(Kind::Socket, index);
+    for attempt in 0.. {
+        assert!(
+            started.elapsed() < SEND_DEADLINE,
+            "Socket Mode message {index} never acknowledged"
+        );
+        let envelope_id = format!("fault-envelope-{index}-{attempt}");
+        let frame = json!({
+            "envelope_id": envelope_id, "payload": payload, "type": "events_api",
+            "accepts_response_payload": false, "retry_attempt": attempt,
+            "retry_reason": if attempt == 0 { "" } else { "timeout" }
+        });
+        if slack.try_send_frame(&frame) {
+            let sent = Instant::now();
+            while sent.elapsed() < ACK_WAIT {
+                if slack.acknowledged(&envelope_id) {
+                    outcomes
+                        .lock()
+                        .unwrap()
+                        .acked
+                        .insert((Kind::Socket, index), ());
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+        outcomes.lock().unwrap().resends += 1;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
 
 fn teams_activity(service_url: &str, index: usize) -> Value {
@@ -126,23 +175,29 @@ struct Outcomes {
     resends: usize,
 }
 
-/// Sends message `index` of `kind` until a 2xx, the way the platform would (same event id).
+/// Sends message `index` of `kind` until a 2xx (Socket Mode: until acknowledged), the way the
+/// platform would (same event id).
+#[allow(clippy::too_many_arguments)]
 async fn send_until_acknowledged(
     client: &reqwest::Client,
     host: &str,
+    slack: &FakeSlack,
     kind: Kind,
     index: usize,
     service_url: &str,
     token: &str,
     outcomes: &Mutex<Outcomes>,
 ) {
+    if kind == Kind::Socket {
+        return send_over_socket(slack, index, outcomes).await;
+    }
     let started = Instant::now();
     let mut pause = Duration::from_millis(100);
-    let slack_body = slack_event(index);
+    let slack_body = slack_event(kind, index).to_string();
     let activity = teams_activity(service_url, index);
     while started.elapsed() < SEND_DEADLINE {
         let request = match kind {
-            Kind::Slack => {
+            Kind::Slack | Kind::Socket => {
                 let now = unix_now();
                 client
                     .post(format!("{host}/slack/events"))
@@ -230,7 +285,7 @@ async fn no_acknowledged_message_is_lost_or_doubled_while_redis_postgres_and_the
     let postgres = tokio::task::spawn_blocking(Postgres::init).await.unwrap();
     let redis_port = free_port();
     let mut redis = Redis::start(redis_port);
-    let slack = FakeSlack::start().await;
+    let slack = Arc::new(FakeSlack::start().await);
     for user in 0..50 {
         slack.add_user(
             &format!("U0FAULT{user:03}"),
@@ -255,6 +310,8 @@ async fn no_acknowledged_message_is_lost_or_doubled_while_redis_postgres_and_the
         ("RATE_LIMIT_PER_MINUTE", "0".to_string()),
         ("SLACK_BOT_TOKEN", BOT_TOKEN.to_string()),
         ("SLACK_SIGNING_SECRET", SIGNING_SECRET.to_string()),
+        // Socket Mode beside the Events API, on the same fake workspace.
+        ("SLACK_APP_TOKEN", APP_TOKEN.to_string()),
         ("SLACK_API_URL", slack.api_url().to_string()),
         ("MICROSOFT_APP_ID", APP_ID.to_string()),
         ("MICROSOFT_APP_PASSWORD", APP_PASSWORD.to_string()),
@@ -298,13 +355,14 @@ async fn no_acknowledged_message_is_lost_or_doubled_while_redis_postgres_and_the
     for kind in Kind::ALL {
         let next = Arc::new(AtomicUsize::new(0));
         for _ in 0..kind.clients() {
-            let (client, host_url, service_url, token, outcomes, next) = (
+            let (client, host_url, service_url, token, outcomes, next, slack) = (
                 client.clone(),
                 host_url.clone(),
                 service_url.clone(),
                 token.clone(),
                 outcomes.clone(),
                 next.clone(),
+                slack.clone(),
             );
             clients.push(tokio::spawn(async move {
                 loop {
@@ -316,6 +374,7 @@ async fn no_acknowledged_message_is_lost_or_doubled_while_redis_postgres_and_the
                     send_until_acknowledged(
                         &client,
                         &host_url,
+                        &slack,
                         kind,
                         index,
                         &service_url,
@@ -323,7 +382,7 @@ async fn no_acknowledged_message_is_lost_or_doubled_while_redis_postgres_and_the
                         &outcomes,
                     )
                     .await;
-                    if kind == Kind::Slack {
+                    if kind.is_slack() {
                         tokio::time::sleep(
                             Duration::from_secs(1).saturating_sub(started.elapsed()),
                         )
@@ -502,22 +561,29 @@ async fn no_acknowledged_message_is_lost_or_doubled_while_redis_postgres_and_the
     let teams_answers = bot.lock().unwrap().replies.clone();
     let outcomes = outcomes.lock().unwrap();
     let (mut lost, mut duplicated) = (0, 0);
+    let mut per_path: HashMap<Kind, (usize, usize)> = HashMap::new();
     let mut examples = Vec::new();
     for &(kind, index) in &acked_keys {
         let stored_count = stored.get(&tag(kind, index)).copied().unwrap_or(0);
         let answered = match kind {
-            Kind::Slack => slack_answers.get(&slack_ts(index)).copied().unwrap_or(0),
+            Kind::Slack | Kind::Socket => slack_answers
+                .get(&slack_ts(kind, index))
+                .copied()
+                .unwrap_or(0),
             Kind::Teams => teams_answers
                 .get(&format!("fault-{index}"))
                 .copied()
                 .unwrap_or(0),
             Kind::Local => outcomes.local_answers.get(&index).copied().unwrap_or(0),
         };
+        let path = per_path.entry(kind).or_default();
         if stored_count == 0 || answered == 0 {
             lost += 1;
+            path.0 += 1;
         }
         if stored_count > 1 || answered > 1 {
             duplicated += 1;
+            path.1 += 1;
         }
         if (stored_count != 1 || answered != 1) && examples.len() < 10 {
             examples.push(format!(
@@ -535,6 +601,10 @@ async fn no_acknowledged_message_is_lost_or_doubled_while_redis_postgres_and_the
         for name in ["host-1.log", "host-2.log"] {
             let _ = std::fs::copy(workdir.path().join(name), format!("{keep}/{name}"));
         }
+    }
+    for kind in Kind::ALL {
+        let (path_lost, path_duplicated) = per_path.get(&kind).copied().unwrap_or_default();
+        println!("{kind:?}: lost={path_lost} duplicated={path_duplicated}");
     }
     println!("lost={lost} duplicated={duplicated} taken_over_from_inbox={taken_over} inbox_left={inbox_left}");
     assert_eq!(
