@@ -6,6 +6,7 @@
 //! a bot cannot list its DM channels) and the DISCORD_CHANNELS, at most [`MAX_CHANNELS`]. One
 //! `GET /channels/{id}/messages?after=…&limit=50` per channel, [`REQUEST_GAP`] apart; a channel
 //! that cannot be read is skipped, and a 429 ends the reading (what was read is still answered).
+//! At most [`MAX_ANSWERS`] late answers.
 //! Only messages older than the READY are kept: later ones come through the gateway.
 //!
 //! What it answers is decided as for live messages ([`lookup::turn_of`], which is
@@ -26,6 +27,10 @@ use whisperengine_contract::{EventHandler, Inbox, Platform, RecentConversation, 
 pub const MAX_CHANNELS: usize = 50;
 /// The most messages read per channel (one request; Discord's maximum page).
 pub const MESSAGES_PER_CHANNEL: u8 = 50;
+/// The most late messages one catch-up answers (the oldest first).
+pub const MAX_ANSWERS: usize = 200;
+/// Counter of late messages handed over to be answered.
+pub const CAUGHT_UP_METRIC: &str = "whisperengine_discord_caught_up_total";
 /// Least time between two history requests.
 pub const REQUEST_GAP: Duration = Duration::from_millis(250);
 /// How long one late message's turn is awaited before the next is handed over.
@@ -175,6 +180,7 @@ impl CatchUp {
             }));
         }
         turns.sort_by_key(|turn| turn.message_id);
+        turns.truncate(MAX_ANSWERS);
         tracing::info!(
             channels = conversations.len(),
             requests,
@@ -192,6 +198,7 @@ impl CatchUp {
                     .hand_over(self.inbox.as_ref(), turn, Some(finished))
                     .await;
             }
+            metrics::counter!(CAUGHT_UP_METRIC).increment(1);
             let mut stopping = self.stopping.clone();
             tokio::select! {
                 _ = tokio::time::timeout(TURN_WAIT, answered) => {}
@@ -368,7 +375,7 @@ mod tests {
     fn late_turns_are_the_answerable_messages_in_the_window_oldest_first() {
         use crate::tests::payloads::{bot_user, user, BOT_ID};
         let ana = user("80351110224678912", "ana", Some("Ana"), false);
-        let other_bot = user("80351110224678000", "helper", None, true);
+        let other_bot = user("80351110224678000", "beeper", None, true);
         let found = vec![
             message_at(900, ana.clone(), "too late: after the READY"),
             message_at(300, ana.clone(), "second"),
