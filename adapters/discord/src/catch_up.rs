@@ -110,7 +110,7 @@ pub fn late_turns(
 ) -> Vec<StoredTurn> {
     let mut turns: Vec<StoredTurn> = found
         .iter()
-        .filter(|message| (after + 1..before).contains(&message.id.get()))
+        .filter(|message| (after.saturating_add(1)..before).contains(&message.id.get()))
         .filter_map(turn_of)
         .collect();
     turns.sort_by_key(|turn| turn.message_id);
