@@ -4,7 +4,8 @@
 //! says it is late; what was answered live, what is older than the window, not addressed to the
 //! companion or from a bot is not. A further restart answers nothing, CATCH_UP_WINDOW=off reads no
 //! history, and the history requests stay within one per channel. A late turn left in the inbox
-//! by a stopped process is answered as late by the next one.
+//! by a stopped process is answered as late by the next one. The fake's history pages and refuses
+//! as Discord does.
 
 use crate::common;
 use crate::common::fake_discord::{Call, FakeDiscord};
@@ -360,4 +361,57 @@ async fn a_late_turn_taken_over_from_the_inbox_is_still_answered_as_late() {
         "CATCH_UP_WINDOW=0 reads no history"
     );
     host.stop().await;
+}
+
+#[tokio::test]
+async fn the_fake_history_pages_like_discord_and_refuses_like_it() {
+    let fake = FakeDiscord::start(TOKEN).await;
+    for id in [
+        "1500000000000000001",
+        "1500000000000000002",
+        "1500000000000000003",
+    ] {
+        fake.seed_message(DM_CHANNEL, dm_message(id, DM_CHANNEL, ana(), id));
+    }
+    let client = reqwest::Client::new();
+    let get = |channel: &str, query: &str, token: &str| {
+        client
+            .get(format!(
+                "{}/api/v10/channels/{channel}/messages?{query}",
+                fake.api_url()
+            ))
+            .header("authorization", format!("Bot {token}"))
+            .send()
+    };
+    let ids = |page: Value| -> Vec<String> {
+        page.as_array()
+            .unwrap()
+            .iter()
+            .map(|message| message["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let after: Value = get(DM_CHANNEL, "after=1500000000000000001&limit=1", TOKEN)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ids(after), vec!["1500000000000000002"], "right after it");
+    let before: Value = get(DM_CHANNEL, "before=1500000000000000003", TOKEN)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        ids(before),
+        vec!["1500000000000000002", "1500000000000000001"],
+        "newest first"
+    );
+    let unknown = get("1600000000000000999", "limit=50", TOKEN).await.unwrap();
+    assert_eq!(unknown.status(), 404);
+    assert_eq!(unknown.json::<Value>().await.unwrap()["code"], 10003);
+    let refused = get(DM_CHANNEL, "limit=50", "wrong").await.unwrap();
+    assert_eq!(refused.status(), 401);
+    assert_eq!(fake.history_requests().len(), 4, "every request counted");
 }
