@@ -6,8 +6,12 @@
 //! GUILD_CREATE dispatches, heartbeats (op 1 → op 11), dispatches with sequence numbers, and
 //! RESUME (op 6) → a replay of the events from the client's sequence on, starting
 //! [`REPLAY_OVERLAP`] events early (events it already had, as a replay after a reconnect can
-//! deliver) → RESUMED. Messages it dispatched (MESSAGE_CREATE) or was sent are kept, so
-//! `GET /channels/{channel}/messages/{message}` answers them as Discord would (10008 otherwise).
+//! deliver) → RESUMED. Messages it dispatched (MESSAGE_CREATE), was sent or a test seeded
+//! ([`FakeDiscord::seed_message`], sent while no bot was connected) are kept, so
+//! `GET /channels/{channel}/messages/{message}` answers them as Discord would (10008 otherwise),
+//! and so does a channel's history, `GET /channels/{channel}/messages` with `after`, `before`,
+//! `limit` (newest first, without `guild_id` and `member` as Discord's REST answers; 10003 for an
+//! unknown channel).
 //!
 //! It also answers `POST /v1/chat/completions` like an OpenAI-compatible LLM with a fixed long
 //! markdown answer, for the reply-splitting test.
@@ -43,6 +47,8 @@ pub const HEARTBEAT_MS: u64 = 1500;
 pub struct Call {
     pub method: String,
     pub path: String,
+    /// The query string (`after=…&limit=…`), empty when none.
+    pub query: String,
     pub authorization: Option<String>,
     pub body: Value,
     /// When the fake received it.
@@ -65,6 +71,9 @@ struct State {
     messages: HashMap<String, Value>,
     /// Ids of the messages the bot sent, in order, with their channel.
     sent: Vec<(String, String)>,
+    /// Channels that exist: the guild's, and every channel a message was dispatched, seeded or
+    /// sent to.
+    channels: HashSet<String>,
     next_id: u64,
     llm_answer: String,
     /// Bodies of the LLM requests received.
@@ -123,6 +132,10 @@ impl FakeDiscord {
             token: token.to_string(),
             gateway_url: format!("ws://{gateway}"),
             next_id: 1_900_000_000_000_000_000,
+            channels: [payloads::GENERAL_CHANNEL, payloads::LISTED_CHANNEL]
+                .into_iter()
+                .map(str::to_string)
+                .collect(),
             ..State::default()
         }));
         let fake = FakeDiscord {
@@ -219,6 +232,7 @@ impl FakeDiscord {
         self.state.lock().unwrap().calls.push(Call {
             method: method.to_string(),
             path: path.clone(),
+            query: uri.query().unwrap_or_default().to_string(),
             authorization: authorization.clone(),
             body: body.clone(),
             at: Instant::now(),
@@ -248,6 +262,27 @@ impl FakeDiscord {
                 Json(user).into_response()
             }
             ("POST", ["channels", _, "typing"]) => StatusCode::NO_CONTENT.into_response(),
+            ("GET", ["channels", channel]) => {
+                if !self.state.lock().unwrap().channels.contains(*channel) {
+                    return error(StatusCode::NOT_FOUND, 10003, "Unknown Channel");
+                }
+                if *channel == payloads::GENERAL_CHANNEL {
+                    Json(payloads::text_channel(channel, "general", 0)).into_response()
+                } else if *channel == payloads::LISTED_CHANNEL {
+                    Json(payloads::text_channel(channel, "companion", 1)).into_response()
+                } else {
+                    let recipient = payloads::user("80351110224678912", "ana", Some("Ana"), false);
+                    Json(json!({"id": channel, "type": 1, "last_message_id": null, "flags": 0, "recipients": [recipient]}))
+                        .into_response()
+                }
+            }
+            ("GET", ["channels", channel, "messages"]) => {
+                let query = uri.query().unwrap_or_default();
+                match self.history(channel, query) {
+                    Some(messages) => Json(Value::Array(messages)).into_response(),
+                    None => error(StatusCode::NOT_FOUND, 10003, "Unknown Channel"),
+                }
+            }
             ("POST", ["channels", channel, "messages"]) => {
                 let nonce = body["nonce"]
                     .as_str()
@@ -272,6 +307,7 @@ impl FakeDiscord {
                 let id = message["id"].as_str().unwrap_or_default().to_string();
                 let mut state = self.state.lock().unwrap();
                 state.messages.insert(id.clone(), message.clone());
+                state.channels.insert(channel.to_string());
                 if let Some(nonce) = nonce {
                     state.nonces.insert((channel.to_string(), nonce), id.clone());
                 }
@@ -361,6 +397,75 @@ impl FakeDiscord {
             }
             _ => error(StatusCode::NOT_FOUND, 0, "404: Not Found"),
         }
+    }
+
+    /// A channel's history as `GET /channels/{channel}/messages?{query}` answers it: at most
+    /// `limit` (default 50, at most 100) messages, newest first; with `after`, the ones right
+    /// after it, with `before`, the ones right before it. `None` for an unknown channel.
+    fn history(&self, channel: &str, query: &str) -> Option<Vec<Value>> {
+        let parameter = |name: &str| {
+            query
+                .split('&')
+                .filter_map(|pair| pair.split_once('='))
+                .find(|(key, _)| *key == name)
+                .and_then(|(_, value)| value.parse::<u64>().ok())
+        };
+        let limit = parameter("limit").unwrap_or(50).clamp(1, 100) as usize;
+        let after = parameter("after");
+        let before = parameter("before");
+        let state = self.state.lock().unwrap();
+        if !state.channels.contains(channel) {
+            return None;
+        }
+        let mut messages: Vec<(u64, Value)> = state
+            .messages
+            .values()
+            .filter(|message| message["channel_id"] == channel)
+            .filter_map(|message| Some((message["id"].as_str()?.parse().ok()?, message.clone())))
+            .filter(|(id, _)| after.is_none_or(|after| *id > after))
+            .filter(|(id, _)| before.is_none_or(|before| *id < before))
+            .collect();
+        messages.sort_by_key(|(id, _)| *id);
+        let page: Vec<(u64, Value)> = if after.is_some() {
+            messages.into_iter().take(limit).collect()
+        } else {
+            let skip = messages.len().saturating_sub(limit);
+            messages.into_iter().skip(skip).collect()
+        };
+        Some(
+            page.into_iter()
+                .rev()
+                .map(|(_, mut message)| {
+                    if let Some(fields) = message.as_object_mut() {
+                        fields.remove("guild_id");
+                        fields.remove("member");
+                    }
+                    message
+                })
+                .collect(),
+        )
+    }
+
+    /// Adds `message` (a message object, e.g. [`payloads::dm_message`]) to `channel` without
+    /// dispatching it: a message sent while no bot was connected, found in the channel's history.
+    pub fn seed_message(&self, channel: &str, mut message: Value) {
+        message["channel_id"] = json!(channel);
+        let id = message["id"].as_str().unwrap().to_string();
+        let mut state = self.state.lock().unwrap();
+        state.channels.insert(channel.to_string());
+        state.messages.insert(id, message);
+    }
+
+    /// `GET /channels/{channel}/messages` (history) calls so far, in any channel.
+    pub fn history_requests(&self) -> Vec<Call> {
+        self.calls()
+            .into_iter()
+            .filter(|call| {
+                call.method == "GET"
+                    && call.path.starts_with("/api/v10/channels/")
+                    && call.path.ends_with("/messages")
+            })
+            .collect()
     }
 
     /// The message object Discord answers a send with.
@@ -570,6 +675,9 @@ impl FakeDiscord {
         if kind == "MESSAGE_CREATE" {
             if let Some(id) = data["id"].as_str() {
                 state.messages.insert(id.to_string(), data.clone());
+            }
+            if let Some(channel) = data["channel_id"].as_str() {
+                state.channels.insert(channel.to_string());
             }
         }
         let payload = json!({ "op": 0, "t": kind, "s": seq, "d": data });

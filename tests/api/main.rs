@@ -18,6 +18,7 @@ mod conflicts;
 mod dedupe_and_restart;
 mod deployment_modes;
 mod discord;
+mod discord_catch_up;
 mod discord_inbox;
 mod discord_stream;
 mod durable;

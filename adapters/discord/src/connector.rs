@@ -1,5 +1,6 @@
 //! [`DiscordConnector`]: checks the token (`GET /users/@me`), starts serenity's shards as
-//! DISCORD_SHARDS says, and on shutdown stops the shards and waits for events being handled.
+//! DISCORD_SHARDS says, and on shutdown stops the shards and catch-up and waits for events being
+//! handled.
 
 use crate::error::{DiscordError, Result};
 use crate::handler::{GatewayHandler, InFlight};
@@ -115,6 +116,7 @@ impl Connector for DiscordConnector {
         if let Some(inbox) = &self.inbox {
             inbox.register_replayer(MESSAGE_KIND, Arc::new(TurnReplayer(runner.clone())));
         }
+        let (stop_catch_up, stopping) = tokio::sync::watch::channel(false);
         let gateway_handler = GatewayHandler::new(
             &self.config,
             me.id.get(),
@@ -122,6 +124,7 @@ impl Connector for DiscordConnector {
             in_flight.clone(),
             runner,
             self.inbox.clone(),
+            stopping,
         );
         let mut client = ClientBuilder::new_with_http(http, intents())
             .event_handler(gateway_handler)
@@ -140,6 +143,7 @@ impl Connector for DiscordConnector {
             }
             () = shutdown => {
                 tracing::info!("stopping the Discord shards");
+                let _ = stop_catch_up.send(true);
                 shard_manager.shutdown_all().await;
                 if !in_flight.wait_idle(self.config.shutdown_grace).await {
                     tracing::warn!("Discord events still in progress at shutdown were abandoned");

@@ -1,68 +1,29 @@
-//! serenity's event handler: READY registers the slash commands; MESSAGE_CREATE goes through
-//! [`mapping`] to the core with "typing…" showing, and the reply is posted; INTERACTION_CREATE is
+//! serenity's event handler: READY registers the slash commands and, the first time in the
+//! process, starts [`catch_up`](crate::catch_up) in the background; MESSAGE_CREATE goes through
+//! [`mapping`] (by way of [`lookup`]) to the core with "typing…" showing, and the reply is posted; INTERACTION_CREATE is
 //! acknowledged at once (deferred, ephemeral for personal commands), checked against
 //! [`commands`], handed to the core, and answered by editing the deferred response.
 //! MESSAGE_REACTION_ADD of 👍/👎 on the bot's own message goes through [`reaction`] to the core as
 //! `feedback`, and the core's answer is dropped: a reaction gets no reply.
 
+use crate::catch_up::CatchUp;
 use crate::commands;
-use crate::mapping::{self, Place};
+use crate::lookup;
 use crate::reaction;
 use crate::render;
-use crate::turn::{StoredTurn, TurnRunner, MESSAGE_KIND};
+use crate::turn::TurnRunner;
 use crate::CAPABILITIES;
 use serenity::all::{
-    ChannelId, ChannelType, Command, CommandInteraction, Context, GuildId, Interaction, Message,
-    Reaction, Ready, UserId,
+    Command, CommandInteraction, Context, GuildId, Interaction, Message, Reaction, Ready, UserId,
 };
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
-use tokio::sync::Notify;
+use std::time::{Duration, SystemTime};
+use tokio::sync::watch;
 use whisperengine_contract::{EventHandler, HandlerOutcome, InboundEvent, Inbox, OutboundReply};
 
+pub use crate::in_flight::{InFlight, InFlightGuard};
 pub use crate::turn::EVENTS_METRIC;
-
-/// Counts events being handled, so shutdown can wait for them.
-#[derive(Default)]
-pub struct InFlight {
-    count: AtomicUsize,
-    idle: Notify,
-}
-
-/// Held while one event is handled.
-pub struct InFlightGuard(Arc<InFlight>);
-
-impl InFlight {
-    /// Marks one more event as being handled until the guard drops.
-    pub fn enter(self: &Arc<Self>) -> InFlightGuard {
-        self.count.fetch_add(1, Ordering::SeqCst);
-        InFlightGuard(self.clone())
-    }
-
-    /// Waits until no event is being handled, or `grace` has passed; true when idle.
-    pub async fn wait_idle(&self, grace: Duration) -> bool {
-        tokio::time::timeout(grace, async {
-            loop {
-                let notified = self.idle.notified();
-                if self.count.load(Ordering::SeqCst) == 0 {
-                    return;
-                }
-                notified.await;
-            }
-        })
-        .await
-        .is_ok()
-    }
-}
-
-impl Drop for InFlightGuard {
-    fn drop(&mut self) {
-        if self.0.count.fetch_sub(1, Ordering::SeqCst) == 1 {
-            self.0.idle.notify_waiters();
-        }
-    }
-}
 
 /// The gateway event handler of one connector (shared by all its shards).
 pub struct GatewayHandler {
@@ -76,6 +37,12 @@ pub struct GatewayHandler {
     runner: TurnRunner,
     /// Where messages are stored before their turn starts (`None`: run at once).
     inbox: Option<Arc<dyn Inbox>>,
+    /// CATCH_UP_WINDOW (zero: no catch-up).
+    catch_up_window: Duration,
+    /// Set at the first READY that starts catch-up: reconnects do not start it again.
+    catch_up_started: AtomicBool,
+    /// Turns true when shutdown begins.
+    stopping: watch::Receiver<bool>,
 }
 
 impl GatewayHandler {
@@ -86,6 +53,7 @@ impl GatewayHandler {
         in_flight: Arc<InFlight>,
         runner: TurnRunner,
         inbox: Option<Arc<dyn Inbox>>,
+        stopping: watch::Receiver<bool>,
     ) -> Self {
         GatewayHandler {
             core,
@@ -97,7 +65,32 @@ impl GatewayHandler {
             in_flight,
             runner,
             inbox,
+            catch_up_window: config.catch_up_window,
+            catch_up_started: AtomicBool::new(false),
+            stopping,
         }
+    }
+
+    /// Starts [`catch_up`](crate::catch_up) in the background once per process, on shard 0's READY (the shard
+    /// that receives DMs: with shards spread over processes, one process catches up).
+    fn start_catch_up(&self, ctx: &Context, ready: &Ready) {
+        let is_first_shard = ready.shard.is_none_or(|shard| shard.id.0 == 0);
+        if self.catch_up_window.is_zero()
+            || !is_first_shard
+            || self.catch_up_started.swap(true, Ordering::SeqCst)
+        {
+            return;
+        }
+        let catch_up = CatchUp {
+            window: self.catch_up_window,
+            listed_channels: self.channels.clone(),
+            core: self.core.clone(),
+            runner: self.runner.clone(),
+            inbox: self.inbox.clone(),
+            in_flight: self.in_flight.clone(),
+            stopping: self.stopping.clone(),
+        };
+        tokio::spawn(catch_up.run(ctx.clone(), ready.user.id.get(), SystemTime::now()));
     }
 
     /// Registers the slash commands in DISCORD_GUILD_ID, or globally; once per process (every
@@ -126,46 +119,17 @@ impl GatewayHandler {
     }
 
     async fn handle_message(&self, ctx: &Context, message: &Message) {
-        let guild_roles = message
-            .guild_id
-            .map(|guild| roles_of(ctx, guild))
-            .unwrap_or_default();
-        let place = place_of(ctx, message);
         let bot_id = self.bot_id.load(Ordering::SeqCst);
-        let inbound =
-            match mapping::to_message(message, bot_id, &self.channels, &guild_roles, place) {
-                Ok(inbound) => inbound,
-                Err(skip) => {
-                    tracing::trace!(?skip, "Discord message not handed to the core");
-                    count("skipped");
-                    return;
-                }
-            };
-        let turn = StoredTurn {
-            message: inbound,
-            channel_id: message.channel_id.get(),
-            message_id: message.id.get(),
-            in_guild: message.guild_id.is_some(),
+        let turn = match lookup::turn_of(ctx, message, bot_id, &self.channels, false) {
+            Ok(turn) => turn,
+            Err(skip) => {
+                tracing::trace!(?skip, "Discord message not handed to the core");
+                count("skipped");
+                return;
+            }
         };
         let _in_flight = self.in_flight.enter();
-        if let Some(inbox) = &self.inbox {
-            match serde_json::to_string(&turn) {
-                Ok(payload) => {
-                    let job = self.runner.job(turn.clone());
-                    match inbox.submit_durable(MESSAGE_KIND, payload, job).await {
-                        Ok(()) => return,
-                        // Discord never sends the message again: it is answered here and now.
-                        Err(refusal) => {
-                            tracing::warn!(%refusal, "Discord message not queued; answering it directly")
-                        }
-                    }
-                }
-                Err(error) => {
-                    tracing::warn!(%error, "Discord message not storable; answering it directly")
-                }
-            }
-        }
-        self.runner.run(turn, None).await;
+        self.runner.hand_over(self.inbox.as_ref(), turn, None).await;
     }
 
     /// A reaction: 👍/👎 by a person on the bot's message becomes `feedback`; nothing is posted.
@@ -306,45 +270,6 @@ async fn message_author(ctx: &Context, added: &Reaction) -> Option<UserId> {
     }
 }
 
-/// The guild's (role id, name) pairs from the cache (filled by GUILD_CREATE).
-fn roles_of(ctx: &Context, guild: GuildId) -> Vec<(u64, String)> {
-    ctx.cache
-        .guild(guild)
-        .map(|guild| {
-            guild
-                .roles
-                .values()
-                .map(|role| (role.id.get(), role.name.clone()))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// Whether the message's channel is a thread (then its parent is the channel), from the cache.
-fn place_of(ctx: &Context, message: &Message) -> Place {
-    let Some(guild) = message.guild_id else {
-        return Place::default();
-    };
-    let thread_parent = ctx.cache.guild(guild).and_then(|guild| {
-        guild
-            .threads
-            .iter()
-            .find(|thread| thread.id == message.channel_id)
-            .filter(|thread| {
-                matches!(
-                    thread.kind,
-                    ChannelType::PublicThread
-                        | ChannelType::PrivateThread
-                        | ChannelType::NewsThread
-                )
-            })
-            .and_then(|thread| thread.parent_id)
-    });
-    Place {
-        thread_parent: thread_parent.filter(|parent: &ChannelId| *parent != message.channel_id),
-    }
-}
-
 #[serenity::async_trait]
 impl serenity::client::EventHandler for GatewayHandler {
     async fn ready(&self, ctx: Context, ready: Ready) {
@@ -356,6 +281,7 @@ impl serenity::client::EventHandler for GatewayHandler {
             invite = %crate::invite_url(ready.application.id.get()),
             "Discord gateway ready"
         );
+        self.start_catch_up(&ctx, &ready);
         self.register_commands(&ctx).await;
     }
 
@@ -375,31 +301,5 @@ impl serenity::client::EventHandler for GatewayHandler {
             Interaction::Command(command) => self.handle_command(&ctx, &command).await,
             other => tracing::debug!(kind = ?other.kind(), "interaction ignored"),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test]
-    async fn shutdown_waits_for_events_in_progress_but_not_beyond_the_grace() {
-        let in_flight = Arc::new(InFlight::default());
-        assert!(
-            in_flight.wait_idle(Duration::from_millis(10)).await,
-            "idle at once"
-        );
-        let guard = in_flight.enter();
-        assert!(
-            !in_flight.wait_idle(Duration::from_millis(50)).await,
-            "busy"
-        );
-        let waiter = tokio::spawn({
-            let in_flight = in_flight.clone();
-            async move { in_flight.wait_idle(Duration::from_secs(5)).await }
-        });
-        tokio::time::sleep(Duration::from_millis(20)).await;
-        drop(guard);
-        assert!(waiter.await.unwrap(), "idle once the event finished");
     }
 }

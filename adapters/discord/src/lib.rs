@@ -12,6 +12,9 @@
 //!   Discord's bucket headers allow).
 //! - [`turn`]: one message's turn, stored in the host's inbox before it starts (taken over by
 //!   another process after a crash), replies with nonces Discord enforces.
+//! - [`lookup`]: a gateway or history message → its turn (serenity's cache, then [`mapping`]).
+//! - [`catch_up`]: on start, messages to the companion sent while no process ran, answered late.
+//! - [`in_flight`]: the events being handled, which shutdown waits for.
 //! - [`handler`]: serenity's event handler tying them to the core's [`EventHandler`].
 //! - [`connector`]: [`DiscordConnector`], the contract's `Connector`: token check, shards, shutdown.
 //!
@@ -19,10 +22,13 @@
 //!
 //! [`EventHandler`]: whisperengine_contract::EventHandler
 
+pub mod catch_up;
 pub mod commands;
 pub mod connector;
 pub mod error;
 pub mod handler;
+pub mod in_flight;
+pub mod lookup;
 pub mod mapping;
 pub mod reaction;
 pub mod render;

@@ -58,18 +58,47 @@ pub fn text_parts(reply: &OutboundReply) -> Vec<String> {
     split_message(&reply.text, MESSAGE_LIMIT)
 }
 
+/// What a reply to a message found after downtime starts with.
+pub const LATE_NOTE: &str = "*(Sorry for the late answer, I was offline when you wrote this.)*";
+
 /// The channel messages for `reply`; the first answers `reply_to` (a server message) when given.
 pub fn channel_messages(
     reply: &OutboundReply,
     reply_to: Option<(ChannelId, MessageId)>,
 ) -> Vec<CreateMessage> {
-    let bodies: Vec<CreateMessage> = match &reply.card {
-        Some(card) => vec![CreateMessage::new().embed(embed(card))],
-        None => text_parts(reply)
+    with_reference(bodies(reply, None), reply_to)
+}
+
+/// The channel messages for a late `reply` (see [`crate::catch_up`]): the first answers
+/// `answered` (in DMs too, so it shows which message it is about) and starts with [`LATE_NOTE`].
+pub fn late_channel_messages(
+    reply: &OutboundReply,
+    answered: (ChannelId, MessageId),
+) -> Vec<CreateMessage> {
+    with_reference(bodies(reply, Some(LATE_NOTE)), Some(answered))
+}
+
+/// The message bodies of `reply`, `note` leading the text (or beside the embed).
+fn bodies(reply: &OutboundReply, note: Option<&str>) -> Vec<CreateMessage> {
+    match (&reply.card, note) {
+        (Some(card), None) => vec![CreateMessage::new().embed(embed(card))],
+        (Some(card), Some(note)) => vec![CreateMessage::new().content(note).embed(embed(card))],
+        (None, None) => text_parts(reply)
             .into_iter()
             .map(|part| CreateMessage::new().content(part))
             .collect(),
-    };
+        (None, Some(note)) => split_message(&format!("{note}\n\n{}", reply.text), MESSAGE_LIMIT)
+            .into_iter()
+            .map(|part| CreateMessage::new().content(part))
+            .collect(),
+    }
+}
+
+/// `bodies` with mentions that ping nobody; the first references `reply_to` when given.
+fn with_reference(
+    bodies: Vec<CreateMessage>,
+    reply_to: Option<(ChannelId, MessageId)>,
+) -> Vec<CreateMessage> {
     bodies
         .into_iter()
         .enumerate()
@@ -134,4 +163,48 @@ fn truncate(text: &str, max: usize) -> String {
     let mut cut: String = text.chars().take(max.saturating_sub(1)).collect();
     cut.push('…');
     cut
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{json, Value};
+    use whisperengine_contract::Card;
+
+    fn bodies_of(messages: Vec<CreateMessage>) -> Vec<Value> {
+        messages
+            .into_iter()
+            .map(|message| serde_json::to_value(message).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn a_late_reply_answers_its_message_and_starts_with_the_note() {
+        let answered = (ChannelId::new(16), MessageId::new(15));
+        let bodies = bodies_of(late_channel_messages(
+            &OutboundReply::text("Yes, Monday works."),
+            answered,
+        ));
+        assert_eq!(bodies.len(), 1);
+        assert_eq!(
+            bodies[0]["content"],
+            format!("{LATE_NOTE}\n\nYes, Monday works.")
+        );
+        assert_eq!(bodies[0]["message_reference"]["message_id"], "15");
+        assert_eq!(bodies[0]["allowed_mentions"]["replied_user"], json!(false));
+
+        let card = OutboundReply::text("").with_card(Card::new("Your memory"));
+        let bodies = bodies_of(late_channel_messages(&card, answered));
+        assert_eq!(bodies[0]["content"], LATE_NOTE, "beside the embed");
+        assert_eq!(bodies[0]["embeds"][0]["title"], "Your memory");
+    }
+
+    #[test]
+    fn a_live_reply_in_a_dm_references_nothing_and_has_no_note() {
+        let bodies = bodies_of(channel_messages(&OutboundReply::text("Hello!"), None));
+        assert_eq!(bodies[0]["content"], "Hello!");
+        assert!(bodies[0]
+            .get("message_reference")
+            .is_none_or(Value::is_null));
+    }
 }
