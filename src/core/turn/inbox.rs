@@ -30,8 +30,10 @@
 //! - **A row that keeps failing** is set aside after [`MAX_ATTEMPTS`] runs (an error is logged
 //!   and [`PARKED_METRIC`] counted) instead of looping forever.
 //!
-//! What it does not promise: a process killed between delivering a reply and deleting its row
-//! delivers that reply again when the row is taken over (at-least-once delivery for that window).
+//! What it does not promise by itself: a process killed between delivering a reply and deleting
+//! its row delivers that reply again when the row is taken over, unless the connector can tell it
+//! was posted (Slack: the reply's metadata found in the thread; Discord: the reply's nonce). Teams
+//! offers no such key, so that window stays at-least-once there.
 //!
 //! [`Settings::inbox_lease`]: crate::config::Settings::inbox_lease
 //!
