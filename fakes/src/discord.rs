@@ -471,7 +471,25 @@ impl FakeDiscord {
     /// The message object Discord answers a send with.
     fn message_json(&self, channel: &str, body: &Value) -> Value {
         let content = body["content"].as_str().unwrap_or_default();
-        payloads::dm_message(&self.new_id(), channel, payloads::bot_user(), content)
+        let mut message =
+            payloads::dm_message(&self.new_id(), channel, payloads::bot_user(), content);
+        // Discord echoes the nonce it was sent, and the message a reply refers to.
+        message["nonce"] = body["nonce"].clone();
+        if let Some(reference) = body.get("message_reference") {
+            message["message_reference"] = reference.clone();
+        }
+        message
+    }
+
+    /// The messages the bot created (a post whose enforced nonce returned an earlier message
+    /// created none), oldest first, as Discord keeps them.
+    pub fn sent_messages(&self) -> Vec<Value> {
+        let state = self.state.lock().unwrap();
+        state
+            .sent
+            .iter()
+            .filter_map(|(_, id)| state.messages.get(id).cloned())
+            .collect()
     }
 
     /// Makes the fake LLM stream its answer at `pace` when asked to.

@@ -22,6 +22,7 @@ use crate::common;
 #[path = "fault/processes.rs"]
 mod processes;
 
+use common::fake_discord::FakeDiscord;
 use common::fake_slack::{FakeSlack, APP_TOKEN, BOT_TOKEN, BOT_USER, TEAM};
 use common::fake_teams::{
     start_bot_framework, unix_now, valid_token as teams_token, APP_ID, APP_PASSWORD,
@@ -38,6 +39,12 @@ use std::time::{Duration, Instant};
 /// chat.postMessage to Slack's limit of one per second per workspace, so each Slack share is sent
 /// at that pace by one client.
 const SLACK_MESSAGES: usize = 60;
+/// Messages through the Discord gateway, one every [`DISCORD_GAP`].
+const DISCORD_MESSAGES: usize = 300;
+const DISCORD_GAP: Duration = Duration::from_millis(150);
+const DISCORD_TOKEN: &str = "MTEwMDAwMDAwMDAwMDAwMDAwMQ.fault.bot-token";
+/// Discord's epoch (2015-01-01), in Unix milliseconds: snowflakes count from it.
+const DISCORD_EPOCH_MS: u64 = 1_420_070_400_000;
 /// How long a Socket Mode client waits for an envelope's acknowledgement before sending it again.
 const ACK_WAIT: Duration = Duration::from_secs(5);
 /// Messages through Teams and through the local API each: 3,000 messages in all.
@@ -54,23 +61,31 @@ const TEAMS_BOT: &str = "28:00000000-aaaa-bbbb-cccc-0000000000f1";
 enum Kind {
     Slack,
     Socket,
+    Discord,
     Teams,
     Local,
 }
 
 impl Kind {
-    const ALL: [Kind; 4] = [Kind::Slack, Kind::Socket, Kind::Teams, Kind::Local];
+    const ALL: [Kind; 5] = [
+        Kind::Slack,
+        Kind::Socket,
+        Kind::Discord,
+        Kind::Teams,
+        Kind::Local,
+    ];
 
     fn count(self) -> usize {
         match self {
             Kind::Slack | Kind::Socket => SLACK_MESSAGES,
+            Kind::Discord => DISCORD_MESSAGES,
             Kind::Teams | Kind::Local => OTHER_MESSAGES,
         }
     }
 
     fn clients(self) -> usize {
         match self {
-            Kind::Slack | Kind::Socket => 1,
+            Kind::Slack | Kind::Socket | Kind::Discord => 1,
             Kind::Teams | Kind::Local => CONCURRENCY,
         }
     }
@@ -79,6 +94,7 @@ impl Kind {
         match self {
             Kind::Slack => 's',
             Kind::Socket => 'k',
+            Kind::Discord => 'd',
             Kind::Teams => 't',
             Kind::Local => 'l',
         }
@@ -117,6 +133,41 @@ fn slack_event(kind: Kind, index: usize) -> Value {
             "channel": format!("D0FAULT{:03}", index % 50), "event_ts": ts, "channel_type": "im"
         }
     })
+}
+
+/// The DM channel of Discord sender `person`.
+fn discord_channel(person: usize) -> String {
+    format!("16000000000000{person:05}")
+}
+
+/// Sends Discord message `index` on the gateway, as Discord does: once, to whatever session is
+/// connected (none while the host restarts). It is in the channel's history either way, where a
+/// host that starts looks back for what it missed. Discord has no acknowledgement: a message is
+/// counted as sent.
+fn send_over_gateway(discord: &FakeDiscord, index: usize, outcomes: &Mutex<Outcomes>) -> String {
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let id = (((now_ms - DISCORD_EPOCH_MS) << 22) | index as u64).to_string();
+    let person = index % 50;
+    let author = common::payloads::user(
+        &format!("9100000000000{person:05}"),
+        &format!("tester{person}"),
+        None,
+        false,
+    );
+    let text = format!("Tell me about the hills, ref {}", tag(Kind::Discord, index));
+    discord.dispatch(
+        "MESSAGE_CREATE",
+        common::payloads::dm_message(&id, &discord_channel(person), author, &text),
+    );
+    outcomes
+        .lock()
+        .unwrap()
+        .acked
+        .insert((Kind::Discord, index), ());
+    id
 }
 
 /// Sends Socket Mode message `index` until its envelope is acknowledged, the way Slack does: an
@@ -177,33 +228,32 @@ struct Outcomes {
     /// Local API: messages whose resend was answered `duplicate: true` (their first answer went
     /// to a connection the SIGKILL cut).
     local_duplicates: HashMap<usize, ()>,
+    /// Discord: the id of message `index`.
+    discord_ids: HashMap<usize, String>,
     /// Non-2xx answers and connection errors that made a client resend.
     resends: usize,
 }
 
-/// Sends message `index` of `kind` until a 2xx (Socket Mode: until acknowledged), the way the
-/// platform would (same event id).
-#[allow(clippy::too_many_arguments)]
+/// Sends message `index` of `kind` over HTTP until a 2xx, the way the platform would (same event
+/// id).
 async fn send_until_acknowledged(
     client: &reqwest::Client,
     host: &str,
-    slack: &FakeSlack,
     kind: Kind,
     index: usize,
     service_url: &str,
     token: &str,
     outcomes: &Mutex<Outcomes>,
 ) {
-    if kind == Kind::Socket {
-        return send_over_socket(slack, index, outcomes).await;
-    }
     let started = Instant::now();
     let mut pause = Duration::from_millis(100);
     let slack_body = slack_event(kind, index).to_string();
     let activity = teams_activity(service_url, index);
     while started.elapsed() < SEND_DEADLINE {
         let request = match kind {
-            Kind::Slack | Kind::Socket => {
+            // Not over HTTP: sent by send_over_socket and send_over_gateway.
+            Kind::Socket | Kind::Discord => return,
+            Kind::Slack => {
                 let now = unix_now();
                 client
                     .post(format!("{host}/slack/events"))
@@ -303,6 +353,7 @@ async fn no_acknowledged_message_is_lost_or_doubled_while_redis_postgres_and_the
             false,
         );
     }
+    let discord = Arc::new(FakeDiscord::start(DISCORD_TOKEN).await);
     let (bot_address, bot) = start_bot_framework().await;
     let service_url = format!("http://{bot_address}/");
     let http_port = free_port();
@@ -322,6 +373,8 @@ async fn no_acknowledged_message_is_lost_or_doubled_while_redis_postgres_and_the
         ("SLACK_SIGNING_SECRET", SIGNING_SECRET.to_string()),
         // Socket Mode beside the Events API, on the same fake workspace.
         ("SLACK_APP_TOKEN", APP_TOKEN.to_string()),
+        ("DISCORD_TOKEN", DISCORD_TOKEN.to_string()),
+        ("DISCORD_API_URL", discord.api_url()),
         ("SLACK_API_URL", slack.api_url().to_string()),
         ("MICROSOFT_APP_ID", APP_ID.to_string()),
         ("MICROSOFT_APP_PASSWORD", APP_PASSWORD.to_string()),
@@ -362,7 +415,23 @@ async fn no_acknowledged_message_is_lost_or_doubled_while_redis_postgres_and_the
     let token = teams_token(&service_url);
     let outcomes = Arc::new(Mutex::new(Outcomes::default()));
     let mut clients = Vec::new();
+    // Discord: one sender, once the bot is connected (people who never spoke with it before are
+    // not looked for after an outage), a message every DISCORD_GAP whatever happens to the host.
+    {
+        let (discord, outcomes) = (discord.clone(), outcomes.clone());
+        clients.push(tokio::spawn(async move {
+            discord.wait_until_ready().await;
+            for index in 0..DISCORD_MESSAGES {
+                let id = send_over_gateway(&discord, index, &outcomes);
+                outcomes.lock().unwrap().discord_ids.insert(index, id);
+                tokio::time::sleep(DISCORD_GAP).await;
+            }
+        }));
+    }
     for kind in Kind::ALL {
+        if kind == Kind::Discord {
+            continue;
+        }
         let next = Arc::new(AtomicUsize::new(0));
         for _ in 0..kind.clients() {
             let (client, host_url, service_url, token, outcomes, next, slack) = (
@@ -381,17 +450,20 @@ async fn no_acknowledged_message_is_lost_or_doubled_while_redis_postgres_and_the
                         return;
                     }
                     let started = Instant::now();
-                    send_until_acknowledged(
-                        &client,
-                        &host_url,
-                        &slack,
-                        kind,
-                        index,
-                        &service_url,
-                        &token,
-                        &outcomes,
-                    )
-                    .await;
+                    if kind == Kind::Socket {
+                        send_over_socket(&slack, index, &outcomes).await;
+                    } else {
+                        send_until_acknowledged(
+                            &client,
+                            &host_url,
+                            kind,
+                            index,
+                            &service_url,
+                            &token,
+                            &outcomes,
+                        )
+                        .await;
+                    }
                     if kind.is_slack() {
                         tokio::time::sleep(
                             Duration::from_secs(1).saturating_sub(started.elapsed()),
@@ -442,6 +514,8 @@ async fn no_acknowledged_message_is_lost_or_doubled_while_redis_postgres_and_the
     tokio::time::sleep(Duration::from_secs(2)).await;
     let redis = Redis::start(redis_port);
     println!("redis killed and restarted at {} acknowledged", acked());
+    // The Discord session drops; the bot resumes it and the gateway replays what it missed.
+    discord.drop_connection();
 
     // (2) PostgreSQL stopped and started: /readyz fails meanwhile and recovers without a restart.
     wait_until_acked(40).await;
@@ -522,9 +596,24 @@ async fn no_acknowledged_message_is_lost_or_doubled_while_redis_postgres_and_the
         }
         answers
     };
+    // Discord: the messages the bot created per answered message, by the nonce each reply
+    // carries (`r<message id><part>`); a post whose nonce Discord already saw creates none.
+    let discord_answers = || {
+        let mut answers: HashMap<String, usize> = HashMap::new();
+        for message in discord.sent_messages() {
+            let nonce = message["nonce"].as_str().unwrap_or_default();
+            if let Some(answered) = nonce
+                .strip_prefix('r')
+                .and_then(|rest| rest.get(..rest.len().saturating_sub(2)))
+            {
+                *answers.entry(answered.to_string()).or_default() += 1;
+            }
+        }
+        answers
+    };
     let started = Instant::now();
     loop {
-        let slack_answered = slack_answers().len();
+        let slack_answered = slack_answers().len() + discord_answers().len();
         let teams_answered = bot.lock().unwrap().replies.len();
         let acked_platform = acked_keys
             .iter()
@@ -589,6 +678,7 @@ async fn no_acknowledged_message_is_lost_or_doubled_while_redis_postgres_and_the
         })
         .sum();
     let slack_answers = slack_answers();
+    let discord_answers = discord_answers();
     let teams_answers = bot.lock().unwrap().replies.clone();
     let outcomes = outcomes.lock().unwrap();
     let (mut lost, mut duplicated, mut local_reply_not_received) = (0, 0, 0);
@@ -599,6 +689,12 @@ async fn no_acknowledged_message_is_lost_or_doubled_while_redis_postgres_and_the
         let answered = match kind {
             Kind::Slack | Kind::Socket => slack_answers
                 .get(&slack_ts(kind, index))
+                .copied()
+                .unwrap_or(0),
+            Kind::Discord => outcomes
+                .discord_ids
+                .get(&index)
+                .and_then(|id| discord_answers.get(id))
                 .copied()
                 .unwrap_or(0),
             Kind::Teams => teams_answers
@@ -648,7 +744,17 @@ async fn no_acknowledged_message_is_lost_or_doubled_while_redis_postgres_and_the
         let (path_lost, path_duplicated) = per_path.get(&kind).copied().unwrap_or_default();
         println!("{kind:?}: lost={path_lost} duplicated={path_duplicated}");
     }
-    println!("lost={lost} duplicated={duplicated} local_reply_not_received={local_reply_not_received} taken_over_from_inbox={taken_over} inbox_left={inbox_left}");
+    // Discord messages sent while no host was connected, answered after a start as late ones.
+    let discord_late = discord
+        .sent_messages()
+        .iter()
+        .filter(|message| {
+            message["content"]
+                .as_str()
+                .is_some_and(|text| text.contains("late answer"))
+        })
+        .count();
+    println!("lost={lost} duplicated={duplicated} local_reply_not_received={local_reply_not_received} discord_answered_late={discord_late} taken_over_from_inbox={taken_over} inbox_left={inbox_left}");
     assert_eq!(
         acked_keys.len(),
         total,
