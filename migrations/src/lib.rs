@@ -17,6 +17,7 @@ mod m20261125_000006_recall_terms;
 mod m20261125_000007_inbox;
 mod m20261202_000008_observation_origin;
 mod m20261202_000009_inbox_author;
+mod m20261207_000010_memory_event;
 
 use sea_orm_migration::MigrationTrait;
 
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000007_inbox::Migration),
             Box::new(m20261202_000008_observation_origin::Migration),
             Box::new(m20261202_000009_inbox_author::Migration),
+            Box::new(m20261207_000010_memory_event::Migration),
         ]
     }
 }

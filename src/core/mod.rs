@@ -27,8 +27,8 @@ use crate::store::{Store, StoreError};
 use async_trait::async_trait;
 use std::sync::Arc;
 use whisperengine_contract::{
-    Capabilities, EventHandler, HandlerOutcome, InboundEvent, Platform, RecentConversation,
-    ReplySink,
+    Capabilities, EventHandler, HandlerOutcome, InboundEvent, OutboundReply, Platform,
+    PlatformAccount, RecentConversation, ReplySink,
 };
 
 /// Errors inside the core. User-facing refusals are replies, not errors; these are failures.
@@ -176,6 +176,36 @@ impl EventHandler for Core {
     ) -> HandlerOutcome {
         self.handle_event_streaming(event, capabilities, Some(sink.as_ref()))
             .await
+    }
+
+    /// The reply stored with the author's message `event_id`, among their latest replies (a
+    /// resend comes soon after the message).
+    async fn stored_reply(
+        &self,
+        author: &PlatformAccount,
+        event_id: &str,
+    ) -> Option<OutboundReply> {
+        use crate::store::entities::memory;
+        use crate::store::kinds::MemoryRole;
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+        /// Latest replies looked through.
+        const RECENT_REPLIES: u64 = 50;
+        let account = crate::store::accounts::find_account(&self.store.db, author)
+            .await
+            .ok()??;
+        let rows = memory::Entity::find()
+            .filter(memory::Column::AccountId.eq(account.id))
+            .filter(memory::Column::Role.eq(MemoryRole::Companion))
+            .order_by_desc(memory::Column::Id)
+            .limit(RECENT_REPLIES)
+            .all(&self.store.db)
+            .await
+            .ok()?;
+        let row = rows
+            .into_iter()
+            .find(|row| row.event_id.as_deref() == Some(event_id))?;
+        let text = crate::store::crypto::opened(self.store.cipher.as_deref(), &row.content)?;
+        Some(OutboundReply::text(text))
     }
 
     /// The channels of `platform` with the latest messages from people in the last 30 days, read

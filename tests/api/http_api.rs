@@ -88,6 +88,37 @@ async fn the_chat_api_talks_to_the_companion_and_remembers() {
     );
 }
 
+/// A message sent again with its `event_id` (its answer lost with the connection) is not run
+/// twice, and its answer is the reply stored with it; nobody else gets that reply by sending the
+/// same id.
+#[tokio::test]
+async fn a_message_sent_again_is_answered_with_its_stored_reply_only_for_its_sender() {
+    let app = spawn_app().await;
+    let send = |user: &str| {
+        serde_json::json!({"user": user, "text": "My sister Ada paints whales", "event_id": "resend-1"})
+            .to_string()
+            .into_bytes()
+    };
+    let (status, body) = app.post_raw(send("alice"), "application/json").await;
+    assert_eq!(status, 200);
+    let first: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(first["duplicate"], false);
+    let reply = first["reply"].as_str().unwrap().to_string();
+    assert!(!reply.is_empty(), "{body}");
+
+    let (status, body) = app.post_raw(send("alice"), "application/json").await;
+    assert_eq!(status, 200);
+    let again: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(again["duplicate"], true, "{body}");
+    assert_eq!(again["reply"], reply.as_str(), "the stored reply");
+
+    let (status, body) = app.post_raw(send("mallory"), "application/json").await;
+    assert_eq!(status, 200);
+    let other: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(other["reply"], "", "not another person's reply: {body}");
+    assert_eq!(app.stored_memories().await, 2, "stored once");
+}
+
 #[tokio::test]
 async fn bad_input_is_refused_with_a_reason_and_stores_nothing() {
     let app = spawn_app().await;

@@ -217,13 +217,15 @@ async fn the_local_api_streams_deltas_then_the_final_reply_stored_once() {
     assert_eq!(last.data["reply"], REPLY);
     assert_eq!(host.companion_rows().await, vec![REPLY.to_string()]);
 
-    // The same event again: answered as a duplicate, nothing streamed or stored twice.
+    // The same event again (its answer lost, say): answered as a duplicate with the reply stored
+    // with the turn, nothing streamed or stored twice.
     let again = host
         .post("My cat Miso just learned to open doors", "e-1", true)
         .await;
     assert_eq!(again.status(), 200);
     let body: serde_json::Value = again.json().await.unwrap();
     assert_eq!(body["duplicate"], true);
+    assert_eq!(body["reply"], REPLY);
     assert_eq!(host.fake.stream_requests.load(Ordering::SeqCst), 1);
     assert_eq!(host.companion_rows().await.len(), 1);
 }

@@ -2,7 +2,7 @@
 //! [`EventHandler`] (the core implements it), plus what a connector tells the core about its platform.
 
 use crate::event::{InboundEvent, Visibility};
-use crate::platform::Platform;
+use crate::platform::{Platform, PlatformAccount};
 use crate::reply::OutboundReply;
 use crate::stream::ReplySink;
 use async_trait::async_trait;
@@ -95,6 +95,18 @@ pub trait EventHandler: Send + Sync {
     async fn claim_event(&self, platform: Platform, event_id: &str) -> bool {
         let _ = (platform, event_id);
         true
+    }
+
+    /// The reply stored for `author`'s message `event_id`, for a client that sends a message again
+    /// because its answer was lost (the core answers the resend as a duplicate). `None` when no
+    /// reply was stored for it (or it was forgotten since).
+    async fn stored_reply(
+        &self,
+        author: &PlatformAccount,
+        event_id: &str,
+    ) -> Option<OutboundReply> {
+        let _ = (author, event_id);
+        None
     }
 
     /// The conversations on `platform` where people spoke with the companion most recently (at

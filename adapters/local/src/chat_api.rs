@@ -89,7 +89,8 @@ pub struct ChatResponse {
     /// The reply in markdown; empty when there is nothing to say.
     pub reply: String,
     pub card: Option<Card>,
-    /// Whether the event id was seen before (nothing was done).
+    /// Whether the event id was seen before (nothing was done); `reply` is then the reply stored
+    /// with that message, when there is one.
     pub duplicate: bool,
 }
 
@@ -263,11 +264,47 @@ pub async fn chat(
     if state.stream_replies && stream::is_accepted(&headers) {
         return stream::answer(&state, event).await;
     }
+    let sent = Sent::of(&event);
     let outcome = match &state.inbox {
         Some(inbox) => through_inbox(inbox.as_ref(), state.handler.clone(), event).await?,
         None => state.handler.handle(event, Capabilities::LOCAL).await,
     };
-    Ok(outcome_response(outcome))
+    Ok(sent.answer(&state, outcome).await)
+}
+
+/// Who sent an event and its id, kept to answer a duplicate.
+pub(crate) struct Sent {
+    author: whisperengine_contract::PlatformAccount,
+    event_id: String,
+}
+
+impl Sent {
+    pub(crate) fn of(event: &InboundEvent) -> Sent {
+        Sent {
+            author: event.account().clone(),
+            event_id: event.event_id().to_string(),
+        }
+    }
+
+    /// The JSON answer to `outcome`. A duplicate is most likely a message sent again because its
+    /// answer was lost with its connection: the reply stored with the turn is the answer.
+    pub(crate) async fn answer(&self, state: &LocalState, outcome: HandlerOutcome) -> Response {
+        if outcome == HandlerOutcome::Duplicate {
+            let stored = state
+                .handler
+                .stored_reply(&self.author, &self.event_id)
+                .await;
+            if let Some(reply) = stored {
+                let body = ChatResponse {
+                    reply: reply.text,
+                    card: reply.card,
+                    duplicate: true,
+                };
+                return Json(body).into_response();
+            }
+        }
+        outcome_response(outcome)
+    }
 }
 
 /// The JSON answer to `outcome`.

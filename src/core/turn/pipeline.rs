@@ -530,6 +530,7 @@ fn memory_row(
         // Kept with the row so loading it later does not re-stem it (sealed by the writer when
         // DATA_ENCRYPTION_KEY is set, like the content).
         terms: Set(Some(crate::core::memory::recall::stored_terms(&turn.terms))),
+        event_id: Set(Some(message.event_id.to_string())),
         ..Default::default()
     }
 }

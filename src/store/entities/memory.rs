@@ -39,6 +39,10 @@ pub struct Model {
     /// set. `None` for rows written before terms were stored: they are indexed from `content`.
     #[sea_orm(column_type = "Text", nullable)]
     pub terms: Option<String>,
+    /// The platform's id of the message this turn was stored for (the person's message and the
+    /// reply alike); `None` for rows written before it was kept.
+    #[sea_orm(column_type = "String(StringLen::N(256))", nullable)]
+    pub event_id: Option<String>,
 }
 
 /// The origin account.

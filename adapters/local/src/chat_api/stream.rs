@@ -12,7 +12,7 @@
 //! still has its message stored and answered once (sending the same `event_id` again gets the
 //! stored answer or `duplicate`).
 
-use super::{outcome_response, to_response, ChatApiError};
+use super::{to_response, ChatApiError, Sent};
 use crate::LocalState;
 use axum::http::{header, HeaderMap};
 use axum::response::sse::{Event, Sse};
@@ -39,6 +39,7 @@ pub fn is_accepted(headers: &HeaderMap) -> bool {
 
 /// Runs `event` and answers with its reply as it is written (or whole, when nothing streamed).
 pub async fn answer(state: &LocalState, event: InboundEvent) -> Result<Response, ChatApiError> {
+    let sent = Sent::of(&event);
     let (sink, mut stream) = reply_stream();
     let (sender, mut receiver) = oneshot::channel();
     let handler = state.handler.clone();
@@ -58,14 +59,15 @@ pub async fn answer(state: &LocalState, event: InboundEvent) -> Result<Response,
     }
     let first = tokio::select! {
         outcome = &mut receiver => {
-            return Ok(outcome_response(outcome.map_err(|_| ChatApiError::Unavailable)?));
+            let outcome = outcome.map_err(|_| ChatApiError::Unavailable)?;
+            return Ok(sent.answer(state, outcome).await);
         }
         first = stream.next() => first,
     };
     let Some(first) = first else {
         // Composing ended without text: the outcome is on its way.
         let outcome = receiver.await.map_err(|_| ChatApiError::Unavailable)?;
-        return Ok(outcome_response(outcome));
+        return Ok(sent.answer(state, outcome).await);
     };
     let events = futures_util::stream::unfold(
         Progress::Text {
