@@ -938,3 +938,112 @@ async fn the_fake_bot_framework_refuses_what_teams_refuses_in_a_stream() {
     .await;
     assert_eq!(status, 400, "the stream has ended");
 }
+
+/// A `messageReaction` on the companion's message `reply_to` from the person `aad`.
+fn reaction_activity(
+    fake: &FakeBotFramework,
+    id: &str,
+    aad: &str,
+    reply_to: &str,
+    kind: &str,
+) -> Value {
+    json!({
+        "type": "messageReaction",
+        "id": id,
+        "timestamp": "2026-11-25T10:00:05.000Z",
+        "serviceUrl": fake.service_url(),
+        "channelId": "msteams",
+        "from": {"id": format!("29:bf-{aad}"), "name": "Ana Lima", "aadObjectId": aad},
+        "conversation": {"id": format!("a:dm-{aad}"), "conversationType": "personal", "tenantId": TENANT},
+        "recipient": {"id": BOT_ID, "name": "Elena"},
+        "replyToId": reply_to,
+        "reactionsAdded": [{"type": kind}],
+        "channelData": {"tenant": {"id": TENANT}}
+    })
+}
+
+/// 👍/❤️ and 😢/😠 on the companion's replies are feedback (5 and 1) like Discord's and Slack's
+/// reactions: stored, in the satisfaction gauge, never answered; a retried reaction counts once
+/// and other reactions say nothing.
+#[tokio::test]
+async fn reactions_on_the_companions_replies_are_silent_feedback() {
+    use sea_orm::EntityTrait;
+    for (db, settings) in test_setups().await {
+        let fake = FakeBotFramework::start().await;
+        let (host, core) = start_host(&fake, settings).await;
+        let token = valid_token(&fake.service_url());
+        let hello = personal(&fake, "1700000000101", "aad-ana", "Hello there!");
+        assert_eq!(
+            post_activity(&host, Some(&token), &hello).await,
+            StatusCode::OK
+        );
+        assert_eq!(fake.wait_for_messages(1).await.len(), 1, "{}", db.name);
+        let reply = "1700000000102";
+        for (id, kind) in [
+            ("1700000000201", "like"),
+            ("1700000000202", "sad"),
+            ("1700000000203", "laugh"),
+            ("1700000000204", "heart"),
+        ] {
+            let activity = reaction_activity(&fake, id, "aad-ana", reply, kind);
+            assert_eq!(
+                post_activity(&host, Some(&token), &activity).await,
+                StatusCode::OK
+            );
+        }
+        // The Bot Framework retries the first one.
+        let retried = reaction_activity(&fake, "1700000000201", "aad-ana", reply, "like");
+        assert_eq!(
+            post_activity(&host, Some(&token), &retried).await,
+            StatusCode::OK
+        );
+
+        let feedback = || async {
+            core.store.flush().await;
+            whisperengine::store::entities::feedback::Entity::find()
+                .all(&core.store.db)
+                .await
+                .unwrap()
+        };
+        for _ in 0..100 {
+            if feedback().await.len() >= 3 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        // A moment more: a second feedback for the retried reaction would have arrived by now.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let rows = feedback().await;
+        let mut scores: Vec<i16> = rows.iter().map(|row| row.score).collect();
+        scores.sort_unstable();
+        assert_eq!(
+            scores,
+            vec![1, 5, 5],
+            "{}: like, sad and heart, once each",
+            db.name
+        );
+        assert!(
+            rows.iter().all(|row| row.platform == "teams"),
+            "{}",
+            db.name
+        );
+        assert_eq!(
+            fake.wait_for_messages(2).await.len(),
+            1,
+            "{}: reactions are never answered",
+            db.name
+        );
+        let metrics = scrape(&host).await;
+        let satisfaction = sample(
+            &metrics,
+            "whisperengine_satisfaction_score",
+            &["platform=\"teams\""],
+        );
+        assert!(
+            satisfaction.is_some_and(|value| (value - 11.0 / 3.0).abs() < 1e-6),
+            "{}: the Teams satisfaction gauge is the mean of 5, 1, 5: {satisfaction:?}",
+            db.name
+        );
+        db.cleanup().await;
+    }
+}

@@ -33,6 +33,20 @@ pub struct Activity {
     /// On `conversationUpdate`: who joined (the bot, when it was installed).
     #[serde(default)]
     pub members_added: Vec<ChannelAccount>,
+    /// On `messageReaction`: the reactions added (`like`, `heart`, `laugh`, `surprised`, `sad`,
+    /// `angry`).
+    #[serde(default)]
+    pub reactions_added: Vec<MessageReaction>,
+    /// The activity this one answers; on `messageReaction`, the message reacted to.
+    #[serde(default)]
+    pub reply_to_id: Option<String>,
+}
+
+/// One reaction of a `messageReaction` activity.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct MessageReaction {
+    #[serde(rename = "type")]
+    pub kind: String,
 }
 
 /// A participant: a person or a bot.

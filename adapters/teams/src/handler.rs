@@ -177,7 +177,25 @@ async fn process(
     match activity.kind.as_str() {
         "message" => handle_message(&state, &activity, &service_url, inbox).await,
         "conversationUpdate" => welcome_if_added(&state, &activity, &service_url).await,
+        "messageReaction" => record_reaction(&state, &activity).await,
         other => tracing::debug!(kind = other, "activity ignored"),
+    }
+}
+
+/// A 👍/❤️ or 😢/😠 on one of the companion's messages is recorded as `feedback`; nothing is
+/// posted in answer.
+async fn record_reaction(state: &TeamsState, activity: &Activity) {
+    let Some(invocation) = mapping::feedback_from_reaction(activity) else {
+        tracing::debug!("reaction without a score or a person; not recorded");
+        return;
+    };
+    let event = whisperengine_contract::InboundEvent::Command(invocation);
+    match state.handler.handle(event, CAPABILITIES).await {
+        HandlerOutcome::Reply(_) => {
+            tracing::debug!("reaction recorded as feedback; answer dropped")
+        }
+        HandlerOutcome::Duplicate => tracing::debug!("duplicate Teams reaction dropped"),
+        HandlerOutcome::Ignored(reason) => tracing::debug!(reason, "reaction not recorded"),
     }
 }
 

@@ -87,6 +87,51 @@ pub fn to_event(activity: &Activity, admin_ids: &[String]) -> Result<InboundEven
     }))
 }
 
+/// The feedback score of a Teams reaction: 👍 `like` and ❤️ `heart` are 5, 😢 `sad` and 😠
+/// `angry` are 1 (like 👍 and 👎 on Discord and Slack); the others say nothing about the reply.
+pub fn reaction_score(kind: &str) -> Option<&'static str> {
+    match kind {
+        "like" | "heart" => Some("5"),
+        "sad" | "angry" => Some("1"),
+        _ => None,
+    }
+}
+
+/// The comment a reaction's feedback carries.
+pub const REACTION_COMMENT: &str = "(reaction)";
+
+/// A `messageReaction` adding a scored reaction to one of the companion's messages (Teams sends
+/// the bot reactions to its own messages only) as a silent `feedback` invocation; `None` for a
+/// removal, a reaction without a score, or an activity naming no person or message.
+pub fn feedback_from_reaction(activity: &Activity) -> Option<CommandInvocation> {
+    let aad_object_id = activity
+        .from
+        .aad_object_id
+        .as_deref()
+        .filter(|id| !id.is_empty())?;
+    let message = activity
+        .reply_to_id
+        .as_deref()
+        .filter(|id| !id.is_empty())?;
+    let (kind, score) = activity.reactions_added.iter().find_map(|reaction| {
+        reaction_score(&reaction.kind).map(|score| (reaction.kind.as_str(), score))
+    })?;
+    let tenant = activity.tenant_id().unwrap_or_default();
+    // One feedback per person, message and reaction: a retried activity is the same event.
+    let event_id = whisperengine_contract::EventId::from(format!(
+        "reaction|{}|{message}|{aad_object_id}|{kind}",
+        activity.conversation.id
+    ));
+    Some(CommandInvocation {
+        event_id,
+        invoker: PlatformAccount::new(Platform::Teams, tenant, aad_object_id),
+        context: context_of(activity, tenant),
+        name: "feedback".to_string(),
+        args: vec![score.to_string(), REACTION_COMMENT.to_string()],
+        invoker_is_admin: false,
+    })
+}
+
 /// Scope = tenant; channel = the conversation (without a channel thread's `;messageid=`, which
 /// becomes the thread id); visibility from the conversation type.
 fn context_of(activity: &Activity, tenant: &str) -> ConversationContext {
