@@ -1,4 +1,4 @@
-//! The dashboard's POST routes: login and logout, and the identity actions. An action checks the
+//! The dashboard's POST routes: login and logout, the identity actions and resolving a conflict. An action checks the
 //! session's CSRF token first (403 and nothing done when it is missing or wrong), then runs the
 //! core's own `admin …` command as the dashboard's admin account, so it is permission-checked and
 //! audited exactly like the same command typed in a chat; the core's reply is shown as a message.
@@ -266,6 +266,41 @@ pub async fn release_host(
 ) -> Response {
     let args = Ok(vec!["release".into(), "all".into()]);
     run_action(&state, &session, &form.csrf, "/admin".into(), args).await
+}
+
+/// `POST /admin/conflicts/resolve` form.
+#[derive(Debug, serde::Deserialize)]
+pub struct ResolveForm {
+    #[serde(default)]
+    pub csrf: String,
+    #[serde(default)]
+    pub id: String,
+    #[serde(default)]
+    pub choice: String,
+    #[serde(default)]
+    pub page: Option<u64>,
+}
+
+/// `POST /admin/conflicts/resolve`: `admin conflicts resolve <id> <1|2>`, back to the same page
+/// of the conflicts queue.
+pub async fn resolve_conflict(
+    State(state): State<AdminState>,
+    SignedIn(session): SignedIn,
+    Form(form): Form<ResolveForm>,
+) -> Response {
+    let id = form.id.trim();
+    let args = match (id.parse::<i64>(), form.choice.trim()) {
+        (Ok(_), choice @ ("1" | "2")) => Ok(vec![
+            "conflicts".into(),
+            "resolve".into(),
+            id.to_string(),
+            choice.to_string(),
+        ]),
+        (Err(_), _) => Err("The conflict id is missing or not a number.".to_string()),
+        _ => Err("Choose which value to keep: 1 or 2.".to_string()),
+    };
+    let back = format!("/admin/conflicts?page={}", form.page.unwrap_or(1).max(1));
+    run_action(&state, &session, &form.csrf, back, args).await
 }
 
 /// Runs `admin <args>` as the dashboard's admin account through the core's command handler and

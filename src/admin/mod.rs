@@ -77,6 +77,7 @@ pub fn router(core: &Core, metrics: PrometheusHandle) -> Option<Router> {
             .route("/admin/host/isolate", post(actions::isolate_host))
             .route("/admin/host/release", post(actions::release_host))
             .route("/admin/conflicts", get(pages::conflicts))
+            .route("/admin/conflicts/resolve", post(actions::resolve_conflict))
             .route("/admin/audit", get(pages::audit))
             .route("/admin/assets/admin.css", get(assets::stylesheet))
             .route("/admin/assets/admin.js", get(assets::script))

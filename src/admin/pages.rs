@@ -158,7 +158,7 @@ pub async fn conflicts(
         Ok(page) => page,
         Err(error) => return database_failure(&error),
     };
-    let body = views::logs::conflicts_body(&page);
+    let body = views::logs::conflicts_body(&session.csrf_token, &page);
     render(&state, &session, "Conflicts", Nav::Conflicts, None, body)
 }
 

@@ -701,3 +701,131 @@ async fn the_whole_host_is_isolated_and_released_through_the_core_command() {
         );
     }
 }
+
+/// An open conflict (manual strategy, two histories linked with different `tone`s) is settled from
+/// the conflicts page: the POST needs the session's CSRF token, the chosen value reaches every
+/// linked account, the conflict closes, and the audit log names the dashboard as the actor.
+#[tokio::test]
+async fn an_open_conflict_is_resolved_from_the_conflicts_page_and_audited() {
+    use whisperengine::store::entities::{preference, sync_conflict};
+    for (db, mut settings) in common::test_setups().await {
+        settings.conflict_resolution_strategy = whisperengine::config::ConflictStrategy::Manual;
+        let host = spawn_host(settings, Some(TOKEN)).await;
+        let (slack, discord) = (alice_on_slack(), alice_on_discord());
+        common::say(
+            &host.core,
+            common::command(&slack, "prefs set tone warm", false),
+        )
+        .await;
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        common::say(
+            &host.core,
+            common::command(&discord, "prefs set tone direct", false),
+        )
+        .await;
+        common::link_by_admin(&host.core, &slack, &discord).await;
+        let open = sync_conflict::Entity::find()
+            .all(&host.core.store.db)
+            .await
+            .unwrap();
+        assert_eq!(open.len(), 1, "{}: {open:?}", db.name);
+        assert_eq!(open[0].status, "open", "{}", db.name);
+        let id = open[0].id.to_string();
+        let other = open[0].other_value.clone();
+
+        let (cookie, csrf) = host.signed_in().await;
+        let (status, page) = host.get("/admin/conflicts", &cookie).await;
+        assert_eq!(status, 200, "{}", db.name);
+        assert!(
+            page.contains("action=\"/admin/conflicts/resolve\""),
+            "{}: the open conflict has its buttons",
+            db.name
+        );
+        // Without the CSRF token, with a wrong choice: nothing changes.
+        let form = [("id", id.as_str()), ("choice", "2")];
+        assert_eq!(
+            host.post("/admin/conflicts/resolve", Some(&cookie), &form)
+                .await,
+            403
+        );
+        let bad = [
+            ("id", id.as_str()),
+            ("choice", "3"),
+            ("csrf", csrf.as_str()),
+        ];
+        assert_eq!(
+            host.post("/admin/conflicts/resolve", Some(&cookie), &bad)
+                .await,
+            303
+        );
+        let still = sync_conflict::Entity::find_by_id(open[0].id)
+            .one(&host.core.store.db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            still.status, "open",
+            "{}: a wrong choice changes nothing",
+            db.name
+        );
+
+        let good = [
+            ("id", id.as_str()),
+            ("choice", "2"),
+            ("csrf", csrf.as_str()),
+        ];
+        assert_eq!(
+            host.post("/admin/conflicts/resolve", Some(&cookie), &good)
+                .await,
+            303
+        );
+        let resolved = sync_conflict::Entity::find_by_id(open[0].id)
+            .one(&host.core.store.db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(resolved.status, "resolved", "{}", db.name);
+        assert!(
+            resolved
+                .resolution
+                .unwrap_or_default()
+                .contains("an admin chose"),
+            "{}",
+            db.name
+        );
+        let tones: Vec<String> = preference::Entity::find()
+            .filter(preference::Column::Key.eq("tone"))
+            .all(&host.core.store.db)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|row| row.value)
+            .collect();
+        assert!(
+            !tones.is_empty() && tones.iter().all(|tone| *tone == other),
+            "{}: every linked account now has `{other}`: {tones:?}",
+            db.name
+        );
+        let (_, page) = host.get("/admin/conflicts", &cookie).await;
+        assert!(
+            page.contains(&format!(
+                "Done: tone is now {other} on all their linked accounts"
+            )),
+            "{}: the result is shown",
+            db.name
+        );
+        assert!(
+            audit_actions(&host)
+                .await
+                .iter()
+                .any(|(action, outcome, actor)| {
+                    action == "admin.conflicts.resolve"
+                        && outcome == "ok"
+                        && actor == "desktop:admin/dashboard"
+                }),
+            "{}: audited as the dashboard",
+            db.name
+        );
+        db.cleanup().await;
+    }
+}

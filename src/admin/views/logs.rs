@@ -1,6 +1,6 @@
 //! The two list pages: the conflicts queue (open first) and the audit log with its filters.
 
-use super::{maybe_time, pagination, shortened, time};
+use super::{csrf_field, maybe_time, pagination, shortened, time};
 use crate::admin::queries::{AuditFilter, ConflictRow, Page};
 use crate::core::privacy::audit::AuditRecord;
 use maud::{html, Markup};
@@ -9,7 +9,7 @@ use maud::{html, Markup};
 const VALUE_CHARS: usize = 80;
 
 /// The conflicts queue's body.
-pub fn conflicts_body(page: &Page<ConflictRow>) -> Markup {
+pub fn conflicts_body(csrf_token: &str, page: &Page<ConflictRow>) -> Markup {
     html! {
         p.muted {
             "Conflicts are recorded when linked accounts disagree (concurrent edits on two platforms, or two histories meeting on a link). "
@@ -44,6 +44,9 @@ pub fn conflicts_body(page: &Page<ConflictRow>) -> Markup {
                                 @if let Some(resolution) = &conflict.resolution {
                                     div.muted { (shortened(resolution, VALUE_CHARS)) }
                                 }
+                                @if conflict.status == "open" && conflict.kind == "preference" {
+                                    (resolve_form(csrf_token, page.number, conflict))
+                                }
                             }
                         }
                     }
@@ -51,6 +54,24 @@ pub fn conflicts_body(page: &Page<ConflictRow>) -> Markup {
             }
         }
         (pagination(page.number, page.page_count(), |number| format!("/admin/conflicts?page={number}")))
+    }
+}
+
+/// The buttons that settle an open conflict: keep one value or the other (the core writes it to
+/// every linked account and audits it).
+fn resolve_form(csrf_token: &str, page: u64, conflict: &ConflictRow) -> Markup {
+    html! {
+        form.inline.resolve method="post" action="/admin/conflicts/resolve" {
+            (csrf_field(csrf_token))
+            input type="hidden" name="id" value=(conflict.id);
+            input type="hidden" name="page" value=(page);
+            button type="submit" name="choice" value="1" data-conflict=(conflict.id) {
+                "Keep " (shortened(&conflict.kept_value, VALUE_CHARS))
+            }
+            button type="submit" name="choice" value="2" data-conflict=(conflict.id) {
+                "Use " (shortened(&conflict.other_value, VALUE_CHARS))
+            }
+        }
     }
 }
 

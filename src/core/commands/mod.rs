@@ -268,8 +268,19 @@ async fn run(
         Command::ConflictsResolve { id, choice } => {
             let _guard = store.hot.lock_identity(caller.identity_id).await;
             let state = identity::hot_identity(store, caller.identity_id).await?;
-            let text = preferences::resolve(store, caller, &state, id, &choice).await?;
-            Ok(OutboundReply::private(text))
+            let resolution = preferences::resolve(
+                store,
+                caller,
+                &state,
+                id,
+                &choice,
+                preferences::Resolver::Person,
+            )
+            .await?;
+            Ok(OutboundReply::private(resolution.text))
+        }
+        Command::AdminConflictsResolve { id, choice } => {
+            admin_resolve_conflict(store, caller, id, &choice).await
         }
         Command::AdminLink(first, second) => {
             let first = identity::resolve_account(store, &first).await?;
@@ -356,4 +367,60 @@ impl AccountInfo {
             .await?
             .map_or(self.identity_id, |found| found.identity_id))
     }
+}
+
+/// `admin conflicts resolve <id> <choice>`: an operator settles open conflict `id` of whoever it
+/// belongs to, as that person would (`conflicts resolve`), audited.
+async fn admin_resolve_conflict(
+    store: &crate::store::Store,
+    admin: &AccountInfo,
+    id: i64,
+    choice: &str,
+) -> Result<OutboundReply> {
+    use crate::store::entities::sync_conflict;
+    use sea_orm::EntityTrait;
+    let conflict = sync_conflict::Entity::find_by_id(id).one(&store.db).await?;
+    let owner = match &conflict {
+        Some(conflict) => accounts::linked_accounts(&store.db, conflict.identity_id.into())
+            .await?
+            .into_iter()
+            .next(),
+        None => None,
+    };
+    let (Some(conflict), Some(owner)) = (conflict, owner) else {
+        return Ok(OutboundReply::private(format!(
+            "There is no conflict #{id}."
+        )));
+    };
+    let resolution = {
+        let _guard = store.hot.lock_identity(owner.identity_id).await;
+        let state = identity::hot_identity(store, owner.identity_id).await?;
+        preferences::resolve(
+            store,
+            &owner,
+            &state,
+            id,
+            choice,
+            preferences::Resolver::Admin,
+        )
+        .await?
+    };
+    let identity = conflict.identity_id.to_string();
+    audit::record(
+        &store.db,
+        AuditEntry {
+            actor: &account_label(admin),
+            actor_platform: admin.platform.as_str(),
+            action: "admin.conflicts.resolve",
+            target: Some(&identity),
+            outcome: if resolution.done {
+                AuditOutcome::Ok
+            } else {
+                AuditOutcome::Refused
+            },
+            detail: Some(format!("#{id} {}", conflict.key)),
+        },
+    )
+    .await?;
+    Ok(OutboundReply::private(resolution.text))
 }

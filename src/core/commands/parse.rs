@@ -14,23 +14,42 @@ pub enum Command {
     LinkStart,
     LinkRedeem(String),
     Unlink(Platform),
-    Memory { page: u64 },
+    Memory {
+        page: u64,
+    },
     Forget(ForgetTarget),
     Prefs,
-    PrefsSet { key: String, value: String },
+    PrefsSet {
+        key: String,
+        value: String,
+    },
     Privacy,
-    PrivacySet { category: SyncCategory, on: bool },
+    PrivacySet {
+        category: SyncCategory,
+        on: bool,
+    },
     SyncStatus,
     Conflicts,
-    ConflictsResolve { id: i64, choice: String },
+    ConflictsResolve {
+        id: i64,
+        choice: String,
+    },
     AdminLink(PlatformAccount, PlatformAccount),
     AdminUnlink(PlatformAccount),
     AdminAudit(u64),
     Export,
-    Feedback { score: u8, comment: Option<String> },
+    Feedback {
+        score: u8,
+        comment: Option<String>,
+    },
     AdminIsolate(IsolationTarget),
     AdminCacheClear(IsolationTarget),
     AdminRelease(IsolationTarget),
+    /// `admin conflicts resolve <id> <1|2>`: an operator settles someone's open conflict.
+    AdminConflictsResolve {
+        id: i64,
+        choice: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,6 +72,7 @@ impl Command {
                 | Command::AdminIsolate(_)
                 | Command::AdminRelease(_)
                 | Command::AdminCacheClear(_)
+                | Command::AdminConflictsResolve { .. }
         )
     }
 
@@ -78,6 +98,7 @@ impl Command {
             Command::AdminCacheClear(_) => "admin_cache_clear",
             Command::AdminIsolate(_) => "admin_isolate",
             Command::AdminRelease(_) => "admin_release",
+            Command::AdminConflictsResolve { .. } => "admin_conflicts_resolve",
         }
     }
 }
@@ -167,8 +188,13 @@ pub fn parse(name: &str, args: &[String]) -> std::result::Result<Command, String
             IsolationTarget::parse(target).map(Command::AdminCacheClear)
         }
         ("admin", ["isolate", target]) => IsolationTarget::parse(target).map(Command::AdminIsolate),
+        ("admin", ["conflicts" | "conflict", "resolve", id, choice @ ..]) if !choice.is_empty() => id
+            .trim_start_matches('#')
+            .parse::<i64>()
+            .map(|id| Command::AdminConflictsResolve { id, choice: choice.join(" ") })
+            .map_err(|_| "Usage: `admin conflicts resolve <id> <1|2>`.".into()),
         ("admin", ["release", target]) => IsolationTarget::parse(target).map(Command::AdminRelease),
-        ("admin", _) => Err("Usage: `admin link <account> <account>`, `admin unlink <account>`, `admin audit [n]`, `admin isolate <account|identity id|all>`, `admin release <account|identity id|all>`, `admin cache clear [account|identity id]`. Accounts look like `slack:T0123/U0456` or `discord:80351110224678912`.".into()),
+        ("admin", _) => Err("Usage: `admin link <account> <account>`, `admin unlink <account>`, `admin audit [n]`, `admin isolate <account|identity id|all>`, `admin release <account|identity id|all>`, `admin cache clear [account|identity id]`, `admin conflicts resolve <id> <1|2>`. Accounts look like `slack:T0123/U0456` or `discord:80351110224678912`.".into()),
         (other, _) => Err(format!("I don't know the command `{other}`. Try `help`.")),
     }
 }
@@ -183,6 +209,24 @@ mod tests {
 
     fn args(words: &[&str]) -> Vec<String> {
         words.iter().map(|w| w.to_string()).collect()
+    }
+
+    #[test]
+    fn an_admin_resolves_a_conflict_by_its_id() {
+        assert_eq!(
+            parse("admin", &args(&["conflicts", "resolve", "#7", "2"])),
+            Ok(Command::AdminConflictsResolve {
+                id: 7,
+                choice: "2".into()
+            })
+        );
+        assert!(Command::AdminConflictsResolve {
+            id: 7,
+            choice: "2".into()
+        }
+        .is_admin());
+        assert!(parse("admin", &args(&["conflicts", "resolve", "seven", "1"])).is_err());
+        assert!(parse("admin", &args(&["conflicts", "resolve", "7"])).is_err());
     }
 
     #[test]

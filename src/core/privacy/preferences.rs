@@ -499,39 +499,62 @@ pub fn choose<'a>(conflict: &'a sync_conflict::Model, choice: &str) -> Option<&'
     }
 }
 
-/// Resolves an open conflict of the caller's identity with the person's choice: the chosen value is
+/// Who settles a conflict: the person it belongs to, or an operator (the admin dashboard, `admin
+/// conflicts resolve`) on their behalf.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resolver {
+    Person,
+    Admin,
+}
+
+/// What resolving a conflict did: whether the choice was written, and the reply to show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolution {
+    pub done: bool,
+    pub text: String,
+}
+
+impl Resolution {
+    fn refused(text: String) -> Resolution {
+        Resolution { done: false, text }
+    }
+}
+
+/// Resolves an open conflict of the caller's identity with the choice made: the chosen value is
 /// written to every linked account holding the key (so every strategy agrees on it) and every open
-/// conflict on that key is closed. Returns the reply to show.
+/// conflict on that key is closed. Returns the reply to show. `caller` is an account of the
+/// identity whose conflict it is (for an operator, the identity's first account).
 pub async fn resolve(
     store: &Store,
     caller: &AccountInfo,
     state: &IdentityHot,
     id: i64,
     choice: &str,
-) -> Result<String> {
+    by: Resolver,
+) -> Result<Resolution> {
     let conflict = sync_conflict::Entity::find_by_id(id)
         .filter(sync_conflict::Column::IdentityId.eq(caller.identity_id))
         .one(&store.db)
         .await?;
     let Some(conflict) = conflict else {
-        return Ok(format!(
+        return Ok(Resolution::refused(format!(
             "There is no conflict #{id} of yours. `conflicts` lists them."
-        ));
+        )));
     };
     if conflict.status != ConflictStatus::Open {
-        return Ok(format!(
+        return Ok(Resolution::refused(format!(
             "Conflict #{id} is already resolved ({}).",
             conflict.resolution.clone().unwrap_or_default()
-        ));
+        )));
     }
     let Some(chosen) = choose(&conflict, choice).map(str::to_string) else {
-        return Ok(format!(
+        return Ok(Resolution::refused(format!(
             "Choose `1` (`{}`, set on {}) or `2` (`{}`, set on {}): `conflicts resolve {id} 1|2`.",
             conflict.kept_value,
             conflict.kept_platform,
             conflict.other_value,
             conflict.other_platform
-        ));
+        )));
     };
     let now = Utc::now();
     let transaction = store.db.begin().await?;
@@ -582,7 +605,10 @@ pub async fn resolve(
         )
         .col_expr(
             sync_conflict::Column::Resolution,
-            Expr::value(format!("you chose `{chosen}` (#{id})")),
+            Expr::value(match by {
+                Resolver::Person => format!("you chose `{chosen}` (#{id})"),
+                Resolver::Admin => format!("an admin chose `{chosen}` (#{id})"),
+            }),
         )
         .col_expr(sync_conflict::Column::ResolvedAt, Expr::value(now))
         .filter(sync_conflict::Column::IdentityId.eq(caller.identity_id))
@@ -593,13 +619,21 @@ pub async fn resolve(
     transaction.commit().await?;
     store.invalidate_identities(&[caller.identity_id]).await;
     let others = closed.rows_affected.saturating_sub(1);
-    Ok(if others > 0 {
-        format!("Done: `{}` is now `{chosen}` on all your linked accounts ({others} other open conflict(s) on it closed too).", conflict.key)
+    let whose = match by {
+        Resolver::Person => "your",
+        Resolver::Admin => "their",
+    };
+    let also = if others > 0 {
+        format!(" ({others} other open conflict(s) on it closed too)")
     } else {
-        format!(
-            "Done: `{}` is now `{chosen}` on all your linked accounts.",
+        String::new()
+    };
+    Ok(Resolution {
+        done: true,
+        text: format!(
+            "Done: `{}` is now `{chosen}` on all {whose} linked accounts{also}.",
             conflict.key
-        )
+        ),
     })
 }
 
