@@ -55,8 +55,11 @@ pub mod names {
     pub const REDIS_UP: &str = "whisperengine_redis_up";
     /// Counter, labels `platform` and `score` (1–5): `feedback` given.
     pub const FEEDBACK: &str = "whisperengine_feedback_total";
-    /// Gauge, label `platform`: mean `feedback` score (1–5) of everything stored, per platform.
+    /// Gauge, label `platform`: mean `feedback` score (1–5) of the last 30 days, per platform (0
+    /// when there was none).
     pub const SATISFACTION: &str = "whisperengine_satisfaction_score";
+    /// Gauge, label `platform`: how many `feedback` entries of the last 30 days that mean is of.
+    pub const SATISFACTION_RESPONSES: &str = "whisperengine_satisfaction_responses";
     /// Counter, label `reason`: requests refused by the core (`rate_limited`, `isolated_link`, ...).
     pub const REJECTED: &str = "whisperengine_rejected_requests_total";
 }
@@ -280,7 +283,11 @@ pub fn describe_metrics() {
     );
     describe_gauge!(
         names::SATISFACTION,
-        "Mean feedback score (1-5) per platform, over all stored feedback."
+        "Mean feedback score (1-5) per platform over the last 30 days; 0 when there was none."
+    );
+    describe_gauge!(
+        names::SATISFACTION_RESPONSES,
+        "Feedback entries of the last 30 days per platform (what the satisfaction score is the mean of)."
     );
     describe_counter!(names::REJECTED, "Requests refused by the core, by reason.");
 }

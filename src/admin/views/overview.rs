@@ -32,7 +32,7 @@ pub struct Overview {
     pub activity: Vec<PlatformActivity>,
     pub totals: Totals,
     pub satisfaction: Vec<Satisfaction>,
-    /// Shared-state writes since the process started, by outcome (`ok`, `failed`).
+    /// Shared-state writes since the process started, by outcome (`ok`, `duplicate`, `failed`).
     pub writes: BTreeMap<String, f64>,
     /// Hot-layer vs SQL comparisons since the process started, by result (`match`, `mismatch`).
     pub consistency_checks: BTreeMap<String, f64>,
@@ -132,14 +132,15 @@ fn card(title: &str, value: String, note: &str) -> Markup {
     }
 }
 
-/// Share of shared-state writes that succeeded, e.g. `100.00 %`.
+/// Share of shared-state writes that did not fail, e.g. `100.00 %`. A `duplicate` (a retry of a
+/// turn already stored, written nothing) is a success: the state is what it should be.
 fn success_rate(writes: &BTreeMap<String, f64>) -> String {
     let total: f64 = writes.values().sum();
     if total == 0.0 {
         return "—".to_string();
     }
-    let ok = writes.get("ok").copied().unwrap_or(0.0);
-    format!("{:.2} %", ok * 100.0 / total)
+    let failed = writes.get("failed").copied().unwrap_or(0.0);
+    format!("{:.2} %", (total - failed) * 100.0 / total)
 }
 
 /// Conflicts recorded per 1,000 messages people sent (all time, from SQL).
@@ -236,5 +237,20 @@ fn chart_svg(label: &str, series: &[(String, Vec<f64>)]) -> Markup {
                     points=(sparkline(values, largest, CHART_WIDTH, CHART_HEIGHT)) {}
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn duplicates_are_not_failures_in_the_success_rate() {
+        let writes: BTreeMap<String, f64> = [("ok", 90.0), ("duplicate", 8.0), ("failed", 2.0)]
+            .into_iter()
+            .map(|(outcome, count)| (outcome.to_string(), count))
+            .collect();
+        assert_eq!(success_rate(&writes), "98.00 %");
+        assert_eq!(success_rate(&BTreeMap::new()), "—");
     }
 }

@@ -66,9 +66,11 @@ pub struct Consistency {
     pub mismatched: u64,
 }
 
-/// Compares up to `sample` hot identities with SQL. A mismatch is counted, logged and repaired (the
-/// hot state is dropped and re-read on next use). Emotion is left out: it is written behind, on
-/// EMOTIONAL_SYNC_INTERVAL, so hot and SQL may differ by design until the next flush.
+/// Compares up to `sample` hot identities with SQL: accounts, isolation, preferences, recent turns,
+/// current facts, and the emotional state. A mismatch is counted, logged and repaired (the hot
+/// state is dropped and re-read on next use). An emotional state with a blend not written yet is
+/// not compared: emotion is written behind, on EMOTIONAL_SYNC_INTERVAL, so hot and SQL differ by
+/// design until the next flush.
 pub async fn check_consistency(core: &Core, sample: usize) -> Result<Consistency> {
     let store = &core.store;
     let mut result = Consistency::default();
@@ -79,7 +81,7 @@ pub async fn check_consistency(core: &Core, sample: usize) -> Result<Consistency
         };
         let stored = identity::load_identity(store, identity_id).await?;
         result.checked += 1;
-        let is_same = comparable(&hot) == comparable(&stored);
+        let is_same = agrees(&hot, &stored);
         metrics::counter!(
             names::CONSISTENCY_CHECKS,
             "result" => if is_same { "match" } else { "mismatch" }
@@ -98,14 +100,20 @@ pub async fn check_consistency(core: &Core, sample: usize) -> Result<Consistency
     Ok(result)
 }
 
-type Comparable = (
-    Vec<AccountId>,
-    bool,
-    Vec<(AccountId, String, String, i64)>,
-    Vec<(AccountId, String)>,
-);
+/// The parts of a hot state that must equal SQL at all times.
+#[derive(Debug, PartialEq)]
+struct Comparable {
+    accounts: Vec<AccountId>,
+    isolated: bool,
+    preferences: Vec<(AccountId, String, String, i64)>,
+    recent: Vec<(AccountId, String)>,
+    /// Current facts: (id, account, subject, attribute, value).
+    facts: Vec<(i64, AccountId, String, String, String)>,
+    /// The emotional state as last written: (mood, version). `None` while the hot state holds a
+    /// blend not written yet (emotion is written behind, on EMOTIONAL_SYNC_INTERVAL).
+    emotion: Option<Option<(String, i64)>>,
+}
 
-/// The parts of a hot state that must equal SQL at all times (written through).
 fn comparable(state: &IdentityHot) -> Comparable {
     let mut accounts: Vec<AccountId> = state.accounts.iter().map(|a| a.id).collect();
     accounts.sort_unstable();
@@ -120,7 +128,44 @@ fn comparable(state: &IdentityHot) -> Comparable {
         .iter()
         .map(|turn| (turn.account_id, turn.content.clone()))
         .collect();
-    (accounts, state.isolated, preferences, recent)
+    let mut facts: Vec<(i64, AccountId, String, String, String)> = state
+        .facts
+        .iter()
+        .map(|fact| {
+            (
+                fact.id,
+                fact.account_id,
+                fact.subject.clone(),
+                fact.attribute.clone(),
+                fact.value.clone(),
+            )
+        })
+        .collect();
+    facts.sort();
+    let emotion = (!state.emotion_dirty).then(|| {
+        state
+            .emotion
+            .as_ref()
+            .map(|snapshot| (snapshot.mood.clone(), snapshot.version))
+    });
+    Comparable {
+        accounts,
+        isolated: state.isolated,
+        preferences,
+        recent,
+        facts,
+        emotion,
+    }
+}
+
+/// Whether the hot state agrees with SQL: everything written through, and the emotional state
+/// when the hot one has no unwritten blend.
+fn agrees(hot: &IdentityHot, stored: &IdentityHot) -> bool {
+    let (hot, mut stored) = (comparable(hot), comparable(stored));
+    if hot.emotion.is_none() {
+        stored.emotion = None;
+    }
+    hot == stored
 }
 
 /// Sets the database and Redis health gauges.
@@ -133,7 +178,30 @@ pub async fn refresh_health(core: &Core) {
     }
 }
 
-/// Sets the conflict gauge (by status and strategy) from `sync_conflict`.
+/// How far back the satisfaction gauge reads feedback.
+pub const SATISFACTION_WINDOW: chrono::TimeDelta = chrono::TimeDelta::days(30);
+
+/// The label values each store last set a gauge for. A group that empties (the last open conflict
+/// resolved, a platform's feedback gone out of the window) is set back to 0 by the store that set
+/// it, and by no other: several hosts in one process (tests) never reset each other's groups.
+fn emptied(gauge: &'static str, origin: uuid::Uuid, now: &[Vec<String>]) -> Vec<Vec<String>> {
+    type Groups = std::collections::HashMap<(&'static str, uuid::Uuid), Vec<Vec<String>>>;
+    static SET: OnceLock<Mutex<Groups>> = OnceLock::new();
+    let mut set = SET
+        .get_or_init(|| Mutex::new(Groups::new()))
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let before = set
+        .insert((gauge, origin), now.to_vec())
+        .unwrap_or_default();
+    before
+        .into_iter()
+        .filter(|labels| !now.contains(labels))
+        .collect()
+}
+
+/// Sets the conflict gauge (by status and strategy) from `sync_conflict`; a status and strategy
+/// with no conflict left reads 0.
 pub async fn refresh_conflicts(core: &Core) -> Result<()> {
     let db = &core.store.db;
     let rows = db
@@ -142,31 +210,62 @@ pub async fn refresh_conflicts(core: &Core) -> Result<()> {
             "SELECT status, strategy, COUNT(*) AS n FROM sync_conflict GROUP BY status, strategy",
         ))
         .await?;
+    let mut groups = Vec::new();
     for row in rows {
         let status: String = row.try_get("", "status")?;
         let strategy: String = row.try_get("", "strategy")?;
         let count: i64 = row.try_get("", "n")?;
-        metrics::gauge!(names::CONFLICTS, "status" => status, "strategy" => strategy)
+        metrics::gauge!(names::CONFLICTS, "status" => status.clone(), "strategy" => strategy.clone())
             .set(count as f64);
+        groups.push(vec![status, strategy]);
+    }
+    for labels in emptied(names::CONFLICTS, core.store.origin, &groups) {
+        if let [status, strategy] = labels.as_slice() {
+            metrics::gauge!(names::CONFLICTS, "status" => status.clone(), "strategy" => strategy.clone())
+                .set(0.0);
+        }
     }
     Ok(())
 }
 
-/// Sets the satisfaction gauge (mean feedback score per platform) from `feedback`.
-pub async fn refresh_satisfaction(db: &impl ConnectionTrait) -> Result<()> {
+/// Sets the satisfaction gauges per platform from the last [`SATISFACTION_WINDOW`] of `feedback`:
+/// the mean score, and how many entries it is the mean of. A platform whose feedback left the
+/// window reads 0 entries and a mean of 0 (no score), not its last mean.
+pub async fn refresh_satisfaction(store: &crate::store::Store) -> Result<()> {
+    use sea_orm::Value;
+    let db = &store.db;
+    let backend = db.get_database_backend();
+    let sql = match backend {
+        sea_orm::DatabaseBackend::Postgres => {
+            "SELECT platform, SUM(score) AS total, COUNT(*) AS n FROM feedback \
+             WHERE created_at > $1 GROUP BY platform"
+        }
+        _ => {
+            "SELECT platform, SUM(score) AS total, COUNT(*) AS n FROM feedback \
+             WHERE created_at > ? GROUP BY platform"
+        }
+    };
+    let since = Value::from(Utc::now() - SATISFACTION_WINDOW);
     let rows = db
-        .query_all_raw(Statement::from_string(
-            db.get_database_backend(),
-            "SELECT platform, SUM(score) AS total, COUNT(*) AS n FROM feedback GROUP BY platform",
-        ))
+        .query_all_raw(Statement::from_sql_and_values(backend, sql, [since]))
         .await?;
+    let mut groups = Vec::new();
     for row in rows {
         let platform: String = row.try_get("", "platform")?;
         let total: i64 = row.try_get("", "total")?;
         let count: i64 = row.try_get("", "n")?;
         if count > 0 {
-            metrics::gauge!(names::SATISFACTION, "platform" => platform)
+            metrics::gauge!(names::SATISFACTION, "platform" => platform.clone())
                 .set(total as f64 / count as f64);
+            metrics::gauge!(names::SATISFACTION_RESPONSES, "platform" => platform.clone())
+                .set(count as f64);
+            groups.push(vec![platform]);
+        }
+    }
+    for labels in emptied(names::SATISFACTION, store.origin, &groups) {
+        if let [platform] = labels.as_slice() {
+            metrics::gauge!(names::SATISFACTION, "platform" => platform.clone()).set(0.0);
+            metrics::gauge!(names::SATISFACTION_RESPONSES, "platform" => platform.clone()).set(0.0);
         }
     }
     Ok(())
@@ -213,7 +312,7 @@ pub async fn host_figures(core: &Core) -> Result<String> {
 pub async fn refresh(core: &Core) -> Result<Consistency> {
     refresh_health(core).await;
     refresh_conflicts(core).await?;
-    refresh_satisfaction(&core.store.db).await?;
+    refresh_satisfaction(&core.store).await?;
     check_consistency(core, CONSISTENCY_SAMPLE).await
 }
 

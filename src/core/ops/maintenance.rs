@@ -148,7 +148,7 @@ pub async fn record_feedback(
         "score" => score.to_string()
     )
     .increment(1);
-    crate::core::ops::kpi::refresh_satisfaction(&store.db).await
+    crate::core::ops::kpi::refresh_satisfaction(store).await
 }
 
 /// Reads `feedback <1-5> [comment]`; the error is the usage line.
