@@ -336,6 +336,68 @@ mod tests {
     use whisperengine_contract::Platform;
 
     #[test]
+    fn a_group_that_empties_is_reset_by_the_store_that_set_it_only() {
+        let (one, other) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+        let group = |labels: &[&str]| labels.iter().map(|l| l.to_string()).collect::<Vec<_>>();
+        let open = group(&["open", "manual"]);
+        let resolved = group(&["resolved", "manual"]);
+        assert!(emptied("test_gauge", one, &[open.clone(), resolved.clone()]).is_empty());
+        assert!(emptied("test_gauge", other, std::slice::from_ref(&resolved)).is_empty());
+        // The last open conflict was resolved: only the store that counted it resets it.
+        assert_eq!(
+            emptied("test_gauge", one, std::slice::from_ref(&resolved)),
+            vec![open.clone()]
+        );
+        assert!(emptied("test_gauge", other, &[]).contains(&resolved));
+        assert!(emptied("test_gauge", one, &[resolved]).is_empty());
+    }
+
+    #[test]
+    fn the_consistency_check_compares_facts_and_a_written_emotional_state() {
+        use crate::store::hot::{EmotionSnapshot, FactRecord};
+        use whisperengine_contract::Visibility;
+        let fact = |value: &str| FactRecord {
+            id: 1,
+            account_id: AccountId::from(7),
+            subject: "self".into(),
+            attribute: "hometown".into(),
+            value: value.into(),
+            confidence: 0.9,
+            platform: Platform::Slack,
+            scope: "T1".into(),
+            visibility: Visibility::Dm,
+            updated_at: Utc::now(),
+        };
+        let mood = |version: i64| EmotionSnapshot {
+            mood: "joy".into(),
+            valence: 0.5,
+            intensity: 0.4,
+            updated_at: Utc::now(),
+            updated_by_account_id: None,
+            version,
+        };
+        let state = |value: &str, version: i64, dirty: bool| IdentityHot {
+            facts: vec![fact(value)],
+            emotion: Some(mood(version)),
+            emotion_dirty: dirty,
+            ..IdentityHot::default()
+        };
+        assert!(agrees(&state("Porto", 3, false), &state("Porto", 3, false)));
+        assert!(
+            !agrees(&state("Lisbon", 3, false), &state("Porto", 3, false)),
+            "facts differ"
+        );
+        assert!(
+            !agrees(&state("Porto", 4, false), &state("Porto", 3, false)),
+            "mood differs"
+        );
+        assert!(
+            agrees(&state("Porto", 4, true), &state("Porto", 3, false)),
+            "a blend not written yet is not a mismatch"
+        );
+    }
+
+    #[test]
     fn each_other_platform_turn_is_counted_once() {
         let handle = crate::telemetry::install_metrics();
         let account = AccountInfo {
