@@ -77,6 +77,10 @@ pub struct KnownFact {
     /// about ("where does my sister live?" → the sister's location, not the person's).
     pub answers_question: bool,
     pub is_other_platform: bool,
+    /// Another current statement of the same fact, told on another platform, that the person has
+    /// not chosen between yet (manual conflict strategy): its value and platform. The companion
+    /// says it is unsure rather than picking one.
+    pub disputed_by: Option<(String, Platform)>,
 }
 
 /// Where the user's feelings are heading over their last few messages.

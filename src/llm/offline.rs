@@ -291,7 +291,17 @@ fn statement_before_question(text: &str) -> Option<&str> {
 }
 
 /// "You told me on Slack that your cat is called Miso." / "As far as I know, you live in Lisbon."
+/// A fact told two ways on two platforms is not picked: "I'm not sure: …".
 fn recall_fact(fact: &KnownFact) -> String {
+    if let Some((other, platform)) = &fact.disputed_by {
+        return format!(
+            "I'm not sure: you told me {} that {}, and {} that it's {other}. Which is right? \
+             (`conflicts` lets you settle it.)",
+            where_phrase(fact.platform),
+            fact.phrase,
+            where_phrase(*platform),
+        );
+    }
     if fact.is_other_platform {
         format!(
             "You told me {} that {}.",

@@ -223,6 +223,15 @@ impl Prompt {
                     fact.platform.as_str(),
                     describe_age(fact.at, self.now)
                 );
+                if let Some((other, platform)) = &fact.disputed_by {
+                    let _ = write!(
+                        system,
+                        " (but on {} they said `{}`; you do not know which is right: say you \
+                         are unsure and ask, do not pick one)",
+                        platform.as_str(),
+                        one_line(other, MAX_MEMORY_CHARS)
+                    );
+                }
             }
         }
         self.render_style(&mut system, name);

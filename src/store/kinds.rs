@@ -74,6 +74,16 @@ stored_kind! {
 }
 
 stored_kind! {
+    /// What a sync conflict is about (`sync_conflict.kind`).
+    ConflictKind {
+        /// A preference two accounts set differently.
+        Preference => "preference",
+        /// A fact told differently on two platforms.
+        Fact => "fact",
+    }
+}
+
+stored_kind! {
     /// Where a sync conflict stands (`sync_conflict.status`).
     ConflictStatus {
         /// Waiting for the person (`conflicts resolve`) under the manual strategy.

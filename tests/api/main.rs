@@ -25,6 +25,7 @@ mod durable;
 mod emotion;
 mod encryption;
 mod fact_answers;
+mod fact_conflicts;
 mod fact_writes;
 mod facts_llm;
 mod fault;

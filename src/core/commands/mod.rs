@@ -268,7 +268,7 @@ async fn run(
         Command::ConflictsResolve { id, choice } => {
             let _guard = store.hot.lock_identity(caller.identity_id).await;
             let state = identity::hot_identity(store, caller.identity_id).await?;
-            let resolution = preferences::resolve(
+            let resolution = resolve_conflict(
                 store,
                 caller,
                 &state,
@@ -395,7 +395,7 @@ async fn admin_resolve_conflict(
     let resolution = {
         let _guard = store.hot.lock_identity(owner.identity_id).await;
         let state = identity::hot_identity(store, owner.identity_id).await?;
-        preferences::resolve(
+        resolve_conflict(
             store,
             &owner,
             &state,
@@ -423,4 +423,27 @@ async fn admin_resolve_conflict(
     )
     .await?;
     Ok(OutboundReply::private(resolution.text))
+}
+
+/// Resolves conflict `id` of the caller's identity, a preference's or a fact's.
+async fn resolve_conflict(
+    store: &crate::store::Store,
+    caller: &AccountInfo,
+    state: &crate::store::hot::IdentityHot,
+    id: i64,
+    choice: &str,
+    by: preferences::Resolver,
+) -> Result<preferences::Resolution> {
+    use crate::store::entities::sync_conflict;
+    use crate::store::kinds::ConflictKind;
+    use sea_orm::EntityTrait;
+    let kind = sync_conflict::Entity::find_by_id(id)
+        .one(&store.db)
+        .await?
+        .map(|row| row.kind);
+    if kind.as_deref() == Some(ConflictKind::Fact.as_str()) {
+        crate::core::memory::facts::conflicts::resolve(store, caller, state, id, choice, by).await
+    } else {
+        preferences::resolve(store, caller, state, id, choice, by).await
+    }
 }

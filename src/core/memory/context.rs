@@ -381,6 +381,22 @@ fn known_facts(
             .unwrap_or(std::cmp::Ordering::Equal)
             .then(b.2.updated_at.cmp(&a.2.updated_at))
     });
+    // Two current statements of one single-valued fact (told on two platforms, not chosen between
+    // yet): each names the other.
+    let disputed_by = |fact: &FactRecord| {
+        state
+            .facts
+            .iter()
+            .find(|other| {
+                other.id != fact.id
+                    && other.subject == fact.subject
+                    && other.attribute == fact.attribute
+                    && other.platform != fact.platform
+                    && !other.value.eq_ignore_ascii_case(&fact.value)
+                    && facts::is_single_valued(&fact.attribute)
+            })
+            .map(|other| (other.value.clone(), other.platform))
+    };
     ranked
         .into_iter()
         .take(MAX_FACTS)
@@ -394,6 +410,7 @@ fn known_facts(
             score,
             answers_question,
             is_other_platform: fact.account_id != account.id,
+            disputed_by: disputed_by(fact),
         })
         .collect()
 }

@@ -477,7 +477,28 @@ pub async fn list_conflicts(
         .limit(resolved)
         .all(&store.db)
         .await?;
-    Ok((open, done))
+    let cipher = store.cipher.as_deref();
+    Ok((
+        open.into_iter()
+            .map(|row| opened_values(row, cipher))
+            .collect(),
+        done.into_iter()
+            .map(|row| opened_values(row, cipher))
+            .collect(),
+    ))
+}
+
+/// A conflict row with its values readable: fact conflicts keep them sealed under
+/// DATA_ENCRYPTION_KEY (preference values are not personal content and are stored in clear).
+pub fn opened_values(
+    mut row: sync_conflict::Model,
+    cipher: Option<&crate::store::crypto::ContentCipher>,
+) -> sync_conflict::Model {
+    if row.kind == crate::store::kinds::ConflictKind::Fact {
+        row.kept_value = crate::store::crypto::readable(cipher, &row.kept_value);
+        row.other_value = crate::store::crypto::readable(cipher, &row.other_value);
+    }
+    row
 }
 
 /// Which side of a conflict a person picked: `1`/`kept`/the kept platform, `2`/`other`/the other
@@ -515,7 +536,7 @@ pub struct Resolution {
 }
 
 impl Resolution {
-    fn refused(text: String) -> Resolution {
+    pub fn refused(text: String) -> Resolution {
         Resolution { done: false, text }
     }
 }
@@ -536,7 +557,7 @@ pub async fn resolve(
         .filter(sync_conflict::Column::IdentityId.eq(caller.identity_id))
         .one(&store.db)
         .await?;
-    let Some(conflict) = conflict else {
+    let Some(conflict) = conflict.map(|row| opened_values(row, store.cipher.as_deref())) else {
         return Ok(Resolution::refused(format!(
             "There is no conflict #{id} of yours. `conflicts` lists them."
         )));
@@ -613,6 +634,7 @@ pub async fn resolve(
         .col_expr(sync_conflict::Column::ResolvedAt, Expr::value(now))
         .filter(sync_conflict::Column::IdentityId.eq(caller.identity_id))
         .filter(sync_conflict::Column::Key.eq(conflict.key.as_str()))
+        .filter(sync_conflict::Column::Kind.eq(conflict.kind.as_str()))
         .filter(sync_conflict::Column::Status.eq(ConflictStatus::Open))
         .exec(&transaction)
         .await?;

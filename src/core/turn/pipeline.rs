@@ -379,17 +379,11 @@ async fn remember_facts(
         &message.context,
         extracted,
         &mut state.facts,
-        now,
-    )
-    .await?;
-    facts::record_contradictions(
-        &core.store,
-        account.identity_id,
-        &outcomes,
         core.settings.settings_sync_interval,
         now,
     )
     .await?;
+    facts::record_contradictions(&core.store, account.identity_id, &outcomes, now).await?;
     let current = state.facts.clone();
     core.store
         .hot

@@ -12,6 +12,7 @@
 //! - [`store`]: the versioned fact rows: storing, superseding, contradictions, loading.
 //! - Here: what a fact is, which facts replace each other, and how one is said back.
 
+pub mod conflicts;
 pub mod extract;
 pub mod lexicon;
 pub mod llm;
@@ -22,7 +23,8 @@ mod text;
 
 pub use extract::extract;
 pub use store::{
-    fact_record, forget_stated_in, load_current, record_contradictions, store, usable_fact, Stored,
+    fact_record, forget_stated_in, keep_chosen, load_current, record_contradictions, store,
+    usable_fact, Kept, Stored,
 };
 
 use crate::store::hot::FactRecord;

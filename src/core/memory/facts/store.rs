@@ -23,6 +23,58 @@ pub enum Stored {
     },
     /// The same value restated: only its time and confidence moved.
     Confirmed(FactRecord),
+    /// A fact contradicting one told on another platform within SETTINGS_SYNC_INTERVAL, settled by
+    /// CONFLICT_RESOLUTION_STRATEGY: `new` is what was just said, `earlier` the other platform's.
+    Contradiction {
+        new: FactRecord,
+        earlier: FactRecord,
+        kept: Kept,
+    },
+}
+
+/// Which statement a contradiction left current.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kept {
+    /// The new one (latest_wins, or platform_priority when its platform ranks first): the earlier
+    /// one is history.
+    New,
+    /// The earlier one (platform_priority when its platform ranks first): the new one is stored as
+    /// history.
+    Earlier,
+    /// Both, until the person chooses (manual, or AUTO_RESOLVE_CONFLICTS=false): the companion
+    /// says it is unsure rather than picking one.
+    Both,
+}
+
+/// How CONFLICT_RESOLUTION_STRATEGY settles a contradiction between `earlier` and a new statement
+/// made on `platform`.
+fn settle(
+    policy: &crate::store::ConflictPolicy,
+    earlier: &FactRecord,
+    platform: whisperengine_contract::Platform,
+) -> Kept {
+    use crate::config::ConflictStrategy;
+    if !policy.auto_resolve {
+        return Kept::Both;
+    }
+    match policy.strategy {
+        ConflictStrategy::LatestWins => Kept::New,
+        ConflictStrategy::Manual => Kept::Both,
+        ConflictStrategy::PlatformPriority => {
+            let rank = |platform| {
+                policy
+                    .platform_priority
+                    .iter()
+                    .position(|ranked| *ranked == platform)
+                    .unwrap_or(usize::MAX)
+            };
+            if rank(earlier.platform) < rank(platform) {
+                Kept::Earlier
+            } else {
+                Kept::New
+            }
+        }
+    }
 }
 
 /// Stores extracted facts for `account`, updating `current` (the identity's current facts). A fact
@@ -31,14 +83,20 @@ pub enum Stored {
 /// The changes are planned against a copy of `current`, then committed together through the
 /// group-commit writer (one commit shared with other messages' writes, not one per fact); facts
 /// added here carry a placeholder id (`-1 - position`) until the writer returns the real ones.
+///
+/// A statement contradicting a fact told on another platform less than `window` ago
+/// (SETTINGS_SYNC_INTERVAL) is settled by the store's conflict policy (see [`Kept`]).
 pub async fn store(
     store: &Store,
     account: &AccountInfo,
     context: &ConversationContext,
     extracted: &[Extracted],
     current: &mut Vec<FactRecord>,
+    window: std::time::Duration,
     now: DateTime<Utc>,
 ) -> Result<Vec<Stored>> {
+    let window =
+        chrono::Duration::from_std(window).unwrap_or_else(|_| chrono::Duration::seconds(300));
     let mut working = current.clone();
     let mut writes = Vec::new();
     let mut outcomes = Vec::new();
@@ -77,7 +135,24 @@ pub async fn store(
             superseded_by: Set(None),
             ..Default::default()
         };
-        let replaced = existing.map(|index| working.remove(index));
+        // A contradiction with another platform's recent statement (a stored fact, not one of
+        // this call's) is settled by the strategy.
+        let contradiction = existing.map(|index| working[index].clone()).filter(|old| {
+            old.id > 0 && old.platform != account.platform && now - old.updated_at < window
+        });
+        let kept = contradiction
+            .as_ref()
+            .map(|old| settle(&store.conflict_policy, old, account.platform));
+        let mut row = row;
+        if let (Some(Kept::Earlier), Some(old)) = (kept, &contradiction) {
+            // Stored as history: the earlier platform's statement stays current.
+            row.superseded_at = Set(Some(now));
+            row.superseded_by = Set(Some(old.id));
+        }
+        let replaced = match kept {
+            Some(Kept::Earlier | Kept::Both) => None,
+            _ => existing.map(|index| working.remove(index)),
+        };
         let record = FactRecord {
             id: -1 - writes.len() as i64,
             account_id: account.id,
@@ -94,11 +169,20 @@ pub async fn store(
             row: Box::new(row),
             replaces: replaced.as_ref().map(|old| fact_ref(old.id)),
         });
-        working.push(record.clone());
-        outcomes.push(Stored::Added {
-            fact: record,
-            replaced,
-        });
+        if kept != Some(Kept::Earlier) {
+            working.push(record.clone());
+        }
+        match (kept, contradiction) {
+            (Some(kept), Some(earlier)) => outcomes.push(Stored::Contradiction {
+                new: record,
+                earlier,
+                kept,
+            }),
+            _ => outcomes.push(Stored::Added {
+                fact: record,
+                replaced,
+            }),
+        }
     }
     let ids = store.writer.write_facts(writes).await?;
     let real = |id: i64| match fact_ref(id) {
@@ -117,6 +201,7 @@ pub async fn store(
                 }
             }
             Stored::Confirmed(fact) => fact.id = real(fact.id),
+            Stored::Contradiction { new, .. } => new.id = real(new.id),
         }
     }
     *current = working;
@@ -132,51 +217,56 @@ fn fact_ref(id: i64) -> FactRef {
     }
 }
 
-/// Records, as resolved conflicts, facts that replaced a fact told on ANOTHER platform within
-/// `window` (SETTINGS_SYNC_INTERVAL): the newer statement is current, the older one stays as
-/// history, and the person can see the clash with `conflicts`.
+/// Records each contradiction as a `fact` conflict, with the strategy that settled it: resolved
+/// when one statement was kept (latest_wins, platform_priority), open when both are kept until the
+/// person chooses (manual; `conflicts resolve`).
 pub async fn record_contradictions(
     store: &Store,
     identity: IdentityId,
     outcomes: &[Stored],
-    window: std::time::Duration,
     now: DateTime<Utc>,
 ) -> Result<usize> {
-    let window =
-        chrono::Duration::from_std(window).unwrap_or_else(|_| chrono::Duration::seconds(300));
+    use crate::config::ConflictStrategy;
+    let policy = &store.conflict_policy;
     let mut recorded = 0;
     for outcome in outcomes {
-        let Stored::Added {
-            fact,
-            replaced: Some(old),
-        } = outcome
-        else {
+        let Stored::Contradiction { new, earlier, kept } = outcome else {
             continue;
         };
-        if old.platform == fact.platform || now - old.updated_at >= window {
-            continue;
-        }
+        let strategy = match (policy.auto_resolve, policy.strategy) {
+            (false, _) | (true, ConflictStrategy::Manual) => "manual",
+            (true, ConflictStrategy::LatestWins) => "latest_wins",
+            (true, ConflictStrategy::PlatformPriority) => "platform_priority",
+        };
+        let (current, other, status, resolution) = match kept {
+            Kept::New => (
+                new,
+                earlier,
+                ConflictStatus::Resolved,
+                Some("the newer statement is current; the older one is kept as history"),
+            ),
+            Kept::Earlier => (
+                earlier,
+                new,
+                ConflictStatus::Resolved,
+                Some("the higher-ranked platform's statement is current; the other is kept as history"),
+            ),
+            Kept::Both => (earlier, new, ConflictStatus::Open, None),
+        };
+        let seal = |value: &str| crate::store::crypto::sealed(store.cipher.as_deref(), value);
         sync_conflict::ActiveModel {
             identity_id: Set(identity.into()),
-            kind: Set("fact".into()),
-            key: Set(format!("{}.{}", fact.subject, fact.attribute)),
-            kept_value: Set(crate::store::crypto::sealed(
-                store.cipher.as_deref(),
-                &fact.value,
-            )),
-            other_value: Set(crate::store::crypto::sealed(
-                store.cipher.as_deref(),
-                &old.value,
-            )),
-            kept_platform: Set(fact.platform.as_str().to_string()),
-            other_platform: Set(old.platform.as_str().to_string()),
-            strategy: Set("latest_wins".into()),
-            status: Set(ConflictStatus::Resolved.into()),
-            resolution: Set(Some(
-                "the newer statement is current; the older one is kept as history".into(),
-            )),
+            kind: Set(crate::store::kinds::ConflictKind::Fact.into()),
+            key: Set(format!("{}.{}", new.subject, new.attribute)),
+            kept_value: Set(seal(&current.value)),
+            other_value: Set(seal(&other.value)),
+            kept_platform: Set(current.platform.as_str().to_string()),
+            other_platform: Set(other.platform.as_str().to_string()),
+            strategy: Set(strategy.into()),
+            status: Set(status.into()),
+            resolution: Set(resolution.map(str::to_string)),
             created_at: Set(now),
-            resolved_at: Set(Some(now)),
+            resolved_at: Set((status == ConflictStatus::Resolved).then_some(now)),
             ..Default::default()
         }
         .insert(&store.db)
@@ -185,6 +275,56 @@ pub async fn record_contradictions(
         recorded += 1;
     }
     Ok(recorded)
+}
+
+/// Settles an open fact conflict on `key` (`subject.attribute`) of these accounts with `chosen`:
+/// every current fact in that slot with another value becomes history, superseded by the chosen
+/// one. Values are compared opened (they may be sealed).
+pub async fn keep_chosen(
+    db: &impl sea_orm::ConnectionTrait,
+    cipher: Option<&crate::store::crypto::ContentCipher>,
+    account_ids: &[AccountId],
+    key: &str,
+    chosen: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let Some((subject, attribute)) = key.rsplit_once('.') else {
+        return Ok(());
+    };
+    let rows = fact::Entity::find()
+        .filter(fact::Column::AccountId.is_in(account_ids.iter().map(|id| id.get())))
+        .filter(fact::Column::Subject.eq(subject))
+        .filter(fact::Column::Attribute.eq(attribute))
+        .filter(fact::Column::SupersededAt.is_null())
+        .all(db)
+        .await?;
+    let is_chosen = |row: &fact::Model| {
+        crate::store::crypto::readable(cipher, &row.value).eq_ignore_ascii_case(chosen)
+    };
+    let Some(keeper) = rows.iter().find(|row| is_chosen(row)).map(|row| row.id) else {
+        return Ok(());
+    };
+    let others: Vec<i64> = rows
+        .iter()
+        .filter(|row| !is_chosen(row))
+        .map(|row| row.id)
+        .collect();
+    if others.is_empty() {
+        return Ok(());
+    }
+    fact::Entity::update_many()
+        .col_expr(
+            fact::Column::SupersededAt,
+            sea_orm::sea_query::Expr::value(now),
+        )
+        .col_expr(
+            fact::Column::SupersededBy,
+            sea_orm::sea_query::Expr::value(keeper),
+        )
+        .filter(fact::Column::Id.is_in(others))
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 /// Forgets the facts a memory stated (before the memory itself is forgotten): its text is read

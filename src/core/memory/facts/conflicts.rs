@@ -1,0 +1,111 @@
+//! Settling an open fact conflict: under the manual strategy (or AUTO_RESOLVE_CONFLICTS=false) two
+//! platforms' statements of one fact both stay current, and the companion says it is unsure, until
+//! the person (`conflicts resolve <id> 1|2`) or an operator chooses; the other statement then
+//! becomes history, superseded by the chosen one.
+
+use super::store::keep_chosen;
+use crate::core::privacy::preferences::{choose, opened_values, Resolution, Resolver};
+use crate::core::Result;
+use crate::store::entities::sync_conflict;
+use crate::store::hot::{AccountInfo, IdentityHot};
+use crate::store::kinds::{ConflictKind, ConflictStatus};
+use crate::store::Store;
+use chrono::Utc;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+
+/// Resolves open fact conflict `id` of the caller's identity with the choice made (`1`, `2`, a
+/// platform or one of the two values), like a preference conflict is resolved.
+pub async fn resolve(
+    store: &Store,
+    caller: &AccountInfo,
+    state: &IdentityHot,
+    id: i64,
+    choice: &str,
+    by: Resolver,
+) -> Result<Resolution> {
+    let conflict = sync_conflict::Entity::find_by_id(id)
+        .filter(sync_conflict::Column::IdentityId.eq(caller.identity_id))
+        .filter(sync_conflict::Column::Kind.eq(ConflictKind::Fact))
+        .one(&store.db)
+        .await?
+        .map(|row| opened_values(row, store.cipher.as_deref()));
+    let Some(conflict) = conflict else {
+        return Ok(Resolution::refused(format!(
+            "There is no conflict #{id} of yours. `conflicts` lists them."
+        )));
+    };
+    if conflict.status != ConflictStatus::Open {
+        return Ok(Resolution::refused(format!(
+            "Conflict #{id} is already resolved ({}).",
+            conflict.resolution.clone().unwrap_or_default()
+        )));
+    }
+    let Some(chosen) = choose(&conflict, choice).map(str::to_string) else {
+        return Ok(Resolution::refused(format!(
+            "Choose `1` (`{}`, told on {}) or `2` (`{}`, told on {}): `conflicts resolve {id} 1|2`.",
+            conflict.kept_value,
+            conflict.kept_platform,
+            conflict.other_value,
+            conflict.other_platform
+        )));
+    };
+    let now = Utc::now();
+    let accounts: Vec<_> = state.accounts.iter().map(|account| account.id).collect();
+    let transaction = store.db.begin().await?;
+    crate::store::changes::record(&transaction, store.origin, &[caller.identity_id]).await?;
+    keep_chosen(
+        &transaction,
+        store.cipher.as_deref(),
+        &accounts,
+        &conflict.key,
+        &chosen,
+        now,
+    )
+    .await?;
+    sync_conflict::Entity::update_many()
+        .col_expr(
+            sync_conflict::Column::Status,
+            Expr::value(ConflictStatus::Resolved),
+        )
+        .col_expr(
+            sync_conflict::Column::Resolution,
+            Expr::value(match by {
+                Resolver::Person => {
+                    format!("you chose one statement (#{id}); the other is kept as history")
+                }
+                Resolver::Admin => {
+                    format!("an admin chose one statement (#{id}); the other is kept as history")
+                }
+            }),
+        )
+        .col_expr(sync_conflict::Column::ResolvedAt, Expr::value(now))
+        .filter(sync_conflict::Column::IdentityId.eq(caller.identity_id))
+        .filter(sync_conflict::Column::Kind.eq(ConflictKind::Fact))
+        .filter(sync_conflict::Column::Key.eq(conflict.key.as_str()))
+        .filter(sync_conflict::Column::Status.eq(ConflictStatus::Open))
+        .exec(&transaction)
+        .await?;
+    transaction.commit().await?;
+    store.invalidate_identities(&[caller.identity_id]).await;
+    let whose = match by {
+        Resolver::Person => "I'll go with",
+        Resolver::Admin => "Their fact is now",
+    };
+    Ok(Resolution {
+        done: true,
+        text: format!(
+            "Done: {whose} `{chosen}` ({}).",
+            readable_key(&conflict.key)
+        ),
+    })
+}
+
+/// `sister.location` → "sister's location", `self.job` → "job".
+fn readable_key(key: &str) -> String {
+    match key.split_once('.') {
+        Some(("user", attribute)) => attribute.to_string(),
+        Some((subject, attribute)) => format!("{subject}'s {attribute}"),
+        None => key.to_string(),
+    }
+}
