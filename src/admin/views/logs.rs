@@ -35,8 +35,15 @@ pub fn conflicts_body(csrf_token: &str, page: &Page<ConflictRow>) -> Markup {
                                 code { (conflict.identity_id.to_string()[..8]) }
                             } }
                             td { (conflict.kind) " · " code { (conflict.key) } }
-                            td { (value_from(&conflict.kept_value, &conflict.kept_platform)) }
-                            td { (value_from(&conflict.other_value, &conflict.other_platform)) }
+                            @if conflict.kind == "fact" {
+                                // What a person said about themselves is theirs: the queue shows
+                                // where each statement came from, not what it was.
+                                td { (value_from("(their statement)", &conflict.kept_platform)) }
+                                td { (value_from("(their statement)", &conflict.other_platform)) }
+                            } @else {
+                                td { (value_from(&conflict.kept_value, &conflict.kept_platform)) }
+                                td { (value_from(&conflict.other_value, &conflict.other_platform)) }
+                            }
                             td { (conflict.strategy) }
                             td { (time(conflict.created_at)) }
                             td {
