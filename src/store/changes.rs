@@ -318,9 +318,13 @@ mod tests {
     #[test]
     fn each_change_of_another_process_is_timed_once_unless_pubsub_had_it() {
         let (me, other) = (Uuid::new_v4(), Uuid::new_v4());
-        let (a, b) = (IdentityId::random(), IdentityId::random());
+        let (a, b, c) = (
+            IdentityId::random(),
+            IdentityId::random(),
+            IdentityId::random(),
+        );
         let arrivals = Arrivals::default();
-        let mut linked = [change(7, Some(a), other), change(7, Some(b), other)];
+        let mut linked = [change(7, Some(a), other), change(7, Some(c), other)];
         linked[1].id = 70;
         let rows = [
             change(6, Some(a), me),
@@ -335,6 +339,10 @@ mod tests {
             vec![rows[1].created_at],
             "version 8 came by pub/sub; version 6 is this process's own"
         );
+        // A message about an identity published after a change to it was created covers that
+        // change too: the invalidation it caused came after that change committed.
+        arrivals.received_by_pubsub(other, Some(c), rows[3].created_at);
+        assert!(untimed_changes(me, &rows, &arrivals).is_empty());
     }
 
     #[test]
