@@ -39,10 +39,18 @@ pub mod names {
     /// Counter, label `outcome` (`ok`, `failed`): shared-state writes through the group-commit
     /// writer (the seed's "sync success rate").
     pub const SHARED_STATE_WRITES: &str = "whisperengine_shared_state_writes_total";
-    /// Histogram in seconds, label `platform` (where it was used): time from a turn written on one
-    /// platform to its first use in a reply on another (cross-platform visibility latency).
-    pub const CROSS_PLATFORM_VISIBILITY_SECONDS: &str =
-        "whisperengine_cross_platform_visibility_seconds";
+    /// Histogram in seconds, label `platform` (where it was used): how old a turn written on one
+    /// platform was when a reply on another platform first recalled it. This is the age of the
+    /// content at first recall (it includes however long the person waited before writing on the
+    /// other platform), not how fast a change travels; that is [`STATE_PROPAGATION_SECONDS`].
+    pub const CONTENT_AGE_AT_FIRST_RECALL_SECONDS: &str =
+        "whisperengine_content_age_at_first_recall_seconds";
+    /// Histogram in seconds, label `via` (`pubsub`, `change_feed`): for each change committed by
+    /// another host process (link, unlink, isolation, preference, privacy, forget, erasure, and with
+    /// Redis a new turn), the time from its commit there to its arrival here, the first moment this
+    /// process would use it (cross-platform propagation latency). Commit and arrival are read on two
+    /// machines' clocks: a value made negative by clock skew is recorded as 0.
+    pub const STATE_PROPAGATION_SECONDS: &str = "whisperengine_state_propagation_seconds";
     /// Gauge, labels `status` (`open`, `resolved`, ...) and `strategy`: conflicts in SQL, refreshed
     /// periodically (detected = all, resolved = status resolved; the conflict rate).
     pub const CONFLICTS: &str = "whisperengine_conflicts";
@@ -64,9 +72,9 @@ pub mod names {
     pub const REJECTED: &str = "whisperengine_rejected_requests_total";
 }
 
-/// Histogram buckets (seconds) for [`names::CROSS_PLATFORM_VISIBILITY_SECONDS`]: from 10 ms (the same
-/// process, immediately) to a day (someone coming back on another platform tomorrow).
-pub const VISIBILITY_BUCKETS: [f64; 12] = [
+/// Histogram buckets (seconds) for [`names::CONTENT_AGE_AT_FIRST_RECALL_SECONDS`]: from 10 ms (the
+/// same process, immediately) to a day (someone coming back on another platform tomorrow).
+pub const CONTENT_AGE_BUCKETS: [f64; 12] = [
     0.01,
     0.1,
     1.0,
@@ -79,6 +87,12 @@ pub const VISIBILITY_BUCKETS: [f64; 12] = [
     4.0 * 3600.0,
     12.0 * 3600.0,
     86_400.0,
+];
+
+/// Histogram buckets (seconds) for [`names::STATE_PROPAGATION_SECONDS`]: from 1 ms (pub/sub on one
+/// network) through the change feed's 250 ms poll to 60 s (a process that was away).
+pub const PROPAGATION_BUCKETS: [f64; 14] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 60.0,
 ];
 
 /// Records the time one pipeline step took since `started`.
@@ -167,8 +181,14 @@ fn build_and_install() -> PrometheusHandle {
         })
         .and_then(|builder| {
             builder.set_buckets_for_metric(
-                Matcher::Full(names::CROSS_PLATFORM_VISIBILITY_SECONDS.to_string()),
-                &VISIBILITY_BUCKETS,
+                Matcher::Full(names::CONTENT_AGE_AT_FIRST_RECALL_SECONDS.to_string()),
+                &CONTENT_AGE_BUCKETS,
+            )
+        })
+        .and_then(|builder| {
+            builder.set_buckets_for_metric(
+                Matcher::Full(names::STATE_PROPAGATION_SECONDS.to_string()),
+                &PROPAGATION_BUCKETS,
             )
         })
         .and_then(|builder| {
@@ -257,9 +277,14 @@ pub fn describe_metrics() {
         "Shared-state writes (group commits of messages, events, observations), by outcome."
     );
     describe_histogram!(
-        names::CROSS_PLATFORM_VISIBILITY_SECONDS,
+        names::CONTENT_AGE_AT_FIRST_RECALL_SECONDS,
         Unit::Seconds,
-        "Time from a turn written on one platform to its first use in a reply on another, by the platform it was used on."
+        "Age of a turn written on one platform when a reply on another first recalled it, by the platform it was recalled on."
+    );
+    describe_histogram!(
+        names::STATE_PROPAGATION_SECONDS,
+        Unit::Seconds,
+        "Time from a change committed by another host process to its arrival in this one, by how it arrived (pubsub, change_feed); clock skew below 0 is recorded as 0."
     );
     describe_gauge!(
         names::CONFLICTS,

@@ -140,6 +140,86 @@ fn label_value(labels: &str, wanted: &str) -> Option<String> {
     })
 }
 
+/// The cumulative buckets of histogram `name` in Prometheus text, summed over its other labels:
+/// `(upper bound, samples at or below it)`, ascending, `+Inf` last.
+pub fn histogram_buckets(rendered: &str, name: &str) -> Vec<(f64, f64)> {
+    let prefix = format!("{name}_bucket{{");
+    let mut buckets: Vec<(f64, f64)> = Vec::new();
+    for line in rendered.lines() {
+        let Some(rest) = line.strip_prefix(&prefix) else {
+            continue;
+        };
+        let Some((labels, value)) = rest.split_once('}') else {
+            continue;
+        };
+        let bound = match label_value(labels, "le").as_deref() {
+            Some("+Inf") => f64::INFINITY,
+            Some(bound) => match bound.parse::<f64>() {
+                Ok(bound) => bound,
+                Err(_) => continue,
+            },
+            None => continue,
+        };
+        let Ok(value) = value.trim().parse::<f64>() else {
+            continue;
+        };
+        match buckets.iter_mut().find(|(known, _)| *known == bound) {
+            Some((_, count)) => *count += value,
+            None => buckets.push((bound, value)),
+        }
+    }
+    buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
+    buckets
+}
+
+/// The `q` quantile (0–1) of cumulative `buckets`, interpolated linearly inside its bucket as
+/// Prometheus's `histogram_quantile` does (a quantile in the `+Inf` bucket is the largest finite
+/// bound); `None` when there is no sample.
+pub fn quantile(buckets: &[(f64, f64)], q: f64) -> Option<f64> {
+    let total = buckets.last().map(|(_, count)| *count)?;
+    if total <= 0.0 {
+        return None;
+    }
+    let rank = q.clamp(0.0, 1.0) * total;
+    let (mut lower_bound, mut lower_count) = (0.0, 0.0);
+    for (bound, count) in buckets {
+        if *count >= rank {
+            if bound.is_infinite() {
+                return Some(lower_bound);
+            }
+            let width = count - lower_count;
+            let within = if width > 0.0 {
+                (rank - lower_count) / width
+            } else {
+                1.0
+            };
+            return Some(lower_bound + (bound - lower_bound) * within);
+        }
+        (lower_bound, lower_count) = (*bound, *count);
+    }
+    Some(lower_bound)
+}
+
+/// Propagation between host processes, from [`names::STATE_PROPAGATION_SECONDS`] (every `via`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Propagation {
+    /// Median seconds from a commit in another process to its arrival here.
+    pub p50: f64,
+    pub p99: f64,
+    /// Changes of other processes received since this one started.
+    pub changes: f64,
+}
+
+/// The propagation figures of this process; `None` before any change arrived from another.
+pub fn propagation(rendered: &str) -> Option<Propagation> {
+    let buckets = histogram_buckets(rendered, names::STATE_PROPAGATION_SECONDS);
+    Some(Propagation {
+        p50: quantile(&buckets, 0.5)?,
+        p99: quantile(&buckets, 0.99)?,
+        changes: buckets.last().map_or(0.0, |(_, count)| *count),
+    })
+}
+
 /// Per interval: how much each cumulative series grew between consecutive samples (a restart of
 /// the counter counts as growth from zero).
 pub fn increases(values: &[f64]) -> Vec<f64> {
@@ -203,6 +283,34 @@ mod tests {
             .values()
             .sum();
         assert_eq!(errors, 3.0);
+    }
+
+    #[test]
+    fn propagation_quantiles_come_from_the_buckets_of_every_via() {
+        let rendered =
+            "whisperengine_state_propagation_seconds_bucket{via=\"pubsub\",le=\"0.001\"} 0\n\
+            whisperengine_state_propagation_seconds_bucket{via=\"pubsub\",le=\"0.01\"} 90\n\
+            whisperengine_state_propagation_seconds_bucket{via=\"pubsub\",le=\"+Inf\"} 90\n\
+            whisperengine_state_propagation_seconds_bucket{via=\"change_feed\",le=\"0.001\"} 0\n\
+            whisperengine_state_propagation_seconds_bucket{via=\"change_feed\",le=\"0.01\"} 0\n\
+            whisperengine_state_propagation_seconds_bucket{via=\"change_feed\",le=\"+Inf\"} 10\n\
+            whisperengine_state_propagation_seconds_sum{via=\"pubsub\"} 0.4\n";
+        let buckets = histogram_buckets(rendered, names::STATE_PROPAGATION_SECONDS);
+        assert_eq!(
+            buckets,
+            vec![(0.001, 0.0), (0.01, 90.0), (f64::INFINITY, 100.0)]
+        );
+        let figures = propagation(rendered).expect("samples");
+        assert!((figures.p50 - (0.001 + 0.009 * 50.0 / 90.0)).abs() < 1e-12);
+        assert_eq!(figures.p99, 0.01, "in +Inf: the largest finite bound");
+        assert_eq!(figures.changes, 100.0);
+        assert_eq!(propagation(RENDERED), None);
+        assert_eq!(
+            propagation(
+                "whisperengine_state_propagation_seconds_bucket{via=\"pubsub\",le=\"+Inf\"} 0\n"
+            ),
+            None
+        );
     }
 
     #[test]

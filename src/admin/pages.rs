@@ -77,6 +77,7 @@ pub async fn overview(State(state): State<AdminState>, SignedIn(session): Signed
                 names::CONSISTENCY_CHECKS,
                 "result",
             ),
+            propagation: kpi::propagation(&rendered),
             samples: state.history.snapshot(),
         },
     );

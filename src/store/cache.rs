@@ -5,6 +5,8 @@
 
 use crate::store::hot::HotLayer;
 use crate::store::ids::IdentityId;
+use crate::store::propagation::{self, Arrivals, Via};
+use chrono::{DateTime, Utc};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::AsyncCommands;
 use std::sync::{Arc, Mutex};
@@ -58,6 +60,11 @@ impl SharedCache {
             tracing::warn!(%error, "redis unavailable at start; continuing on SQL alone and retrying");
         }
         Ok(cache)
+    }
+
+    /// This process on the invalidation channel (also its origin in the SQL change feed).
+    pub fn process_id(&self) -> Uuid {
+        self.process_id
     }
 
     fn key(&self, suffix: &str) -> String {
@@ -209,14 +216,20 @@ impl SharedCache {
     }
 
     /// Tells other host processes to drop what they cache about an identity (`None`: everything).
+    /// Called right after the change committed; the message carries that moment, so the receivers
+    /// can time the propagation ([`InvalidationMessage`]).
     pub async fn publish_invalidation(
         &self,
         identity: Option<IdentityId>,
     ) -> Result<(), CacheError> {
+        let message = InvalidationMessage {
+            origin: self.process_id.to_string(),
+            committed_at: Some(Utc::now()),
+            target: identity,
+        };
         let mut manager = self.manager().await?;
-        let target = identity.map_or_else(|| "all".to_string(), |id| id.to_string());
         let _: i64 = manager
-            .publish(self.channel(), format!("{}|{}", self.process_id, target))
+            .publish(self.channel(), message.to_string())
             .await
             .map_err(|error| self.failed(error))?;
         Ok(())
@@ -225,12 +238,18 @@ impl SharedCache {
     /// Listens for other processes' invalidations until the task is dropped, reconnecting when Redis
     /// comes back. While disconnected, the hot layer is cleared on reconnect, since messages may
     /// have been missed.
-    pub fn spawn_invalidation_listener(&self, hot: Arc<HotLayer>) -> tokio::task::JoinHandle<()> {
+    /// Each message from another process is timed into the propagation histogram and noted in
+    /// `arrivals`.
+    pub fn spawn_invalidation_listener(
+        &self,
+        hot: Arc<HotLayer>,
+        arrivals: Arc<Arrivals>,
+    ) -> tokio::task::JoinHandle<()> {
         let cache = self.clone();
         tokio::spawn(async move {
             let mut was_connected = false;
             loop {
-                match cache.listen(&hot, was_connected).await {
+                match cache.listen(&hot, &arrivals, was_connected).await {
                     Ok(()) => tracing::warn!(
                         "redis invalidation subscription lost; resubscribing (the SQL change feed covers the gap)"
                     ),
@@ -244,7 +263,12 @@ impl SharedCache {
         })
     }
 
-    async fn listen(&self, hot: &HotLayer, is_reconnect: bool) -> Result<(), CacheError> {
+    async fn listen(
+        &self,
+        hot: &HotLayer,
+        arrivals: &Arrivals,
+        is_reconnect: bool,
+    ) -> Result<(), CacheError> {
         use futures_util::StreamExt;
         let mut pubsub = self.client.get_async_pubsub().await?;
         pubsub.subscribe(self.channel()).await?;
@@ -256,19 +280,81 @@ impl SharedCache {
             let Ok(payload) = message.get_payload::<String>() else {
                 continue;
             };
-            let Some((origin, target)) = payload.split_once('|') else {
+            let Some(message) = InvalidationMessage::parse(&payload) else {
                 continue;
             };
-            if origin == self.process_id.to_string() {
+            if message.origin == self.process_id.to_string() {
                 continue;
             }
-            if target == "all" {
-                hot.clear();
-            } else if let Ok(identity) = target.parse::<IdentityId>() {
-                hot.invalidate_identity(identity);
+            let received_at = Utc::now();
+            match message.target {
+                None => hot.clear(),
+                Some(identity) => {
+                    hot.invalidate_identity(identity);
+                }
+            }
+            if let Some(committed_at) = message.committed_at {
+                propagation::observe(Via::PubSub, committed_at, received_at);
+                if let Ok(origin) = message.origin.parse::<Uuid>() {
+                    arrivals.received_by_pubsub(origin, message.target, committed_at);
+                }
             }
         }
         Ok(())
+    }
+}
+
+/// One invalidation on the channel: `{origin}@{committed_at}|{target}`, where `origin` is the
+/// publishing process, `committed_at` the moment the change committed (microseconds since the Unix
+/// epoch, UTC) and `target` an identity id or `all`.
+///
+/// The older form `{origin}|{target}` (no commit time) is still applied, just not timed. A process
+/// that only knows the older form reads the newer one too: it compares everything before the first
+/// `|` with its own id, which never matches, and applies the target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvalidationMessage {
+    pub origin: String,
+    pub committed_at: Option<DateTime<Utc>>,
+    /// `None`: everything.
+    pub target: Option<IdentityId>,
+}
+
+impl InvalidationMessage {
+    /// Reads a message of either form; `None` when it is neither.
+    pub fn parse(payload: &str) -> Option<InvalidationMessage> {
+        let (sender, target) = payload.split_once('|')?;
+        let target = match target {
+            "all" => None,
+            identity => Some(identity.parse::<IdentityId>().ok()?),
+        };
+        let (origin, committed_at) = match sender.split_once('@') {
+            Some((origin, micros)) => (
+                origin,
+                micros
+                    .parse::<i64>()
+                    .ok()
+                    .and_then(DateTime::<Utc>::from_timestamp_micros),
+            ),
+            None => (sender, None),
+        };
+        Some(InvalidationMessage {
+            origin: origin.to_string(),
+            committed_at,
+            target,
+        })
+    }
+}
+
+impl std::fmt::Display for InvalidationMessage {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(&self.origin)?;
+        if let Some(committed_at) = self.committed_at {
+            write!(formatter, "@{}", committed_at.timestamp_micros())?;
+        }
+        match self.target {
+            Some(identity) => write!(formatter, "|{identity}"),
+            None => formatter.write_str("|all"),
+        }
     }
 }
 
@@ -288,4 +374,46 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_invalidation_carries_its_commit_time_and_reads_back() {
+        let identity = IdentityId::random();
+        let committed_at =
+            DateTime::<Utc>::from_timestamp_micros(1_765_000_000_123_456).unwrap_or_default();
+        let message = InvalidationMessage {
+            origin: Uuid::nil().to_string(),
+            committed_at: Some(committed_at),
+            target: Some(identity),
+        };
+        let text = message.to_string();
+        assert_eq!(text, format!("{}@1765000000123456|{identity}", Uuid::nil()));
+        assert_eq!(InvalidationMessage::parse(&text), Some(message));
+        // What a process that only knows the older form reads: another origin, the same target.
+        let (origin, target) = text.split_once('|').unwrap_or_default();
+        assert_ne!(origin, Uuid::nil().to_string());
+        assert_eq!(target.parse::<IdentityId>().ok(), Some(identity));
+    }
+
+    #[test]
+    fn an_invalidation_without_a_commit_time_is_still_applied() {
+        let identity = IdentityId::random();
+        let old = format!("{}|{identity}", Uuid::nil());
+        assert_eq!(
+            InvalidationMessage::parse(&old),
+            Some(InvalidationMessage {
+                origin: Uuid::nil().to_string(),
+                committed_at: None,
+                target: Some(identity),
+            })
+        );
+        let everything = InvalidationMessage::parse(&format!("{}|all", Uuid::nil()));
+        assert_eq!(everything.and_then(|message| message.target), None);
+        assert_eq!(InvalidationMessage::parse("no separator"), None);
+        assert_eq!(InvalidationMessage::parse("origin|not-an-id"), None);
+    }
 }

@@ -9,11 +9,15 @@
 //! primary-key read), reads the new rows when it moved, and drops the named identities from its hot
 //! layer, the same way a pub/sub message does. When rows are missing (pruned, or the process was
 //! away longer than [`KEEP_FOR`]) it treats everything as stale and clears its hot layer.
+//!
+//! Each change of another process read here, and not already delivered by pub/sub, is timed from
+//! its row's `created_at` to now ([`crate::store::propagation`], `via="change_feed"`).
 
 use crate::store::entities::{state_change, state_counter};
 use crate::store::hot::HotLayer;
 use crate::store::ids::IdentityId;
-use chrono::Utc;
+use crate::store::propagation::{self, Arrivals, Via};
+use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
@@ -163,13 +167,42 @@ pub fn apply(
     Applied::Identities(dropped)
 }
 
+/// Per change (version) of another process in `rows` that pub/sub has not delivered already per
+/// `arrivals`: its commit time (the rows' `created_at`), oldest version first.
+pub fn untimed_changes(
+    origin: Uuid,
+    rows: &[state_change::Model],
+    arrivals: &Arrivals,
+) -> Vec<DateTime<Utc>> {
+    let mut by_version: std::collections::BTreeMap<i64, Vec<&state_change::Model>> =
+        std::collections::BTreeMap::new();
+    for row in rows.iter().filter(|row| row.origin != origin) {
+        by_version.entry(row.version).or_default().push(row);
+    }
+    by_version
+        .into_values()
+        .filter(|rows| {
+            !rows.iter().any(|row| {
+                arrivals.was_received_by_pubsub(
+                    row.origin,
+                    row.identity_id.map(IdentityId::from),
+                    row.created_at,
+                )
+            })
+        })
+        .filter_map(|rows| rows.iter().map(|row| row.created_at).min())
+        .collect()
+}
+
 /// Polls the change feed until the task is dropped. `seen` is the version the hot layer is known to
 /// be current with (read before anything was cached); `None` clears the hot layer on the first poll.
+/// `arrivals` tells which changes pub/sub delivered first (those are not timed again).
 pub fn spawn_watcher(
     db: DatabaseConnection,
     hot: Arc<HotLayer>,
     origin: Uuid,
     seen: Option<i64>,
+    arrivals: Arc<Arrivals>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut watcher = Watcher {
@@ -177,6 +210,7 @@ pub fn spawn_watcher(
             hot,
             origin,
             seen,
+            arrivals,
             last_prune: Instant::now(),
         };
         let mut ticker = tokio::time::interval(POLL_INTERVAL);
@@ -195,6 +229,7 @@ struct Watcher {
     hot: Arc<HotLayer>,
     origin: Uuid,
     seen: Option<i64>,
+    arrivals: Arc<Arrivals>,
     last_prune: Instant,
 }
 
@@ -218,6 +253,10 @@ impl Watcher {
                 .all(&self.db)
                 .await?;
             let applied = apply(&self.hot, self.origin, seen, current, &rows);
+            let received_at = Utc::now();
+            for committed_at in untimed_changes(self.origin, &rows, &self.arrivals) {
+                propagation::observe(Via::ChangeFeed, committed_at, received_at);
+            }
             tracing::debug!(seen, current, ?applied, "change feed applied");
         }
         self.seen = Some(current);
@@ -274,6 +313,36 @@ mod tests {
             "own change: already dropped here"
         );
         assert!(hot.identity(c).is_some());
+    }
+
+    #[test]
+    fn each_change_of_another_process_is_timed_once_unless_pubsub_had_it() {
+        let (me, other) = (Uuid::new_v4(), Uuid::new_v4());
+        let (a, b, c) = (
+            IdentityId::random(),
+            IdentityId::random(),
+            IdentityId::random(),
+        );
+        let arrivals = Arrivals::default();
+        let mut linked = [change(7, Some(a), other), change(7, Some(c), other)];
+        linked[1].id = 70;
+        let rows = [
+            change(6, Some(a), me),
+            linked[0].clone(),
+            linked[1].clone(),
+            change(8, Some(b), other),
+        ];
+        assert_eq!(untimed_changes(me, &rows, &arrivals).len(), 2);
+        arrivals.received_by_pubsub(other, Some(b), rows[3].created_at);
+        assert_eq!(
+            untimed_changes(me, &rows, &arrivals),
+            vec![rows[1].created_at],
+            "version 8 came by pub/sub; version 6 is this process's own"
+        );
+        // A message about an identity published after a change to it was created covers that
+        // change too: the invalidation it caused came after that change committed.
+        arrivals.received_by_pubsub(other, Some(c), rows[3].created_at);
+        assert!(untimed_changes(me, &rows, &arrivals).is_empty());
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! - [`cache`]: Redis (event dedupe, rate-limit windows, invalidation by pub/sub). Losing it costs
 //!   speed, never data: every decision it speeds up has an SQL fallback.
 //! - [`changes`]: the SQL change feed other processes poll when a pub/sub invalidation was missed.
+//! - [`propagation`]: how long another process's changes take to arrive here, by pub/sub or feed.
 //! - [`ids`]: the identity and account id types; [`kinds`]: the closed sets of values some
 //!   columns hold (memory role, conflict status, audit outcome).
 //! - [`accounts`], [`emotion_state`]: queries on account and emotional-state rows, and the one
@@ -22,6 +23,7 @@ pub mod entities;
 pub mod hot;
 pub mod ids;
 pub mod kinds;
+pub mod propagation;
 pub mod writer;
 
 use crate::store::cache::SharedCache;
@@ -106,6 +108,8 @@ pub struct Store {
     pub conflict_policy: Arc<ConflictPolicy>,
     /// This process in the change feed ([`changes::record`]), so it skips its own changes.
     pub origin: uuid::Uuid,
+    /// What pub/sub delivered, so the change feed does not time it again.
+    arrivals: Arc<propagation::Arrivals>,
     display: Arc<str>,
 }
 
@@ -132,9 +136,14 @@ impl Store {
         };
         let writer = Writer::spawn(db.clone(), cipher.clone());
         let hot = Arc::new(HotLayer::new(options.hot_capacity, options.hot_refresh));
+        let arrivals = Arc::new(propagation::Arrivals::default());
         if let Some(cache) = &cache {
-            cache.spawn_invalidation_listener(hot.clone());
+            cache.spawn_invalidation_listener(hot.clone(), arrivals.clone());
         }
+        // One id on the channel and in the change feed, so each path knows the other's messages.
+        let origin = cache
+            .as_ref()
+            .map_or_else(uuid::Uuid::new_v4, SharedCache::process_id);
         Ok(Store {
             db,
             hot,
@@ -142,7 +151,8 @@ impl Store {
             writer,
             cipher,
             conflict_policy: Arc::new(options.conflict_policy.clone()),
-            origin: uuid::Uuid::new_v4(),
+            origin,
+            arrivals,
             display: options.database_display.clone().into(),
         })
     }
@@ -154,7 +164,13 @@ impl Store {
         store.check_encryption_key().await?;
         // Read before anything is cached, so no change between now and the first poll is missed.
         let seen = changes::current_version(&store.db).await.ok();
-        changes::spawn_watcher(store.db.clone(), store.hot.clone(), store.origin, seen);
+        changes::spawn_watcher(
+            store.db.clone(),
+            store.hot.clone(),
+            store.origin,
+            seen,
+            store.arrivals.clone(),
+        );
         Ok(store)
     }
 

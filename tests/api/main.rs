@@ -41,6 +41,7 @@ mod metrics_kpis;
 mod migrations;
 mod model_fetch;
 mod multiprocess;
+mod multiprocess_propagation;
 mod privacy_property;
 mod privacy_rights;
 mod recall;

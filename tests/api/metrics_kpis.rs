@@ -1,5 +1,5 @@
 //! The KPIs on `/metrics` after real traffic, on SQLite and (when configured) PostgreSQL + Redis:
-//! messages, per-step latency, LLM latency, shared-state writes, cross-platform visibility,
+//! messages, per-step latency, LLM latency, shared-state writes, content age at first recall,
 //! consistency checks (which catch and repair a hot state that differs from SQL), health, conflicts
 //! and satisfaction from `feedback`; and `admin cache clear`, which loses nothing stored.
 
@@ -84,7 +84,7 @@ async fn metrics_show_every_kpi_after_traffic() {
                 &["outcome=\"ok\""],
             ),
             (
-                "whisperengine_cross_platform_visibility_seconds_count",
+                "whisperengine_content_age_at_first_recall_seconds_count",
                 &["platform=\"discord\""],
             ),
             (

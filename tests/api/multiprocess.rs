@@ -18,17 +18,17 @@ use std::time::{Duration, Instant};
 const BOUND: Duration = Duration::from_secs(1);
 
 /// How to start one process.
-struct Launch<'a> {
-    database_url: &'a str,
+pub(crate) struct Launch<'a> {
+    pub(crate) database_url: &'a str,
     /// `(REDIS_URL, REDIS_KEY_PREFIX)`, or no Redis at all.
-    redis: Option<(&'a str, &'a str)>,
+    pub(crate) redis: Option<(&'a str, &'a str)>,
     /// `desktop`: the local chat is the owner's, so admin commands are allowed through it.
-    mode: &'a str,
+    pub(crate) mode: &'a str,
 }
 
 impl Launch<'_> {
     /// Starts one host process as described.
-    fn spawn(&self) -> HostProcess {
+    pub(crate) fn spawn(&self) -> HostProcess {
         let personalities =
             std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("personalities");
         let mut env = vec![

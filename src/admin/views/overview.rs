@@ -2,7 +2,7 @@
 //! time-series charts drawn from the sampler's ring buffer.
 
 use super::{csrf_field, maybe_time, time};
-use crate::admin::kpi::{increases, sparkline, Sample, SAMPLE_EVERY};
+use crate::admin::kpi::{increases, sparkline, Propagation, Sample, SAMPLE_EVERY};
 use crate::admin::queries::{PlatformActivity, Satisfaction, Totals};
 use chrono::{DateTime, Utc};
 use maud::{html, Markup};
@@ -36,6 +36,8 @@ pub struct Overview {
     pub writes: BTreeMap<String, f64>,
     /// Hot-layer vs SQL comparisons since the process started, by result (`match`, `mismatch`).
     pub consistency_checks: BTreeMap<String, f64>,
+    /// How fast other processes' changes reach this one; `None` before the first arrived.
+    pub propagation: Option<Propagation>,
     pub samples: Vec<Sample>,
 }
 
@@ -78,6 +80,7 @@ pub fn body(csrf_token: &str, overview: &Overview) -> Markup {
                         overview.consistency_checks.get("mismatch").copied().unwrap_or(0.0))))
                 (card("conflict rate", conflict_rate(&overview.totals, &overview.activity),
                     "conflicts per 1,000 messages"))
+                (propagation_card(overview.propagation))
                 @for score in &overview.satisfaction {
                     (card(&format!("satisfaction · {}", score.platform), format!("{:.2} / 5", score.average_score),
                         &format!("{} feedback responses", score.responses)))
@@ -119,6 +122,38 @@ fn host_isolation(csrf_token: &str, is_host_isolated: bool) -> Markup {
                 }
             }
         }
+    }
+}
+
+/// p50 and p99 of how long other processes' changes took to arrive here; `—` before the first.
+fn propagation_card(propagation: Option<Propagation>) -> Markup {
+    match propagation {
+        Some(figures) => card(
+            "propagation",
+            format!(
+                "p50 {} · p99 {}",
+                seconds(figures.p50),
+                seconds(figures.p99)
+            ),
+            &format!(
+                "commit in another host process to arrival here; {} changes since start",
+                figures.changes
+            ),
+        ),
+        None => card(
+            "propagation",
+            "—".to_string(),
+            "no change from another host process yet",
+        ),
+    }
+}
+
+/// A duration in seconds for people: `12 ms` below a second, `1.5 s` above.
+fn seconds(value: f64) -> String {
+    if value < 1.0 {
+        format!("{:.0} ms", value * 1000.0)
+    } else {
+        format!("{value:.1} s")
     }
 }
 
@@ -252,5 +287,19 @@ mod tests {
             .collect();
         assert_eq!(success_rate(&writes), "98.00 %");
         assert_eq!(success_rate(&BTreeMap::new()), "—");
+    }
+
+    #[test]
+    fn the_propagation_card_shows_p50_and_p99_or_a_dash() {
+        let shown = propagation_card(Some(Propagation {
+            p50: 0.004,
+            p99: 1.5,
+            changes: 12.0,
+        }))
+        .into_string();
+        assert!(shown.contains("p50 4 ms · p99 1.5 s"), "{shown}");
+        assert!(shown.contains("12 changes"), "{shown}");
+        let empty = propagation_card(None).into_string();
+        assert!(empty.contains(">—<"), "{empty}");
     }
 }

@@ -1,5 +1,6 @@
 //! The seed's KPIs, measured from the shared state (never estimated) and exported on `/metrics`:
-//! cross-platform visibility latency (observed in the pipeline), and a periodic task that refreshes
+//! the age of content at its first recall on another platform (observed in the pipeline; how fast a
+//! change travels between processes is `store::propagation`), and a periodic task that refreshes
 //! the health gauges, the conflict and satisfaction gauges from SQL, and compares a sample of the hot
 //! layer with SQL (the consistency checks; a mismatch is repaired by dropping the hot state).
 
@@ -30,9 +31,10 @@ fn watermarks() -> &'static Mutex<LruCache<AccountId, DateTime<Utc>>> {
     })
 }
 
-/// Records, for each turn written on another platform and used in this reply for the first time
-/// (as far as this process has seen), how long after it was written it became useful here.
-pub fn observe_visibility(
+/// Records, for each turn written on another platform and recalled in this reply for the first time
+/// (as far as this process has seen), how old it was then: the content's age at first recall, which
+/// includes however long the person waited before writing here.
+pub fn observe_content_age(
     account: &AccountInfo,
     used: impl Iterator<Item = (bool, DateTime<Utc>)>,
     now: DateTime<Utc>,
@@ -48,7 +50,7 @@ pub fn observe_visibility(
         }
         let latency = (now - written_at).to_std().unwrap_or_default();
         metrics::histogram!(
-            names::CROSS_PLATFORM_VISIBILITY_SECONDS,
+            names::CONTENT_AGE_AT_FIRST_RECALL_SECONDS,
             "platform" => account.platform.as_str()
         )
         .record(latency.as_secs_f64());
@@ -414,7 +416,7 @@ mod tests {
             rendered
                 .lines()
                 .find(|line| {
-                    line.starts_with("whisperengine_cross_platform_visibility_seconds_count")
+                    line.starts_with("whisperengine_content_age_at_first_recall_seconds_count")
                         && line.contains("platform=\"teams\"")
                 })
                 .and_then(|line| line.rsplit(' ').next())
@@ -422,12 +424,12 @@ mod tests {
                 .unwrap_or(0)
         };
         let before = count(&handle.render());
-        observe_visibility(
+        observe_content_age(
             &account,
             [(true, written), (false, written)].into_iter(),
             now,
         );
-        observe_visibility(&account, [(true, written)].into_iter(), now);
+        observe_content_age(&account, [(true, written)].into_iter(), now);
         assert_eq!(count(&handle.render()), before + 1);
     }
 }

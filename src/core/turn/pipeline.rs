@@ -210,7 +210,7 @@ async fn process(
     .with_limits(limits)
     .with_semantic(semantic.as_ref())
     .gather();
-    crate::core::ops::kpi::observe_visibility(
+    crate::core::ops::kpi::observe_content_age(
         &account,
         gathered
             .history
