@@ -53,6 +53,7 @@ mod slack;
 mod slack_catch_up;
 mod slack_stream;
 mod streaming;
+mod switches;
 mod sync_switches;
 mod teams;
 mod trust;
