@@ -10,7 +10,7 @@ use crate::core::Result;
 use crate::store::entities::{preference, sync_conflict};
 use crate::store::hot::{AccountInfo, IdentityHot, OpenConflict, PreferenceRecord};
 use crate::store::ids::{AccountId, IdentityId};
-use crate::store::kinds::ConflictStatus;
+use crate::store::kinds::{ConflictKind, ConflictStatus};
 use crate::store::Store;
 use chrono::Utc;
 use sea_orm::sea_query::{Expr, OnConflict};
@@ -494,7 +494,7 @@ pub fn opened_values(
     mut row: sync_conflict::Model,
     cipher: Option<&crate::store::crypto::ContentCipher>,
 ) -> sync_conflict::Model {
-    if row.kind == crate::store::kinds::ConflictKind::Fact {
+    if row.kind == ConflictKind::Fact {
         row.kept_value = crate::store::crypto::readable(cipher, &row.kept_value);
         row.other_value = crate::store::crypto::readable(cipher, &row.other_value);
     }
@@ -541,6 +541,45 @@ impl Resolution {
     }
 }
 
+/// Open conflict `id` (of `kind`) of the caller's identity and the value `choice` picks in it
+/// (values opened); or the reply saying why there is nothing to resolve. `verb` says how the
+/// values came about ("set", "told") in the reply asking to choose.
+pub async fn chosen_side(
+    store: &Store,
+    caller: &AccountInfo,
+    id: i64,
+    choice: &str,
+    kind: ConflictKind,
+    verb: &str,
+) -> Result<std::result::Result<(sync_conflict::Model, String), Resolution>> {
+    let conflict = sync_conflict::Entity::find_by_id(id)
+        .filter(sync_conflict::Column::IdentityId.eq(caller.identity_id))
+        .filter(sync_conflict::Column::Kind.eq(kind))
+        .one(&store.db)
+        .await?;
+    let Some(conflict) = conflict.map(|row| opened_values(row, store.cipher.as_deref())) else {
+        return Ok(Err(Resolution::refused(format!(
+            "There is no conflict #{id} of yours. `conflicts` lists them."
+        ))));
+    };
+    if conflict.status != ConflictStatus::Open {
+        return Ok(Err(Resolution::refused(format!(
+            "Conflict #{id} is already resolved ({}).",
+            conflict.resolution.clone().unwrap_or_default()
+        ))));
+    }
+    let Some(chosen) = choose(&conflict, choice).map(str::to_string) else {
+        return Ok(Err(Resolution::refused(format!(
+            "Choose `1` (`{}`, {verb} on {}) or `2` (`{}`, {verb} on {}): `conflicts resolve {id} 1|2`.",
+            conflict.kept_value,
+            conflict.kept_platform,
+            conflict.other_value,
+            conflict.other_platform
+        ))));
+    };
+    Ok(Ok((conflict, chosen)))
+}
+
 /// Resolves an open conflict of the caller's identity with the choice made: the chosen value is
 /// written to every linked account holding the key (so every strategy agrees on it) and every open
 /// conflict on that key is closed. Returns the reply to show. `caller` is an account of the
@@ -553,30 +592,11 @@ pub async fn resolve(
     choice: &str,
     by: Resolver,
 ) -> Result<Resolution> {
-    let conflict = sync_conflict::Entity::find_by_id(id)
-        .filter(sync_conflict::Column::IdentityId.eq(caller.identity_id))
-        .one(&store.db)
-        .await?;
-    let Some(conflict) = conflict.map(|row| opened_values(row, store.cipher.as_deref())) else {
-        return Ok(Resolution::refused(format!(
-            "There is no conflict #{id} of yours. `conflicts` lists them."
-        )));
-    };
-    if conflict.status != ConflictStatus::Open {
-        return Ok(Resolution::refused(format!(
-            "Conflict #{id} is already resolved ({}).",
-            conflict.resolution.clone().unwrap_or_default()
-        )));
-    }
-    let Some(chosen) = choose(&conflict, choice).map(str::to_string) else {
-        return Ok(Resolution::refused(format!(
-            "Choose `1` (`{}`, set on {}) or `2` (`{}`, set on {}): `conflicts resolve {id} 1|2`.",
-            conflict.kept_value,
-            conflict.kept_platform,
-            conflict.other_value,
-            conflict.other_platform
-        )));
-    };
+    let (conflict, chosen) =
+        match chosen_side(store, caller, id, choice, ConflictKind::Preference, "set").await? {
+            Ok(found) => found,
+            Err(refused) => return Ok(refused),
+        };
     let now = Utc::now();
     let transaction = store.db.begin().await?;
     crate::store::changes::record(&transaction, store.origin, &[caller.identity_id]).await?;

@@ -4,7 +4,7 @@
 //! becomes history, superseded by the chosen one.
 
 use super::store::keep_chosen;
-use crate::core::privacy::preferences::{choose, opened_values, Resolution, Resolver};
+use crate::core::privacy::preferences::{chosen_side, Resolution, Resolver};
 use crate::core::Result;
 use crate::store::entities::sync_conflict;
 use crate::store::hot::{AccountInfo, IdentityHot};
@@ -24,32 +24,11 @@ pub async fn resolve(
     choice: &str,
     by: Resolver,
 ) -> Result<Resolution> {
-    let conflict = sync_conflict::Entity::find_by_id(id)
-        .filter(sync_conflict::Column::IdentityId.eq(caller.identity_id))
-        .filter(sync_conflict::Column::Kind.eq(ConflictKind::Fact))
-        .one(&store.db)
-        .await?
-        .map(|row| opened_values(row, store.cipher.as_deref()));
-    let Some(conflict) = conflict else {
-        return Ok(Resolution::refused(format!(
-            "There is no conflict #{id} of yours. `conflicts` lists them."
-        )));
-    };
-    if conflict.status != ConflictStatus::Open {
-        return Ok(Resolution::refused(format!(
-            "Conflict #{id} is already resolved ({}).",
-            conflict.resolution.clone().unwrap_or_default()
-        )));
-    }
-    let Some(chosen) = choose(&conflict, choice).map(str::to_string) else {
-        return Ok(Resolution::refused(format!(
-            "Choose `1` (`{}`, told on {}) or `2` (`{}`, told on {}): `conflicts resolve {id} 1|2`.",
-            conflict.kept_value,
-            conflict.kept_platform,
-            conflict.other_value,
-            conflict.other_platform
-        )));
-    };
+    let (conflict, chosen) =
+        match chosen_side(store, caller, id, choice, ConflictKind::Fact, "told").await? {
+            Ok(found) => found,
+            Err(refused) => return Ok(refused),
+        };
     let now = Utc::now();
     let accounts: Vec<_> = state.accounts.iter().map(|account| account.id).collect();
     let transaction = store.db.begin().await?;
