@@ -6,6 +6,8 @@
 //!   event id every delivery of that message has (`slack:msg:<channel>:<ts>`), so one answered
 //!   live before the outage, or by another process, is a duplicate the core drops; a catch-up a
 //!   process did not finish is taken over like any stored event.
+//! - **Only what no process saw**: messages sent before this process started (later ones arrive
+//!   live) and within the window.
 //! - **In order**: oldest first, one at a time (each waits for the one before, up to
 //!   [`TURN_WAIT`]), so a person's messages are answered in the order they wrote them.
 //! - **Marked late**: the reply starts with [`crate::runtime::LATE_NOTE`].
@@ -47,14 +49,17 @@ pub(crate) fn spawn(runtime: Arc<SlackRuntime>, inbox: Arc<dyn Inbox>) {
     if window.is_zero() {
         return;
     }
+    // Messages from now on arrive live; only those before are looked for.
+    let started = SystemTime::now();
     tokio::spawn(async move {
         tokio::time::sleep(START_DELAY).await;
-        let since = SystemTime::now()
+        let since = started
             .checked_sub(window)
             .unwrap_or(UNIX_EPOCH)
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default();
-        let (read, answered) = run(&runtime, inbox.as_ref(), since).await;
+        let until = started.duration_since(UNIX_EPOCH).unwrap_or_default();
+        let (read, answered) = run(&runtime, inbox.as_ref(), since, until).await;
         tracing::info!(
             conversations = read,
             messages = answered,
@@ -63,8 +68,14 @@ pub(crate) fn spawn(runtime: Arc<SlackRuntime>, inbox: Arc<dyn Inbox>) {
     });
 }
 
-/// Reads and answers; the conversations read and the messages handed on.
-async fn run(runtime: &Arc<SlackRuntime>, inbox: &dyn Inbox, since: Duration) -> (usize, usize) {
+/// Reads and answers what was sent between `since` and `until` (since the Unix epoch); the
+/// conversations read and the messages handed on.
+async fn run(
+    runtime: &Arc<SlackRuntime>,
+    inbox: &dyn Inbox,
+    since: Duration,
+    until: Duration,
+) -> (usize, usize) {
     let Some(bot) = runtime.bot_user_id().await.map(str::to_string) else {
         tracing::warn!("Slack catch-up skipped: auth.test did not answer");
         return (0, 0);
@@ -96,6 +107,8 @@ async fn run(runtime: &Arc<SlackRuntime>, inbox: &dyn Inbox, since: Duration) ->
             Err(_) => continue,
         }
     }
+    let until = (until.as_secs(), u64::from(until.subsec_micros()));
+    missed.retain(|(ts, _)| *ts < until);
     missed.sort_by_key(|(ts, _)| *ts);
     missed.truncate(MAX_MESSAGES);
     let mut answered = 0;
