@@ -357,6 +357,7 @@ fn known_facts(
         .iter()
         .filter(|fact| is_fact_visible(fact, account, context, shares_history))
         .collect();
+    let visible_facts = visible.clone();
     let terms: Vec<std::sync::Arc<[String]>> = visible
         .iter()
         .map(|fact| recall::index_terms(&facts::search_text(fact)))
@@ -382,10 +383,9 @@ fn known_facts(
             .then(b.2.updated_at.cmp(&a.2.updated_at))
     });
     // Two current statements of one single-valued fact (told on two platforms, not chosen between
-    // yet): each names the other.
+    // yet): each names the other, when the other may be seen here too.
     let disputed_by = |fact: &FactRecord| {
-        state
-            .facts
+        visible_facts
             .iter()
             .find(|other| {
                 other.id != fact.id
