@@ -580,6 +580,30 @@ pub async fn chosen_side(
     Ok(Ok((conflict, chosen)))
 }
 
+/// Closes every open conflict of `conflict`'s identity on its kind and key with `resolution`;
+/// how many were closed.
+pub async fn close_open(
+    db: &impl sea_orm::ConnectionTrait,
+    conflict: &sync_conflict::Model,
+    resolution: String,
+    now: chrono::DateTime<Utc>,
+) -> Result<u64> {
+    let closed = sync_conflict::Entity::update_many()
+        .col_expr(
+            sync_conflict::Column::Status,
+            Expr::value(ConflictStatus::Resolved),
+        )
+        .col_expr(sync_conflict::Column::Resolution, Expr::value(resolution))
+        .col_expr(sync_conflict::Column::ResolvedAt, Expr::value(now))
+        .filter(sync_conflict::Column::IdentityId.eq(conflict.identity_id))
+        .filter(sync_conflict::Column::Kind.eq(conflict.kind.as_str()))
+        .filter(sync_conflict::Column::Key.eq(conflict.key.as_str()))
+        .filter(sync_conflict::Column::Status.eq(ConflictStatus::Open))
+        .exec(db)
+        .await?;
+    Ok(closed.rows_affected)
+}
+
 /// Resolves an open conflict of the caller's identity with the choice made: the chosen value is
 /// written to every linked account holding the key (so every strategy agrees on it) and every open
 /// conflict on that key is closed. Returns the reply to show. `caller` is an account of the
@@ -639,28 +663,14 @@ pub async fn resolve(
         .exec_without_returning(&transaction)
         .await?;
     }
-    let closed = sync_conflict::Entity::update_many()
-        .col_expr(
-            sync_conflict::Column::Status,
-            Expr::value(ConflictStatus::Resolved),
-        )
-        .col_expr(
-            sync_conflict::Column::Resolution,
-            Expr::value(match by {
-                Resolver::Person => format!("you chose `{chosen}` (#{id})"),
-                Resolver::Admin => format!("an admin chose `{chosen}` (#{id})"),
-            }),
-        )
-        .col_expr(sync_conflict::Column::ResolvedAt, Expr::value(now))
-        .filter(sync_conflict::Column::IdentityId.eq(caller.identity_id))
-        .filter(sync_conflict::Column::Key.eq(conflict.key.as_str()))
-        .filter(sync_conflict::Column::Kind.eq(conflict.kind.as_str()))
-        .filter(sync_conflict::Column::Status.eq(ConflictStatus::Open))
-        .exec(&transaction)
-        .await?;
+    let resolution = match by {
+        Resolver::Person => format!("you chose `{chosen}` (#{id})"),
+        Resolver::Admin => format!("an admin chose `{chosen}` (#{id})"),
+    };
+    let closed = close_open(&transaction, &conflict, resolution, now).await?;
     transaction.commit().await?;
     store.invalidate_identities(&[caller.identity_id]).await;
-    let others = closed.rows_affected.saturating_sub(1);
+    let others = closed.saturating_sub(1);
     let whose = match by {
         Resolver::Person => "your",
         Resolver::Admin => "their",

@@ -4,15 +4,13 @@
 //! becomes history, superseded by the chosen one.
 
 use super::store::keep_chosen;
-use crate::core::privacy::preferences::{chosen_side, Resolution, Resolver};
+use crate::core::privacy::preferences::{chosen_side, close_open, Resolution, Resolver};
 use crate::core::Result;
-use crate::store::entities::sync_conflict;
 use crate::store::hot::{AccountInfo, IdentityHot};
-use crate::store::kinds::{ConflictKind, ConflictStatus};
+use crate::store::kinds::ConflictKind;
 use crate::store::Store;
 use chrono::Utc;
-use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::TransactionTrait;
 
 /// Resolves open fact conflict `id` of the caller's identity with the choice made (`1`, `2`, a
 /// platform or one of the two values), like a preference conflict is resolved.
@@ -42,29 +40,15 @@ pub async fn resolve(
         now,
     )
     .await?;
-    sync_conflict::Entity::update_many()
-        .col_expr(
-            sync_conflict::Column::Status,
-            Expr::value(ConflictStatus::Resolved),
-        )
-        .col_expr(
-            sync_conflict::Column::Resolution,
-            Expr::value(match by {
-                Resolver::Person => {
-                    format!("you chose one statement (#{id}); the other is kept as history")
-                }
-                Resolver::Admin => {
-                    format!("an admin chose one statement (#{id}); the other is kept as history")
-                }
-            }),
-        )
-        .col_expr(sync_conflict::Column::ResolvedAt, Expr::value(now))
-        .filter(sync_conflict::Column::IdentityId.eq(caller.identity_id))
-        .filter(sync_conflict::Column::Kind.eq(ConflictKind::Fact))
-        .filter(sync_conflict::Column::Key.eq(conflict.key.as_str()))
-        .filter(sync_conflict::Column::Status.eq(ConflictStatus::Open))
-        .exec(&transaction)
-        .await?;
+    let resolution = match by {
+        Resolver::Person => {
+            format!("you chose one statement (#{id}); the other is kept as history")
+        }
+        Resolver::Admin => {
+            format!("an admin chose one statement (#{id}); the other is kept as history")
+        }
+    };
+    close_open(&transaction, &conflict, resolution, now).await?;
     transaction.commit().await?;
     store.invalidate_identities(&[caller.identity_id]).await;
     let whose = match by {
