@@ -135,6 +135,15 @@ pub async fn checks(settings: &Settings) -> Vec<Check> {
         });
     }
     report.push(admins_check(settings));
+    report.push(check(
+        "platform tuning",
+        Status::Ok,
+        if settings.platform_specific_optimizations {
+            "each platform its own values (PLATFORM_SPECIFIC_OPTIMIZATIONS=true; table below)"
+        } else {
+            "every platform uses the local chat's values (PLATFORM_SPECIFIC_OPTIMIZATIONS=false; table below)"
+        },
+    ));
     report
 }
 
@@ -274,6 +283,10 @@ pub async fn run(settings: &Settings) -> anyhow::Result<i32> {
             row.status.label(),
             row.detail
         );
+    }
+    println!("\nPer-platform tuning (<PLATFORM>_* variables, docs/operations.md):");
+    for row in crate::config::platform_table(settings) {
+        println!("  {row}");
     }
     let failing = report
         .iter()

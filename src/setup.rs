@@ -155,6 +155,7 @@ pub fn teams_config(settings: &Settings) -> Option<whisperengine_teams::TeamsCon
     config.stream_replies = settings
         .stream_replies
         .contains(&whisperengine_contract::Platform::Teams);
+    config.show_typing = shows_typing(settings, whisperengine_contract::Platform::Teams);
     Some(config)
 }
 
@@ -173,6 +174,7 @@ pub fn discord_config(
     config.stream_replies = settings
         .stream_replies
         .contains(&whisperengine_contract::Platform::Discord);
+    config.show_typing = shows_typing(settings, whisperengine_contract::Platform::Discord);
     config.application_id = discord_id(
         "DISCORD_APPLICATION_ID",
         settings.discord_application_id.as_deref(),
@@ -190,6 +192,11 @@ pub fn discord_config(
         }
     };
     Ok(Some(config))
+}
+
+/// Whether `platform` shows a typing indicator while a reply is written (`<PLATFORM>_SHOW_TYPING`).
+fn shows_typing(settings: &Settings, platform: whisperengine_contract::Platform) -> bool {
+    settings.profile(platform).show_typing.unwrap_or(false)
 }
 
 fn discord_id(variable: &str, text: Option<&str>) -> anyhow::Result<Option<u64>> {

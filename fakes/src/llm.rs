@@ -79,6 +79,10 @@ pub struct FakeLlm {
     pub embedding_requests: Mutex<Vec<Vec<String>>>,
     /// User messages of every chat completion request.
     pub chat_requests: Mutex<Vec<String>>,
+    /// Every chat completion request body as sent (model, max_tokens, temperature, messages).
+    pub chat_bodies: Mutex<Vec<Value>>,
+    /// How long chat completions take to answer, in milliseconds (a slow model).
+    pub chat_delay_ms: std::sync::atomic::AtomicU64,
     /// How long the embeddings endpoint takes to answer, in milliseconds (a slow endpoint).
     pub embedding_delay_ms: std::sync::atomic::AtomicU64,
     /// What streamed chat completions write; `chat_answer` when unset.
@@ -233,6 +237,15 @@ async fn chat(State(state): State<Arc<FakeLlm>>, Json(body): Json<Value>) -> Res
         .unwrap_or_default()
         .to_string();
     state.chat_requests.lock().expect("fake lock").push(user);
+    state
+        .chat_bodies
+        .lock()
+        .expect("fake lock")
+        .push(body.clone());
+    let delay = state
+        .chat_delay_ms
+        .load(std::sync::atomic::Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(delay)).await;
     let content = state.chat_answer.lock().expect("fake lock").clone();
     if body["stream"] == json!(true) {
         state

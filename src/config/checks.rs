@@ -279,7 +279,7 @@ impl fmt::Debug for Settings {
             .field("rate_limit_per_minute", &self.rate_limit_per_minute)
             .field("history_turns", &self.history_turns)
             .field("memory_top_k", &self.memory_top_k)
-            .field("memory_top_k_by_platform", &self.memory_top_k_by_platform)
+            .field("platform_overrides", &self.platform_overrides)
             .field("emotion_half_life", &self.emotion_half_life)
             .field("hot_cache_capacity", &self.hot_cache_capacity)
             .field("max_message_chars", &self.max_message_chars)

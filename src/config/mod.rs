@@ -12,10 +12,15 @@
 mod checks;
 mod kinds;
 mod parse;
+mod platforms;
 mod sources;
 
 pub use kinds::{
     ConflictStrategy, DeploymentMode, FactExtraction, ShardSetting, SyncCategory, UnknownValue,
+};
+pub use platforms::{
+    has_typing_indicator, table as platform_table, EmotionWrites, PlatformOverrides,
+    PlatformProfile, ProfileOverrides, PLATFORMS, PLATFORM_VARIABLES,
 };
 
 use secrecy::SecretString;
@@ -49,7 +54,16 @@ impl ConfigError {
     }
 }
 
-/// Every setting's environment variable; the TOML file uses the same names in lower case.
+/// Variables that are no longer read, with what replaces them: set, they are an error rather
+/// than silently ignored.
+pub const RETIRED: &[(&str, &str)] = &[(
+    "MEMORY_TOP_K_BY_PLATFORM",
+    "no longer read: set one variable per platform instead (DISCORD_MEMORY_TOP_K, \
+     SLACK_MEMORY_TOP_K, TEAMS_MEMORY_TOP_K, DESKTOP_MEMORY_TOP_K)",
+)];
+
+/// Every setting's environment variable but the per-platform ones ([`PLATFORM_VARIABLES`]); the
+/// TOML file uses the same names in lower case.
 pub const VARIABLES: &[&str] = &[
     "DEPLOYMENT_MODE",
     "CROSS_PLATFORM_SYNC_ENABLED",
@@ -103,7 +117,6 @@ pub const VARIABLES: &[&str] = &[
     "RATE_LIMIT_PER_MINUTE",
     "HISTORY_TURNS",
     "MEMORY_TOP_K",
-    "MEMORY_TOP_K_BY_PLATFORM",
     "EMOTION_HALF_LIFE",
     "HOT_CACHE_CAPACITY",
     "MAX_MESSAGE_CHARS",
@@ -162,7 +175,9 @@ pub struct Settings {
     pub conflict_resolution_strategy: ConflictStrategy,
     /// `PLATFORM_PRIORITY` [discord,slack,teams,desktop]: first wins under `platform_priority`.
     pub platform_priority: Vec<Platform>,
-    /// `PLATFORM_SPECIFIC_OPTIMIZATIONS` [true]: shape replies for each platform (length, markup, cards).
+    /// `PLATFORM_SPECIFIC_OPTIMIZATIONS` [true]: each platform's replies use its own row of the
+    /// per-platform table ([`Settings::profile`]); off, every platform uses the local chat's.
+    /// (Length limits, markup and cards follow what each platform can show either way.)
     pub platform_specific_optimizations: bool,
     /// `STREAM_REPLIES` [discord,slack,teams,desktop]: platforms where a reply from the language
     /// model appears while it is written (`none` for none).
@@ -273,9 +288,11 @@ pub struct Settings {
     pub history_turns: usize,
     /// `MEMORY_TOP_K` [5]: long-term memories recalled per reply.
     pub memory_top_k: usize,
-    /// `MEMORY_TOP_K_BY_PLATFORM` [none], e.g. `teams=3,desktop=8`: per-platform top-k, applied when
-    /// PLATFORM_SPECIFIC_OPTIMIZATIONS is on (the seed's `memory_limit`).
-    pub memory_top_k_by_platform: Vec<(Platform, usize)>,
+    /// `<PLATFORM>_RESPONSE_TARGET_MS`, `_LLM_MODEL`, `_LLM_MAX_TOKENS`, `_LLM_TEMPERATURE`,
+    /// `_MEMORY_TOP_K`, `_HISTORY_TURNS`, `_SHOW_TYPING`, `_EMOTION_WRITES` [the platform's
+    /// defaults]: the per-platform values that were set (see `platforms.rs`; read them through
+    /// [`Settings::profile`]).
+    pub platform_overrides: PlatformOverrides,
     /// `EMOTION_HALF_LIFE` [6h]: how fast the emotional state drifts back to the personality's baseline.
     pub emotion_half_life: Duration,
     /// `HOT_CACHE_CAPACITY` [10000]: identities kept in the in-process hot layer (≥ 1).
@@ -419,7 +436,7 @@ impl Default for Settings {
             rate_limit_per_minute: 20,
             history_turns: 12,
             memory_top_k: 5,
-            memory_top_k_by_platform: Vec::new(),
+            platform_overrides: PlatformOverrides::default(),
             emotion_half_life: Duration::from_secs(6 * 60 * 60),
             hot_cache_capacity: 10_000,
             max_message_chars: 4000,
@@ -509,6 +526,12 @@ pub fn load_from(
     env: &HashMap<String, String>,
     toml_file: Option<&Path>,
 ) -> Result<Settings, ConfigError> {
+    if let Some((name, instead)) = RETIRED
+        .iter()
+        .find(|(name, _)| env.get(*name).is_some_and(|value| !value.trim().is_empty()))
+    {
+        return Err(ConfigError::new(*name, *instead));
+    }
     let values = sources::layered(env, toml_file)?;
     let settings = parse::settings_from(&values)?;
     settings.validate()?;
@@ -516,18 +539,6 @@ pub fn load_from(
 }
 
 impl Settings {
-    /// Memories recalled per reply on `platform`: its own value from MEMORY_TOP_K_BY_PLATFORM when
-    /// platform-specific optimizations are on, else MEMORY_TOP_K.
-    pub fn memory_top_k_for(&self, platform: Platform) -> usize {
-        if !self.platform_specific_optimizations {
-            return self.memory_top_k;
-        }
-        self.memory_top_k_by_platform
-            .iter()
-            .find(|(own, _)| *own == platform)
-            .map_or(self.memory_top_k, |(_, k)| *k)
-    }
-
     /// The host default for a sync category (a person's own choice overrides it).
     pub fn sync_default(&self, category: SyncCategory) -> bool {
         match category {

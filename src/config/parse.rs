@@ -39,7 +39,7 @@ fn expected(variable: &str, what: &str, got: &str) -> ConfigError {
 }
 
 /// The raw values of one load, read variable by variable.
-struct Raw<'a> {
+pub(super) struct Raw<'a> {
     values: &'a HashMap<String, String>,
 }
 
@@ -56,8 +56,61 @@ impl Raw<'_> {
         self.text(variable).map(str::to_string).unwrap_or(default)
     }
 
-    fn optional_string(&self, variable: &str) -> Option<String> {
+    pub(super) fn optional_string(&self, variable: &str) -> Option<String> {
         self.text(variable).map(str::to_string)
+    }
+
+    /// A whole number ≥ `minimum`, or `None` when unset.
+    pub(super) fn optional_whole<T: TryFrom<u64>>(
+        &self,
+        variable: &str,
+        minimum: u64,
+    ) -> Result<Option<T>> {
+        self.parse_or(
+            variable,
+            None,
+            |text| read_whole(text, minimum).and_then(|n| T::try_from(n).ok().map(Some)),
+            &format!("a whole number ≥ {minimum}"),
+        )
+    }
+
+    /// A sampling temperature from 0 to 2, or `None` when unset.
+    pub(super) fn optional_temperature(&self, variable: &str) -> Result<Option<f32>> {
+        self.parse_or(
+            variable,
+            None,
+            |text| {
+                text.parse::<f32>()
+                    .ok()
+                    .filter(|t| (0.0..=2.0).contains(t))
+                    .map(Some)
+            },
+            "a number from 0 to 2",
+        )
+    }
+
+    pub(super) fn optional_bool(&self, variable: &str) -> Result<Option<bool>> {
+        self.parse_or(
+            variable,
+            None,
+            |text| read_bool(text).map(Some),
+            "true or false",
+        )
+    }
+
+    pub(super) fn optional_enum<T: FromStr<Err = super::UnknownValue>>(
+        &self,
+        variable: &str,
+    ) -> Result<Option<T>> {
+        match self.text(variable) {
+            None => Ok(None),
+            Some(text) => text
+                .parse()
+                .map(Some)
+                .map_err(|error: super::UnknownValue| {
+                    ConfigError::new(variable, error.to_string())
+                }),
+        }
     }
 
     /// A secret is taken as given (not trimmed inside): only surrounding whitespace goes.
@@ -273,35 +326,6 @@ fn read_platforms(variable: &str, text: &str) -> Result<Vec<Platform>> {
 }
 
 /// `discord=5,teams=3`: a count per platform.
-fn read_platform_counts(variable: &str, text: &str) -> Result<Vec<(Platform, usize)>> {
-    let mut counts = Vec::new();
-    for item in text
-        .split(',')
-        .map(str::trim)
-        .filter(|item| !item.is_empty())
-    {
-        let parsed = item.split_once('=').and_then(|(platform, count)| {
-            let platform: Platform = platform.trim().parse().ok()?;
-            let count: usize = count.trim().parse().ok()?;
-            Some((platform, count))
-        });
-        match parsed {
-            Some(pair) => counts.push(pair),
-            None => {
-                return Err(ConfigError::new(
-                    variable,
-                    format!(
-                        "expected a comma-separated list of platform=count, e.g. teams=3,desktop=8 (got {}: cannot read {})",
-                        shown(text),
-                        shown(item)
-                    ),
-                ))
-            }
-        }
-    }
-    Ok(counts)
-}
-
 fn is_name(text: &str) -> bool {
     text.chars()
         .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
@@ -522,10 +546,7 @@ pub(super) fn settings_from(values: &HashMap<String, String>) -> Result<Settings
         rate_limit_per_minute: raw.whole_or("RATE_LIMIT_PER_MINUTE", d.rate_limit_per_minute, 0)?,
         history_turns: raw.whole_or("HISTORY_TURNS", d.history_turns, 0)?,
         memory_top_k: raw.whole_or("MEMORY_TOP_K", d.memory_top_k, 0)?,
-        memory_top_k_by_platform: match raw.text("MEMORY_TOP_K_BY_PLATFORM") {
-            None => d.memory_top_k_by_platform,
-            Some(text) => read_platform_counts("MEMORY_TOP_K_BY_PLATFORM", text)?,
-        },
+        platform_overrides: super::platforms::read(&raw)?,
         emotion_half_life: raw.parse_or(
             "EMOTION_HALF_LIFE",
             d.emotion_half_life,

@@ -1,7 +1,7 @@
 //! Where raw values come from: built-in defaults < the optional TOML file < the environment,
 //! layered with the `config` crate into one map of variable name → text.
 
-use super::{ConfigError, VARIABLES};
+use super::{ConfigError, PLATFORM_VARIABLES, RETIRED, VARIABLES};
 use config::{Config, Environment, File, FileFormat, Value, ValueKind};
 use std::collections::HashMap;
 use std::path::Path;
@@ -25,9 +25,7 @@ pub(super) fn layered(
     // odd names (with dots) would otherwise be read as nested tables.
     let ours: config::Map<String, String> = env
         .iter()
-        .filter(|(name, _)| {
-            VARIABLES.contains(&name.as_str()) || EXTRA_ENV.contains(&name.as_str())
-        })
+        .filter(|(name, _)| is_ours(name) || EXTRA_ENV.contains(&name.as_str()))
         .map(|(name, value)| (name.clone(), value.clone()))
         .collect();
     builder = builder.add_source(Environment::default().source(Some(ours)));
@@ -50,6 +48,11 @@ pub(super) fn layered(
 
 /// Reads and checks the TOML file: valid TOML, only known keys (lower case), only plain values
 /// or lists. Errors name the file and never quote its lines, which may hold secrets.
+/// Whether `name` is one of the host's variables.
+fn is_ours(name: &str) -> bool {
+    VARIABLES.contains(&name) || PLATFORM_VARIABLES.contains(&name)
+}
+
 fn read_toml(path: &Path) -> Result<String, ConfigError> {
     let shown = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|error| {
@@ -67,7 +70,10 @@ fn read_toml(path: &Path) -> Result<String, ConfigError> {
     })?;
     for (key, value) in &table {
         let upper = key.to_ascii_uppercase();
-        if !VARIABLES.contains(&upper.as_str()) {
+        if let Some((_, instead)) = RETIRED.iter().find(|(name, _)| *name == upper) {
+            return Err(ConfigError::new(&shown, format!("`{key}` is {instead}")));
+        }
+        if !is_ours(&upper) {
             return Err(ConfigError::new(
                 &shown,
                 format!(

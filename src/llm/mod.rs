@@ -19,7 +19,7 @@ pub mod pronouns;
 
 pub use offline::OfflineResponder;
 pub use openai::OpenAiClient;
-pub use prompt::{describe_age, FactQuestion, Prompt, ReplyStyle};
+pub use prompt::{describe_age, FactQuestion, Generation, Prompt, ReplyStyle};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

@@ -167,21 +167,45 @@ impl OpenAiClient {
     }
 
     async fn complete(&self, prompt: &Prompt) -> Result<String, LlmError> {
-        self.chat(prompt.to_chat_messages(), self.max_tokens, self.temperature)
+        let (model, max_tokens, temperature) = self.asked_with(prompt);
+        self.chat_as(model, prompt.to_chat_messages(), max_tokens, temperature)
             .await
     }
 
-    /// The model's answer to `messages` (any task, not only replies), with this client's timeout
-    /// and retries.
-    #[tracing::instrument(skip_all, fields(model = %self.model))]
+    /// The model, reply length and temperature for `prompt`: its platform's values where set,
+    /// else this client's.
+    fn asked_with<'a>(&'a self, prompt: &'a Prompt) -> (&'a str, u32, f32) {
+        let generation = &prompt.generation;
+        (
+            generation.model.as_deref().unwrap_or(&self.model),
+            generation.max_tokens.unwrap_or(self.max_tokens),
+            generation.temperature.unwrap_or(self.temperature),
+        )
+    }
+
+    /// The model's answer to `messages` (any task, not only replies), with this client's model,
+    /// timeout and retries.
     pub async fn chat(
         &self,
         messages: Vec<super::ChatMessage>,
         max_tokens: u32,
         temperature: f32,
     ) -> Result<String, LlmError> {
+        self.chat_as(&self.model, messages, max_tokens, temperature)
+            .await
+    }
+
+    /// [`OpenAiClient::chat`] with `model`.
+    #[tracing::instrument(skip_all, fields(model = %model))]
+    async fn chat_as(
+        &self,
+        model: &str,
+        messages: Vec<super::ChatMessage>,
+        max_tokens: u32,
+        temperature: f32,
+    ) -> Result<String, LlmError> {
         let request = ChatRequest {
-            model: &self.model,
+            model,
             messages,
             max_tokens,
             temperature,
@@ -300,10 +324,12 @@ impl Responder for OpenAiClient {
         prompt: &Prompt,
         sink: &dyn whisperengine_contract::ReplySink,
     ) -> Result<String, LlmError> {
-        self.chat_streaming(
+        let (model, max_tokens, temperature) = self.asked_with(prompt);
+        self.chat_streaming_as(
+            model,
             prompt.to_chat_messages(),
-            self.max_tokens,
-            self.temperature,
+            max_tokens,
+            temperature,
             sink,
         )
         .await

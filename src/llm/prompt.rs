@@ -34,8 +34,21 @@ pub struct Prompt {
     pub time_zone: Option<String>,
     /// How the person asked to be talked to (their preferences).
     pub style: ReplyStyle,
+    /// What the language model is asked with on this platform.
+    pub generation: Generation,
     /// "Now" for ages such as "3 days ago"; a field so replies are reproducible.
     pub now: DateTime<Utc>,
+}
+
+/// The model, reply length and temperature a reply is asked with: the platform's row of the
+/// per-platform table (`<PLATFORM>_LLM_MODEL`, `_LLM_MAX_TOKENS`, `_LLM_TEMPERATURE`). An unset
+/// field takes the client's own (LLM_MODEL, LLM_MAX_TOKENS, LLM_TEMPERATURE). The in-process model
+/// keeps its own LOCAL_MODEL_* values.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Generation {
+    pub model: Option<String>,
+    pub max_tokens: Option<u32>,
+    pub temperature: Option<f32>,
 }
 
 /// How the person asked to be talked to: the `tone`, `verbosity`, `pronouns` and `language`
@@ -393,6 +406,7 @@ mod tests {
             question: None,
             time_zone: None,
             style: ReplyStyle::default(),
+            generation: Generation::default(),
             now: now(),
         }
     }

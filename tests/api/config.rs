@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::time::Duration;
 use whisperengine::config::{
-    load_from, ConfigError, ConflictStrategy, DeploymentMode, Settings, ShardSetting, SyncCategory,
-    VARIABLES,
+    load_from, ConfigError, ConflictStrategy, DeploymentMode, EmotionWrites, Settings,
+    ShardSetting, SyncCategory, PLATFORM_VARIABLES, VARIABLES,
 };
 use whisperengine_contract::Platform;
 
@@ -366,10 +366,68 @@ fn env_example_documents_every_variable() {
         .map(|line| line.trim_start_matches('#').trim())
         .filter_map(|line| line.split_once('=').map(|(name, _)| name.trim()))
         .collect();
-    for variable in VARIABLES {
+    for variable in VARIABLES.iter().chain(PLATFORM_VARIABLES) {
         assert!(
             documented.contains(variable),
             "{variable} is missing from .env.example"
         );
     }
+}
+
+#[test]
+fn per_platform_variables_set_their_platform_and_bad_ones_name_themselves() {
+    let settings = load_env(&[
+        ("SLACK_LLM_MODEL", "small-fast"),
+        ("DISCORD_RESPONSE_TARGET_MS", "1500"),
+        ("TEAMS_MEMORY_TOP_K", "2"),
+        ("DISCORD_SHOW_TYPING", "off"),
+        ("DESKTOP_EMOTION_WRITES", "realtime"),
+        ("LLM_MAX_TOKENS", "250"),
+    ])
+    .unwrap();
+    assert_eq!(settings.profile(Platform::Slack).llm_model, "small-fast");
+    assert_eq!(settings.profile(Platform::Teams).llm_model, "gpt-4o-mini");
+    assert_eq!(
+        settings.profile(Platform::Discord).response_target,
+        Duration::from_millis(1500)
+    );
+    assert_eq!(settings.profile(Platform::Teams).memory_top_k, 2);
+    assert_eq!(settings.profile(Platform::Discord).show_typing, Some(false));
+    assert_eq!(settings.profile(Platform::Teams).show_typing, Some(true));
+    assert_eq!(
+        settings.profile(Platform::Desktop).emotion_writes,
+        EmotionWrites::Realtime
+    );
+    // Below the workplace cap of 300, the host-wide value holds on Slack too.
+    assert_eq!(settings.profile(Platform::Slack).llm_max_tokens, 250);
+
+    let file = toml_file("slack_history_turns = 3\n");
+    let from_file = load_from(&env(&[]), Some(file.path())).unwrap();
+    assert_eq!(from_file.profile(Platform::Slack).history_turns, 3);
+
+    for (variable, value, says) in [
+        ("DISCORD_RESPONSE_TARGET_MS", "fast", "whole number"),
+        ("SLACK_LLM_TEMPERATURE", "3", "from 0 to 2"),
+        ("TEAMS_LLM_MAX_TOKENS", "0", "≥ 1"),
+        ("DESKTOP_EMOTION_WRITES", "sometimes", "realtime"),
+        ("TEAMS_SHOW_TYPING", "maybe", "true or false"),
+    ] {
+        let error = error_for(&[(variable, value)]);
+        assert_eq!(error.variable, variable);
+        assert!(error.message.contains(says), "{variable}: {error}");
+    }
+    // Slack has no typing indicator for apps: there is no such setting to make.
+    let file = toml_file("slack_show_typing = true\n");
+    let error = load_from(&env(&[]), Some(file.path())).unwrap_err();
+    assert!(error.message.contains("unknown setting"), "{error}");
+}
+
+#[test]
+fn the_retired_per_platform_top_k_list_is_refused_naming_what_replaces_it() {
+    let error = error_for(&[("MEMORY_TOP_K_BY_PLATFORM", "teams=3")]);
+    assert_eq!(error.variable, "MEMORY_TOP_K_BY_PLATFORM");
+    assert!(error.message.contains("TEAMS_MEMORY_TOP_K"), "{error}");
+    let file = toml_file("memory_top_k_by_platform = \"teams=3\"\n");
+    let error = load_from(&env(&[]), Some(file.path())).unwrap_err();
+    assert!(error.message.contains("TEAMS_MEMORY_TOP_K"), "{error}");
 }

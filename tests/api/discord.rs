@@ -314,6 +314,32 @@ async fn dms_and_server_mentions_get_one_reply_each_that_pings_nobody() {
     }
 }
 
+/// DISCORD_SHOW_TYPING=false: the reply comes without "typing…" first (it is on by default, see
+/// the test above).
+#[tokio::test]
+async fn with_typing_off_a_reply_comes_without_typing_first() {
+    for (db, mut settings) in test_setups().await {
+        settings.platform_overrides.discord.show_typing = Some(false);
+        let (fake, host) = start_with_discord(settings).await;
+        fake.dispatch(
+            "MESSAGE_CREATE",
+            dm("1500000000000000071", "Hello there, I'm Ana!"),
+        );
+        let replies = fake.wait_for_messages(DM_CHANNEL, 1).await;
+        assert_eq!(replies.len(), 1, "{}", db.name);
+        assert!(
+            !fake
+                .calls()
+                .iter()
+                .any(|call| call.path.ends_with("/typing")),
+            "{}: no typing indicator",
+            db.name
+        );
+        host.stop().await;
+        db.cleanup().await;
+    }
+}
+
 #[tokio::test]
 async fn a_code_from_link_start_redeemed_locally_links_and_discord_then_recalls_the_local_fact() {
     for (db, settings) in test_setups().await {

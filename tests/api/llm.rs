@@ -53,6 +53,7 @@ fn prompt(platform: Platform, user_text: &str) -> Prompt {
         question: None,
         time_zone: None,
         style: Default::default(),
+        generation: Default::default(),
         now: now(),
     }
 }

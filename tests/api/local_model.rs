@@ -70,6 +70,7 @@ fn prompt(user_text: &str) -> Prompt {
         question: None,
         time_zone: None,
         style: Default::default(),
+        generation: Default::default(),
         now: chrono::Utc::now(),
     }
 }

@@ -42,6 +42,7 @@ mod migrations;
 mod model_fetch;
 mod multiprocess;
 mod multiprocess_propagation;
+mod platform_tuning;
 mod privacy_property;
 mod privacy_rights;
 mod recall;

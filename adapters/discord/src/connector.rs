@@ -112,6 +112,7 @@ impl Connector for DiscordConnector {
             core: handler.clone(),
             http: Arc::new(http_client(&self.config)),
             stream_replies: self.config.stream_replies,
+            show_typing: self.config.show_typing,
         };
         if let Some(inbox) = &self.inbox {
             inbox.register_replayer(MESSAGE_KIND, Arc::new(TurnReplayer(runner.clone())));

@@ -91,6 +91,8 @@ pub struct DiscordConfig {
     pub shutdown_grace: Duration,
     /// Show replies while they are written (STREAM_REPLIES names `discord`).
     pub stream_replies: bool,
+    /// Show "typing…" while a reply is written (DISCORD_SHOW_TYPING).
+    pub show_typing: bool,
     /// On start, how far back to look for messages to the companion that arrived while no process
     /// was running (CATCH_UP_WINDOW; zero: no catch-up).
     pub catch_up_window: Duration,
@@ -109,6 +111,7 @@ impl DiscordConfig {
             shards: ShardPlan::Auto,
             shutdown_grace: Duration::from_secs(10),
             stream_replies: true,
+            show_typing: true,
             catch_up_window: Duration::from_secs(10 * 60),
         }
     }

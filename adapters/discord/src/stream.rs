@@ -106,18 +106,18 @@ pub enum Finished {
 }
 
 impl MessagePreview {
-    /// A preview in `channel`; `typing` shows until the first words are posted.
+    /// A preview in `channel`; `typing`, if any, shows until the first words are posted.
     pub fn new(
         http: Arc<Http>,
         channel: ChannelId,
         reply_to: Option<(ChannelId, MessageId)>,
-        typing: Typing,
+        typing: Option<Typing>,
     ) -> Self {
         MessagePreview {
             http,
             channel,
             reply_to,
-            typing: Some(typing),
+            typing,
             posted: Vec::new(),
             bucket: Bucket::default(),
             failed: false,

@@ -49,6 +49,8 @@ pub struct TurnRunner {
     pub core: Arc<dyn EventHandler>,
     pub http: Arc<Http>,
     pub stream_replies: bool,
+    /// Show "typing…" while a reply is written (DISCORD_SHOW_TYPING).
+    pub show_typing: bool,
 }
 
 impl TurnRunner {
@@ -119,7 +121,7 @@ impl TurnRunner {
             }
             return;
         }
-        let typing = channel.start_typing(&self.http);
+        let typing = self.show_typing.then(|| channel.start_typing(&self.http));
         let outcome = if self.stream_replies {
             let mut preview = MessagePreview::new(self.http.clone(), channel, reply_to, typing)
                 .with_nonces_of(message_id);
@@ -132,7 +134,9 @@ impl TurnRunner {
             outcome
         } else {
             let outcome = self.core.handle(event, CAPABILITIES).await;
-            typing.stop();
+            if let Some(typing) = typing {
+                typing.stop();
+            }
             outcome
         };
         count(&outcome);

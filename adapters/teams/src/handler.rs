@@ -222,7 +222,8 @@ async fn handle_message(
         whisperengine_contract::InboundEvent::Message(message) => message.is_addressed,
         whisperengine_contract::InboundEvent::Command(_) => true,
     };
-    let typing = is_addressed.then(|| start_typing(state, activity, service_url));
+    let typing = (is_addressed && state.config.show_typing)
+        .then(|| start_typing(state, activity, service_url));
     if state.config.stream_replies && activity.is_personal() {
         // Teams streams replies in 1:1 chats only.
         crate::stream::reply_while_written(

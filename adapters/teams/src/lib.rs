@@ -93,6 +93,8 @@ pub struct TeamsConfig {
     /// Whether replies in 1:1 chats are shown while they are written (Teams' streaming
     /// activities); group chats and channels always get the finished reply.
     pub stream_replies: bool,
+    /// Show the typing indicator while a reply is written (TEAMS_SHOW_TYPING).
+    pub show_typing: bool,
 }
 
 impl TeamsConfig {
@@ -110,6 +112,7 @@ impl TeamsConfig {
             key_refresh_interval: Duration::from_secs(5 * 60),
             request_timeout: Duration::from_secs(15),
             stream_replies: true,
+            show_typing: true,
         }
     }
 

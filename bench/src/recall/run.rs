@@ -114,7 +114,7 @@ async fn host_recall(
     settings.embedding_model = None;
     settings.fact_extraction = FactExtraction::Rules;
     settings.memory_top_k = top_k;
-    settings.memory_top_k_by_platform = Vec::new();
+    settings.platform_overrides = Default::default();
     settings.adaptive_performance_tuning = false;
     // The hot state is re-read from SQL only when the run says so (after dating the turns).
     settings.memory_sync_interval = std::time::Duration::from_secs(24 * 60 * 60);

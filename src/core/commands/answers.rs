@@ -420,8 +420,9 @@ pub(super) async fn sync_status(core: &Core, caller: &AccountInfo) -> Result<Out
         lines.push(line);
     }
     let limits = core.tuner.limits(&core.settings, caller.platform);
+    let profile = core.settings.profile(caller.platform);
     lines.push(format!(
-        "Context per reply on {}: up to {} memories and {} recent turns ({}).",
+        "Context per reply on {}: up to {} memories and {} recent turns ({}); your mood is saved {}.",
         caller.platform.display_name(),
         limits.memories,
         limits.history_turns,
@@ -429,10 +430,14 @@ pub(super) async fn sync_status(core: &Core, caller: &AccountInfo) -> Result<Out
             format!(
                 "adaptive tuning on: {:.0}% of the configured context to stay within {} ms",
                 core.tuner.scale(caller.platform) * 100.0,
-                crate::core::ops::tuning::response_time_target(caller.platform).as_millis()
+                profile.response_target.as_millis()
             )
         } else {
             "adaptive tuning off".to_string()
+        },
+        match profile.emotion_writes {
+            crate::config::EmotionWrites::Realtime => "with each message",
+            crate::config::EmotionWrites::Batched => "with the next periodic sync",
         }
     ));
     lines.push(format!(

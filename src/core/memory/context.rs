@@ -53,12 +53,13 @@ pub struct Limits {
 }
 
 impl Limits {
-    /// The configured amount for a reply on `platform` (MEMORY_TOP_K, per platform when
-    /// PLATFORM_SPECIFIC_OPTIMIZATIONS is on; HISTORY_TURNS).
+    /// The configured amount for a reply on `platform`: its row of the per-platform table
+    /// (MEMORY_TOP_K and HISTORY_TURNS unless the platform has its own).
     pub fn configured(settings: &Settings, platform: Platform) -> Limits {
+        let profile = settings.profile(platform);
         Limits {
-            memories: top_k(settings, platform),
-            history_turns: settings.history_turns,
+            memories: profile.memory_top_k,
+            history_turns: profile.history_turns,
         }
     }
 }
@@ -310,7 +311,20 @@ fn recall_memories(
             .unwrap_or(std::cmp::Ordering::Equal)
             .then(b.1.created_at.cmp(&a.1.created_at))
     });
-    scored.truncate(top_k);
+    // Words said again ("tell me about my trips", twice) are one memory: the best-ranked copy
+    // stands for the others, so repeats do not crowd out what else was said.
+    let mut kept: Vec<String> = Vec::with_capacity(top_k);
+    scored.retain(|(_, record)| {
+        if kept.len() >= top_k {
+            return false;
+        }
+        let words = record.content.trim().to_lowercase();
+        if kept.contains(&words) {
+            return false;
+        }
+        kept.push(words);
+        true
+    });
     let recalled = scored
         .iter()
         .map(|(_, record)| (record.account_id, record.created_at, record.memory_id))
@@ -326,11 +340,6 @@ fn recall_memories(
         })
         .collect();
     (memories, recalled)
-}
-
-/// How many memories go into a prompt on `platform` (MEMORY_TOP_K, or the platform's own value).
-pub fn top_k(settings: &Settings, platform: Platform) -> usize {
-    settings.memory_top_k_for(platform)
 }
 
 /// Added to the relevance of a fact that answers the question asked (its subject and attribute
@@ -580,10 +589,8 @@ mod tests {
 
     #[test]
     fn top_k_is_per_platform_when_optimizations_are_on() {
-        let mut settings = Settings {
-            memory_top_k_by_platform: vec![(Platform::Teams, 2)],
-            ..Settings::default()
-        };
+        let mut settings = Settings::default();
+        settings.platform_overrides.teams.memory_top_k = Some(2);
         let records: Vec<TurnRecord> = (0..8)
             .map(|n| {
                 record(
@@ -612,6 +619,36 @@ mod tests {
         assert_eq!(count(&settings), 2);
         settings.platform_specific_optimizations = false;
         assert_eq!(count(&settings), 5);
+    }
+
+    #[test]
+    fn the_same_words_said_twice_are_recalled_once() {
+        let settings = Settings::default();
+        let records: Vec<TurnRecord> = [
+            "tell me about my kayak",
+            "Tell me about my kayak ",
+            "my kayak is red",
+        ]
+        .iter()
+        .map(|text| record(1, text, Platform::Discord, Visibility::Dm))
+        .collect();
+        let state = state_with(records, &[]);
+        let me = account(1, Platform::Discord);
+        let recalled: Vec<String> = RecallRequest::new(
+            &settings,
+            &state,
+            &me,
+            &context(Visibility::Dm),
+            "kayak",
+            Utc::now(),
+        )
+        .gather()
+        .memories
+        .into_iter()
+        .map(|memory| memory.text.trim().to_lowercase())
+        .collect();
+        assert_eq!(recalled.len(), 2, "{recalled:?}");
+        assert!(recalled.contains(&"my kayak is red".to_string()));
     }
 
     #[test]

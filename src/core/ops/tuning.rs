@@ -1,6 +1,8 @@
 //! Adaptive performance tuning (ADAPTIVE_PERFORMANCE_TUNING): the host measures its reply latency
 //! per platform and shrinks the context (recalled memories, history turns) when replies run over
 //! the platform's response-time target, growing it back when they are comfortably under. The
+//! target and the full context are the platform's row of the per-platform table
+//! ([`Settings::profile`]: `<PLATFORM>_RESPONSE_TARGET_MS`, `_MEMORY_TOP_K`, `_HISTORY_TURNS`). The
 //! current values are exported on /metrics (`whisperengine_context_memories`,
 //! `whisperengine_context_history_turns`, `whisperengine_reply_latency_ema_seconds`).
 
@@ -17,17 +19,6 @@ const EMA_WEIGHT: f64 = 0.2;
 /// Shrink by this factor when over target; grow by [`GROW`] when under half of it.
 const SHRINK: f64 = 0.8;
 const GROW: f64 = 1.1;
-
-/// The seed's `response_time_target` per platform: Slack wants an answer within 3 s, Discord
-/// users expect a reply within a few seconds, Teams is more forgiving, the local chat is instant.
-pub fn response_time_target(platform: Platform) -> Duration {
-    match platform {
-        Platform::Slack => Duration::from_millis(2_500),
-        Platform::Discord => Duration::from_secs(3),
-        Platform::Teams => Duration::from_secs(5),
-        Platform::Desktop => Duration::from_secs(2),
-    }
-}
 
 use crate::core::memory::context::Limits;
 
@@ -66,7 +57,7 @@ impl Tuner {
         if !settings.adaptive_performance_tuning {
             return;
         }
-        let target = response_time_target(platform).as_secs_f64();
+        let target = settings.profile(platform).response_target.as_secs_f64();
         let seconds = latency.as_secs_f64();
         let budget = {
             let mut budgets = self.lock();
@@ -78,13 +69,7 @@ impl Tuner {
             budget.scale = adapt(budget.scale, budget.latency_ema_seconds, target);
             *budget
         };
-        let limits = scaled(
-            Limits {
-                memories: settings.memory_top_k_for(platform),
-                history_turns: settings.history_turns,
-            },
-            budget.scale,
-        );
+        let limits = scaled(Limits::configured(settings, platform), budget.scale);
         let label = platform.as_str();
         metrics::gauge!("whisperengine_reply_latency_ema_seconds", "platform" => label)
             .set(budget.latency_ema_seconds);
@@ -136,6 +121,7 @@ mod tests {
         let tuner = Tuner::default();
         let full = tuner.limits(&settings, Platform::Slack);
         assert_eq!(full.memories, settings.memory_top_k);
+        let teams = tuner.limits(&settings, Platform::Teams);
         for _ in 0..20 {
             tuner.record(&settings, Platform::Slack, Duration::from_secs(6));
         }
@@ -147,7 +133,7 @@ mod tests {
         assert!(shrunk.history_turns < full.history_turns);
         assert_eq!(
             tuner.limits(&settings, Platform::Teams),
-            full,
+            teams,
             "per platform"
         );
         for _ in 0..60 {

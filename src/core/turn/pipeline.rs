@@ -12,7 +12,7 @@
 //!
 //! Over 500 lines: one function per step of a message's path, in order, so the path reads top to bottom.
 
-use crate::config::{DeploymentMode, SyncCategory};
+use crate::config::{DeploymentMode, EmotionWrites, SyncCategory};
 use crate::core::emotion::{self, Detected};
 use crate::core::memory::context::{self, RecallRequest};
 use crate::core::memory::facts;
@@ -190,6 +190,9 @@ async fn process(
     crate::telemetry::record_step(platform, "store", step);
     let step = Instant::now();
     let mood = update_emotion(core, &mut state, &account, &message.context, &detected, now);
+    if core.settings.profile(account.platform).emotion_writes == EmotionWrites::Realtime {
+        write_mood_now(core, &mut state, account.identity_id).await;
+    }
     let limits = core.tuner.limits(&core.settings, account.platform);
     let semantic = match (&core.semantic, pending_query) {
         (Some(semantic), Some(query)) => {
@@ -529,6 +532,28 @@ fn memory_row(
     }
 }
 
+/// `<PLATFORM>_EMOTION_WRITES=realtime`: the mood this message moved goes to SQL now rather than
+/// with the next flush (EMOTIONAL_SYNC_INTERVAL). If the write fails, the flush writes it later.
+async fn write_mood_now(core: &Core, state: &mut IdentityHot, identity: IdentityId) {
+    if !state.emotion_dirty {
+        return;
+    }
+    let Some(snapshot) = state.emotion.clone() else {
+        return;
+    };
+    match core.store.save_emotion_state(identity, &snapshot).await {
+        Ok(()) => {
+            state.emotion_dirty = false;
+            core.store
+                .hot
+                .update_identity(identity, |hot| hot.emotion_dirty = false);
+        }
+        Err(error) => {
+            tracing::warn!(%error, "the mood could not be written now; the next flush writes it")
+        }
+    }
+}
+
 /// Step 6: adds the observation and rebuilds the identity's state (kept hot, flushed on its
 /// interval). Returns the mood to show the responder: the state across linked accounts when
 /// emotional-state sharing is on, otherwise the state from this account's observations alone; in
@@ -635,6 +660,7 @@ fn build_prompt(
         pronouns: preference("pronouns"),
         language: preference("language"),
     };
+    let profile = core.settings.profile(account.platform);
     Prompt {
         system: core.personality.system_prompt(
             account.platform,
@@ -651,6 +677,11 @@ fn build_prompt(
         question: gathered.question,
         time_zone,
         style,
+        generation: crate::llm::Generation {
+            model: Some(profile.llm_model),
+            max_tokens: Some(profile.llm_max_tokens),
+            temperature: Some(profile.llm_temperature),
+        },
         now,
     }
 }

@@ -42,9 +42,8 @@ struct Delta {
 }
 
 impl OpenAiClient {
-    /// The model's answer to `messages`, streamed into `sink`, with this client's timeout and
-    /// retries before the first text.
-    #[tracing::instrument(skip_all, fields(model = %self.model))]
+    /// The model's answer to `messages`, streamed into `sink`, with this client's model, timeout
+    /// and retries before the first text.
     pub async fn chat_streaming(
         &self,
         messages: Vec<ChatMessage>,
@@ -52,8 +51,22 @@ impl OpenAiClient {
         temperature: f32,
         sink: &dyn ReplySink,
     ) -> Result<String, LlmError> {
+        self.chat_streaming_as(&self.model, messages, max_tokens, temperature, sink)
+            .await
+    }
+
+    /// [`OpenAiClient::chat_streaming`] with `model`.
+    #[tracing::instrument(skip_all, fields(model = %model))]
+    pub(super) async fn chat_streaming_as(
+        &self,
+        model: &str,
+        messages: Vec<ChatMessage>,
+        max_tokens: u32,
+        temperature: f32,
+        sink: &dyn ReplySink,
+    ) -> Result<String, LlmError> {
         let request = super::ChatRequest {
-            model: &self.model,
+            model,
             messages,
             max_tokens,
             temperature,
