@@ -1,5 +1,8 @@
 //! The offline responder: in-character replies with no language model, for desktop and demo use
 //! without an endpoint, and for tests. Deterministic: the same prompt always gets the same reply.
+//!
+//! Over 500 lines: one reply builder with its answer kinds (greeting, empathy, fact, memory, small
+//! talk, languages), and their tests.
 
 use super::prompt::one_line;
 use super::pronouns::to_second_person;
@@ -31,6 +34,14 @@ impl OfflineResponder {
     /// the best memory when there is one, an honest answer to a question, else an acknowledgement.
     pub fn reply(&self, prompt: &Prompt) -> String {
         let communication = &self.personality.communication;
+        // A language the character has lines for: greetings, acknowledgements and empathy in it.
+        let other_language = prompt.style.other_language();
+        let translated = other_language.and_then(|language| self.personality.lines_in(language));
+        let greetings = translated.map_or(&communication.greetings, |lines| &lines.greetings);
+        let acknowledgements = translated.map_or(&communication.acknowledgements, |lines| {
+            &lines.acknowledgements
+        });
+        let empathy = translated.map_or(&communication.empathy, |lines| &lines.empathy);
         let text = prompt.user_text.trim();
         let seed = stable_hash(&text.to_lowercase());
         let user_name = match prompt.user_name.trim() {
@@ -43,8 +54,7 @@ impl OfflineResponder {
 
         if is_greeting(text) {
             // Prefer lines that address the person by name.
-            let named: Vec<String> = communication
-                .greetings
+            let named: Vec<String> = greetings
                 .iter()
                 .filter(|line| line.contains("{user}"))
                 .cloned()
@@ -56,7 +66,7 @@ impl OfflineResponder {
         }
         if let Some(mood) = &prompt.mood {
             if mood.intensity >= EMPATHY_THRESHOLD {
-                let lines = communication.empathy.lines_for(&mood.label);
+                let lines = empathy.lines_for(&mood.label);
                 if let Some(line) = pick(lines, seed, "empathy") {
                     sentences.push(fill(line));
                 }
@@ -89,25 +99,32 @@ impl OfflineResponder {
             }
         };
         let substance = sentences.len();
-        match answering_fact {
-            Some(fact) => sentences.push(recall_fact(fact)),
+        let mut is_in_english = false;
+        let answer = match answering_fact {
+            Some(fact) => Some(recall_fact(fact)),
             None => match memory.and_then(recall_memory) {
-                Some(recalled) => sentences.push(recalled),
-                None if is_question(text) => sentences.push(self.answer(text, seed)),
-                None => {}
+                Some(recalled) => Some(recalled),
+                None if is_question(text) => Some(self.answer(text, seed)),
+                None => None,
             },
+        };
+        if let Some(answer) = answer {
+            sentences.push(answer);
+            is_in_english = true;
         }
         if sentences.is_empty() && !has_words {
             // Nothing to acknowledge (an empty message, a lone emoji or mention).
             sentences.push(format!("I'm here whenever you're ready, {user_name}."));
+            is_in_english = true;
         }
         if sentences.is_empty() {
-            let acknowledgement = pick(&communication.acknowledgements, seed, "acknowledgement")
+            let acknowledgement = pick(acknowledgements, seed, "acknowledgement")
                 .map_or_else(|| "I hear you.".to_string(), |line| fill(line));
             sentences.push(acknowledgement);
-            // A signature phrase now and then, but not when the person is having a hard time.
+            // A signature phrase now and then, but not when the person is having a hard time
+            // (the phrases are English: not when answering in another language).
             let is_low_mood = prompt.mood.as_ref().is_some_and(|mood| mood.valence < 0.0);
-            if !is_low_mood && seed % 2 == 0 {
+            if !is_low_mood && seed % 2 == 0 && other_language.is_none() {
                 if let Some(pattern) = pick(&communication.speech_patterns, seed, "pattern") {
                     sentences.push(fill(pattern));
                 }
@@ -122,8 +139,12 @@ impl OfflineResponder {
             sentences = vec![kept];
         }
         sentences.truncate(MAX_SENTENCES);
-        if prompt.style.other_language().is_some() {
-            sentences.push("(Without a language model I can only answer in English.)".into());
+        match (other_language, translated) {
+            (Some(_), None) => {
+                sentences.push("(Without a language model I can only answer in English.)".into())
+            }
+            (Some(_), Some(lines)) if is_in_english => sentences.push(lines.english_note.clone()),
+            _ => {}
         }
         sentences.join(" ")
     }

@@ -1,7 +1,9 @@
 //! Reading a `personalities/<id>.toml` file: the on-disk shape, and the checks that turn it into a
 //! [`Personality`] (or a message naming the offending field).
 
-use super::{BigFive, Communication, EmotionalBaseline, Identity, Personality, PlatformStyles};
+use super::{
+    BigFive, Communication, EmotionalBaseline, Identity, LanguageLines, Personality, PlatformStyles,
+};
 use serde::Deserialize;
 
 /// The file as written. It differs from [`Personality`] only where the format is looser than the
@@ -20,6 +22,8 @@ struct PersonalityFile {
     emotional_baseline: EmotionalBaseline,
     #[serde(default)]
     platform_styles: PlatformStyles,
+    #[serde(default)]
+    languages: std::collections::BTreeMap<String, LanguageLines>,
 }
 
 #[derive(Deserialize)]
@@ -63,6 +67,7 @@ pub(super) fn parse(id: &str, text: &str) -> Result<Personality, String> {
         communication: file.communication,
         emotional_baseline: file.emotional_baseline,
         platform_styles: file.platform_styles,
+        languages: file.languages,
     };
     validate(&personality)?;
     Ok(personality)
@@ -115,6 +120,27 @@ fn validate(personality: &Personality) -> Result<(), String> {
         check_lines(field, lines, false)?;
     }
     check_lines("values", &personality.values, false)?;
+    for (code, lines) in &personality.languages {
+        let field = |name: &str| format!("languages.{code}.{name}");
+        if code.is_empty() || !code.chars().all(|c| c.is_ascii_alphabetic() || c == '-') {
+            return Err(format!(
+                "languages.{code}: expected a language code such as es or pt-BR"
+            ));
+        }
+        check_lines(&field("greetings"), &lines.greetings, true)?;
+        check_lines(&field("acknowledgements"), &lines.acknowledgements, true)?;
+        for (mood, mood_lines) in [
+            ("sad", &lines.empathy.sad),
+            ("angry", &lines.empathy.angry),
+            ("anxious", &lines.empathy.anxious),
+            ("happy", &lines.empathy.happy),
+        ] {
+            check_lines(&field(&format!("empathy.{mood}")), mood_lines, false)?;
+        }
+        if lines.english_note.trim().is_empty() {
+            return Err(format!("{}: must not be empty", field("english_note")));
+        }
+    }
     if personality.emotional_baseline.mood.trim().is_empty() {
         return Err("emotional_baseline.mood: must not be empty (a word such as \"calm\")".into());
     }
@@ -242,6 +268,31 @@ expressiveness = 0.5
         )
         .unwrap_err();
         assert!(error.starts_with("big_five.neuroticism:"), "{error}");
+    }
+
+    #[test]
+    fn lines_in_another_language_are_found_by_code_or_name_and_checked() {
+        let with_spanish = format!(
+            "{MINIMAL}\n[languages.es]\nnames = [\"Spanish\"]\ngreetings = [\"¡Hola, {{user}}!\"]\n\
+             acknowledgements = [\"Te escucho.\"]\nenglish_note = \"(en inglés)\"\n"
+        );
+        let personality = parse("test", &with_spanish).unwrap();
+        for asked in ["es", "ES-mx", "spanish", " Spanish "] {
+            assert!(personality.lines_in(asked).is_some(), "{asked}");
+        }
+        assert!(personality.lines_in("pt").is_none());
+        let error = parse(
+            "test",
+            &with_spanish.replace("english_note = \"(en inglés)\"", "english_note = \" \""),
+        )
+        .unwrap_err();
+        assert_eq!(error, "languages.es.english_note: must not be empty");
+        let error = parse(
+            "test",
+            &with_spanish.replace("greetings = [\"¡Hola, {user}!\"]", "greetings = []"),
+        )
+        .unwrap_err();
+        assert_eq!(error, "languages.es.greetings: needs at least one line");
     }
 
     #[test]

@@ -91,6 +91,42 @@ pub struct Personality {
     pub communication: Communication,
     pub emotional_baseline: EmotionalBaseline,
     pub platform_styles: PlatformStyles,
+    /// Lines in other languages, by language code (`[languages.es]`).
+    pub languages: std::collections::BTreeMap<String, LanguageLines>,
+}
+
+/// What the character says in another language when no language model runs (`[languages.<code>]`
+/// in the file): the offline responder greets, acknowledges and comforts in it when a person's
+/// `language` preference names it by its code or one of `names`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LanguageLines {
+    /// How people name the language besides its code ("Spanish", "español").
+    #[serde(default)]
+    pub names: Vec<String>,
+    pub greetings: Vec<String>,
+    pub acknowledgements: Vec<String>,
+    #[serde(default)]
+    pub empathy: Empathy,
+    /// Added, in that language, to a reply whose answer (what the companion remembers or knows)
+    /// stays in English.
+    pub english_note: String,
+}
+
+impl Personality {
+    /// The lines for `language` as a person wrote it ("es", "es-MX", "Spanish", "Español").
+    pub fn lines_in(&self, language: &str) -> Option<&LanguageLines> {
+        let wanted = language.trim().to_lowercase();
+        let code = wanted.split(['-', '_']).next().unwrap_or_default();
+        self.languages.iter().find_map(|(own, lines)| {
+            let own = own.to_lowercase();
+            let named = lines
+                .names
+                .iter()
+                .any(|name| name.trim().to_lowercase() == wanted);
+            (own == wanted || own == code || named).then_some(lines)
+        })
+    }
 }
 
 /// Background: where the character comes from and what they do.

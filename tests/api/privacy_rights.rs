@@ -87,7 +87,7 @@ async fn export_gives_a_single_use_link_to_everything_about_the_caller() {
         .await;
         say(
             &core,
-            command(&discord, "prefs set timezone Europe/Lisbon", false),
+            command(&discord, "prefs set timezone Asia/Tokyo", false),
         )
         .await;
         add_unknown_table_row(&core, &discord, "likes lighthouses").await;
@@ -132,7 +132,15 @@ async fn export_gives_a_single_use_link_to_everything_about_the_caller() {
         let text = document.to_string();
         assert!(text.contains("My cat is called Miso"), "{}", db.name);
         assert!(text.contains("I live in Lisbon"), "{}", db.name);
-        assert!(text.contains("Europe/Lisbon"), "{}", db.name);
+        assert_eq!(document["time_zone"], "Asia/Tokyo", "{}", db.name);
+        for memory in document["memories"].as_array().expect("memories") {
+            let at = memory["created_at"].as_str().unwrap_or_default();
+            assert!(
+                at.ends_with("+09:00") && chrono::DateTime::parse_from_rfc3339(at).is_ok(),
+                "{}: times in the person's zone: {at}",
+                db.name
+            );
+        }
         assert!(
             !text.contains("Rex") && !text.contains("USTRANGER"),
             "{}: nobody else's data",

@@ -2,7 +2,8 @@
 //! Redis: `tone`, `verbosity`, `pronouns` and `language` set on Slack reach the next Discord
 //! prompt as instructions (and not when the person turned that sharing off), a short verbosity
 //! gives a one-sentence offline reply, a language other than English is answered with a plain
-//! word that the offline responder speaks English only, and a time zone must be a real one.
+//! word that the offline responder speaks English only, or, in a language the character has lines
+//! for, greeted and listened to in it, and a time zone must be a real one.
 
 use crate::common;
 use whisperengine_contract::{Platform, PlatformAccount};
@@ -140,6 +141,47 @@ async fn conversation_history_turned_on_by_the_person_brings_the_other_platforms
             from_slack(&recorder.last()),
             "the person's own choice decides: {:?}",
             recorder.last().history
+        );
+    }
+}
+
+/// `language Spanish` set on Slack: Elena (who has Spanish lines) greets and listens in Spanish on
+/// Discord without a language model, and says that what she remembers comes in English.
+#[tokio::test]
+async fn a_language_the_character_has_lines_for_is_spoken_on_the_other_platform() {
+    for (db, settings) in common::test_setups().await {
+        let core = common::core_for(settings).await;
+        let (slack, discord) = common::linked_slack_and_discord(&core).await;
+        common::say(&core, common::message(&slack, "My cat is called Miso.")).await;
+        let before = common::say(&core, common::message(&discord, "hola!")).await;
+        assert!(
+            !before.contains("¡Hola"),
+            "{}: English first: {before}",
+            db.name
+        );
+
+        common::say(
+            &core,
+            common::command(&slack, "prefs set language Spanish", false),
+        )
+        .await;
+        let greeting = common::say(&core, common::message(&discord, "hola!")).await;
+        assert!(
+            greeting.contains("¡Hola") || greeting.contains("¿Qué tal"),
+            "{}: a Spanish greeting: {greeting}",
+            db.name
+        );
+        assert!(
+            !greeting.contains("only answer in English"),
+            "{}: {greeting}",
+            db.name
+        );
+        let answer = common::say(&core, common::message(&discord, "what's my cat called?")).await;
+        assert!(answer.contains("Miso"), "{}: {answer}", db.name);
+        assert!(
+            answer.ends_with("(Sin un modelo de lenguaje, lo que recuerdo te lo digo en inglés.)"),
+            "{}: {answer}",
+            db.name
         );
     }
 }

@@ -103,6 +103,17 @@ pub async fn document(store: &Store, identity_id: IdentityId) -> Result<serde_js
         .await?;
     let audit_entries = audit::about(db, &subjects).await?;
     let inbox = inbox_events_of(db, &accounts).await?;
+    // Times are shown in the person's time zone (the `timezone` preference set last on any of
+    // their accounts; UTC without one), as RFC 3339 with the offset: the same instants, read as
+    // the person lives them.
+    let time_zone = preferences
+        .iter()
+        .filter(|p| p.key == "timezone")
+        .max_by_key(|p| p.updated_at)
+        .map(|p| p.value.clone());
+    let zone = crate::llm::dates::Zone::named(time_zone.as_deref());
+    let at = |time: DateTime<Utc>| zone.local(time);
+    let maybe_at = |time: Option<DateTime<Utc>>| time.map(at);
     let label_of = |account_id: AccountId| {
         accounts
             .iter()
@@ -112,10 +123,11 @@ pub async fn document(store: &Store, identity_id: IdentityId) -> Result<serde_js
     };
     Ok(json!({
         "format": FORMAT,
-        "exported_at": Utc::now(),
+        "exported_at": at(Utc::now()),
+        "time_zone": time_zone.as_deref().unwrap_or("UTC"),
         "identity": {
             "id": identity_id,
-            "created_at": identity_row.as_ref().map(|row| row.created_at),
+            "created_at": maybe_at(identity_row.as_ref().map(|row| row.created_at)),
             "isolated": identity_row.as_ref().is_some_and(|row| row.isolated),
         },
         "accounts": accounts.iter().map(|a| json!({
@@ -137,8 +149,8 @@ pub async fn document(store: &Store, identity_id: IdentityId) -> Result<serde_js
             "visibility": m.visibility,
             "importance": m.importance,
             "emotion": m.emotion,
-            "created_at": m.created_at,
-            "last_recalled_at": m.last_recalled_at,
+            "created_at": at(m.created_at),
+            "last_recalled_at": maybe_at(m.last_recalled_at),
             "recall_count": m.recall_count,
         })).collect::<Vec<_>>(),
         "facts": facts.iter().map(|f| json!({
@@ -151,16 +163,16 @@ pub async fn document(store: &Store, identity_id: IdentityId) -> Result<serde_js
             "platform": f.platform,
             "scope": f.scope,
             "visibility": f.visibility,
-            "created_at": f.created_at,
-            "updated_at": f.updated_at,
-            "superseded_at": f.superseded_at,
+            "created_at": at(f.created_at),
+            "updated_at": at(f.updated_at),
+            "superseded_at": maybe_at(f.superseded_at),
             "superseded_by": f.superseded_by,
         })).collect::<Vec<_>>(),
         "emotional_state": state.map(|s| json!({
             "mood": s.mood,
             "valence": s.valence,
             "intensity": s.intensity,
-            "updated_at": s.updated_at,
+            "updated_at": at(s.updated_at),
             "version": s.version,
         })),
         "emotion_history": observations.iter().map(|o| json!({
@@ -169,14 +181,14 @@ pub async fn document(store: &Store, identity_id: IdentityId) -> Result<serde_js
             "valence": o.valence,
             "intensity": o.intensity,
             "memory_id": o.memory_id,
-            "created_at": o.created_at,
+            "created_at": at(o.created_at),
         })).collect::<Vec<_>>(),
         "preferences": preferences.iter().map(|p| json!({
             "account": label_of(p.account_id.into()),
             "key": p.key,
             "value": p.value,
             "version": p.version,
-            "updated_at": p.updated_at,
+            "updated_at": at(p.updated_at),
             "updated_by_platform": p.updated_by_platform,
         })).collect::<Vec<_>>(),
         "conflicts": conflicts.iter().map(|c| json!({
@@ -190,14 +202,14 @@ pub async fn document(store: &Store, identity_id: IdentityId) -> Result<serde_js
             "strategy": c.strategy,
             "status": c.status,
             "resolution": c.resolution,
-            "created_at": c.created_at,
-            "resolved_at": c.resolved_at,
+            "created_at": at(c.created_at),
+            "resolved_at": maybe_at(c.resolved_at),
         })).collect::<Vec<_>>(),
         "feedback": feedback_rows.iter().map(|f| json!({
             "platform": f.platform,
             "score": f.score,
             "comment": f.comment,
-            "created_at": f.created_at,
+            "created_at": at(f.created_at),
         })).collect::<Vec<_>>(),
         "audit": audit_entries,
         "inbox": inbox.iter().map(|(account, row)| json!({
@@ -210,7 +222,7 @@ pub async fn document(store: &Store, identity_id: IdentityId) -> Result<serde_js
             } else {
                 "waiting"
             },
-            "received_at": DateTime::<Utc>::from_timestamp_millis(row.created_at),
+            "received_at": maybe_at(DateTime::<Utc>::from_timestamp_millis(row.created_at)),
             "payload": crate::store::crypto::readable(store.cipher.as_deref(), &row.payload),
             "reply": row.reply.as_deref().map(|reply| crate::store::crypto::readable(store.cipher.as_deref(), reply)),
         })).collect::<Vec<_>>(),
