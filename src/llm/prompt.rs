@@ -174,11 +174,18 @@ impl Prompt {
         let mut system = self.system.trim_end().to_string();
         let name = self.user_name.trim();
         let name = if name.is_empty() { "the user" } else { name };
+        // Their own clock when they set a time zone (a morning is a morning where they are).
+        let clock = match self.time_zone.as_deref().map(str::trim) {
+            Some(zone) if jiff::tz::TimeZone::get(zone).is_ok() => format!(
+                "{} their time, {zone}",
+                self.zone().local(self.now).format("%A %-d %B %Y, %H:%M")
+            ),
+            _ => self.now.format("%A %-d %B %Y, %H:%M UTC").to_string(),
+        };
         let _ = write!(
             system,
-            "\n\nContext for this reply:\n- You are talking with {name} on {} ({}).",
+            "\n\nContext for this reply:\n- You are talking with {name} on {} ({clock}).",
             self.platform.as_str(),
-            self.now.format("%A %-d %B %Y, %H:%M UTC")
         );
         let roles: Vec<String> = self
             .user_roles

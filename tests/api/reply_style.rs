@@ -185,3 +185,40 @@ async fn a_language_the_character_has_lines_for_is_spoken_on_the_other_platform(
         );
     }
 }
+
+/// `name` and `timezone` set on Slack: the next Discord reply greets by that name, and its prompt
+/// tells the time on the person's own clock; not with UI preferences kept per account.
+#[tokio::test]
+async fn a_name_and_time_zone_set_on_slack_shape_the_next_discord_reply() {
+    for (db, settings) in common::test_setups().await {
+        for shared in [true, false] {
+            let mut settings = settings.clone();
+            settings.sync_ui_preferences = shared;
+            let mut core = common::core_for(settings).await;
+            let recorder = common::Recorder::install(&mut core);
+            let (slack, discord) = common::linked_slack_and_discord(&core).await;
+            for preference in ["prefs set name Sunny", "prefs set timezone Asia/Tokyo"] {
+                common::say(&core, common::command(&slack, preference, false)).await;
+            }
+            let reply = common::say(&core, common::message(&discord, "hello!")).await;
+            let prompt = recorder.last();
+            let text = common::prompt_text(&prompt);
+            assert_eq!(reply.contains("Sunny"), shared, "{}: {reply}", db.name);
+            assert_eq!(
+                text.contains("their time, Asia/Tokyo"),
+                shared,
+                "{}: shared={shared}: {text}",
+                db.name
+            );
+            if shared {
+                let tokyo = prompt.now + chrono::Duration::hours(9);
+                assert!(
+                    text.contains(&tokyo.format("%H:%M their time").to_string()),
+                    "{}: Tokyo is UTC+9: {text}",
+                    db.name
+                );
+            }
+        }
+        db.cleanup().await;
+    }
+}
