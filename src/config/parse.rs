@@ -6,6 +6,7 @@
 //! Over 500 lines: one parser per variable, each with its error message.
 
 use super::checks::redact_password;
+use super::platforms::{self, PlatformOverrides};
 use super::{ConfigError, Settings, ShardSetting};
 use secrecy::SecretString;
 use std::collections::HashMap;
@@ -39,7 +40,7 @@ fn expected(variable: &str, what: &str, got: &str) -> ConfigError {
 }
 
 /// The raw values of one load, read variable by variable.
-pub(super) struct Raw<'a> {
+struct Raw<'a> {
     values: &'a HashMap<String, String>,
 }
 
@@ -56,16 +57,12 @@ impl Raw<'_> {
         self.text(variable).map(str::to_string).unwrap_or(default)
     }
 
-    pub(super) fn optional_string(&self, variable: &str) -> Option<String> {
+    fn optional_string(&self, variable: &str) -> Option<String> {
         self.text(variable).map(str::to_string)
     }
 
     /// A whole number ≥ `minimum`, or `None` when unset.
-    pub(super) fn optional_whole<T: TryFrom<u64>>(
-        &self,
-        variable: &str,
-        minimum: u64,
-    ) -> Result<Option<T>> {
+    fn optional_whole<T: TryFrom<u64>>(&self, variable: &str, minimum: u64) -> Result<Option<T>> {
         self.parse_or(
             variable,
             None,
@@ -75,7 +72,7 @@ impl Raw<'_> {
     }
 
     /// A sampling temperature from 0 to 2, or `None` when unset.
-    pub(super) fn optional_temperature(&self, variable: &str) -> Result<Option<f32>> {
+    fn optional_temperature(&self, variable: &str) -> Result<Option<f32>> {
         self.parse_or(
             variable,
             None,
@@ -89,7 +86,7 @@ impl Raw<'_> {
         )
     }
 
-    pub(super) fn optional_bool(&self, variable: &str) -> Result<Option<bool>> {
+    fn optional_bool(&self, variable: &str) -> Result<Option<bool>> {
         self.parse_or(
             variable,
             None,
@@ -98,7 +95,7 @@ impl Raw<'_> {
         )
     }
 
-    pub(super) fn optional_enum<T: FromStr<Err = super::UnknownValue>>(
+    fn optional_enum<T: FromStr<Err = super::UnknownValue>>(
         &self,
         variable: &str,
     ) -> Result<Option<T>> {
@@ -326,6 +323,28 @@ fn read_platforms(variable: &str, text: &str) -> Result<Vec<Platform>> {
 }
 
 /// `discord=5,teams=3`: a count per platform.
+/// Reads every `<PLATFORM>_*` variable.
+fn platform_overrides(raw: &Raw<'_>) -> Result<PlatformOverrides> {
+    let mut overrides = PlatformOverrides::default();
+    for platform in platforms::PLATFORMS {
+        let name = |value: &str| format!("{}_{value}", platforms::prefix(platform));
+        let set = overrides.of_mut(platform);
+        set.response_target = raw
+            .optional_whole::<u64>(&name("RESPONSE_TARGET_MS"), 1)?
+            .map(Duration::from_millis);
+        set.llm_model = raw.optional_string(&name("LLM_MODEL"));
+        set.llm_max_tokens = raw.optional_whole(&name("LLM_MAX_TOKENS"), 1)?;
+        set.llm_temperature = raw.optional_temperature(&name("LLM_TEMPERATURE"))?;
+        set.memory_top_k = raw.optional_whole(&name("MEMORY_TOP_K"), 0)?;
+        set.history_turns = raw.optional_whole(&name("HISTORY_TURNS"), 0)?;
+        if platforms::has_typing_indicator(platform) {
+            set.show_typing = raw.optional_bool(&name("SHOW_TYPING"))?;
+        }
+        set.emotion_writes = raw.optional_enum(&name("EMOTION_WRITES"))?;
+    }
+    Ok(overrides)
+}
+
 fn is_name(text: &str) -> bool {
     text.chars()
         .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
@@ -546,7 +565,7 @@ pub(super) fn settings_from(values: &HashMap<String, String>) -> Result<Settings
         rate_limit_per_minute: raw.whole_or("RATE_LIMIT_PER_MINUTE", d.rate_limit_per_minute, 0)?,
         history_turns: raw.whole_or("HISTORY_TURNS", d.history_turns, 0)?,
         memory_top_k: raw.whole_or("MEMORY_TOP_K", d.memory_top_k, 0)?,
-        platform_overrides: super::platforms::read(&raw)?,
+        platform_overrides: platform_overrides(&raw)?,
         emotion_half_life: raw.parse_or(
             "EMOTION_HALF_LIFE",
             d.emotion_half_life,

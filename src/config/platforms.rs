@@ -12,8 +12,7 @@
 //! written in lower case. With PLATFORM_SPECIFIC_OPTIMIZATIONS=false every platform uses the local
 //! chat's values (its defaults and `DESKTOP_*`); only the typing indicator stays per platform.
 
-use super::parse::Raw;
-use super::{ConfigError, Settings, UnknownValue};
+use super::{Settings, UnknownValue};
 use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
@@ -308,28 +307,6 @@ impl Settings {
         }
         profile
     }
-}
-
-/// Reads every `<PLATFORM>_*` variable.
-pub(super) fn read(raw: &Raw<'_>) -> Result<PlatformOverrides, ConfigError> {
-    let mut overrides = PlatformOverrides::default();
-    for platform in PLATFORMS {
-        let name = |value: &str| format!("{}_{value}", prefix(platform));
-        let set = overrides.of_mut(platform);
-        set.response_target = raw
-            .optional_whole::<u64>(&name("RESPONSE_TARGET_MS"), 1)?
-            .map(Duration::from_millis);
-        set.llm_model = raw.optional_string(&name("LLM_MODEL"));
-        set.llm_max_tokens = raw.optional_whole(&name("LLM_MAX_TOKENS"), 1)?;
-        set.llm_temperature = raw.optional_temperature(&name("LLM_TEMPERATURE"))?;
-        set.memory_top_k = raw.optional_whole(&name("MEMORY_TOP_K"), 0)?;
-        set.history_turns = raw.optional_whole(&name("HISTORY_TURNS"), 0)?;
-        if has_typing_indicator(platform) {
-            set.show_typing = raw.optional_bool(&name("SHOW_TYPING"))?;
-        }
-        set.emotion_writes = raw.optional_enum(&name("EMOTION_WRITES"))?;
-    }
-    Ok(overrides)
 }
 
 #[cfg(test)]
