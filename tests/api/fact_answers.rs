@@ -154,3 +154,53 @@ async fn a_when_question_gets_the_day_it_was_said_and_the_day_yesterday_meant_in
         );
     }
 }
+
+/// The memories a prompt recalls hold the evidence when the question shares no word with it: the
+/// memory that says what a known fact answers ("what's my profession?" ← "I work as a dental
+/// hygienist …"), and, through a name that opens a sentence, the second memory of a two-step
+/// question ("what frightens my dog?" ← "Clementine joined the family …, a little dog" and
+/// "Clementine is terrified of thunderstorms").
+#[tokio::test]
+async fn the_recalled_memories_hold_the_evidence_a_fact_or_a_name_points_to() {
+    for (db, settings) in common::test_setups().await {
+        let mut core = common::core_for(settings).await;
+        let recorder = common::Recorder::install(&mut core);
+        let (slack, discord) = common::linked_slack_and_discord(&core).await;
+        for told in [
+            "I work as a dental hygienist at a family-run practice, most days I love it",
+            "Clementine joined the family earlier this month, a little tabby dog from the shelter",
+            "We went to the beach and the weather was lovely",
+            "Clementine is terrified of thunderstorms",
+            "The dog next door barks all night",
+        ] {
+            common::say(&core, common::message(&slack, told)).await;
+        }
+        let recalled = |prompt: whisperengine::llm::Prompt| -> Vec<String> {
+            prompt
+                .memories
+                .into_iter()
+                .map(|memory| memory.text)
+                .collect()
+        };
+        common::say(&core, common::message(&discord, "What's my profession?")).await;
+        let memories = recalled(recorder.last());
+        assert!(
+            memories
+                .first()
+                .is_some_and(|first| first.contains("dental hygienist")),
+            "{}: {memories:?}",
+            db.name
+        );
+        common::say(&core, common::message(&discord, "What frightens my dog?")).await;
+        let memories = recalled(recorder.last());
+        assert!(
+            memories
+                .iter()
+                .any(|text| text.contains("joined the family"))
+                && memories.iter().any(|text| text.contains("thunderstorms")),
+            "{}: both steps: {memories:?}",
+            db.name
+        );
+        db.cleanup().await;
+    }
+}

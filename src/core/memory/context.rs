@@ -133,12 +133,20 @@ impl<'a> RecallRequest<'a> {
             .map(|fact| (fact.subject.as_str(), fact.value.as_str()))
             .collect();
         let memory_query = query.with_names_of(names);
-        let (memories, recalled) = recall_memories(self, &memory_query, shares_history);
         let asked = facts::question::asked(self.text);
+        let facts = known_facts(self, &query, asked.as_ref(), shares_history);
+        // What a known fact says the answer is: the memories that say it come first.
+        let answers: Vec<String> = facts
+            .iter()
+            .filter(|fact| fact.answers_question)
+            .map(|fact| fact.value.trim().to_lowercase())
+            .filter(|value| value.chars().count() >= 3)
+            .collect();
+        let (memories, recalled) = recall_memories(self, &memory_query, shares_history, &answers);
         Gathered {
             history: recent_history(self, shares_history),
             memories,
-            facts: known_facts(self, &query, asked.as_ref(), shares_history),
+            facts,
             recalled,
             question: asked.map(|asked| asked.for_responder()),
         }
@@ -225,6 +233,7 @@ fn recall_memories(
     request: &RecallRequest<'_>,
     query: &Query,
     shares_history: bool,
+    answers: &[String],
 ) -> (Vec<RecalledMemory>, Vec<Recalled>) {
     let RecallRequest {
         settings,
@@ -258,8 +267,14 @@ fn recall_memories(
         .filter(|(score, _)| *score > 0.0)
         .collect();
     best_first.sort_by(|a, b| b.0.partial_cmp(&a.0).unwrap_or(std::cmp::Ordering::Equal));
+    let lowercase = |word: &str| {
+        recall::is_written_lowercase(word, candidates.iter().map(|r| r.content.as_str()))
+    };
     let seeds = &best_first[..best_first.len().min(recall::EXPANSION_SEEDS)];
-    let expansion = query.expansion(seeds.iter().map(|(_, record)| record.content.as_str()));
+    let expansion = query.expansion(
+        seeds.iter().map(|(_, record)| record.content.as_str()),
+        lowercase,
+    );
     if let (false, Some((lowest_seed, _))) = (expansion.is_empty(), seeds.last()) {
         // What the second round finds comes after the memories it started from, never before.
         let ceiling = lowest_seed * 0.999;
@@ -280,10 +295,29 @@ fn recall_memories(
             *score += semantic.relevance(record);
         }
     }
+    // A memory that says what a known fact answers ("I work as a dental hygienist…" for "what's
+    // my profession?") is the evidence for that answer, whatever words the question used.
+    let best_relevance = relevance.iter().copied().fold(0.0_f64, f64::max).max(1.0);
+    // (A "when did I …" question wants the memory that says when, not every mention.)
     let asks_when = crate::llm::dates::asks_when(request.text);
+    let says_answer = |record: &TurnRecord| {
+        !asks_when && !answers.is_empty() && {
+            let content = record.content.to_lowercase();
+            answers
+                .iter()
+                .any(|answer| recall::is_written_lowercase(answer, [content.as_str()]))
+        }
+    };
     let mut scored: Vec<(f64, &TurnRecord)> = candidates
         .iter()
         .zip(relevance)
+        .map(|(record, relevance)| {
+            if says_answer(record) {
+                (record, relevance.max(best_relevance) * ANSWER_MEMORY_BOOST)
+            } else {
+                (record, relevance)
+            }
+        })
         .filter(|(_, relevance)| *relevance > 0.0)
         .map(|(record, relevance)| {
             // With importance sharing off, another account's importance does not count.
@@ -341,6 +375,9 @@ fn recall_memories(
         .collect();
     (memories, recalled)
 }
+
+/// How much more relevant a memory is that says what a known fact answers.
+const ANSWER_MEMORY_BOOST: f64 = 3.0;
 
 /// Added to the relevance of a fact that answers the question asked (its subject and attribute
 /// match), so it comes before every fact that merely shares words with the question.

@@ -191,10 +191,18 @@ impl Query {
     /// `seeds` — the first round's best memories — that the question did not use. "Where does the
     /// friend I went climbing with live?" finds "I went climbing with Noor" first, and then, by
     /// "Noor", "Noor lives in Utrecht": the two memories the answer joins.
-    pub fn expansion<'t>(&self, seeds: impl IntoIterator<Item = &'t str>) -> Query {
+    ///
+    /// A capitalised word that opens a sentence is a name too when the person never writes it in
+    /// lower case (`is_written_lowercase` looks through what they said): "Clementine joined the
+    /// family" names Clementine, "Went climbing with Noor" does not name "Went".
+    pub fn expansion<'t>(
+        &self,
+        seeds: impl IntoIterator<Item = &'t str>,
+        is_written_lowercase: impl Fn(&str) -> bool,
+    ) -> Query {
         let mut terms: Vec<(String, f64)> = Vec::new();
         for text in seeds {
-            for name in names_in(text) {
+            for name in names_in(text, &is_written_lowercase) {
                 for term in index_terms(&name).iter() {
                     let known = self
                         .terms
@@ -211,17 +219,22 @@ impl Query {
     }
 }
 
-/// Words written with a capital that are not where a sentence starts, nor "I", nor a day or
-/// month: the names in a message.
-fn names_in(text: &str) -> Vec<String> {
+/// Words written with a capital, nor "I", nor a day or month: the names in a message. A word
+/// that opens a sentence counts only when `is_written_lowercase` says the person never writes it
+/// in lower case.
+fn names_in(text: &str, is_written_lowercase: &impl Fn(&str) -> bool) -> Vec<String> {
     let mut names = Vec::new();
     let mut sentence_start = true;
     for word in text.split_whitespace() {
         let bare = word.trim_matches(|c: char| !c.is_alphanumeric());
-        let is_name = !sentence_start
-            && bare.chars().next().is_some_and(char::is_uppercase)
+        let lower = bare.to_lowercase();
+        let is_name = bare.chars().next().is_some_and(char::is_uppercase)
             && !matches!(bare, "I" | "I'm" | "I've" | "I'll" | "I'd")
-            && !crate::llm::dates::CALENDAR_WORDS.contains(&bare.to_lowercase().as_str());
+            && !crate::llm::dates::CALENDAR_WORDS.contains(&lower.as_str())
+            && (!sentence_start
+                || (bare.chars().count() > 2
+                    && !STOPWORDS.contains(&lower.as_str())
+                    && !is_written_lowercase(&lower)));
         if is_name {
             names.push(bare.to_string());
         }
@@ -229,6 +242,17 @@ fn names_in(text: &str) -> Vec<String> {
             word.ends_with(['.', '!', '?', '…', ':']) || bare.is_empty() && sentence_start;
     }
     names
+}
+
+/// Whether `word` (lower case) appears in lower case in any of `texts`, as a whole word.
+pub fn is_written_lowercase<'t>(word: &str, texts: impl IntoIterator<Item = &'t str>) -> bool {
+    texts.into_iter().any(|text| {
+        text.match_indices(word).any(|(at, _)| {
+            let before = text[..at].chars().next_back();
+            let after = text[at + word.len()..].chars().next();
+            !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
+        })
+    })
 }
 
 /// BM25 score of each document for `query`, with document frequencies over `documents` alone.
@@ -291,10 +315,13 @@ mod tests {
     #[test]
     fn the_second_round_looks_for_the_names_the_first_round_found() {
         let query = Query::new("where does the friend I went climbing with live?");
-        let expansion = query.expansion([
-            "Last Sunday I went climbing with Noor at the quarry.",
-            "I love climbing. Sunday was great.",
-        ]);
+        let expansion = query.expansion(
+            [
+                "Last Sunday I went climbing with Noor at the quarry.",
+                "I love climbing. Sunday was great.",
+            ],
+            |_| true,
+        );
         let terms: Vec<&str> = expansion
             .terms
             .iter()
@@ -312,6 +339,25 @@ mod tests {
         let documents: Vec<&[String]> = documents.iter().map(|terms| &terms[..]).collect();
         let scores = bm25(&expansion, &documents);
         assert!(scores[0] > 0.0 && scores[1] == 0.0, "{scores:?}");
+    }
+
+    #[test]
+    fn a_word_opening_a_sentence_is_a_name_when_never_written_in_lower_case() {
+        let said = [
+            "Clementine joined the family, a little tabby dog",
+            "Went to the park. we went home after",
+        ];
+        let lowercase = |word: &str| is_written_lowercase(word, said);
+        let query = Query::new("what frightens my dog?");
+        let names: Vec<String> = said
+            .iter()
+            .flat_map(|text| names_in(text, &lowercase))
+            .collect();
+        assert_eq!(names, vec!["Clementine".to_string()]);
+        let expansion = query.expansion(said, lowercase);
+        let terms: Vec<&str> = expansion.terms.iter().map(|(t, _)| t.as_str()).collect();
+        assert_eq!(terms, vec![stem("clementine")]);
+        assert!(!is_written_lowercase("went", ["Wentworth is here"]));
     }
 
     #[test]
