@@ -14,7 +14,7 @@ use crate::store::hot::{AccountInfo, IdentityHot, Lookup};
 use crate::store::ids::IdentityId;
 use crate::store::Store;
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, Set};
 use whisperengine_contract::PlatformAccount;
 
 /// The account's row, created (with a fresh identity of its own) on first contact.
@@ -55,17 +55,18 @@ pub async fn resolve_account(store: &Store, account: &PlatformAccount) -> Result
     Ok(info)
 }
 
+/// Creates the account with a fresh identity of its own, through the group-commit writer (one
+/// transaction shared with the other writes queued at that moment), and makes the new identity hot
+/// at once: it has nothing stored yet, so only the host-wide isolation is read back from SQL.
 async fn create_account(store: &Store, account: &PlatformAccount) -> Result<AccountInfo> {
     let now = Utc::now();
-    let transaction = store.db.begin().await?;
     let identity_id = IdentityId::random();
-    identity::ActiveModel {
+    let generation = store.hot.generation();
+    let identity_row = identity::ActiveModel {
         id: Set(identity_id.into()),
         created_at: Set(now),
         isolated: Set(false),
-    }
-    .insert(&transaction)
-    .await?;
+    };
     let row = platform_account::ActiveModel {
         identity_id: Set(identity_id.into()),
         platform: Set(account.platform.as_str().to_string()),
@@ -76,12 +77,27 @@ async fn create_account(store: &Store, account: &PlatformAccount) -> Result<Acco
         linked_at: Set(None),
         linked_by: Set(None),
         ..Default::default()
-    }
-    .insert(&transaction)
-    .await?;
-    transaction.commit().await?;
+    };
+    let row = store.writer.create_account(identity_row, row).await?;
     tracing::debug!(identity = %identity_id, platform = %account.platform, "new identity");
-    Ok(AccountInfo::from(row))
+    let info = AccountInfo::from(row);
+    let fresh = IdentityHot {
+        accounts: vec![info.clone()],
+        isolated: crate::core::privacy::isolation::is_host_isolated(&store.db).await?,
+        loaded_at: Some(std::time::Instant::now()),
+        ..IdentityHot::default()
+    };
+    // Cached only if no invalidation arrived meanwhile (then the next message reads SQL).
+    if let Ok(Some((evicted, evicted_state))) =
+        store
+            .hot
+            .insert_identity_if_current(identity_id, fresh, generation)
+    {
+        if let Some(snapshot) = evicted_state.emotion {
+            store.save_emotion_state(evicted, &snapshot).await?;
+        }
+    }
+    Ok(info)
 }
 
 /// Builds an identity's hot state from SQL (see [`crate::core::identity::hot_load`]).
