@@ -328,6 +328,11 @@ impl HotLayer {
         lock(&self.accounts).put(key, account);
     }
 
+    /// Whether the identity's state is loaded (fresh or not).
+    pub fn contains_identity(&self, identity: IdentityId) -> bool {
+        lock(&self.identities).contains(&identity)
+    }
+
     /// A copy of the identity's hot state, if loaded.
     pub fn identity(&self, identity: IdentityId) -> Option<IdentityHot> {
         lock(&self.identities).get(&identity).cloned()

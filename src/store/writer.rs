@@ -24,6 +24,9 @@
 //! The marks already stored are not read before a first attempt: the table's unique key refuses a
 //! second mark, which fails the batch, and each job retried alone reads the marks first and learns
 //! whether it was processed. A race between two deliveries is rare, so most batches save the read.
+//!
+//! Over 500 lines: one writer task and the one transaction every kind of queued write shares;
+//! splitting it would scatter the batch's order and retry rules.
 
 use crate::store::entities::{
     emotion_observation, fact, identity, inbox_event, memory, platform_account, processed_event,
@@ -119,7 +122,9 @@ struct Outcome {
     written: Written,
     fact_ids: Vec<i64>,
     /// The account row a [`Work::Account`] created.
-    account: Option<platform_account::Model>,
+    /// `Err` when the account existed already: refused in its own savepoint, so the rest of the
+    /// batch is still written.
+    account: Option<Result<platform_account::Model, String>>,
 }
 
 /// The fact a [`FactWrite`] refers to: a stored row, or one added by an earlier write of the same
@@ -180,10 +185,10 @@ impl Reply {
                 let _ = done.send(outcome.map(|outcome| outcome.fact_ids));
             }
             Reply::Account(done) => {
-                let _ = done.send(outcome.and_then(|outcome| {
-                    outcome
-                        .account
-                        .ok_or_else(|| DbErr::Custom("a created account left no row".into()))
+                let _ = done.send(outcome.and_then(|outcome| match outcome.account {
+                    Some(Ok(row)) => Ok(row),
+                    Some(Err(refused)) => Err(DbErr::Custom(refused)),
+                    None => Err(DbErr::Custom("a created account left no row".into())),
                 }));
             }
             Reply::Nobody => {
@@ -578,9 +583,24 @@ async fn commit(
                 outcome.fact_ids = apply_facts(&transaction, writes).await?;
             }
             Some(PerWork::Account(rows)) => {
+                // In a savepoint of its own: an account another task or process created at the
+                // same moment is refused alone, not with the whole batch.
                 let (identity, account) = *rows;
-                identity.insert(&transaction).await?;
-                outcome.account = Some(account.insert(&transaction).await?);
+                let savepoint = transaction.begin().await?;
+                let inserted = match identity.insert(&savepoint).await {
+                    Ok(_) => account.insert(&savepoint).await,
+                    Err(error) => Err(error),
+                };
+                outcome.account = Some(match inserted {
+                    Ok(row) => {
+                        savepoint.commit().await?;
+                        Ok(row)
+                    }
+                    Err(error) => {
+                        savepoint.rollback().await?;
+                        Err(error.to_string())
+                    }
+                });
             }
             None => {}
         }

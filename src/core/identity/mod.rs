@@ -19,12 +19,22 @@ use whisperengine_contract::PlatformAccount;
 
 /// The account's row, created (with a fresh identity of its own) on first contact.
 pub async fn resolve_account(store: &Store, account: &PlatformAccount) -> Result<AccountInfo> {
+    Ok(resolve_account_noting_creation(store, account).await?.0)
+}
+
+/// [`resolve_account`], with the hot layer's generation read before the account was created when
+/// this call created it (for [`make_new_identity_hot`]), `None` when it existed.
+pub async fn resolve_account_noting_creation(
+    store: &Store,
+    account: &PlatformAccount,
+) -> Result<(AccountInfo, Option<u64>)> {
     if let Some(known) = store
         .hot
         .account(account.platform, &account.scope, &account.user_id)
     {
-        return Ok(known);
+        return Ok((known, None));
     }
+    let mut created = None;
     let info = match accounts::find_account(&store.db, account).await? {
         Some(found) => {
             if account.display_name.is_some() && found.display_name != account.display_name {
@@ -42,7 +52,10 @@ pub async fn resolve_account(store: &Store, account: &PlatformAccount) -> Result
             }
         }
         None => match create_account(store, account).await {
-            Ok(created) => created,
+            Ok((info, generation)) => {
+                created = Some(generation);
+                info
+            }
             // Another task or process created it at the same moment: use theirs.
             Err(_) => accounts::find_account(&store.db, account)
                 .await?
@@ -52,13 +65,13 @@ pub async fn resolve_account(store: &Store, account: &PlatformAccount) -> Result
         },
     };
     store.hot.remember_account(info.clone());
-    Ok(info)
+    Ok((info, created))
 }
 
 /// Creates the account with a fresh identity of its own, through the group-commit writer (one
-/// transaction shared with the other writes queued at that moment), and makes the new identity hot
-/// at once: it has nothing stored yet, so only the host-wide isolation is read back from SQL.
-async fn create_account(store: &Store, account: &PlatformAccount) -> Result<AccountInfo> {
+/// transaction shared with the other writes queued at that moment). Returns it with the hot
+/// layer's generation read before.
+async fn create_account(store: &Store, account: &PlatformAccount) -> Result<(AccountInfo, u64)> {
     let now = Utc::now();
     let identity_id = IdentityId::random();
     let generation = store.hot.generation();
@@ -80,7 +93,23 @@ async fn create_account(store: &Store, account: &PlatformAccount) -> Result<Acco
     };
     let row = store.writer.create_account(identity_row, row).await?;
     tracing::debug!(identity = %identity_id, platform = %account.platform, "new identity");
-    let info = AccountInfo::from(row);
+    Ok((AccountInfo::from(row), generation))
+}
+
+/// Makes the identity of an account just created hot without reading it from SQL: it has nothing
+/// stored yet, so only the host-wide isolation is read. Call with the identity lock held, in place
+/// of the first [`hot_identity`]; `generation` is what [`resolve_account_noting_creation`]
+/// returned, so a change made since (an invalidation) leaves the state to be read from SQL.
+pub async fn make_new_identity_hot(
+    store: &Store,
+    info: &AccountInfo,
+    generation: u64,
+) -> Result<()> {
+    let identity_id = info.identity_id;
+    if store.hot.contains_identity(identity_id) {
+        // Another message of the same new person came first and holds it already.
+        return Ok(());
+    }
     let fresh = IdentityHot {
         accounts: vec![info.clone()],
         isolated: crate::core::privacy::isolation::is_host_isolated(&store.db).await?,
@@ -97,7 +126,7 @@ async fn create_account(store: &Store, account: &PlatformAccount) -> Result<Acco
             store.save_emotion_state(evicted, &snapshot).await?;
         }
     }
-    Ok(info)
+    Ok(())
 }
 
 /// Builds an identity's hot state from SQL (see [`crate::core::identity::hot_load`]).

@@ -129,7 +129,8 @@ async fn process(
 ) -> Result<Turn> {
     let step = Instant::now();
     let platform = message.author.platform.as_str();
-    let account = identity::resolve_account(&core.store, &message.author).await?;
+    let (account, created) =
+        identity::resolve_account_noting_creation(&core.store, &message.author).await?;
     tracing::Span::current().record("identity", tracing::field::display(account.identity_id));
     if let Some(refusal) = gate(core, &account) {
         metrics::counter!(names::REJECTED, "reason" => "deployment_mode").increment(1);
@@ -177,6 +178,10 @@ async fn process(
         .lock_identity_for_turn(account.identity_id)
         .await;
     clock.lap("lock_wait");
+    if let Some(generation) = created {
+        // A new person: nothing of them is stored yet, so nothing needs reading from SQL.
+        identity::make_new_identity_hot(&core.store, &account, generation).await?;
+    }
     let mut state = preferences::privacy_view(
         &core.settings,
         crate::core::privacy::isolation::origin_view(
