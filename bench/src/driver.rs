@@ -144,7 +144,7 @@ fn signature(timestamp: i64, body: &str) -> String {
 
 /// The `event_callback` envelope Slack posts for a `message.im` from `user` in their DM.
 fn direct_message(event_id: &str, ts: &str, user: usize, index: usize) -> String {
-    let text = super::SAMPLE_MESSAGES[index % super::SAMPLE_MESSAGES.len()];
+    let text = crate::pipeline::SAMPLE_MESSAGES[index % crate::pipeline::SAMPLE_MESSAGES.len()];
     let user = user_id(user);
     let channel = format!("D{}", &user[1..]);
     json!({

@@ -206,7 +206,7 @@ async fn run_backend(
         ..
     } = *rig;
     let store = open_store(settings, &backend.database_url).await?;
-    let raw = super::raw_inserts(&store, sizes.messages).await?;
+    let raw = crate::pipeline::raw_inserts(&store, sizes.messages, "load").await?;
     seed_identities(&store, sizes.identities).await?;
     store.db.clone().close().await.ok();
     let prefix = format!("bench{}:", rand::random::<u32>());

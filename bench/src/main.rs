@@ -24,6 +24,9 @@ async fn main() {
         }
     };
     whisperengine::telemetry::init_tracing("warn");
+    // Every sample of the pipeline's steps, for the per-step breakdown (this process serves no
+    // /metrics, so nothing else records them).
+    whisperengine_bench::steps::install();
     let code = match whisperengine_bench::run(settings, cli.args).await {
         Ok(()) => 0,
         Err(error) => {

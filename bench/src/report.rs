@@ -191,6 +191,42 @@ impl Footprint {
 }
 
 impl LoadReport {
+    /// The goals of the HTTP path this run measured: the ratio to raw inserts with signature
+    /// checks (SQLite ≥ 0.5×, PostgreSQL + Redis ≥ 0.7×, one process each), and two processes at
+    /// least as fast as one.
+    pub fn goals(&self) -> Vec<crate::goals::Goal> {
+        use crate::goals::Goal;
+        let run = |database: &str, processes: usize| {
+            self.runs
+                .iter()
+                .find(|run| run.database == database && run.processes == processes)
+        };
+        let mut goals = Vec::new();
+        if let Some(run) = run("sqlite", 1) {
+            goals.push(Goal::at_least_raw(
+                "HTTP path, SQLite, one process",
+                run.ratio_to_raw,
+                0.5,
+            ));
+        }
+        if let Some(run) = run("postgres+redis", 1) {
+            goals.push(Goal::at_least_raw(
+                "HTTP path, PostgreSQL + Redis, one process",
+                run.ratio_to_raw,
+                0.7,
+            ));
+            if let Some(two) = run_two(self) {
+                goals.push(Goal::at_least_ratio(
+                    "two processes against one (PostgreSQL + Redis)",
+                    two.messages_per_second / run.messages_per_second.max(f64::EPSILON),
+                    1.0,
+                    "one process",
+                ));
+            }
+        }
+        goals
+    }
+
     /// Prints the tables.
     pub fn print(&self) {
         println!(
@@ -218,6 +254,14 @@ impl LoadReport {
                 skipped.database, skipped.processes, skipped.reason
             );
         }
+        print!(
+            "{}",
+            crate::goals::table(
+                "    Goals of the HTTP path (measured / target, this run):",
+                &self.goals()
+            )
+        );
+        println!("    (the cross-process delay of a new message is measured by tests/api/multiprocess.rs, not here)");
         println!(
             "(f) footprint\n    {:<15} {:>10} {:>8} {:>12} {:>9} {:>9} {:>15}",
             "database",
@@ -241,4 +285,12 @@ impl LoadReport {
             );
         }
     }
+}
+
+/// The two-process PostgreSQL + Redis run, when it ran.
+fn run_two(report: &LoadReport) -> Option<&LoadRun> {
+    report
+        .runs
+        .iter()
+        .find(|run| run.database == "postgres+redis" && run.processes == 2)
 }

@@ -221,12 +221,41 @@ impl IdentityHot {
     }
 }
 
+/// One lock stripe: `order` serialises everything done for its identities; `commits` is held
+/// shared by each turn until its rows are committed, and exclusively by every other holder.
+#[derive(Default)]
+struct Stripe {
+    order: tokio::sync::Mutex<()>,
+    commits: tokio::sync::RwLock<()>,
+}
+
+/// An identity's lock ([`HotLayer::lock_identity`]), released when dropped.
+pub struct IdentityGuard<'a> {
+    _order: tokio::sync::MutexGuard<'a, ()>,
+    _commits: tokio::sync::RwLockWriteGuard<'a, ()>,
+}
+
+/// An identity's lock held by a message's turn ([`HotLayer::lock_identity_for_turn`]).
+pub struct TurnGuard<'a> {
+    order: Option<tokio::sync::MutexGuard<'a, ()>>,
+    _commit: tokio::sync::RwLockReadGuard<'a, ()>,
+}
+
+impl TurnGuard<'_> {
+    /// Lets the identity's next turn start while this one's rows, already queued for the writer
+    /// (which commits in queue order) and already in the hot state, are still being committed.
+    /// Other holders of the lock still wait until this guard is dropped.
+    pub fn let_next_in(&mut self) {
+        self.order = None;
+    }
+}
+
 /// The hot layer.
 pub struct HotLayer {
     refresh_after: std::time::Duration,
     accounts: Mutex<LruCache<(Platform, String, String), AccountInfo>>,
     identities: Mutex<LruCache<IdentityId, IdentityHot>>,
-    stripes: Vec<tokio::sync::Mutex<()>>,
+    stripes: Vec<Stripe>,
     recent_events: Mutex<LruCache<(Platform, String), ()>>,
     /// Bumped by every invalidation, so a state read from SQL before one is not cached after it.
     generation: std::sync::atomic::AtomicU64,
@@ -244,20 +273,43 @@ impl HotLayer {
             refresh_after,
             accounts: Mutex::new(LruCache::new(capacity)),
             identities: Mutex::new(LruCache::new(capacity)),
-            stripes: (0..LOCK_STRIPES)
-                .map(|_| tokio::sync::Mutex::new(()))
-                .collect(),
+            stripes: (0..LOCK_STRIPES).map(|_| Stripe::default()).collect(),
             recent_events: Mutex::new(LruCache::new(events)),
             generation: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
-    /// Serialises work for one identity: hold the guard while reading and writing its state.
-    pub async fn lock_identity(&self, identity: IdentityId) -> tokio::sync::MutexGuard<'_, ()> {
+    fn stripe(&self, identity: IdentityId) -> &Stripe {
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         identity.hash(&mut hasher);
         let stripe = (hasher.finish() as usize) % self.stripes.len();
-        self.stripes[stripe].lock().await
+        &self.stripes[stripe]
+    }
+
+    /// Serialises work for one identity: hold the guard while reading and writing its state. It is
+    /// granted once no turn of the identity is still being committed
+    /// ([`TurnGuard::let_next_in`]), so what it reads from SQL includes every turn before it.
+    pub async fn lock_identity(&self, identity: IdentityId) -> IdentityGuard<'_> {
+        let stripe = self.stripe(identity);
+        let order = stripe.order.lock().await;
+        let commits = stripe.commits.write().await;
+        IdentityGuard {
+            _order: order,
+            _commits: commits,
+        }
+    }
+
+    /// The identity's lock for a message's turn: like [`HotLayer::lock_identity`], but the turn may
+    /// let the identity's next turn in while its own rows are still being committed
+    /// ([`TurnGuard::let_next_in`]); anything else taking the lock waits for that commit.
+    pub async fn lock_identity_for_turn(&self, identity: IdentityId) -> TurnGuard<'_> {
+        let stripe = self.stripe(identity);
+        let order = stripe.order.lock().await;
+        let commit = stripe.commits.read().await;
+        TurnGuard {
+            order: Some(order),
+            _commit: commit,
+        }
     }
 
     pub fn account(&self, platform: Platform, scope: &str, user_id: &str) -> Option<AccountInfo> {
@@ -274,6 +326,11 @@ impl HotLayer {
             account.user_id.clone(),
         );
         lock(&self.accounts).put(key, account);
+    }
+
+    /// Whether the identity's state is loaded (fresh or not).
+    pub fn contains_identity(&self, identity: IdentityId) -> bool {
+        lock(&self.identities).contains(&identity)
     }
 
     /// A copy of the identity's hot state, if loaded.
@@ -585,5 +642,32 @@ mod tests {
         waiter
             .await
             .expect("the waiter finishes once the lock is released");
+    }
+
+    #[tokio::test]
+    async fn a_turn_lets_the_next_turn_in_but_not_other_work_before_its_commit() {
+        let hot = std::sync::Arc::new(HotLayer::new(4, std::time::Duration::from_secs(60)));
+        let identity = IdentityId::random();
+        let mut turn = hot.lock_identity_for_turn(identity).await;
+        let (other, next) = (hot.clone(), hot.clone());
+        let command = tokio::spawn(async move {
+            let _guard = other.lock_identity(identity).await;
+        });
+        let next_turn = tokio::spawn(async move {
+            let _guard = next.lock_identity_for_turn(identity).await;
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        assert!(!command.is_finished() && !next_turn.is_finished());
+        turn.let_next_in();
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        assert!(
+            !command.is_finished(),
+            "other work waits for the turn's commit"
+        );
+        drop(turn);
+        command
+            .await
+            .expect("the command runs once the turn is committed");
+        next_turn.await.expect("the next turn runs");
     }
 }

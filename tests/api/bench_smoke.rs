@@ -180,3 +180,52 @@ async fn the_streaming_bench_measures_every_platform() {
         assert!(row.llm_first_token_p50_ms >= first_token, "{row:?}");
     }
 }
+
+/// Floor of the 100-people run's ratio to raw inserts.
+const FLOOR_100_PEOPLE: f64 = 0.15;
+/// Floor of the first-contact run's rate as a share of the 100-people run's.
+const FIRST_CONTACT_SHARE_OF_100: f64 = 0.3;
+
+/// The pipeline bench (`whisperengine bench --messages N --memories 0`) in small: every goal is
+/// reported, and the ratios it measures against the raw insert rate of the same run stay above
+/// floors far under what the release bench measures (a debug build on a shared machine), so a
+/// change that loses what the group commit and the hot layer won shows here. Never absolute times.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pipeline_bench_keeps_its_ratios_to_raw_inserts() {
+    let settings = whisperengine::config::Settings {
+        personalities_dir: concat!(env!("CARGO_MANIFEST_DIR"), "/personalities").into(),
+        ..Default::default()
+    };
+    let report = whisperengine_bench::run_pipeline(whisperengine_bench::PipelineOptions {
+        settings,
+        database_url: None,
+        redis_url: None,
+        messages: 600,
+        concurrency: 16,
+        sequential: 100,
+    })
+    .await
+    .unwrap_or_else(|error| panic!("bench failed: {error:#}"));
+    let goals: Vec<&str> = report.goals.iter().map(|goal| goal.goal.as_str()).collect();
+    assert_eq!(goals.len(), 5, "{goals:?}");
+    let ratio = |users: usize| {
+        report
+            .runs
+            .iter()
+            .find(|run| run.users == users)
+            .map(|run| run.ratio_to_raw)
+            .unwrap_or_else(|| panic!("no run with {users} users"))
+    };
+    for run in &report.runs {
+        assert_eq!(run.messages, 600, "every message answered: {run:?}");
+    }
+    let (one, hundred, first_contact) = (ratio(1), ratio(100), ratio(10_000));
+    println!("ratios to raw: one person {one:.2}, 100 people {hundred:.2}, first contact {first_contact:.2}");
+    assert!(hundred >= FLOOR_100_PEOPLE, "100 people: {hundred:.2}× raw");
+    // First contact creates the person through the group commit and needs no SQL read of them.
+    assert!(
+        first_contact >= FIRST_CONTACT_SHARE_OF_100 * hundred,
+        "first contact {first_contact:.2}× raw against 100 people's {hundred:.2}×"
+    );
+    assert!(one > 0.0);
+}

@@ -14,17 +14,27 @@ use crate::store::hot::{AccountInfo, IdentityHot, Lookup};
 use crate::store::ids::IdentityId;
 use crate::store::Store;
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, Set};
 use whisperengine_contract::PlatformAccount;
 
 /// The account's row, created (with a fresh identity of its own) on first contact.
 pub async fn resolve_account(store: &Store, account: &PlatformAccount) -> Result<AccountInfo> {
+    Ok(resolve_account_noting_creation(store, account).await?.0)
+}
+
+/// [`resolve_account`], with the hot layer's generation read before the account was created when
+/// this call created it (for [`make_new_identity_hot`]), `None` when it existed.
+pub async fn resolve_account_noting_creation(
+    store: &Store,
+    account: &PlatformAccount,
+) -> Result<(AccountInfo, Option<u64>)> {
     if let Some(known) = store
         .hot
         .account(account.platform, &account.scope, &account.user_id)
     {
-        return Ok(known);
+        return Ok((known, None));
     }
+    let mut created = None;
     let info = match accounts::find_account(&store.db, account).await? {
         Some(found) => {
             if account.display_name.is_some() && found.display_name != account.display_name {
@@ -42,7 +52,10 @@ pub async fn resolve_account(store: &Store, account: &PlatformAccount) -> Result
             }
         }
         None => match create_account(store, account).await {
-            Ok(created) => created,
+            Ok((info, generation)) => {
+                created = Some(generation);
+                info
+            }
             // Another task or process created it at the same moment: use theirs.
             Err(_) => accounts::find_account(&store.db, account)
                 .await?
@@ -52,20 +65,21 @@ pub async fn resolve_account(store: &Store, account: &PlatformAccount) -> Result
         },
     };
     store.hot.remember_account(info.clone());
-    Ok(info)
+    Ok((info, created))
 }
 
-async fn create_account(store: &Store, account: &PlatformAccount) -> Result<AccountInfo> {
+/// Creates the account with a fresh identity of its own, through the group-commit writer (one
+/// transaction shared with the other writes queued at that moment). Returns it with the hot
+/// layer's generation read before.
+async fn create_account(store: &Store, account: &PlatformAccount) -> Result<(AccountInfo, u64)> {
     let now = Utc::now();
-    let transaction = store.db.begin().await?;
     let identity_id = IdentityId::random();
-    identity::ActiveModel {
+    let generation = store.hot.generation();
+    let identity_row = identity::ActiveModel {
         id: Set(identity_id.into()),
         created_at: Set(now),
         isolated: Set(false),
-    }
-    .insert(&transaction)
-    .await?;
+    };
     let row = platform_account::ActiveModel {
         identity_id: Set(identity_id.into()),
         platform: Set(account.platform.as_str().to_string()),
@@ -76,12 +90,43 @@ async fn create_account(store: &Store, account: &PlatformAccount) -> Result<Acco
         linked_at: Set(None),
         linked_by: Set(None),
         ..Default::default()
-    }
-    .insert(&transaction)
-    .await?;
-    transaction.commit().await?;
+    };
+    let row = store.writer.create_account(identity_row, row).await?;
     tracing::debug!(identity = %identity_id, platform = %account.platform, "new identity");
-    Ok(AccountInfo::from(row))
+    Ok((AccountInfo::from(row), generation))
+}
+
+/// Makes the identity of an account just created hot without reading it from SQL: it has nothing
+/// stored yet, so only the host-wide isolation is read. Call with the identity lock held, in place
+/// of the first [`hot_identity`]; `generation` is what [`resolve_account_noting_creation`]
+/// returned, so a change made since (an invalidation) leaves the state to be read from SQL.
+pub async fn make_new_identity_hot(
+    store: &Store,
+    info: &AccountInfo,
+    generation: u64,
+) -> Result<()> {
+    let identity_id = info.identity_id;
+    if store.hot.contains_identity(identity_id) {
+        // Another message of the same new person came first and holds it already.
+        return Ok(());
+    }
+    let fresh = IdentityHot {
+        accounts: vec![info.clone()],
+        isolated: crate::core::privacy::isolation::is_host_isolated(&store.db).await?,
+        loaded_at: Some(std::time::Instant::now()),
+        ..IdentityHot::default()
+    };
+    // Cached only if no invalidation arrived meanwhile (then the next message reads SQL).
+    if let Ok(Some((evicted, evicted_state))) =
+        store
+            .hot
+            .insert_identity_if_current(identity_id, fresh, generation)
+    {
+        if let Some(snapshot) = evicted_state.emotion {
+            store.save_emotion_state(evicted, &snapshot).await?;
+        }
+    }
+    Ok(())
 }
 
 /// Builds an identity's hot state from SQL (see [`crate::core::identity::hot_load`]).

@@ -8,10 +8,12 @@
 //! - [`retry`]: keeping a message until it is durably stored (retries while storage fails).
 //! - [`rate_limit`]: the per-identity rate limit (RATE_LIMIT_PER_MINUTE).
 //! - [`streaming`]: the sinks a reply is streamed through (notice first, retries).
+//! - [`steps`]: where one message's time goes, step by step (a histogram per finer step).
 
 pub mod inbox;
 pub mod pipeline;
 pub mod rate_limit;
 pub mod retry;
+pub mod steps;
 pub mod streaming;
 pub mod workers;

@@ -2,11 +2,15 @@
 //! dedupe → resolve identity → gates → rate limit → store the user's message → update emotion →
 //! gather context → build the prompt → LLM → store the reply → hand the reply back.
 //!
-//! From the user's message being stored to the reply being stored, the identity's lock is held, so
-//! two platforms writing for the same person at once are serialised and their turns never interleave.
+//! From the identity's state being read to the turn being queued for the writer (and put into the
+//! hot state), the identity's lock is held, so two platforms writing for the same person at once
+//! are serialised and their turns never interleave. The next message of the person may then start
+//! while this turn commits (the writer commits in queue order); anything else taking the lock
+//! (commands, erasure, linking) waits for the commit. A turn stating facts holds the lock until
+//! they are written (the next message's facts may refer to their ids).
 //!
-//! The user's message, its processed-event mark, its emotion observation and the reply are written
-//! in ONE transaction after the reply is composed (see [`crate::store::writer::Writer::write_once`]):
+//! The user's message, its processed-event mark, its emotion observation, the facts it states and
+//! the reply are written in ONE transaction after the reply is composed (see [`crate::store::writer::Writer::write_once`]):
 //! a failure or a crash before it leaves nothing behind, so the platform's retry runs the message
 //! again and it is stored and answered once; a retry after it finds the mark and answers nothing.
 //!
@@ -18,6 +22,7 @@ use crate::core::memory::context::{self, RecallRequest};
 use crate::core::memory::facts;
 use crate::core::privacy::preferences;
 use crate::core::turn::inbox::{self, InboxRow};
+use crate::core::turn::steps::StepClock;
 use crate::core::turn::streaming::NoticeFirst;
 use crate::core::{identity, Core, Result};
 use crate::llm::{LlmError, Mood, Prompt};
@@ -28,8 +33,7 @@ use crate::store::kinds::MemoryRole;
 use crate::store::writer::{WriteJob, Written};
 use crate::telemetry::names;
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::ExprTrait;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{EntityTrait, Set};
 use std::time::Instant;
 use tracing::Instrument;
 use whisperengine_contract::{
@@ -59,6 +63,7 @@ pub async fn handle_message(
     async move {
         let started = Instant::now();
         let platform = message.author.platform;
+        let mut clock = StepClock::start(platform.as_str());
         metrics::counter!(names::MESSAGES_IN, "platform" => platform.as_str()).increment(1);
         if !message.is_addressed {
             return Ok(HandlerOutcome::Ignored("not addressed to the companion"));
@@ -73,11 +78,12 @@ pub async fn handle_message(
                 return Err(error);
             }
         };
+        clock.lap("dedupe");
         if !is_new {
             metrics::counter!(names::DUPLICATES, "platform" => platform.as_str()).increment(1);
             return Ok(HandlerOutcome::Duplicate);
         }
-        let outcome = match process(core, &message, sink).await {
+        let outcome = match process(core, &message, sink, &mut clock).await {
             Ok(Turn::Stored(outcome)) => outcome,
             Ok(Turn::NotStored(outcome)) => {
                 // A refused message is not a processed one: sent again later (after the rate
@@ -119,10 +125,12 @@ async fn process(
     core: &Core,
     message: &InboundMessage,
     sink: Option<&dyn ReplySink>,
+    clock: &mut StepClock,
 ) -> Result<Turn> {
     let step = Instant::now();
     let platform = message.author.platform.as_str();
-    let account = identity::resolve_account(&core.store, &message.author).await?;
+    let (account, created) =
+        identity::resolve_account_noting_creation(&core.store, &message.author).await?;
     tracing::Span::current().record("identity", tracing::field::display(account.identity_id));
     if let Some(refusal) = gate(core, &account) {
         metrics::counter!(names::REJECTED, "reason" => "deployment_mode").increment(1);
@@ -160,9 +168,20 @@ async fn process(
         .semantic
         .as_ref()
         .map(|semantic| semantic.start_query(account.identity_id, text));
+    clock.lap("identity");
     let extracted =
         crate::core::memory::facts::llm::extract(core.fact_extractor.as_deref(), text).await;
-    let _guard = core.store.hot.lock_identity(account.identity_id).await;
+    clock.lap("extract");
+    let mut guard = core
+        .store
+        .hot
+        .lock_identity_for_turn(account.identity_id)
+        .await;
+    clock.lap("lock_wait");
+    if let Some(generation) = created {
+        // A new person: nothing of them is stored yet, so nothing needs reading from SQL.
+        identity::make_new_identity_hot(&core.store, &account, generation).await?;
+    }
     let mut state = preferences::privacy_view(
         &core.settings,
         crate::core::privacy::isolation::origin_view(
@@ -174,11 +193,12 @@ async fn process(
     let is_new_conversation =
         crate::core::ops::lifecycle::is_new_demo_conversation(core, &account, &message.context)
             .await?;
+    clock.lap("hot_state");
     crate::telemetry::record_step(platform, "resolve", step);
     let step = Instant::now();
     let detected = emotion::detect(text);
     let now = Utc::now();
-    let (user_turn, turn_job) = prepare_user_message(
+    let (user_turn, mut turn_job) = prepare_user_message(
         message,
         &account,
         text,
@@ -186,13 +206,24 @@ async fn process(
         !extracted.is_empty(),
         now,
     );
-    remember_facts(core, message, &account, &mut state, &extracted, now).await?;
+    clock.lap("prepare");
+    let planned_facts = plan_facts(
+        core,
+        message,
+        &account,
+        &mut state,
+        &extracted,
+        &mut turn_job,
+        now,
+    );
+    clock.lap("facts");
     crate::telemetry::record_step(platform, "store", step);
     let step = Instant::now();
     let mood = update_emotion(core, &mut state, &account, &message.context, &detected, now);
     if core.settings.profile(account.platform).emotion_writes == EmotionWrites::Realtime {
         write_mood_now(core, &mut state, account.identity_id).await;
     }
+    clock.lap("emotion");
     let limits = core.tuner.limits(&core.settings, account.platform);
     let semantic = match (&core.semantic, pending_query) {
         (Some(semantic), Some(query)) => {
@@ -228,6 +259,7 @@ async fn process(
         now,
     );
     note_recalled(core, &account, &mut state, &gathered.recalled, now);
+    clock.lap("recall");
     let written_with = WrittenWith {
         gathered,
         mood,
@@ -239,6 +271,7 @@ async fn process(
         prompt.system.push_str("\n\n");
         prompt.system.push_str(&note);
     }
+    clock.lap("prompt");
     crate::telemetry::record_step(platform, "context", step);
     let step = Instant::now();
     let reply_text = match sink {
@@ -248,6 +281,7 @@ async fn process(
         }
         sink => respond(core, &prompt, sink).await,
     };
+    clock.lap("llm");
     crate::telemetry::record_step(platform, "llm", step);
     let step = Instant::now();
     let answer = OutboundReply::text(crate::core::ops::lifecycle::with_demo_notice(
@@ -255,19 +289,46 @@ async fn process(
         is_new_conversation,
         reply_text.clone(),
     ));
-    let Some(reply_turn) =
-        store_turn(core, message, &account, turn_job, &reply_text, &answer).await?
-    else {
+    let (reply_turn, pending) =
+        queue_turn(core, message, &account, turn_job, &reply_text, &answer).await?;
+    // A turn stating no facts lets the person's next message in now: its rows are queued ahead
+    // of the next one's (the writer commits in order) and it is in the hot state already. One that
+    // states facts waits for their ids, which the next message's facts may refer to.
+    let is_early = planned_facts.is_none();
+    if is_early {
+        remember_turn(core, &account, &mut state, user_turn.clone());
+        remember_turn(core, &account, &mut state, reply_turn.clone());
+        guard.let_next_in();
+    }
+    let written = match pending.written().await {
+        Ok(written) => written,
+        Err(error) => {
+            if is_early {
+                forget_hot_state(core, account.identity_id).await;
+            }
+            return Err(error.into());
+        }
+    };
+    if written.written == Written::AlreadyProcessed {
+        if is_early {
+            forget_hot_state(core, account.identity_id).await;
+        }
         // Another delivery of this event (a retry, or another host process) stored it first.
         metrics::counter!(names::DUPLICATES, "platform" => platform).increment(1);
         return Ok(Turn::Stored(HandlerOutcome::Duplicate));
-    };
+    }
+    clock.lap("commit");
     if let Some(semantic_index) = &core.semantic {
         semantic_index.persist(account.identity_id, &user_turn, semantic.as_ref());
     }
-    remember_turn(core, &account, &mut state, user_turn);
-    remember_turn(core, &account, &mut state, reply_turn);
+    if let Some(planned) = planned_facts {
+        remember_facts(core, &account, &mut state, planned, &written.fact_ids);
+        remember_turn(core, &account, &mut state, user_turn);
+        remember_turn(core, &account, &mut state, reply_turn);
+    }
+    drop(guard);
     announce_turn(core, account.identity_id);
+    clock.lap("hot_update");
     crate::telemetry::record_step(platform, "store_reply", step);
     Ok(Turn::Stored(HandlerOutcome::Reply(answer)))
 }
@@ -363,39 +424,60 @@ pub fn importance(text: &str, detected: &Detected) -> f64 {
     score.clamp(0.0, 1.0)
 }
 
-/// Step 5b: facts the message states, stored (a restated or corrected fact replaces the current one,
-/// which is kept as history) and made current in the hot state.
-async fn remember_facts(
+/// Step 5b: facts the message states, planned against the identity's current facts (a restated or
+/// corrected fact replaces the current one, which is kept as history) and put into the turn's job,
+/// so they are written in its transaction. `state` holds them at once (with placeholder ids) for
+/// this reply; the hot layer gets them once written ([`remember_facts`]).
+fn plan_facts(
     core: &Core,
     message: &InboundMessage,
     account: &AccountInfo,
     state: &mut IdentityHot,
     extracted: &[facts::Extracted],
+    job: &mut WriteJob,
     now: DateTime<Utc>,
-) -> Result<()> {
+) -> Option<facts::Planned> {
     if extracted.is_empty() {
-        return Ok(());
+        return None;
     }
-    let outcomes = facts::store(
+    let planned = facts::plan(
         &core.store,
         account,
         &message.context,
         extracted,
-        &mut state.facts,
+        &state.facts,
         core.settings.settings_sync_interval,
         now,
-    )
-    .await?;
-    facts::record_contradictions(&core.store, account.identity_id, &outcomes, now).await?;
+    );
+    job.facts = planned.writes.clone();
+    job.conflicts =
+        facts::contradiction_rows(&core.store, account.identity_id, &planned.outcomes, now);
+    state.facts = planned.working.clone();
+    Some(planned)
+}
+
+/// Step 10b: the facts written with the turn, with their real ids, made current in the hot state.
+fn remember_facts(
+    core: &Core,
+    account: &AccountInfo,
+    state: &mut IdentityHot,
+    planned: facts::Planned,
+    fact_ids: &[i64],
+) {
+    let outcomes = planned.finish(fact_ids, &mut state.facts);
+    let contradictions = outcomes
+        .iter()
+        .filter(|outcome| matches!(outcome, facts::Stored::Contradiction { .. }))
+        .count();
+    facts::count_contradictions(contradictions);
     let current = state.facts.clone();
     core.store
         .hot
         .update_identity(account.identity_id, |hot| hot.facts = current);
-    Ok(())
 }
 
 /// Step 7b: recalled memories get their recall time (a small ranking boost) and counter. The hot
-/// copies change at once; the SQL counters are updated in the background, off the reply's path.
+/// copies change at once; the SQL counters ride the next group commit, off the reply's path.
 fn note_recalled(
     core: &Core,
     account: &AccountInfo,
@@ -421,24 +503,7 @@ fn note_recalled(
     if ids.is_empty() {
         return;
     }
-    let db = core.store.db.clone();
-    tokio::spawn(async move {
-        let result = memory::Entity::update_many()
-            .col_expr(
-                memory::Column::RecallCount,
-                sea_orm::sea_query::Expr::col(memory::Column::RecallCount).add(1),
-            )
-            .col_expr(
-                memory::Column::LastRecalledAt,
-                sea_orm::sea_query::Expr::value(now),
-            )
-            .filter(memory::Column::Id.is_in(ids))
-            .exec(&db)
-            .await;
-        if let Err(error) = result {
-            tracing::debug!(%error, "recall counters not updated");
-        }
-    });
+    core.store.writer.note_recalled(ids, now);
 }
 
 /// Step 5: the user's message as rows (with its processed-event mark and emotion observation),
@@ -478,8 +543,7 @@ fn prepare_user_message(
             created_at: Set(now),
         }],
         memories: vec![memory_row(message, account, &turn, detected)],
-        observations: Vec::new(),
-        inbox_replies: Vec::new(),
+        ..WriteJob::default()
     };
     if !detected.is_neutral() {
         job.observations.push(emotion_observation::ActiveModel {
@@ -724,17 +788,29 @@ async fn respond(core: &Core, prompt: &Prompt, sink: Option<&dyn ReplySink>) -> 
     }
 }
 
-/// Step 10: the user's message and the companion's reply, written through in one transaction,
-/// with `answer` (what the person is sent) recorded in the event's inbox row when it came through
-/// the inbox. `None` when the event was already processed (nothing was written).
-async fn store_turn(
+/// A turn put into the hot state before its rows were committed, whose commit then failed (or
+/// found the event stored by another delivery): the identity's state is read from SQL again.
+async fn forget_hot_state(core: &Core, identity_id: IdentityId) {
+    if let Some(dropped) = core.store.hot.invalidate_identity(identity_id) {
+        if let Some(snapshot) = dropped.emotion {
+            if let Err(error) = core.store.save_emotion_state(identity_id, &snapshot).await {
+                tracing::warn!(%error, "unsaved emotion state lost with a failed turn");
+            }
+        }
+    }
+}
+
+/// Step 10: the user's message and the companion's reply, queued to be written through in one
+/// transaction, with `answer` (what the person is sent) recorded in the event's inbox row when it
+/// came through the inbox. Returns the reply's turn and the pending write.
+async fn queue_turn(
     core: &Core,
     message: &InboundMessage,
     account: &AccountInfo,
     mut job: WriteJob,
     reply: &str,
     answer: &OutboundReply,
-) -> Result<Option<TurnRecord>> {
+) -> Result<(TurnRecord, crate::store::writer::PendingTurn)> {
     let turn = TurnRecord {
         memory_id: None,
         terms: crate::core::memory::recall::index_terms(reply),
@@ -759,10 +835,8 @@ async fn store_turn(
                 .push((row.id_once_stored().await.to_string(), stored));
         }
     }
-    match core.store.writer.write_once(job).await? {
-        Written::Stored => Ok(Some(turn)),
-        Written::AlreadyProcessed => Ok(None),
-    }
+    let pending = core.store.writer.queue_turn(job).await?;
+    Ok((turn, pending))
 }
 
 fn remember_turn(core: &Core, account: &AccountInfo, state: &mut IdentityHot, turn: TurnRecord) {

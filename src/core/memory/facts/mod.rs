@@ -23,8 +23,8 @@ mod text;
 
 pub use extract::extract;
 pub use store::{
-    fact_record, forget_stated_in, keep_chosen, load_current, record_contradictions, store,
-    usable_fact, Kept, Stored,
+    contradiction_rows, count_contradictions, fact_record, forget_stated_in, keep_chosen,
+    load_current, plan, record_contradictions, store, usable_fact, Kept, Planned, Stored,
 };
 
 use crate::store::hot::FactRecord;

@@ -95,9 +95,69 @@ pub async fn store(
     window: std::time::Duration,
     now: DateTime<Utc>,
 ) -> Result<Vec<Stored>> {
+    let planned = plan(store, account, context, extracted, current, window, now);
+    let ids = store.writer.write_facts(planned.writes.clone()).await?;
+    Ok(planned.finish(&ids, current))
+}
+
+/// Fact changes planned for one message, not written yet: the writes for the group-commit writer,
+/// the identity's current facts after them and what became of each extracted fact, both with
+/// placeholder ids (`-1 - position`) for the facts added, until [`Planned::finish`] gets the real
+/// ones.
+#[derive(Debug, Clone)]
+pub struct Planned {
+    pub writes: Vec<FactWrite>,
+    /// The current facts once the writes are made (placeholder ids for additions).
+    pub working: Vec<FactRecord>,
+    pub outcomes: Vec<Stored>,
+}
+
+impl Planned {
+    /// Puts the real ids (`ids`, one per write, as the writer returns them) in place of the
+    /// placeholders, makes `current` the facts after the writes, and returns the outcomes.
+    pub fn finish(self, ids: &[i64], current: &mut Vec<FactRecord>) -> Vec<Stored> {
+        let Planned {
+            mut working,
+            mut outcomes,
+            ..
+        } = self;
+        let real = |id: i64| match fact_ref(id) {
+            FactRef::Added(index) => ids.get(index).copied().unwrap_or(id),
+            FactRef::Stored(id) => id,
+        };
+        for fact in &mut working {
+            fact.id = real(fact.id);
+        }
+        for outcome in &mut outcomes {
+            match outcome {
+                Stored::Added { fact, replaced } => {
+                    fact.id = real(fact.id);
+                    if let Some(replaced) = replaced {
+                        replaced.id = real(replaced.id);
+                    }
+                }
+                Stored::Confirmed(fact) => fact.id = real(fact.id),
+                Stored::Contradiction { new, .. } => new.id = real(new.id),
+            }
+        }
+        *current = working;
+        outcomes
+    }
+}
+
+/// Plans the changes [`store`] makes, against a copy of `current`, without writing them.
+pub fn plan(
+    store: &Store,
+    account: &AccountInfo,
+    context: &ConversationContext,
+    extracted: &[Extracted],
+    current: &[FactRecord],
+    window: std::time::Duration,
+    now: DateTime<Utc>,
+) -> Planned {
     let window =
         chrono::Duration::from_std(window).unwrap_or_else(|_| chrono::Duration::seconds(300));
-    let mut working = current.clone();
+    let mut working = current.to_vec();
     let mut writes = Vec::new();
     let mut outcomes = Vec::new();
     for new in extracted {
@@ -184,28 +244,11 @@ pub async fn store(
             }),
         }
     }
-    let ids = store.writer.write_facts(writes).await?;
-    let real = |id: i64| match fact_ref(id) {
-        FactRef::Added(index) => ids.get(index).copied().unwrap_or(id),
-        FactRef::Stored(id) => id,
-    };
-    for fact in &mut working {
-        fact.id = real(fact.id);
+    Planned {
+        writes,
+        working,
+        outcomes,
     }
-    for outcome in &mut outcomes {
-        match outcome {
-            Stored::Added { fact, replaced } => {
-                fact.id = real(fact.id);
-                if let Some(replaced) = replaced {
-                    replaced.id = real(replaced.id);
-                }
-            }
-            Stored::Confirmed(fact) => fact.id = real(fact.id),
-            Stored::Contradiction { new, .. } => new.id = real(new.id),
-        }
-    }
-    *current = working;
-    Ok(outcomes)
 }
 
 /// A fact id as the writer refers to it: placeholders (negative) name this call's additions.
@@ -226,9 +269,33 @@ pub async fn record_contradictions(
     outcomes: &[Stored],
     now: DateTime<Utc>,
 ) -> Result<usize> {
+    let rows = contradiction_rows(store, identity, outcomes, now);
+    let recorded = rows.len();
+    for row in rows {
+        row.insert(&store.db).await?;
+    }
+    count_contradictions(recorded);
+    Ok(recorded)
+}
+
+/// Counts `recorded` contradictions just written (the conflict counter).
+pub fn count_contradictions(recorded: usize) {
+    if recorded > 0 {
+        metrics::counter!("whisperengine_sync_conflicts_total", "kind" => "fact")
+            .increment(recorded as u64);
+    }
+}
+
+/// The `fact` conflict rows [`record_contradictions`] writes for `outcomes`, not written yet.
+pub fn contradiction_rows(
+    store: &Store,
+    identity: IdentityId,
+    outcomes: &[Stored],
+    now: DateTime<Utc>,
+) -> Vec<sync_conflict::ActiveModel> {
     use crate::config::ConflictStrategy;
     let policy = &store.conflict_policy;
-    let mut recorded = 0;
+    let mut rows = Vec::new();
     for outcome in outcomes {
         let Stored::Contradiction { new, earlier, kept } = outcome else {
             continue;
@@ -254,7 +321,7 @@ pub async fn record_contradictions(
             Kept::Both => (earlier, new, ConflictStatus::Open, None),
         };
         let seal = |value: &str| crate::store::crypto::sealed(store.cipher.as_deref(), value);
-        sync_conflict::ActiveModel {
+        rows.push(sync_conflict::ActiveModel {
             identity_id: Set(identity.into()),
             kind: Set(crate::store::kinds::ConflictKind::Fact.into()),
             key: Set(format!("{}.{}", new.subject, new.attribute)),
@@ -268,13 +335,9 @@ pub async fn record_contradictions(
             created_at: Set(now),
             resolved_at: Set((status == ConflictStatus::Resolved).then_some(now)),
             ..Default::default()
-        }
-        .insert(&store.db)
-        .await?;
-        metrics::counter!("whisperengine_sync_conflicts_total", "kind" => "fact").increment(1);
-        recorded += 1;
+        });
     }
-    Ok(recorded)
+    rows
 }
 
 /// Settles an open fact conflict on `key` (`subject.attribute`) of these accounts with `chosen`:
