@@ -51,6 +51,14 @@ pub mod names {
     /// process would use it (cross-platform propagation latency). Commit and arrival are read on two
     /// machines' clocks: a value made negative by clock skew is recorded as 0.
     pub const STATE_PROPAGATION_SECONDS: &str = "whisperengine_state_propagation_seconds";
+    /// Counter, label `outcome` (`appended`: the person is held here and the turn was added to
+    /// their hot state; `not_held`): turns another host process announced with their content.
+    pub const TURNS_ANNOUNCED_IN: &str = "whisperengine_turns_announced_in_total";
+    /// Histogram in seconds: for each new turn another host process stored and announced with its
+    /// content, the time from its commit there to its arrival here (where it is appended to the
+    /// person's hot state when they are held): the cross-process visibility delay of a new message.
+    /// Same clocks as [`STATE_PROPAGATION_SECONDS`].
+    pub const TURN_VISIBILITY_SECONDS: &str = "whisperengine_turn_visibility_seconds";
     /// Gauge, labels `status` (`open`, `resolved`, ...) and `strategy`: conflicts in SQL, refreshed
     /// periodically (detected = all, resolved = status resolved; the conflict rate).
     pub const CONFLICTS: &str = "whisperengine_conflicts";
@@ -93,6 +101,13 @@ pub const CONTENT_AGE_BUCKETS: [f64; 12] = [
 /// network) through the change feed's 250 ms poll to 60 s (a process that was away).
 pub const PROPAGATION_BUCKETS: [f64; 14] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 60.0,
+];
+
+/// Histogram buckets (seconds) for [`names::TURN_VISIBILITY_SECONDS`]: pub/sub on one machine or
+/// one network, from half a millisecond to a second.
+pub const TURN_VISIBILITY_BUCKETS: [f64; 17] = [
+    0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.025, 0.035, 0.05, 0.075, 0.1,
+    0.25, 0.5, 1.0,
 ];
 
 /// Records the time one pipeline step took since `started`.
@@ -193,6 +208,12 @@ fn build_and_install() -> PrometheusHandle {
         })
         .and_then(|builder| {
             builder.set_buckets_for_metric(
+                Matcher::Full(names::TURN_VISIBILITY_SECONDS.to_string()),
+                &TURN_VISIBILITY_BUCKETS,
+            )
+        })
+        .and_then(|builder| {
+            builder.set_buckets_for_metric(
                 Matcher::Full(names::PIPELINE_SECONDS.to_string()),
                 &PIPELINE_BUCKETS,
             )
@@ -285,6 +306,15 @@ pub fn describe_metrics() {
         names::STATE_PROPAGATION_SECONDS,
         Unit::Seconds,
         "Time from a change committed by another host process to its arrival in this one, by how it arrived (pubsub, change_feed); clock skew below 0 is recorded as 0."
+    );
+    describe_histogram!(
+        names::TURN_VISIBILITY_SECONDS,
+        Unit::Seconds,
+        "Time from a new turn committed by another host process to its arrival in this one (the cross-process visibility delay of a new message)."
+    );
+    describe_counter!(
+        names::TURNS_ANNOUNCED_IN,
+        "Turns another host process announced with their content, by outcome (appended to a person held here, not_held)."
     );
     describe_gauge!(
         names::CONFLICTS,

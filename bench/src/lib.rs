@@ -31,6 +31,7 @@ pub mod report;
 mod retrieval;
 pub mod steps;
 pub mod stream;
+pub mod visibility;
 
 pub use load::{run_load, LoadOptions};
 pub use pipeline::{run_pipeline, BenchReport, PipelineOptions, PipelineRun};

@@ -119,6 +119,7 @@ pub async fn run_load(options: LoadOptions) -> anyhow::Result<LoadReport> {
         runs: Vec::new(),
         skipped: Vec::new(),
         footprint: Vec::new(),
+        visibility: None,
     };
     println!(
         "Load bench ({} mode) on {}: Slack Events API over HTTP → host process(es) → fake Slack Web API",
@@ -246,6 +247,9 @@ async fn run_backend(
             concurrency: sizes.concurrency,
         };
         let outcome = driver::drive(&plan, fake, client).await;
+        if processes > 1 {
+            report.visibility = visibility_of(&hosts, client).await;
+        }
         let run = LoadRun::from_outcome(backend.name, processes, &plan, &outcome, fake, raw);
         println!(
             "  {} × {processes}: {:.0} messages/s, p50 {:.1} ms, p99 {:.1} ms ({} of {} replied)",
@@ -265,6 +269,28 @@ async fn run_backend(
         .footprint
         .push(footprint(rig, backend, &environment).await?);
     Ok(())
+}
+
+/// The cross-process visibility delay the hosts measured during a run, from their `/metrics`.
+async fn visibility_of(
+    hosts: &[HostProcess],
+    client: &reqwest::Client,
+) -> Option<crate::visibility::Visibility> {
+    // The last replies' announcements are still on their way when the last reply arrives.
+    tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    let mut scraped = Vec::new();
+    for host in hosts {
+        let response = client
+            .get(format!("{}/metrics", host.base_url))
+            .send()
+            .await
+            .ok()?;
+        if !response.status().is_success() {
+            return None;
+        }
+        scraped.push(crate::visibility::scrape(&response.text().await.ok()?));
+    }
+    crate::visibility::combine(&scraped)
 }
 
 /// Cold starts, then one host that touches as many seeded identities as its hot layer holds.

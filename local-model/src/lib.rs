@@ -5,6 +5,7 @@
 //!   ([`tokenizer`]) and its chat format ([`ChatFormat`]). Weights stored in a format candle has no
 //!   vectorised kernel for (Q4_1, Q5_0, Q5_1) are converted to Q8_0 on load: nearly lossless, and
 //!   several times faster on x86 and ARM.
+//! - The network itself is the llama architecture on candle's quantized kernels ([`llama`]).
 //! - [`Model::generate`] writes a reply to a prompt, one token at a time, handing each new piece of
 //!   text to a callback that may stop it; bounded in tokens and in time.
 //! - The attention state of the longest prompt start seen twice (in practice the personality's
@@ -13,6 +14,7 @@
 //! Everything here is synchronous and CPU-bound: callers run it on a blocking-friendly thread.
 
 mod chat;
+mod llama;
 mod load;
 mod prefix;
 pub mod tokenizer;
@@ -20,20 +22,22 @@ pub mod tokenizer;
 pub use chat::{ChatFormat, Message, Role};
 
 use candle_core::{Device, Tensor};
-use candle_transformers::generation::{LogitsProcessor, Sampling};
-use candle_transformers::models::quantized_llama::ModelWeights;
+use llama::ModelWeights;
 use std::path::Path;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use tokenizers::Tokenizer;
 
 /// The longest prompt plus reply the model's position table holds.
-pub const MAX_CONTEXT_TOKENS: usize = candle_transformers::models::quantized_llama::MAX_SEQ_LEN;
+pub const MAX_CONTEXT_TOKENS: usize = llama::MAX_SEQ_LEN;
 
 /// Tokens already in the reply are made this much less likely (small models otherwise loop).
 const REPEAT_PENALTY: f32 = 1.3;
 /// Over the last this-many reply tokens.
 const REPEAT_WINDOW: usize = 64;
+/// Above temperature 0, the next token is drawn from the likeliest tokens that together reach
+/// this probability.
+const TOP_P: f32 = 0.9;
 
 /// Why a model could not be loaded or could not write.
 #[derive(Debug, thiserror::Error)]
@@ -169,17 +173,7 @@ impl Model {
             )));
         }
         let (mut state, mut logits, reused) = self.read_prompt(&tokens)?;
-        let mut sampler = LogitsProcessor::from_sampling(
-            options.seed,
-            if options.temperature <= 0.0 {
-                Sampling::ArgMax
-            } else {
-                Sampling::TopP {
-                    p: 0.9,
-                    temperature: options.temperature,
-                }
-            },
-        );
+        let mut sampler = llama::Sampler::new(options.seed, options.temperature, TOP_P);
         let mut position = tokens.len();
         let mut reply: Vec<u32> = Vec::new();
         let mut shown = 0;
@@ -189,7 +183,7 @@ impl Model {
             let scored = if recent.is_empty() {
                 logits.clone()
             } else {
-                candle_transformers::utils::apply_repeat_penalty(&logits, REPEAT_PENALTY, recent)?
+                llama::repeat_penalty(&logits, REPEAT_PENALTY, recent)?
             };
             let next = sampler.sample(&scored)?;
             first_token.get_or_insert_with(|| started.elapsed());

@@ -1,10 +1,10 @@
 //! Reading a GGUF file into a [`Model`].
 
+use crate::llama::ModelWeights;
 use crate::{prefix::PrefixCache, tokenizer, ChatFormat, Error, Model, ModelInfo};
 use candle_core::quantized::gguf_file::{self, Value};
 use candle_core::quantized::{GgmlDType, QTensor};
 use candle_core::Device;
-use candle_transformers::models::quantized_llama::ModelWeights;
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom};
 use std::path::Path;

@@ -4,7 +4,7 @@
 //! pinned start stays when the other is replaced, so a prompt from someone else still starts from
 //! the personality instead of being read whole.
 
-use candle_transformers::models::quantized_llama::ModelWeights;
+use crate::llama::ModelWeights;
 
 /// Shorter shared starts are not worth keeping.
 const MIN_KEEP_TOKENS: usize = 16;

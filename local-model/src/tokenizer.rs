@@ -88,6 +88,8 @@ pub fn from_gguf(content: &Content) -> Result<Tokenizer, Error> {
         .filter(|(_, kind)| **kind == CONTROL_TOKEN)
         .map(|(token, _)| AddedToken::from(token.to_string(), true))
         .collect();
-    tokenizer.add_special_tokens(&control);
+    tokenizer
+        .add_special_tokens(control)
+        .map_err(|error| Error::Format(format!("its control tokens: {error}")))?;
     Ok(tokenizer)
 }

@@ -3,6 +3,8 @@
 //! when Redis is unreachable the calls return errors, the caller falls back, and a reconnect is tried
 //! at most every few seconds, so losing Redis costs speed, never data or correctness.
 
+use crate::store::announce::{Applied, TurnAnnouncement};
+use crate::store::crypto::ContentCipher;
 use crate::store::hot::HotLayer;
 use crate::store::ids::IdentityId;
 use crate::store::propagation::{self, Arrivals, Via};
@@ -28,6 +30,8 @@ pub enum CacheError {
     Redis(#[from] redis::RedisError),
     #[error("redis is not connected (next attempt in a few seconds)")]
     Disconnected,
+    #[error("announcement not encoded: {0}")]
+    Encode(String),
 }
 
 /// Handle to Redis; cheap to clone.
@@ -215,6 +219,31 @@ impl SharedCache {
         self.key("invalidate")
     }
 
+    /// The channel of turns announced with their content ([`crate::store::announce`]).
+    fn turns_channel(&self) -> String {
+        self.key("turns")
+    }
+
+    /// Announces a turn just committed, with its content, to the other host processes (sealed with
+    /// `cipher` when there is one). The publisher and the commit time are set here.
+    pub async fn publish_turn(
+        &self,
+        mut announcement: TurnAnnouncement,
+        cipher: Option<&ContentCipher>,
+    ) -> Result<(), CacheError> {
+        announcement.origin = self.process_id;
+        announcement.committed_at = Utc::now();
+        let payload = announcement
+            .encode(cipher)
+            .map_err(|error| CacheError::Encode(error.to_string()))?;
+        let mut manager = self.manager().await?;
+        let _: i64 = manager
+            .publish(self.turns_channel(), payload)
+            .await
+            .map_err(|error| self.failed(error))?;
+        Ok(())
+    }
+
     /// Tells other host processes to drop what they cache about an identity (`None`: everything).
     /// Called right after the change committed; the message carries that moment, so the receivers
     /// can time the propagation ([`InvalidationMessage`]).
@@ -240,16 +269,21 @@ impl SharedCache {
     /// have been missed.
     /// Each message from another process is timed into the propagation histogram and noted in
     /// `arrivals`.
+    /// Announced turns are appended to the hot state of a person held here (opened with `cipher`).
     pub fn spawn_invalidation_listener(
         &self,
         hot: Arc<HotLayer>,
         arrivals: Arc<Arrivals>,
+        cipher: Option<Arc<ContentCipher>>,
     ) -> tokio::task::JoinHandle<()> {
         let cache = self.clone();
         tokio::spawn(async move {
             let mut was_connected = false;
             loop {
-                match cache.listen(&hot, &arrivals, was_connected).await {
+                match cache
+                    .listen(&hot, &arrivals, cipher.as_deref(), was_connected)
+                    .await
+                {
                     Ok(()) => tracing::warn!(
                         "redis invalidation subscription lost; resubscribing (the SQL change feed covers the gap)"
                     ),
@@ -267,11 +301,15 @@ impl SharedCache {
         &self,
         hot: &HotLayer,
         arrivals: &Arrivals,
+        cipher: Option<&ContentCipher>,
         is_reconnect: bool,
     ) -> Result<(), CacheError> {
         use futures_util::StreamExt;
         let mut pubsub = self.client.get_async_pubsub().await?;
-        pubsub.subscribe(self.channel()).await?;
+        let turns_channel = self.turns_channel();
+        pubsub
+            .subscribe(&[self.channel(), turns_channel.clone()])
+            .await?;
         if is_reconnect {
             hot.clear();
         }
@@ -280,6 +318,10 @@ impl SharedCache {
             let Ok(payload) = message.get_payload::<String>() else {
                 continue;
             };
+            if message.get_channel_name() == turns_channel {
+                self.receive_turn(hot, arrivals, cipher, &payload);
+                continue;
+            }
             let Some(message) = InvalidationMessage::parse(&payload) else {
                 continue;
             };
@@ -301,6 +343,48 @@ impl SharedCache {
             }
         }
         Ok(())
+    }
+
+    /// Applies a turn another process announced; one that cannot be read drops what this process
+    /// holds of everyone (the person is unknown), as a missed invalidation would.
+    fn receive_turn(
+        &self,
+        hot: &HotLayer,
+        arrivals: &Arrivals,
+        cipher: Option<&ContentCipher>,
+        payload: &str,
+    ) {
+        let announcement = match TurnAnnouncement::decode(payload, cipher) {
+            Ok(announcement) => announcement,
+            Err(error) => {
+                tracing::warn!(%error, "a turn announced by another process was not read; the hot layer starts over");
+                hot.clear();
+                return;
+            }
+        };
+        if announcement.origin == self.process_id {
+            return;
+        }
+        let (origin, identity, committed_at) = (
+            announcement.origin,
+            announcement.identity,
+            announcement.committed_at,
+        );
+        let applied = announcement.apply(hot);
+        // Timed once applied: the first moment a reply here would see the turn.
+        let received_at = Utc::now();
+        metrics::counter!(
+            crate::telemetry::names::TURNS_ANNOUNCED_IN,
+            "outcome" => match applied {
+                Applied::Appended { .. } => "appended",
+                Applied::NotHeld => "not_held",
+            }
+        )
+        .increment(1);
+        propagation::observe(Via::PubSub, committed_at, received_at);
+        metrics::histogram!(crate::telemetry::names::TURN_VISIBILITY_SECONDS)
+            .record(propagation::latency(committed_at, received_at));
+        arrivals.received_by_pubsub(origin, Some(identity), committed_at);
     }
 }
 

@@ -27,6 +27,8 @@ pub const RECALL_WINDOW: usize = 2000;
 /// Feedback ratings kept per identity and platform: the most the adaptation note reads
 /// ([`crate::core::memory::adaptation`]), whether it reads one platform's or every platform's.
 pub const RECENT_RATINGS: usize = 10;
+/// Emotion observations kept per identity, the latest ones (the emotion state is built from them).
+pub const MAX_OBSERVATIONS: usize = 32;
 
 /// An account's row, as the core needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,7 +42,7 @@ pub struct AccountInfo {
 }
 
 /// One stored message, as kept hot.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TurnRecord {
     /// The `memory` row's id; `None` for a turn stored in this session (its id arrives on reload).
     pub memory_id: Option<i64>,
@@ -62,7 +64,7 @@ pub struct TurnRecord {
 }
 
 /// One observation of a person's feeling (see [`crate::core::emotion`]), with its origin account.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Observation {
     pub account_id: AccountId,
     pub label: String,
@@ -95,7 +97,7 @@ pub struct FactRecord {
 }
 
 /// The emotion state of an identity.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EmotionSnapshot {
     pub mood: String,
     pub valence: f64,
@@ -207,6 +209,70 @@ impl IdentityHot {
     }
 
     /// Appends a turn to the recent window (and to the recall window for user messages).
+    /// Adds a turn stored by another process at its place in time; false when it is held already
+    /// (same account, side, time and content).
+    pub fn insert_turn_in_order(&mut self, turn: TurnRecord) -> bool {
+        let is_same = |held: &TurnRecord| {
+            held.created_at == turn.created_at
+                && held.account_id == turn.account_id
+                && held.is_user == turn.is_user
+                && held.content == turn.content
+        };
+        if self.recent.iter().rev().any(is_same)
+            || (turn.is_user && self.recallable.iter().rev().any(is_same))
+        {
+            return false;
+        }
+        let is_last = self
+            .recent
+            .back()
+            .is_none_or(|last| last.created_at <= turn.created_at);
+        if is_last {
+            self.push_turn(turn);
+            return true;
+        }
+        let position = |turns: &VecDeque<TurnRecord>| {
+            turns
+                .iter()
+                .rposition(|held| held.created_at <= turn.created_at)
+                .map_or(0, |at| at + 1)
+        };
+        if turn.is_user {
+            let at = position(&self.recallable);
+            self.recallable.insert(at, turn.clone());
+            while self.recallable.len() > RECALL_WINDOW {
+                self.recallable.pop_front();
+            }
+        }
+        let at = position(&self.recent);
+        self.recent.insert(at, turn);
+        while self.recent.len() > RECENT_TURNS {
+            self.recent.pop_front();
+        }
+        true
+    }
+
+    /// Adds an observation made by another process at its place in time, keeping the latest
+    /// `limit`; one held already (same account and time) is not added twice.
+    pub fn insert_observation_in_order(&mut self, observation: Observation, limit: usize) {
+        if self
+            .observations
+            .iter()
+            .any(|held| held.at == observation.at && held.account_id == observation.account_id)
+        {
+            return;
+        }
+        let at = self
+            .observations
+            .iter()
+            .rposition(|held| held.at <= observation.at)
+            .map_or(0, |at| at + 1);
+        self.observations.insert(at, observation);
+        while self.observations.len() > limit {
+            self.observations.pop_front();
+        }
+    }
+
     pub fn push_turn(&mut self, turn: TurnRecord) {
         if turn.is_user {
             self.recallable.push_back(turn.clone());
@@ -391,6 +457,12 @@ impl HotLayer {
     /// with [`HotLayer::insert_identity_if_current`].
     pub fn generation(&self) -> u64 {
         self.generation.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Counts a change made elsewhere (another process) to a person not held here, so a load of
+    /// them under way is not kept ([`HotLayer::insert_identity_if_current`]).
+    pub fn note_outside_change(&self) {
+        self.bump_generation();
     }
 
     fn bump_generation(&self) {

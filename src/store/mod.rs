@@ -7,6 +7,8 @@
 //! - [`crypto`]: optional at-rest encryption of memory content (DATA_ENCRYPTION_KEY).
 //! - [`cache`]: Redis (event dedupe, rate-limit windows, invalidation by pub/sub). Losing it costs
 //!   speed, never data: every decision it speeds up has an SQL fallback.
+//! - [`announce`]: a stored turn sent to the other processes with its content, so they append it
+//!   to a person they hold instead of reading the person back from SQL.
 //! - [`changes`]: the SQL change feed other processes poll when a pub/sub invalidation was missed.
 //! - [`propagation`]: how long another process's changes take to arrive here, by pub/sub or feed.
 //! - [`ids`]: the identity and account id types; [`kinds`]: the closed sets of values some
@@ -15,6 +17,7 @@
 //!   mapping of each stored row.
 
 pub mod accounts;
+pub mod announce;
 pub mod cache;
 pub mod changes;
 pub mod crypto;
@@ -138,7 +141,7 @@ impl Store {
         let hot = Arc::new(HotLayer::new(options.hot_capacity, options.hot_refresh));
         let arrivals = Arc::new(propagation::Arrivals::default());
         if let Some(cache) = &cache {
-            cache.spawn_invalidation_listener(hot.clone(), arrivals.clone());
+            cache.spawn_invalidation_listener(hot.clone(), arrivals.clone(), cipher.clone());
         }
         // One id on the channel and in the change feed, so each path knows the other's messages.
         let origin = cache

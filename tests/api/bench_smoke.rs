@@ -4,8 +4,9 @@
 //! row with counts that add up and values in range. Timings are printed by the bench, never asserted
 //! here.
 //!
-//! SQLite always; the PostgreSQL + Redis rows (one and two processes) when `TEST_DATABASE_URL` and
-//! `TEST_REDIS_URL` are set, and otherwise the JSON must say why they were skipped.
+//! SQLite always; the PostgreSQL + Redis rows (one and two processes, and how the two processes'
+//! turns reached each other) when `TEST_DATABASE_URL` and `TEST_REDIS_URL` are set, and otherwise
+//! the JSON must say why they were skipped.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use crate::common;
@@ -118,6 +119,32 @@ async fn small_load_bench_reports_every_row_with_no_lost_or_doubled_replies() {
         !has_postgres,
         "{skipped:?}"
     );
+
+    // With two processes, the turns each one stored reached the other by pub/sub with their
+    // content and were appended to the people it held (the bench spreads each person's messages
+    // over both). The delay is printed by the bench, not asserted.
+    if has_postgres {
+        let visibility = &report["visibility"];
+        let received = number(visibility, "received");
+        let appended = number(visibility, "appended");
+        assert!(received > 0.0, "no turn crossed: {visibility}");
+        assert_eq!(
+            received,
+            appended + number(visibility, "not_held"),
+            "{visibility}"
+        );
+        assert!(
+            appended >= received / 2.0,
+            "most turns should reach a person held there: {visibility}"
+        );
+        let (p50, p99) = (
+            number(visibility, "p50_at_most_ms"),
+            number(visibility, "p99_at_most_ms"),
+        );
+        assert!(p50 > 0.0 && p99 >= p50, "{visibility}");
+    } else {
+        assert!(report["visibility"].is_null(), "{}", report["visibility"]);
+    }
 
     let footprint = report["footprint"].as_array().unwrap();
     let databases: Vec<&str> = footprint

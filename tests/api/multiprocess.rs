@@ -119,6 +119,15 @@ async fn every_change_is_used_by_the_other_process(pair: &Pair, messages_announc
             |reply| reply.contains("Zanzibar"),
         )
         .await;
+        // No fact in it: announced with its content and appended to the reader's hot state.
+        pair.change_and_wait(
+            "new message (no fact)",
+            "Yesterday we walked along the canal up to the old lighthouse.",
+            "",
+            "Where did we walk along the canal?",
+            |reply| reply.contains("lighthouse"),
+        )
+        .await;
     }
     let linked = "slack:T1/U1";
     // The account to link to exists (the admin command creates it on first mention).

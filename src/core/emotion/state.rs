@@ -96,8 +96,8 @@ pub struct State {
     pub trajectory: Option<Trajectory>,
 }
 
-/// Most observations the state is built from.
-pub const MAX_OBSERVATIONS: usize = 32;
+/// Most observations the state is built from (the hot layer's window of them).
+pub use crate::store::hot::MAX_OBSERVATIONS;
 /// Observations the trajectory compares (older half against newer half).
 pub const TRAJECTORY_WINDOW: usize = 6;
 /// How far one fully intense, fully confident observation moves the state.

@@ -26,6 +26,7 @@ use crate::core::turn::steps::StepClock;
 use crate::core::turn::streaming::NoticeFirst;
 use crate::core::{identity, Core, Result};
 use crate::llm::{LlmError, Mood, Prompt};
+use crate::store::announce::TurnAnnouncement;
 use crate::store::entities::{emotion_observation, memory, processed_event};
 use crate::store::hot::{AccountInfo, IdentityHot, TurnRecord};
 use crate::store::ids::IdentityId;
@@ -321,26 +322,44 @@ async fn process(
     if let Some(semantic_index) = &core.semantic {
         semantic_index.persist(account.identity_id, &user_turn, semantic.as_ref());
     }
+    // A turn that stated facts is announced as a change (their ids are in SQL only); any other
+    // with its content, so other processes append it to a person they hold.
+    let announced = planned_facts.is_none().then(|| TurnAnnouncement {
+        origin: uuid::Uuid::nil(),
+        committed_at: now,
+        identity: account.identity_id,
+        turns: vec![user_turn.clone(), reply_turn.clone()],
+        observation: (!detected.is_neutral())
+            .then(|| emotion::Observation::of(&detected, &account, &message.context, now)),
+        emotion: state.emotion.clone().filter(|_| !detected.is_neutral()),
+    });
     if let Some(planned) = planned_facts {
         remember_facts(core, &account, &mut state, planned, &written.fact_ids);
         remember_turn(core, &account, &mut state, user_turn);
         remember_turn(core, &account, &mut state, reply_turn);
     }
     drop(guard);
-    announce_turn(core, account.identity_id);
+    announce_turn(core, account.identity_id, announced);
     clock.lap("hot_update");
     crate::telemetry::record_step(platform, "store_reply", step);
     Ok(Turn::Stored(HandlerOutcome::Reply(answer)))
 }
 
-/// Other host processes holding this identity's hot state drop it, so the next message they take
-/// for this person (a load balancer may send it to any of them) sees this turn. Sent in the
+/// Tells other host processes about the stored turn, so the next message they take for this
+/// person (a load balancer may send it to any of them) sees it: with its content, which a process
+/// holding the person appends to their hot state ([`crate::store::announce`]); without (a turn
+/// that stated facts), as an invalidation, so they read the person back from SQL. Sent in the
 /// background: the reply does not wait on Redis; without Redis there is one process, or the
 /// others catch up within MEMORY_SYNC_INTERVAL.
-fn announce_turn(core: &Core, identity_id: IdentityId) {
+fn announce_turn(core: &Core, identity_id: IdentityId, announced: Option<TurnAnnouncement>) {
     if let Some(cache) = core.store.cache.clone() {
+        let cipher = core.store.cipher.clone();
         tokio::spawn(async move {
-            if let Err(error) = cache.publish_invalidation(Some(identity_id)).await {
+            let result = match announced {
+                Some(announcement) => cache.publish_turn(announcement, cipher.as_deref()).await,
+                None => cache.publish_invalidation(Some(identity_id)).await,
+            };
+            if let Err(error) = result {
                 tracing::debug!(%error, "new turn not announced to other processes");
             }
         });
