@@ -20,7 +20,8 @@ const REPLY_TIMEOUT: Duration = Duration::from_secs(30);
 /// What to send.
 #[derive(Clone)]
 pub struct Plan {
-    /// Base URLs of the host processes; message `i` goes to host `i % len`.
+    /// Base URLs of the host processes; message `i` goes to host `(i / users) % len`, so each
+    /// person's messages go to each host in turn.
     pub hosts: Vec<String>,
     /// Distinguishes this run's event ids and `ts` values from every other run's.
     pub run: String,
@@ -96,7 +97,9 @@ async fn send_one(
     let ts = format!("{}.{index:06}", 1_700_000_000 + plan.run_number());
     let body = direct_message(&format!("Ev{}x{index}", plan.run), &ts, user, index);
     let reply = fake.expect_reply(&ts);
-    let host = &plan.hosts[index % plan.hosts.len()];
+    // Each round over the users goes to the next host, so a person's successive messages land on
+    // different processes (as behind a load balancer that does not route by person).
+    let host = &plan.hosts[(index / plan.users.max(1)) % plan.hosts.len()];
     let sent = Instant::now();
     let timestamp = chrono::Utc::now().timestamp();
     let response = client
