@@ -51,8 +51,9 @@ pub mod names {
     /// process would use it (cross-platform propagation latency). Commit and arrival are read on two
     /// machines' clocks: a value made negative by clock skew is recorded as 0.
     pub const STATE_PROPAGATION_SECONDS: &str = "whisperengine_state_propagation_seconds";
-    /// Counter, label `outcome` (`appended`: the person is held here and the turn was added to
-    /// their hot state; `not_held`): turns another host process announced with their content.
+    /// Counter, label `outcome` (`appended`: the person is held here, and the turn was added to
+    /// their hot state unless it was there already or read from SQL after its commit; `not_held`):
+    /// turns another host process announced with their content.
     pub const TURNS_ANNOUNCED_IN: &str = "whisperengine_turns_announced_in_total";
     /// Histogram in seconds: for each new turn another host process stored and announced with its
     /// content, the time from its commit there to its arrival here (where it is appended to the

@@ -10,7 +10,9 @@
 //! hot state instead, as for an invalidation.
 //!
 //! A receiver that does not hold the person ignores the content (their next message reads SQL)
-//! but still counts it as a change, so a load of that person already under way is not kept. A
+//! but still counts it as a change, so a load of that person already under way is not kept. One
+//! that read the person from SQL after the turn committed ignores it too: the read holds the turn,
+//! or the person had it forgotten in between, and it must not come back. A
 //! turn that stated facts is not announced with its content: facts get ids in SQL that the hot
 //! layer needs, so that turn is announced as an invalidation.
 
@@ -92,6 +94,7 @@ impl TurnAnnouncement {
     pub fn apply(self, hot: &HotLayer) -> Applied {
         let TurnAnnouncement {
             identity,
+            committed_at,
             turns,
             observation,
             emotion,
@@ -99,6 +102,11 @@ impl TurnAnnouncement {
         } = self;
         let mut added = 0;
         let held = hot.update_identity(identity, |state| {
+            // Read from SQL after the commit: the turn is in the state, or was forgotten since
+            // (a `forget` here between the commit and this message must not bring it back).
+            if state.read_since.is_some_and(|read| committed_at < read) {
+                return;
+            }
             added = merge(state, turns, observation, emotion);
         });
         if held {
@@ -263,6 +271,28 @@ mod tests {
         newer.apply(&hot);
         let held = hot.identity(identity).expect("held");
         assert_eq!(held.emotion.as_ref().map(|e| e.version), Some(9));
+    }
+
+    #[test]
+    fn a_turn_committed_before_the_state_was_read_is_not_applied() {
+        let hot = HotLayer::new(16, std::time::Duration::from_secs(3600));
+        let identity = IdentityId::random();
+        let account = AccountId::from(7);
+        let committed = Utc::now() - chrono::Duration::seconds(2);
+        // Read (say, right after a `forget` here) after the turn committed elsewhere.
+        let state = IdentityHot {
+            read_since: Some(Utc::now()),
+            ..IdentityHot::default()
+        };
+        hot.insert_identity(identity, state);
+        let sent = announcement(identity, account, committed);
+        assert_eq!(sent.apply(&hot), Applied::Appended { added: 0 });
+        let held = hot.identity(identity).expect("held");
+        assert!(held.recent.is_empty() && held.emotion.is_none(), "{held:?}");
+
+        // A turn committed after the read is new to the state.
+        let newer = announcement(identity, account, Utc::now() + chrono::Duration::seconds(1));
+        assert_eq!(newer.apply(&hot), Applied::Appended { added: 2 });
     }
 
     #[test]

@@ -163,6 +163,10 @@ pub struct IdentityHot {
     pub ratings: Vec<Rating>,
     /// When this state was read from SQL; older than the refresh interval means re-read it.
     pub loaded_at: Option<std::time::Instant>,
+    /// When the SQL read of this state began (`None`: a new person, nothing to read). A turn
+    /// another process committed before then is in this state already, or was erased since, so
+    /// its announcement is not applied ([`crate::store::announce`]).
+    pub read_since: Option<DateTime<Utc>>,
 }
 
 /// What the hot layer holds for an identity.

@@ -224,6 +224,7 @@ fn windows(
 pub async fn load_identity(store: &Store, identity_id: IdentityId) -> Result<IdentityHot> {
     let db = &store.db;
     let cipher = store.cipher.as_deref();
+    let read_since = chrono::Utc::now();
     let (
         accounts,
         isolated,
@@ -333,6 +334,7 @@ pub async fn load_identity(store: &Store, identity_id: IdentityId) -> Result<Ide
             .collect(),
         ratings,
         loaded_at: Some(std::time::Instant::now()),
+        read_since: Some(read_since),
         ..IdentityHot::default()
     })
 }
