@@ -329,7 +329,10 @@ expressiveness = 0.5
             "{error}"
         );
         let error = parse("test", "name = ").unwrap_err();
-        assert_eq!(error, "invalid TOML syntax (line 1, column 8)");
+        assert_eq!(
+            error,
+            "string values must be quoted, expected literal string (line 1, column 8)"
+        );
         let error = parse("test", &MINIMAL.replace("\"balanced\"", "\"chatty\"")).unwrap_err();
         assert!(
             error.contains("chatty") && error.contains("formal"),
