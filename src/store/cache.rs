@@ -237,8 +237,12 @@ impl SharedCache {
             .encode(cipher)
             .map_err(|error| CacheError::Encode(error.to_string()))?;
         let mut manager = self.manager().await?;
+        // The publisher in clear in front, so every process skips its own without opening them.
         let _: i64 = manager
-            .publish(self.turns_channel(), payload)
+            .publish(
+                self.turns_channel(),
+                format!("{}|{payload}", self.process_id),
+            )
             .await
             .map_err(|error| self.failed(error))?;
         Ok(())
@@ -354,7 +358,11 @@ impl SharedCache {
         cipher: Option<&ContentCipher>,
         payload: &str,
     ) {
-        let announcement = match TurnAnnouncement::decode(payload, cipher) {
+        let (publisher, body) = payload.split_once('|').unwrap_or(("", payload));
+        if publisher.parse::<Uuid>().ok() == Some(self.process_id) {
+            return;
+        }
+        let announcement = match TurnAnnouncement::decode(body, cipher) {
             Ok(announcement) => announcement,
             Err(error) => {
                 tracing::warn!(%error, "a turn announced by another process was not read; the hot layer starts over");
@@ -362,9 +370,6 @@ impl SharedCache {
                 return;
             }
         };
-        if announcement.origin == self.process_id {
-            return;
-        }
         let (origin, identity, committed_at) = (
             announcement.origin,
             announcement.identity,

@@ -212,7 +212,6 @@ impl IdentityHot {
         });
     }
 
-    /// Appends a turn to the recent window (and to the recall window for user messages).
     /// Adds a turn stored by another process at its place in time; false when it is held already
     /// (same account, side, time and content).
     pub fn insert_turn_in_order(&mut self, turn: TurnRecord) -> bool {
@@ -227,32 +226,11 @@ impl IdentityHot {
         {
             return false;
         }
-        let is_last = self
-            .recent
-            .back()
-            .is_none_or(|last| last.created_at <= turn.created_at);
-        if is_last {
-            self.push_turn(turn);
-            return true;
-        }
-        let position = |turns: &VecDeque<TurnRecord>| {
-            turns
-                .iter()
-                .rposition(|held| held.created_at <= turn.created_at)
-                .map_or(0, |at| at + 1)
-        };
+        let at = |turn: &TurnRecord| turn.created_at;
         if turn.is_user {
-            let at = position(&self.recallable);
-            self.recallable.insert(at, turn.clone());
-            while self.recallable.len() > RECALL_WINDOW {
-                self.recallable.pop_front();
-            }
+            insert_in_time_order(&mut self.recallable, turn.clone(), at, RECALL_WINDOW);
         }
-        let at = position(&self.recent);
-        self.recent.insert(at, turn);
-        while self.recent.len() > RECENT_TURNS {
-            self.recent.pop_front();
-        }
+        insert_in_time_order(&mut self.recent, turn, at, RECENT_TURNS);
         true
     }
 
@@ -266,17 +244,10 @@ impl IdentityHot {
         {
             return;
         }
-        let at = self
-            .observations
-            .iter()
-            .rposition(|held| held.at <= observation.at)
-            .map_or(0, |at| at + 1);
-        self.observations.insert(at, observation);
-        while self.observations.len() > limit {
-            self.observations.pop_front();
-        }
+        insert_in_time_order(&mut self.observations, observation, |held| held.at, limit);
     }
 
+    /// Appends a turn to the recent window (and to the recall window for user messages).
     pub fn push_turn(&mut self, turn: TurnRecord) {
         if turn.is_user {
             self.recallable.push_back(turn.clone());
@@ -288,6 +259,24 @@ impl IdentityHot {
         while self.recent.len() > RECENT_TURNS {
             self.recent.pop_front();
         }
+    }
+}
+
+/// Puts `item` after the last one at or before its time (at the end, for the newest) and keeps
+/// the latest `limit`.
+fn insert_in_time_order<T>(
+    items: &mut VecDeque<T>,
+    item: T,
+    at: impl Fn(&T) -> DateTime<Utc>,
+    limit: usize,
+) {
+    let position = items
+        .iter()
+        .rposition(|held| at(held) <= at(&item))
+        .map_or(0, |index| index + 1);
+    items.insert(position, item);
+    while items.len() > limit {
+        items.pop_front();
     }
 }
 
