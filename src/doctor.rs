@@ -107,6 +107,7 @@ pub async fn checks(settings: &Settings) -> Vec<Check> {
         },
         Some(Err(error)) => check("llm", Status::Failing, error.to_string()),
     });
+    report.push(embeddings_check(settings));
     for (name, is_on, reason) in settings.connectors_summary() {
         if name == "teams" && is_on {
             report.push(teams_check(settings, reason).await);
@@ -322,6 +323,53 @@ fn local_model_check(settings: &Settings) -> Check {
         ),
         Err(error) => check("llm", Status::Failing, error.to_string()),
     }
+}
+
+/// Where semantic recall's vectors come from: the local encoder (loaded here), the endpoint's
+/// model, or nowhere (keyword recall only).
+fn embeddings_check(settings: &Settings) -> Check {
+    match (&settings.local_embeddings, &settings.embedding_model) {
+        (Some(folder), _) => match local_encoder_loads(folder) {
+            Ok(description) => check("embeddings", Status::Ok, description),
+            Err(error) => check(
+                "embeddings",
+                Status::Failing,
+                format!("LOCAL_EMBEDDINGS {}: {error}", folder.display()),
+            ),
+        },
+        (None, Some(model)) if settings.llm_base_url.is_some() => check(
+            "embeddings",
+            Status::Ok,
+            format!("{model} from the LLM endpoint's /embeddings"),
+        ),
+        (None, Some(_)) => check(
+            "embeddings",
+            Status::Warning,
+            "EMBEDDING_MODEL is set without LLM_BASE_URL: keyword recall only",
+        ),
+        (None, None) => check(
+            "embeddings",
+            Status::Missing,
+            "keyword recall only (LOCAL_EMBEDDINGS or EMBEDDING_MODEL add semantic recall)",
+        ),
+    }
+}
+
+#[cfg(feature = "local-model")]
+fn local_encoder_loads(folder: &std::path::Path) -> Result<String, String> {
+    let encoder = whisperengine_local_model::SentenceEncoder::load(folder)
+        .map_err(|error| error.to_string())?;
+    Ok(format!(
+        "local:{} ({} dimensions, computed in process) at {}",
+        encoder.name(),
+        encoder.dimensions(),
+        folder.display()
+    ))
+}
+
+#[cfg(not(feature = "local-model"))]
+fn local_encoder_loads(_folder: &std::path::Path) -> Result<String, String> {
+    Err("this build has no in-process models (built without the `local-model` feature)".into())
 }
 
 #[cfg(feature = "local-model")]

@@ -135,7 +135,27 @@ pub async fn build_core(settings: Arc<Settings>) -> anyhow::Result<Core> {
         .await
         .context("DATABASE_URL")?;
     let responder = responder(&settings, &personality).await?;
-    Ok(Core::new(settings, store, personality, responder))
+    let db = store.db.clone();
+    let mut core = Core::new(settings.clone(), store, personality, responder);
+    #[cfg(feature = "local-model")]
+    if let Some(folder) = &settings.local_embeddings {
+        let embedder = crate::llm::local_embeddings::LocalEmbedder::load(folder)
+            .await
+            .context("LOCAL_EMBEDDINGS")?;
+        tracing::info!(
+            model = embedder.model(),
+            dimensions = embedder.dimensions(),
+            "semantic recall with embeddings computed in process"
+        );
+        core.semantic = Some(crate::core::memory::semantic::Semantic::new(
+            crate::llm::embeddings::Embedder::Local(embedder),
+            &settings,
+            db,
+        ));
+    }
+    #[cfg(not(feature = "local-model"))]
+    let _ = (&mut core, db);
+    Ok(core)
 }
 
 /// The Teams connector's settings, when the mode runs connectors and the app id and password are set.

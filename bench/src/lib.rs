@@ -81,6 +81,10 @@ pub struct BenchArgs {
     /// evidence for a question, for the host at MEMORY_TOP_K 5 and 10 and for plain BM25.
     #[arg(long)]
     pub recall: bool,
+    /// With `--recall`: also run the host with semantic recall on embeddings computed in process
+    /// from this sentence-transformers model folder (default: LOCAL_EMBEDDINGS, when set).
+    #[arg(long, value_name = "FOLDER", requires = "recall")]
+    pub embeddings: Option<PathBuf>,
     /// Run only the streaming bench: time to the first visible text of a reply per platform,
     /// against a fake LLM writing at a fixed rate (Discord, Slack and the local chat in one host).
     #[arg(long)]
@@ -140,9 +144,13 @@ pub async fn run(settings: Settings, args: BenchArgs) -> anyhow::Result<()> {
         return write_json(args.json.as_deref(), &report);
     }
     if args.recall {
+        let embeddings = args
+            .embeddings
+            .or_else(|| settings.local_embeddings.clone());
         let report = run_recall(RecallOptions {
             settings,
             is_small: args.small,
+            embeddings,
         })
         .await?;
         print!("{}", report.table());

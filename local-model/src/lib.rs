@@ -11,14 +11,19 @@
 //! - The attention state of the longest prompt start seen twice (in practice the personality's
 //!   system prompt) is kept, so the next reply reads only what follows it ([`prefix`]).
 //!
+//! - [`SentenceEncoder`] turns texts into sentence embeddings (a BERT encoder such as
+//!   all-MiniLM-L6-v2), for semantic recall without an embeddings endpoint.
+//!
 //! Everything here is synchronous and CPU-bound: callers run it on a blocking-friendly thread.
 
+mod bert;
 mod chat;
 mod llama;
 mod load;
 mod prefix;
 pub mod tokenizer;
 
+pub use bert::SentenceEncoder;
 pub use chat::{ChatFormat, Message, Role};
 
 use candle_core::{Device, Tensor};

@@ -275,6 +275,7 @@ impl fmt::Debug for Settings {
             .field("local_model_temperature", &self.local_model_temperature)
             .field("local_model_context", &self.local_model_context)
             .field("embedding_model", &self.embedding_model)
+            .field("local_embeddings", &self.local_embeddings)
             .field("fact_extraction", &self.fact_extraction)
             .field("rate_limit_per_minute", &self.rate_limit_per_minute)
             .field("history_turns", &self.history_turns)

@@ -113,6 +113,7 @@ pub const VARIABLES: &[&str] = &[
     "LOCAL_MODEL_TEMPERATURE",
     "LOCAL_MODEL_CONTEXT",
     "EMBEDDING_MODEL",
+    "LOCAL_EMBEDDINGS",
     "FACT_EXTRACTION",
     "RATE_LIMIT_PER_MINUTE",
     "HISTORY_TURNS",
@@ -278,6 +279,12 @@ pub struct Settings {
     pub local_model_context: usize,
     /// `EMBEDDING_MODEL` [none = keyword recall only].
     pub embedding_model: Option<String>,
+    /// `LOCAL_EMBEDDINGS` [auto]: a sentence-transformers model folder (`config.json`,
+    /// `model.safetensors`, `tokenizer.json`; all-MiniLM-L6-v2) whose embeddings are computed in
+    /// this process for semantic recall, in place of EMBEDDING_MODEL's endpoint; `auto` takes
+    /// `MODEL_DIR/all-MiniLM-L6-v2` in desktop mode when it is there, `off` none. The resolved
+    /// folder, or `None`.
+    pub local_embeddings: Option<PathBuf>,
     /// `FACT_EXTRACTION` [auto]: `auto` (the LLM when `LLM_BASE_URL` is set), `llm` or `rules`.
     pub fact_extraction: FactExtraction,
 
@@ -432,6 +439,7 @@ impl Default for Settings {
             local_model_temperature: 0.3,
             local_model_context: 2048,
             embedding_model: None,
+            local_embeddings: None,
             fact_extraction: FactExtraction::Auto,
             rate_limit_per_minute: 20,
             history_turns: 12,

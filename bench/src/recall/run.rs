@@ -13,6 +13,10 @@
 //!    small boost recalled memories get fades within a day; so earlier questions hardly touch
 //!    later ones.
 //!
+//! With `--embeddings <model folder>` the host is run again with semantic recall on embeddings
+//! computed in process (`LOCAL_EMBEDDINGS`), once more at each MEMORY_TOP_K; its vectors are
+//! dated with their turns.
+//!
 //! The baseline ranks the same turns for the same questions with [`super::bm25`].
 
 use super::bm25;
@@ -23,12 +27,13 @@ use chrono::{DateTime, Duration as ChronoDuration, NaiveDate, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait};
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use whisperengine::config::{DeploymentMode, FactExtraction, Settings};
 use whisperengine::core::Core;
 use whisperengine::llm::{LlmError, OfflineResponder, Prompt, Responder};
-use whisperengine::store::entities::memory;
+use whisperengine::store::entities::{memory, memory_embedding};
 use whisperengine::store::kinds::MemoryRole;
 use whisperengine_contract::{
     Capabilities, ConversationContext, HandlerOutcome, InboundEvent, InboundMessage, Platform,
@@ -48,6 +53,9 @@ pub struct RecallOptions {
     pub settings: Settings,
     /// [`SMALL_CONVERSATIONS`] instead of [`FULL_CONVERSATIONS`] (what CI runs).
     pub is_small: bool,
+    /// A sentence-transformers model folder (`LOCAL_EMBEDDINGS`): the host is run a second time
+    /// with semantic recall on these embeddings, beside the keyword-only run.
+    pub embeddings: Option<PathBuf>,
 }
 
 /// Runs the evaluation and returns its figures (the caller prints them).
@@ -62,9 +70,16 @@ pub async fn run_recall(options: RecallOptions) -> anyhow::Result<RecallReport> 
     let mut results = Vec::new();
     for (number, conversation) in set.iter().enumerate() {
         let (at_5, at_10) = tokio::try_join!(
-            host_recall(&options.settings, conversation, TOP_KS[0]),
-            host_recall(&options.settings, conversation, TOP_KS[1]),
+            host_recall(&options.settings, conversation, TOP_KS[0], None),
+            host_recall(&options.settings, conversation, TOP_KS[1], None),
         )?;
+        let (semantic_at_5, semantic_at_10) = match &options.embeddings {
+            Some(folder) => tokio::try_join!(
+                host_recall(&options.settings, conversation, TOP_KS[0], Some(folder)),
+                host_recall(&options.settings, conversation, TOP_KS[1], Some(folder)),
+            )?,
+            None => (Vec::new(), Vec::new()),
+        };
         let index = bm25::Index::new(conversation.turns.iter().map(|turn| turn.text.as_str()));
         for (question_number, question) in conversation.questions.iter().enumerate() {
             results.push(QuestionResult {
@@ -80,25 +95,56 @@ pub async fn run_recall(options: RecallOptions) -> anyhow::Result<RecallReport> 
                     .collect(),
                 host_at_5: at_5[question_number].clone(),
                 host_at_10: at_10[question_number].clone(),
+                semantic_at_5: semantic_at_5.get(question_number).cloned(),
+                semantic_at_10: semantic_at_10.get(question_number).cloned(),
                 bm25_at_10: index.top(&question.text, TOP_KS[1]),
             });
         }
     }
-    Ok(RecallReport::new(
+    let encode_times = match &options.embeddings {
+        Some(folder) => Some(encode_times(folder, &set).await?),
+        None => None,
+    };
+    let mut report = RecallReport::new(
         options.is_small,
+        options.embeddings.as_deref(),
         &set,
         results,
         started.elapsed(),
-    ))
+    );
+    report.encode_ms = encode_times;
+    Ok(report)
 }
 
-/// What the host recalled for each question of `conversation` with MEMORY_TOP_K = `top_k`: the
-/// turn each recalled memory is (by its text), best first; `None` for a memory that is not one of
-/// the conversation's turns.
+/// What a message costs the local encoder alone, as a reply waits for it: each question of the
+/// set encoded by itself, one after the other; p50 and p99 in milliseconds.
+async fn encode_times(folder: &Path, set: &[Conversation]) -> anyhow::Result<(f64, f64)> {
+    let embedder = whisperengine::llm::local_embeddings::LocalEmbedder::load(folder).await?;
+    let mut times: Vec<f64> = Vec::new();
+    for question in set.iter().flat_map(|conversation| &conversation.questions) {
+        let started = Instant::now();
+        embedder.embed(std::slice::from_ref(&question.text)).await?;
+        times.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    times.sort_by(f64::total_cmp);
+    let at = |share: f64| {
+        times
+            .get(((times.len() as f64 * share) as usize).min(times.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or(0.0)
+    };
+    Ok((at(0.5), at(0.99)))
+}
+
+/// What the host recalled for each question of `conversation` with MEMORY_TOP_K = `top_k` (and
+/// semantic recall on the embeddings of the model in `embeddings`, when given): the turn each
+/// recalled memory is (by its text), best first; `None` for a memory that is not one of the
+/// conversation's turns.
 async fn host_recall(
     base: &Settings,
     conversation: &Conversation,
     top_k: usize,
+    embeddings: Option<&Path>,
 ) -> anyhow::Result<Vec<Vec<Option<usize>>>> {
     let folder = tempfile::tempdir().context("creating a temporary folder")?;
     let mut settings = base.clone();
@@ -112,6 +158,7 @@ async fn host_recall(
     settings.llm_base_url = None;
     settings.local_model = whisperengine::models::LocalModelChoice::Off;
     settings.embedding_model = None;
+    settings.local_embeddings = embeddings.map(Path::to_path_buf);
     settings.fact_extraction = FactExtraction::Rules;
     settings.memory_top_k = top_k;
     settings.platform_overrides = Default::default();
@@ -130,6 +177,12 @@ async fn host_recall(
         send(&core, &account, &turn.text, &format!("turn-{number}")).await?;
     }
     core.store.flush().await;
+    if let Some(semantic) = &core.semantic {
+        anyhow::ensure!(
+            semantic.settled(std::time::Duration::from_secs(600)).await,
+            "the turns' embeddings were not all stored within 10 minutes"
+        );
+    }
     date_turns(&core, &account, conversation).await?;
 
     let turn_of: HashMap<&str, usize> = conversation
@@ -251,9 +304,18 @@ async fn date_turns(
             .filter(memory::Column::Id.eq(id))
             .exec(&transaction)
             .await?;
+        // A vector is found by its memory's origin and time.
+        memory_embedding::Entity::update_many()
+            .col_expr(memory_embedding::Column::CreatedAt, Expr::value(at))
+            .filter(memory_embedding::Column::MemoryId.eq(id))
+            .exec(&transaction)
+            .await?;
     }
     transaction.commit().await?;
     core.store.invalidate_identities(&[info.identity_id]).await;
+    if let Some(semantic) = &core.semantic {
+        semantic.forget_identity(info.identity_id);
+    }
     Ok(())
 }
 

@@ -25,6 +25,8 @@ const MAX_FACTS: usize = 12;
 const RECENCY_HALF_LIFE_DAYS: f64 = 30.0;
 /// How much more a memory that says when something happened counts for a "when" question.
 const WHEN_BOOST: f64 = 1.5;
+/// How much more a memory that names a place counts for a "where" question.
+const WHERE_BOOST: f64 = 1.5;
 /// How long a recall keeps its small boost, in hours.
 const RECALL_BOOST_HOURS: f64 = 24.0;
 
@@ -258,6 +260,13 @@ fn recall_memories(
         .collect();
     let documents: Vec<&[String]> = candidates.iter().map(|record| &record.terms[..]).collect();
     let mut relevance = recall::bm25(query, &documents);
+    // Semantic recall: relevance = BM25 + w · cosine (0 without embeddings), in the first round,
+    // so the second starts from what the two find together.
+    if let Some(semantic) = semantic {
+        for (score, record) in relevance.iter_mut().zip(&candidates) {
+            *score += semantic.relevance(record);
+        }
+    }
     // A second round with the names the best memories of the first round hold, for questions that
     // join two memories ("where does the friend I went climbing with live?").
     let mut best_first: Vec<(f64, &TurnRecord)> = relevance
@@ -289,17 +298,12 @@ fn recall_memories(
             }
         }
     }
-    // Semantic recall: relevance = BM25 + w · cosine (0 without embeddings).
-    if let Some(semantic) = semantic {
-        for (score, record) in relevance.iter_mut().zip(&candidates) {
-            *score += semantic.relevance(record);
-        }
-    }
     // A memory that says what a known fact answers ("I work as a dental hygienist…" for "what's
     // my profession?") is the evidence for that answer, whatever words the question used.
     let best_relevance = relevance.iter().copied().fold(0.0_f64, f64::max).max(1.0);
     // (A "when did I …" question wants the memory that says when, not every mention.)
     let asks_when = crate::llm::dates::asks_when(request.text);
+    let asks_where = recall::asks_where(request.text);
     let says_answer = |record: &TurnRecord| {
         !asks_when && !answers.is_empty() && {
             let content = record.content.to_lowercase();
@@ -332,11 +336,18 @@ fn recall_memories(
             } else {
                 1.0
             };
+            // A "where …" question is answered by a memory that names a place.
+            let says_where = if asks_where && recall::names_a_place(&record.content) {
+                WHERE_BOOST
+            } else {
+                1.0
+            };
             let score = relevance
                 * (0.5 + importance)
                 * recency_factor(record.created_at, now)
                 * recall_boost(record.last_recalled_at, now)
-                * says_when;
+                * says_when
+                * says_where;
             (score, *record)
         })
         .collect();

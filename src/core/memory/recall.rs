@@ -9,6 +9,9 @@
 //! `bm25` crate's scorer) would compute them over everything and be far heavier to keep per
 //! identity. Terms are computed once per memory when it is stored, kept in `memory.terms` (see
 //! [`stored_terms`]) so a cold load reads them instead of re-stemming, and kept hot.
+//!
+//! Over 500 lines: the query, its two rounds, the question-shape rules (pure questions, where-
+//! questions and places) and their tests (about two fifths).
 
 use rust_stemmers::{Algorithm, Stemmer};
 use std::collections::HashMap;
@@ -244,6 +247,41 @@ fn names_in(text: &str, is_written_lowercase: &impl Fn(&str) -> bool) -> Vec<Str
     names
 }
 
+/// Whether `text` asks where someone or something is: "where …", "which city …", "what country
+/// …", "where's …".
+pub fn asks_where(text: &str) -> bool {
+    let lower = text.to_lowercase().replace('’', "'");
+    lower
+        .split(|c: char| !(c.is_alphanumeric() || c == '\''))
+        .any(|word| matches!(word, "where" | "where's" | "whereabouts"))
+        || ["city", "town", "country", "place"].iter().any(|place| {
+            lower.contains(&format!("which {place}")) || lower.contains(&format!("what {place}"))
+        })
+}
+
+/// Words after which a capitalised word is a place: "a flat in Turin", "back to Utrecht", "from
+/// Cork", "near Bergen".
+const PLACE_PREPOSITIONS: [&str; 6] = ["in", "to", "from", "near", "at", "around"];
+
+/// Whether `text` names a place: a capitalised word (not "I", a day or a month) right after
+/// [`PLACE_PREPOSITIONS`].
+pub fn names_a_place(text: &str) -> bool {
+    let mut after_preposition = false;
+    for word in text.split_whitespace() {
+        let bare = word.trim_matches(|c: char| !c.is_alphanumeric());
+        if after_preposition
+            && bare.chars().next().is_some_and(char::is_uppercase)
+            && !matches!(bare, "I" | "I'm")
+            && !crate::llm::dates::CALENDAR_WORDS.contains(&bare.to_lowercase().as_str())
+        {
+            return true;
+        }
+        after_preposition = PLACE_PREPOSITIONS.contains(&bare.to_lowercase().as_str())
+            && !word.ends_with(['.', ',', '!', '?', ';', ':']);
+    }
+    false
+}
+
 /// Whether `word` (lower case) appears in lower case in any of `texts`, as a whole word.
 pub fn is_written_lowercase<'t>(word: &str, texts: impl IntoIterator<Item = &'t str>) -> bool {
     texts.into_iter().any(|text| {
@@ -358,6 +396,40 @@ mod tests {
         let terms: Vec<&str> = expansion.terms.iter().map(|(t, _)| t.as_str()).collect();
         assert_eq!(terms, vec![stem("clementine")]);
         assert!(!is_written_lowercase("went", ["Wentworth is here"]));
+    }
+
+    #[test]
+    fn where_questions_and_the_memories_that_name_a_place() {
+        for question in [
+            "Where is my sister living these days?",
+            "Which city is the friend I ride with from?",
+            "what country did I move to?",
+            "and where's Noor now?",
+        ] {
+            assert!(asks_where(question), "{question}");
+        }
+        for question in [
+            "What's my sister's job?",
+            "When did I move?",
+            "anywhere nice?",
+        ] {
+            assert!(!asks_where(question), "{question}");
+        }
+        for memory in [
+            "Chiara has a flat in Turin right above a bakery",
+            "Selin took the train back to Utrecht tonight",
+            "my dad was born in Cork",
+        ] {
+            assert!(names_a_place(memory), "{memory}");
+        }
+        for memory in [
+            "Chiara came over for dinner and beat me at cards",
+            "I moved in. Lisbon is great",
+            "see you in March",
+            "I went to the shop",
+        ] {
+            assert!(!names_a_place(memory), "{memory}");
+        }
     }
 
     #[test]

