@@ -350,7 +350,7 @@ fn embeddings_check(settings: &Settings) -> Check {
         (None, None) => check(
             "embeddings",
             Status::Missing,
-            "keyword recall only (LOCAL_EMBEDDINGS or EMBEDDING_MODEL add semantic recall)",
+            "keyword recall only; `whisperengine model fetch all-minilm-l6-v2` adds semantic recall in process (desktop mode finds it; elsewhere set LOCAL_EMBEDDINGS), or EMBEDDING_MODEL from the LLM endpoint",
         ),
     }
 }

