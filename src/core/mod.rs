@@ -56,7 +56,8 @@ pub struct Core {
     rate_limiter: Arc<turn::rate_limit::RateLimiter>,
     /// Reply latency per platform and the context size it allows (ADAPTIVE_PERFORMANCE_TUNING).
     pub tuner: Arc<ops::tuning::Tuner>,
-    /// Embeddings for recall, when EMBEDDING_MODEL and LLM_BASE_URL are set.
+    /// Embeddings for recall: computed in process (LOCAL_EMBEDDINGS), or from the endpoint when
+    /// EMBEDDING_MODEL and LLM_BASE_URL are set.
     pub semantic: Option<memory::semantic::Semantic>,
     /// The LLM fact extractor, when FACT_EXTRACTION picks it.
     pub fact_extractor: Option<Arc<memory::facts::llm::LlmFactExtractor>>,

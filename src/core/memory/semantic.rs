@@ -1,7 +1,7 @@
-//! Semantic recall (EMBEDDING_MODEL): an embedding per stored user memory and per message, and
-//! cosine similarity added to a memory's relevance, so a paraphrase that shares no word with what
-//! the person said ("what did granny show me in the kitchen?" → "my grandmother taught me to bake
-//! sourdough") is still recalled.
+//! Semantic recall (LOCAL_EMBEDDINGS or EMBEDDING_MODEL): an embedding per stored user memory and
+//! per message, and cosine similarity added to a memory's relevance, so a paraphrase that shares no
+//! word with what the person said ("what did granny show me in the kitchen?" → "my grandmother
+//! taught me to bake sourdough") is still recalled.
 //!
 //! - The message's embedding is asked for as soon as the message is accepted ([`Semantic::start_query`]),
 //!   in parallel with storing it; the reply waits for it at most [`QUERY_WAIT`], then goes on with
